@@ -1,0 +1,162 @@
+"""Command line: `mlgate check|baseline|rules|explain` and the per-hook scripts.
+
+Exit status: 0 nothing at or above --fail-on, 1 findings (or files that could not be
+scanned), 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mlgate import __version__
+from mlgate.config import Config, ConfigError, check_selectors, load_config
+from mlgate.findings import Rule, Severity
+from mlgate.hook import Hook
+from mlgate.plugins import load_hooks
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+DOCS = Path(__file__).parent / "docs" / "rules"
+SEVERITIES = [str(s) for s in Severity]
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would exit(2) itself; keep control here
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mlgate", description="Block ML supply-chain risks: unpinned dependencies, executable model files, swappable hub references, exposed services.")
+    parser.add_argument("--version", action="version", version=f"mlgate {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    def scan_options(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+        cmd.add_argument("--select", action="append", metavar="HOOKS_OR_CODES", help="only these hooks or rule codes (comma separated)")
+        cmd.add_argument("--ignore", action="append", metavar="HOOKS_OR_CODES", help="skip these hooks or rule codes")
+        cmd.add_argument("--config", metavar="FILE", help="configuration file (default: nearest .mlgate.yaml or pyproject.toml)")
+        cmd.add_argument("--exclude", action="append", metavar="GLOB", help="paths not to scan")
+
+    check = sub.add_parser("check", help="scan files and directories")
+    scan_options(check)
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    check.add_argument("--fail-on", choices=SEVERITIES, help="lowest severity that fails the run (default: low)")
+    check.add_argument("--baseline", metavar="FILE", help="hide findings listed in this baseline")
+    check.add_argument("--online", action="store_true", help="allow checks that use the network (none yet in this version)")
+
+    baseline = sub.add_parser("baseline", help="write a baseline of the current findings")
+    scan_options(baseline)
+    baseline.add_argument("--output", metavar="FILE", default=".mlgate-baseline.json")
+
+    rules = sub.add_parser("rules", help="list the rules")
+    rules.add_argument("--format", choices=["text", "json"], default="text")
+    explain = sub.add_parser("explain", help="print a rule's documentation page")
+    explain.add_argument("code")
+    return parser
+
+
+def _prepare(args: argparse.Namespace) -> tuple[list[Hook], Config]:
+    """Validate the configuration against every hook, then keep the selected ones."""
+    every_hook = load_hooks()
+    config = load_config(args.config, every_hook)
+    if args.select:
+        config.select = check_selectors(_split(args.select), every_hook, "--select")
+    if args.ignore:
+        config.ignore = [*config.ignore, *check_selectors(_split(args.ignore), every_hook, "--ignore")]
+    if args.exclude:
+        config.exclude = [*config.exclude, *args.exclude]
+    return every_hook, config
+
+
+def _all_rules(hooks: list[Hook]) -> list[Rule]:
+    return sorted((rule for hook in hooks for rule in hook.rules), key=lambda r: r.code)
+
+
+def _check(args: argparse.Namespace, write_baseline: bool = False) -> int:
+    from mlgate import engine, suppressions
+
+    hooks, config = _prepare(args)
+    baseline_path = getattr(args, "baseline", None) or config.baseline
+    known = None
+    if baseline_path and not write_baseline:
+        known = suppressions.read_baseline(baseline_path)
+    result = engine.scan(args.paths or ["."], hooks, config, known)
+    if write_baseline:
+        suppressions.write_baseline(args.output, result.findings)
+        print(f"mlgate: wrote {len(result.findings)} finding(s) to {args.output}", file=sys.stderr)
+        return EXIT_OK
+    from mlgate.report import FORMATS
+
+    report = FORMATS[args.format](result, _all_rules(hooks))
+    if args.output:
+        Path(args.output).write_text(report, encoding="utf-8")
+    else:
+        sys.stdout.write(report)
+    fail_on = Severity.parse(args.fail_on) if args.fail_on else config.fail_on
+    return EXIT_FINDINGS if result.failed(fail_on) else EXIT_OK
+
+
+def _rules(args: argparse.Namespace) -> int:
+    rules = _all_rules(load_hooks())
+    if args.format == "json":
+        print(json.dumps([{"code": r.code, "name": r.name, "hook": r.hook, "severity": str(r.severity), "summary": r.summary, "fix": r.fix} for r in rules], indent=2))
+        return EXIT_OK
+    for rule in rules:
+        print(f"{rule.code:<8} {str(rule.severity):<9} {rule.hook:<9} {rule.name:<34} {rule.summary}")
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    code = args.code.upper()
+    if code not in {rule.code for rule in _all_rules(load_hooks())}:
+        raise UsageError(f"mlgate explain: unknown rule code {args.code!r} (see `mlgate rules`)")
+    page = DOCS / f"{code}.md"
+    sys.stdout.write(page.read_text(encoding="utf-8"))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command == "check":
+            return _check(args)
+        if args.command == "baseline":
+            return _check(args, write_baseline=True)
+        if args.command == "rules":
+            return _rules(args)
+        if args.command == "explain":
+            return _explain(args)
+        parser.print_help()
+        return EXIT_USAGE
+    except (UsageError, ConfigError) as exc:
+        print(f"mlgate: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # baseline errors and the like
+        from mlgate.suppressions import BaselineError
+
+        if isinstance(exc, BaselineError):
+            print(f"mlgate: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+
+
+def hook_main(hook: str, argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return main(["check", "--select", hook, *argv])
+
+
+def main_pins(argv: list[str] | None = None) -> int:
+    return hook_main("pins", argv)

@@ -1,0 +1,209 @@
+"""Configuration: `[tool.mlgate]` in pyproject.toml or a `.mlgate.yaml`.
+
+Every key is checked; an unknown key or a bad value is a `ConfigError` naming the file
+and the key, which the CLI turns into exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgate.files import ScanError, SourceFile, display_path
+from mlgate.findings import Severity
+from mlgate.hook import Hook
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CONFIG_NAMES = (".mlgate.yaml", ".mlgate.yml", "pyproject.toml")
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass
+class Config:
+    path: str | None = None
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    fail_on: Severity = Severity.LOW
+    baseline: str | None = None
+    exclude: list[str] = field(default_factory=list)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    hook_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+CORE_KEYS = {
+    "select": "list of hook names or rule codes to run (default: all)",
+    "ignore": "list of hook names or rule codes to skip",
+    "fail-on": "lowest severity that makes the run fail: low, medium, high or critical",
+    "baseline": "path of a baseline file written by `mlgate baseline`",
+    "exclude": "list of glob patterns of paths not to scan",
+    "severity": "mapping of rule code to the severity to report it with",
+}
+
+
+def _plain(node) -> Any:
+    """YAML nodes to plain data, with no object construction at all."""
+    from mlgate import yamlfile
+
+    if yamlfile.is_mapping(node):
+        return {key: _plain(value) for key, _k, value in yamlfile.items(node)}
+    if yamlfile.is_sequence(node):
+        return [_plain(item) for item in yamlfile.elements(node)]
+    tag = node.tag.rsplit(":", 1)[-1]
+    if tag == "null":
+        return None
+    if tag == "bool":
+        return node.value.lower() in ("true", "yes", "on")
+    if tag == "int":
+        try:
+            return int(node.value.replace("_", ""), 0)
+        except ValueError:
+            return node.value
+    return node.value
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    """The mlgate table of a config file, or None when a pyproject has none."""
+    shown = display_path(path)
+    if path.suffix == ".toml":
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{shown}: cannot read configuration: {exc}") from None
+        if path.name == "pyproject.toml" or "tool" in data:
+            data = data.get("tool", {}).get("mlgate")
+        return data
+    from mlgate import yamlfile
+
+    try:
+        documents = yamlfile.load_documents(SourceFile(path=shown, abspath=path))
+    except ScanError as exc:
+        raise ConfigError(f"{shown}: cannot read configuration: {exc}") from None
+    return _plain(documents[0]) if documents else {}
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest config file from `start` upwards, stopping at the repository root."""
+    for folder in (start, *start.parents):
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                if name != "pyproject.toml":
+                    return candidate
+                try:
+                    if "[tool.mlgate" in candidate.read_text(encoding="utf-8", errors="replace"):
+                        return candidate
+                except OSError:
+                    pass
+        if (folder / ".git").exists():
+            break
+    return None
+
+
+def _str_list(value: Any, where: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: expected a list of strings")
+    return value
+
+
+def check_selectors(values: list[str], hooks: list[Hook], where: str) -> list[str]:
+    """Hook names, rule codes or code prefixes (`PIN0`); anything else is an error."""
+    names = {hook.name for hook in hooks}
+    codes = {rule.code for hook in hooks for rule in hook.rules}
+    checked = []
+    for value in values:
+        if value in names:
+            checked.append(value)
+        elif any(code.startswith(value.upper()) for code in codes):
+            checked.append(value.upper())
+        else:
+            raise ConfigError(f"{where}: unknown hook or rule code {value!r}")
+    return checked
+
+
+def load_config(path: str | None, hooks: list[Hook], start: Path | None = None) -> Config:
+    """Read and validate the configuration (an explicit `path` or the nearest file)."""
+    if path is not None:
+        config_path = Path(path)
+        if not config_path.is_file():
+            raise ConfigError(f"{path}: configuration file not found")
+    else:
+        config_path = find_config_file((start or Path.cwd()).resolve())
+        if config_path is None:
+            return Config()
+    data = _read(config_path)
+    shown = display_path(config_path)
+    config = Config(path=shown)
+    if data is None:
+        return config
+    if not isinstance(data, dict):
+        raise ConfigError(f"{shown}: the mlgate configuration must be a table/mapping")
+    hooks_by_name = {hook.name: hook for hook in hooks}
+    for key, value in data.items():
+        where = f"{shown}: key '{key}'"
+        if key == "select":
+            config.select = check_selectors(_str_list(value, where), hooks, where)
+        elif key == "ignore":
+            config.ignore = check_selectors(_str_list(value, where), hooks, where)
+        elif key == "fail-on":
+            try:
+                config.fail_on = Severity.parse(str(value))
+            except ValueError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+        elif key == "baseline":
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: expected a path")
+            config.baseline = str((config_path.parent / value))
+        elif key == "exclude":
+            config.exclude = _str_list(value, where)
+        elif key == "severity":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: expected a mapping of rule code to severity")
+            codes = {rule.code for hook in hooks for rule in hook.rules}
+            for code, level in value.items():
+                if code not in codes:
+                    raise ConfigError(f"{shown}: key 'severity.{code}': unknown rule code")
+                try:
+                    config.severity[code] = Severity.parse(str(level))
+                except ValueError as exc:
+                    raise ConfigError(f"{shown}: key 'severity.{code}': {exc}") from None
+        elif key in hooks_by_name:
+            config.hook_options[key] = _hook_options(hooks_by_name[key], value, shown)
+        else:
+            allowed = ", ".join([*CORE_KEYS, *hooks_by_name])
+            raise ConfigError(f"{where}: unknown key (allowed: {allowed})")
+    return config
+
+
+def _hook_options(hook: Hook, value: Any, shown: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{shown}: key '{hook.name}': expected a table/mapping of options")
+    options = {option.name: option for option in hook.options}
+    result = {}
+    for name, item in value.items():
+        where = f"{shown}: key '{hook.name}.{name}'"
+        if name not in options:
+            allowed = ", ".join(options) or "none"
+            raise ConfigError(f"{where}: unknown option (allowed: {allowed})")
+        try:
+            result[name] = options[name].validate(item)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return result
+
+
+def options_for(hook: Hook, config: Config) -> dict[str, Any]:
+    """The hook's options: defaults overlaid with what the configuration sets."""
+    values = {option.name: option.default for option in hook.options}
+    values.update(config.hook_options.get(hook.name, {}))
+    return values

@@ -1,0 +1,119 @@
+"""Run selected hooks over files: dispatch, filter, suppress, fingerprint."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from mlgate.config import Config, options_for
+from mlgate.files import ScanError, SourceFile, display_path, iter_files
+from mlgate.findings import Finding, Rule, ScanErrorEntry, Severity, assign_fingerprints
+from mlgate.hook import Hook, ScanContext
+from mlgate.suppressions import is_suppressed_inline
+
+
+@dataclass
+class Result:
+    scanned_files: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[ScanErrorEntry] = field(default_factory=list)
+
+    def failed(self, fail_on: Severity) -> bool:
+        return bool(self.errors) or any(f.severity >= fail_on for f in self.findings)
+
+
+def _selected(code: str, hook: str, selectors: list[str]) -> bool:
+    return any(s == hook or code.startswith(s) for s in selectors)
+
+
+def _wanted(finding: Finding, config: Config) -> bool:
+    return _wanted_rule(finding.rule, config)
+
+
+def _wanted_rule(rule: Rule, config: Config) -> bool:
+    code, hook = rule.code, rule.hook
+    if config.select and not _selected(code, hook, config.select):
+        return False
+    return not _selected(code, hook, config.ignore)
+
+
+def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str] | None = None) -> Result:
+    result = Result()
+    hooks = [hook for hook in hooks if any(_wanted_rule(rule, config) for rule in hook.rules)]
+    files, missing = iter_files(paths, config.exclude)
+    result.errors.extend(ScanErrorEntry(path, message) for path, message in missing)
+    contexts = {hook.name: ScanContext(options=options_for(hook, config)) for hook in hooks}
+    sources: dict[str, SourceFile] = {}
+    raw: list[Finding] = []
+    debug = bool(os.environ.get("MLGATE_DEBUG"))
+
+    for path in files:
+        shown = display_path(path)
+        source = SourceFile(path=shown, abspath=path)
+        matched = False
+        for hook in hooks:
+            for scanner in hook.scanners:
+                if not scanner.matches(shown):
+                    continue
+                matched = True
+                try:
+                    raw.extend(scanner.scan(source, contexts[hook.name]))
+                except ScanError as exc:
+                    result.errors.append(ScanErrorEntry(shown, str(exc)))
+                except Exception as exc:  # a bug must not end the run over the other files
+                    if debug:
+                        raise
+                    result.errors.append(ScanErrorEntry(shown, f"internal error in {hook.name}/{scanner.name}: {type(exc).__name__}: {exc}"))
+        if matched:
+            result.scanned_files += 1
+            sources[shown] = source
+    for context in contexts.values():
+        for source in context._cache.values():
+            sources.setdefault(source.path, source)
+
+    findings = _dedupe(f for f in raw if _wanted(f, config))
+    for finding in findings:
+        if finding.rule.code in config.severity:
+            finding.severity = config.severity[finding.rule.code]
+    findings = [f for f in findings if not _inline_suppressed(f, sources)]
+    for finding in findings:
+        if finding.context is None:
+            finding.context = _line(sources, finding.path, finding.line).strip() or finding.message
+    assign_fingerprints(findings)
+    if baseline:
+        findings = [f for f in findings if f.fingerprint not in baseline]
+    result.findings = sorted(findings, key=lambda f: f.sort_key)
+    # Dedupe errors too: an include read by two requirement files is reported once.
+    unique = {(e.path, e.message): e for e in result.errors}
+    result.errors = sorted(unique.values(), key=lambda e: (e.path, e.message))
+    return result
+
+
+def _dedupe(findings) -> list[Finding]:
+    unique: dict[tuple, Finding] = {}
+    for f in findings:
+        unique.setdefault((f.rule.code, f.path, f.line, f.column, f.offset, f.member, f.message), f)
+    return list(unique.values())
+
+
+def _line(sources: dict[str, SourceFile], path: str, line: int | None) -> str:
+    source = sources.get(path)
+    if source is None or not line:
+        return ""
+    try:
+        return source.line_text(line)
+    except ScanError:
+        return ""
+
+
+def _inline_suppressed(finding: Finding, sources: dict[str, SourceFile]) -> bool:
+    if not finding.line:
+        return False
+    return is_suppressed_inline(
+        finding,
+        _line(sources, finding.path, finding.line),
+        _line(sources, finding.path, finding.line - 1),
+    )
+
+
+

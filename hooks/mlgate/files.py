@@ -1,0 +1,197 @@
+"""Finding the files to scan and reading them defensively.
+
+Hooks never open files themselves: they get a `SourceFile`, whose text is decoded
+once, size-limited and refused when it is not text, so hostile input becomes an
+error entry instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import subprocess
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+
+# Text manifests larger than this are not parsed (a 50 MB "requirements.txt" is not a
+# requirements file). Binary scanners read through `open_binary` and are not limited.
+MAX_TEXT_BYTES = 5 * 1024 * 1024
+
+# Folders that never hold the project's own manifests when no git tells us better.
+SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+
+
+class ScanError(Exception):
+    """A file that cannot be scanned: becomes an `errors` entry, never a traceback."""
+
+
+def display_path(path: Path) -> str:
+    """Path relative to the current directory with `/` separators (absolute if outside)."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path.as_posix()
+    if rel.startswith(".." + os.sep) or rel == "..":
+        return path.resolve().as_posix()
+    return Path(rel).as_posix()
+
+
+@dataclass
+class SourceFile:
+    """A file handed to a scanner. `path` is the display path used in findings."""
+
+    path: str
+    abspath: Path
+    _text: str | None = field(default=None, repr=False)
+    _line_starts: list[int] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_text(cls, path: str, text: str) -> "SourceFile":
+        """A file whose text is already known (tests, notebooks cells, stdin)."""
+        return cls(path=path, abspath=Path(path), _text=text)
+
+    @property
+    def name(self) -> str:
+        return self.abspath.name
+
+    def size(self) -> int:
+        return self.abspath.stat().st_size
+
+    def open_binary(self):
+        return open(self.abspath, "rb")
+
+    def read_bytes(self, limit: int | None = None) -> bytes:
+        with open(self.abspath, "rb") as handle:
+            return handle.read() if limit is None else handle.read(limit)
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._load_text()
+        return self._text
+
+    def _load_text(self) -> str:
+        try:
+            size = self.size()
+        except OSError as exc:
+            raise ScanError(f"cannot read file: {exc.strerror or exc}") from None
+        if size > MAX_TEXT_BYTES:
+            raise ScanError(
+                f"file is {size / 1048576:.1f} MB, larger than the {MAX_TEXT_BYTES // 1048576} MB "
+                "limit for text manifests; not scanned"
+            )
+        try:
+            data = self.read_bytes()
+        except OSError as exc:
+            raise ScanError(f"cannot read file: {exc.strerror or exc}") from None
+        if b"\0" in data[:8192]:
+            raise ScanError("binary content where a text file was expected; not scanned")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ScanError(f"not valid UTF-8 (byte {exc.start}); not scanned") from None
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+    def line_text(self, line: int | None) -> str:
+        """Text of 1-based `line`, or '' when out of range."""
+        if not line:
+            return ""
+        lines = self.lines
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset into `text`."""
+        if self._line_starts is None:
+            starts = [0]
+            text = self.text
+            index = text.find("\n")
+            while index != -1:
+                starts.append(index + 1)
+                index = text.find("\n", index + 1)
+            self._line_starts = starts
+        line = bisect.bisect_right(self._line_starts, offset) - 1
+        return line + 1, offset - self._line_starts[line] + 1
+
+
+def _git_files(root: Path) -> list[str] | None:
+    """Files git would consider in `root` (tracked + untracked, not ignored), or None."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return None
+    names = result.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return sorted({name for name in names if name})
+
+
+def _walk_plain(root: Path) -> list[str]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
+        rel = Path(dirpath).relative_to(root)
+        found.extend((rel / name).as_posix() for name in sorted(filenames))
+    return found
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def iter_files(paths: list[str], exclude: list[str] | tuple[str, ...] = ()) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Expand files and directories into the files to scan.
+
+    Directories are walked (git-ignored files and `.git` skipped inside a work tree);
+    symlinks are never followed out of the tree they were found in. Returns the files and
+    (path, message) pairs for arguments that do not exist.
+    """
+    files: list[Path] = []
+    missing: list[tuple[str, str]] = []
+    seen: set[Path] = set()
+
+    def add(path: Path) -> None:
+        key = Path(os.path.abspath(path))
+        if key in seen:
+            return
+        rel = display_path(key)
+        if any(fnmatch(rel, pattern) or fnmatch(key.name, pattern) for pattern in exclude):
+            return
+        seen.add(key)
+        files.append(key)
+
+    for arg in paths:
+        path = Path(arg)
+        if path.is_symlink() and not _inside(path, Path.cwd()):
+            continue
+        if path.is_file():
+            add(path)
+        elif path.is_dir():
+            names = _git_files(path)
+            if names is None:
+                names = _walk_plain(path)
+            for name in names:
+                if any(part in (".git",) for part in Path(name).parts):
+                    continue
+                candidate = path / name
+                if candidate.is_symlink():
+                    # A link inside the tree points at a file we scan anyway; one that leaves
+                    # the tree would let a repository make us read arbitrary host files.
+                    continue
+                if candidate.is_file():
+                    add(candidate)
+        else:
+            missing.append((arg, "no such file or directory"))
+    return files, missing

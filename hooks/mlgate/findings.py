@@ -1,0 +1,129 @@
+"""Rules, findings and their fingerprints: the vocabulary every hook and report shares."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class Severity(IntEnum):
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown severity {text!r} (expected one of: {', '.join(str(s) for s in cls)})"
+            ) from None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check. `fix` is the one-line hint printed under every finding of this rule."""
+
+    code: str
+    name: str
+    hook: str
+    severity: Severity
+    summary: str
+    fix: str
+
+    def finding(
+        self,
+        path: str,
+        line: int | None,
+        column: int | None,
+        message: str,
+        *,
+        severity: Severity | None = None,
+        offset: int | None = None,
+        member: str | None = None,
+        context: str | None = None,
+    ) -> "Finding":
+        return Finding(
+            rule=self,
+            path=path,
+            line=line,
+            column=column,
+            message=message,
+            severity=severity or self.severity,
+            offset=offset,
+            member=member,
+            context=context,
+        )
+
+
+@dataclass
+class Finding:
+    """One reported problem.
+
+    `context` is what the fingerprint is built from; when a hook leaves it empty the core
+    fills in the stripped text of the offending line, so moving a line does not change it.
+    """
+
+    rule: Rule
+    path: str
+    line: int | None
+    column: int | None
+    message: str
+    severity: Severity
+    offset: int | None = None
+    member: str | None = None
+    context: str | None = None
+    fingerprint: str = field(default="", compare=False)
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.path, self.line or 0, self.column or 0, self.member or "", self.offset or 0, self.rule.code)
+
+    def to_dict(self) -> dict:
+        data = {
+            "rule": self.rule.code,
+            "hook": self.rule.hook,
+            "severity": str(self.severity),
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "fix": self.rule.fix,
+            "fingerprint": self.fingerprint,
+        }
+        if self.offset is not None:
+            data["offset"] = self.offset
+        if self.member is not None:
+            data["member"] = self.member
+        return data
+
+
+@dataclass
+class ScanErrorEntry:
+    path: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "message": self.message}
+
+
+def assign_fingerprints(findings: list[Finding]) -> None:
+    """Give every finding a stable id: rule + path + normalised context + occurrence index.
+
+    Line numbers are left out on purpose so that unrelated edits which move lines keep
+    the id (and so baselines and code-scanning alerts) unchanged.
+    """
+    seen: dict[tuple[str, str, str], int] = {}
+    for finding in sorted(findings, key=lambda f: f.sort_key):
+        context = " ".join((finding.context or "").split())
+        key = (finding.rule.code, finding.path, context)
+        index = seen.get(key, 0)
+        seen[key] = index + 1
+        digest = hashlib.sha256("\0".join((*key, str(index))).encode("utf-8", "surrogatepass"))
+        finding.fingerprint = digest.hexdigest()[:20]

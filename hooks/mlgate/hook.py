@@ -1,0 +1,88 @@
+"""What a hook is, as far as the core is concerned.
+
+A hook is a name, its rules, its options and a list of scanners; a scanner says which
+files it wants (by name, or by sniffing a few bytes) and turns one `SourceFile` into
+findings. The core knows nothing else about any hook.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlgate.files import ScanError, SourceFile, display_path
+from mlgate.findings import Finding, Rule
+
+
+@dataclass(frozen=True)
+class Option:
+    """A per-hook setting, read from `[tool.mlgate.<hook>]` or the `<hook>:` section."""
+
+    name: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+    def validate(self, value: Any) -> Any:
+        expected = type(self.default)
+        if expected is list:
+            if not isinstance(value, list) or not all(isinstance(item, (str, dict)) for item in value):
+                raise ValueError("expected a list")
+            return value
+        if expected is bool and not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError("expected a whole number")
+        if expected is str:
+            if not isinstance(value, str):
+                raise ValueError("expected a string")
+            if self.choices and value not in self.choices:
+                raise ValueError(f"expected one of: {', '.join(self.choices)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """One file kind of one hook: `matches(relpath)` decides, `scan` reports."""
+
+    name: str
+    matches: Callable[[str], bool]
+    scan: Callable[[SourceFile, "ScanContext"], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Hook:
+    name: str
+    description: str
+    rules: tuple[Rule, ...]
+    scanners: tuple[Scanner, ...]
+    options: tuple[Option, ...] = ()
+
+
+@dataclass
+class ScanContext:
+    """What a scanner may use besides its own file: its options and other files."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[Path, SourceFile] = field(default_factory=dict, repr=False)
+
+    def source(self, path: str | Path, relative_to: SourceFile | None = None) -> SourceFile:
+        """Open another file (an include, a lock file) as a `SourceFile`.
+
+        Raises `ScanError` when it does not exist, so a missing include is an error entry.
+        """
+        target = Path(path)
+        if relative_to is not None and not target.is_absolute():
+            target = relative_to.abspath.parent / target
+        key = Path(os.path.abspath(target))
+        if key not in self._cache:
+            if not key.is_file():
+                raise ScanError(f"referenced file {display_path(key)} does not exist")
+            self._cache[key] = SourceFile(path=display_path(key), abspath=key)
+        return self._cache[key]
+
+    def sibling_exists(self, source: SourceFile, name: str) -> bool:
+        return (source.abspath.parent / name).is_file()

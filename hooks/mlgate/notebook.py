@@ -1,0 +1,65 @@
+"""Code cells of a Jupyter notebook, with positions in the .ipynb file itself.
+
+Findings in a notebook point at the line of the .ipynb file that holds the offending
+source line (so a PR annotation lands on it and an inline `mlgate: ignore[...]` works),
+and the message names the cell and the line inside the cell.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from mlgate.files import ScanError, SourceFile
+
+
+@dataclass
+class Cell:
+    number: int  # 1-based, counting every cell as Jupyter shows them
+    text: str
+    file_lines: list[int]  # file line of each cell line (1-based)
+
+    def locate(self, offset: int) -> tuple[int, int, int]:
+        """(file line, column, line inside the cell) for an offset into `text`."""
+        cell_line = self.text.count("\n", 0, offset)
+        start = self.text.rfind("\n", 0, offset) + 1
+        file_line = self.file_lines[min(cell_line, len(self.file_lines) - 1)]
+        return file_line, offset - start + 1, cell_line + 1
+
+
+def code_cells(source: SourceFile) -> list[Cell]:
+    """Parse the notebook JSON; raises ScanError when it is not a notebook."""
+    try:
+        document = json.loads(source.text)
+    except (ValueError, RecursionError) as exc:
+        raise ScanError(f"invalid notebook JSON: {str(exc).splitlines()[0]}") from None
+    cells = document.get("cells") if isinstance(document, dict) else None
+    if not isinstance(cells, list):
+        raise ScanError("not a Jupyter notebook (no 'cells' list)")
+    text = source.text
+    cursor = 0
+    result = []
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict):
+            continue
+        parts = cell.get("source", "")
+        if isinstance(parts, str):
+            parts = parts.splitlines(keepends=True)
+        if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+            continue
+        lines = []
+        for part in parts:
+            # Find where this source line is written in the file, moving forward only.
+            encoded = json.dumps(part, ensure_ascii=False)
+            found = text.find(encoded, cursor)
+            if found == -1:
+                encoded = json.dumps(part)
+                found = text.find(encoded, cursor)
+            if found != -1:
+                cursor = found + len(encoded)
+                lines.append(source.position(found + 1)[0])
+            else:
+                lines.append(lines[-1] if lines else source.position(cursor)[0])
+        if cell.get("cell_type") == "code" and parts:
+            result.append(Cell(number=number, text="".join(parts), file_lines=lines or [1]))
+    return result

@@ -1,0 +1,51 @@
+"""The `pins` hook: dependency references that can change under the project.
+
+One module per manifest kind; each exposes `SCANNER`. Rules live in `rules.py`, the
+shared "is this reference immutable?" logic in `requirement.py`, and the analysis of
+install commands found in Dockerfiles, workflows, scripts and notebooks in `commands.py`.
+"""
+
+from mlgate.hook import Hook, Option
+from mlgate.pins import (
+    conda,
+    dockerfile,
+    lockfiles,
+    notebooks,
+    pipfile,
+    precommit,
+    pyproject,
+    requirements,
+    setup_cfg,
+    setup_py,
+    shell_scripts,
+    workflows,
+)
+from mlgate.pins.rules import RULES
+
+OPTIONS = (
+    Option(
+        "ranges",
+        "with-lock-file",
+        "where version ranges in package metadata (pyproject [project], Poetry, setup.py, setup.cfg) are accepted: "
+        "'never' (application policy), 'with-lock-file' (accepted when a lock file sits beside the manifest, which is then checked), "
+        "'always' (library policy: metadata ranges are never reported)",
+        choices=("never", "with-lock-file", "always"),
+    ),
+    Option("require-hashes", False, "also report exact pins that have no --hash (strict profile)"),
+    Option("allowed-indexes", [], "index URLs accepted as --extra-index-url (prefix match), e.g. a private mirror"),
+    Option("allowed-action-owners", [], "owners whose actions may be used by tag, e.g. ['actions', 'github'] (default: none)"),
+)
+
+HOOK = Hook(
+    name="pins",
+    description="unpinned or unverified dependencies in every manifest an ML repository has",
+    rules=RULES,
+    scanners=tuple(
+        module.SCANNER
+        for module in (
+            requirements, pyproject, setup_cfg, setup_py, pipfile, conda, lockfiles,
+            dockerfile, workflows, precommit, shell_scripts, notebooks,
+        )
+    ),
+    options=OPTIONS,
+)

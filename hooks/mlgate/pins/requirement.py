@@ -1,0 +1,174 @@
+"""Is one dependency reference immutable? Shared by every `pins` scanner.
+
+Each `check_*` function returns the problems of one reference, with the offset of the
+offending token inside the text it was given, so the caller can place the finding.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mlgate.findings import Rule
+from mlgate.pins.rules import MISSING_HASH, UNPINNED, URL_NO_HASH, VCS_REF
+
+FULL_SHA = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
+VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?")
+DIRECT = re.compile(r"\s*@\s*(\S+)")
+CLAUSE = re.compile(r"\s*(===|==|~=|!=|<=|>=|<|>)\s*([^,\s;]+)\s*")
+HASH_FRAGMENT = re.compile(r"[#&](sha256|sha384|sha512)=[0-9a-fA-F]{32,}")
+
+
+@dataclass
+class Problem:
+    rule: Rule
+    message: str
+    offset: int = 0
+
+
+def canonical_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def is_full_sha(ref: str) -> bool:
+    return FULL_SHA.fullmatch(ref) is not None
+
+
+def is_local_path(text: str) -> bool:
+    """A path into the project itself (`.`, `./pkg`, `/abs`, `file:` without a host)."""
+    text = text.strip()
+    if text.startswith((".", "/", "~", "\\")) or re.match(r"[A-Za-z]:[\\/]", text):
+        return True
+    if text.lower().startswith("file:"):
+        return not text[5:].startswith("//") or text[5:].startswith("///") or text[7:].startswith("localhost/")
+    return False
+
+
+def vcs_ref(url: str) -> str | None:
+    """The `@ref` of a pip VCS URL (`git+https://host/repo.git@ref#egg=x`), or None."""
+    url = url.split("#", 1)[0]
+    scheme_end = url.find("://")
+    path = url[scheme_end + 3 :] if scheme_end != -1 else url
+    if "/" in path:
+        path = path.split("/", 1)[1]  # drop the host (and its user@) part
+    elif scheme_end == -1 and ":" in path:
+        path = path.split(":", 1)[1]  # git+git@github.com:org/repo
+    return path.rsplit("@", 1)[1] if "@" in path else None
+
+
+def check_url(url: str, offset: int = 0, *, hashed: bool = False) -> list[Problem]:
+    """A URL dependency: VCS URLs must name a commit, archives must carry a hash."""
+    lower = url.lower()
+    if lower.startswith(VCS_PREFIXES):
+        ref = vcs_ref(url)
+        if ref is None:
+            return [Problem(VCS_REF, f"VCS dependency {url} names no commit: it follows the default branch", offset)]
+        if not (is_full_sha(ref) or (lower.startswith("svn+") and ref.isdigit())):
+            return [Problem(VCS_REF, f"VCS dependency {url} is at '{ref}', a branch or tag that can be moved", offset)]
+        return []
+    if is_local_path(url):
+        return []
+    if hashed or HASH_FRAGMENT.search(url):
+        return []
+    return [Problem(URL_NO_HASH, f"{url} is downloaded without a hash: whoever controls the URL controls the code", offset)]
+
+
+def exact_clauses(spec: str) -> tuple[bool, str]:
+    """(is the specifier an exact pin, a short description of why not)."""
+    clauses = [c for c in spec.split(",") if c.strip()]
+    if not clauses:
+        return False, "has no version pin"
+    for clause in clauses:
+        match = CLAUSE.fullmatch(clause)
+        if match is None:
+            return False, f"has an unreadable version specifier '{spec.strip()}'"
+        operator, version = match.groups()
+        if operator == "===" or (operator == "==" and "*" not in version):
+            return True, ""
+    return False, f"is not pinned to one version ('{spec.strip()}' allows others)"
+
+
+def check_requirement(
+    text: str,
+    *,
+    hashed: bool = False,
+    constraints: frozenset[str] | set[str] = frozenset(),
+    require_hashes: bool = False,
+) -> list[Problem]:
+    """One PEP 508 requirement or pip URL (`torch==2.1.0; python_version > "3.8"`)."""
+    stripped = text.strip()
+    lead = len(text) - len(text.lstrip())
+    if not stripped or is_local_path(stripped):
+        return []
+    head = stripped.split(";", 1)[0].strip()
+    if "://" in head.split("@", 1)[0] or head.lower().startswith(VCS_PREFIXES):
+        return check_url(head.split()[0], lead, hashed=hashed)
+    name_match = NAME.match(stripped)
+    if name_match is None:
+        return []
+    name = name_match.group(1)
+    rest = stripped[name_match.end() :]
+    direct = DIRECT.match(rest)
+    if direct:
+        url = direct.group(1).rstrip(";")
+        return check_url(url, lead + name_match.end() + direct.start(1), hashed=hashed)
+    spec = rest.split(";", 1)[0].strip()
+    if spec.startswith("(") and spec.endswith(")"):
+        spec = spec[1:-1]
+    exact, why = exact_clauses(spec)
+    if not exact:
+        if canonical_name(name) in constraints:
+            return []
+        return [Problem(UNPINNED, f"'{name}' {why}: a new release, or a hijacked one, is installed without review", lead)]
+    if require_hashes and not hashed:
+        return [Problem(MISSING_HASH, f"'{name}' is pinned but has no --hash, so the file behind the version is not verified", lead)]
+    return []
+
+
+def exact_name(text: str) -> str | None:
+    """Canonical name of a requirement that is pinned exactly (for constraints files)."""
+    match = NAME.match(text)
+    if match is None:
+        return None
+    spec = text[match.end() :].split(";", 1)[0].strip()
+    return canonical_name(match.group(1)) if exact_clauses(spec)[0] else None
+
+
+POETRY_EXACT = re.compile(r"\s*(?:===?|=)?\s*v?\d+(?:\.\d+)*(?:[-._+]?[A-Za-z0-9.]+)?\s*")
+
+
+def check_poetry_version(name: str, version: str) -> list[Problem]:
+    """Poetry constraints: a bare or `==` version is exact; ^ ~ * and ranges move."""
+    if POETRY_EXACT.fullmatch(version) and "*" not in version:
+        return []
+    return [Problem(UNPINNED, f"'{name}' is constrained by '{version}', which allows other versions", 0)]
+
+
+CONDA_SPEC = re.compile(r"\s*([A-Za-z0-9_.\-]+(?:::[A-Za-z0-9_.\-]+)?)\s*(.*)")
+
+
+def check_conda_spec(text: str) -> list[Problem]:
+    """A conda MatchSpec (`numpy=1.26.4`, `pytorch::pytorch==2.1.0=py3.11_cuda`).
+
+    `name=1.26` means 1.26.* in conda, so only `==X` or `=X.Y.Z` (three parts or a
+    build string) count as pinned.
+    """
+    match = CONDA_SPEC.match(text)
+    if match is None:
+        return []
+    name, spec = match.group(1), match.group(2).strip().replace(" ", "")
+    if spec.startswith("=="):
+        version = spec[2:].split("=", 1)[0]
+        if version and "*" not in version and not any(c in version for c in "<>,|"):
+            return []
+    elif spec.startswith("=") and not spec.startswith("=="):
+        version, _, build = spec[1:].partition("=")
+        if version and "*" not in version and not any(c in version for c in "<>,|") and (version.count(".") >= 2 or build):
+            return []
+    label = name.split("::")[-1]
+    if not spec:
+        why = "has no version pin"
+    else:
+        why = f"is not pinned to one version ('{spec}' allows others)"
+    return [Problem(UNPINNED, f"conda package '{label}' {why}", 0)]

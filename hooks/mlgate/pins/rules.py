@@ -1,0 +1,76 @@
+"""The rules of the `pins` hook. Severity is how directly an attacker can use the door."""
+
+from mlgate.findings import Rule, Severity
+
+HOOK = "pins"
+
+UNPINNED = Rule(
+    "PIN001", "unpinned-requirement", HOOK, Severity.MEDIUM,
+    "Python or conda package without an exact version pin",
+    "pin the exact version (name==X.Y.Z), ideally with --hash, or keep ranges only where a lock file pins them",
+)
+VCS_REF = Rule(
+    "PIN002", "vcs-ref-not-commit", HOOK, Severity.HIGH,
+    "VCS dependency or clone not at a full commit SHA",
+    "reference the full 40-character commit SHA (git+https://...@<sha>), not a branch or tag",
+)
+URL_NO_HASH = Rule(
+    "PIN003", "url-without-hash", HOOK, Severity.HIGH,
+    "dependency or requirements file fetched from a URL without a hash",
+    "add #sha256=<digest> to the URL or a --hash=sha256:<digest> option",
+)
+EXTRA_INDEX = Rule(
+    "PIN004", "extra-index-url", HOOK, Severity.HIGH,
+    "extra package index: the dependency-confusion door",
+    "use a single --index-url (a proxy that mirrors PyPI), or pin every package to one index",
+)
+INSECURE_INDEX = Rule(
+    "PIN005", "insecure-index", HOOK, Severity.HIGH,
+    "package index or channel over plain http or with TLS checks disabled",
+    "use an https:// index and drop --trusted-host / verify_ssl = false",
+)
+PARTIAL_HASHES = Rule(
+    "PIN006", "partial-hashes", HOOK, Severity.MEDIUM,
+    "some requirements in the file have --hash and others do not",
+    "give every requirement in the file a --hash (pip-compile --generate-hashes), or none",
+)
+MISSING_HASH = Rule(
+    "PIN007", "missing-hash", HOOK, Severity.LOW,
+    "exact pin without a --hash (reported with `require-hashes = true`)",
+    "add --hash=sha256:<digest> (pip-compile --generate-hashes / uv pip compile --generate-hashes)",
+)
+LOCK_UNVERIFIED = Rule(
+    "PIN008", "unverified-lock-entry", HOOK, Severity.MEDIUM,
+    "lock file entry without a hash or with a VCS source not at a commit",
+    "regenerate the lock file with hashes (uv lock / poetry lock / pipenv lock)",
+)
+IMAGE_NO_DIGEST = Rule(
+    "PIN010", "image-not-digest", HOOK, Severity.MEDIUM,
+    "container image referenced by tag, not by @sha256 digest",
+    "pin the image by digest: image:tag@sha256:<digest>",
+)
+PIPE_TO_SHELL = Rule(
+    "PIN011", "remote-script-to-shell", HOOK, Severity.HIGH,
+    "script downloaded and executed in one step (curl ... | sh)",
+    "download to a file, verify its sha256, then run it; or install a pinned package instead",
+)
+ADD_NO_CHECKSUM = Rule(
+    "PIN012", "add-url-without-checksum", HOOK, Severity.MEDIUM,
+    "Dockerfile ADD of a URL without --checksum",
+    "use ADD --checksum=sha256:<digest> <url> <dest>",
+)
+ACTION_NOT_PINNED = Rule(
+    "PIN020", "action-not-pinned", HOOK, Severity.HIGH,
+    "GitHub Action used by tag or branch, not by full commit SHA",
+    "use owner/repo@<40-hex-sha> # vX.Y.Z",
+)
+PRECOMMIT_REV = Rule(
+    "PIN021", "pre-commit-rev-not-commit", HOOK, Severity.MEDIUM,
+    "pre-commit hook repository at a tag or branch, not a full commit SHA",
+    "run `pre-commit autoupdate --freeze` to pin rev: to a commit SHA",
+)
+
+RULES = (
+    UNPINNED, VCS_REF, URL_NO_HASH, EXTRA_INDEX, INSECURE_INDEX, PARTIAL_HASHES, MISSING_HASH,
+    LOCK_UNVERIFIED, IMAGE_NO_DIGEST, PIPE_TO_SHELL, ADD_NO_CHECKSUM, ACTION_NOT_PINNED, PRECOMMIT_REV,
+)

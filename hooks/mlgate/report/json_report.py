@@ -1,0 +1,19 @@
+"""The JSON object of the interface contract (design.md)."""
+
+from __future__ import annotations
+
+import json
+
+from mlgate import __version__
+from mlgate.engine import Result
+from mlgate.findings import Rule
+
+
+def render(result: Result, rules: list[Rule]) -> str:
+    document = {
+        "version": __version__,
+        "scanned_files": result.scanned_files,
+        "findings": [finding.to_dict() for finding in result.findings],
+        "errors": [error.to_dict() for error in result.errors],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,63 @@
+"""Shared test helpers.
+
+`scan_tree(tmp_path, {"requirements.txt": "torch\n"}, select="pins")` writes the files,
+runs the real engine over the folder (as `mlgate check` would, from inside it) and
+returns findings as (rule, path, line, column) tuples plus the full result.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mlgate import engine
+from mlgate.config import load_config
+from mlgate.plugins import load_hooks
+
+os.environ.setdefault("MLGATE_DEBUG", "1")  # a scanner bug fails the test instead of becoming an error entry
+
+
+def write_tree(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+class Scan:
+    def __init__(self, result: engine.Result):
+        self.result = result
+        self.findings = result.findings
+        self.errors = [(e.path, e.message) for e in result.errors]
+
+    @property
+    def hits(self) -> list[tuple[str, str, int | None, int | None]]:
+        return [(f.rule.code, f.path, f.line, f.column) for f in self.findings]
+
+    @property
+    def rule_lines(self) -> list[tuple[str, str, int | None]]:
+        return [(f.rule.code, f.path, f.line) for f in self.findings]
+
+    def messages(self, code: str) -> list[str]:
+        return [f.message for f in self.findings if f.rule.code == code]
+
+
+@pytest.fixture
+def scan_tree(tmp_path, monkeypatch):
+    def run(files: dict[str, str | bytes], select: str | None = None, options: dict | None = None, paths: list[str] | None = None) -> Scan:
+        write_tree(tmp_path, files)
+        monkeypatch.chdir(tmp_path)
+        hooks = load_hooks()
+        config = load_config(None, hooks, start=tmp_path)
+        if select:
+            config.select = [select]
+        for hook, values in (options or {}).items():
+            config.hook_options.setdefault(hook, {}).update(values)
+        return Scan(engine.scan(paths or ["."], hooks, config))
+
+    return run
