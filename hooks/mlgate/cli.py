@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             return _rules(args)
         if args.command == "explain":
             return _explain(args)
-        parser.print_help()
+        parser.print_help(sys.stderr)
         return EXIT_USAGE
     except (UsageError, ConfigError) as exc:
         print(f"mlgate: error: {exc}", file=sys.stderr)
