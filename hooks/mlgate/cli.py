@@ -160,3 +160,7 @@ def hook_main(hook: str, argv: list[str] | None = None) -> int:
 
 def main_pins(argv: list[str] | None = None) -> int:
     return hook_main("pins", argv)
+
+
+def main_models(argv: list[str] | None = None) -> int:
+    return hook_main("models", argv)

@@ -44,22 +44,30 @@ def code_cells(source: SourceFile) -> list[Cell]:
             continue
         parts = cell.get("source", "")
         if isinstance(parts, str):
+            # One JSON string holds every line, so they all sit on the file line of that string.
+            found, cursor = _find(text, parts, cursor)
             parts = parts.splitlines(keepends=True)
-        if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+            lines = [source.position(found)[0]] * max(1, len(parts))
+        elif isinstance(parts, list) and all(isinstance(p, str) for p in parts):
+            lines = []
+            for part in parts:
+                found, cursor = _find(text, part, cursor)
+                lines.append(source.position(found)[0])
+        else:
             continue
-        lines = []
-        for part in parts:
-            # Find where this source line is written in the file, moving forward only.
-            encoded = json.dumps(part, ensure_ascii=False)
-            found = text.find(encoded, cursor)
-            if found == -1:
-                encoded = json.dumps(part)
-                found = text.find(encoded, cursor)
-            if found != -1:
-                cursor = found + len(encoded)
-                lines.append(source.position(found + 1)[0])
-            else:
-                lines.append(lines[-1] if lines else source.position(cursor)[0])
         if cell.get("cell_type") == "code" and parts:
-            result.append(Cell(number=number, text="".join(parts), file_lines=lines or [1]))
+            result.append(Cell(number=number, text="".join(parts), file_lines=lines))
     return result
+
+
+def _find(text: str, value: str, cursor: int) -> tuple[int, int]:
+    """Where the JSON string `value` is written at or after `cursor` (moving forward only).
+
+    Returns (offset of its first character, new cursor); when the writer escaped it
+    differently from us, the cursor itself stands in as the best known position.
+    """
+    for encoded in (json.dumps(value, ensure_ascii=False), json.dumps(value)):
+        found = text.find(encoded, cursor)
+        if found != -1:
+            return found + 1, found + len(encoded)
+    return cursor, cursor

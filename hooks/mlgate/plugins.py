@@ -9,6 +9,7 @@ from mlgate.hook import Hook
 # name -> module exposing `HOOK`. A new hook is one line here plus its folder.
 HOOK_MODULES: dict[str, str] = {
     "pins": "mlgate.pins",
+    "models": "mlgate.models",
 }
 
 

@@ -7,10 +7,17 @@ offending token inside the text it was given, so the caller can place the findin
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from mlgate.findings import Rule
-from mlgate.pins.rules import MISSING_HASH, UNPINNED, URL_NO_HASH, VCS_REF
+from typing import TYPE_CHECKING
+
+from mlgate.findings import Finding, Rule
+from mlgate.pins.rules import EXTRA_INDEX, INSECURE_INDEX, MISSING_HASH, UNPINNED, URL_NO_HASH, VCS_REF
+
+if TYPE_CHECKING:
+    from mlgate.files import SourceFile
+    from mlgate.hook import ScanContext
 
 FULL_SHA = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
 VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
@@ -172,3 +179,59 @@ def check_conda_spec(text: str) -> list[Problem]:
     else:
         why = f"is not pinned to one version ('{spec}' allows others)"
     return [Problem(UNPINNED, f"conda package '{label}' {why}", 0)]
+
+
+def check_git_table(url: str, ref: str | None) -> list[Problem]:
+    """A `{git = url, rev/tag/branch/ref = ...}` table (Poetry, uv sources, Pipfile)."""
+    base = url if url.lower().startswith(VCS_PREFIXES) else f"git+{url}"
+    return check_url(f"{base}@{ref}" if ref else base)
+
+
+def check_index(url: str, *, extra: bool, allowed: list[str] | tuple[str, ...] = ()) -> list[Problem]:
+    """A package index: an extra one opens dependency confusion, an http one lets the network choose."""
+    problems = []
+    if extra and not any(url.startswith(prefix) for prefix in allowed):
+        problems.append(Problem(
+            EXTRA_INDEX,
+            f"extra index {url}: a package name found on both indexes can be served by either, "
+            "so anyone who registers your private names on the other index is installed",
+        ))
+    if url.lower().startswith("http://"):
+        problems.append(Problem(INSECURE_INDEX, f"{url} is plain http: anyone on the network path can serve other packages"))
+    return problems
+
+
+# Lock files that pin what a manifest beside them allows (the `ranges` option).
+LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml", "Pipfile.lock")
+
+
+def ranges_accepted(source: SourceFile, context: ScanContext, *, lock_files: tuple[str, ...] = LOCK_FILES, metadata: bool = True) -> bool:
+    """Whether the `ranges` option waives PIN001 for version ranges in this manifest.
+
+    Package metadata follows the option as documented; an application manifest with its
+    own lock file (`metadata=False`, a Pipfile) accepts ranges only beside that lock file.
+    """
+    policy = context.options.get("ranges", "with-lock-file")
+    if policy == "never":
+        return False
+    if policy == "always" and metadata:
+        return True
+    if any(context.sibling_exists(source, name) for name in lock_files):
+        return True
+    # PEP 751 names lock files for one use pylock.<name>.toml.
+    return "pylock.toml" in lock_files and any(source.abspath.parent.glob("pylock.*.toml"))
+
+
+def without_ranges(problems: list[Problem], accepted: bool) -> list[Problem]:
+    """Drop PIN001 when the `ranges` policy accepts ranges here; VCS and URL problems stay."""
+    return [p for p in problems if not accepted or p.rule is not UNPINNED]
+
+
+def place(problem: Problem, path: str, line: int, column: int) -> Finding:
+    """The finding of `problem` for a reference written on one line from (line, column)."""
+    return problem.rule.finding(path, line, column + problem.offset, problem.message)
+
+
+def place_in(problem: Problem, path: str, locate: Callable[[int], tuple[int, int]], start: int = 0) -> Finding:
+    """The finding of `problem` for a reference at offset `start` of a text that `locate` maps to the file."""
+    return problem.rule.finding(path, *locate(start + problem.offset), problem.message)

@@ -1,0 +1,31 @@
+"""The `models` hook: model files that can execute code, found by reading bytes only.
+
+`scanner.py` recognises a file by its content and hands it to one module per format;
+`walker.py` is our own static pickle opcode walker and `callables.py` says which
+callables are dangerous and which ones ML libraries legitimately need.
+"""
+
+from mlgate.hook import Hook, Option
+from mlgate.models import scanner
+from mlgate.models.rules import RULES
+
+OPTIONS = (
+    Option(
+        "allowlist",
+        [],
+        "reviewed model files accepted while their content is unchanged: a list of {path: ..., sha256: ...}",
+    ),
+    Option(
+        "allowed-callables",
+        [],
+        "extra 'module.name' callables to treat as safe data rebuilders (e.g. your own classes)",
+    ),
+)
+
+HOOK = Hook(
+    name="models",
+    description="model files in formats that can execute code, by static inspection",
+    rules=RULES,
+    scanners=(scanner.SCANNER,),
+    options=OPTIONS,
+)

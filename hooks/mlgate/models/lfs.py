@@ -1,0 +1,28 @@
+"""git-LFS pointer files: the model is not in the checkout, only its address.
+
+A pointer is a small text file (`version https://git-lfs.github.com/spec/v1`, `oid
+sha256:<hex>`, `size <bytes>`) that `git lfs pull` replaces with the real file. Nothing
+in it can run, but nothing was scanned either: MOD012 (low) says so, with the oid, so a
+pipeline can fetch the object and scan it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlgate.findings import Finding
+from mlgate.models.formats import Malformed
+from mlgate.models.rules import LFS_POINTER
+from mlgate.models.where import Where
+
+_OID = re.compile(rb"^oid (sha256:[0-9a-f]{64})\r?$", re.MULTILINE)
+_SIZE = re.compile(rb"^size ([0-9]+)\r?$", re.MULTILINE)
+
+
+def scan(data, where: Where) -> list[Finding]:
+    text = bytes(data)
+    oid, size = _OID.search(text), _SIZE.search(text)
+    if oid is None or size is None:
+        raise Malformed("git-LFS pointer without a sha256 oid and a size")
+    message = f"git-LFS pointer to {oid.group(1).decode()} ({int(size.group(1))} bytes): the model itself was not scanned"
+    return [where.finding(LFS_POINTER, message, 0)]

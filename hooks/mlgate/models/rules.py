@@ -1,0 +1,71 @@
+"""The rules of the `models` hook. Severity follows what loading the file can do."""
+
+from mlgate.findings import Rule, Severity
+
+HOOK = "models"
+
+DANGEROUS_CALL = Rule(
+    "MOD001", "pickle-dangerous-call", HOOK, Severity.CRITICAL,
+    "pickle invokes a known-dangerous callable (process, eval/exec, import machinery, network, files)",
+    "do not load this file; if it is yours, re-save the weights as safetensors",
+)
+UNKNOWN_CALL = Rule(
+    "MOD002", "pickle-unknown-call", HOOK, Severity.HIGH,
+    "pickle invokes a callable outside the allowlist of what ML libraries need to rebuild data",
+    "review the callable; convert to safetensors, or accept the reviewed file by path + sha256 in models.allowlist",
+)
+PICKLE_FORMAT = Rule(
+    "MOD003", "pickle-format", HOOK, Severity.MEDIUM,
+    "model file in a pickle-based format: it can execute code when loaded",
+    "prefer safetensors; load with torch.load(weights_only=True); or allowlist the reviewed file by sha256",
+)
+UNPARSEABLE = Rule(
+    "MOD004", "unparseable-model", HOOK, Severity.HIGH,
+    "model content that cannot be parsed where a pickle or model format is expected (fails closed)",
+    "re-export the file; a corrupt or truncated pickle is a known way to slip past scanners",
+)
+ARCHIVE_TAMPERING = Rule(
+    "MOD005", "archive-tampering", HOOK, Severity.HIGH,
+    "model archive built to confuse scanners (mismatched names, data before the archive, odd flags)",
+    "re-save the model with the library that made it; do not load the archive as it is",
+)
+TORCHSCRIPT_CODE = Rule(
+    "MOD006", "torchscript-code", HOOK, Severity.HIGH,
+    "TorchScript archive carries code that runs when the model is loaded",
+    "load only TorchScript from trusted sources; prefer safetensors weights + model code from your repo",
+)
+KERAS_LAMBDA = Rule(
+    "MOD007", "keras-lambda-layer", HOOK, Severity.CRITICAL,
+    "Keras model with a Lambda layer: serialized Python code that runs on load",
+    "rebuild the layer in code and save weights only (model.save_weights / safetensors)",
+)
+KERAS_CUSTOM_OBJECT = Rule(
+    "MOD008", "keras-custom-object", HOOK, Severity.HIGH,
+    "Keras model referencing modules outside Keras: loading imports and runs them",
+    "register custom objects from your own code and review the module names in config.json",
+)
+GGUF_TEMPLATE = Rule(
+    "MOD009", "gguf-template-injection", HOOK, Severity.CRITICAL,
+    "GGUF chat template with Jinja constructs that reach Python internals (CVE-2024-34359)",
+    "replace the chat_template with a plain one; load with a sandboxed Jinja environment",
+)
+ONNX_EXTERNAL = Rule(
+    "MOD010", "onnx-external-data-escape", HOOK, Severity.HIGH,
+    "ONNX external_data location that leaves the model's folder (absolute or ..)",
+    "keep external tensor files beside the model with relative names",
+)
+SAFETENSORS_INVALID = Rule(
+    "MOD011", "safetensors-invalid", HOOK, Severity.HIGH,
+    "file named safetensors whose header is not valid safetensors",
+    "re-export the weights with the safetensors library",
+)
+LFS_POINTER = Rule(
+    "MOD012", "lfs-pointer", HOOK, Severity.LOW,
+    "git-LFS pointer: the model itself is not in this checkout and was not scanned",
+    "run mlgate where the LFS objects are fetched (git lfs pull) so the real file is scanned",
+)
+
+RULES = (
+    DANGEROUS_CALL, UNKNOWN_CALL, PICKLE_FORMAT, UNPARSEABLE, ARCHIVE_TAMPERING, TORCHSCRIPT_CODE,
+    KERAS_LAMBDA, KERAS_CUSTOM_OBJECT, GGUF_TEMPLATE, ONNX_EXTERNAL, SAFETENSORS_INVALID, LFS_POINTER,
+)

@@ -1,0 +1,368 @@
+"""The models scanner: every file is recognised by its bytes and handed to its format.
+
+Every path matches: a pickle named `config.json`, `README` or `weights` is still a
+pickle, and sniffing a file costs one read of its first kilobyte (plus its last 64 kB
+when only an end-of-archive record could tell, which is how a zip with data put before
+it is found). What the bytes are decides the format; the name only decides whether
+content we do not recognise fails closed (`formats.expects_model`).
+
+Archives are read member by member, each member sniffed by content whatever its name or
+folder, with caps on decompressed bytes per member and per file (decompression bombs)
+and on nesting depth. Only bytes that can hold code are read: PyTorch tensor storages,
+the bulk of a 1 GB checkpoint, are never touched.
+
+Reviewed files are accepted by the `allowlist` option (path + sha256): only files with an
+entry are hashed, and a digest that no longer matches is said in every finding.
+"""
+
+from __future__ import annotations
+
+import io
+import mmap
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mlgate.files import ScanError, SourceFile
+from mlgate.findings import Finding
+from mlgate.hook import ScanContext, Scanner
+from mlgate.models import gguf, hdf5, joblib_files, keras, lfs, numpy_files, onnx, pickles, safetensors, torch_formats
+from mlgate.models.formats import HEAD_SIZE, Malformed, TooLarge, expects_model, model_named, sniff_head, suffixes
+from mlgate.models.rules import ARCHIVE_TAMPERING, PICKLE_FORMAT, SAFETENSORS_INVALID, UNPARSEABLE
+from mlgate.models.walker import walk
+from mlgate.models.where import Where
+from mlgate.models.ziparchive import BrokenMember, Issue, Member, ZipArchive, end_records
+
+MEMBER_LIMIT = 64 << 20  # decompressed bytes of one archive member analysed
+FILE_LIMIT = 512 << 20  # decompressed bytes of all members of one file together
+MAX_DEPTH = 4  # archives inside archives
+MAX_TAR_MEMBERS = 1 << 16
+_SMALL_FILE = 1 << 20  # read at once; larger files are memory-mapped and read where needed
+_COMPRESSED_SNIFF = 1 << 16
+# Formats whose content can run code: past a size cap they fail closed; the others (HDF5
+# weights inside a .keras, a GGUF in a zip) are only reported when they can be read.
+_CODE_KINDS = frozenset({"pickle", "zip", "tar", "compressed"})
+_DESCRIPTIONS = {
+    None: "not a format mlgate knows", "zip": "a zip archive", "pickle": "a pickle", "npy": "a NumPy array",
+    "gguf": "a GGUF file", "hdf5": "an HDF5 file", "tar": "a tar archive", "compressed": "compressed data",
+    "lfs": "a git-LFS pointer", "onnx": "an ONNX model", "safetensors": "a safetensors file",
+}
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+KERAS_CONFIG = "config.json"  # the architecture Keras rebuilds (in a .keras zip, a preset folder)
+
+
+def matches(path: str) -> bool:
+    """Every file: formats are recognised by content (see the module docstring)."""
+    return True
+
+
+def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
+    entries, problem = allowlist(context.options)
+    pinned = entries.get(source.path)
+    with _content(source) as data:
+        digest = None
+        if pinned is not None:
+            import hashlib  # only files with an allowlist entry are hashed
+
+            digest = hashlib.sha256(data).hexdigest()
+        if digest is not None and digest == pinned:
+            return []
+        job = _Job(context.options, source.abspath)
+        found = job.scan(data, Where(source.path), source.name, 0)
+    if problem is not None and (found or job.recognised):
+        raise ScanError(problem)
+    if digest is not None:
+        for finding in found:
+            finding.message += f" (the allowlisted sha256 {pinned[:12]}... no longer matches: the file's is {digest[:12]}...)"
+    return found
+
+
+SCANNER = Scanner("models", matches=matches, scan=scan)
+
+
+def allowlist(options: dict) -> tuple[dict[str, str], str | None]:
+    """{display path: sha256} from the `allowlist` option, and what is wrong with it."""
+    entries: dict[str, str] = {}
+    for number, entry in enumerate(options.get("allowlist") or [], 1):
+        where = f"models.allowlist entry {number}"
+        if not isinstance(entry, dict) or not {"path", "sha256"} <= set(entry) or set(entry) - {"path", "sha256", "reason"}:
+            return entries, f"{where}: expected {{path: ..., sha256: ...}} (and optionally reason), got {entry!r}"
+        path, digest = entry["path"], entry["sha256"]
+        if not isinstance(path, str) or not path.strip():
+            return entries, f"{where}: 'path' must be a file path"
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest.removeprefix("sha256:")):
+            return entries, f"{where}: 'sha256' must be 64 hexadecimal digits"
+        entries[_normal_path(path)] = digest.removeprefix("sha256:").lower()
+    return entries, None
+
+
+def _normal_path(path: str) -> str:
+    path = path.strip().replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+@contextmanager
+def _content(source: SourceFile) -> Iterator[bytes | mmap.mmap]:
+    """The file's bytes: read when small, memory-mapped otherwise (only touched pages are
+    read, which keeps a 1 GB checkpoint scan at a few MB of memory)."""
+    try:
+        handle = source.open_binary()
+    except OSError as error:
+        raise ScanError(f"cannot read file: {error.strerror or error}") from None
+    with handle:
+        if os.fstat(handle.fileno()).st_size <= _SMALL_FILE:
+            yield handle.read()
+            return
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            yield mapped
+        finally:
+            try:
+                mapped.close()
+            except BufferError:
+                pass  # a view into it is still referenced; it closes when that goes
+
+
+class _Job:
+    """One file's scan: options, the decompression budget, what was recognised."""
+
+    def __init__(self, options: dict, path: Path):
+        self.options = options
+        self.path = path
+        self.budget = FILE_LIMIT
+        self.recognised = False
+
+    def scan(self, data, where: Where, name: str, depth: int) -> list[Finding]:
+        kind = self.kind_of(data, name)
+        if depth == 0:
+            self.recognised = kind is not None
+        found = []
+        if ".safetensors" in suffixes(name)[-1:] and kind != "safetensors":
+            found.append(where.finding(SAFETENSORS_INVALID, f"named .safetensors but the content is {_DESCRIPTIONS[kind]}", 0))
+        if kind is None:
+            if found:
+                return found
+            head = bytes(data[:HEAD_SIZE])
+            if name.rsplit("/", 1)[-1] == KERAS_CONFIG and len(data) <= MEMBER_LIMIT:
+                found += keras.scan_config(bytes(data), where)  # a keras_hub preset folder
+            elif expects_model(name, head):
+                message = f"named {suffixes(name)[-1]} but the content is not a format mlgate knows: it cannot be checked"
+                found.append(where.finding(UNPARSEABLE, message, 0))
+            elif model_named(name) and len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+                message = f"starts like a pickle (protocol {head[1]}) but does not parse as one: it cannot be checked"
+                found.append(where.finding(UNPARSEABLE, message, 0))
+            return found
+        try:
+            found += self.scan_as(kind, data, where, name, depth)
+        except Malformed as error:
+            found.append(where.finding(UNPARSEABLE, f"{_DESCRIPTIONS.get(kind, kind)} that cannot be parsed: {error}", error.offset))
+        except ScanError as error:
+            if depth == 0:
+                raise
+            found.append(where.finding(UNPARSEABLE, str(error), 0))
+        return found
+
+    def kind_of(self, data, name: str) -> str | None:
+        head = bytes(data[:HEAD_SIZE])
+        kind = sniff_head(head, len(data))
+        if kind in (None, "pickle", "compressed"):
+            records = end_records(data)
+            if records and not (kind == "pickle" and _pickle_holds(data, records[0].offset)):
+                return "zip"
+        if kind is None and hdf5.signature_offset(data) is not None:
+            return "hdf5"
+        if kind is None and ".onnx" in suffixes(name)[-1:]:
+            return "onnx"
+        return kind
+
+    def scan_as(self, kind: str, data, where: Where, name: str, depth: int) -> list[Finding]:
+        options = self.options
+        if kind == "pickle":
+            if torch_formats.is_legacy_stream(bytes(data[:HEAD_SIZE])):
+                return torch_formats.scan_legacy_stream(data, where, options)
+            if data[0] != 0x80 and not model_named(name):
+                # Headerless text that parses as a pickle by accident (a requirements list
+                # starting with 'C', SHORT_BINBYTES) matters only if it calls something.
+                found = pickles.scan_pickle(data, where, options, expected=False)
+                return [finding for finding in found if finding.rule is not PICKLE_FORMAT]
+            return pickles.scan_pickle(data, where, options, expected=True)
+        if kind == "zip":
+            return self.scan_zip(data, where, depth)
+        if kind == "tar":
+            return self.scan_tar(data, where, depth)
+        if kind == "compressed":
+            if not model_named(name) and not _inflates_to_pickle(data):
+                return []
+            return joblib_files.scan_compressed(data, where, options, expected=True)
+        if kind == "npy":
+            return numpy_files.scan_npy(data, where, options, expected=True)
+        if kind == "hdf5":
+            return hdf5.scan(data, where, self.path if depth == 0 else None)
+        formats = {"gguf": gguf.scan, "onnx": onnx.scan, "safetensors": safetensors.scan, "lfs": lfs.scan}
+        return formats[kind](data, where)
+
+    # -- zip --------------------------------------------------------------------------------
+    def scan_zip(self, data, where: Where, depth: int) -> list[Finding]:
+        archive = ZipArchive(data)
+        found = [_issue_finding(issue, where) for issue in archive.issues]
+        if archive.start > 0:
+            found += self.scan_part(data, 0, archive.start, where, "", depth)
+        prefix = torch_formats.checkpoint_prefix(archive)
+        for member in archive.members:
+            if member.is_dir or prefix is not None and torch_formats.is_storage(member, prefix):
+                continue
+            found += self.scan_member(archive, member, where, depth)
+        code = torch_formats.torchscript_findings(archive, prefix, where) if prefix is not None else []
+        if code:
+            # TorchScript's own unpickler reads its pickles; the code members are the risk.
+            found = [finding for finding in found if finding.rule is not PICKLE_FORMAT]
+        return found + code
+
+    def scan_member(self, archive: ZipArchive, member: Member, container: Where, depth: int) -> list[Finding]:
+        where = container.inside(member.name)
+        raw = not archive.readable(member)  # unknown method: sniff the bytes as they are
+        try:
+            head = archive.head(member, HEAD_SIZE, raw=raw)
+        except BrokenMember as error:
+            head = error.partial
+        except Malformed:
+            return []  # no local header: already one of the archive's issues
+        kind = sniff_head(head, member.size)
+        if kind is None:
+            if member.name == KERAS_CONFIG:
+                return self.read_and(archive, member, container, lambda content: keras.scan_config(content, where))
+            if expects_model(member.name, head):
+                return [where.finding(UNPARSEABLE, f"member named {suffixes(member.name)[-1]} is not a format mlgate knows: it cannot be checked", 0)]
+            return []
+        if depth + 1 > MAX_DEPTH:
+            return [_too_deep(where)]
+        try:
+            return self.read_and(archive, member, container, lambda content: self.scan(content, where, member.name, depth + 1), raw=raw)
+        except TooLarge as error:
+            if kind == "npy" and not numpy_files.scan_npy(head, where, self.options):
+                return []  # a large array of plain numbers: nothing in it can run
+            return [where.finding(UNPARSEABLE, str(error), 0)] if kind in _CODE_KINDS or kind == "npy" else []
+
+    def read_and(self, archive: ZipArchive, member: Member, container: Where, scan_content, *, raw: bool = False) -> list[Finding]:
+        """Reads the member within the budget, checks its CRC, scans it with `scan_content`."""
+        found = []
+        try:
+            content = archive.read(member, min(MEMBER_LIMIT, self.budget), raw=raw)
+            if not raw and not archive.crc_matches(member, content):
+                message = f"member {member.name!r}: CRC-32 does not match the content (PyTorch does not check it, zipfile refuses it)"
+                found.append(container.finding(ARCHIVE_TAMPERING, message, member.header_offset))
+        except BrokenMember as error:
+            content = error.partial
+            if not member.encrypted:  # an encrypted member is already reported as such
+                found.append(container.inside(member.name).finding(UNPARSEABLE, str(error), len(content)))
+        self.budget -= len(content)
+        return found + scan_content(content)
+
+    # -- tar --------------------------------------------------------------------------------
+    def scan_tar(self, data, where: Where, depth: int) -> list[Finding]:
+        members = tar_members(data)
+        legacy_torch = torch_formats.LEGACY_TAR_MEMBERS <= {name for name, _, _ in members}
+        found = []
+        for name, start, size in members:
+            inner = where.inside(name)
+            if legacy_torch and name in ("storages", "tensors"):
+                # Mostly raw tensor bytes that are stepped over, not read: no copy, no cap.
+                with memoryview(data)[start : start + size] as view:
+                    found += torch_formats.scan_tar_member(name, view, inner, self.options)
+            elif sniff_head(head := bytes(data[start : start + min(size, HEAD_SIZE)]), size) is not None or expects_model(name, head):
+                found += self.scan_part(data, start, size, inner, name, depth, member=True)
+        return found
+
+    def scan_part(self, data, start: int, size: int, where: Where, name: str, depth: int, *, member: bool = False) -> list[Finding]:
+        """A slice of a container (the data before a zip, a tar member), scanned by content."""
+        if not member and sniff_head(bytes(data[start : start + min(size, HEAD_SIZE)]), size) is None:
+            return []
+        if depth + 1 > MAX_DEPTH:
+            return [_too_deep(where)]
+        try:
+            return self.scan(self.part(data, start, size), where, name, depth + 1)
+        except TooLarge as error:
+            return [where.finding(UNPARSEABLE, str(error), 0)]
+
+    def part(self, data, start: int, size: int) -> bytes:
+        if size > min(MEMBER_LIMIT, self.budget):
+            raise TooLarge(f"{size} bytes, over the {MEMBER_LIMIT >> 20} MiB limit for content inside a file", start)
+        self.budget -= size
+        return bytes(data[start : start + size])
+
+
+def _too_deep(where: Where) -> Finding:
+    return where.finding(UNPARSEABLE, f"archives nested more than {MAX_DEPTH} deep: not scanned", 0)
+
+
+def _issue_finding(issue: Issue, where: Where) -> Finding:
+    return where.finding(ARCHIVE_TAMPERING if issue.tampering else UNPARSEABLE, issue.message, issue.offset)
+
+
+def _pickle_holds(data, offset: int) -> bool:
+    """Whether the pickle at the start covers `offset`: zip bytes pickled as a value make
+    a pickle; a zip after the pickle is a polyglot zip-reading loaders see differently."""
+    return walk(data, max_pickles=1).end > offset
+
+
+def _inflates_to_pickle(data) -> bool:
+    """Whether compressed data under an unrelated name (`x.csv.gz`) holds a pickle."""
+    kind = joblib_files.compression_of(bytes(data[:8]))
+    try:
+        decompressor, failure = joblib_files._decompressor(kind)
+    except ScanError:
+        return False  # lz4 not installed: only model-named files are worth an error
+    try:
+        head = decompressor.decompress(bytes(data[:_COMPRESSED_SNIFF]), HEAD_SIZE)
+    except failure:
+        return False
+    return pickles.looks_like_pickle(head)
+
+
+def tar_members(data) -> list[tuple[str, int, int]]:
+    """(name, data offset, size) of the regular files of a tar archive in `data`."""
+    import tarfile
+
+    found = []
+    try:
+        with tarfile.open(fileobj=_BufferFile(data), mode="r:") as archive:
+            while len(found) < MAX_TAR_MEMBERS and (info := archive.next()) is not None:
+                if info.isfile():
+                    if info.offset_data + info.size > len(data):
+                        raise Malformed(f"tar member {info.name!r} runs past the end of the archive", info.offset)
+                    found.append((info.name, info.offset_data, info.size))
+    except (tarfile.TarError, EOFError, ValueError, OSError, UnicodeError, OverflowError) as error:
+        raise Malformed(f"tar archive cannot be read: {error}") from None
+    return found
+
+
+class _BufferFile(io.RawIOBase):
+    """A read-only file over bytes or an mmap, without copying it (for tarfile)."""
+
+    def __init__(self, data):
+        self.data = data
+        self.at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self.data[self.at : self.at + len(buffer)]
+        buffer[: len(chunk)] = chunk
+        self.at += len(chunk)
+        return len(chunk)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.at, io.SEEK_END: len(self.data)}[whence]
+        self.at = max(0, base + offset)
+        return self.at
+
+    def tell(self) -> int:
+        return self.at

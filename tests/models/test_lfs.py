@@ -1,0 +1,31 @@
+"""git-LFS pointers: recognised by content under any name, noted (MOD012), never scanned."""
+
+from __future__ import annotations
+
+from scanhits import hits
+
+OID = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393"
+POINTER = f"version https://git-lfs.github.com/spec/v1\noid sha256:{OID}\nsize 438001234\n"
+
+
+def test_pointer_under_any_name(scan_tree):
+    scan = scan_tree({"pytorch_model.bin": POINTER, "weights": POINTER.replace("\n", "\r\n")}, select="models")
+    assert hits(scan) == [("MOD012", "pytorch_model.bin", None, 0), ("MOD012", "weights", None, 0)]
+    assert scan.messages("MOD012")[0] == f"git-LFS pointer to sha256:{OID} (438001234 bytes): the model itself was not scanned"
+    assert str(scan.findings[0].severity) == "low"
+
+
+def test_malformed_pointers(scan_tree):
+    no_oid = "version https://git-lfs.github.com/spec/v1\nsize 12\n"
+    no_size = f"version https://git-lfs.github.com/spec/v1\noid sha256:{OID}\n"
+    scan = scan_tree({"model.pt": no_oid, "notes.txt": no_oid, "weights.bin": no_size}, select="models")
+    assert hits(scan) == [("MOD004", "model.pt", None, 0), ("MOD004", "weights.bin", None, 0)]
+    assert scan.messages("MOD004") == [
+        "named .pt but the content is not a format mlgate knows: it cannot be checked",
+        "a git-LFS pointer that cannot be parsed: git-LFS pointer without a sha256 oid and a size",
+    ]
+
+
+def test_documents_mentioning_lfs_are_not_pointers(scan_tree):
+    scan = scan_tree({"README.md": f"Run git lfs pull.\n{POINTER}", ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"}, select="models")
+    assert (scan.findings, scan.errors) == ([], [])

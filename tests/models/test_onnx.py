@@ -1,0 +1,91 @@
+"""ONNX: external_data locations, wherever a TensorProto can sit, encoded field by field."""
+
+from __future__ import annotations
+
+import pytest
+from scanhits import hits
+
+from mlgate.models.onnx import escape_reason
+
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def field(number: int, payload: bytes) -> bytes:
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def number(field_number: int, value: int) -> bytes:
+    return varint(field_number << 3) + varint(value)
+
+
+def tensor(name: str, location: str | None = None) -> bytes:
+    body = number(1, 4) + number(2, 1) + field(8, name.encode())
+    if location is None:
+        return body + field(9, b"\0" * 16)  # raw_data inside the model
+    entries = field(13, field(1, b"location") + field(2, location.encode())) + field(13, field(1, b"offset") + field(2, b"0"))
+    return body + entries + number(14, 1)
+
+
+def model(graph: bytes, *extra: bytes) -> bytes:
+    opset = field(8, field(1, b"") + number(2, 17))
+    return number(1, 8) + field(2, b"pytorch") + opset + field(7, graph) + b"".join(extra)
+
+
+def graph(*parts: bytes) -> bytes:
+    return field(2, b"main_graph") + b"".join(parts)
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("../../etc/passwd", "a path that climbs out of the model's folder"),
+        ("weights/../../secret.bin", "a path that climbs out of the model's folder"),
+        ("..\\..\\secret.bin", "a path that climbs out of the model's folder"),
+        ("/etc/passwd", "an absolute path"),
+        ("\\\\server\\share\\w.bin", "an absolute path"),
+        ("C:\\Windows\\win.ini", "a drive or URL, outside the model's folder"),
+        ("https://example.com/w.bin", "a drive or URL, outside the model's folder"),
+    ],
+)
+def test_locations_leaving_the_folder(scan_tree, location, reason):
+    data = model(graph(field(5, tensor("fc.weight", location))))
+    scan = scan_tree({"model.onnx": data}, select="models")
+    assert hits(scan) == [("MOD010", "model.onnx", None, data.index(location.encode()))]
+    assert scan.messages("MOD010") == [f"tensor 'fc.weight' reads its data from {location!r}: {reason}"]
+
+
+def test_relative_locations_and_internal_data_are_fine(scan_tree):
+    data = model(graph(field(5, tensor("a", "model.onnx.data")), field(5, tensor("b", "weights/part-0.bin")), field(5, tensor("c"))))
+    scan = scan_tree({"model.onnx": data}, select="models")
+    assert (scan.findings, scan.errors) == ([], [])
+    assert escape_reason("~/w.bin") is None  # onnx does not expand ~: a folder named '~'
+
+
+def test_tensors_in_subgraphs_constants_sparse_and_training_graphs(scan_tree):
+    then_branch = graph(field(5, tensor("sub", "/sub.bin")))
+    if_node = field(1, field(4, b"If") + field(5, field(1, b"then_branch") + field(6, then_branch)))
+    constant = field(1, field(4, b"Constant") + field(5, field(1, b"value") + field(5, tensor("const", "/const.bin"))))
+    sparse = field(15, field(1, tensor("values", "/values.bin")) + field(2, tensor("indices")))
+    training = field(20, field(1, graph(field(5, tensor("init", "/init.bin")))))
+    data = model(graph(if_node, constant, sparse), training)
+    scan = scan_tree({"model.onnx": data}, select="models")
+    assert hits(scan) == [("MOD010", "model.onnx", None, data.index(path)) for path in (b"/sub.bin", b"/const.bin", b"/values.bin", b"/init.bin")]
+
+
+def test_unparseable_onnx_fails_closed(scan_tree):
+    body = graph(field(5, tensor("a", "/x.bin")))
+    good = model(body)
+    graph_payload = good.index(body)
+    scan = scan_tree({"text.onnx": "not a model\n", "cut.onnx": good[:-5], "notes.bin": good}, select="models")
+    assert hits(scan) == [("MOD004", "cut.onnx", None, graph_payload), ("MOD004", "text.onnx", None, 1)]
+    assert scan.messages("MOD004") == [
+        f"an ONNX model that cannot be parsed: protobuf field 7 of {len(body)} bytes runs past its message",
+        "an ONNX model that cannot be parsed: protobuf wire type 6: not an ONNX model",
+    ]

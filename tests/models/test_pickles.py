@@ -1,0 +1,483 @@
+"""scan_pickle: each bypass class of the published scanner advisories, by rule, member and offset.
+
+Every fixture is written opcode by opcode (picklegen) or with pickle.dumps of plain data;
+nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import collections
+import pickle
+
+import pytest
+from picklegen import (
+    BINPERSID, BUILD, DUP, EMPTY_DICT, EMPTY_TUPLE, MARK, MEMOIZE, NEWFALSE, NEWOBJ, NEWOBJ_EX, NONE, POP,
+    REDUCE, SETITEM, STACK_GLOBAL, STOP, TUPLE, TUPLE1, TUPLE2, Pickle, binget, binint1, binput, ext1, ext2, ext4,
+    get, global_, put, short_unicode, stack_global, string, system_call, unicode_line,
+)
+
+from mlgate.models.callables import Policy, Verdict
+from mlgate.models.pickles import looks_like_pickle, scan_pickle
+from mlgate.models.where import Where
+
+PATH = "model.pkl"
+
+
+def scan(data: bytes, options: dict | None = None, **kwargs) -> list[tuple[str, str, str | None, int | None]]:
+    return [(f.rule.code, f.path, f.member, f.offset) for f in scan_pickle(data, Where(PATH), options or {}, **kwargs)]
+
+
+def messages(data: bytes, options: dict | None = None) -> list[str]:
+    return [f.message for f in scan_pickle(data, Where(PATH), options or {})]
+
+
+def test_global_reduce_of_os_system_is_critical_at_the_call():
+    data, at = system_call()
+    assert scan(data) == [("MOD001", PATH, None, at)]
+    assert messages(data) == ["pickle calls os.system via REDUCE: runs processes or shell commands"]
+
+
+def test_protocol_0_text_global():
+    data = b"cos\nsystem\n(S'id'\ntR."
+    assert scan(data) == [("MOD001", PATH, None, data.index(b"R"))]
+
+
+def test_posix_alias_and_python2_module_names():
+    data = b"cposix\nsystem\n(S'id'\ntR." + b"ccommands\ngetoutput\n(S'id'\ntR."
+    assert scan(data) == [("MOD001", PATH, None, data.index(b"R")), ("MOD001", PATH, None, data.rindex(b"R"))]
+    assert "subprocess.getoutput" in messages(data)[1]  # commands is Python 2's subprocess
+
+
+def test_stack_global_with_names_from_the_memo():
+    stream = Pickle(4)
+    stream.add(short_unicode("os"), MEMOIZE, POP, short_unicode("system"), MEMOIZE, POP)
+    stream.add(binget(0), binget(1), STACK_GLOBAL, short_unicode("id"), TUPLE1)
+    at = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, at)]
+
+
+def test_memo_confusion_mixing_put_and_memoize():
+    """picklescan #14: BINPUT fills explicit slots, MEMOIZE the next free count."""
+    stream = Pickle(4)
+    stream.add(short_unicode("os"), binput(0), short_unicode("system"), binput(1))
+    stream.add(short_unicode("torch._utils"), MEMOIZE, short_unicode("_rebuild_tensor_v2"), MEMOIZE)
+    stream.add(POP, POP, POP, POP, binget(0), binget(1), STACK_GLOBAL, EMPTY_TUPLE)
+    at = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, at)]
+
+
+def test_text_put_and_get_resolve_too():
+    stream = Pickle()
+    stream.add(unicode_line("subprocess"), put(7), POP, unicode_line("getoutput"), put(8), POP)
+    stream.add(get(7), get(8), STACK_GLOBAL, string("id"), TUPLE1)
+    at = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, at)]
+
+
+def test_callable_kept_in_the_memo_is_reported_where_it_is_called():
+    stream = Pickle(2)
+    stream.add(global_("os", "system"), binput(3), POP, NONE, POP)
+    stream.add(binget(3), short_unicode("id"), TUPLE1)
+    at = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, at)]
+
+
+def test_second_pickle_of_the_file_is_malicious():
+    first = pickle.dumps({"weights": [1.0, 2.0]}, protocol=4)
+    data, at = system_call()
+    assert scan(first + data) == [("MOD001", PATH, None, len(first) + at)]
+
+
+def test_truncated_stream_after_a_dangerous_call_reports_both():
+    data, at = system_call()
+    truncated = data[:-1]
+    assert scan(truncated) == [("MOD001", PATH, None, at), ("MOD004", PATH, None, len(truncated))]
+
+
+def test_inst_invokes_its_class():
+    data = b"(S'id'\nios\nsystem\n."
+    assert scan(data) == [("MOD001", PATH, None, data.index(b"ios"))]
+
+
+def test_obj_invokes_the_first_item_after_mark():
+    data = b"(cos\nsystem\nS'id'\no."
+    assert scan(data) == [("MOD001", PATH, None, data.index(b"o."))]
+
+
+@pytest.mark.parametrize("opcode", [NEWOBJ, NEWOBJ_EX])
+def test_newobj_of_an_unknown_class_is_high(opcode):
+    stream = Pickle(4)
+    stream.add(stack_global("evil.payload", "Thing"), EMPTY_TUPLE)
+    if opcode == NEWOBJ_EX:
+        stream.add(EMPTY_DICT)
+    at = stream.add(opcode, STOP)
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, at)]
+
+
+def test_class_instantiated_by_copyreg_reconstructor_then_built():
+    """BUILD runs __setstate__ of the class copyreg._reconstructor made: that class is called."""
+    stream = Pickle(2)
+    stream.add(global_("copyreg", "_reconstructor"), global_("evil.payload", "Thing"), global_("builtins", "object"), NONE, b"\x87")
+    at = stream.add(REDUCE, EMPTY_DICT, short_unicode("cmd"), short_unicode("id"), SETITEM, BUILD, STOP)
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, at)]
+    assert messages(stream.bytes()) == [
+        "pickle calls evil.payload.Thing via copyreg._reconstructor (REDUCE), which is not in the allowlist of data-rebuilding callables"
+    ]
+
+
+def test_build_on_a_global_object_patches_it():
+    """modelscan #85: BUILD on numpy.prod sets attributes on the function itself."""
+    stream = Pickle(2)
+    stream.add(global_("numpy", "prod"), NONE, MARK, short_unicode("a"), short_unicode("os"), b"d", TUPLE2)
+    at = stream.add(BUILD, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, at)]
+    assert "modifies the global numpy.prod in place via BUILD" in messages(stream.bytes())[0]
+
+
+def test_setitem_on_the_extension_registry():
+    stream = Pickle(2)
+    stream.add(global_("copyreg", "_inverted_registry"), binint1(1), MARK, short_unicode("os"), short_unicode("system"), TUPLE)
+    at = stream.add(SETITEM, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, 2), ("MOD001", PATH, None, at)]
+
+
+def test_name_computed_from_a_global_attribute():
+    """modelscan #85 part two: STACK_GLOBAL whose module is an attribute set at load time."""
+    stream = Pickle(4)
+    stream.add(global_("numpy", "prod.a"), global_("numpy", "prod.b"), STACK_GLOBAL, short_unicode("id"), TUPLE1)
+    at = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, at)]
+    assert "computed at load time (<computed>.<computed>)" in messages(stream.bytes())[0]
+
+
+def test_getattr_gadget_chain_reports_each_dangerous_callable_once():
+    stream = Pickle(2)
+    stream.add(global_("builtins", "getattr"), binput(0), POP)
+    stream.add(binget(0), global_("importlib", "import_module"), short_unicode("os"), TUPLE1)
+    inner = stream.add(REDUCE, short_unicode("system"), TUPLE2)
+    outer = stream.add(REDUCE, short_unicode("id"), TUPLE1, REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, inner), ("MOD001", PATH, None, outer)]
+    assert messages(stream.bytes()) == [
+        "pickle calls importlib.import_module via REDUCE: imports modules or resolves names at load time",
+        "pickle calls builtins.getattr via REDUCE: reaches arbitrary attributes (getattr-style gadget)",
+    ]
+
+
+def test_calling_what_an_unknown_resolver_returned_is_critical():
+    """pkgutil.resolve_name-style bypass through a resolver no list knows."""
+    stream = Pickle(2)
+    stream.add(global_("somelib.names", "resolve"), short_unicode("os:system"), TUPLE1)
+    first = stream.add(REDUCE, short_unicode("id"), TUPLE1)
+    second = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, first), ("MOD001", PATH, None, second)]
+    assert messages(stream.bytes())[1] == "pickle calls the object returned by somelib.names.resolve(...) via REDUCE: a gadget chain"
+
+
+@pytest.mark.parametrize(
+    "module, name",
+    [
+        ("pip", "main"),  # CVE-2025-1716
+        ("pip._internal.cli.main", "main"),
+        ("pickle", "loads"),  # nested pickle
+        ("_pickle", "loads"),
+        ("marshal", "loads"),
+        ("runpy", "_run_code"),
+        ("runpy", "run_path"),
+        ("pydoc", "locate"),
+        ("pkgutil", "resolve_name"),
+        ("importlib", "import_module"),
+        ("functools", "partial"),
+        ("operator", "attrgetter"),
+        ("operator", "methodcaller"),
+        ("_operator", "itemgetter"),
+        ("builtins", "eval"),
+        ("__builtin__", "exec"),
+        ("builtins", "__import__"),
+        ("builtins", "getattr"),
+        ("subprocess", "Popen"),
+        ("pty", "spawn"),
+        ("code", "InteractiveInterpreter.runcode"),
+        ("cProfile", "run"),
+        ("timeit", "timeit"),
+        ("pdb", "run"),
+        ("trace", "Trace.run"),
+        ("idlelib.pyshell", "ModifiedInterpreter.runcode"),
+        ("numpy.testing._private.utils", "runstring"),
+        ("numpy", "load"),
+        ("torch", "load"),
+        ("torch.hub", "load"),
+        ("torch.storage", "_load_from_bytes"),
+        ("torch.jit", "load"),
+        ("shutil", "rmtree"),
+        ("distutils.file_util", "write_file"),
+        ("_io", "FileIO"),
+        ("asyncio.unix_events", "_UnixSubprocessTransport"),
+        ("socket", "create_connection"),
+        ("urllib.request", "urlopen"),
+        ("requests", "get"),
+        ("webbrowser", "open"),
+        ("ctypes", "CDLL"),
+        ("types", "CodeType"),
+        ("ensurepip", "_run_pip"),
+        ("venv", "create"),
+        ("uuid", "_get_command_stdout"),
+        ("mailcap", "findmatch"),
+        ("imaplib", "IMAP4_stream"),
+        ("_interpreters", "run_string"),
+        ("sys", "modules"),
+        ("pathlib", "Path.write_text"),
+        ("numpy", "ndarray.tofile"),
+        ("collections", "OrderedDict.__init__.__globals__"),
+    ],
+)
+def test_known_dangerous_callables_are_critical(module, name):
+    stream = Pickle(2)
+    stream.add(global_(module, name), short_unicode("x"), TUPLE1)
+    at = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, at)]
+
+
+def test_dangerous_global_only_imported_is_still_critical():
+    stream = Pickle(2)
+    at = stream.add(global_("os", "system"))
+    stream.add(STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, at)]
+    assert messages(stream.bytes()) == ["pickle imports os.system: runs processes or shell commands"]
+
+
+def test_os_path_is_not_dangerous_but_not_allowed_either():
+    stream = Pickle(2)
+    stream.add(global_("os.path", "join"), short_unicode("a"), TUPLE1)
+    at = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, at)]
+
+
+@pytest.mark.parametrize("opcode, code", [(ext1, 1), (ext2, 300), (ext4, 70000)])
+def test_extension_registry_callable_is_unknown(opcode, code):
+    stream = Pickle(2)
+    stream.add(opcode(code), short_unicode("id"), TUPLE1)
+    at = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, at)]
+    assert messages(stream.bytes()) == [f"pickle calls the copyreg extension code {code} via REDUCE: the registry can map it to any callable"]
+
+
+def test_extension_code_zero_breaks_the_stream():
+    stream = Pickle(2)
+    at = stream.add(ext1(0), STOP)
+    assert scan(stream.bytes()) == [("MOD004", PATH, None, at)]
+
+
+def test_persistent_object_called_as_a_class():
+    """torch's legacy persistent_load returns the class named in a ('module', cls, ...) id."""
+    stream = Pickle(2)
+    stream.add(short_unicode("module"), global_("evil", "Loader"), short_unicode(""), b"\x87", BINPERSID, EMPTY_TUPLE)
+    at = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, at)]
+
+
+def torch_like_state_dict() -> bytes:
+    """collections.OrderedDict({'w': _rebuild_tensor_v2(persistent storage, ...)}) as torch.save writes it."""
+    stream = Pickle(2)
+    stream.add(global_("collections", "OrderedDict"), binput(0), EMPTY_TUPLE, REDUCE, binput(1))
+    stream.add(short_unicode("w"), global_("torch._utils", "_rebuild_tensor_v2"), binput(2), MARK)
+    stream.add(MARK, short_unicode("storage"), global_("torch", "FloatStorage"), short_unicode("0"), short_unicode("cpu"), binint1(4), TUPLE, BINPERSID)
+    stream.add(binint1(0), binint1(2), binint1(2), TUPLE2, binint1(2), binint1(1), TUPLE2, NEWFALSE)
+    stream.add(binget(0), EMPTY_TUPLE, REDUCE, TUPLE, REDUCE, SETITEM, STOP)
+    return stream.bytes()
+
+
+def test_torch_like_state_dict_is_only_the_pickle_format():
+    assert scan(torch_like_state_dict()) == [("MOD003", PATH, None, 0)]
+    assert messages(torch_like_state_dict()) == ["pickle (protocol 2): loading it can execute code; prefer safetensors"]
+
+
+@pytest.mark.parametrize("protocol", range(6))
+def test_plain_data_at_every_protocol_is_medium_only(protocol):
+    value = {"a": [1, 2.5, "x", b"y", None, True], "b": collections.OrderedDict(c=(1, 2)), "s": {1}, "f": frozenset({2})}
+    assert scan(pickle.dumps(value, protocol=protocol)) == [("MOD003", PATH, None, 0)]
+
+
+def test_unknown_function_referenced_but_not_called_is_not_high():
+    """A FunctionTransformer-like object stores numpy.log1p in its state: imported, never called."""
+    stream = Pickle(2)
+    stream.add(global_("copyreg", "_reconstructor"), global_("sklearn.preprocessing._function_transformer", "FunctionTransformer"))
+    stream.add(global_("builtins", "object"), NONE, b"\x87", REDUCE, EMPTY_DICT, short_unicode("func"), global_("numpy", "log1p"))
+    stream.add(SETITEM, BUILD, STOP)
+    assert scan(stream.bytes()) == [("MOD003", PATH, None, 0)]
+
+
+def test_allowed_callables_option_accepts_a_reviewed_class_but_never_a_dangerous_one():
+    stream = Pickle(4)
+    stream.add(stack_global("mypkg.models", "Net"), EMPTY_TUPLE)
+    at = stream.add(NEWOBJ, STOP)
+    assert scan(stream.bytes(), {"allowed-callables": ["mypkg.models.Net"]}) == [("MOD003", PATH, None, 0)]
+    assert scan(stream.bytes(), {"allowed-callables": ["mypkg.*"]}) == [("MOD003", PATH, None, 0)]
+    assert scan(stream.bytes(), {"allowed-callables": ["mypkg.other.Net"]}) == [("MOD002", PATH, None, at)]
+    data, at = system_call()
+    assert scan(data, {"allowed-callables": ["os.system"]}) == [("MOD001", PATH, None, at)]
+
+
+def test_each_callable_is_reported_once_at_its_first_call():
+    stream = Pickle(2)
+    stream.add(global_("evil", "f"), binput(0), EMPTY_TUPLE)
+    first = stream.add(REDUCE, POP, binget(0), EMPTY_TUPLE, REDUCE, POP, binget(0), EMPTY_TUPLE, REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, first)]
+
+
+def test_member_and_base_offset_come_from_where():
+    data, at = system_call()
+    where = Where("model.pt", None, 0).inside("archive/data.pkl").at(100)
+    found = scan_pickle(data, where, {})
+    assert [(f.rule.code, f.path, f.member, f.offset) for f in found] == [("MOD001", "model.pt", "archive/data.pkl", 100 + at)]
+
+
+def test_start_offset_skips_a_prefix():
+    data, at = system_call()
+    assert scan(b"HEADER" + data, start=6) == [("MOD001", PATH, None, 6 + at)]
+
+
+def test_max_pickles_ignores_raw_data_after_them():
+    """Legacy torch files: pickles, then raw storage bytes that are no pickle."""
+    head = pickle.dumps(119547037146038801333356, protocol=2) + pickle.dumps(1001, protocol=2)
+    raw = b"N\x00\x01\x02" * 8
+    assert scan(head + raw, max_pickles=2) == [("MOD003", PATH, None, 0)]
+    assert scan(head + raw) == [("MOD004", PATH, None, len(head) + 1)]
+
+
+@pytest.mark.parametrize("trailer", [b"\n", b"\x00" * 512, b"garbage text"])
+def test_trailing_bytes_that_are_no_pickle_are_ignored(trailer):
+    assert scan(pickle.dumps([1, 2], protocol=2) + trailer) == [("MOD003", PATH, None, 0)]
+
+
+def test_unparseable_content_fails_closed_only_when_a_model_is_expected():
+    assert scan(b"\x80\x02this is not a pickle") == [("MOD004", PATH, None, 2)]
+    assert scan(b"\x80\x02this is not a pickle", expected=False) == []
+    assert scan(b"") == []
+
+
+def test_unexpected_content_still_reports_calls_before_the_break():
+    data, at = system_call()
+    assert scan(data[:-1], expected=False) == [("MOD001", PATH, None, at)]
+
+
+def test_dup_keeps_the_callable_identity():
+    stream = Pickle(2)
+    stream.add(global_("os", "system"), DUP, POP, MARK, short_unicode("id"), TUPLE)
+    at = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, at)]
+
+
+def test_inst_from_protocol_0_with_unknown_class():
+    data = b"(S'x'\nimypkg\nThing\np0\n."
+    assert scan(data) == [("MOD002", PATH, None, data.index(b"i"))]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        pickle.dumps({"a": 1}, protocol=2),
+        pickle.dumps(list(range(2000)), protocol=4)[:4096],
+        pickle.dumps(list(range(2000)), protocol=5)[:100],
+        b"cos\nsystem\n(S'id'\ntR.",
+        pickle.dumps({"k": "v" * 10}, protocol=0),
+        pickle.dumps([1, 2, 3], protocol=1),
+        b"(S'" + b"a" * 200,  # protocol 0 padded past the sniffed head
+    ],
+)
+def test_looks_like_pickle_accepts_pickle_heads(head):
+    assert looks_like_pickle(head)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b'{"a": [1, 2]}',
+        b"[1, 2, 3]",
+        b"}\n.x { color: red }",
+        b"import os\nos.system('id')\n",
+        b"cat\nfile\nbar\n",
+        b"const x = 1;\nlet y = 2;\n",
+        b"# Title\n\nSome text.",
+        b"key: value\nother: 1\n",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        b"\x80\x06\x95",
+        b"\x00" * 64,
+        b"N",
+        b"(a) first\n(b) second\n",
+    ],
+)
+def test_looks_like_pickle_rejects_other_files(head):
+    assert not looks_like_pickle(head)
+
+
+def test_a_global_handed_to_an_allowed_call_is_called_only_where_the_callee_calls_it():
+    """copyreg._reconstructor instantiates its first argument; a tensor rebuild only stores a dtype."""
+    constructed = Pickle(2)
+    constructed.add(global_("copyreg", "_reconstructor"), global_("mypkg", "Dtype"), global_("builtins", "object"), NONE, b"\x87")
+    at = constructed.add(REDUCE, STOP)
+    assert scan(constructed.bytes()) == [("MOD002", PATH, None, at)]
+    stored = Pickle(2)
+    stored.add(global_("torch._utils", "_rebuild_meta_tensor_no_storage"), MARK, global_("mypkg", "Dtype"), EMPTY_TUPLE, EMPTY_TUPLE, NEWFALSE, TUPLE)
+    stored.add(REDUCE, STOP)
+    assert scan(stored.bytes()) == [("MOD003", PATH, None, 0)]
+
+
+@pytest.mark.parametrize(
+    "callee",
+    [
+        ("sklearn.neighbors._kd_tree", "newObj"),
+        ("pandas._libs.arrays", "__pyx_unpickle_NDArrayBacked"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("collections", "defaultdict"),
+    ],
+)
+def test_constructors_that_call_their_first_argument(callee):
+    stream = Pickle(2)
+    stream.add(global_(*callee), global_("evil", "Cls"), NONE, TUPLE2)
+    at = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, at)]
+    assert messages(stream.bytes()) == [f"pickle calls evil.Cls via {'.'.join(callee)} (REDUCE), which is not in the allowlist of data-rebuilding callables"]
+
+
+@pytest.mark.parametrize(
+    "name, verdict",
+    [
+        ("collections.OrderedDict", Verdict.ALLOWED),
+        ("copyreg.__newobj__", Verdict.ALLOWED),
+        ("numpy.random._pickle.__randomstate_ctor", Verdict.ALLOWED),
+        ("sklearn.calibration._CalibratedClassifier", Verdict.ALLOWED),
+        ("sklearn.ensemble._forest.RandomForestClassifier", Verdict.ALLOWED),
+        ("torch.nn.modules.linear.Linear", Verdict.ALLOWED),
+        ("torch.jit._pickle.build_intlist", Verdict.ALLOWED),
+        ("__torch__.torch.nn.modules.linear.Linear", Verdict.ALLOWED),
+        ("torch.float16", Verdict.ALLOWED),
+        ("torch.cuda.HalfStorage", Verdict.ALLOWED),
+        ("sklearn.utils.validation.check_array", Verdict.UNKNOWN),
+        ("sklearn.ensemble._forest.RandomForestClassifier.fit", Verdict.UNKNOWN),
+        ("os.path.join", Verdict.UNKNOWN),
+        ("__main__.Net", Verdict.UNKNOWN),
+        ("torch.jit.load", Verdict.DANGEROUS),
+        ("torch.fx.graph_module.reduce_graph_module", Verdict.DANGEROUS),
+        ("pandas.HDFStore", Verdict.DANGEROUS),
+        ("pandas.io.pytables.HDFStore", Verdict.DANGEROUS),
+        ("sklearn.utils._testing.TempMemmap", Verdict.DANGEROUS),
+        ("sklearn.base.BaseEstimator.__reduce__", Verdict.DANGEROUS),
+        ("transformers.AutoModel.from_pretrained", Verdict.DANGEROUS),
+        ("os", Verdict.DANGEROUS),
+    ],
+)
+def test_policy_verdicts(name, verdict):
+    assert Policy().verdict(name) is verdict
+
+
+def test_memo_shared_across_pickles_is_read_too():
+    """Benign under a fresh memo per pickle, os.system for a loader that reuses one Unpickler."""
+    first = Pickle(4)
+    first.add(short_unicode("os"), MEMOIZE, short_unicode("system"), MEMOIZE, POP, POP, NONE, STOP)
+    second = Pickle(4)
+    second.add(short_unicode("collections"), MEMOIZE, short_unicode("OrderedDict"), MEMOIZE, POP, POP)
+    second.add(binget(0), binget(1), STACK_GLOBAL, EMPTY_TUPLE)
+    at = second.add(REDUCE, STOP)
+    data = first.bytes() + second.bytes()
+    assert scan(data) == [("MOD001", PATH, None, len(first.bytes()) + at)]
+    assert messages(data) == ["pickle calls os.system via REDUCE: runs processes or shell commands"]
