@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORK = HERE / ".work"
 TOOLS = {"zizmor": "1.32.0", "checkov": "3.3.30"}
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "real"
+DEFAULT_CORPUS = REPO / "tests" / "corpus" / "real"
 TARGET_CORPUS_S = 0.5
 TARGET_IMPORT_MS = 100.0
 

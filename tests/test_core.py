@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -267,3 +268,11 @@ def test_usage_errors_exit_2(demo, capsys):
     assert main(["check", "--format", "xml"]) == 2
     assert main(["frobnicate"]) == 2
     assert main([]) == 2
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    # `mlgate rules | head -1`: stdout closed before mlgate writes.
+    process = subprocess.Popen([sys.executable, "-m", "mlgate", "rules"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert (process.wait(), stderr) == (1, "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -144,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ConfigError) as exc:
         print(f"mlgate: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # `mlgate rules | head`: the reader left. Point stdout at /dev/null so the interpreter's
+        # final flush does not print a second traceback, and fail like a killed writer would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FINDINGS
     except Exception as exc:  # baseline errors and the like
         from mlgate.suppressions import BaselineError
 

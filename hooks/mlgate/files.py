@@ -26,6 +26,10 @@ class ScanError(Exception):
     """A file that cannot be scanned: becomes an `errors` entry, never a traceback."""
 
 
+class MissingFile(ScanError):
+    """A file another file refers to (an include, a lock file) does not exist."""
+
+
 def display_path(path: Path) -> str:
     """Path relative to the current directory with `/` separators (absolute if outside)."""
     try:

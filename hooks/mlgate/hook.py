@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgate.files import ScanError, SourceFile, display_path
+from mlgate.files import MissingFile, SourceFile, display_path
 from mlgate.findings import Finding, Rule
 
 
@@ -72,7 +72,7 @@ class ScanContext:
     def source(self, path: str | Path, relative_to: SourceFile | None = None) -> SourceFile:
         """Open another file (an include, a lock file) as a `SourceFile`.
 
-        Raises `ScanError` when it does not exist, so a missing include is an error entry.
+        Raises `MissingFile` when it does not exist; the caller decides what that means.
         """
         target = Path(path)
         if relative_to is not None and not target.is_absolute():
@@ -80,7 +80,7 @@ class ScanContext:
         key = Path(os.path.abspath(target))
         if key not in self._cache:
             if not key.is_file():
-                raise ScanError(f"referenced file {display_path(key)} does not exist")
+                raise MissingFile(f"referenced file {display_path(key)} does not exist")
             self._cache[key] = SourceFile(path=display_path(key), abspath=key)
         return self._cache[key]
 

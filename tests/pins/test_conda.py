@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real"
+from realcorpus import CORPUS, corpus_text
 
 ENVIRONMENT = """\
 name: demo
@@ -59,10 +59,11 @@ def test_pip_entries_without_hash_under_require_hashes(scan_tree):
     assert scan_tree({"environment.yml": text}).hits == []
 
 
-def test_missing_pip_include_is_an_error_entry(scan_tree):
-    scan = scan_tree({"environment.yml": "dependencies:\n  - pip:\n    - torch\n    - -r missing.txt\n"})
-    assert scan.hits == [("PIN001", "environment.yml", 3, 7)]
-    assert scan.errors == [("environment.yml", "line 4: -r missing.txt: referenced file missing.txt does not exist")]
+def test_pip_include_is_followed_and_a_missing_one_skipped(scan_tree):
+    text = "dependencies:\n  - pip:\n    - torch\n    - -r missing.txt\n    - -r requirements.txt\n"
+    scan = scan_tree({"environment.yml": text, "requirements.txt": "numpy>=1\n"})
+    assert scan.hits == [("PIN001", "environment.yml", 3, 7), ("PIN001", "requirements.txt", 1, 1)]
+    assert scan.errors == []
 
 
 def test_pinned_environment_is_clean(scan_tree):
@@ -95,7 +96,6 @@ def test_invalid_yaml_is_an_error_entry(scan_tree):
     assert scan.errors[0][1].startswith("invalid YAML at line 2")
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="real corpus not present")
 def test_real_environment(scan_tree):
     text = (CORPUS / "CompVis__stable-diffusion/environment.yaml").read_text()
     scan = scan_tree({"environment.yaml": text})

@@ -8,16 +8,10 @@ import pytest
 
 from mlgate.pins import dockerfile
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real"
+from realcorpus import CORPUS, corpus_text
 DIGEST = "sha256:" + "ab" * 32
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
-
-def corpus_file(relative: str) -> str:
-    path = CORPUS / relative
-    if not path.is_file():
-        pytest.skip(f"corpus file {relative} not available")
-    return path.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -187,7 +181,7 @@ def test_malformed_dockerfiles_do_not_crash(scan_tree, text):
 
 
 def test_corpus_detectron2(scan_tree):
-    text = corpus_file("facebookresearch__detectron2/docker/Dockerfile")
+    text = corpus_text("facebookresearch__detectron2/docker/Dockerfile")
     scan = scan_tree({"Dockerfile": text}, select="pins")
     assert scan.hits == [
         ("PIN010", "Dockerfile", 1, 6),  # nvidia/cuda:11.1.1-cudnn8-devel-ubuntu18.04
@@ -201,8 +195,8 @@ def test_corpus_detectron2(scan_tree):
 
 
 def test_corpus_deepspeed_and_oobabooga(scan_tree):
-    deepspeed = corpus_file("microsoft__DeepSpeed/docker/Dockerfile")
-    oobabooga = corpus_file("oobabooga__text-generation-webui/docker/nvidia/Dockerfile")
+    deepspeed = corpus_text("microsoft__DeepSpeed/docker/Dockerfile")
+    oobabooga = corpus_text("oobabooga__text-generation-webui/docker/nvidia/Dockerfile")
     scan = scan_tree({"deepspeed/Dockerfile": deepspeed, "oobabooga/Dockerfile": oobabooga}, select="pins")
     moving = [hit for hit in scan.hits if hit[0] != "PIN001"]
     assert moving == [

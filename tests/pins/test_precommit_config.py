@@ -8,7 +8,7 @@ import pytest
 
 from mlgate.pins import precommit
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real"
+from realcorpus import CORPUS, corpus_text
 SHA = "0123456789abcdef0123456789abcdef01234567"
 CONFIG = ".pre-commit-config.yaml"
 
@@ -90,8 +90,6 @@ def test_hostile_yaml(scan_tree):
 
 def test_corpus_configs(scan_tree):
     paths = {f"{name}/{CONFIG}": CORPUS / f"{name}/{CONFIG}" for name in ("huggingface__peft", "microsoft__DeepSpeed")}
-    if not all(path.is_file() for path in paths.values()):
-        pytest.skip("corpus not available")
     scan = scan_tree({name: path.read_text(encoding="utf-8") for name, path in paths.items()}, select="pins")
     peft, deepspeed = (f"{name}/{CONFIG}" for name in ("huggingface__peft", "microsoft__DeepSpeed"))
     assert scan.hits == [

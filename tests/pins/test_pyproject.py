@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real"
+from realcorpus import CORPUS, corpus_text
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 PROJECT = """\
@@ -236,7 +236,6 @@ def test_invalid_toml_is_an_error_entry(scan_tree):
     assert scan.errors == [("pyproject.toml", "invalid TOML: Expected ']' at the end of a table declaration (at line 1, column 9)")]
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="real corpus not present")
 @pytest.mark.parametrize("policy", ["never", "with-lock-file", "always"])
 def test_real_pyproject(policy, scan_tree):
     text = (CORPUS / "haotian-liu__LLaVA/pyproject.toml").read_text()

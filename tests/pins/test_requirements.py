@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real"
+from realcorpus import CORPUS, corpus_text
 SHA = "0123456789abcdef0123456789abcdef01234567"
 DIGEST = "a" * 64
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="real corpus not present")
 
 
 def test_exact_pins_pass(scan_tree):
@@ -176,13 +175,10 @@ def test_include_cycles_end(scan_tree):
     assert (scan.hits, scan.errors) == ([("PIN001", "a-requirements.txt", 2, 1), ("PIN001", "b-requirements.txt", 2, 1)], [])
 
 
-def test_a_missing_include_is_an_error_and_the_rest_is_still_reported(scan_tree):
+def test_a_missing_include_is_skipped_and_the_rest_is_still_reported(scan_tree):
+    # pip refuses a file whose include is missing, so nothing moving gets in through it.
     scan = scan_tree({"requirements.txt": "torch\n-r missing.txt\n", "dev-requirements.txt": "-r requirements.txt\n"})
-    assert scan.hits == [("PIN001", "requirements.txt", 1, 1)]
-    assert scan.errors == [
-        ("dev-requirements.txt", "requirements.txt, line 2: -r missing.txt: referenced file missing.txt does not exist"),
-        ("requirements.txt", "line 2: -r missing.txt: referenced file missing.txt does not exist"),
-    ]
+    assert (scan.hits, scan.errors) == ([("PIN001", "requirements.txt", 1, 1)], [])
 
 
 def test_a_binary_include_is_an_error(scan_tree):
@@ -231,21 +227,18 @@ def test_prose_in_a_requirements_folder_is_ignored(scan_tree):
     assert (scan.hits, scan.errors) == ([], [])
 
 
-@needs_corpus
 def test_real_file_with_an_extra_index(scan_tree):
     text = (CORPUS / "huggingface__diffusers/examples/cosmos/requirements.txt").read_text()
     scan = scan_tree({"requirements.txt": text})
     assert scan.hits == [("PIN004", "requirements.txt", 1, 19)] + [("PIN001", "requirements.txt", n, 1) for n in range(2, 16)]
 
 
-@needs_corpus
 def test_real_file_with_an_editable_vcs_checkout(scan_tree):
     text = (CORPUS / "pytorch__examples/docs/requirements.txt").read_text()
     scan = scan_tree({"docs/requirements.txt": text})
     assert scan.hits == [("PIN002", "docs/requirements.txt", 4, 4), ("PIN001", "docs/requirements.txt", 5, 1)]
 
 
-@needs_corpus
 def test_real_file_with_an_include(scan_tree):
     vllm = CORPUS / "vllm-project__vllm/requirements"
     files = {"requirements/cuda.txt": (vllm / "cuda.txt").read_text(), "requirements/common.txt": (vllm / "common.txt").read_text()}

@@ -8,17 +8,11 @@ import pytest
 
 from mlgate.pins import workflows
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real"
+from realcorpus import CORPUS, corpus_text
 SHA = "0123456789abcdef0123456789abcdef01234567"
 DIGEST = "sha256:" + "ab" * 32
 WF = ".github/workflows/ci.yml"
 
-
-def corpus_file(relative: str) -> str:
-    path = CORPUS / relative
-    if not path.is_file():
-        pytest.skip(f"corpus file {relative} not available")
-    return path.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -248,7 +242,7 @@ def test_invalid_yaml_is_an_error_entry(scan_tree):
 
 
 def test_corpus_detectron2_workflow(scan_tree):
-    text = corpus_file("facebookresearch__detectron2/.github/workflows/workflow.yml")
+    text = corpus_text("facebookresearch__detectron2/.github/workflows/workflow.yml")
     scan = scan_tree({WF: text}, select="pins")
     not_actions = [hit for hit in scan.hits if hit[0] != "PIN020"]
     assert not_actions == [
@@ -268,5 +262,5 @@ def test_corpus_detectron2_workflow(scan_tree):
 
 
 def test_corpus_pinned_workflow_reports_nothing(scan_tree):
-    text = corpus_file("Lightning-AI__pytorch-lightning/.github/workflows/call-clear-cache.yml")
+    text = corpus_text("Lightning-AI__pytorch-lightning/.github/workflows/call-clear-cache.yml")
     assert scan_tree({WF: text}, select="pins").hits == []

@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlgate.files import ScanError, SourceFile
+from mlgate.files import MissingFile, ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins.requirement import (
@@ -252,6 +252,10 @@ class _Walk:
         try:
             included = self.context.source(target.removeprefix("file:"), relative_to=source)
             included.text  # noqa: B018 - read now so a binary include is an error, not a crash later
+        except MissingFile:
+            # pip stops with "Could not open requirements file": nothing unpinned can be installed
+            # through it, and the file, once it exists, is scanned in its own right.
+            return set()
         except ScanError as exc:
             where = f"line {line.locate(option.offset)[0]}"
             if source.abspath != self.root:
