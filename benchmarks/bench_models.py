@@ -15,7 +15,11 @@ folder), because mlgate, like git, skips git-ignored files when it walks a work 
   needed; kept between runs;
 - `mixed/`: the benign fixtures made by the real libraries (tests/fixtures/models), one file per
   known attack class written opcode by opcode (benchmarks/model_specimens.py), and files that
-  are not models.
+  are not models: small files, where start-up dominates;
+- `realistic/`: model folders as repositories and hub snapshots hold them, at real sizes (about
+  1.1 GB at `--scale 1`): torch zip and safetensors weights, a GGUF, raw pickles and joblib files
+  of numpy arrays, a legacy torch checkpoint, npy/npz, ONNX, Keras/HDF5, tokenizers, source, data
+  (benchmarks/model_folders.py); kept between runs.
 
 Every command is run once to warm the file cache, then `--runs` times (default 3; once when the
 warm-up took more than 10 s); the table gives the median wall time of the whole process (interpreter start-up included) and its peak
@@ -40,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import model_folders
 from bench_pins import REPO, WORK, ensure_venv, install_mlgate, table
 from model_specimens import FIXTURES_WITH_CODE, MALICIOUS, write_mixed, write_torch_zip
 
@@ -232,15 +237,15 @@ def measure(tool: Tool, bin_dir: Path, target: "Target", runs: int, names: list[
 
 @dataclass
 class Target:
-    key: str  # "empty", "big" or "mixed"
+    key: str  # "empty", "big", "mixed" or "realistic"
     folder: Path
     label: str
 
 
-def build_inputs(inputs: Path, size: int, copies: int) -> tuple[list[Target], dict[str, list[str]]]:
-    """The three targets (an empty folder gives each tool's start-up cost) and the mixed
-    directory's file names by group. Extra copies go under `mixed/more/`; the coverage report
-    reads the verdicts on the first copy, at the top of `mixed/`."""
+def build_inputs(inputs: Path, size: int, copies: int, scale: float) -> tuple[list[Target], dict[str, list[str]], dict[str, list[str]]]:
+    """The four targets (an empty folder gives each tool's start-up cost), the mixed directory's
+    file names by group and the realistic one's. Extra copies go under `mixed/more/`; the
+    coverage report reads the verdicts on the first copy, at the top of `mixed/`."""
     empty = inputs / "empty"
     empty.mkdir(parents=True, exist_ok=True)
     big = inputs / "big" / "pytorch_model.bin"
@@ -254,12 +259,19 @@ def build_inputs(inputs: Path, size: int, copies: int) -> tuple[list[Target], di
     for copy in range(1, copies):
         write_mixed(mixed / "more" / f"{copy:03}", FIXTURES)
     files = sum(1 for path in mixed.rglob("*") if path.is_file())
+    realistic = inputs / "realistic"
+    print(f"writing {realistic} (scale {scale}) unless already there ...", file=sys.stderr)
+    subprocess.run([sys.executable, str(Path(model_folders.__file__)), str(realistic), str(FIXTURES), str(scale)], check=True)
+    real_groups = model_folders.realistic_groups(scale)
+    real_files = [path for path in realistic.rglob("*") if path.is_file()]
+    real_mb = sum(path.stat().st_size for path in real_files) >> 20
     targets = [
         Target("empty", empty, "empty dir (start-up)"),
         Target("big", big.parent, f"torch zip {big.stat().st_size >> 20} MB"),
         Target("mixed", mixed, f"mixed dir, {files} files"),
+        Target("realistic", realistic, f"realistic dir, {len(real_files)} files, {real_mb} MB"),
     ]
-    return targets, groups
+    return targets, groups, real_groups
 
 
 def tool_bins(selected: list[str]) -> dict[str, Path]:
@@ -307,11 +319,19 @@ def coverage(measures: list[Measure], groups: dict[str, list[str]]) -> str:
         for m in mixed:
             verdict, detail = m.verdicts.get(name, (CLEAN, ""))
             lines.append(f"      {m.tool:<11} {verdict:<5} {detail[:110]}")
-    lines.append("\nfalse alarms (BLOCK) on benign files, made by the real libraries or not models at all:")
-    for m in mixed:
-        flagged = [f"{n} ({m.verdicts[n][1]})" for n in groups["benign"] + groups["other"] if m.verdicts.get(n, (CLEAN,))[0] == DANGEROUS]
-        errors = [n for n in groups["benign"] + groups["other"] if m.verdicts.get(n, (CLEAN,))[0] == ERROR]
-        lines.append(f"  {m.tool:<11} {len(flagged)} blocked, {len(errors)} errors" + (f": {', '.join(flagged)}" if flagged else ""))
+    lines.append("")
+    lines.append(false_alarms(mixed, groups))
+    return "\n".join(lines)
+
+
+def false_alarms(measures: list[Measure], groups: dict[str, list[str]]) -> str:
+    lines = ["false alarms (BLOCK) on benign files, made by the real libraries or not models at all, and errors:"]
+    benign = groups["benign"] + groups["other"]
+    for m in measures:
+        flagged = [f"{n} ({m.verdicts[n][1]})" for n in benign if m.verdicts.get(n, (CLEAN,))[0] == DANGEROUS]
+        errors = [n for n in benign if m.verdicts.get(n, (CLEAN,))[0] == ERROR]
+        lines.append(f"  {m.tool:<11} {len(flagged)} blocked, {len(errors)} errors" + (f": {', '.join(flagged)}" if flagged else "")
+                     + (f"; errors on {', '.join(errors)}" if errors else ""))
     return "\n".join(lines)
 
 
@@ -325,6 +345,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per command (after one warm-up)")
     parser.add_argument("--size-mb", type=int, default=BIG_BYTES >> 20, help="size of the big checkpoint")
     parser.add_argument("--copies", type=int, default=1, help="copies of the mixed set in the mixed directory")
+    parser.add_argument("--scale", type=float, default=1.0, help="size of the realistic directory (1: about 1.1 GB)")
     parser.add_argument("--tools", default=",".join(TOOLS), help=f"other tools to time (default: {','.join(TOOLS)}; '' for mlgate only)")
     parser.add_argument("--inputs", type=Path, default=DEFAULT_INPUTS, help=f"where the inputs are written (default: {DEFAULT_INPUTS})")
     args = parser.parse_args()
@@ -334,8 +355,8 @@ def main() -> int:
 
     WORK.mkdir(exist_ok=True)
     bins = tool_bins(selected)
-    targets, groups = build_inputs(args.inputs.resolve(), args.size_mb << 20, args.copies)
-    names = [name for group in groups.values() for name in group] + ["pytorch_model.bin"]
+    targets, groups, real_groups = build_inputs(args.inputs.resolve(), args.size_mb << 20, args.copies, args.scale)
+    names = [name for group in [*groups.values(), *real_groups.values()] for name in group] + ["pytorch_model.bin"]
     measures = []
     for tool in TOOL_RUNS:
         if tool.name in bins:
@@ -350,6 +371,9 @@ def main() -> int:
           f"(tests/fixtures/models), {len(groups['malicious'])} malicious ones written by benchmarks/model_specimens.py, "
           f"{len(groups['other'])} files that are not models" + (f"; {args.copies} copies of the set" if args.copies > 1 else "") + "\n")
     print(coverage(measures, groups))
+    print(f"\nrealistic dir: {len(real_groups['benign'])} benign model files, {len(real_groups['code'])} TorchScript archive (code by design), "
+          f"{len(real_groups['other'])} files that are not models")
+    print(false_alarms([m for m in measures if m.target == "realistic"], real_groups))
     print("\nbig checkpoint, what each tool said:")
     for m in measures:
         if m.target == "big":
@@ -367,14 +391,16 @@ def target_lines(measures: list[Measure], big_label: str) -> list[str]:
         verdict_line(f"mlgate on the {big_label}, wall", big.seconds, TARGET_BIG_S, " s"),
         verdict_line(f"mlgate on the {big_label}, peak RSS", big.peak_mb, TARGET_BIG_MB, " MB"),
     ]
-    others = [m for m in measures if m.target == "mixed" and m.tool != "mlgate"]
-    if others:
-        mine = by[("mlgate", "mixed")]
+    for key in ("mixed", "realistic"):
+        others = [m for m in measures if m.target == key and m.tool != "mlgate"]
+        if not others:
+            continue
+        mine = by[("mlgate", key)]
         fastest = min(others, key=lambda m: m.seconds)
-        lines.append(verdict_line(f"mixed dir, wall: mlgate vs the fastest other tool ({fastest.tool}), speed-up", fastest.seconds / mine.seconds, TARGET_SPEEDUP, "x", smaller=False))
+        lines.append(verdict_line(f"{key} dir, wall: mlgate vs the fastest other tool ({fastest.tool}), speed-up", fastest.seconds / mine.seconds, TARGET_SPEEDUP, "x", smaller=False))
         work = {m.tool: m.seconds - by[(m.tool, "empty")].seconds for m in others + [mine]}
         quickest = min(others, key=lambda m: work[m.tool])
-        lines.append(verdict_line(f"mixed dir, work (start-up excluded): mlgate vs the fastest other tool ({quickest.tool}), speed-up",
+        lines.append(verdict_line(f"{key} dir, work (start-up excluded): mlgate vs the fastest other tool ({quickest.tool}), speed-up",
                                   work[quickest.tool] / max(work["mlgate"], 1e-3), TARGET_SPEEDUP, "x", smaller=False))
     return lines
 

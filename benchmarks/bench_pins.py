@@ -110,8 +110,8 @@ def corpus_files(corpus: Path, *patterns: re.Pattern) -> list[str]:
     return [name for name in files if any(p.search(name) for p in patterns)]
 
 
-def measure_mlgate(bin_dir: Path, corpus: Path, scope: str, paths: list[str], runs: int) -> Measure:
-    cmd = [str(bin_dir / "mlgate"), "check", "--select", "pins", *paths]
+def measure_mlgate(bin_dir: Path, corpus: Path, scope: str, paths: list[str], runs: int, hook: str = "pins") -> Measure:
+    cmd = [str(bin_dir / "mlgate"), "check", "--select", hook, *paths]
     times, result = timed(cmd, corpus, runs, ["--format", "json"])
     if result.returncode not in (0, 1):
         sys.exit(f"mlgate failed ({result.returncode}):\n{result.stderr}")
@@ -132,11 +132,11 @@ def measure_zizmor(bin_dir: Path, corpus: Path, files: int, runs: int) -> Measur
     return Measure("zizmor --offline", "workflows, actions, pre-commit", files, findings, pinning, times)
 
 
-def measure_checkov(bin_dir: Path, corpus: Path, files: int, runs: int) -> Measure:
-    cmd = [
-        str(bin_dir / "checkov"), "-d", ".", "--framework", "dockerfile", "github_actions",
-        "--quiet", "--compact", "--skip-download",
-    ]
+def measure_checkov(
+    bin_dir: Path, corpus: Path, files: int, runs: int,
+    frameworks: tuple[str, ...] = ("dockerfile", "github_actions"), scope: str = "Dockerfiles, workflows, actions",
+) -> Measure:
+    cmd = [str(bin_dir / "checkov"), "-d", ".", "--framework", *frameworks, "--quiet", "--compact", "--skip-download"]
     times, result = timed(cmd, corpus, runs, ["--output", "json"])
     try:
         reports = json.loads(result.stdout)
@@ -147,7 +147,7 @@ def measure_checkov(bin_dir: Path, corpus: Path, files: int, runs: int) -> Measu
         for check in report.get("results", {}).get("failed_checks", []):
             findings[check["check_id"]] += 1
     pinning = sum(count for check_id, count in findings.items() if check_id in CHECKOV_PINNING)
-    return Measure("checkov", "Dockerfiles, workflows, actions", files, findings, pinning, times)
+    return Measure("checkov", scope, files, findings, pinning, times)
 
 
 def import_time_ms(bin_dir: Path, runs: int) -> tuple[float, float]:
@@ -166,6 +166,14 @@ def import_time_ms(bin_dir: Path, runs: int) -> tuple[float, float]:
                 total_us += int(match.group(1))
         imports.append(total_us / 1000)
     return statistics.median(imports[1:]), statistics.median(walls[1:])
+
+
+def print_found(measures: list[Measure]) -> None:
+    """What each measured tool found, by rule, most frequent first."""
+    print("\nwhat each tool found (by rule):")
+    for m in measures:
+        detail = ", ".join(f"{name} {count}" for name, count in sorted(m.findings.items(), key=lambda item: (-item[1], item[0])))
+        print(f"  {m.tool} [{m.scope}]: {detail or 'nothing'}")
 
 
 def table(rows: list[list[str]]) -> str:
@@ -213,10 +221,7 @@ def main() -> int:
 
     print(f"corpus: {corpus}  ({args.runs} timed runs each, after one warm-up; wall time of the whole process)\n")
     print(table(rows))
-    print("\nwhat each tool found (by rule):")
-    for m in measures:
-        detail = ", ".join(f"{name} {count}" for name, count in sorted(m.findings.items(), key=lambda item: (-item[1], item[0])))
-        print(f"  {m.tool} [{m.scope}]: {detail or 'nothing'}")
+    print_found(measures)
     print(
         "\npinning findings: mlgate = all of its findings; zizmor = "
         + " + ".join(sorted(ZIZMOR_PINNING))

@@ -9,17 +9,23 @@
   2024-2025 (renamed or tampered zip members, broken streams, unusual extensions).
 - `BENIGN_OTHER`: files that are not models, which a scanner walking a repository also meets.
 
-Only the standard library is used.
+Only the standard library is used (and the writers the tests share: tests/models/protowire.py
+for protobuf fields, tests/models/targen.py for tar archives).
 """
 
 from __future__ import annotations
 
 import json
 import struct
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "models"))
+from protowire import field, number  # noqa: E402
+from targen import tar_archive  # noqa: E402
 
 ALIGNMENT = 64  # torch.save aligns tensor data to 64 bytes with a padding extra field ("FB")
 CHUNK = 1 << 20
@@ -211,46 +217,67 @@ def npy_object(payload: bytes) -> bytes:
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload
 
 
+def gguf_text(value: str) -> bytes:
+    """A GGUF string: u64 length, then UTF-8."""
+    data = value.encode()
+    return struct.pack("<Q", len(data)) + data
+
+
 def gguf(metadata: dict[str, str]) -> bytes:
     """A GGUF v3 file with string metadata and no tensors (header layout of the GGUF spec)."""
-
-    def text(value: str) -> bytes:
-        data = value.encode()
-        return struct.pack("<Q", len(data)) + data
-
-    body = b"".join(text(key) + struct.pack("<I", 8) + text(value) for key, value in metadata.items())
+    body = b"".join(gguf_text(key) + struct.pack("<I", 8) + gguf_text(value) for key, value in metadata.items())
     return b"GGUF" + struct.pack("<IQQ", 3, 0, len(metadata)) + body
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
+def onnx_tensor(name: str, shape: tuple[int, ...], *, raw: bytes | None = None, location: str | None = None) -> bytes:
+    """TensorProto{dims, FLOAT, name, raw_data | external_data + EXTERNAL}."""
+    body = b"".join(number(1, size) for size in shape) + number(2, 1) + field(8, name.encode())
+    if location is None:
+        return body + field(9, raw or b"")
+    entry = lambda key, value: field(13, field(1, key.encode()) + field(2, value.encode()))  # noqa: E731
+    return body + entry("location", location) + entry("length", "16") + number(14, 1)
 
 
-def _field(number: int, payload: bytes | int) -> bytes:
-    if isinstance(payload, int):
-        return _varint(number << 3) + _varint(payload)
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+def onnx_model(graph: bytes) -> bytes:
+    """ModelProto{ir_version 8, opset 17, graph}."""
+    return number(1, 8) + field(8, number(2, 17)) + field(7, graph)
 
 
 def onnx_external(location: str) -> bytes:
-    """ModelProto{ir_version, opset, graph{initializer{dims, FLOAT, name, external_data, EXTERNAL}}}."""
-    entry = lambda key, value: _field(13, _field(1, key.encode()) + _field(2, value.encode()))  # noqa: E731
-    tensor = _field(1, 4) + _field(2, 1) + _field(8, b"weight") + entry("location", location) + entry("length", "16") + _field(14, 1)
-    graph = _field(5, tensor) + _field(2, b"g")
-    return _field(1, 8) + _field(8, _field(2, 17)) + _field(7, graph)
+    return onnx_model(field(5, onnx_tensor("weight", (4,), location=location)) + field(2, b"g"))
+
+
+def write_zip(path: Path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
 
 
 def keras_zip(path: Path, layer: dict) -> None:
     config = {"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "layers": [layer]}}
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
-        zf.writestr("config.json", json.dumps(config))
-        zf.writestr("model.weights.h5", b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    write_zip(path, {"metadata.json": json.dumps({"keras_version": "3.15.1"}).encode(), "config.json": json.dumps(config).encode(),
+                     "model.weights.h5": b"\x89HDF\r\n\x1a\n" + b"\0" * 64})
+
+
+def saved_model(op: str) -> bytes:
+    """SavedModel{meta_graphs: MetaGraphDef{graph_def: GraphDef{node: NodeDef{name, op}}}} with
+    a serving graph x -> op -> y (field numbers of tensorflow/core/protobuf/saved_model.proto)."""
+    nodes = [("x", "Placeholder"), ("drop", op), ("y", "Identity")]
+    graph = b"".join(field(1, field(1, name.encode()) + field(2, kind.encode())) for name, kind in nodes)
+    return number(1, 1) + field(2, field(1, field(4, b"serve")) + field(2, graph))
+
+
+def keras_metadata(layer: dict) -> bytes:
+    """keras_metadata.pb of a Keras SavedModel: SavedMetadata{nodes: SavedObject{node_id,
+    node_path, identifier, metadata}}, the model's JSON config in the root node's metadata."""
+    config = {"name": "sequential", "class_name": "Sequential", "config": {"name": "sequential", "layers": [layer]}}
+    root = number(2, 0) + field(3, b"root") + field(4, b"_tf_keras_sequential") + field(5, json.dumps(config).encode())
+    return field(1, root)
+
+
+def bytes_value_pickle(key: str, payload: bytes) -> bytes:
+    """pickle.dumps({key: payload}) at protocol 4: the payload kept as BINBYTES."""
+    return Pickle(4).op(b"}").text(key).op(b"B" + struct.pack("<I", len(payload)) + payload + b"s").stop()
 
 
 # --- the malicious specimens ---------------------------------------------------------------------
@@ -347,6 +374,19 @@ MALICIOUS: dict[str, tuple[str, MaliciousWriter]] = {
         gguf({"general.architecture": "llama", "tokenizer.chat_template": SSTI}))),
     "onnx_escape.onnx": ("ONNX external_data location `../../../../etc/passwd`", lambda path: path.write_bytes(
         onnx_external("../../../../etc/passwd"))),
+    "hf_ssti/tokenizer_config.json": ("Hugging Face tokenizer_config.json whose chat_template is a Jinja SSTI payload", lambda path: path.write_bytes(
+        json.dumps({"bos_token": "<s>", "chat_template": SSTI}).encode())),
+    "tf_writefile/saved_model.pb": ("TensorFlow SavedModel whose serving graph runs WriteFile", lambda path: path.write_bytes(
+        saved_model("WriteFile"))),
+    "nemo_target.nemo": ("NeMo .nemo tar whose model_config.yaml has `_target_: os.system` (CVE-2025-23304)", lambda path: path.write_bytes(
+        tar_archive({"./model_config.yaml": f"preprocessor:\n  _target_: os.system\n  command: {COMMAND}\n".encode()}))),
+    "keras_savedmodel/keras_metadata.pb": ("Keras model saved as a TensorFlow SavedModel, a Lambda layer (bytecode) in keras_metadata.pb", lambda path: path.write_bytes(
+        keras_metadata({"class_name": "Lambda", "config": {"name": "lambda", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda", "module": "__main__"}}))),
+    "torchserve.mar": ("TorchServe archive whose handler.py calls `subprocess.Popen`", lambda path: write_zip(path, {
+        "MAR-INF/MANIFEST.json": json.dumps({"model": {"modelName": "m", "handler": "handler.py"}}).encode(),
+        "handler.py": f"import subprocess\n\nsubprocess.Popen({COMMAND!r}, shell=True)\n".encode()})),
+    "nested_bytes.pkl": ("a dict whose value is a pickle kept as bytes, calling `os.system` when unpickled", lambda path: path.write_bytes(
+        bytes_value_pickle("optimizer", call_pickle("os", "system", COMMAND, protocol=4)))),
 }
 
 BENIGN_OTHER: dict[str, bytes] = {
@@ -382,6 +422,7 @@ def write_mixed(folder: Path, fixtures: Path) -> dict[str, list[str]]:
             (folder / source.name).write_bytes(source.read_bytes())
             groups["code" if source.name in FIXTURES_WITH_CODE else "benign"].append(source.name)
     for name, (_, write) in MALICIOUS.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         write(folder / name)
     for name, content in BENIGN_OTHER.items():
         (folder / name).write_bytes(content)

@@ -49,7 +49,7 @@ class Scan:
 
 @pytest.fixture
 def scan_tree(tmp_path, monkeypatch):
-    def run(files: dict[str, str | bytes], select: str | None = None, options: dict | None = None, paths: list[str] | None = None) -> Scan:
+    def run(files: dict[str, str | bytes], select: str | None = None, options: dict | None = None, paths: list[str] | None = None, online: bool = False) -> Scan:
         write_tree(tmp_path, files)
         monkeypatch.chdir(tmp_path)
         hooks = load_hooks()
@@ -58,6 +58,23 @@ def scan_tree(tmp_path, monkeypatch):
             config.select = [select]
         for hook, values in (options or {}).items():
             config.hook_options.setdefault(hook, {}).update(values)
-        return Scan(engine.scan(paths or ["."], hooks, config))
+        session = None
+        if online:  # endpoints from the environment, as `mlgate check --online` makes them
+            from mlgate.online import OnlineSession
+
+            session = OnlineSession()
+        return Scan(engine.scan(paths or ["."], hooks, config, online=session))
+
+    return run
+
+
+@pytest.fixture
+def hub_scan(scan_tree):
+    """`hub_scan(files, **options)`: `scan_tree` with only the hub hook, asserting no errors."""
+
+    def run(files: dict[str, str], **options):
+        scan = scan_tree(files, select="hub", options={"hub": options} if options else None)
+        assert scan.errors == []
+        return scan
 
     return run

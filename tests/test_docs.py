@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from httpfake import online_env, server  # noqa: F401  (fixtures, for the online examples)
 from mlgate.cli import DOCS, main
 from mlgate.plugins import load_hooks
 
@@ -23,9 +24,14 @@ SECTIONS = ["What it finds", "Why it is dangerous", "Example", "How to fix", "Su
 HEADER = re.compile(r"\*\*Severity:\*\* (\w+) · \*\*Hook:\*\* `(\w+)` · \*\*Options:\*\* (.+)")
 EXAMPLE = re.compile(r"^\*\*(Bad|Good)\*\* — `([^`]+)`\n\n```[\w-]*\n(.*?)\n```$", re.MULTILINE | re.DOTALL)
 # Hooks whose examples are text files that can be scanned as written (a model file is binary).
-SCANNABLE_EXAMPLES = sorted(code for code, rule in RULES.items() if rule.hook == "pins")
+SCANNABLE_EXAMPLES = sorted(code for code, rule in RULES.items() if rule.hook in ("pins", "hub", "services"))
 # Options a page's examples need (the rule only exists in that profile).
-EXAMPLE_OPTIONS = {"PIN007": {"require-hashes": True}}
+OSV_DATABASE = str(Path(__file__).resolve().parent / "fixtures" / "osv")
+EXAMPLE_OPTIONS = {"PIN007": {"require-hashes": True}, "PIN030": {"osv-database": OSV_DATABASE}, "PIN031": {"osv-database": OSV_DATABASE},
+                    "HUB007": {"allowed-namespaces": ["sentence-transformers", "meta-llama", "our-org"]}, "HUB008": {"report-unresolved": True}}
+# Rules reported only with --online: their examples run online, against an offline OSV
+# database (PIN030/PIN031) and a fake hub on 127.0.0.1 that knows no repository (HUB010).
+ONLINE_EXAMPLES = {"PIN030", "PIN031", "HUB010"}
 
 
 def page(code: str) -> str:
@@ -80,17 +86,21 @@ def test_every_option_is_documented_on_a_rule_page():
 
 
 @pytest.mark.parametrize("code", SCANNABLE_EXAMPLES)
-def test_bad_example_raises_the_rule(code, scan_tree):
+def test_bad_example_raises_the_rule(code, scan_tree, request):
+    if code in ONLINE_EXAMPLES:
+        request.getfixturevalue("online_env")
     path, snippet = examples(code)["Bad"]
-    scan = scan_tree({path: snippet}, options={"pins": EXAMPLE_OPTIONS.get(code, {})})
+    scan = scan_tree({path: snippet}, options={RULES[code].hook: EXAMPLE_OPTIONS.get(code, {})}, online=code in ONLINE_EXAMPLES)
     assert scan.errors == []
     assert code in {hit[0] for hit in scan.hits}, scan.hits
 
 
 @pytest.mark.parametrize("code", SCANNABLE_EXAMPLES)
-def test_good_example_is_clean(code, scan_tree):
+def test_good_example_is_clean(code, scan_tree, request):
+    if code in ONLINE_EXAMPLES:
+        request.getfixturevalue("online_env")
     path, snippet = examples(code)["Good"]
-    scan = scan_tree({path: snippet}, options={"pins": EXAMPLE_OPTIONS.get(code, {})})
+    scan = scan_tree({path: snippet}, options={RULES[code].hook: EXAMPLE_OPTIONS.get(code, {})}, online=code in ONLINE_EXAMPLES)
     assert (scan.hits, scan.errors) == ([], [])
 
 

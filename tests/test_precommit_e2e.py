@@ -12,10 +12,12 @@ ignore), committed in a temporary repository: what is tested is exactly what is 
 from __future__ import annotations
 
 import os
+import pickletools
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,10 +31,19 @@ REPO = Path(__file__).resolve().parents[1]
 PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
 
 
+def _hooks() -> list:
+    [document] = yamlfile.load_documents(SourceFile.from_text(".pre-commit-hooks.yaml", (REPO / ".pre-commit-hooks.yaml").read_text()))
+    return yamlfile.elements(document)
+
+
+def hook_ids() -> list[str]:
+    """The ids in .pre-commit-hooks.yaml, in order."""
+    return [yamlfile.text_of(yamlfile.get(hook, "id")) for hook in _hooks()]
+
+
 def hook_entry(hook_id: str) -> dict[str, str]:
     """The scalar fields of one hook in .pre-commit-hooks.yaml."""
-    [document] = yamlfile.load_documents(SourceFile.from_text(".pre-commit-hooks.yaml", (REPO / ".pre-commit-hooks.yaml").read_text()))
-    for hook in yamlfile.elements(document):
+    for hook in _hooks():
         if yamlfile.text_of(yamlfile.get(hook, "id")) == hook_id:
             return {key: yamlfile.text_of(value) for key, _, value in yamlfile.items(hook)}
     raise AssertionError(f"no hook {hook_id!r} in .pre-commit-hooks.yaml")
@@ -66,34 +77,90 @@ def init_repo(path: Path) -> None:
     git(path, "config", "commit.gpgsign", "false")
 
 
-def try_repo(project: Path, hooks_repo: Path, home: Path) -> subprocess.CompletedProcess:
+def try_repo(project: Path, hooks_repo: Path, home: Path, hook_id: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("GIT_", "PRE_COMMIT"))}
     env["PRE_COMMIT_HOME"] = str(home)  # hermetic: its own clones and virtual environments
     return subprocess.run(
-        [str(PRE_COMMIT), "try-repo", str(hooks_repo), "mlgate-pins", "--all-files", "--color", "never"],
+        [str(PRE_COMMIT), "try-repo", str(hooks_repo), hook_id, "--all-files", "--color", "never"],
         cwd=project, env=env, capture_output=True, text=True, timeout=1200,
     )
 
 
-def test_pre_commit_try_repo_blocks_then_passes(tmp_path):
+@dataclass(frozen=True)
+class HookCase:
+    """One hook of .pre-commit-hooks.yaml, run by pre-commit on a file that must block the commit
+    (`blocked_line` is in the output) and then on a good version of the same file."""
+
+    hook_id: str
+    path: str
+    bad: str | bytes
+    good: str | bytes
+    blocked_line: str
+
+
+def _reduce_offset(data: bytes) -> int:
+    return next(position for opcode, _, position in pickletools.genops(data) if opcode.name == "REDUCE")
+
+
+# A pickle that calls os.system, under a name no model scanner looks at (picklescan CVE-2025-1889).
+TROJAN = b"\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03."
+
+# One entry per hook; a new hook adds its own (its id, a file that must block, a fixed version).
+HOOK_CASES = [
+    HookCase("mlgate-pins", "requirements.txt", "torch>=2.0\n", "torch==2.1.0\n", "requirements.txt:1:1: PIN001"),
+    HookCase("mlgate-models", "data/cache.txt", TROJAN, b"not a model\n", f"data/cache.txt@{_reduce_offset(TROJAN)}: MOD001 [critical]"),
+    HookCase(
+        "mlgate-services", "docker-compose.yml",
+        'services:\n  ray:\n    command: ray start --head --dashboard-host=0.0.0.0\n    ports:\n      - "8265:8265"\n',
+        'services:\n  ray:\n    command: ray start --head --dashboard-host=0.0.0.0\n    ports:\n      - "127.0.0.1:8265:8265"\n',
+        "docker-compose.yml:5:10: SVC001 [critical]",
+    ),
+    HookCase(
+        "mlgate-hub", "train.py",
+        "from transformers import AutoModel\nm = AutoModel.from_pretrained('acme/llm')\n",
+        "from transformers import AutoModel\nm = AutoModel.from_pretrained('acme/llm', revision='0123456789abcdef0123456789abcdef01234567')\n",
+        "train.py:2:31: HUB001 [medium]",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def hooks_repo(tmp_path_factory) -> tuple[Path, Path]:
+    """The work tree's snapshot and a pre-commit home shared by every case, so that pre-commit
+    builds mlgate's environment once."""
+    root = tmp_path_factory.mktemp("precommit")
+    return snapshot_of_work_tree(root / "mlgate"), root / "pre-commit-home"
+
+
+def _write(path: Path, content: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", HOOK_CASES, ids=lambda case: case.hook_id)
+def test_pre_commit_try_repo_blocks_then_passes(tmp_path, hooks_repo, case):
     assert PRE_COMMIT.is_file(), f"{PRE_COMMIT} is missing: install the test extras (pip install -e '.[test]')"
-    hooks_repo = snapshot_of_work_tree(tmp_path / "mlgate")
+    repo, home = hooks_repo
     project = tmp_path / "project"
     init_repo(project)
-    requirements = project / "requirements.txt"
-    requirements.write_text("torch>=2.0\n")
-    git(project, "add", "requirements.txt")
+    _write(project / case.path, case.bad)
+    git(project, "add", case.path)
 
-    blocked = try_repo(project, hooks_repo, tmp_path / "pre-commit-home")
+    blocked = try_repo(project, repo, home, case.hook_id)
     output = blocked.stdout + blocked.stderr
     assert blocked.returncode == 1, output
-    assert "requirements.txt:1:1: PIN001" in output, output
+    assert case.blocked_line in output, output
 
-    requirements.write_text("torch==2.1.0\n")
-    git(project, "add", "requirements.txt")
-    passed = try_repo(project, hooks_repo, tmp_path / "pre-commit-home")
+    _write(project / case.path, case.good)
+    git(project, "add", case.path)
+    passed = try_repo(project, repo, home, case.hook_id)
     assert passed.returncode == 0, passed.stdout + passed.stderr
-    assert re.search(r"mlgate pins\.+Passed", passed.stdout), passed.stdout
+    name = re.escape(hook_entry(case.hook_id)["name"])
+    assert re.search(rf"^{name}\.+Passed$", passed.stdout, re.MULTILINE), passed.stdout
+
+
+def test_every_hook_has_a_try_repo_case():
+    assert sorted(case.hook_id for case in HOOK_CASES) == sorted(hook_ids())
 
 
 def test_hook_runs_the_pins_entry_point_on_the_files_pre_commit_passes():
@@ -118,7 +185,7 @@ SAMPLE_PATHS = [
     "README.md", "src/model.py", "setup.py.orig", "requirements.md", "config.yaml", ".github/dependabot.yml",
     "docker-compose.yml", "data/train.json", "pyproject.toml.bak", "Makefile", ".github/workflows/README.md",
     "notebooks/train.py", "scripts/install.ps1", "scripts/train.py", "Dockerfile.dockerignore", "docker/.dockerignore",
-    ".github/workflows/sub/ci.yml", "requirements.json", "src/bin.py",
+    ".github/workflows/sub/ci.yml", "requirements.json", "src/bin.py", "tools/dockerfile.py",
 ]
 
 

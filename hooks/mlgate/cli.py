@@ -11,12 +11,17 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlgate import __version__
-from mlgate.config import Config, ConfigError, check_selectors, load_config
+from mlgate.config import Config, ConfigError, check_selectors, find_config_file, load_config
 from mlgate.findings import Rule, Severity
 from mlgate.hook import Hook
-from mlgate.plugins import load_hooks
+from mlgate.plugins import HOOK_MODULES, load_hook, load_hooks
+
+if TYPE_CHECKING:
+    from mlgate.engine import Result
+    from mlgate.online import OnlineSession
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 DOCS = Path(__file__).parent / "docs" / "rules"
@@ -37,6 +42,8 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mlgate.report import FORMATS
+
     parser = _Parser(prog="mlgate", description="Block ML supply-chain risks: unpinned dependencies, executable model files, swappable hub references, exposed services.")
     parser.add_argument("--version", action="version", version=f"mlgate {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -50,11 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="scan files and directories")
     scan_options(check)
-    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--format", choices=list(FORMATS), default="text")
     check.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     check.add_argument("--fail-on", choices=SEVERITIES, help="lowest severity that fails the run (default: low)")
     check.add_argument("--baseline", metavar="FILE", help="hide findings listed in this baseline")
-    check.add_argument("--online", action="store_true", help="allow checks that use the network (none yet in this version)")
+    check.add_argument("--online", action="store_true", help="also run the checks that use the network (OSV advisories, what tags and images point to now)")
+    check.add_argument("--fix", action="store_true", help="rewrite movable references to what they resolve to now (implies --online)")
+    sub.add_parser("fix", help="same as `check --fix`: pin actions, pre-commit repos and images in place", add_help=False)
 
     baseline = sub.add_parser("baseline", help="write a baseline of the current findings")
     scan_options(baseline)
@@ -69,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _prepare(args: argparse.Namespace) -> tuple[list[Hook], Config]:
     """Validate the configuration against every hook, then keep the selected ones."""
-    every_hook = load_hooks()
+    every_hook = _hooks_to_load(args)
     config = load_config(args.config, every_hook)
     if args.select:
         config.select = check_selectors(_split(args.select), every_hook, "--select")
@@ -80,31 +89,80 @@ def _prepare(args: argparse.Namespace) -> tuple[list[Hook], Config]:
     return every_hook, config
 
 
+def _hooks_to_load(args: argparse.Namespace) -> list[Hook]:
+    """Only the selected hooks when nothing else needs the others: `mlgate-models` in a
+    repository without configuration must not pay for importing every other hook (a
+    configuration file, rule codes or --ignore are validated against all of them)."""
+    selected = _split(args.select)
+    only_names = selected and set(selected) <= set(HOOK_MODULES) and not args.ignore
+    if only_names and args.config is None and find_config_file(Path.cwd().resolve()) is None:
+        return [load_hook(name) for name in dict.fromkeys(selected)]
+    return load_hooks()
+
+
 def _all_rules(hooks: list[Hook]) -> list[Rule]:
     return sorted((rule for hook in hooks for rule in hook.rules), key=lambda r: r.code)
 
 
-def _check(args: argparse.Namespace, write_baseline: bool = False) -> int:
+def run_check(args: argparse.Namespace, paths: list[str], *, use_baseline: bool = True) -> tuple[Result, list[Rule], Severity]:
+    """Scan `paths` as `mlgate check` would (an empty list scans nothing): the result, the
+    rules of the hooks that ran, and the severity that fails the run."""
     from mlgate import engine, suppressions
 
     hooks, config = _prepare(args)
     baseline_path = getattr(args, "baseline", None) or config.baseline
     known = None
-    if baseline_path and not write_baseline:
+    if baseline_path and use_baseline:
         known = suppressions.read_baseline(baseline_path)
-    result = engine.scan(args.paths or ["."], hooks, config, known)
+    session = _online_session(args)
+    result = engine.scan(paths, hooks, config, known, online=session)
+    if session is not None and getattr(args, "fix", False):
+        result = _fix(result, paths, hooks, config, known, session)
+    fail_on = getattr(args, "fail_on", None)
+    return result, _all_rules(hooks), Severity.parse(fail_on) if fail_on else config.fail_on
+
+
+def _online_session(args: argparse.Namespace) -> OnlineSession | None:
+    """A session only when asked: an offline run never imports the network code."""
+    if not (getattr(args, "online", False) or getattr(args, "fix", False)):
+        return None
+    from mlgate.online import OnlineSession
+
+    return OnlineSession()
+
+
+def _fix(result: Result, paths: list[str], hooks: list[Hook], config: Config, known: set[str] | None, session: OnlineSession) -> Result:
+    """Apply the fixes, then scan again so the report shows what is left."""
+    from mlgate import engine
+    from mlgate.findings import ScanErrorEntry
+    from mlgate.online.fix import fix
+
+    changed, errors = fix(result.findings, hooks, session)
+    if changed:
+        print(f"mlgate: fixed {', '.join(changed)}", file=sys.stderr)
+        result = engine.scan(paths, hooks, config, known, online=session)
+        result.fixed = changed
+    if errors:
+        print(f"mlgate: no file rewritten: {len(errors)} fix(es) could not be made (see the errors)", file=sys.stderr)
+    result.errors.extend(ScanErrorEntry(path, message) for path, message in errors)
+    return result
+
+
+def _check(args: argparse.Namespace, write_baseline: bool = False) -> int:
+    result, rules, fail_on = run_check(args, args.paths or ["."], use_baseline=not write_baseline)
     if write_baseline:
+        from mlgate import suppressions
+
         suppressions.write_baseline(args.output, result.findings)
         print(f"mlgate: wrote {len(result.findings)} finding(s) to {args.output}", file=sys.stderr)
         return EXIT_OK
     from mlgate.report import FORMATS
 
-    report = FORMATS[args.format](result, _all_rules(hooks))
+    report = FORMATS[args.format](result, rules)
     if args.output:
         Path(args.output).write_text(report, encoding="utf-8")
     else:
         sys.stdout.write(report)
-    fail_on = Severity.parse(args.fail_on) if args.fail_on else config.fail_on
     return EXIT_FINDINGS if result.failed(fail_on) else EXIT_OK
 
 
@@ -129,6 +187,8 @@ def _explain(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["fix"]:
+        argv = ["check", "--fix", *argv[1:]]
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -170,3 +230,11 @@ def main_pins(argv: list[str] | None = None) -> int:
 
 def main_models(argv: list[str] | None = None) -> int:
     return hook_main("models", argv)
+
+
+def main_hub(argv: list[str] | None = None) -> int:
+    return hook_main("hub", argv)
+
+
+def main_services(argv: list[str] | None = None) -> int:
+    return hook_main("services", argv)

@@ -15,11 +15,6 @@ from mlgate.files import ScanError, SourceFile, display_path
 from mlgate.findings import Severity
 from mlgate.hook import Hook
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 CONFIG_NAMES = (".mlgate.yaml", ".mlgate.yml", "pyproject.toml")
 
 
@@ -74,6 +69,10 @@ def _read(path: Path) -> dict[str, Any] | None:
     """The mlgate table of a config file, or None when a pyproject has none."""
     shown = display_path(path)
     if path.suffix == ".toml":
+        if sys.version_info >= (3, 11):  # imported here: most runs read no TOML at all
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

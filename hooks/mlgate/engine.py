@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mlgate.config import Config, options_for
 from mlgate.files import ScanError, SourceFile, display_path, iter_files
@@ -11,15 +12,19 @@ from mlgate.findings import Finding, Rule, ScanErrorEntry, Severity, assign_fing
 from mlgate.hook import Hook, ScanContext
 from mlgate.suppressions import is_suppressed_inline
 
+if TYPE_CHECKING:
+    from mlgate.online import OnlineSession
+
 
 @dataclass
 class Result:
     scanned_files: int = 0
     findings: list[Finding] = field(default_factory=list)
     errors: list[ScanErrorEntry] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)  # files `--fix` rewrote: the run fails so they get reviewed
 
     def failed(self, fail_on: Severity) -> bool:
-        return bool(self.errors) or any(f.severity >= fail_on for f in self.findings)
+        return bool(self.errors or self.fixed) or any(f.severity >= fail_on for f in self.findings)
 
 
 def _selected(code: str, hook: str, selectors: list[str]) -> bool:
@@ -37,12 +42,13 @@ def _wanted_rule(rule: Rule, config: Config) -> bool:
     return not _selected(code, hook, config.ignore)
 
 
-def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str] | None = None) -> Result:
+def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str] | None = None, online: OnlineSession | None = None) -> Result:
+    """Scan `paths`; with an `online` session, each hook's online check runs after the scan."""
     result = Result()
     hooks = [hook for hook in hooks if any(_wanted_rule(rule, config) for rule in hook.rules)]
     files, missing = iter_files(paths, config.exclude)
     result.errors.extend(ScanErrorEntry(path, message) for path, message in missing)
-    contexts = {hook.name: ScanContext(options=options_for(hook, config)) for hook in hooks}
+    contexts = {hook.name: ScanContext(options=options_for(hook, config), online=online is not None) for hook in hooks}
     sources: dict[str, SourceFile] = {}
     raw: list[Finding] = []
     debug = bool(os.environ.get("MLGATE_DEBUG"))
@@ -70,6 +76,10 @@ def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str]
     for context in contexts.values():
         for source in context._cache.values():
             sources.setdefault(source.path, source)
+    if online is not None:
+        raw.extend(_online_findings(online, hooks, contexts, [f for f in raw if _wanted(f, config)], config))
+        result.errors.extend(ScanErrorEntry(path, message) for path, message in online.errors)
+        online.errors.clear()
 
     findings = _dedupe(f for f in raw if _wanted(f, config))
     for finding in findings:
@@ -87,6 +97,17 @@ def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str]
     unique = {(e.path, e.message): e for e in result.errors}
     result.errors = sorted(unique.values(), key=lambda e: (e.path, e.message))
     return result
+
+
+def _online_findings(online: OnlineSession, hooks: list[Hook], contexts: dict[str, ScanContext], findings: list[Finding], config: Config) -> list[Finding]:
+    rules = {rule.code: rule for hook in hooks for rule in hook.rules}
+    online.wanted = lambda code: code in rules and _wanted_rule(rules[code], config)
+    found: list[Finding] = []
+    for hook in hooks:
+        module = hook.online_module()
+        if module is not None:
+            found.extend(module.check(online, contexts[hook.name], [f for f in findings if f.rule.hook == hook.name]))
+    return found
 
 
 def _dedupe(findings) -> list[Finding]:

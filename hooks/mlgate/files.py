@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import os
-import subprocess
+import stat
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -32,6 +32,11 @@ class MissingFile(ScanError):
 
 def display_path(path: Path) -> str:
     """Path relative to the current directory with `/` separators (absolute if outside)."""
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    inside = cwd if cwd.endswith(os.sep) else cwd + os.sep
+    if absolute.startswith(inside):  # the common case, without relpath's two abspath calls
+        return absolute[len(inside):].replace(os.sep, "/")
     try:
         rel = os.path.relpath(path)
     except ValueError:  # another drive on Windows
@@ -124,6 +129,8 @@ class SourceFile:
 
 def _git_files(root: Path) -> list[str] | None:
     """Files git would consider in `root` (tracked + untracked, not ignored), or None."""
+    import subprocess  # only directories are listed by git: a run on files never needs it
+
     try:
         result = subprocess.run(
             ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -170,8 +177,7 @@ def iter_files(paths: list[str], exclude: list[str] | tuple[str, ...] = ()) -> t
         key = Path(os.path.abspath(path))
         if key in seen:
             return
-        rel = display_path(key)
-        if any(fnmatch(rel, pattern) or fnmatch(key.name, pattern) for pattern in exclude):
+        if exclude and any(fnmatch(display_path(key), pattern) or fnmatch(key.name, pattern) for pattern in exclude):
             return
         seen.add(key)
         files.append(key)
@@ -187,14 +193,16 @@ def iter_files(paths: list[str], exclude: list[str] | tuple[str, ...] = ()) -> t
             if names is None:
                 names = _walk_plain(path)
             for name in names:
-                if any(part in (".git",) for part in Path(name).parts):
+                if ".git" in name.split("/"):  # git and _walk_plain give `/`-separated names
                     continue
                 candidate = path / name
-                if candidate.is_symlink():
-                    # A link inside the tree points at a file we scan anyway; one that leaves
-                    # the tree would let a repository make us read arbitrary host files.
+                try:
+                    mode = os.lstat(candidate).st_mode
+                except OSError:
                     continue
-                if candidate.is_file():
+                # A link inside the tree points at a file we scan anyway; one that leaves
+                # the tree would let a repository make us read arbitrary host files.
+                if stat.S_ISREG(mode):
                     add(candidate)
         else:
             missing.append((arg, "no such file or directory"))

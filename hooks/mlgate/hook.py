@@ -7,14 +7,18 @@ findings. The core knows nothing else about any hook.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate.files import MissingFile, SourceFile, display_path
 from mlgate.findings import Finding, Rule
+
+if TYPE_CHECKING:
+    from mlgate.online import OnlineModule
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,12 @@ class Hook:
     rules: tuple[Rule, ...]
     scanners: tuple[Scanner, ...]
     options: tuple[Option, ...] = ()
+    # Module with the hook's `--online` check and `--fix` fixers (see mlgate/online/__init__.py
+    # for what it exposes); imported only when the network is asked for.
+    online: str | None = None
+
+    def online_module(self) -> OnlineModule | None:
+        return importlib.import_module(self.online) if self.online else None
 
 
 @dataclass
@@ -67,7 +77,14 @@ class ScanContext:
     """What a scanner may use besides its own file: its options and other files."""
 
     options: dict[str, Any] = field(default_factory=dict)
+    online: bool = False  # notes are kept only for an online run; offline they cost nothing
+    notes: list[Any] = field(default_factory=list)
     _cache: dict[Path, SourceFile] = field(default_factory=dict, repr=False)
+
+    def note(self, item: Any) -> None:
+        """Keep something the hook's online check will look up (an exact pin, a hub reference)."""
+        if self.online:
+            self.notes.append(item)
 
     def source(self, path: str | Path, relative_to: SourceFile | None = None) -> SourceFile:
         """Open another file (an include, a lock file) as a `SourceFile`.

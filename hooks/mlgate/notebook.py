@@ -8,9 +8,15 @@ and the message names the cell and the line inside the cell.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from mlgate.files import ScanError, SourceFile
+
+_SHELL_CELL = re.compile(r"[ \t]*%%(?:bash|sh|script[ \t]+(?:\S*/)?(?:ba|z)?sh)\b")
+_SHELL_LINE = re.compile(r"[ \t]*(?:!{1,2}|%(?=(?:pip|conda|mamba|micromamba|uv)\b))")
+# IPython fills `{expr}` in `!` lines from Python: unknown here, like a shell variable.
+_PYTHON_FIELD = re.compile(r"(?<!\$)\{[^{}\n]*\}")
 
 
 @dataclass
@@ -71,3 +77,24 @@ def _find(text: str, value: str, cursor: int) -> tuple[int, int]:
         if found != -1:
             return found + 1, found + len(encoded)
     return cursor, cursor
+
+
+def shell_view(cell: str) -> str | None:
+    """The cell with everything that is not shell blanked out (same length), or None.
+
+    Shell is `!cmd` lines, `%pip`/`%conda`/`%mamba`/`%uv` line magics and `%%bash`/`%%sh`/
+    `%%script bash` cells. Offsets into the view are offsets into the cell.
+    """
+    first, newline, rest = cell.partition("\n")
+    if _SHELL_CELL.match(first):
+        return " " * len(first) + newline + rest
+    view, found = [], False
+    for line in cell.split("\n"):
+        marker = _SHELL_LINE.match(line)
+        if marker:
+            found = True
+            command = _PYTHON_FIELD.sub(lambda field: "$" + "_" * (len(field.group()) - 1), line[marker.end() :])
+            view.append(" " * marker.end() + command)
+        else:
+            view.append(" " * len(line))
+    return "\n".join(view) if found else None

@@ -10,6 +10,8 @@ from mlgate.hook import Hook
 HOOK_MODULES: dict[str, str] = {
     "pins": "mlgate.pins",
     "models": "mlgate.models",
+    "hub": "mlgate.hub",
+    "services": "mlgate.services",
 }
 
 

@@ -21,6 +21,10 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlgate.files import SourceFile
 
 MAX_DEPTH = 32
 
@@ -36,6 +40,10 @@ _WORD_END = frozenset(_WHITESPACE + "\n;&|)")  # `<`/`>` may follow an fd number
 _REDIRECTS = ("&>>", "&>", ">>", ">&", ">|", "<&", "<>", "<<<", "<<-", "<<", ">", "<")
 
 # Reserved words that may precede a command without being one.
+_SCRIPT_SUFFIXES = (".sh", ".bash", ".zsh")
+_SCRIPT_FOLDERS = {"scripts", "bin"}
+_SHEBANG = re.compile(rb"#![ \t]*(?:\S*/)?(?:env[ \t]+(?:-\S+[ \t]+)*)?(?:ba|z|da|k)?sh(?:[ \t\r\n]|$)")
+
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "}"})
 
 
@@ -541,3 +549,34 @@ class _Lexer:
             pos = end + 1
         doc.body = text[start:size]
         return size
+
+
+def is_script_path(path: str) -> bool:
+    """`*.sh`, `*.bash`, `*.zsh`, or an extensionless file in a `scripts/` or `bin/` folder."""
+    folders, _, name = path.rpartition("/")
+    if name.endswith(_SCRIPT_SUFFIXES):
+        return True
+    return "." not in name and not _SCRIPT_FOLDERS.isdisjoint(folders.split("/"))
+
+
+def is_shell_script(source: "SourceFile") -> bool:
+    """A file `is_script_path` accepted is shell: by its suffix, or else by a sh/bash/zsh shebang.
+
+    Only the first bytes of an extensionless file are read, so binaries in `bin/` are never decoded.
+    """
+    if source.name.endswith(_SCRIPT_SUFFIXES):
+        return True
+    try:
+        return _SHEBANG.match(source.read_bytes(128)) is not None
+    except OSError:
+        return False  # unreadable: no shebang to go by, and the file is not ours to report
+
+
+def git_subcommand(argv: list[Word]) -> tuple[str, list[Word]] | None:
+    """(`clone`, its arguments) for `git [-C dir] [-c k=v] clone ...`; None without a subcommand."""
+    index = 1
+    while index < len(argv) and argv[index].text.startswith("-"):
+        index += 2 if argv[index].text in ("-C", "-c") else 1
+    if index >= len(argv):
+        return None
+    return argv[index].text, argv[index + 1 :]

@@ -10,12 +10,14 @@ import pickle
 import struct
 import sys
 import zlib
+from pathlib import Path
 
 import pytest
 from picklegen import (
     BUILD, EMPTY_DICT, EMPTY_TUPLE, MARK, NEWFALSE, NEWOBJ, NEWTRUE, NONE, POP, REDUCE, SETITEMS, STOP, TUPLE,
     TUPLE1, TUPLE3, Pickle, binint, binint1, global_, short_unicode, stack_global, system_call,
 )
+from zipgen import Entry, build
 
 from mlgate.files import ScanError
 from mlgate.models import joblib_files
@@ -23,6 +25,9 @@ from mlgate.models.joblib_files import compression_of, scan_compressed
 from mlgate.models.numpy_files import scan_npy
 from mlgate.models.pickles import scan_pickle
 from mlgate.models.where import Where
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "models"
 
 
 def hits(found) -> list[tuple[str, str, str | None, int | None]]:
@@ -50,6 +55,20 @@ def test_plain_numeric_npy_has_no_finding():
 def test_object_npy_pickle_is_scanned_after_the_header(version):
     malicious, at = system_call()
     data = npy("|O", malicious, version)
+    assert hits(scan_npy(data, Where("w.npy"), {})) == [("MOD001", "w.npy", None, npy_start(data) + at)]
+
+
+def python_2_npy(descr: str, payload: bytes) -> bytes:
+    """The header numpy wrote under Python 2, where shapes were longs: `(3L, 4L)`."""
+    header = ("{'descr': '" + descr + "', 'fortran_order': False, 'shape': (3L, 4L), }").encode("latin-1")
+    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + payload
+
+
+def test_python_2_headers_with_long_shapes_parse():
+    assert scan_npy(python_2_npy("<f4", b"\x00" * 48), Where("w.npy"), {}) == []
+    malicious, at = system_call()
+    data = python_2_npy("|O", malicious)
     assert hits(scan_npy(data, Where("w.npy"), {})) == [("MOD001", "w.npy", None, npy_start(data) + at)]
 
 
@@ -190,6 +209,27 @@ def test_compressed_joblib_is_decompressed_and_scanned(kind):
     assert hits(scan_compressed(io.BytesIO(data), Where("m.joblib"), {})) == hits(found)
 
 
+def zf(content: bytes) -> bytes:
+    """joblib < 0.9.3's ZF layout: b"ZF", the length in hex padded to 19 characters, zlib data."""
+    return b"ZF" + f"{len(content):#x}".ljust(19).encode() + zlib.compress(content)
+
+
+def test_array_side_files_of_old_compressed_dumps_are_raw_data(scan_tree):
+    """joblib < 0.10 wrote each array of a compressed dump to a side file `x.pkl_01.npy.z`:
+    ZF-compressed raw array bytes. Still scanned when it holds a pickle."""
+    malicious, at = system_call()
+    files = {"m.pkl_01.npy.z": zf(b"\x00\x00\x80?" * 10), "m.pkl_02.npy.z": zf(malicious), "m.pkl.z": zf(b"\x00\x00\x80?" * 10)}
+    scan = scan_tree(files, select="models")
+    assert hits(scan.findings) == [("MOD004", "m.pkl.z", "<ZF stream>", 0), ("MOD001", "m.pkl_02.npy.z", "<ZF stream>", at)]
+
+
+def test_old_joblib_array_wrappers_rebuild_data():
+    """joblib 0.9's NDArrayWrapper lived in joblib.numpy_pickle (later numpy_pickle_compat)."""
+    stream = Pickle(2)
+    stream.add(global_("joblib.numpy_pickle", "NDArrayWrapper"), EMPTY_TUPLE, NEWOBJ, EMPTY_DICT, BUILD, STOP)
+    assert hits(scan_pickle(stream.bytes(), Where("old.pkl"), {})) == [("MOD003", "old.pkl", None, 0)]
+
+
 def test_pre_0_9_3_zf_layout():
     malicious, at = system_call()
     body = zlib.compress(malicious)
@@ -203,6 +243,17 @@ def test_lz4_without_the_lz4_package_is_an_error_not_a_pass(monkeypatch):
     monkeypatch.setitem(sys.modules, "lz4.frame", None)
     with pytest.raises(ScanError, match="install the lz4 package"):
         scan_compressed(b"\x04\x22\x4d\x18" + b"\x00" * 16, Where("m.joblib"), {})
+
+
+def test_lz4_files_without_the_lz4_package_are_reported_never_passed(scan_tree, monkeypatch):
+    """Whether or not lz4 is installed here: a file is an error entry, an archive member MOD004."""
+    monkeypatch.setitem(sys.modules, "lz4", None)
+    monkeypatch.setitem(sys.modules, "lz4.frame", None)
+    lz4_joblib = (FIXTURES / "joblib_forest_lz4.joblib").read_bytes()
+    archive = build([Entry("bundle/forest.joblib", lz4_joblib)]).data
+    scan = scan_tree({"forest.joblib": lz4_joblib, "bundle.zip": archive}, select="models")
+    assert hits(scan.findings) == [("MOD004", "bundle.zip", "bundle/forest.joblib", 0)]
+    assert scan.errors == [("forest.joblib", "lz4-compressed joblib file: install the lz4 package so mlgate can scan it")]
 
 
 def test_lz4_with_the_package():

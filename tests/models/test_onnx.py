@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from protowire import field, number
 from scanhits import hits
 
 from mlgate.models.onnx import escape_reason
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def field(number: int, payload: bytes) -> bytes:
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
-
-
-def number(field_number: int, value: int) -> bytes:
-    return varint(field_number << 3) + varint(value)
 
 
 def tensor(name: str, location: str | None = None) -> bytes:

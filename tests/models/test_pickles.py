@@ -382,6 +382,8 @@ def test_inst_from_protocol_0_with_unknown_class():
         pickle.dumps({"k": "v" * 10}, protocol=0),
         pickle.dumps([1, 2, 3], protocol=1),
         b"(S'" + b"a" * 200,  # protocol 0 padded past the sniffed head
+        pickle.dumps(3, protocol=1),  # K\x03: a control byte, so not text
+        b"C\x05hello0cos\nsystem\n(S'id'\ntR.",  # text, a protocol 1+ start, but it names a global
     ],
 )
 def test_looks_like_pickle_accepts_pickle_heads(head):
@@ -404,6 +406,8 @@ def test_looks_like_pickle_accepts_pickle_heads(head):
         b"\x00" * 64,
         b"N",
         b"(a) first\n(b) second\n",
+        # pip's vendor.txt: SHORT_BINBYTES of 'a' (97) bytes lands on the '.' of "4.12.4", a STOP
+        b"CacheControl==0.14.4\ndistlib==0.4.4\ndistro==1.9.0\nmsgpack==1.2.4\npackaging==26.3\nplatformdirs==4.12.4\npyproject-hooks==1.3.3\n",
     ],
 )
 def test_looks_like_pickle_rejects_other_files(head):
@@ -422,12 +426,24 @@ def test_a_global_handed_to_an_allowed_call_is_called_only_where_the_callee_call
     assert scan(stored.bytes()) == [("MOD003", PATH, None, 0)]
 
 
+@pytest.mark.parametrize("module", ["numpy.core._internal", "numpy._core._internal"])
+def test_numpy_arrays_pickled_by_python_2_numpy_rebuild_data_only(module):
+    """The stream numpy's own test suite keeps for arrays pickled by numpy < 1.0 (Python 2)."""
+    data = (
+        b"\x80\x02c" + module.encode() + b"\n_reconstruct\nq\x01cnumpy\nndarray\nq\x02K\x00\x85U\x01b\x87Rq\x03(K\x04\x85"
+        b"cnumpy\ndtype\nq\x04U\x02f4K\x00K\x01\x87Rq\x05(U\x01<NNJ\xff\xff\xff\xffJ\xff\xff\xff\xfftb\x89"
+        b"U\x10\x00\x00\x80?\x00\x00\x00@\x00\x00@@\x00\x00\x80@tb."
+    )
+    assert scan(data) == [("MOD003", PATH, None, 0)]
+
+
 @pytest.mark.parametrize(
     "callee",
     [
         ("sklearn.neighbors._kd_tree", "newObj"),
         ("pandas._libs.arrays", "__pyx_unpickle_NDArrayBacked"),
         ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core._internal", "_reconstruct"),
         ("collections", "defaultdict"),
     ],
 )
@@ -464,6 +480,15 @@ def test_constructors_that_call_their_first_argument(callee):
         ("sklearn.base.BaseEstimator.__reduce__", Verdict.DANGEROUS),
         ("transformers.AutoModel.from_pretrained", Verdict.DANGEROUS),
         ("os", Verdict.DANGEROUS),
+        # what fickling and modelaudit also flag: file listing, logs, sockets, limits, exit
+        ("glob.glob", Verdict.DANGEROUS),
+        ("syslog.syslog", Verdict.DANGEROUS),
+        ("selectors.DefaultSelector", Verdict.DANGEROUS),
+        ("select.select", Verdict.DANGEROUS),
+        ("imaplib.IMAP4_SSL", Verdict.DANGEROUS),
+        ("resource.setrlimit", Verdict.DANGEROUS),
+        ("builtins.exit", Verdict.DANGEROUS),
+        ("__builtins__.eval", Verdict.DANGEROUS),
     ],
 )
 def test_policy_verdicts(name, verdict):
@@ -481,3 +506,30 @@ def test_memo_shared_across_pickles_is_read_too():
     data = first.bytes() + second.bytes()
     assert scan(data) == [("MOD001", PATH, None, len(first.bytes()) + at)]
     assert messages(data) == ["pickle calls os.system via REDUCE: runs processes or shell commands"]
+
+
+def bytes_value(key: str, payload: bytes) -> tuple[bytes, int]:
+    """pickle.dumps({key: payload}, protocol=4) without framing; (stream, payload offset)."""
+    head = b"\x80\x04}\x94" + b"\x8c" + bytes([len(key)]) + key.encode() + b"\x94B" + len(payload).to_bytes(4, "little")
+    return head + payload + b"\x94s.", len(head)
+
+
+def test_a_pickle_kept_as_bytes_is_walked_for_dangerous_calls():
+    """Loading the outer dict runs nothing; the code that unpickles the value runs os.system."""
+    inner, at = system_call(protocol=4)
+    data, payload_at = bytes_value("optimizer", inner)
+    assert scan(data) == [("MOD003", PATH, None, 0), ("MOD001", PATH, None, payload_at + at)]
+    assert messages(data)[1] == f"a pickle stored as bytes (at offset {payload_at}) for a later pickle.loads: pickle calls os.system via REDUCE: runs processes or shell commands"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pickle.dumps({"lr": 0.1, "betas": (0.9, 0.99)}, protocol=4),  # benign nested state
+        b"\x80\x04\xff\xfe not a pickle after all",  # float bytes that start like a header
+        pickle.dumps(collections.OrderedDict(a=1), protocol=2)[:-5],  # broken: no MOD004 for a value
+    ],
+)
+def test_other_bytes_values_only_leave_the_outer_verdict(payload):
+    data, _ = bytes_value("state", payload)
+    assert scan(data) == [("MOD003", PATH, None, 0)]

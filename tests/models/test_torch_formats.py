@@ -13,6 +13,7 @@ import tarfile
 
 from picklegen import MARK, REDUCE, STOP, TUPLE, TUPLE1, Pickle, global_, short_unicode
 from scanhits import EVIL_CALL, evil, hits
+from targen import tar_archive
 from zipgen import DEFLATED, Entry, build
 
 from mlgate.models import torch_formats
@@ -143,18 +144,8 @@ def tensors_member() -> bytes:
     return COUNT + args + layout
 
 
-def legacy_tar(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name, content in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
-
-
 def test_legacy_tar_reads_only_the_pickles(scan_tree):
-    data = legacy_tar({"sys_info": BENIGN, "pickle": BENIGN, "storages": storages_member(storage_args()), "tensors": tensors_member()})
+    data = tar_archive({"sys_info": BENIGN, "pickle": BENIGN, "storages": storages_member(storage_args()), "tensors": tensors_member()})
     scan = scan_tree({"ancient.pt": data}, select="models")
     assert hits(scan) == [
         ("MOD003", "ancient.pt", "pickle", 0),
@@ -166,7 +157,7 @@ def test_legacy_tar_reads_only_the_pickles(scan_tree):
 
 def test_legacy_tar_with_malicious_pickles(scan_tree):
     evil_args = args_pickle(global_("os", "system"), short_unicode("id"), TUPLE1, REDUCE, global_("torch", "FloatStorage"))
-    data = legacy_tar({"pickle": evil(), "storages": storages_member(args=evil_args), "tensors": tensors_member()})
+    data = tar_archive({"pickle": evil(), "storages": storages_member(args=evil_args), "tensors": tensors_member()})
     scan = scan_tree({"ancient.pt": data}, select="models")
     assert hits(scan) == [
         ("MOD001", "ancient.pt", "pickle", EVIL_CALL),
@@ -177,7 +168,7 @@ def test_legacy_tar_with_malicious_pickles(scan_tree):
 
 def test_legacy_tar_storage_of_unknown_type_fails_closed(scan_tree):
     args = storage_args("WeirdStorage")
-    data = legacy_tar({"pickle": BENIGN, "storages": storages_member(args), "tensors": tensors_member()})
+    data = tar_archive({"pickle": BENIGN, "storages": storages_member(args), "tensors": tensors_member()})
     scan = scan_tree({"ancient.pt": data}, select="models")
     count_and_args = len(COUNT) + len(args)
     assert hits(scan) == [
@@ -189,6 +180,26 @@ def test_legacy_tar_storage_of_unknown_type_fails_closed(scan_tree):
 
 
 def test_tar_of_model_files_is_scanned_member_by_member(scan_tree):
-    data = legacy_tar({"model/weights.pkl": evil(), "model/README.md": b"# model\n"})
+    data = tar_archive({"model/weights.pkl": evil(), "model/README.md": b"# model\n"})
     scan = scan_tree({"model.tar": data}, select="models")
     assert hits(scan) == [("MOD001", "model.tar", "model/weights.pkl", EVIL_CALL)]
+
+
+def test_tar_members_that_extraction_would_write_outside_the_folder(scan_tree):
+    """NeMo's restore_from extracts the whole .nemo tar: `..` names and outward links write elsewhere."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, kind, link in [("ok/../inside.txt", tarfile.REGTYPE, ""), ("../../.bashrc", tarfile.REGTYPE, ""),
+                                 ("cfg/key", tarfile.SYMTYPE, "../../../home/user/.ssh/id_rsa"), ("cfg/sibling", tarfile.SYMTYPE, "../ok.txt"),
+                                 ("hard", tarfile.LNKTYPE, "/etc/passwd")]:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, link
+            archive.addfile(info, io.BytesIO(b""))
+    data = buffer.getvalue()
+    scan = scan_tree({"model.nemo": data}, select="models")
+    assert hits(scan) == [("MOD005", "model.nemo", None, 512), ("MOD005", "model.nemo", None, 1024), ("MOD005", "model.nemo", None, 2048)]
+    assert scan.messages("MOD005") == [
+        "tar member name '../../.bashrc' leaves the archive's folder",
+        "tar member 'cfg/key' links to '../../../home/user/.ssh/id_rsa', outside the archive's folder",
+        "tar member 'hard' links to '/etc/passwd', outside the archive's folder",
+    ]

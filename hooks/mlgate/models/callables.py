@@ -50,7 +50,7 @@ DANGEROUS: dict[str, str] = {
     """),
     **_entries(_EVAL, """
         builtins.eval builtins.exec builtins.execfile builtins.compile builtins.input
-        builtins.raw_input builtins.breakpoint builtins.__build_class__ code codeop types.CodeType
+        builtins.raw_input builtins.breakpoint builtins.__build_class__ __builtins__ code codeop types.CodeType
         types.FunctionType types.LambdaType types.MethodType types.new_class types.coroutine
         rlcompleter _pyrepl IPython numpy.f2py numpy.testing numpy.distutils
         _interpreters _xxsubinterpreters concurrent.interpreters pandas.eval pandas.core.computation
@@ -63,7 +63,8 @@ DANGEROUS: dict[str, str] = {
     **_entries(_IMPORT, """
         builtins.__import__ importlib importlib_metadata importlib_resources _frozen_importlib
         _frozen_importlib_external _imp imp pkgutil zipimport runpy pydoc pkg_resources
-        logging.config
+        logging.config hydra.utils.get_method hydra.utils.get_class hydra.utils.get_object
+        hydra.utils.call hydra.utils.instantiate hydra._internal.utils hydra._internal.instantiate
     """),
     **_entries(_ATTRIBUTE, """
         builtins.getattr builtins.setattr builtins.delattr builtins.hasattr builtins.globals
@@ -83,13 +84,13 @@ DANGEROUS: dict[str, str] = {
     **_entries(_NETWORK, """
         socket _socket ssl _ssl http.client http.server urllib.request urllib.robotparser
         urllib2 httplib requests httpx urllib3 aiohttp websocket websockets pycurl ftplib
-        smtplib smtpd poplib nntplib telnetlib xmlrpc socketserver asyncore asynchat
+        smtplib smtpd poplib nntplib telnetlib xmlrpc socketserver asyncore asynchat imaplib select selectors
         webbrowser antigravity wsgiref huggingface_hub torch.distributed.rpc numpy.lib._datasource
         numpy.DataSource transformers.utils.hub
     """),
     **_entries(_FILES, """
         builtins.open builtins.file io.open io.open_code io.FileIO _io.open _io.open_code _io.FileIO
-        codecs.open shutil tempfile fileinput filecmp tarfile zipfile distutils setuptools
+        codecs.open shutil tempfile fileinput filecmp tarfile zipfile distutils setuptools glob syslog
         py_compile compileall linecache dbm sqlite3 _sqlite3 readline gzip.open gzip.GzipFile
         bz2.open bz2.BZ2File lzma.open lzma.LZMAFile logging.FileHandler logging.basicConfig
         logging.handlers numpy.save numpy.savez numpy.savez_compressed numpy.savetxt
@@ -100,6 +101,7 @@ DANGEROUS: dict[str, str] = {
     **_entries(_NATIVE, "ctypes _ctypes cffi mmap numpy.ctypeslib"),
     **_entries(_INTERPRETER, """
         atexit signal _signal threading _thread sched weakref.finalize faulthandler winreg _winreg
+        resource builtins.exit builtins.quit
     """),
     **_entries(_WRAPPER, "functools _functools operator _operator"),
     **_entries(_PICKLE_STATE, """
@@ -140,10 +142,14 @@ ALLOWED: frozenset[str] = frozenset("""
     numpy.core.multiarray._reconstruct numpy.core.multiarray.scalar numpy.core.numeric._frombuffer
     numpy._core.multiarray._reconstruct numpy._core.multiarray.scalar numpy._core.numeric._frombuffer
     numpy.core._multiarray_umath._reconstruct numpy._core._multiarray_umath._reconstruct
+    numpy.core._internal._reconstruct numpy._core._internal._reconstruct
+    numpy.core._DType_reconstruct numpy._core._DType_reconstruct
     numpy.ma.core._mareconstruct numpy.matrixlib.defmatrix.matrix
     numpy.random._pickle.__randomstate_ctor numpy.random._pickle.__bit_generator_ctor
     numpy.random._pickle.__generator_ctor numpy.random.bit_generator.__pyx_unpickle_SeedSequence
     joblib.numpy_pickle.NumpyArrayWrapper joblib.numpy_pickle_compat.NDArrayWrapper
+    joblib.numpy_pickle.NDArrayWrapper joblib.numpy_pickle.ZNDArrayWrapper
+    sklearn.externals.joblib.numpy_pickle.NDArrayWrapper sklearn.externals.joblib.numpy_pickle.ZNDArrayWrapper
     joblib.numpy_pickle_compat.ZNDArrayWrapper sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper
     sklearn.externals.joblib.numpy_pickle_compat.NDArrayWrapper
     sklearn.externals.joblib.numpy_pickle_compat.ZNDArrayWrapper
@@ -225,6 +231,8 @@ CALLS_ARGUMENTS: dict[str, tuple[int, ...]] = {
     "numpy._core.multiarray._reconstruct": (0,),
     "numpy.core._multiarray_umath._reconstruct": (0,),
     "numpy._core._multiarray_umath._reconstruct": (0,),
+    "numpy.core._internal._reconstruct": (0,),  # the name pickles of numpy < 1.0 (Python 2) use
+    "numpy._core._internal._reconstruct": (0,),
     "numpy.ma.core._mareconstruct": (0, 1),
     "numpy.random._pickle.__randomstate_ctor": (0, 1),
     "numpy.random._pickle.__bit_generator_ctor": (0,),

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 
 from mlgate.findings import Finding
 from mlgate.models.formats import Malformed, gguf_byte_order
-from mlgate.models.rules import GGUF_TEMPLATE
+from mlgate.models.rules import CHAT_TEMPLATE
 from mlgate.models.where import Where
 
 _STRING, _ARRAY = 8, 9
@@ -43,15 +44,22 @@ _STRING_LITERAL = re.compile(r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"")
 def scan(data, where: Where) -> list[Finding]:
     found = []
     for key, template, offset in chat_templates(data):
-        constructs = template_injection(template)
-        if not constructs:
-            continue
-        first, _ = constructs[0]
-        names = ", ".join(dict.fromkeys(name for _, name in constructs[:_SHOWN]))
-        byte_offset = offset + len(template[:first].encode("utf-8"))
-        message = f"{key} uses Jinja constructs that reach Python internals: {names}"
-        found.append(where.finding(GGUF_TEMPLATE, message, byte_offset, context=f"{key}|{names}"))
+        finding = injection_finding(key, template, lambda index, offset=offset, template=template: offset + len(template[:index].encode("utf-8")), where)
+        if finding is not None:
+            found.append(finding)
     return found
+
+
+def injection_finding(key: str, template: str, byte_offset: Callable[[int], int], where: Where) -> Finding | None:
+    """MOD009 for a chat template that reaches Python internals, at the byte offset
+    (`byte_offset` maps a character index of the template into the file) of the first construct."""
+    constructs = template_injection(template)
+    if not constructs:
+        return None
+    first, _ = constructs[0]
+    names = ", ".join(dict.fromkeys(name for _, name in constructs[:_SHOWN]))
+    message = f"{key} uses Jinja constructs that reach Python internals: {names}"
+    return where.finding(CHAT_TEMPLATE, message, byte_offset(first), context=f"{key}|{names}")
 
 
 def chat_templates(data) -> list[tuple[str, str, int]]:

@@ -2,6 +2,7 @@
 
     scan_compressed(source: bytes | BinaryIO, where, options, *, expected=True) -> list[Finding]
     compression_of(head: bytes) -> str | None
+    open_decompressor(kind: str) -> (streaming decompressor, the exception it raises); ScanError without lz4
     BUILD_HOOKS: the walker hooks that step over the array bytes of a plain joblib pickle
 
 A plain joblib file is a pickle in which every numpy array is a NumpyArrayWrapper object
@@ -111,7 +112,7 @@ def scan_compressed(source: bytes | BinaryIO, where: Where, options: dict, *, ex
     if kind is None:
         return [where.finding(UNPARSEABLE, "not a joblib compression format")] if expected else []
     inner = where.inside(f"<{kind} stream>")
-    decompressor, failure = _decompressor(kind)
+    decompressor, failure = open_decompressor(kind)
     try:
         content, capped = _decompress(decompressor, kind, head, read)
     except failure as error:
@@ -142,7 +143,7 @@ def _reader(source: bytes | BinaryIO):
     return source.read
 
 
-def _decompressor(kind: str) -> tuple[object, type[Exception]]:
+def open_decompressor(kind: str) -> tuple[object, type[Exception]]:
     """A streaming decompressor for `kind` and the exception it raises on corrupt data."""
     if kind in ("zlib", "ZF", "gzip"):
         import zlib

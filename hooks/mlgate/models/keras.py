@@ -1,4 +1,5 @@
-"""Keras model configs (`config.json` of a `.keras` zip, `model_config` of an `.h5`).
+"""Keras model configs (`config.json` of a `.keras` zip, `model_config` of an `.h5`, the
+`keras_metadata.pb` of a Keras model saved as a TensorFlow SavedModel).
 
 Loading a Keras model rebuilds every object the config names. Two things in it run code:
 - serialized Python bytecode: a `Lambda` layer's function (Keras 2: `function_type:
@@ -32,6 +33,7 @@ UNSAFE_KERAS_FUNCTIONS = frozenset({"get_file", "enable_unsafe_deserialization",
 _MENTIONS = re.compile(rb'"(?:Lambda|__lambda__|module|registered_name)"')
 _CONFIG_START = re.compile(rb'\{\s*"class_name"\s*:')
 _MAX_EMBEDDED = 64 << 20
+SAVED_MODEL_METADATA = "keras_metadata.pb"
 
 
 class _Object(dict):
@@ -69,6 +71,12 @@ def scan_config(data: bytes, where: Where) -> list[Finding]:
         return []  # a JSON file, but not a serialized Keras object
     shift = len(text) - len(text.lstrip())
     return _findings(config, text, shift, where)
+
+
+def is_saved_model_metadata(name: str) -> bool:
+    """`keras_metadata.pb` of a Keras model saved as a TensorFlow SavedModel: its layers'
+    configs as JSON strings, from which `keras.models.load_model` rebuilds Lambda layers."""
+    return name.rsplit("/", 1)[-1] == SAVED_MODEL_METADATA
 
 
 def scan_embedded(data, where: Where) -> tuple[list[Finding], bool]:

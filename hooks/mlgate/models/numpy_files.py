@@ -55,14 +55,36 @@ def _header(data) -> tuple[dict, int]:
         raise _BadHeader(f"unknown format version {major}")
     if length > MAX_HEADER or start + length > len(data):
         raise _BadHeader(f"header length {length} is too large or past the end of the file")
+    text = bytes(data[start : start + length]).decode("utf-8" if major == 3 else "latin-1")
     try:
-        text = bytes(data[start : start + length]).decode("utf-8" if major == 3 else "latin-1")
-        header = ast.literal_eval(text)
+        try:
+            header = ast.literal_eval(text)
+        except SyntaxError:
+            header = ast.literal_eval(_without_long_suffixes(text))
     except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError) as error:
         raise _BadHeader(f"not a Python literal ({type(error).__name__})") from None
     if type(header) is not dict or "descr" not in header:
         raise _BadHeader("not a dict with a 'descr' key")
     return header, start + length
+
+
+def _without_long_suffixes(text: str) -> str:
+    """The header with Python 2 long literals (`'shape': (3L, 4L)`) made plain integers, as
+    numpy's reader does: the `L` that tokenizes as a name right after a number is dropped."""
+    import io
+    import tokenize
+
+    kept = []
+    previous = None
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if not (token.type == tokenize.NAME and token.string in ("L", "l") and previous is not None
+                    and previous.type == tokenize.NUMBER and previous.end == token.start):
+                kept.append((token.type, token.string))
+            previous = token
+    except (tokenize.TokenError, SyntaxError):
+        return text
+    return tokenize.untokenize(kept)
 
 
 def _descr_holds_objects(descr: object, depth: int) -> bool:

@@ -17,6 +17,7 @@ import re
 
 from mlgate.findings import Finding
 from mlgate.models.formats import Malformed
+from mlgate.models.protobuf import length_fields
 from mlgate.models.rules import ONNX_EXTERNAL
 from mlgate.models.where import Where
 
@@ -74,7 +75,7 @@ def _walk(data, start: int, end: int, message: str, depth: int, found: list) -> 
     children = _SCHEMA[message]
     name = ""
     locations = []
-    for number, begin, stop in _length_fields(data, start, end):
+    for number, begin, stop in _fields(data, start, end):
         if message == "tensor" and number == _TENSOR_NAME:
             name = bytes(data[begin:stop]).decode("utf-8", "replace")
         elif message == "tensor" and number in children:
@@ -89,7 +90,7 @@ def _walk(data, start: int, end: int, message: str, depth: int, found: list) -> 
 def _entry(data, start: int, end: int) -> tuple[str, int] | None:
     """(value, offset of the value) of a StringStringEntryProto whose key is 'location'."""
     key, value = None, None
-    for number, begin, stop in _length_fields(data, start, end):
+    for number, begin, stop in _fields(data, start, end):
         if number == _ENTRY_KEY:
             key = bytes(data[begin:stop])
         elif number == _ENTRY_VALUE:
@@ -97,40 +98,5 @@ def _entry(data, start: int, end: int) -> tuple[str, int] | None:
     return value if key == b"location" and value is not None else None
 
 
-def _length_fields(data, start: int, end: int):
-    """(field number, start, end) of the length-delimited fields of one message; other
-    wire types are stepped over. Raises Malformed when the message is not protobuf."""
-    at = start
-    while at < end:
-        key, at = _varint(data, at, end)
-        number, wire = key >> 3, key & 7
-        if number == 0:
-            raise Malformed("protobuf field number 0: not an ONNX model", at)
-        if wire == 0:
-            _, at = _varint(data, at, end)
-        elif wire == 1:
-            at += 8
-        elif wire == 5:
-            at += 4
-        elif wire == 2:
-            length, at = _varint(data, at, end)
-            if at + length > end:
-                raise Malformed(f"protobuf field {number} of {length} bytes runs past its message", at)
-            yield number, at, at + length
-            at += length
-        else:
-            raise Malformed(f"protobuf wire type {wire}: not an ONNX model", at)
-        if at > end:
-            raise Malformed("protobuf message truncated", end)
-
-
-def _varint(data, at: int, end: int) -> tuple[int, int]:
-    value = shift = 0
-    while at < end and shift < 64:
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, at
-        shift += 7
-    raise Malformed("protobuf varint truncated or too long", at)
+def _fields(data, start: int, end: int):
+    return length_fields(data, start, end, "an ONNX model")

@@ -11,7 +11,10 @@ distinct callable, at the offset of its first invocation:
 - MOD002 for any other callable outside the allowlist;
 - MOD003 once when the pickle only rebuilds allowlisted data (the format can still run code);
 - MOD004 when the stream breaks (truncation, unknown opcode, bad argument) and `expected`
-  says a model was expected here; calls seen before the break are reported all the same.
+  says a model was expected here; calls seen before the break are reported all the same;
+- MOD001 too for a pickle kept as bytes inside the stream (BINBYTES starting with a PROTO
+  header, e.g. an optimizer state pickled separately) that calls a dangerous callable: it
+  runs when the code that reads the value unpickles it.
 Bytes that are not a pickle at all after a complete one (padding, a trailer) are ignored.
 Offsets are relative to `data`, made absolute by `where`.
 
@@ -23,6 +26,8 @@ named by any reading is reported.
 
 from __future__ import annotations
 
+import re
+
 from mlgate.findings import Finding
 from mlgate.models import joblib_files, walker
 from mlgate.models.callables import Policy, Verdict, dangerous_reason
@@ -30,18 +35,41 @@ from mlgate.models.rules import DANGEROUS_CALL, PICKLE_FORMAT, UNKNOWN_CALL, UNP
 from mlgate.models.walker import Site, SiteKind, Walk
 from mlgate.models.where import Where
 
-SNIFF_MIN_CLEAN = 64  # a protocol 0/1 head without STOP must parse cleanly over this many bytes
+# A PROTO header is already a strong sign: this many bytes parsing cleanly confirm it (the
+# whole stream is walked right after; sniffing must not walk it twice).
+SNIFF_HEADERED = 256
+SNIFF_MIN_CLEAN = 64
+MAX_EMBEDDED = 64  # pickles kept as bytes inside one pickle that are walked in turn
+MAX_EMBEDDED_DEPTH = 2  # a protocol 0/1 head without STOP must parse cleanly over this many bytes
 _TEXT_STARTS = b"(]}c"  # how protocol 0/1 pickles of containers and objects begin
+_PROTOCOL_0_OPCODES = frozenset(b"(.02FILNPRSVabcdgilpst")  # what a protocol 0 pickler writes
+_CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def policy(options: dict) -> Policy:
     return Policy(options.get("allowed-callables") or ())
 
 
-def scan_pickle(data, where: Where, options: dict, *, expected: bool = True, start: int = 0, max_pickles: int | None = None) -> list[Finding]:
+def scan_pickle(data, where: Where, options: dict, *, expected: bool = True, start: int = 0, max_pickles: int | None = None, depth: int = 0) -> list[Finding]:
     rules = policy(options)
     reading = walk_all_readings(data, rules, start=start, max_pickles=max_pickles)
-    return findings(reading, data, where, rules, expected=expected, start=start)
+    found = findings(reading, data, where, rules, expected=expected, start=start)
+    if depth < MAX_EMBEDDED_DEPTH and reading.embedded:
+        for begin, end in reading.embedded[:MAX_EMBEDDED]:
+            found += _embedded_findings(data, begin, end, where, options, depth)
+        found.sort(key=lambda finding: finding.offset or 0)
+    return found
+
+
+def _embedded_findings(data, begin: int, end: int, where: Where, options: dict, depth: int) -> list[Finding]:
+    """MOD001 for a pickle kept as bytes inside this one: loading the outer pickle does not
+    run it, but the code that later calls pickle.loads() on the value does."""
+    with memoryview(data)[begin:end] as view:
+        inner = scan_pickle(view, where.at(begin), options, expected=False, depth=depth + 1)
+    dangerous = [finding for finding in inner if finding.rule is DANGEROUS_CALL]
+    for finding in dangerous:
+        finding.message = f"a pickle stored as bytes (at offset {where.base_offset + begin}) for a later pickle.loads: {finding.message}"
+    return dangerous
 
 
 def walk_all_readings(data, rules: Policy, *, start: int = 0, max_pickles: int | None = None) -> Walk:
@@ -118,16 +146,23 @@ def _protocol(data, start: int) -> str:
 def looks_like_pickle(head: bytes) -> bool:
     """Whether `head` (the first bytes of a file) starts a pickle stream.
 
-    A protocol 2+ header must be followed by opcodes that parse up to STOP or to the end of
-    `head`. Protocol 0/1 has no header, so the test is strict, not to take text for a
+    A protocol 2+ header must be followed by opcodes that parse up to STOP or over the first
+    SNIFF_HEADERED bytes. Protocol 0/1 has no header, so the test is strict, not to take text for a
     pickle: a clean parse to STOP with every global named like a Python identifier, or a
-    container/GLOBAL start parsing cleanly over at least SNIFF_MIN_CLEAN bytes.
+    container/GLOBAL start parsing cleanly over at least SNIFF_MIN_CLEAN bytes. Text that
+    does not start with a protocol 0 opcode (pickles written at protocol 0 are text, those
+    of protocol 1 hold control bytes in their lengths and memo indices) counts only when it
+    names a global: `CacheControl==0.14.4` parses as one SHORT_BINBYTES of 97 bytes, STOP.
     """
     if len(head) < 2:
         return False
+    if head[0] == 0x80:
+        head = head[:SNIFF_HEADERED]
     reading = walker.walk(head, max_pickles=1, hooks=joblib_files.BUILD_HOOKS)
     if not all(_identifier_like(site.name) for site in reading.sites.values() if site.kind is SiteKind.GLOBAL):
         return False
+    if head[0] not in _PROTOCOL_0_OPCODES and not reading.sites and _CONTROL_BYTE.search(head) is None:
+        return False  # text: a binary pickle's lengths and BINPUT indices hold control bytes
     if reading.pickles:
         return True
     if not reading.truncated:

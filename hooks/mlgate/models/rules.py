@@ -44,9 +44,9 @@ KERAS_CUSTOM_OBJECT = Rule(
     "Keras model referencing modules outside Keras: loading imports and runs them",
     "register custom objects from your own code and review the module names in config.json",
 )
-GGUF_TEMPLATE = Rule(
-    "MOD009", "gguf-template-injection", HOOK, Severity.CRITICAL,
-    "GGUF chat template with Jinja constructs that reach Python internals (CVE-2024-34359)",
+CHAT_TEMPLATE = Rule(
+    "MOD009", "chat-template-injection", HOOK, Severity.CRITICAL,
+    "chat template (GGUF metadata, tokenizer_config.json, chat_template.jinja) with Jinja constructs that reach Python internals (CVE-2024-34359)",
     "replace the chat_template with a plain one; load with a sandboxed Jinja environment",
 )
 ONNX_EXTERNAL = Rule(
@@ -64,8 +64,24 @@ LFS_POINTER = Rule(
     "git-LFS pointer: the model itself is not in this checkout and was not scanned",
     "run mlgate where the LFS objects are fetched (git lfs pull) so the real file is scanned",
 )
+TENSORFLOW_OP = Rule(
+    "MOD013", "tensorflow-unsafe-op", HOOK, Severity.HIGH,
+    "TensorFlow SavedModel graph with operations that read or write files or call Python (ReadFile, WriteFile, PyFunc)",
+    "remove the operation from the exported graph (do file I/O and Python in the serving code), re-export the SavedModel",
+)
+HYDRA_TARGET = Rule(
+    "MOD014", "hydra-target-dangerous", HOOK, Severity.CRITICAL,
+    "model archive config (NeMo .nemo, Hydra YAML) whose _target_ names a dangerous callable (CVE-2025-23304)",
+    "do not restore the model; re-export it from a trusted source with a config naming only model classes",
+)
+ARCHIVE_CODE = Rule(
+    "MOD015", "model-archive-code-call", HOOK, Severity.CRITICAL,
+    "Python code inside a model archive (a TorchServe .mar handler) that starts processes, evaluates strings or installs packages",
+    "do not serve the archive; rebuild it from handler code you have reviewed (torch-model-archiver)",
+)
 
 RULES = (
     DANGEROUS_CALL, UNKNOWN_CALL, PICKLE_FORMAT, UNPARSEABLE, ARCHIVE_TAMPERING, TORCHSCRIPT_CODE,
-    KERAS_LAMBDA, KERAS_CUSTOM_OBJECT, GGUF_TEMPLATE, ONNX_EXTERNAL, SAFETENSORS_INVALID, LFS_POINTER,
+    KERAS_LAMBDA, KERAS_CUSTOM_OBJECT, CHAT_TEMPLATE, ONNX_EXTERNAL, SAFETENSORS_INVALID, LFS_POINTER,
+    TENSORFLOW_OP, HYDRA_TARGET, ARCHIVE_CODE,
 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import mmap
 import os
+import posixpath
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,12 +29,15 @@ from pathlib import Path
 from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
-from mlgate.models import gguf, hdf5, joblib_files, keras, lfs, numpy_files, onnx, pickles, safetensors, torch_formats
+from mlgate.models import (
+    archive_code, chat_templates, gguf, hdf5, hydra_configs, joblib_files, keras, lfs, numpy_files, onnx, pickles, safetensors, tensorflow,
+    torch_formats,
+)
 from mlgate.models.formats import HEAD_SIZE, Malformed, TooLarge, expects_model, model_named, sniff_head, suffixes
 from mlgate.models.rules import ARCHIVE_TAMPERING, PICKLE_FORMAT, SAFETENSORS_INVALID, UNPARSEABLE
 from mlgate.models.walker import walk
 from mlgate.models.where import Where
-from mlgate.models.ziparchive import BrokenMember, Issue, Member, ZipArchive, end_records
+from mlgate.models.ziparchive import BrokenMember, Issue, Member, ZipArchive, end_records, escapes_folder
 
 MEMBER_LIMIT = 64 << 20  # decompressed bytes of one archive member analysed
 FILE_LIMIT = 512 << 20  # decompressed bytes of all members of one file together
@@ -48,6 +52,7 @@ _DESCRIPTIONS = {
     None: "not a format mlgate knows", "zip": "a zip archive", "pickle": "a pickle", "npy": "a NumPy array",
     "gguf": "a GGUF file", "hdf5": "an HDF5 file", "tar": "a tar archive", "compressed": "compressed data",
     "lfs": "a git-LFS pointer", "onnx": "an ONNX model", "safetensors": "a safetensors file",
+    "saved_model": "a TensorFlow SavedModel", "keras_metadata": "Keras SavedModel metadata",
 }
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 KERAS_CONFIG = "config.json"  # the architecture Keras rebuilds (in a .keras zip, a preset folder)
@@ -135,6 +140,14 @@ class _Job:
         self.path = path
         self.budget = FILE_LIMIT
         self.recognised = False
+        self._sniffed: dict[tuple[bytes, int], str | None] = {}
+
+    def sniff(self, head: bytes, size: int) -> str | None:
+        """`sniff_head`, once per head: a member is sniffed from its header, then again as content."""
+        key = (head, size)
+        if key not in self._sniffed:
+            self._sniffed[key] = sniff_head(head, size)
+        return self._sniffed[key]
 
     def scan(self, data, where: Where, name: str, depth: int) -> list[Finding]:
         kind = self.kind_of(data, name)
@@ -149,6 +162,10 @@ class _Job:
             head = bytes(data[:HEAD_SIZE])
             if name.rsplit("/", 1)[-1] == KERAS_CONFIG and len(data) <= MEMBER_LIMIT:
                 found += keras.scan_config(bytes(data), where)  # a keras_hub preset folder
+            elif chat_templates.is_chat_template_file(name):
+                found += chat_templates.scan(bytes(data), where, name)
+            elif depth > 0 and hydra_configs.is_config(name):  # a config inside a model archive
+                found += hydra_configs.scan(bytes(data), where)
             elif expects_model(name, head):
                 message = f"named {suffixes(name)[-1]} but the content is not a format mlgate knows: it cannot be checked"
                 found.append(where.finding(UNPARSEABLE, message, 0))
@@ -168,7 +185,7 @@ class _Job:
 
     def kind_of(self, data, name: str) -> str | None:
         head = bytes(data[:HEAD_SIZE])
-        kind = sniff_head(head, len(data))
+        kind = self.sniff(head, len(data))
         if kind in (None, "pickle", "compressed"):
             records = end_records(data)
             if records and not (kind == "pickle" and _pickle_holds(data, records[0].offset)):
@@ -177,6 +194,10 @@ class _Job:
             return "hdf5"
         if kind is None and ".onnx" in suffixes(name)[-1:]:
             return "onnx"
+        if kind is None and tensorflow.is_saved_model(name):
+            return "saved_model"
+        if kind is None and keras.is_saved_model_metadata(name):
+            return "keras_metadata"
         return kind
 
     def scan_as(self, kind: str, data, where: Where, name: str, depth: int) -> list[Finding]:
@@ -197,12 +218,17 @@ class _Job:
         if kind == "compressed":
             if not model_named(name) and not _inflates_to_pickle(data):
                 return []
-            return joblib_files.scan_compressed(data, where, options, expected=True)
+            # joblib < 0.10 kept each array of a compressed dump in a side file `x.pkl_01.npy.z`:
+            # raw array bytes that ZNDArrayWrapper hands to ndarray.__setstate__, not a pickle
+            side_file = suffixes(name)[-2:] == [".npy", ".z"]
+            return joblib_files.scan_compressed(data, where, options, expected=not side_file)
         if kind == "npy":
             return numpy_files.scan_npy(data, where, options, expected=True)
         if kind == "hdf5":
             return hdf5.scan(data, where, self.path if depth == 0 else None)
-        formats = {"gguf": gguf.scan, "onnx": onnx.scan, "safetensors": safetensors.scan, "lfs": lfs.scan}
+        if kind == "keras_metadata":
+            return keras.scan_embedded(data, where)[0]
+        formats = {"gguf": gguf.scan, "onnx": onnx.scan, "safetensors": safetensors.scan, "lfs": lfs.scan, "saved_model": tensorflow.scan}
         return formats[kind](data, where)
 
     # -- zip --------------------------------------------------------------------------------
@@ -212,8 +238,13 @@ class _Job:
         if archive.start > 0:
             found += self.scan_part(data, 0, archive.start, where, "", depth)
         prefix = torch_formats.checkpoint_prefix(archive)
+        torchserve = archive_code.is_torchserve_archive([member.name for member in archive.members])
         for member in archive.members:
             if member.is_dir or prefix is not None and torch_formats.is_storage(member, prefix):
+                continue
+            if torchserve and archive_code.is_python_member(member.name):
+                inner = where.inside(member.name)
+                found += self.read_and(archive, member, where, lambda content, inner=inner: archive_code.scan(bytes(content), inner))
                 continue
             found += self.scan_member(archive, member, where, depth)
         code = torch_formats.torchscript_findings(archive, prefix, where) if prefix is not None else []
@@ -231,10 +262,14 @@ class _Job:
             head = error.partial
         except Malformed:
             return []  # no local header: already one of the archive's issues
-        kind = sniff_head(head, member.size)
+        kind = self.sniff(head, member.size)
+        if kind == "npy" and not raw and not numpy_files.scan_npy(head, where, self.options):
+            return []  # an array of plain numbers (an .npz member): its header says so, the data is never read
         if kind is None:
             if member.name == KERAS_CONFIG:
                 return self.read_and(archive, member, container, lambda content: keras.scan_config(content, where))
+            if read_by_name(member.name):
+                return self.read_and(archive, member, container, lambda content: self.scan(content, where, member.name, depth + 1))
             if expects_model(member.name, head):
                 return [where.finding(UNPARSEABLE, f"member named {suffixes(member.name)[-1]} is not a format mlgate knows: it cannot be checked", 0)]
             return []
@@ -264,22 +299,22 @@ class _Job:
 
     # -- tar --------------------------------------------------------------------------------
     def scan_tar(self, data, where: Where, depth: int) -> list[Finding]:
-        members = tar_members(data)
+        members, escaping = tar_members(data)
         legacy_torch = torch_formats.LEGACY_TAR_MEMBERS <= {name for name, _, _ in members}
-        found = []
+        found = [where.finding(ARCHIVE_TAMPERING, message, offset) for message, offset in escaping]
         for name, start, size in members:
             inner = where.inside(name)
             if legacy_torch and name in ("storages", "tensors"):
                 # Mostly raw tensor bytes that are stepped over, not read: no copy, no cap.
                 with memoryview(data)[start : start + size] as view:
                     found += torch_formats.scan_tar_member(name, view, inner, self.options)
-            elif sniff_head(head := bytes(data[start : start + min(size, HEAD_SIZE)]), size) is not None or expects_model(name, head):
+            elif self.sniff(head := bytes(data[start : start + min(size, HEAD_SIZE)]), size) is not None or expects_model(name, head) or read_by_name(name):
                 found += self.scan_part(data, start, size, inner, name, depth, member=True)
         return found
 
     def scan_part(self, data, start: int, size: int, where: Where, name: str, depth: int, *, member: bool = False) -> list[Finding]:
         """A slice of a container (the data before a zip, a tar member), scanned by content."""
-        if not member and sniff_head(bytes(data[start : start + min(size, HEAD_SIZE)]), size) is None:
+        if not member and self.sniff(bytes(data[start : start + min(size, HEAD_SIZE)]), size) is None:
             return []
         if depth + 1 > MAX_DEPTH:
             return [_too_deep(where)]
@@ -293,6 +328,13 @@ class _Job:
             raise TooLarge(f"{size} bytes, over the {MEMBER_LIMIT >> 20} MiB limit for content inside a file", start)
         self.budget -= size
         return bytes(data[start : start + size])
+
+
+def read_by_name(name: str) -> bool:
+    """Archive members whose name, not their content, says they can carry code: chat templates,
+    TensorFlow graphs and Keras metadata, Hydra configs (a NeMo archive's model_config.yaml)."""
+    return (chat_templates.is_chat_template_file(name) or tensorflow.is_saved_model(name)
+            or keras.is_saved_model_metadata(name) or hydra_configs.is_config(name))
 
 
 def _too_deep(where: Where) -> Finding:
@@ -313,7 +355,7 @@ def _inflates_to_pickle(data) -> bool:
     """Whether compressed data under an unrelated name (`x.csv.gz`) holds a pickle."""
     kind = joblib_files.compression_of(bytes(data[:8]))
     try:
-        decompressor, failure = joblib_files._decompressor(kind)
+        decompressor, failure = joblib_files.open_decompressor(kind)
     except ScanError:
         return False  # lz4 not installed: only model-named files are worth an error
     try:
@@ -323,21 +365,32 @@ def _inflates_to_pickle(data) -> bool:
     return pickles.looks_like_pickle(head)
 
 
-def tar_members(data) -> list[tuple[str, int, int]]:
-    """(name, data offset, size) of the regular files of a tar archive in `data`."""
+def tar_members(data) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:
+    """(name, data offset, size) of the regular files of a tar archive in `data`, and
+    (message, header offset) of the members that extraction would write outside its folder
+    (NeMo's restore_from extracts the whole archive): `..` or absolute names, links that
+    point out."""
     import tarfile
 
     found = []
+    escaping = []
     try:
         with tarfile.open(fileobj=_BufferFile(data), mode="r:") as archive:
             while len(found) < MAX_TAR_MEMBERS and (info := archive.next()) is not None:
+                if escapes_folder(posixpath.normpath(info.name)):
+                    escaping.append((f"tar member name {info.name!r} leaves the archive's folder", info.offset))
+                elif info.issym() or info.islnk():
+                    # a symbolic link is relative to its own folder, a hard link to the archive's root
+                    target = posixpath.join(posixpath.dirname(info.name), info.linkname) if info.issym() else info.linkname
+                    if escapes_folder(posixpath.normpath(target)):
+                        escaping.append((f"tar member {info.name!r} links to {info.linkname!r}, outside the archive's folder", info.offset))
                 if info.isfile():
                     if info.offset_data + info.size > len(data):
                         raise Malformed(f"tar member {info.name!r} runs past the end of the archive", info.offset)
                     found.append((info.name, info.offset_data, info.size))
     except (tarfile.TarError, EOFError, ValueError, OSError, UnicodeError, OverflowError) as error:
         raise Malformed(f"tar archive cannot be read: {error}") from None
-    return found
+    return found, escaping
 
 
 class _BufferFile(io.RawIOBase):

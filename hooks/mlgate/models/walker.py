@@ -85,6 +85,7 @@ class Walk:
     error_offset: int | None = None
     truncated: bool = False  # the break is the data running out
     first_op_error: bool = False  # the break happened on the first opcode of a pickle
+    embedded: list[tuple[int, int]] = field(default_factory=list)  # (start, end) of bytes that start like a pickle
 
     def merge(self, other: "Walk", keep: Callable[[Site], bool]) -> None:
         """Adds the sites `keep` selects from another reading of the same bytes."""
@@ -231,10 +232,11 @@ class PickleWalker:
         self._memo_list: list = []
         self._memo_far: dict[int, object] = {}
         self._memo_holes = 0
+        self.embedded: list[tuple[int, int]] = []
 
     # -- public -------------------------------------------------------------------------
     def walk(self, start: int = 0, max_pickles: int | None = None) -> Walk:
-        result = Walk(sites=self.sites, end=start)
+        result = Walk(sites=self.sites, end=start, embedded=self.embedded)
         pos = start
         while pos < self.end and (max_pickles is None or result.pickles < max_pickles):
             if not self.shared_memo:
@@ -645,7 +647,10 @@ class PickleWalker:
                             header, length = 4, _U32(data, pos + 1)[0]
                         else:
                             header, length = 8, _U64(data, pos + 1)[0]
+                        payload = pos + 1 + header
                         pos = self._payload_end(pos, header, length, OPCODE_NAMES[op])
+                        if length > 2 and data[payload] == 0x80 and 2 <= data[payload + 1] <= HIGHEST_PROTOCOL:
+                            self.embedded.append((payload, pos))  # a pickle kept as bytes, for a later loads()
                         push(DATA)
                     elif op == 0x2E:  # STOP
                         stack.pop()

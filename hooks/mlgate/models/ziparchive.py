@@ -249,7 +249,7 @@ class ZipArchive:
             if member.raw_name in names:
                 self.issues.append(Issue(f"duplicate member name {shown!r}: readers disagree on which one is loaded", member.entry_offset))
             names.add(member.raw_name)
-            if _escapes(shown):
+            if escapes_folder(shown):
                 self.issues.append(Issue(f"member name {shown!r} leaves the archive's folder", member.entry_offset))
             try:
                 local = self.local_header(member)
@@ -427,7 +427,7 @@ def _decode(raw: bytes, flags: int) -> str:
         return raw.decode("utf-8" if flags & _UTF8_FLAG else "cp437", "replace")
 
 
-def _escapes(name: str) -> bool:
+def escapes_folder(name: str) -> bool:
     """Absolute, drive-relative, backslashed or `..` names: extraction writes elsewhere."""
     if name.startswith(("/", "\\")) or "\\" in name or "\0" in name or _DRIVE.match(name):
         return True

@@ -34,6 +34,7 @@ OPTIONS = (
     Option("require-hashes", False, "also report exact pins that have no --hash (strict profile)"),
     Option("allowed-indexes", [], "index URLs accepted as --extra-index-url (prefix match), e.g. a private mirror"),
     Option("allowed-action-owners", [], "owners whose actions may be used by tag, e.g. ['actions', 'github'] (default: none)"),
+    Option("osv-database", "", "with --online: a folder of OSV JSON records (an offline export) to use instead of the OSV API"),
 )
 
 HOOK = Hook(
@@ -48,4 +49,5 @@ HOOK = Hook(
         )
     ),
     options=OPTIONS,
+    online="mlgate.pins.online",
 )

@@ -35,9 +35,8 @@ from mlgate.pins.requirement import (
     is_full_sha,
 )
 from mlgate.pins.rules import INSECURE_INDEX, PIPE_TO_SHELL, UNPINNED, VCS_REF
-from mlgate.yamlfile import Locate
+from mlgate.problem import Place, placer  # noqa: F401  (placer: re-exported for the pins scanners)
 
-Place = Callable[[Problem], Finding]
 
 MAX_NESTING = 3  # `bash -c "sh -c '...'"` strings are analysed this deep
 
@@ -104,16 +103,6 @@ def check_env(name: str, value: str, offset: int, allowed: tuple[str, ...] = ())
 
 def allowed_indexes(context: ScanContext) -> tuple[str, ...]:
     return tuple(value for value in context.options.get("allowed-indexes", []) if isinstance(value, str))
-
-
-def placer(path: str, locate: Locate) -> Place:
-    """A `place` function for a piece whose offsets `locate` maps to (line, column)."""
-
-    def place(problem: Problem) -> Finding:
-        line, column = locate(problem.offset)
-        return problem.rule.finding(path, line, column, problem.message)
-
-    return place
 
 
 def _shifted(place: Place, to_outer: Callable[[int], int]) -> Place:
@@ -491,12 +480,10 @@ class Script:
     )
 
     def _git(self, argv: list[shell.Word], place: Place) -> None:
-        index = 1
-        while index < len(argv) and argv[index].text.startswith("-"):
-            index += 2 if argv[index].text in ("-C", "-c") else 1
-        if index >= len(argv):
+        found = shell.git_subcommand(argv)
+        if found is None:
             return
-        subcommand, args = argv[index].text, argv[index + 1 :]
+        subcommand, args = found
         if subcommand == "clone":
             self._clone(args, place)
         elif subcommand in ("checkout", "reset", "switch", "fetch") and self._clones:

@@ -11,21 +11,15 @@
 - `ENV`/`ARG` index settings (`PIP_EXTRA_INDEX_URL=...`): build arguments are environment
   variables of every later RUN.
 
-Lines are joined the way BuildKit joins them: the escape character (`\\`, or the one a
-`# escape=` directive names) ends a continued line, and comment or empty lines inside a
-continuation are dropped. Every character keeps its file offset, so findings point at the
-exact token even inside a long continued RUN.
+Instructions come from the core `mlgate.dockerfile` (continuations joined, file offsets kept).
 """
 
 from __future__ import annotations
 
-import json
 import re
-from bisect import bisect_right
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 from mlgate import shell
+from mlgate.dockerfile import Instruction, command_form, instructions, matches, tokens
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
@@ -34,115 +28,7 @@ from mlgate.pins.images import check_image
 from mlgate.pins.requirement import Problem, is_full_sha
 from mlgate.pins.rules import ADD_NO_CHECKSUM, VCS_REF
 
-_DIRECTIVE = re.compile(r"#[ \t]*([A-Za-z]+)[ \t]*=[ \t]*(\S+)[ \t]*")
-_KEYWORD = re.compile(r"[ \t]*([A-Za-z]+)(?=[ \t]|$)[ \t]*")
-_HEREDOC = re.compile(r"(?<!<)<<(?!<)(-?)[ \t]*([\"']?)([A-Za-z0-9_.-]+)\2")
-_TOKEN = re.compile(r"\S+")
-_FLAGS = re.compile(r"(?:[ \t]*--[A-Za-z-]+(?:=\S*)?)*[ \t]*")
-_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _ARG_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
-
-
-def matches(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1].lower()
-    if name.endswith(".dockerignore"):
-        return False
-    return name in ("dockerfile", "containerfile") or name.startswith(("dockerfile.", "containerfile.")) or name.endswith(".dockerfile")
-
-
-@dataclass
-class _Instruction:
-    """One instruction: keyword and arguments (continuations joined, heredoc bodies kept)."""
-
-    keyword: str
-    text: str
-    pieces: list[tuple[int, int]]  # (offset in text, offset in file) where each copied run starts
-
-    def file_offset(self, offset: int) -> int:
-        index = max(0, bisect_right(self.pieces, (offset, float("inf"))) - 1)
-        start, in_file = self.pieces[index]
-        return in_file + offset - start
-
-    def tail(self, start: int) -> "_Instruction":
-        """The instruction after its first `start` characters (the `RUN ...` of `ONBUILD RUN ...`)."""
-        keyword = _KEYWORD.match(self.text, start)
-        end = keyword.end() if keyword else start
-        pieces = [(0, self.file_offset(end))] + [(s - end, f) for s, f in self.pieces if s > end]
-        return _Instruction(keyword.group(1).upper() if keyword else "", self.text[end:], pieces)
-
-
-def _instructions(text: str) -> Iterator[_Instruction]:
-    lines = text.split("\n")
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line) + 1)
-    escape = "\\"
-    index = 0
-    while index < len(lines) and (directive := _DIRECTIVE.fullmatch(lines[index])):
-        name, value = directive.group(1).lower(), directive.group(2)
-        if name == "escape" and value in ("\\", "`"):
-            escape = value
-        elif name == "syntax":  # BuildKit pulls and runs this frontend image
-            yield _Instruction("#syntax", value, [(0, starts[index] + directive.start(2))])
-        index += 1
-    while index < len(lines):
-        line = lines[index]
-        keyword = _KEYWORD.match(line)
-        if not line.strip() or line.lstrip().startswith("#") or keyword is None:
-            index += 1
-            continue
-        parts: list[str] = []
-        pieces: list[tuple[int, int]] = []
-        length, column = 0, keyword.end()
-        while True:
-            segment = line[column:]
-            continued = segment.rstrip().endswith(escape)
-            if continued:
-                segment = segment.rstrip()[:-1]
-            pieces.append((length, starts[index] + column))
-            parts.append(segment)
-            length += len(segment)
-            index += 1
-            if not continued:
-                break
-            while index < len(lines) and (not lines[index].strip() or lines[index].lstrip().startswith("#")):
-                index += 1
-            if index >= len(lines):
-                break
-            line, column = lines[index], 0
-        # Heredoc bodies follow the instruction line; they belong to it, never to the parser.
-        for marker in _HEREDOC.finditer("".join(parts)):
-            strip_tabs, delimiter = marker.group(1) == "-", marker.group(3)
-            while index < len(lines):
-                body_line = lines[index]
-                pieces.append((length + 1, starts[index]))
-                parts.append("\n" + body_line)
-                length += 1 + len(body_line)
-                index += 1
-                if (body_line.lstrip("\t") if strip_tabs else body_line).rstrip() == delimiter:
-                    break
-        yield _Instruction(keyword.group(1).upper(), "".join(parts), pieces)
-
-
-def _exec_form(text: str) -> list[tuple[str, int]] | None:
-    """The strings of a JSON exec form (`["pip", "install", "x"]`) with offsets, or None."""
-    try:
-        values = json.loads(text)
-    except ValueError:
-        return None  # BuildKit runs invalid JSON as a shell command
-    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-        return None
-    found = list(_JSON_STRING.finditer(text))
-    if len(found) != len(values):
-        return None
-    return [(value, match.start(1)) for value, match in zip(values, found)]
-
-
-def _tokens(text: str) -> list[tuple[str, int]]:
-    """Whitespace-separated tokens of an instruction line (or its exec form), with offsets."""
-    line = text.split("\n", 1)[0]  # what follows is heredoc bodies: data, not arguments
-    exec_form = _exec_form(line) if line.lstrip().startswith("[") else None
-    return exec_form if exec_form is not None else [(match.group(), match.start()) for match in _TOKEN.finditer(line)]
 
 
 def _substitute(reference: str, args: dict[str, str]) -> str | None:
@@ -172,15 +58,15 @@ class _Dockerfile:
     def __init__(self, source: SourceFile, context: ScanContext):
         self.source = source
         self.script = commands.Script(commands.allowed_indexes(context))
-        self.problems: list[tuple[Problem, _Instruction]] = []
+        self.problems: list[tuple[Problem, Instruction]] = []
         self.global_args: dict[str, str] = {}
         self.stages: set[str] = set()
         self.seen_from = False
 
-    def place(self, instruction: _Instruction) -> commands.Place:
+    def place(self, instruction: Instruction) -> commands.Place:
         return commands.placer(self.source.path, lambda offset: self.source.position(instruction.file_offset(offset)))
 
-    def image(self, reference: str, offset: int, instruction: _Instruction) -> None:
+    def image(self, reference: str, offset: int, instruction: Instruction) -> None:
         resolved = _substitute(reference, self.global_args)
         if resolved is None or resolved.lower() in self.stages or resolved.isdigit():
             return
@@ -190,7 +76,7 @@ class _Dockerfile:
                 problem.message += f" (written as {reference})"
             self.problems.append((problem, instruction))
 
-    def instruction(self, instruction: _Instruction) -> None:
+    def instruction(self, instruction: Instruction) -> None:
         keyword, text = instruction.keyword, instruction.text
         if keyword == "ONBUILD":
             self.instruction(instruction.tail(0))
@@ -201,26 +87,24 @@ class _Dockerfile:
         elif keyword == "#syntax":
             self.image(text, 0, instruction)
         elif keyword == "RUN":
-            flags = _FLAGS.match(text).end()
-            exec_form = _exec_form(text[flags:]) if text[flags:].startswith("[") else None
-            if exec_form is not None:
-                words = [(value, flags + offset) for value, offset in exec_form]
-                self.script.add_command(shell.command_from_words(words), self.place(instruction))
-            else:  # flags blanked, not cut, so offsets stay those of the instruction
-                self.script.add(" " * flags + text[flags:], self.place(instruction))
+            script, exec_words = command_form(text)
+            if exec_words is not None:
+                self.script.add_command(shell.command_from_words(exec_words), self.place(instruction))
+            else:
+                self.script.add(script, self.place(instruction))
         elif keyword in ("ADD", "COPY"):
             self.add_or_copy(instruction)
 
-    def from_(self, instruction: _Instruction) -> None:
-        tokens = [token for token in _tokens(instruction.text) if not token[0].startswith("--")]
-        if not tokens:
+    def from_(self, instruction: Instruction) -> None:
+        words = [token for token in tokens(instruction.text) if not token[0].startswith("--")]
+        if not words:
             return
-        self.image(*tokens[0], instruction)
-        if len(tokens) >= 3 and tokens[1][0].lower() == "as":
-            self.stages.add(tokens[2][0].lower())
+        self.image(*words[0], instruction)
+        if len(words) >= 3 and words[1][0].lower() == "as":
+            self.stages.add(words[2][0].lower())
         self.seen_from = True
 
-    def variables(self, instruction: _Instruction) -> None:
+    def variables(self, instruction: Instruction) -> None:
         commands_ = shell.parse(instruction.text)
         words = commands_[0].words if commands_ else []
         if not words:
@@ -238,10 +122,10 @@ class _Dockerfile:
             if equals:
                 self.script.add_env(name, value, word.offset_at(0), place)
 
-    def add_or_copy(self, instruction: _Instruction) -> None:
-        tokens = _tokens(instruction.text)
-        flags = [token for token in tokens if token[0].startswith("--")]
-        paths = [token for token in tokens if not token[0].startswith("--")]
+    def add_or_copy(self, instruction: Instruction) -> None:
+        words = tokens(instruction.text)
+        flags = [token for token in words if token[0].startswith("--")]
+        paths = [token for token in words if not token[0].startswith("--")]
         for flag, offset in flags:
             if flag.startswith("--from="):
                 self.image(flag[len("--from=") :], offset + len("--from="), instruction)
@@ -265,7 +149,7 @@ class _Dockerfile:
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
     dockerfile = _Dockerfile(source, context)
-    for instruction in _instructions(source.text):
+    for instruction in instructions(source.text):
         dockerfile.instruction(instruction)
     return dockerfile.findings()
 

@@ -17,6 +17,7 @@ from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import tomlfile
+from mlgate.pins.pinned import Pin
 from mlgate.pins.requirement import Problem, canonical_name, check_index, is_full_sha, place
 from mlgate.pins.rules import INSECURE_INDEX, LOCK_UNVERIFIED
 from mlgate.pins.tomlfile import Path
@@ -208,6 +209,19 @@ class _JsonLocator:
 
 
 TOML_CHECKS = {"uv.lock": uv_lock, "poetry.lock": poetry_lock, "pdm.lock": pdm_lock}
+# Keys (of an entry or of its `source` table) that say it is not a release from an index.
+NOT_FROM_INDEX = {"git", "hg", "svn", "bzr", "vcs", "path", "directory", "editable", "virtual"}
+
+
+def index_releases(data: dict[str, Any]) -> Iterator[tuple[Path, str, str]]:
+    """(where, name, version) of each entry of a TOML lock file installed from a package index."""
+    key = "packages" if "packages" in data else "package"
+    for i, package in enumerate(_dicts(data.get(key))):
+        name, version = package.get("name"), package.get("version")
+        source = package.get("source") if isinstance(package.get("source"), dict) else {}
+        elsewhere = NOT_FROM_INDEX.intersection(package) or NOT_FROM_INDEX.intersection(source) or source.get("type") in ("git", "directory", "file")
+        if isinstance(name, str) and isinstance(version, str) and not elsewhere:
+            yield (key, i, "name"), name, version
 
 
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
@@ -217,6 +231,9 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     data, positions = tomlfile.parse(source)
     for path, problem in TOML_CHECKS.get(source.name, pylock)(data):
         yield place(problem, source.path, *positions.value(path))
+    if context.online:  # exact versions, looked up in OSV after the scan
+        for path, name, version in index_releases(data):
+            context.note(Pin(name, version, source.path, *positions.value(path)))
 
 
 SCANNER = Scanner("lockfiles", matches=matches, scan=scan)

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from typing import TYPE_CHECKING
 
-from mlgate.findings import Finding, Rule
+from mlgate.findings import Finding
+from mlgate.problem import Problem, is_full_sha  # noqa: F401  (re-exported for the pins modules)
 from mlgate.pins.rules import EXTRA_INDEX, INSECURE_INDEX, MISSING_HASH, UNPINNED, URL_NO_HASH, VCS_REF
 
 if TYPE_CHECKING:
     from mlgate.files import SourceFile
     from mlgate.hook import ScanContext
 
-FULL_SHA = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
 VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?")
 DIRECT = re.compile(r"\s*@\s*(\S+)")
@@ -27,19 +26,8 @@ CLAUSE = re.compile(r"\s*(===|==|~=|!=|<=|>=|<|>)\s*([^,\s;]+)\s*")
 HASH_FRAGMENT = re.compile(r"[#&](sha256|sha384|sha512)=[0-9a-fA-F]{32,}")
 
 
-@dataclass
-class Problem:
-    rule: Rule
-    message: str
-    offset: int = 0
-
-
 def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def is_full_sha(ref: str) -> bool:
-    return FULL_SHA.fullmatch(ref) is not None
 
 
 def is_local_path(text: str) -> bool:

@@ -27,6 +27,7 @@ from mlgate.pins.requirement import (
     is_local_path,
     place_in,
 )
+from mlgate.pins.pinned import pin_of
 from mlgate.pins.rules import INSECURE_INDEX, MISSING_HASH, PARTIAL_HASHES, UNPINNED, URL_NO_HASH
 
 REQUIREMENT_FOLDERS = {"requirements", "reqs"}
@@ -273,7 +274,10 @@ class _Walk:
         for requirement in requirements:
             text = requirement.text
             is_url = "://" in text or text.lower().startswith(VCS_PREFIXES)
-            if not strict and EXACT_PIN.fullmatch(text):
+            exact = EXACT_PIN.fullmatch(text)
+            if exact and self.context.online:  # looked up in OSV after the scan
+                self.context.note(pin_of(text, source.path, *requirement.line.locate(requirement.offset)))
+            if not strict and exact:
                 problems = []
             elif is_path(text) or (not is_url and NAMED_REQUIREMENT.fullmatch(text) is None):
                 continue

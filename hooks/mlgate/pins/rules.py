@@ -69,8 +69,20 @@ PRECOMMIT_REV = Rule(
     "pre-commit hook repository at a tag or branch, not a full commit SHA",
     "run `pre-commit autoupdate --freeze` to pin rev: to a commit SHA",
 )
+# Online only (`--online`): what OSV knows about the exact versions pinned.
+KNOWN_VULNERABLE = Rule(
+    "PIN030", "known-vulnerable-pin", HOOK, Severity.HIGH,
+    "exact pin of a version with known advisories (OSV; reported with --online)",
+    "upgrade to a fixed version named in the message, then pin that one",
+)
+MODEL_LOADING_RCE = Rule(
+    "PIN031", "model-loading-runs-code", HOOK, Severity.CRITICAL,
+    "pinned ML library version in which loading a model can run code (OSV; reported with --online)",
+    "upgrade to the fixed version now: until then, every model file you load can run code",
+)
 
 RULES = (
     UNPINNED, VCS_REF, URL_NO_HASH, EXTRA_INDEX, INSECURE_INDEX, PARTIAL_HASHES, MISSING_HASH,
     LOCK_UNVERIFIED, IMAGE_NO_DIGEST, PIPE_TO_SHELL, ADD_NO_CHECKSUM, ACTION_NOT_PINNED, PRECOMMIT_REV,
+    KNOWN_VULNERABLE, MODEL_LOADING_RCE,
 )

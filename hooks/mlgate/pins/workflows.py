@@ -26,28 +26,10 @@ from mlgate.pins import commands
 from mlgate.pins.images import check_image
 from mlgate.pins.requirement import Problem, is_full_sha
 from mlgate.pins.rules import ACTION_NOT_PINNED
+from mlgate.workflow import default_shell, matches, on_windows, run_script
 
-_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
-_POSIX_SHELL = re.compile(r"(?<![\w-])(?:ba|z|da|k)?sh\b")
-_FOLDED_NEWLINE = re.compile(r"(?<=\S)\n(?=\S)")
 _MATRIX_REFERENCE = re.compile(r"\$\{\{\s*matrix\.([\w-]+(?:\.[\w-]+)*)\s*\}\}")
 MAX_MATRIX_VALUES = 256  # aliases could multiply a matrix; we only need to see its values
-
-
-def matches(path: str) -> bool:
-    folder, _, name = ("/" + path).rpartition("/")
-    if name in ("action.yml", "action.yaml"):
-        return True
-    return folder.endswith("/.github/workflows") and name.endswith((".yml", ".yaml"))
-
-
-def _mask_expressions(text: str) -> str:
-    """`${{ matrix.torch }}` -> `$_______________`: a shell variable of the same length."""
-    return _EXPRESSION.sub(lambda match: "$" + "_" * (len(match.group()) - 1), text)
-
-
-def _default_shell(node: yamlfile.Node | None) -> str | None:
-    return yamlfile.text_of(yamlfile.get(yamlfile.get(yamlfile.get(node, "defaults"), "run"), "shell"))
 
 
 def _matrix_values(job: yamlfile.Node, path: str) -> list[yamlfile.Node]:
@@ -66,12 +48,6 @@ def _matrix_values(job: yamlfile.Node, path: str) -> list[yamlfile.Node]:
                 break
         nodes = [yamlfile.get(node, key) for node in flat] if key else flat
     return [node for node in nodes if yamlfile.text_of(node) is not None]
-
-
-def _on_windows(job: yamlfile.Node) -> bool:
-    runs_on = yamlfile.get(job, "runs-on")
-    labels = yamlfile.elements(runs_on) if yamlfile.is_sequence(runs_on) else [runs_on]
-    return any("windows" in (yamlfile.text_of(label) or "").lower() for label in labels)
 
 
 class _Workflow:
@@ -94,11 +70,11 @@ class _Workflow:
             self.findings.append(commands.placer(self.source.path, locate)(problem))
 
     def document(self, root: yamlfile.Node) -> None:
-        workflow_shell = _default_shell(root)
+        workflow_shell = default_shell(root)
         self.env(root)
         for _, _, job in yamlfile.items(yamlfile.get(root, "jobs")):
             if self.first_visit(job):
-                self.job(job, _default_shell(job) or workflow_shell)
+                self.job(job, default_shell(job) or workflow_shell)
         runs = yamlfile.get(root, "runs")
         if self.first_visit(runs):  # an action
             self.image(yamlfile.get(runs, "image"), docker_scheme=True)
@@ -111,7 +87,7 @@ class _Workflow:
         for _, _, service in yamlfile.items(yamlfile.get(job, "services")):
             self.image(yamlfile.get(service, "image"), job)
         self.env(job)
-        self.findings.extend(self.steps(yamlfile.get(job, "steps"), default_shell, _on_windows(job)).findings())
+        self.findings.extend(self.steps(yamlfile.get(job, "steps"), default_shell, on_windows(job)).findings())
 
     def steps(self, steps: yamlfile.Node | None, default_shell: str | None, windows: bool) -> commands.Script:
         """The `run:` blocks of one job (or action) as one script, and the steps' `uses:`."""
@@ -121,14 +97,9 @@ class _Workflow:
                 continue
             self.uses(yamlfile.get(step, "uses"))
             self.env(step)
-            run = yamlfile.get(step, "run")
-            shell = yamlfile.text_of(yamlfile.get(step, "shell")) or default_shell
-            posix = bool(_POSIX_SHELL.search(shell)) if shell else not windows  # Windows runners default to pwsh
-            if yamlfile.text_of(run) is not None and posix:
-                text, locate = yamlfile.scalar_text(self.source, run)
-                if getattr(run, "style", None) == ">":
-                    text = _FOLDED_NEWLINE.sub(" ", text)  # a folded block is one line to the shell
-                script.add(_mask_expressions(text), commands.placer(self.source.path, locate))
+            found = run_script(self.source, step, default_shell, windows)
+            if found is not None:
+                script.add(found[0], commands.placer(self.source.path, found[1]))
         return script
 
     def env(self, node: yamlfile.Node) -> None:

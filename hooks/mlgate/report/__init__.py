@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from mlgate.report import json_report, text
+from mlgate.report import github, json_report, markdown, sarif, text
 
 FORMATS = {
     "text": text.render,
     "json": json_report.render,
+    "github": github.render,
+    "sarif": sarif.render,
+    "markdown": markdown.render,
 }

@@ -1,0 +1,210 @@
+"""YAML and JSON files: training and serving configs, workflows, compose files, k8s manifests.
+
+Every mapping is read (safely, as a node tree) for:
+- keys that name a model or dataset (`model_name_or_path`, `base_model`, `model:` ..., and
+  `path:` under `datasets:`), pinned by a sibling `revision` / `<key>_revision` (HUB001);
+- `trust_remote_code: true` (HUB002), critical unless a sibling revision is a commit SHA;
+- hub URLs in any string value;
+- shell in `run:` steps of GitHub workflows (via the core `workflow.run_script`), in GitLab
+  `script:` lines, and in `command`/`entrypoint`/`args` values (a string, or a list of arguments);
+- `name:`/`id:`/`path:` under `model:`, `datasets:` and the like, and `models: [ns/name, ...]`.
+A cheap prefilter skips files that mention none of these, so big data JSON is never parsed;
+metadata files that describe a saved model or dataset (`tokenizer_config.json`,
+`dataset_info.json`, ...) are not read at all.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlgate import workflow, yamlfile
+from mlgate.files import SourceFile
+from mlgate.findings import Finding
+from mlgate.hook import ScanContext, Scanner
+from mlgate.hub.commands import ShellScan
+from mlgate.hub.references import (
+    REFERENCE_KEYS,
+    REVISION_KEYS,
+    Judge,
+    Reference,
+    is_api_model,
+    is_truthy,
+    repo_id_of,
+    revision_keys_for,
+    setting_key,
+)
+from mlgate.problem import Problem, placer
+
+_KEY_NAMES = "|".join(sorted({re.escape(key) for key in REFERENCE_KEYS}, key=len, reverse=True))
+PREFILTER = re.compile(
+    rf"(?i:[\"']?(?:{_KEY_NAMES})[\"']?\s*:\s*[\"']?[\w.-]+(?:/|[\"']?\s*$))|huggingface|hf\.co/|hf-mirror\.com|hf://|hf[-_]hub:|"
+    r"trust_remote_code|from_pretrained|load_dataset|snapshot_download|hf_hub_download|torch\.hub|"
+    r"(?i:\bhf download|--model|--trust-remote-code|-hfr? )|\.(?:pt|pth|bin|ckpt|safetensors|onnx|gguf|h5)\b",
+    re.MULTILINE,
+)
+_SHELL_KEYS = frozenset({"command", "entrypoint", "args", "script", "cmd", "before_script", "after_script"})
+_SCRIPT_LISTS = frozenset({"script", "before_script", "after_script"})  # GitLab CI: one shell line per element
+# `model: {name: ns/name}`, `datasets: [{path: ns/name}]`: the parent says what the child key names.
+_PARENTS = frozenset({
+    "model", "tokenizer", "base_model", "teacher", "teacher_model", "reward_model", "ref_model", "embedding",
+    "embedder", "embedding_model", "llm", "encoder", "vae", "adapter", "models", "dataset", "datasets",
+    "test_datasets", "eval_datasets", "pretraining_dataset",
+})
+_CHILD_KEYS = frozenset({"name", "id", "path", "repo", "repo_id", "name_or_path", "pretrained", "hf_id", "hub_id", "model"})
+
+
+# Files that describe a saved model, dataset or run (what was used), not what is loaded.
+_METADATA_FILES = frozenset({
+    "dataset_info.json", "dataset_infos.json", "dataset_dict.json", "state.json", "trainer_state.json",
+    "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "preprocessor_config.json",
+    "processor_config.json", "model_index.json", "tokenizer.json", "vocab.json", "package.json", "package-lock.json",
+})
+
+
+def matches(path: str) -> bool:
+    return path.endswith((".yaml", ".yml", ".json")) and path.rsplit("/", 1)[-1] not in _METADATA_FILES
+
+
+class _Config:
+    def __init__(self, source: SourceFile, judge: Judge):
+        self.source = source
+        self.judge = judge
+        self.script = ShellScan(judge, source.text)
+        self.problems: list[tuple[Problem, yamlfile.Node]] = []
+        self.seen: set[int] = set()
+        self.is_workflow = workflow.matches(source.path)
+
+    def place(self, node: yamlfile.Node):
+        return placer(self.source.path, yamlfile.scalar_text(self.source, node)[1])
+
+    def report(self, problems: list[Problem], node: yamlfile.Node) -> None:
+        if problems:
+            place = self.place(node)
+            self.script.found.extend((problem, place) for problem in problems)
+
+    def document(self, root: yamlfile.Node) -> None:
+        if self.is_workflow:
+            self.workflow_steps(root)
+        stack: list[tuple[yamlfile.Node, str]] = [(root, "")]
+        while stack:
+            node, parent_key = stack.pop()
+            if id(node) in self.seen:
+                continue
+            self.seen.add(id(node))
+            if yamlfile.is_mapping(node):
+                self.mapping(node, parent_key)
+                stack.extend((value, setting_key(key)) for key, _, value in yamlfile.items(node) if not yamlfile.is_scalar(value))
+            elif yamlfile.is_sequence(node):
+                if parent_key in _SCRIPT_LISTS:
+                    for element in yamlfile.elements(node):
+                        if yamlfile.text_of(element) is not None:
+                            self.shell_scalar(element)
+                elif parent_key in _SHELL_KEYS:
+                    self.argv_list(yamlfile.elements(node))
+                for element in yamlfile.elements(node):
+                    if yamlfile.is_scalar(element) and parent_key in _PARENTS:  # `models: [ns/name, ...]`
+                        spec = ("dataset" if "data" in parent_key else "model", False)
+                        if self.reference(yamlfile.text_of(element) or "", spec, element, {}, parent_key) is None:
+                            self.scalar(parent_key, element, node)
+                    elif yamlfile.is_scalar(element):
+                        self.scalar(parent_key, element, node)
+                    else:
+                        stack.append((element, parent_key))
+
+    def workflow_steps(self, root: yamlfile.Node) -> None:
+        shell_default = workflow.default_shell(root)
+        for _, _, job in yamlfile.items(yamlfile.get(root, "jobs")):
+            default = workflow.default_shell(job) or shell_default
+            windows = workflow.on_windows(job)
+            for step in yamlfile.elements(yamlfile.get(job, "steps")):
+                run = workflow.run_script(self.source, step, default, windows)
+                if run is not None:
+                    text, locate = run
+                    self.script.add(text, placer(self.source.path, locate))
+        for step in yamlfile.elements(yamlfile.get(yamlfile.get(root, "runs"), "steps")):
+            run = workflow.run_script(self.source, step, None, False)
+            if run is not None:
+                self.script.add(run[0], placer(self.source.path, run[1]))
+
+    def mapping(self, node: yamlfile.Node, parent_key: str) -> None:
+        values = {setting_key(key): value for key, _, value in yamlfile.items(node)}
+        pinned: bool | None = None
+        references = local_models = 0
+        for key, key_node, value in yamlfile.items(node):
+            name = setting_key(key)
+            if not yamlfile.is_scalar(value):
+                continue
+            text = yamlfile.text_of(value)
+            if text is None:
+                continue
+            if name == "run" and self.is_workflow:
+                continue  # read by workflow_steps with the step's shell
+            if name in _SHELL_KEYS:
+                self.shell_scalar(value)
+                continue
+            spec = REFERENCE_KEYS.get(name)
+            if name in _CHILD_KEYS and parent_key in _PARENTS:
+                spec = ("dataset" if "data" in parent_key else "model", False)
+            if spec is not None:
+                reference = self.reference(text, spec, value, values, name)
+                if reference is not None:
+                    references += 1
+                    pinned = reference.pinned if references == 1 else (pinned and reference.pinned)
+                    continue
+                local_models += self.judge.is_local_path(text)
+            self.scalar(name, value, node)
+        trust = values.get("trust_remote_code")
+        if yamlfile.is_scalar(trust) and is_truthy(yamlfile.text_of(trust) or "") and (references or not local_models):
+            if not references:
+                revision = next((yamlfile.text_of(values[key]) for key in REVISION_KEYS if key in values), None)
+                pinned = Reference("", 0, revision=revision).pinned
+            key_node = next(key_node for key, key_node, _ in yamlfile.items(node) if setting_key(key) == "trust_remote_code")
+            self.report([self.judge.trust_remote_code(0, pinned, "trust_remote_code: true")], key_node)
+
+    def shell_scalar(self, node: yamlfile.Node) -> None:
+        scalar, locate = yamlfile.scalar_text(self.source, node)
+        self.seen.add(id(node))
+        self.script.add(workflow.mask_expressions(scalar), placer(self.source.path, locate))
+
+    def argv_list(self, elements: list[yamlfile.Node]) -> None:
+        """`args: ["--model", "ns/name", "--trust-remote-code"]`: one command, each word its own scalar."""
+        scalars = [element for element in elements if yamlfile.text_of(element) is not None]
+        if not scalars:
+            return
+        places = [placer(self.source.path, yamlfile.scalar_text(self.source, element)[1]) for element in scalars]
+        self.script.add_arguments([yamlfile.text_of(element) for element in scalars], places)
+
+    def reference(self, text: str, spec: tuple[str, bool], node: yamlfile.Node, siblings: dict, key: str) -> Reference | None:
+        if "${" in text or "{{" in text or self.judge.is_local(text):
+            return None
+        repo_id = repo_id_of(text, bare=spec[1])
+        if repo_id is None or is_api_model(repo_id):
+            return None
+        revision_node = next((siblings[name] for name in revision_keys_for(key) if name in siblings), None)
+        revision = yamlfile.text_of(revision_node) if revision_node is not None else None
+        known = revision is None or ("${" not in revision and "{{" not in revision)
+        reference = Reference(repo_id, 0, spec[0], revision, known, where=f"'{key}'")
+        self.report(self.judge.reference(reference), node)
+        return reference
+
+    def scalar(self, key: str, node: yamlfile.Node, parent: yamlfile.Node) -> None:
+        text = yamlfile.text_of(node)
+        if not text or id(node) in self.seen:
+            return
+        self.seen.add(id(node))
+        problems = self.judge.urls(text)
+        if problems:
+            _, locate = yamlfile.scalar_text(self.source, node)
+            self.script.found.extend((problem, placer(self.source.path, locate)) for problem in problems)
+
+
+def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
+    if not PREFILTER.search(source.text):
+        return []
+    config = _Config(source, Judge(context, str(source.abspath.parent)))
+    for root in yamlfile.load_documents(source):
+        config.document(root)
+    return config.script.findings()
+
+
+SCANNER = Scanner("configs", matches=matches, scan=scan)

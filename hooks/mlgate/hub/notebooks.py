@@ -1,0 +1,66 @@
+"""Jupyter notebooks: the Python of every code cell (one namespace for all cells) and its shell.
+
+Python cells go to `python_code` with IPython lines (`!cmd`, `%magic`, `%%cell magic`) blanked,
+not removed, so positions hold; a cell that still does not parse (IPython-only syntax) is
+skipped, not an error. `!` lines and `%%bash` cells go to `commands.ShellScan`. Findings point
+at the .ipynb file line and name the cell and the line inside it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlgate import notebook
+from mlgate.files import SourceFile
+from mlgate.findings import Finding
+from mlgate.hook import ScanContext, Scanner
+from mlgate.hub.commands import ShellScan
+from mlgate.hub.python_code import Unit, scan_units
+from mlgate.hub.python_files import worth_parsing
+from mlgate.hub.references import Judge
+from mlgate.problem import Place, Problem
+
+_IPYTHON_LINE = re.compile(r"[ \t]*[!%]")
+_PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "skip", "cache", "memit", "tensorflow_version"})
+
+
+def matches(path: str) -> bool:
+    return path.endswith(".ipynb")
+
+
+def python_view(cell: str) -> str | None:
+    """The cell with IPython-only lines blanked (same length), or None for a non-Python cell magic."""
+    first = cell.split("\n", 1)[0].strip()
+    magic, _, target = first[2:].partition(" ")
+    if first.startswith("%%") and magic not in _PYTHON_CELL_MAGICS and not (magic == "writefile" and target.strip().endswith(".py")):
+        return None  # `%%writefile train.py` is Python that runs later: read it too
+    return "\n".join(" " * len(line) if _IPYTHON_LINE.match(line) else line for line in cell.split("\n"))
+
+
+def _placer(source: SourceFile, cell: notebook.Cell) -> Place:
+    def place(problem: Problem) -> Finding:
+        line, column, cell_line = cell.locate(problem.offset)
+        message = f"{problem.message} (cell {cell.number}, line {cell_line})"
+        return problem.rule.finding(source.path, line, column, message, severity=problem.severity)
+
+    return place
+
+
+def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
+    if not worth_parsing(source.text):
+        return []
+    judge = Judge(context, str(source.abspath.parent))
+    script = ShellScan(judge, source.text)
+    units = []
+    for cell in notebook.code_cells(source):
+        place = _placer(source, cell)
+        view = python_view(cell.text)
+        if view is not None and view.strip():
+            units.append(Unit(view, place, index=len(units)))
+        shell_text = notebook.shell_view(cell.text)
+        if shell_text is not None:
+            script.add(shell_text, place)
+    return scan_units(judge, units, source.text) + script.findings()
+
+
+SCANNER = Scanner("notebooks", matches=matches, scan=scan)

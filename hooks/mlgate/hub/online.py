@@ -1,0 +1,232 @@
+"""`--online` and `--fix` for the hub hook (named by `Hook.online`; imported only when used).
+
+Online: each movable hub reference (HUB001) is resolved on the hub (`HF_ENDPOINT`, with
+`HF_TOKEN` when set) to the commit its revision names today; a repository that no longer
+exists is reported (HUB010), critically when its whole namespace is gone, because then
+anyone can register it and serve their own files under the old name ("namespace reuse").
+torch.hub references (HUB003) are resolved on GitHub.
+
+Fix (token-exact edits): `/resolve/<branch>/` in hub URLs becomes `/resolve/<sha>/`; in
+Python, a loader's `revision="main"` becomes `revision="<sha>"  # main`, and a loader call
+without one gets `revision="<sha>"` added before its closing parenthesis (`# main`);
+`torch.hub.load("owner/repo:v1")` becomes `"owner/repo:<sha>"`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from mlgate.files import SourceFile
+from mlgate.findings import Finding, Severity
+from mlgate.hook import ScanContext
+from mlgate.hub.references import HUB_URL
+from mlgate.hub.rules import MISSING_REFERENCE, TORCH_HUB_UNPINNED, UNPINNED
+from mlgate.online import Edit, Fixer, OnlineError, OnlineSession
+from mlgate.online.github import FULL_SHA, commit_of
+
+DEFAULT_BRANCH = "main"  # what the hub and `revision=None` mean by "no revision"
+# What a HUB001 finding for a named repository says (hub/references.py writes it).
+_NAMED = re.compile(r"hub (model|dataset|space) '([^']+)' is loaded .*?(?:at '([^']*)'|without a revision)")
+_TORCH_HUB = re.compile(r"([A-Za-z0-9][\w.-]*)/([\w.-]+)(?::([^\s'\"]+))?")
+# Loader calls that take `revision=`; only these get one added.
+_TAKES_REVISION = frozenset({
+    "from_pretrained", "load_dataset", "load_dataset_builder", "hf_hub_download", "snapshot_download",
+    "SentenceTransformer", "CrossEncoder",
+})
+
+
+@dataclass(frozen=True)
+class Target:
+    """The hub repository under a finding, and the edits that pin it once its commit is known."""
+
+    kind: str
+    repo_id: str
+    revision: str  # DEFAULT_BRANCH when none is written
+    pin: Callable[[str], list[Edit]]  # sha -> edits; [] when this place cannot be edited
+
+
+def hub_commit(session: OnlineSession, kind: str, repo_id: str, revision: str) -> str | None:
+    """The commit `revision` names in the repository today; None when the hub has no such repository or revision."""
+
+    def fetch() -> str | None:
+        url = f"{session.settings.hf_endpoint}/api/{kind}s/{repo_id}/revision/{quote(revision, safe='')}"
+        answer = session.http.json("GET", url, ok=(200, 401, 404))  # the hub answers 401 for a missing repository
+        if answer is None:
+            return None
+        sha = answer.get("sha") if isinstance(answer, dict) else None
+        if not isinstance(sha, str) or FULL_SHA.fullmatch(sha) is None:
+            raise OnlineError(f"GET {url}: malformed response (no commit sha)")
+        return sha.lower()
+
+    return session.lookup(("hub", kind, repo_id, revision), fetch)
+
+
+def _exists(session: OnlineSession, path: str) -> bool:
+    url = f"{session.settings.hf_endpoint}/api/{path}"
+    return session.lookup(("hub-exists", path), lambda: session.http.request("GET", url, ok=(200, 401, 404)).status == 200)
+
+
+def missing(session: OnlineSession, target: Target) -> tuple[str, Severity] | None:
+    """Why the hub cannot resolve the target (message, severity), after `hub_commit` said None."""
+    kind, repo_id = target.kind, target.repo_id
+    namespace = repo_id.split("/", 1)[0] if "/" in repo_id else ""
+    if _exists(session, f"{kind}s/{repo_id}"):
+        return f"hub {kind} '{repo_id}' has no revision '{target.revision}': loading it fails today, and whoever creates that branch or tag decides what loads", Severity.HIGH
+    if namespace and not (_exists(session, f"users/{namespace}/overview") or _exists(session, f"organizations/{namespace}/overview")):
+        return (
+            f"hub {kind} '{repo_id}': the namespace '{namespace}' no longer exists on the hub, so anyone can register it "
+            "and publish their own repository under this name (namespace reuse)"
+        ), Severity.CRITICAL
+    return f"hub {kind} '{repo_id}' does not exist on the hub (deleted, renamed or private): a repository re-created under this name would be loaded without review", Severity.HIGH
+
+
+# --- what a finding points at -----------------------------------------------------------------
+
+def _string_start(line: str, column: int) -> int:
+    """Index of the first character of the value at a finding: past an opening quote."""
+    start = column - 1
+    return start + 1 if line[start : start + 1] in ("'", '"') else start
+
+
+def _url_target(finding: Finding, line: str, start: int) -> Target | None:
+    match = HUB_URL.match(line, start)
+    if match is None or match.group("action") != "resolve" or any(mark in match.group() for mark in "{$"):
+        return None
+    revision, rev_column = match.group("rev"), match.start("rev") + 1
+
+    def pin(sha: str) -> list[Edit]:
+        return [Edit(finding.path, finding.line, rev_column, revision, sha)]
+
+    kind = (match.group("kind") or "models/").rstrip("s/")
+    return Target(kind, f"{match.group('ns')}/{match.group('name')}", revision, pin)
+
+
+def _char_column(line: str, byte_offset: int) -> int:
+    """1-based character column of an `ast` byte offset."""
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
+
+
+def _python_call(source: SourceFile, line_number: int, column: int) -> ast.Call | None:
+    """The loader call whose repository argument is the string at (line, column)."""
+    try:
+        tree = ast.parse(source.text)
+    except (SyntaxError, ValueError):
+        return None
+    line = source.line_text(line_number)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        values = [*node.args, *(keyword.value for keyword in node.keywords)]
+        for value in values:
+            if isinstance(value, ast.Constant) and value.lineno == line_number and _char_column(line, value.col_offset) == column:
+                return node
+    return None
+
+
+def _python_pin(source: SourceFile, finding: Finding, revision: str | None) -> Callable[[str], list[Edit]]:
+    """How to pin the loader call under the finding: replace its `revision=` or add one."""
+    call = _python_call(source, finding.line, finding.column or 1)
+    name = call.func.attr if call is not None and isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "") if call is not None else ""
+    if call is None or name not in _TAKES_REVISION:
+        return lambda sha: []
+    written = next((k.value for k in call.keywords if k.arg == "revision"), None)
+    lines = source.lines
+    if written is not None:
+        if not (isinstance(written, ast.Constant) and written.value == revision):
+            return lambda sha: []  # a variable, or not the revision the finding names
+        line = lines[written.lineno - 1]
+        column = _char_column(line, written.col_offset)
+        old = line[column - 1 : _char_column(line, written.end_col_offset) - 1]
+        return lambda sha: [Edit(finding.path, written.lineno, column, old, f'"{sha}"'), *_comment(finding.path, written.lineno, line, revision)]
+    # After the last argument (before any trailing comma): valid however the call is laid out.
+    last = max([*call.args, *call.keywords], key=lambda node: (node.end_lineno, node.end_col_offset))
+    line = lines[last.end_lineno - 1]
+    column = _char_column(line, last.end_col_offset)
+    return lambda sha: [Edit(finding.path, last.end_lineno, column, "", f', revision="{sha}"'), *_comment(finding.path, last.end_lineno, line, DEFAULT_BRANCH)]
+
+
+def _comment(path: str, line_number: int, line: str, ref: str) -> list[Edit]:
+    """`  # <ref>` at the end of a line that has no comment and is not inside a long string."""
+    if "#" in line or '"""' in line or "'''" in line or line.rstrip().endswith("\\"):
+        return []
+    return [Edit(path, line_number, len(line.rstrip()) + 1, "", f"  # {ref}")]
+
+
+def target_of(finding: Finding, source: SourceFile) -> Target | None:
+    line = source.line_text(finding.line)
+    start = _string_start(line, finding.column or 1)
+    url = _url_target(finding, line, start)
+    if url is not None:
+        return url
+    named = _NAMED.search(finding.message)
+    if named is None:
+        return None
+    kind, repo_id, revision = named.groups()
+    python = source.path.endswith(".py")
+    pin = _python_pin(source, finding, revision) if python else (lambda sha: [])
+    return Target(kind, repo_id, revision or DEFAULT_BRANCH, pin)
+
+
+# --- torch.hub ---------------------------------------------------------------------------------
+
+def _torch_hub(session: OnlineSession, finding: Finding, source: SourceFile) -> tuple[str, list[Edit]] | None:
+    """(what the ref is today, the edits) for `torch.hub.load("owner/repo[:ref]", ...)`."""
+    line = source.line_text(finding.line)
+    start = _string_start(line, finding.column or 1)
+    match = _TORCH_HUB.match(line, start)
+    if match is None:
+        return None
+    owner, repo, ref = match.groups()
+    sha = commit_of(session, owner, repo, ref or "HEAD")
+    if ref:
+        return f"'{ref}' is commit {sha} today", [Edit(finding.path, finding.line, match.start(3) + 1, ref, sha)]
+    return f"its default branch is commit {sha} today", [Edit(finding.path, finding.line, match.end() + 1, "", f":{sha}")]
+
+
+# --- the hook's online check and fixers ----------------------------------------------------------
+
+def check(session: OnlineSession, context: ScanContext, findings: list[Finding]) -> list[Finding]:
+    found: list[Finding] = []
+    for finding in findings:
+        if finding.rule not in (UNPINNED, TORCH_HUB_UNPINNED) or not finding.line:
+            continue
+        source = SourceFile(path=finding.path, abspath=Path(finding.path).absolute())
+        try:
+            if finding.rule is TORCH_HUB_UNPINNED:
+                resolved = _torch_hub(session, finding, source)
+                if resolved:
+                    finding.message += f"; {resolved[0]}"
+                continue
+            target = target_of(finding, source)
+            if target is None:
+                continue
+            sha = hub_commit(session, target.kind, target.repo_id, target.revision)
+            if sha is not None:
+                finding.message += f"; '{target.revision}' is commit {sha} today"
+            elif session.wanted(MISSING_REFERENCE.code):
+                message, severity = missing(session, target)
+                found.append(MISSING_REFERENCE.finding(finding.path, finding.line, finding.column, message, severity=severity))
+        except OnlineError as exc:
+            session.error(finding.path, f"line {finding.line}: {exc}")
+    return found
+
+
+def fix_revision(session: OnlineSession, finding: Finding, source: SourceFile) -> list[Edit]:
+    target = target_of(finding, source)
+    if target is None:
+        return []
+    sha = hub_commit(session, target.kind, target.repo_id, target.revision)
+    return target.pin(sha) if sha is not None else []
+
+
+def fix_torch_hub(session: OnlineSession, finding: Finding, source: SourceFile) -> list[Edit]:
+    resolved = _torch_hub(session, finding, source)
+    return resolved[1] if resolved else []
+
+
+FIXES: dict[str, Fixer] = {UNPINNED.code: fix_revision, TORCH_HUB_UNPINNED.code: fix_torch_hub}

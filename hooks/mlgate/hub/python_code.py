@@ -1,0 +1,536 @@
+"""Hub references in Python source, read with `ast` (the code is never imported or run).
+
+One `PythonScan` covers a file, or every code cell of a notebook (cells share a namespace,
+so imports and constants of one cell resolve names in the next). Names are resolved
+statically and only from literals:
+
+- import aliases: `import transformers as tf`, `from transformers import AutoModel as AM`;
+- string (and bool) constants: the latest literal assignment before the use, else the first
+  one after it (a function body reading a constant defined below it); `os.getenv("X", "ns/m")`
+  is its default; `"ns/" + NAME` concatenations and f-strings of constants;
+- `**kwargs` dicts built from `{...}` or `dict(...)` that are never mutated.
+
+Reported: hub loaders (see `loaders.py`) whose repository is not pinned to a commit, their
+`trust_remote_code=True`, torch.hub repositories and `trust_repo=True`, weight URLs without a
+checksum or over http; settings that name a repository outside a loader call (argparse and
+dataclass defaults, parameters, keywords, dict entries and variables called `model_name_or_path`,
+`model_id`, ...); hub URLs in any string literal except docstrings; and literal commands run by
+`os.system`/`subprocess` (through `commands`). Values that cannot be read statically are not
+findings (HUB008 with `report-unresolved`); neither is `trust_remote_code` of a local model.
+A file that does not parse is a ScanError (a notebook cell with IPython syntax is skipped).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+from mlgate.files import ScanError
+from mlgate.findings import Finding
+from mlgate.hub.commands import ShellScan
+from mlgate.hub.loaders import PACKAGED_BUILDERS, Loader, loader_for
+from mlgate.hub.references import (
+    REFERENCE_KEYS,
+    REVISION_KEYS,
+    Judge,
+    Reference,
+    is_api_model,
+    is_weight_url,
+    repo_id_of,
+    revision_keys_for,
+    setting_key,
+)
+from mlgate.problem import Place, Problem
+
+UNKNOWN = object()  # a value that cannot be read statically
+MAX_RESOLVE_DEPTH = 8
+_CHECKSUM_IN_FILE = re.compile(r"sha256|sha384|sha512|blake2|check_integrity|verify_checksum")
+_MUTATORS = frozenset({"update", "setdefault", "pop", "__setitem__", "clear"})
+_ENV_GETTERS = frozenset({"os.getenv", "os.environ.get"})
+_SHELL_RUNNERS = frozenset({"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"})
+_STRING_START = re.compile("[rbuRBU]*(\'\'\'|\"\"\"|\'|\")")
+
+
+@dataclass
+class Unit:
+    """Python text to analyse (a file, or one notebook cell) and how to place its problems."""
+
+    text: str
+    place: Place
+    index: int = 0
+    tree: ast.Module | None = None
+    nodes: list[ast.AST] = field(default_factory=list, repr=False)  # every node, walked once
+    error: str = ""
+    _starts: list[int] = field(default_factory=list, repr=False)
+
+    def parse(self) -> bool:
+        """Parse the text (never run it); on failure keep why in `error` and return False."""
+        try:
+            self.tree = ast.parse(self.text)
+            self.nodes = list(ast.walk(self.tree))
+        except SyntaxError as exc:
+            self.error = f"not valid Python (line {exc.lineno}: {exc.msg}); not scanned"
+            return False
+        except (ValueError, RecursionError, MemoryError):
+            self.error = "Python nested too deeply (or with a null byte) to parse; not scanned"
+            return False
+        starts, position = [0], self.text.find("\n")
+        while position != -1:
+            starts.append(position + 1)
+            position = self.text.find("\n", position + 1)
+        self._starts = starts
+        return True
+
+    def offset(self, node: ast.AST) -> int:
+        """Character offset of a node (ast columns count UTF-8 bytes)."""
+        line = node.lineno - 1
+        start = self._starts[line] if line < len(self._starts) else len(self.text)
+        column = node.col_offset
+        end = self._starts[line + 1] if line + 1 < len(self._starts) else len(self.text)
+        text = self.text[start:end]
+        if not text.isascii():
+            column = len(text.encode("utf-8")[:column].decode("utf-8", "ignore"))
+        return start + column
+
+    def end_offset(self, node: ast.AST) -> int:
+        end_line = getattr(node, "end_lineno", None)
+        if end_line is None:
+            return self.offset(node)
+        probe = ast.AST()
+        probe.lineno, probe.col_offset = end_line, node.end_col_offset
+        return self.offset(probe)
+
+
+@dataclass
+class _Binding:
+    key: tuple[int, int, int]  # (unit, line, column): where the assignment is
+    value: ast.expr | None  # None: not a literal we can follow (loop target, tuple unpacking, +=)
+    unit: Unit
+
+
+@dataclass
+class _Nodes:
+    """The nodes of one unit the analysis visits, gathered in the collection walk."""
+
+    calls: list[ast.Call] = field(default_factory=list)
+    dicts: list[ast.Dict] = field(default_factory=list)
+    strings: list[ast.expr] = field(default_factory=list)  # str constants (not docstrings) and f-strings
+    functions: list[ast.AST] = field(default_factory=list)  # defs and lambdas, for their parameter defaults
+    docstrings: set[int] = field(default_factory=set)
+
+    def loader_calls(self, scan: "PythonScan") -> list[ast.Call]:
+        return [call for call in self.calls if loader_for(scan.qualified(call.func) or "") is not None]
+
+
+class PythonScan:
+    def __init__(self, judge: Judge, whole_text: str):
+        self.judge = judge
+        self.verified_in_file = _CHECKSUM_IN_FILE.search(whole_text) is not None
+        self.aliases: dict[str, str] = {}
+        self.bindings: dict[str, list[_Binding]] = {}
+        self.mutated: set[str] = set()
+        self.consumed: set[int] = set()  # value nodes a loader call already judged
+        self.problems: dict[tuple[str, int, int], tuple[Problem, Unit]] = {}
+        self.shell = ShellScan(judge, whole_text)  # commands the code runs (os.system, subprocess)
+
+    # --- collection -------------------------------------------------------------------------
+
+    def scan(self, units: list[Unit]) -> list[Finding]:
+        parsed = [unit for unit in units if unit.parse()]
+        nodes = {id(unit): self._collect(unit) for unit in parsed}
+        # Loader calls first, in every unit: they claim the constants and dicts they read, so
+        # those are not judged again as free-standing settings.
+        for unit in parsed:
+            for call in nodes[id(unit)].loader_calls(self):
+                self.call(call, unit)
+        for unit in parsed:
+            found = nodes[id(unit)]
+            for call in found.calls:
+                if loader_for(self.qualified(call.func) or "") is None:
+                    self.call(call, unit)
+            for node in found.dicts:
+                self.settings_dict(node, unit)
+            self.settings_in_definitions(unit, found.functions)
+            for node in found.strings:
+                if id(node) not in found.docstrings:
+                    self.string(node, unit)
+        return [unit.place(problem) for problem, unit in self.problems.values()] + self.shell.findings()
+
+    def _collect(self, unit: Unit) -> _Nodes:
+        """Imports and bindings into the scan; the unit's calls, dicts, strings and functions out."""
+        found = _Nodes()
+        for node in unit.nodes:
+            if isinstance(node, ast.Call):
+                found.calls.append(node)
+                if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS and isinstance(node.func.value, ast.Name):
+                    self.mutated.add(node.func.value.id)
+            elif isinstance(node, ast.Constant):
+                if isinstance(node.value, str):
+                    found.strings.append(node)
+            elif isinstance(node, ast.JoinedStr):
+                found.strings.append(node)
+            elif isinstance(node, ast.Dict):
+                found.dicts.append(node)
+            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+                found.docstrings.add(id(node.value))
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                found.functions.append(node)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.aliases[alias.asname] = alias.name
+                    else:
+                        root = alias.name.split(".", 1)[0]
+                        self.aliases[root] = root
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    if alias.name != "*":
+                        self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    self._bind(target, node.value, node, unit)
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+                self._bind(node.target, node.value if isinstance(node, ast.AnnAssign) else None, node, unit)
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                self._bind(node.target, None, node if not isinstance(node, ast.comprehension) else node.target, unit)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if item.optional_vars is not None:
+                        self._bind(item.optional_vars, None, node, unit)
+        return found
+
+    def _bind(self, target: ast.expr, value: ast.expr | None, where: ast.AST, unit: Unit) -> None:
+        if isinstance(target, ast.Name):
+            key = (unit.index, where.lineno, where.col_offset)
+            self.bindings.setdefault(target.id, []).append(_Binding(key, value, unit))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._bind(element, None, where, unit)
+        elif isinstance(target, ast.Starred):
+            self._bind(target.value, None, where, unit)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            self.mutated.add(target.value.id)
+
+    def _binding(self, name: str, at: tuple[int, int, int]) -> _Binding | None:
+        bindings = self.bindings.get(name)
+        if not bindings:
+            return None
+        ordered = sorted(bindings, key=lambda binding: binding.key)
+        before = [binding for binding in ordered if binding.key <= at]
+        return before[-1] if before else ordered[0]
+
+    # --- static values ------------------------------------------------------------------------
+
+    def qualified(self, node: ast.expr) -> str | None:
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if isinstance(node, ast.Name):
+            base = self.aliases.get(node.id, node.id)
+        elif isinstance(node, ast.Call):
+            base = (self.qualified(node.func) or "_") + "()"
+        else:
+            base = "_"
+        return ".".join([base, *reversed(parts)])
+
+    def literal(self, node: ast.expr | None, at: tuple[int, int, int], depth: int = 0) -> object:
+        """The str/bool/None a node statically is, or UNKNOWN; follows constants."""
+        if node is None or depth > MAX_RESOLVE_DEPTH:
+            return UNKNOWN
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, (str, bool)) or node.value is None else UNKNOWN
+        if isinstance(node, ast.Name):
+            binding = self._binding(node.id, at)
+            if binding is None or binding.value is None:
+                return UNKNOWN
+            return self.literal(binding.value, binding.key, depth + 1)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self.literal(node.left, at, depth + 1), self.literal(node.right, at, depth + 1)
+            return left + right if isinstance(left, str) and isinstance(right, str) else UNKNOWN
+        if isinstance(node, ast.JoinedStr):  # f"{ORG}/{NAME}" with both constants
+            parts = [self.literal(part.value if isinstance(part, ast.FormattedValue) and part.format_spec is None and part.conversion == -1 else part, at, depth + 1) for part in node.values]
+            return "".join(parts) if all(isinstance(part, str) for part in parts) else UNKNOWN
+        if isinstance(node, ast.Call) and self.qualified(node.func) in _ENV_GETTERS and len(node.args) == 2:
+            return self.literal(node.args[1], at, depth + 1)
+        return UNKNOWN
+
+    def source_node(self, node: ast.expr | None, at: tuple[int, int, int]) -> ast.expr | None:
+        """The literal a Name stands for (to mark it judged), else the node itself."""
+        for _ in range(MAX_RESOLVE_DEPTH):
+            if not isinstance(node, ast.Name):
+                return node
+            binding = self._binding(node.id, at)
+            if binding is None or binding.value is None:
+                return node
+            node, at = binding.value, binding.key
+        return node
+
+    def dict_entries(self, node: ast.expr, at: tuple[int, int, int], unit: Unit, depth: int = 0) -> dict[str, tuple[ast.expr, int]] | None:
+        """{key: (value node, offset of the key)} of a literal dict, or None when unknowable."""
+        if depth > MAX_RESOLVE_DEPTH:
+            return None
+        if isinstance(node, ast.Name):
+            binding = self._binding(node.id, at)
+            if node.id in self.mutated or binding is None or binding.value is None or binding.unit is not unit:
+                return None
+            return self.dict_entries(binding.value, binding.key, unit, depth + 1)
+        entries: dict[str, tuple[ast.expr, int]] = {}
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if key is None:
+                    inner = self.dict_entries(value, at, unit, depth + 1)
+                    if inner is None:
+                        return None
+                    entries.update(inner)
+                elif isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    entries[key.value] = (value, unit.offset(key))
+                else:
+                    return None
+            return entries
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
+            for keyword in node.keywords:
+                if keyword.arg is None:
+                    return None
+                entries[keyword.arg] = (keyword.value, unit.offset(keyword))
+            return entries
+        return None
+
+    # --- analysis ---------------------------------------------------------------------------------
+
+    def report(self, problems: list[Problem], unit: Unit) -> None:
+        for problem in problems:
+            self.problems.setdefault((problem.rule.code, unit.index, problem.offset), (problem, unit))
+
+    def _key(self, node: ast.AST, unit: Unit) -> tuple[int, int, int]:
+        return (unit.index, node.lineno, node.col_offset)
+
+    def keywords(self, call: ast.Call, unit: Unit) -> tuple[dict[str, tuple[ast.expr, int]], bool]:
+        """A call's keyword arguments with `**dicts` merged in; False when a `**` is unknowable."""
+        at = self._key(call, unit)
+        merged: dict[str, tuple[ast.expr, int]] = {}
+        known = True
+        for keyword in call.keywords:
+            if keyword.arg is not None:
+                merged[keyword.arg] = (keyword.value, unit.offset(keyword))
+                continue
+            entries = self.dict_entries(keyword.value, at, unit)
+            if entries is None:
+                known = False
+            else:
+                merged.update(entries)
+                self.consumed.update(id(value) for value, _ in entries.values())
+                source = self.source_node(keyword.value, at)
+                if source is not None:
+                    self.consumed.add(id(source))
+        return merged, known
+
+    def call(self, call: ast.Call, unit: Unit) -> None:
+        qualified = self.qualified(call.func) or ""
+        keywords, keywords_known = self.keywords(call, unit)
+        at = self._key(call, unit)
+        loader = loader_for(qualified)
+        short = ".".join(qualified.replace("()", "").split(".")[-2:])
+        if loader is None:
+            if qualified in _SHELL_RUNNERS and call.args:
+                self.shell_command(call.args[0], unit)
+            if qualified.endswith(".add_argument"):
+                self.argparse_default(call, keywords, unit)
+            else:
+                self.settings(keywords, unit, at, f"{short}()")
+            return
+        argument = self.argument(call, loader, keywords)
+        if loader.kind == "torch hub":
+            self.torch_hub(argument, keywords, unit, at)
+        elif loader.kind in ("weights url", "fetch"):
+            self.download(argument, loader, keywords, unit, at, short)
+        else:
+            pinned, local = self.hub_load(argument, loader, keywords, keywords_known, unit, at, short, qualified)
+            if not local:
+                self.trust(keywords, unit, at, pinned)
+
+    def argument(self, call: ast.Call, loader: Loader, keywords: dict[str, tuple[ast.expr, int]]) -> ast.expr | None:
+        if loader.position is not None and len(call.args) > loader.position:
+            if not any(isinstance(arg, ast.Starred) for arg in call.args[: loader.position + 1]):
+                return call.args[loader.position]
+            return None
+        for name in loader.keywords:
+            if name in keywords:
+                return keywords[name][0]
+        return None
+
+    def revision(self, names: tuple[str, ...], keywords: dict[str, tuple[ast.expr, int]], known: bool, at: tuple[int, int, int]) -> tuple[str | None, bool]:
+        for name in names:
+            if name in keywords:
+                value = self.literal(keywords[name][0], at)
+                if value is UNKNOWN or not (value is None or isinstance(value, str)):
+                    return None, False
+                return value, True
+        return None, known
+
+    def hub_load(self, argument, loader: Loader, keywords, keywords_known: bool, unit: Unit, at, short: str, qualified: str) -> tuple[bool | None, bool]:
+        """HUB001 and namespace checks of one loader call: (is its revision pinned, does it load a local path)."""
+        revision, revision_known = self.revision(loader.revision, keywords, keywords_known, at)
+        reference = Reference("", 0, loader.kind, revision, revision_known, where=short)
+        if argument is None:
+            return reference.pinned, False
+        value = self.literal(argument, at)
+        source = self.source_node(argument, at)
+        if source is not None:
+            self.consumed.add(id(source))
+        offset = unit.offset(argument)
+        if value is UNKNOWN:
+            if revision is None and revision_known:  # a revision passed along is where the pin is judged
+                self.report(self.judge.unresolved(offset, short), unit)
+            return reference.pinned, False
+        if not isinstance(value, str) or "://" in value:
+            return reference.pinned, False
+        bare = loader.bare and (loader.kind != "dataset" or value not in PACKAGED_BUILDERS)
+        if self.judge.is_local_path(value):
+            return reference.pinned, True  # the project's own files: nothing on a hub to swap
+        repo_id = repo_id_of(value, bare=bare)
+        if repo_id is None:
+            return reference.pinned, False
+        if qualified.split(".")[0] not in ("transformers", "diffusers") and is_api_model(repo_id):
+            return reference.pinned, False
+        repo_type = self.literal(keywords.get("repo_type", (None, 0))[0], at) if "repo_type" in keywords else None
+        if repo_type in ("dataset", "space"):
+            reference.kind = repo_type
+        reference.repo_id, reference.offset = repo_id, offset
+        self.report(self.judge.reference(reference), unit)
+        return reference.pinned, False
+
+    def trust(self, keywords, unit: Unit, at, pinned: bool | None) -> None:
+        entry = keywords.get("trust_remote_code")
+        if entry is not None and self.literal(entry[0], at) is True:
+            self.report([self.judge.trust_remote_code(entry[1], pinned)], unit)
+
+    def torch_hub(self, argument, keywords, unit: Unit, at) -> None:
+        source = keywords.get("source")
+        if source is not None and self.literal(source[0], at) == "local":
+            return
+        value = self.literal(argument, at) if argument is not None else UNKNOWN
+        if argument is not None and value is UNKNOWN:
+            self.report(self.judge.unresolved(unit.offset(argument), "torch.hub"), unit)
+        problems = self.judge.torch_hub(value, unit.offset(argument)) if isinstance(value, str) else []
+        self.report(problems, unit)
+        trust = keywords.get("trust_repo")
+        if trust is not None and self.literal(trust[0], at) is True:
+            pinned = isinstance(value, str) and not problems
+            self.report([self.judge.trust_remote_code(trust[1], pinned, "trust_repo=True")], unit)
+
+    def download(self, argument, loader: Loader, keywords, unit: Unit, at, short: str) -> None:
+        value = self.literal(argument, at) if argument is not None else UNKNOWN
+        if not isinstance(value, str) or (loader.kind == "fetch" and not is_weight_url(value)):
+            return
+        verified = self.verified_in_file or any(
+            name in keywords and self.literal(keywords[name][0], at) not in (None, False) for name in loader.checksum
+        )
+        self.report(self.judge.weight_url(value, unit.offset(argument), verified, short), unit)
+
+    def shell_command(self, node: ast.expr, unit: Unit) -> None:
+        """`os.system("hf download ns/name")`, `subprocess.run(["git", "clone", URL])`: literal commands only."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            self.shell.add(node.value, self._placer_in(node, unit))
+        elif isinstance(node, (ast.List, ast.Tuple)) and node.elts and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+            self.shell.add_arguments([element.value for element in node.elts], [self._placer_in(element, unit) for element in node.elts])
+
+    def _placer_in(self, node: ast.Constant, unit: Unit) -> Place:
+        """Place problems at offsets into a string literal's value (exact up to its first escape)."""
+        start = unit.offset(node)
+        quote = _STRING_START.match(unit.text, start)
+        content = quote.end() if quote else start
+        return lambda problem: unit.place(_moved(problem, content + problem.offset))
+
+    # --- settings outside loader calls ----------------------------------------------------------
+
+    def setting(self, key: str, value_node: ast.expr, siblings: dict[str, tuple[ast.expr, int]], unit: Unit, at, where: str) -> None:
+        """A keyword, dict entry, default or variable named like REFERENCE_KEYS."""
+        spec = REFERENCE_KEYS.get(setting_key(key))
+        if spec is None or id(value_node) in self.consumed:
+            return
+        value = self.literal(value_node, at)
+        if not isinstance(value, str) or self.judge.is_local(value):
+            return
+        repo_id = repo_id_of(value, bare=spec[1])
+        if repo_id is None or is_api_model(repo_id):
+            return
+        self.consumed.add(id(self.source_node(value_node, at)))
+        revision, known = self.revision(revision_keys_for(setting_key(key)), siblings, True, at)
+        reference = Reference(repo_id, unit.offset(value_node), spec[0], revision, known, where=where)
+        self.report(self.judge.reference(reference), unit)
+
+    def settings(self, entries: dict[str, tuple[ast.expr, int]], unit: Unit, at, where: str) -> None:
+        for key, (value, _) in entries.items():
+            self.setting(key, value, entries, unit, at, f"{key}= of {where}")
+        if "trust_remote_code" in entries:
+            revision, known = self.revision(tuple(REVISION_KEYS), entries, True, at)
+            self.trust(entries, unit, at, Reference("", 0, revision=revision, revision_known=known).pinned)
+
+    def settings_dict(self, node: ast.Dict, unit: Unit) -> None:
+        if id(node) in self.consumed:
+            return
+        at = self._key(node, unit)
+        entries = self.dict_entries(node, at, unit)
+        if entries:
+            self.settings(entries, unit, at, "a dict")
+
+    def argparse_default(self, call: ast.Call, keywords, unit: Unit) -> None:
+        options = [arg.value for arg in call.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
+        if options and "default" in keywords:
+            option = max(options, key=len)
+            self.setting(option, keywords["default"][0], {}, unit, self._key(call, unit), f"the default of {option}")
+
+    def settings_in_definitions(self, unit: Unit, functions: list[ast.AST]) -> None:
+        """Parameter defaults, dataclass fields and variables named like a model setting."""
+        for node in functions:
+            arguments = node.args
+            positional = arguments.posonlyargs + arguments.args
+            pairs = list(zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults))
+            pairs += [(arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults) if default is not None]
+            for arg, default in pairs:
+                self.setting(arg.arg, default, {}, unit, self._key(default, unit), f"the default of {arg.arg}")
+        for name, bindings in self.bindings.items():
+            if setting_key(name) not in REFERENCE_KEYS:
+                continue
+            for binding in bindings:
+                if binding.unit is unit and binding.value is not None:
+                    value = binding.value
+                    if isinstance(value, ast.Call) and self.qualified(value.func) in ("field", "dataclasses.field", "pydantic.Field", "Field"):
+                        default = next((keyword.value for keyword in value.keywords if keyword.arg == "default"), value.args[0] if value.args else None)
+                        if default is None:
+                            continue
+                        value = default
+                    if isinstance(value, ast.Constant):
+                        self.setting(name, value, {}, unit, binding.key, name)
+
+    # --- hub URLs in strings ------------------------------------------------------------------------
+
+    def string(self, node: ast.expr, unit: Unit) -> None:
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
+            start = unit.offset(node)
+            self.report([_moved(problem, start) for problem in self.judge.urls(text)], unit)
+            return
+        problems = self.judge.urls(node.value)
+        if not problems:
+            return
+        start, end = unit.offset(node), unit.end_offset(node)
+        for problem in problems:
+            fragment = node.value[problem.offset : problem.offset + 24]
+            found = unit.text.find(fragment, start, max(end, start + 1)) if fragment else -1
+            self.report([_moved(problem, found if found != -1 else start)], unit)
+
+
+def _moved(problem: Problem, offset: int) -> Problem:
+    return Problem(problem.rule, problem.message, offset, problem.severity)
+
+
+def scan_units(judge: Judge, units: list[Unit], whole_text: str) -> list[Finding]:
+    if not units:
+        return []
+    try:
+        return PythonScan(judge, whole_text).scan(units)
+    except RecursionError:
+        raise ScanError("Python source nested too deeply to analyse") from None

@@ -1,0 +1,300 @@
+"""Is one hub reference swappable? Shared by every `hub` scanner.
+
+A reference is a repository on the Hugging Face Hub (a model, dataset or space, `ns/name`
+or a legacy bare `name`), a GitHub repository for torch.hub (`owner/repo[:ref]`), or a URL
+to a hub file (`https://huggingface.co/ns/name/resolve/<rev>/file`, `hf://ns/name@rev/file`,
+`hf-hub:ns/name@rev`). `Judge` turns one into `Problem`s with offsets into the text it was
+given; scanners place them. Only a full commit SHA is immutable: branches, tags and "no
+revision" (the default branch) all move.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from mlgate.hook import ScanContext
+from mlgate.hub.namespaces import imitated_organisation
+from mlgate.hub.rules import (
+    INSECURE_DOWNLOAD,
+    LOOKALIKE_NAMESPACE,
+    NAMESPACE_NOT_ALLOWED,
+    NO_CHECKSUM,
+    TORCH_HUB_UNPINNED,
+    TRUST_REMOTE_CODE,
+    UNPINNED,
+    UNRESOLVED,
+)
+from mlgate.findings import Severity
+from mlgate.problem import Problem, is_full_sha
+
+_REPO_ID = re.compile(r"(?:([A-Za-z0-9][\w.-]{0,95})/)?([A-Za-z0-9][\w.-]{0,95})")
+_TORCH_HUB = re.compile(r"([A-Za-z0-9][\w.-]*)/([\w.-]+)(?::(\S+))?")
+# Download URLs of hub files; a page link (`huggingface.co/ns/name`) is a download only for git clone.
+HUB_URL = re.compile(
+    r"(?P<scheme>https?)://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/(?P<kind>datasets/|spaces/)?"
+    r"(?P<ns>[\w.{}$-]+)/(?P<name>[\w.{}$-]+)(?:/(?P<action>resolve|raw|blob|tree)/(?P<rev>[^/\s'\"?#]+))?"
+)
+# `f"https://huggingface.co/{repo}/resolve/main/{file}"`: the repository is unknown, the revision is not.
+_TEMPLATE_RESOLVE = re.compile(r"https?://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/(?P<repo>[^\s'\"]*?)/resolve/(?P<rev>[^/\s'\"?#]+)")
+_HF_PATH = re.compile(r"hf://(?P<kind>datasets/|spaces/|buckets/)?(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/\s'\"]+))?")
+_HF_HUB_PREFIX = re.compile(r"hf[-_]hub:(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/\s'\"]+))?")
+URL_MARKERS = re.compile(r"huggingface\.co|hf\.co/|hf-mirror\.com|hf://|hf[-_]hub:")
+_NOT_REPO_NAMESPACES = frozenset({"api", "docs", "blog", "models", "datasets", "spaces", "settings", "join", "login", "collections", "papers", "learn", "organizations", "new", "tasks", "pricing"})
+_FILE_SUFFIXES = (
+    ".json", ".jsonl", ".yaml", ".yml", ".txt", ".py", ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".onnx",
+    ".gguf", ".h5", ".hdf5", ".pkl", ".pickle", ".csv", ".tsv", ".parquet", ".arrow", ".tar", ".gz", ".zip",
+    ".npz", ".npy", ".msgpack", ".model", ".pb", ".tflite", ".keras", ".joblib", ".md", ".sh", ".cfg", ".toml",
+)  # fmt: skip
+# `models/bert`, `outputs/run1`: folders of a project, not hub users, even when not checked in.
+_LOCAL_FOLDERS = frozenset(
+    "models model data datasets dataset checkpoints checkpoint ckpt ckpts output outputs runs weights pretrained "
+    "pretrained_models saved_models saved results logs exp exps experiments cache tmp local artifacts src assets "
+    "resources configs config lora adapters save work workdir".split()
+)
+WEIGHT_SUFFIXES = (
+    ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".onnx", ".gguf", ".h5", ".hdf5", ".pkl", ".pickle",
+    ".msgpack", ".tflite", ".keras", ".joblib", ".npz", ".pb", ".tar", ".tar.gz", ".tgz", ".zip", ".model",
+)  # fmt: skip
+# Names of LLM API providers in `provider/model` strings (LiteLLM, LangChain): not hub repositories.
+_API_PROVIDERS = frozenset({
+    "anthropic", "azure", "azure_ai", "bedrock", "vertex_ai", "gemini", "ollama", "ollama_chat", "groq", "together_ai",
+    "openrouter", "cohere_chat", "deepinfra", "fireworks_ai", "perplexity", "replicate", "sagemaker", "watsonx", "xai",
+    "mistral", "text-completion-openai", "deepseek", "anyscale", "cloudflare", "voyage", "nvidia_nim", "sambanova",
+    "cerebras", "ai21", "nlp_cloud", "aleph_alpha", "dashscope", "moonshot", "litellm_proxy", "hosted_vllm",
+})
+_OPENAI_API_MODEL = re.compile(r"(?:gpt-|o[134]\b|o[134]-|text-|chatgpt|dall-e|davinci|babbage|tts-|omni-)", re.IGNORECASE)
+
+KINDS = ("model", "dataset", "space")
+
+
+@dataclass
+class Reference:
+    """One hub repository named somewhere. `revision`: None when none is given."""
+
+    repo_id: str
+    offset: int
+    kind: str = "model"
+    revision: str | None = None
+    revision_known: bool = True  # False: a revision is passed but we cannot read it
+    where: str = ""  # how it is loaded, for the message (`AutoModel.from_pretrained`)
+
+    @property
+    def namespace(self) -> str:
+        return self.repo_id.split("/", 1)[0] if "/" in self.repo_id else ""
+
+    @property
+    def pinned(self) -> bool | None:
+        """True at a full commit SHA, False when movable, None when unknown."""
+        if not self.revision_known:
+            return None
+        return self.revision is not None and is_full_sha(self.revision)
+
+
+def repo_id_of(text: str, bare: bool = False) -> str | None:
+    """`text` as a hub repository id (`ns/name`, or `name` when `bare`), or None.
+
+    Local paths (`./ckpt`, `/models/x`, `~/x`, `C:\\x`, names with a file suffix) are not ids.
+    """
+    text = text.strip()
+    match = _REPO_ID.fullmatch(text)
+    if match is None or ".." in text or "--" in text or text.endswith("."):
+        return None
+    if match.group(1) is None and not bare:
+        return None
+    if text.lower().endswith(_FILE_SUFFIXES) or (match.group(1) or "").lower() in _LOCAL_FOLDERS:
+        return None
+    if match.group(1) and match.group(2).isdigit():
+        return None  # `ViT-B/32`: a model name with a slash in it (OpenAI CLIP), not ns/name
+    return text
+
+
+def is_api_model(repo_id: str) -> bool:
+    """`openai/gpt-4o`, `anthropic/claude-3`: a hosted API's model, not a hub repository."""
+    namespace, _, name = repo_id.partition("/")
+    if namespace.lower() in _API_PROVIDERS:
+        return True
+    return namespace.lower() == "openai" and _OPENAI_API_MODEL.match(name) is not None
+
+
+def exists_locally(path: str, folder: str) -> bool:
+    """A relative path that names a file or folder of the project (from the cwd or the file's folder)."""
+    return os.path.exists(path) or os.path.exists(os.path.join(folder, path))
+
+
+def _revision_text(reference: Reference) -> str:
+    if reference.revision is None:
+        return "without a revision, so it gets whatever the default branch holds when it runs"
+    return f"at '{reference.revision}', a branch or tag that can be moved"
+
+
+class Judge:
+    """The hub hook's verdicts, with the hook's options."""
+
+    def __init__(self, context: ScanContext, folder: str = "."):
+        options = context.options
+        self.context = context
+        self.folder = folder
+        self.trusted = frozenset(name.lower() for name in options.get("trusted-namespaces", []) if isinstance(name, str))
+        self.allowed = frozenset(name.lower() for name in options.get("allowed-namespaces", []) if isinstance(name, str))
+        self.report_unresolved = bool(options.get("report-unresolved", False))
+
+    def is_local(self, text: str) -> bool:
+        return exists_locally(text, self.folder)
+
+    def is_local_path(self, text: str) -> bool:
+        """A path of the project (`./ckpt`, `/models/x`, `outputs/run1`), not a hub id: its code is the project's own."""
+        if "://" in text or "$" in text or "{" in text:
+            return False
+        return self.is_local(text) or repo_id_of(text, bare=True) is None
+
+    def reference(self, reference: Reference) -> list[Problem]:
+        """HUB001 (movable revision) and the namespace checks of one hub repository."""
+        problems = self.namespace(reference.namespace, reference.offset)
+        if reference.pinned is False:
+            where = f" by {reference.where}" if reference.where else ""
+            message = f"hub {reference.kind} '{reference.repo_id}' is loaded{where} {_revision_text(reference)}; pin revision to a full commit SHA"
+            problems.insert(0, Problem(UNPINNED, message, reference.offset))
+        return problems
+
+    def namespace(self, namespace: str, offset: int) -> list[Problem]:
+        if not namespace:
+            return []
+        problems = []
+        imitated = imitated_organisation(namespace, self.trusted)
+        if imitated is not None:
+            message = f"namespace '{namespace}' looks like the organisation '{imitated}' but is not it: whoever registered it controls what loads here"
+            problems.append(Problem(LOOKALIKE_NAMESPACE, message, offset))
+        if self.allowed and namespace.lower() not in self.allowed:
+            problems.append(Problem(NAMESPACE_NOT_ALLOWED, f"namespace '{namespace}' is not in allowed-namespaces", offset))
+        return problems
+
+    def trust_remote_code(self, offset: int, pinned: bool | None, what: str = "trust_remote_code=True") -> Problem:
+        """HUB002: critical unless the code it trusts is pinned to a commit."""
+        if pinned:
+            return Problem(TRUST_REMOTE_CODE, f"{what} runs the repository's Python on this machine (pinned to a commit: review that code)", offset)
+        return Problem(
+            TRUST_REMOTE_CODE,
+            f"{what} runs the repository's Python on this machine, and the revision is not pinned: whoever can push to it runs code here",
+            offset,
+            severity=Severity.CRITICAL,
+        )
+
+    def torch_hub(self, text: str, offset: int) -> list[Problem]:
+        """HUB003: `owner/repo[:ref]` of torch.hub.load/list/help not at a full commit SHA."""
+        match = _TORCH_HUB.fullmatch(text.strip())
+        if match is None or self.is_local(text):
+            return []
+        ref = match.group(3)
+        if ref is not None and is_full_sha(ref):
+            return []
+        at = f"at '{ref}', a branch or tag that can be moved" if ref else "at its default branch"
+        message = f"torch.hub runs hubconf.py of {match.group(1)}/{match.group(2)} {at}; use {match.group(1)}/{match.group(2)}:<full commit SHA>"
+        return [Problem(TORCH_HUB_UNPINNED, message, offset)]
+
+    def unresolved(self, offset: int, where: str) -> list[Problem]:
+        if not self.report_unresolved:
+            return []
+        return [Problem(UNRESOLVED, f"{where} loads a repository named at run time: check where the value is pinned", offset)]
+
+    def urls(self, text: str, offset: int = 0, clone: bool = False) -> list[Problem]:
+        """Every hub file reference in `text`: download URLs, `hf://` paths, `hf-hub:` names.
+
+        With `clone`, a repository page URL (`https://huggingface.co/ns/name`) counts too: it is
+        what `git clone` fetches.
+        """
+        if not URL_MARKERS.search(text):
+            return []
+        problems: list[Problem] = []
+        for match in HUB_URL.finditer(text):
+            action = match.group("action")
+            if match.group("ns") in _NOT_REPO_NAMESPACES or (action is None and not clone) or action == "tree":
+                continue
+            start = offset + match.start()
+            if match.group("scheme") == "http":
+                problems.append(Problem(INSECURE_DOWNLOAD, f"{match.group()} is fetched over plain http: anyone on the network path can replace it", start))
+            if any(mark in match.group() for mark in "{$"):
+                continue  # a template: judged by _TEMPLATE_RESOLVE below
+            kind = (match.group("kind") or "model/").rstrip("s/")
+            reference = Reference(f"{match.group('ns')}/{match.group('name')}", start, kind, match.group("rev"), where="URL" if not clone else "git clone")
+            problems += self._url_reference(reference, match.group())
+        for match in _TEMPLATE_RESOLVE.finditer(text):
+            revision = match.group("rev")
+            if any(mark in match.group("repo") for mark in "{$") and not any(mark in revision for mark in "{$") and not is_full_sha(revision):
+                message = f"hub URL template {match.group()} resolves files at '{revision}', a branch or tag that can be moved; use a full commit SHA"
+                problems.append(Problem(UNPINNED, message, offset + match.start()))
+        for pattern, where in ((_HF_PATH, "an hf:// path"), (_HF_HUB_PREFIX, "an hf-hub: name")):
+            for match in pattern.finditer(text):
+                kind = (match.groupdict().get("kind") or "model/").rstrip("s/")
+                if kind == "bucket":
+                    continue
+                reference = Reference(f"{match.group('ns')}/{match.group('name')}", offset + match.start(), kind, match.group("rev"), where=where)
+                problems += self._url_reference(reference, match.group())
+        return problems
+
+    def _url_reference(self, reference: Reference, written: str) -> list[Problem]:
+        problems = self.reference(reference)
+        if problems and problems[0].rule is UNPINNED:
+            if reference.revision is None:
+                problems[0].message = f"{written} names hub {reference.kind} '{reference.repo_id}' without a revision: it gets whatever the default branch holds; pin a full commit SHA"
+            else:
+                problems[0].message = f"{written} resolves hub {reference.kind} '{reference.repo_id}' at '{reference.revision}', a branch or tag that can be moved; use the full commit SHA"
+        return problems
+
+    def weight_url(self, url: str, offset: int, verified: bool, what: str) -> list[Problem]:
+        """A URL a loader or fetcher downloads weights from (not a hub URL: those are `urls`)."""
+        lower = url.lower()
+        if URL_MARKERS.search(lower) or not lower.startswith(("http://", "https://")):
+            return []
+        if lower.startswith("http://"):
+            return [Problem(INSECURE_DOWNLOAD, f"{what} fetches {url} over plain http: anyone on the network path can replace the weights", offset)]
+        if verified:
+            return []
+        return [Problem(NO_CHECKSUM, f"{what} fetches {url} without checking a sha256: whoever controls that URL controls the weights", offset)]
+
+
+def is_weight_url(url: str) -> bool:
+    path = url.split("?", 1)[0].split("#", 1)[0].lower()
+    return path.endswith(WEIGHT_SUFFIXES)
+
+
+# Settings (config keys, CLI options, argparse/dataclass fields, env variables) that name a hub
+# repository to load, normalised to lower case with `_`: key -> (kind, a bare name counts).
+# Keys that only the Hugging Face example scripts use accept bare names (`gpt2`); generic ones
+# (`model:`) count only as `ns/name`. `hub_model_id` and `output_dir` are where a model is
+# pushed or saved, not loaded.
+_HF_SCRIPT_MODEL_KEYS = "model_name_or_path pretrained_model_name_or_path tokenizer_name base_model_name_or_path"
+_GENERIC_MODEL_KEYS = (
+    "model model_name model_id model_repo base_model tokenizer tokenizer_name_or_path pretrained_model teacher_model "
+    "teacher_model_name_or_path reward_model reward_model_name_or_path ref_model ref_model_name_or_path "
+    "pretrained_vae_model_name_or_path vae_model_name_or_path controlnet_model_name_or_path adapter_name_or_path "
+    "peft_model_id lora_model_id embedding_model embed_model embedding_model_name reranker_model draft_model "
+    "speculative_model hf_model_id hf_model hf_model_name llm_model model_path hf_repo config_name"
+)
+_DATASET_KEYS = "dataset dataset_id dataset_path dataset_name_or_path hf_dataset"
+REFERENCE_KEYS: dict[str, tuple[str, bool]] = {
+    **{key: ("model", True) for key in _HF_SCRIPT_MODEL_KEYS.split()},
+    **{key: ("model", False) for key in _GENERIC_MODEL_KEYS.split()},
+    **{key: ("dataset", False) for key in _DATASET_KEYS.split()},
+    "dataset_name": ("dataset", True),
+}
+REVISION_KEYS = frozenset({"revision", "model_revision", "code_revision"})
+
+
+def setting_key(name: str) -> str:
+    """`--model-name-or-path`, `MODEL_ID`, `modelNameOrPath` -> the REFERENCE_KEYS spelling."""
+    name = name.lstrip("-")
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name) if not name.isupper() else name
+    return name.lower().replace("-", "_")
+
+
+def revision_keys_for(key: str) -> tuple[str, ...]:
+    """Sibling settings that hold the revision of `key` (`tokenizer` -> `tokenizer_revision`)."""
+    stem = key.removesuffix("_name_or_path").removesuffix("_name").removesuffix("_id")
+    kind = REFERENCE_KEYS.get(key, ("model", False))[0]
+    return ("revision", f"{key}_revision", f"{stem}_revision", f"{kind}_revision")
+
+
+def is_truthy(text: str) -> bool:
+    return text.strip().lower() in ("true", "yes", "on", "1")

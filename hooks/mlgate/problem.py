@@ -1,0 +1,45 @@
+"""A problem found in a piece of text, before it is placed in its file; and what is immutable.
+
+Scanners often judge a fragment (one requirement, one shell script, one cell) whose offsets
+are not file positions yet. They return `Problem`s with an offset into the fragment; a
+`placer` built with the fragment's locate function turns them into findings. Shared by every
+hook, so hooks never import each other for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mlgate.findings import Finding, Rule, Severity
+
+Locate = Callable[[int], tuple[int, int]]  # offset in a fragment -> 1-based (line, column) in its file
+
+FULL_SHA = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
+
+
+@dataclass
+class Problem:
+    rule: Rule
+    message: str
+    offset: int = 0
+    severity: Severity | None = None  # None: the rule's own
+
+
+Place = Callable[[Problem], Finding]
+
+
+def is_full_sha(ref: str) -> bool:
+    """A full git commit id (SHA-1 or SHA-256): the only reference nobody can move."""
+    return FULL_SHA.fullmatch(ref) is not None
+
+
+def placer(path: str, locate: Locate) -> Place:
+    """A `place` function for a fragment whose offsets `locate` maps to (line, column)."""
+
+    def place(problem: Problem) -> Finding:
+        line, column = locate(problem.offset)
+        return problem.rule.finding(path, line, column, problem.message, severity=problem.severity)
+
+    return place

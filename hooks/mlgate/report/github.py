@@ -1,0 +1,96 @@
+"""GitHub Actions workflow commands: `::error file=…,line=…,col=…,title=…::message`.
+
+GitHub turns each command into an annotation on the pull request's diff, but shows only 10
+annotations of each level (error, warning, notice) per step and 50 per job (actions/toolkit,
+docs/problem-matchers.md). So the most severe findings come first, at most 10 per level are
+sent as commands, and the rest are printed as plain log lines that the job summary counts.
+
+Every value is escaped as actions/toolkit's command.ts does, so a file name or a message
+crafted by a pull request cannot end the command early and start another one (`::add-mask::`,
+`::stop-commands::`, a fake `::error`).
+"""
+
+from __future__ import annotations
+
+from mlgate.engine import Result
+from mlgate.findings import Finding, Rule, ScanErrorEntry, Severity
+from mlgate.report.text import location
+
+ANNOTATIONS_PER_LEVEL = 10
+LEVELS = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(level: str, message: str, **properties: object) -> str:
+    given = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items() if value is not None)
+    return f"::{level} {given}::{escape_data(message)}" if given else f"::{level}::{escape_data(message)}"
+
+
+def by_severity(findings: list[Finding]) -> list[Finding]:
+    """Most severe first; the engine's path/line order within one severity."""
+    return sorted(findings, key=lambda f: -f.severity)
+
+
+def split_annotated(result: Result) -> tuple[list[Finding], list[Finding]]:
+    """(findings sent as annotations, findings GitHub would not show). Errors of files that
+    could not be scanned take error slots first: they fail the run."""
+    used = {"error": min(len(result.errors), ANNOTATIONS_PER_LEVEL), "warning": 0, "notice": 0}
+    shown: list[Finding] = []
+    hidden: list[Finding] = []
+    for finding in by_severity(result.findings):
+        level = LEVELS[finding.severity]
+        if used[level] < ANNOTATIONS_PER_LEVEL:
+            used[level] += 1
+            shown.append(finding)
+        else:
+            hidden.append(finding)
+    return shown, hidden
+
+
+def where_in_file(finding: Finding) -> str:
+    """For a binary finding, the archive member and byte offset that the message lacks."""
+    parts = []
+    if finding.member is not None:
+        parts.append(f"member {finding.member}")
+    if finding.offset is not None:
+        parts.append(f"byte offset {finding.offset}")
+    return f" ({', '.join(parts)})" if parts and finding.line is None else ""
+
+
+def annotation(finding: Finding) -> str:
+    rule = finding.rule
+    return command(
+        LEVELS[finding.severity],
+        f"{finding.message}{where_in_file(finding)}\nfix: {rule.fix} (mlgate explain {rule.code})",
+        file=finding.path,
+        line=finding.line,
+        col=finding.column,
+        title=f"mlgate {rule.code} {rule.name} [{finding.severity}]",
+    )
+
+
+def error_annotation(error: ScanErrorEntry) -> str:
+    return command("error", error.message, file=error.path, title="mlgate: file not scanned")
+
+
+def plain(finding: Finding) -> str:
+    # Escaped as data too: a newline in a path or message must not start a command line.
+    return escape_data(f"mlgate: {location(finding)}: {finding.rule.code} [{finding.severity}] {finding.message}")
+
+
+def render(result: Result, rules: list[Rule]) -> str:
+    shown, hidden = split_annotated(result)
+    out = [error_annotation(error) for error in result.errors[:ANNOTATIONS_PER_LEVEL]]
+    out += [escape_data(f"mlgate: {error.path}: error: {error.message}") for error in result.errors[ANNOTATIONS_PER_LEVEL:]]
+    out += [annotation(finding) for finding in shown]
+    out += [plain(finding) for finding in hidden]
+    if hidden:
+        out.append(f"mlgate: {len(hidden)} more finding(s) not annotated: GitHub shows {ANNOTATIONS_PER_LEVEL} annotations per level in a step.")
+    return "".join(line + "\n" for line in out)

@@ -1,0 +1,88 @@
+"""A Markdown report for `$GITHUB_STEP_SUMMARY`: counts per hook and severity, the findings,
+how to fix or suppress them, and how many GitHub left without an annotation.
+
+Everything that comes from the scanned tree (paths, messages) is escaped: a file name must not
+turn into a link, an image or HTML in the summary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from mlgate.engine import Result
+from mlgate.findings import Rule, Severity
+from mlgate.report.github import ANNOTATIONS_PER_LEVEL, by_severity, split_annotated, where_in_file
+
+MAX_ROWS = 200  # the summary of one step is capped at 1 MiB; the SARIF and JSON reports have everything
+SEVERITIES = sorted(Severity, reverse=True)
+# Inside a table cell only these start markup: code, emphasis, links and images, strikethrough,
+# the cell separator; `&`, `<` and `>` would start HTML and become entities instead.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]!|~])")
+_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def cell(text: str) -> str:
+    """Plain text that stays plain inside a table cell."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(text.split()).translate(_HTML))
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _counts(result: Result, rules: list[Rule]) -> list[str]:
+    hooks = sorted({rule.hook for rule in rules} | {f.rule.hook for f in result.findings})
+    counts = Counter((f.rule.hook, f.severity) for f in result.findings)
+    out = ["| hook | " + " | ".join(str(s) for s in SEVERITIES) + " | total |", "|---|" + "---:|" * (len(SEVERITIES) + 1)]
+    for hook in hooks:
+        row = [counts[hook, severity] for severity in SEVERITIES]
+        out.append(f"| {hook} | " + " | ".join(str(n) for n in row) + f" | {sum(row)} |")
+    return out
+
+
+def render(result: Result, rules: list[Rule]) -> str:
+    findings = result.findings
+    by_level = Counter(str(f.severity) for f in findings)
+    detail = ", ".join(f"{by_level[str(s)]} {s}" for s in SEVERITIES if by_level[str(s)])
+    title = f"## mlgate: {_plural(len(findings), 'finding')}" + (f" ({detail})" if detail else "")
+    title += f" in {_plural(result.scanned_files, 'scanned file')}"
+    if result.errors:
+        title += f", {_plural(len(result.errors), 'file')} not scanned"
+    out = [title, "", *_counts(result, rules), ""]
+
+    _, hidden = split_annotated(result)
+    if hidden:
+        out += [
+            f"> GitHub shows at most {ANNOTATIONS_PER_LEVEL} annotations of each level per step: the most severe "
+            f"findings are annotated on the diff, **{len(hidden)} more are not** and are listed here only.",
+            "",
+        ]
+    if findings:
+        out += ["| severity | rule | location | message |", "|---|---|---|---|"]
+        for finding in by_severity(findings)[:MAX_ROWS]:
+            message = cell(finding.message + where_in_file(finding))
+            where = finding.path if finding.line is None else f"{finding.path}:{finding.line}:{finding.column or 1}"
+            out.append(f"| {finding.severity} | {finding.rule.code} | {cell(where)} | {message} |")
+        if len(findings) > MAX_ROWS:
+            out += ["", f"…and {len(findings) - MAX_ROWS} more: see the SARIF or JSON report."]
+        out.append("")
+    if result.errors:
+        out += ["### Files that could not be scanned", "", "| path | error |", "|---|---|"]
+        out += [f"| {cell(error.path)} | {cell(error.message)} |" for error in result.errors]
+        out.append("")
+    if findings:
+        fired = sorted({f.rule for f in findings}, key=lambda rule: rule.code)
+        out += ["### How to fix", ""]
+        out += [f"- **{rule.code}** {rule.summary}: {rule.fix} (`mlgate explain {rule.code}`)" for rule in fired]
+        out += [
+            "",
+            "### How to suppress a finding you have reviewed",
+            "",
+            "- on the line or the line above: a comment `mlgate: ignore[CODE]`;",
+            "- all current findings at once: `mlgate baseline`, then commit `.mlgate-baseline.json` and pass it as `baseline`;",
+            "- a reviewed model file: an entry in the models hook's `allowlist` with its path and sha256 (accepted only while the digest is unchanged);",
+            "- a whole rule: `ignore` in `.mlgate.yaml` or `[tool.mlgate]`.",
+            "",
+        ]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,104 @@
+"""SARIF 2.1.0 for GitHub code scanning (and any other SARIF viewer).
+
+One run; the driver lists every rule (not only those that fired) with its documentation page
+as help, so a viewer can explain an alert without mlgate installed. Results carry our
+fingerprint as a partial fingerprint, which is what lets code scanning follow an alert across
+commits that move lines.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePosixPath
+from urllib.parse import quote
+
+from mlgate import __version__
+from mlgate.cli import DOCS
+from mlgate.engine import Result
+from mlgate.findings import Finding, Rule, Severity
+from mlgate.report.github import where_in_file
+
+SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SOURCE_ROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "mlgate/v1"
+LEVELS = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
+# GitHub ranks security alerts by this score: >= 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, < 4 low.
+SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0"}
+_WHAT_IT_FINDS = re.compile(r"^## What it finds\s*\n+(.+?)\n\s*\n", re.MULTILINE | re.DOTALL)
+
+
+def _page(rule: Rule) -> str | None:
+    page = DOCS / f"{rule.code}.md"
+    return page.read_text(encoding="utf-8") if page.is_file() else None
+
+
+def _descriptor(rule: Rule) -> dict:
+    page = _page(rule)
+    found = _WHAT_IT_FINDS.search(page or "")
+    full = " ".join(found.group(1).split()) if found else rule.summary
+    hint = f"{rule.fix} (`mlgate explain {rule.code}` prints the rule's page)"
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": full},
+        "help": {"text": hint, "markdown": page or hint},
+        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[rule.severity],
+            "tags": ["security", "supply-chain", rule.hook],
+        },
+    }
+
+
+def _artifact(path: str) -> dict:
+    posix = PurePosixPath(path)
+    if posix.is_absolute():  # scanned outside the current directory: no base to be relative to
+        return {"uri": "file://" + quote(path)}
+    return {"uri": quote(path), "uriBaseId": SOURCE_ROOT}
+
+
+def _location(finding: Finding) -> dict:
+    physical: dict = {"artifactLocation": _artifact(finding.path)}
+    if finding.line is not None:
+        physical["region"] = {"startLine": finding.line, "startColumn": finding.column or 1}
+    elif finding.offset is not None and finding.member is None:
+        # An offset inside an archive member is not an offset in the file: that one stays in the message.
+        physical["region"] = {"byteOffset": finding.offset}
+    return {"physicalLocation": physical}
+
+
+def _result(finding: Finding, index: int) -> dict:
+    return {
+        "ruleId": finding.rule.code,
+        "ruleIndex": index,
+        "level": LEVELS[finding.severity],
+        "message": {"text": f"{finding.message}{where_in_file(finding)}"},
+        "locations": [_location(finding)],
+        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+        "properties": {"severity": str(finding.severity), "hook": finding.rule.hook},
+    }
+
+
+def render(result: Result, rules: list[Rule]) -> str:
+    index = {rule.code: number for number, rule in enumerate(rules)}
+    notifications = [
+        {"level": "error", "message": {"text": error.message}, "locations": [{"physicalLocation": {"artifactLocation": _artifact(error.path)}}]}
+        for error in result.errors
+    ]
+    run = {
+        "tool": {
+            "driver": {
+                "name": "mlgate",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": [_descriptor(rule) for rule in rules],
+            }
+        },
+        "invocations": [{"executionSuccessful": not result.errors, "toolExecutionNotifications": notifications}],
+        "columnKind": "unicodeCodePoints",
+        "results": [_result(finding, index[finding.rule.code]) for finding in result.findings],
+    }
+    document = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,20 @@
+"""The `services` hook: ML services reachable beyond the machine without authentication.
+
+What each service is (images, commands, ports, bind and auth settings) lives in catalog.py;
+launch.py recognises a service in a command line and judges its settings; report.py turns
+exposures into findings. One reader per file kind, each exposing `SCANNER`.
+"""
+
+from mlgate.hook import Hook
+from mlgate.services import compose, dockerfile, dotenv, jupyter_config, kubernetes, properties, python_code, scripts
+from mlgate.services.rules import RULES
+
+HOOK = Hook(
+    name="services",
+    description="MLOps and inference services (Ray, TorchServe, MLflow, Jupyter, Ollama, vLLM, Gradio, ...) exposed without authentication",
+    rules=RULES,
+    scanners=(
+        compose.SCANNER, kubernetes.SCANNER, dockerfile.SCANNER, scripts.SCANNER, scripts.WORKFLOW_SCANNER,
+        python_code.SCANNER, python_code.NOTEBOOK_SCANNER, jupyter_config.SCANNER, properties.SCANNER, dotenv.SCANNER,
+    ),
+)

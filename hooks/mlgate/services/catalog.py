@@ -1,0 +1,199 @@
+"""What mlgate knows about each service: one `Service` entry per service, nothing elsewhere.
+
+An entry says how to recognise the service (container images, command lines, words in
+Kubernetes object names), where it listens (default ports and what each API allows), how
+its listen address is set, what turns authentication on or off, and which credentials it
+ships with. Readers never name a service: they ask this table. Adding a service is one entry
+here plus its tests.
+
+Option and variable names follow one convention: a name starting with `-` is a command-line
+option (`--host`, or `--ServerApp.token` for traitlets), anything else an environment variable.
+In `auth_by` / `disabled_by`, a value of None means "the option is given" (a flag) for
+options, "set to anything non-empty" for variables; "" means "set to the empty string".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlgate.findings import Severity
+
+CRITICAL, HIGH, MEDIUM = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM
+
+
+@dataclass(frozen=True)
+class Port:
+    number: int
+    api: str
+    severity: Severity | None  # None: metrics or health only, never reported
+
+
+@dataclass(frozen=True)
+class Service:
+    key: str
+    name: str
+    danger: str  # why anyone who reaches it is a problem, with the incident that proved it
+    ports: tuple[Port, ...]  # the first is the main API (used for a port we do not know)
+    images: tuple[str, ...] = ()  # image repositories (registry host and tag stripped); `x/` = all of x
+    commands: tuple[str, ...] = ()  # `program [subcommand]`; `python -m module` counts as `module`
+    requires: tuple[str, ...] = ()  # an option the command line must carry (`ray start --head`)
+    keywords: tuple[str, ...] = ()  # words in Kubernetes object names, Helm chart folders
+    bind_by: tuple[str, ...] = ()  # options / variables whose value is the listen address
+    bind_all_flags: tuple[str, ...] = ()  # flags that bind every interface (`--bind_all`)
+    port_by: tuple[str, ...] = ()  # options / variables whose value is the main port
+    binds_all_by_default: bool = False  # outside a container, without any bind option
+    authenticated_by_default: bool = False  # a token or login is required unless turned off
+    auth_by: tuple[tuple[str, str | None], ...] = ()
+    disabled_by: tuple[tuple[str, str | None], ...] = ()
+    default_credentials: tuple[tuple[str, str], ...] = ()  # (variable, the value it ships with)
+    authenticated_since: tuple[int, ...] = ()  # image versions from this one on require a token by default
+
+    @property
+    def severity(self) -> Severity:
+        return max(port.severity for port in self.ports if port.severity is not None)
+
+    @property
+    def key_in_environment(self) -> bool:
+        """Whether a variable can turn its authentication on (an env file we cannot read may hold it)."""
+        return any(not name.startswith("-") for name, _ in self.auth_by)
+
+    def port(self, number: int | None) -> Port:
+        """The entry for `number`, or the main API when it listens somewhere unusual."""
+        return next((port for port in self.ports if port.number == number), self.ports[0])
+
+
+_JUPYTER_APPS = ("ServerApp", "NotebookApp", "IdentityProvider")
+
+SERVICES: tuple[Service, ...] = (
+    Service(
+        "ray", "Ray",
+        "the Jobs API and the client port run any code submitted to them and Ray has no authentication by default "
+        "(ShadowRay, CVE-2023-48022, exploited in the wild since 2023)",
+        (Port(8265, "dashboard and Jobs API", CRITICAL), Port(10001, "Ray client server", CRITICAL),
+         Port(6379, "GCS (cluster control)", CRITICAL), Port(8000, "Ray Serve HTTP", None), Port(8080, "metrics", None)),
+        images=("rayproject/ray", "rayproject/ray-ml", "anyscale/ray"),
+        commands=("ray start",), requires=("--head",), keywords=("ray", "ray-head", "raycluster", "kuberay"),
+        bind_by=("--dashboard-host",), port_by=("--dashboard-port",),
+        auth_by=(("RAY_AUTH_MODE", "token"),),
+    ),
+    Service(
+        "torchserve", "TorchServe",
+        "the management API registers models from any URL and loads them, which runs their code "
+        "(ShellTorch, CVE-2023-43654)",
+        (Port(8080, "inference API", MEDIUM), Port(8081, "management API", CRITICAL), Port(8082, "metrics API", None),
+         Port(7070, "gRPC inference API", MEDIUM), Port(7071, "gRPC management API", CRITICAL)),
+        images=("pytorch/torchserve", "pytorch/torchserve-kfs"), commands=("torchserve",), requires=("--start",),
+        keywords=("torchserve",), authenticated_since=(0, 11),  # token authorization on by default since 0.11.0
+        disabled_by=(("--disable-token-auth", None), ("TS_DISABLE_TOKEN_AUTHORIZATION", "true"), ("disable_token_authorization", "true")),
+    ),
+    Service(
+        "mlflow", "MLflow",
+        "without --app-name basic-auth anyone can read every experiment and artifact and register models that "
+        "others then load, which runs their code (CVE-2023-1177, CVE-2024-37052..37060)",
+        (Port(5000, "tracking server and model registry", HIGH),),
+        images=("mlflow/mlflow", "bitnami/mlflow", "burakince/mlflow"), commands=("mlflow server", "mlflow ui"),
+        keywords=("mlflow",), bind_by=("--host", "-h", "MLFLOW_HOST"), port_by=("--port", "-p", "MLFLOW_PORT"),
+        auth_by=(("--app-name", "basic-auth"), ("MLFLOW_FLASK_SERVER_SECRET_KEY", None)),
+        default_credentials=(("MLFLOW_TRACKING_PASSWORD", "password1234"),),
+    ),
+    Service(
+        "jupyter", "Jupyter",
+        "its terminals and kernels run any command as the server's user",
+        (Port(8888, "notebook server", CRITICAL),),
+        images=("jupyter/", "jupyterhub/singleuser"),
+        commands=("jupyter lab", "jupyter notebook", "jupyter server", "jupyter-lab", "jupyter-notebook", "jupyter-server",
+                  "jupyterlab", "notebook"),
+        keywords=("jupyter", "notebook"),
+        bind_by=tuple(f"--{app}.ip" for app in _JUPYTER_APPS[:2]) + ("--ip",), port_by=("--port",),
+        authenticated_by_default=True,
+        auth_by=tuple((f"--{app}.password", None) for app in _JUPYTER_APPS[:2])
+        + (("--PasswordIdentityProvider.hashed_password", None),),
+        disabled_by=tuple((f"--{app}.token", "") for app in _JUPYTER_APPS) + (("JUPYTER_TOKEN", ""),),
+    ),
+    Service(
+        "ollama", "Ollama",
+        "its API has no authentication at all: anyone can pull, push, copy and delete models and use the GPUs "
+        "(and CVE-2024-37032, Probllama, turned a model pull into code execution)",
+        (Port(11434, "Ollama API", HIGH),),
+        images=("ollama/ollama",), commands=("ollama serve",), keywords=("ollama",), bind_by=("OLLAMA_HOST",),
+    ),
+    Service(
+        "vllm", "vLLM",
+        "its OpenAI-compatible API serves (and spends GPU time for) anyone unless --api-key is set",
+        (Port(8000, "OpenAI-compatible API", MEDIUM),),
+        images=("vllm/vllm-openai", "vllm/vllm-tpu"), commands=("vllm serve", "vllm.entrypoints.openai.api_server"),
+        keywords=("vllm",), bind_by=("--host",), port_by=("--port",), binds_all_by_default=True,
+        auth_by=(("--api-key", None), ("VLLM_API_KEY", None)),
+    ),
+    Service(
+        "tgi", "Text Generation Inference",
+        "its generation API serves (and spends GPU time for) anyone unless an API key is set",
+        (Port(80, "generation API", MEDIUM), Port(3000, "generation API", MEDIUM), Port(8080, "generation API", MEDIUM)),
+        images=("huggingface/text-generation-inference", "text-generation-inference"),
+        commands=("text-generation-launcher",), keywords=("text-generation-inference", "tgi"),
+        bind_by=("--hostname",), port_by=("--port", "-p", "PORT"), binds_all_by_default=True,
+        auth_by=(("--api-key", None), ("API_KEY", None)),
+    ),
+    Service(
+        "gradio", "Gradio",
+        "every function of the app can be called by anyone, and its file routes have leaked server files "
+        "(CVE-2024-1561, CVE-2023-51449)",
+        (Port(7860, "app and API", HIGH),),
+        commands=("gradio",), keywords=("gradio",), bind_by=("GRADIO_SERVER_NAME",), port_by=("GRADIO_SERVER_PORT",),
+        auth_by=(("auth", None),),  # launch(auth=...)
+        disabled_by=(("share", "true"),),  # launch(share=True): a public *.gradio.live link
+    ),
+    Service(
+        "streamlit", "Streamlit",
+        "the app, and whatever data and models it reaches, is open to anyone who finds the port",
+        (Port(8501, "app", MEDIUM),),
+        commands=("streamlit run",), keywords=("streamlit",), bind_by=("--server.address", "STREAMLIT_SERVER_ADDRESS"),
+        port_by=("--server.port", "STREAMLIT_SERVER_PORT"), binds_all_by_default=True,
+    ),
+    Service(
+        "tensorboard", "TensorBoard",
+        "it serves every log, metric, image and embedding under its logdir to anyone",
+        (Port(6006, "dashboard", MEDIUM),),
+        commands=("tensorboard", "tensorboard.main"), keywords=("tensorboard",),
+        bind_by=("--host",), bind_all_flags=("--bind_all",), port_by=("--port",),
+    ),
+    Service(
+        "triton", "Triton Inference Server",
+        "its model-control API loads and unloads models (Python-backend models run code), and its shared-memory "
+        "and logging APIs have been chained into remote code execution (CVE-2025-23319, CVE-2024-0087)",
+        (Port(8000, "HTTP API", HIGH), Port(8001, "gRPC API", HIGH), Port(8002, "metrics", None)),
+        images=("nvidia/tritonserver", "tritonserver"), commands=("tritonserver",), keywords=("triton",),
+        bind_by=("--http-address", "--grpc-address"), port_by=("--http-port",), binds_all_by_default=True,
+    ),
+    Service(
+        "label-studio", "Label Studio",
+        "anyone can sign up and read or change every dataset and annotation (and it has had SSRF and "
+        "arbitrary file read bugs, CVE-2023-47116)",
+        (Port(8080, "web app and API", HIGH),),
+        images=("heartexlabs/label-studio", "humansignal/label-studio"), commands=("label-studio",),
+        keywords=("label-studio", "labelstudio"), bind_by=("--internal-host",), port_by=("--port", "-p"),
+        binds_all_by_default=True,
+        auth_by=(("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", "true"), ("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", "1")),
+    ),
+    Service(
+        "minio", "MinIO",
+        "with its well-known default keys anyone can read and replace the datasets and model artifacts it stores",
+        (Port(9000, "S3 API", HIGH), Port(9001, "console", HIGH)),
+        images=("minio/minio", "bitnami/minio"), commands=("minio server",), keywords=("minio",),
+        bind_by=("--address", "--console-address"), binds_all_by_default=True, authenticated_by_default=True,
+        default_credentials=(("MINIO_ROOT_PASSWORD", "minioadmin"), ("MINIO_SECRET_KEY", "minioadmin"),
+                             ("AWS_SECRET_ACCESS_KEY", "minioadmin")),
+    ),
+    Service(
+        "redis", "Redis",
+        "an unauthenticated Redis runs attacker commands (CONFIG SET, MODULE LOAD): the way worms such as "
+        "P2PInfect and Migo take over hosts, and it holds feature stores and queues",
+        (Port(6379, "server", CRITICAL),),
+        images=("redis", "bitnami/redis", "redis/redis-stack", "redis/redis-stack-server"), commands=("redis-server",),
+        keywords=("redis",), bind_by=("--bind",), port_by=("--port",),
+        auth_by=(("--requirepass", None), ("REDIS_PASSWORD", None)),
+        disabled_by=(("--protected-mode", "no"), ("ALLOW_EMPTY_PASSWORD", "yes")),
+    ),
+)
+
+BY_KEY = {service.key: service for service in SERVICES}

@@ -1,0 +1,53 @@
+"""Jupyter config files (`jupyter_server_config.py`, `jupyter_notebook_config.py`, ...), read
+with `ast`: `c.ServerApp.ip = '0.0.0.0'` with `c.ServerApp.token = ''` (and no password) is a
+notebook server anyone on the network can run code on (SVC002 at the token)."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from mlgate.files import ScanError, SourceFile
+from mlgate.findings import Finding
+from mlgate.hook import ScanContext, Scanner
+from mlgate.services import report
+from mlgate.services.catalog import BY_KEY
+from mlgate.services.launch import Launch, Setting
+
+_NAME = re.compile(r"jupyter_\w*config\.py")
+_TRAIT = re.compile(r"(ServerApp|NotebookApp|IdentityProvider|PasswordIdentityProvider)\.(\w+)")
+
+
+def matches(path: str) -> bool:
+    return _NAME.fullmatch(path.rsplit("/", 1)[-1]) is not None
+
+
+def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
+    try:
+        tree = ast.parse(source.text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise ScanError(f"not valid Python: {type(exc).__name__}: {getattr(exc, 'msg', exc)}") from None
+    settings: dict[str, Setting] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            trait = _TRAIT.fullmatch(ast.unparse(target).removeprefix("c."))
+            if trait is None:
+                continue
+            name = f"--{trait.group(1)}.{trait.group(2)}"
+            line = source.line_text(node.value.lineno)
+            column = len(line.encode("utf-8")[: node.value.col_offset].decode("utf-8", "ignore")) + 1
+            if not isinstance(node.value, ast.Constant):  # `passwd('...')`, `os.environ[...]`: set, value unknown
+                settings[name] = Setting(name, ast.unparse(node.value), (node.value.lineno, column), dynamic=True)
+                continue
+            value = node.value.value
+            if not isinstance(value, (str, bool)):
+                continue  # None or a number: not an address, token or password Jupyter accepts
+            if isinstance(value, str):
+                column += 1  # inside the quotes
+            settings[name] = Setting(name, str(value), (node.value.lineno, column))
+    return report.launched(source.path, Launch(BY_KEY["jupyter"], (1, 1), settings))
+
+
+SCANNER = Scanner("jupyter_config", matches=matches, scan=scan)

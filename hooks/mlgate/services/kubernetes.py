@@ -1,0 +1,376 @@
+"""Kubernetes manifests, KubeRay resources and Helm charts (templates and values files).
+
+Exposed means reachable from outside the cluster:
+- a `Service` of type `LoadBalancer` or `NodePort`, or with `externalIPs`, whose selector
+  picks a pod of the same file running a known service (or, when no pod in the file
+  matches, whose name says which service it fronts) -> at that port entry;
+- an `Ingress` whose backend is such a service, unless its annotations put authentication
+  in front (`nginx.ingress.kubernetes.io/auth-url`, `auth-type`, ...) -> at the backend;
+- `hostNetwork: true`, or a `hostPort`, on a pod running a known service;
+- KubeRay: `headGroupSpec.serviceType: LoadBalancer|NodePort`, `enableIngress: true`.
+A `ClusterIP` Service alone is not exposed. Pods are found wherever a `containers:` list
+is (Deployments, StatefulSets, Jobs, CronJobs, custom resources). Helm `values.yaml`:
+`service.type` and `ingress.enabled` next to an `image` of a known service (or in a chart
+folder named after one), wherever they sit in the chart's block; `auth.enabled: false` there
+is authentication switched off. A custom image counts when its name and its own port say which
+service it is (`acme/mlflow-server` on 5000). YAML that is not a manifest is skipped by a prefilter,
+a compose file under another name goes to compose.py, Ray launcher YAML to scripts.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from mlgate import workflow, yamlfile
+from mlgate.files import ScanError, SourceFile
+from mlgate.findings import Finding
+from mlgate.hook import ScanContext, Scanner
+from mlgate.services import compose, report, scripts, templated
+from mlgate.services.catalog import BY_KEY, Service
+from mlgate.services.launch import (
+    Launch,
+    Setting,
+    classify_address,
+    image_requires_token,
+    options,
+    service_of_image,
+    service_of_name,
+    service_of_name_and_port,
+    words_command,
+)
+from mlgate.services.report import Exposure, node_spot
+
+_PREFILTER = re.compile(r"\b(?:kind|containers|headGroupSpec|image|repository|head_start_ray_commands)\s*:")
+_EXPOSING_TYPES = frozenset({"LoadBalancer", "NodePort"})
+_PROXY_IMAGES = ("oauth2-proxy", "oauth2_proxy", "pomerium", "authelia", "vouch-proxy", "keycloak-gatekeeper", "kube-rbac-proxy")
+_AUTH_KEY = re.compile(r"auth", re.IGNORECASE)
+_NOT_PODS = frozenset({"metadata", "status", "data", "stringData", "resources", "volumes", "affinity", "tolerations", "rules"})
+
+
+def matches(path: str) -> bool:
+    """Every YAML file but compose files and workflows (their own readers); a cheap prefilter
+    on the text skips the many YAML files that are not manifests."""
+    return path.endswith((".yaml", ".yml")) and not compose.matches(path) and not workflow.matches(path)
+
+
+@dataclass
+class _Container:
+    service: Service
+    settings: dict[str, Setting]
+    ports: dict[str, int]  # containerPort name -> number
+    unseen_auth: bool  # a secret we cannot read may hold its key, or its image requires a token by default
+    spot: tuple[int, int]
+
+
+@dataclass
+class _Pod:
+    labels: dict[str, str]
+    containers: list[_Container] = field(default_factory=list)
+    proxied: bool = False
+
+
+def _labels(node: yamlfile.Node | None) -> dict[str, str]:
+    return {key: yamlfile.text_of(value) or "" for key, _, value in yamlfile.items(node)}
+
+
+def _env(source: SourceFile, node: yamlfile.Node | None) -> dict[str, Setting]:
+    found = {}
+    for entry in yamlfile.elements(node):
+        name = yamlfile.text_of(yamlfile.get(entry, "name"))
+        value = yamlfile.get(entry, "value")
+        if name is None:
+            continue
+        if value is not None:
+            text = yamlfile.text_of(value) or ""
+            found[name] = Setting(name, text, node_spot(source, value), "$(" in text)
+        elif yamlfile.get(entry, "valueFrom") is not None:  # a secret or config map: set, value unknown
+            found[name] = Setting(name, "<from a secret or config map>", node_spot(source, entry), True)
+    return found
+
+
+def _command(source: SourceFile, container: yamlfile.Node) -> list:
+    """`command:` and `args:` together, as the container runs them."""
+    parts = [yamlfile.get(container, "command"), yamlfile.get(container, "args")]
+    words = [(yamlfile.text_of(element) or "", node_spot(source, element)) for part in parts for element in yamlfile.elements(part)]
+    if words:
+        return compose.word_lines(words)
+    return [line for part in parts for line in compose.command_lines(source, part)]
+
+
+def _target_port(container: _Container, target: str) -> int | None:
+    """The container port a Service port reaches; None when it is another container's port."""
+    if container.ports:
+        return container.ports.get(target)
+    return int(target) if target.isdigit() else None
+
+
+class _Manifest:
+    def __init__(self, source: SourceFile):
+        self.source = source
+        self.pods: list[_Pod] = []
+        self.services: dict[str, tuple[yamlfile.Node, yamlfile.Node]] = {}  # name -> (document, spec)
+        self.findings: list[Finding] = []
+
+    # pods --------------------------------------------------------------------------------
+
+    def find_pods(self, node: yamlfile.Node, labels: dict[str, str], seen: set[int], depth: int = 0) -> None:
+        if id(node) in seen or depth > 40:
+            return
+        seen.add(id(node))
+        if yamlfile.is_mapping(node):
+            metadata = yamlfile.get(node, "metadata")
+            if metadata is not None and yamlfile.get(node, "spec") is not None:
+                labels = _labels(yamlfile.get(metadata, "labels")) or labels
+            if yamlfile.is_sequence(yamlfile.get(node, "containers")):
+                self.pod(node, labels)
+                return
+            for key, _, value in yamlfile.items(node):
+                if key not in _NOT_PODS and not yamlfile.is_scalar(value):
+                    self.find_pods(value, labels, seen, depth + 1)
+        elif yamlfile.is_sequence(node):
+            for element in yamlfile.elements(node):
+                if not yamlfile.is_scalar(element):
+                    self.find_pods(element, labels, seen, depth + 1)
+
+    def pod(self, spec: yamlfile.Node, labels: dict[str, str]) -> None:
+        source = self.source
+        pod = _Pod(labels)
+        host_network = yamlfile.get(spec, "hostNetwork")
+        for container in yamlfile.elements(yamlfile.get(spec, "containers")):
+            image = yamlfile.text_of(yamlfile.get(container, "image")) or ""
+            if any(proxy in image.lower() for proxy in _PROXY_IMAGES):
+                pod.proxied = True
+            env = _env(source, yamlfile.get(container, "env"))
+            lines = _command(source, container)
+            service = service_of_image(image) or compose.service_from_env(env)
+            if service is None:  # a custom image: its name and its own port may say
+                declared = [yamlfile.text_of(yamlfile.get(entry, "containerPort")) or "" for entry in yamlfile.elements(yamlfile.get(container, "ports"))]
+                names = [yamlfile.text_of(yamlfile.get(container, "name")) or "", image.rsplit(":", 1)[0]]
+                service = service_of_name_and_port(names, [int(number) for number in declared if number.isdigit()])
+            service, settings = compose.configure(service, lines, env)
+            self.findings += report.credentials(source.path, env.values())
+            if service is None:
+                continue
+            launch = Launch(service, node_spot(source, yamlfile.get(container, "image") or container), settings)
+            if launch.binding()[0] == "loopback":
+                continue
+            ports: dict[str, int] = {}
+            exposures = []
+            for entry in yamlfile.elements(yamlfile.get(container, "ports")):
+                number = yamlfile.text_of(yamlfile.get(entry, "containerPort")) or ""
+                if not number.isdigit():
+                    continue
+                ports[number] = int(number)
+                ports[yamlfile.text_of(yamlfile.get(entry, "name")) or number] = int(number)
+                host_port = yamlfile.get(entry, "hostPort")
+                host_ip = yamlfile.text_of(yamlfile.get(entry, "hostIP")) or ""
+                if yamlfile.text_of(host_port) and classify_address(host_ip) != "loopback":
+                    exposures.append(Exposure(node_spot(source, host_port), int(number), f"on every node's interfaces (hostPort {yamlfile.text_of(host_port)})"))
+            if yamlfile.text_of(host_network) == "true":
+                exposures.append(Exposure(node_spot(source, host_network), launch.port(), "on the node's interfaces (hostNetwork: true)"))
+            env_from = yamlfile.get(container, "envFrom") is not None
+            unseen_auth = (env_from and service.key_in_environment) or image_requires_token(service, image)
+            pod.containers.append(_Container(service, settings, ports, unseen_auth, launch.spot))
+            self.exposed(pod, pod.containers[-1], exposures)
+        self.pods.append(pod)
+
+    def exposed(self, pod: _Pod, container: _Container, exposures: list[Exposure]) -> None:
+        if not exposures:
+            return
+        service = container.service
+        self.findings += report.judge(
+            self.source.path, service, exposures, container.settings,
+            configured_port=Launch(service, container.spot, container.settings).port(), proxied=pod.proxied or container.unseen_auth,
+        )
+
+    # Services and Ingresses ----------------------------------------------------------------
+
+    def backend(self, name: str, selector: dict[str, str], port_entries: list[tuple[str, yamlfile.Node]], how: str) -> None:
+        """A Service (or Ingress backend) reachable from outside: who is behind each port.
+
+        Pods of the file that the selector picks decide; when none does, the Service's name
+        (and selector) may say which service it fronts (`mlflow-tracking`, `ray.io/node-type`).
+        """
+        pods = [pod for pod in self.pods if selector and all(pod.labels.get(key) == value for key, value in selector.items())]
+        for pod in pods:
+            for container in pod.containers:
+                exposures = [Exposure(node_spot(self.source, node), _target_port(container, target), how) for target, node in port_entries]
+                self.exposed(pod, container, [exposure for exposure in exposures if exposure.port is not None])
+        if pods:
+            return
+        service = service_of_name(" ".join([name, *selector.keys(), *selector.values()]))
+        if service is not None and not service.authenticated_by_default:
+            exposures = [Exposure(node_spot(self.source, node), int(target) if target.isdigit() else None, how) for target, node in port_entries]
+            self.findings += report.judge(self.source.path, service, exposures, {})
+
+    def service(self, document: yamlfile.Node) -> None:
+        spec = yamlfile.get(document, "spec")
+        name = yamlfile.text_of(yamlfile.get(yamlfile.get(document, "metadata"), "name")) or ""
+        self.services[name] = (document, spec)
+        kind = yamlfile.text_of(yamlfile.get(spec, "type")) or "ClusterIP"
+        external = yamlfile.elements(yamlfile.get(spec, "externalIPs"))
+        if kind not in _EXPOSING_TYPES and not external:
+            return
+        how = f"from outside the cluster (Service {name} of type {kind})" if kind in _EXPOSING_TYPES else f"on external IPs (Service {name})"
+        self.backend(name, _labels(yamlfile.get(spec, "selector")), self.service_ports(spec), how)
+
+    def service_ports(self, spec: yamlfile.Node | None, only: str | None = None) -> list[tuple[str, yamlfile.Node]]:
+        found = []
+        for entry in yamlfile.elements(yamlfile.get(spec, "ports")):
+            port = yamlfile.get(entry, "port")
+            target = yamlfile.text_of(yamlfile.get(entry, "targetPort")) or yamlfile.text_of(port) or ""
+            if only is not None and only not in (yamlfile.text_of(port), yamlfile.text_of(yamlfile.get(entry, "name"))):
+                continue
+            found.append((target, port if port is not None else entry))
+        return found
+
+    def ingress(self, document: yamlfile.Node) -> None:
+        metadata = yamlfile.get(document, "metadata")
+        if any(_AUTH_KEY.search(key) for key, _, _ in yamlfile.items(yamlfile.get(metadata, "annotations"))):
+            return
+        name = yamlfile.text_of(yamlfile.get(metadata, "name")) or ""
+        for node in yamlfile.walk(yamlfile.get(document, "spec")):
+            service = yamlfile.get(node, "service")
+            backend_name = yamlfile.get(service, "name") if yamlfile.is_mapping(service) else yamlfile.get(node, "serviceName")
+            backend = yamlfile.text_of(backend_name)
+            if backend is None:
+                continue
+            port = yamlfile.get(service, "port") if yamlfile.is_mapping(service) else None
+            wanted = yamlfile.text_of(yamlfile.get(port, "number")) or yamlfile.text_of(yamlfile.get(port, "name")) or yamlfile.text_of(yamlfile.get(node, "servicePort"))
+            how = f"from outside the cluster (Ingress {name})"
+            if backend in self.services:
+                _, spec = self.services[backend]
+                entries = [(target, backend_name) for target, _ in self.service_ports(spec, wanted)]
+                self.backend(backend, _labels(yamlfile.get(spec, "selector")), entries, how)
+            else:
+                self.backend(backend, {}, [(wanted or "", backend_name)], how)
+
+    def ray_cluster(self, document: yamlfile.Node) -> None:
+        """KubeRay RayCluster / RayService / RayJob: the head service KubeRay creates."""
+        spec = yamlfile.get(document, "spec")
+        cluster = yamlfile.get(spec, "rayClusterConfig") or yamlfile.get(spec, "rayClusterSpec") or spec
+        head = yamlfile.get(cluster, "headGroupSpec")
+        if head is None:
+            return
+        ray = BY_KEY["ray"]
+        settings = {f"--{key}": Setting(f"--{key}", yamlfile.text_of(value), node_spot(self.source, value)) for key, _, value in yamlfile.items(yamlfile.get(head, "rayStartParams"))}
+        if yamlfile.text_of(yamlfile.get(yamlfile.get(cluster, "authOptions"), "mode")) == "token":
+            settings["RAY_AUTH_MODE"] = Setting("RAY_AUTH_MODE", "token", (0, 0))
+        for container in yamlfile.elements(yamlfile.get(yamlfile.get(yamlfile.get(head, "template"), "spec"), "containers")):
+            settings.update(_env(self.source, yamlfile.get(container, "env")))
+        exposures = []
+        service_type = yamlfile.get(head, "serviceType")
+        if yamlfile.text_of(service_type) in _EXPOSING_TYPES:
+            exposures.append(Exposure(node_spot(self.source, service_type), None, f"from outside the cluster (head service of type {yamlfile.text_of(service_type)})"))
+        ingress = yamlfile.get(head, "enableIngress")
+        if yamlfile.text_of(ingress) == "true":
+            exposures.append(Exposure(node_spot(self.source, ingress), None, "from outside the cluster (enableIngress: true)"))
+        self.findings += report.judge(self.source.path, ray, exposures, settings)
+
+
+def _values(source: SourceFile, node: yamlfile.Node, chart: Service | None, findings: list[Finding], seen: set[int], depth: int = 0) -> None:
+    """Helm values: the block of a known service (the chart's own, or one with its `image`)."""
+    if not yamlfile.is_mapping(node) or id(node) in seen or depth > 20:
+        return
+    seen.add(id(node))
+    image = yamlfile.get(node, "image")
+    repository = yamlfile.text_of(yamlfile.get(image, "repository")) if yamlfile.is_mapping(image) else yamlfile.text_of(image)
+    service = service_of_image(repository or "") or (chart if depth == 0 else None)
+    if service is not None:
+        findings += _values_findings(source, node, service)
+        return  # the block's `service`, `ingress` and `auth` keys, however deep, are its own
+    for _, _, value in yamlfile.items(node):
+        _values(source, value, None, findings, seen, depth + 1)
+
+
+def _values_findings(source: SourceFile, block: yamlfile.Node, service: Service) -> list[Finding]:
+    """`service.type: LoadBalancer|NodePort`, `ingress.enabled: true`, `auth.enabled: false` in a block."""
+    exposures, switched_off = [], []
+    for node in yamlfile.walk(block):
+        for key, _, value in yamlfile.items(node):
+            service_type = yamlfile.get(value, "type") if key == "service" else None
+            if yamlfile.text_of(service_type) in _EXPOSING_TYPES:
+                number = yamlfile.text_of(yamlfile.get(value, "targetPort")) or yamlfile.text_of(yamlfile.get(value, "port")) or ""
+                how = f"from outside the cluster (service.type: {yamlfile.text_of(service_type)})"
+                exposures.append(Exposure(node_spot(source, service_type), int(number) if number.isdigit() else None, how))
+            enabled = yamlfile.get(value, "enabled") if key in ("ingress", "auth") else None
+            if key == "ingress" and yamlfile.text_of(enabled) == "true":
+                if not any(_AUTH_KEY.search(name) for name, _, _ in yamlfile.items(yamlfile.get(value, "annotations"))):
+                    exposures.append(Exposure(node_spot(source, enabled), None, "from outside the cluster (ingress.enabled: true)"))
+            elif key == "auth" and yamlfile.text_of(enabled) == "false":
+                switched_off.append(Setting("auth.enabled", "false", node_spot(source, enabled)))
+    if not exposures or (not switched_off and _values_authenticate(block)):
+        return []
+    settings: dict[str, Setting] = {}
+    for key in ("extraArgs", "args", "command"):
+        words = [(yamlfile.text_of(element) or "", node_spot(source, element)) for element in yamlfile.elements(yamlfile.get(block, key))]
+        if words:
+            command, locate = words_command(words)
+            settings.update(options(service, command.argv, locate))
+    for key in ("env", "extraEnv", "extraEnvVars"):
+        settings.update(_env(source, yamlfile.get(block, key)))
+    return report.judge(source.path, service, exposures, settings, switched_off=switched_off)
+
+
+def _values_authenticate(node: yamlfile.Node) -> bool:
+    """A values block that turns some authentication on (`auth.enabled: true`, a password, a token)."""
+    for sub in yamlfile.walk(node):
+        for key, _, value in yamlfile.items(sub):
+            lowered, text = key.lower(), (yamlfile.text_of(value) or "").strip()
+            if ("auth" in lowered and (text == "true" or yamlfile.text_of(yamlfile.get(value, "enabled")) == "true")) or (
+                any(word in lowered for word in ("password", "token", "apikey", "api_key", "existingsecret")) and text not in ("", "false", "null", '""', "''")
+            ):
+                return True
+    return False
+
+
+def _chart_service(path: str) -> Service | None:
+    folders = path.split("/")[:-1]
+    return service_of_name(folders[-1]) if folders else None
+
+
+def _resources(document: yamlfile.Node) -> list[yamlfile.Node]:
+    """A document's resources: itself, or the `items` of a `kind: List` (`kubectl get -o yaml`)."""
+    if yamlfile.text_of(yamlfile.get(document, "kind")) == "List":
+        return yamlfile.elements(yamlfile.get(document, "items"))
+    return [document]
+
+
+def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
+    values_file = source.name.lower().startswith("values")
+    if not values_file and not _PREFILTER.search(source.text):
+        return
+    parsed, documents, error = templated.load(source)
+    manifest = _Manifest(parsed)
+    for document in documents:
+        kind = yamlfile.text_of(yamlfile.get(document, "kind"))
+        if kind is None and compose.is_compose(document):
+            yield from compose.document_findings(parsed, document)
+            continue
+        if kind is None and yamlfile.get(document, "head_start_ray_commands") is not None:
+            yield from scripts.launcher_findings(parsed, document)
+            continue
+        if kind is None and values_file:
+            findings: list[Finding] = []
+            _values(parsed, document, _chart_service(source.path), findings, set())
+            yield from findings
+            continue
+        manifest.find_pods(document, {}, set())
+    resources = [item for document in documents for item in _resources(document)]
+    for document in resources:
+        kind = yamlfile.text_of(yamlfile.get(document, "kind"))
+        if kind == "Service":
+            manifest.service(document)
+        elif kind in ("RayCluster", "RayService", "RayJob"):
+            manifest.ray_cluster(document)
+    for document in resources:
+        if yamlfile.text_of(yamlfile.get(document, "kind")) == "Ingress":
+            manifest.ingress(document)
+    yield from manifest.findings
+    if error:
+        raise ScanError(error)
+
+
+SCANNER = Scanner("kubernetes", matches=matches, scan=scan)

@@ -1,0 +1,135 @@
+"""Turning what a reader saw (a service, where it is reachable, its settings) into findings.
+
+Every reader ends here, so the rules are applied the same way to every file kind:
+- reachable, and settings turn authentication off -> one SVC002 at the first of them (not
+  again as SVC001);
+- reachable, no authentication and no auth proxy in front -> SVC001 at each exposure;
+- default credentials -> SVC003 at the value, reachable or not (they are public knowledge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mlgate import yamlfile
+from mlgate.files import SourceFile
+from mlgate.findings import Finding
+from mlgate.services.catalog import Service
+from mlgate.services.launch import Launch, Setting, Spot, authenticated, default_credentials, disabled
+from mlgate.services.rules import AUTH_DISABLED, DEFAULT_CREDENTIALS, EXPOSED
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Where a service becomes reachable: `how` completes "reachable ..."."""
+
+    spot: Spot
+    port: int | None  # the port inside the container / on the host; None: the main API
+    how: str
+
+
+def node_spot(source: SourceFile, node: yamlfile.Node) -> Spot:
+    """Where a YAML node's value starts (inside the quotes of a quoted scalar)."""
+    if yamlfile.is_scalar(node):
+        return yamlfile.scalar_text(source, node)[1](0)
+    return yamlfile.position(node)
+
+
+def _ports(service: Service, exposures: list[Exposure], configured: int | None) -> list[tuple[Exposure, int]]:
+    """Exposures of a dangerous API, with the port each one reaches."""
+    found = []
+    for exposure in exposures:
+        number = exposure.port
+        known = any(port.number == number for port in service.ports)
+        if number is not None and not known and number != configured and len(service.ports) > 1:
+            continue  # a port of a multi-API service we cannot tell apart: not guessed
+        port = service.port(number if known else None)
+        if port.severity is not None:
+            found.append((exposure, number or configured or port.number))
+    return found
+
+
+def judge(
+    path: str,
+    service: Service,
+    exposures: Iterable[Exposure],
+    settings: dict[str, Setting],
+    *,
+    configured_port: int | None = None,
+    proxied: bool = False,
+    switched_off: Iterable[Setting] = (),
+) -> list[Finding]:
+    """SVC001/SVC002 for one service given where it is reachable and how it is configured.
+
+    `switched_off`: settings the reader knows turn authentication off beyond the catalog's
+    (a Helm chart's `auth.enabled: false`).
+    """
+    reached = _ports(service, list(exposures), configured_port)
+    if not reached:
+        return []
+    where = ", ".join(sorted({f"{number}" for _, number in reached}, key=int))
+    switched_off = disabled(service, settings) or list(switched_off)
+    if switched_off:  # one finding, at the first setting that turns authentication off
+        written = [_written(setting) for setting in switched_off]
+        message = (
+            f"{' and '.join(written)} leave{'s' if len(written) == 1 else ''} {service.name} without authentication "
+            f"while it is reachable (port {where}, {reached[0][0].how}): {service.danger}"
+        )
+        return [AUTH_DISABLED.finding(path, *switched_off[0].spot, message, severity=service.severity)]
+    if proxied or authenticated(service, settings):
+        return []
+    findings = []
+    for exposure, number in reached:
+        port = service.port(number if any(p.number == number for p in service.ports) else None)
+        message = f"{service.name} ({port.api}, port {number}) is reachable {exposure.how} with no authentication in front of it: {service.danger}"
+        findings.append(EXPOSED.finding(path, *exposure.spot, message, severity=port.severity))
+    return findings
+
+
+def _written(setting: Setting) -> str:
+    if setting.written:
+        return setting.written
+    if setting.value is None:
+        return setting.name
+    return f"{setting.name}={setting.value!r}" if setting.value.strip("'\"") == "" else f"{setting.name}={setting.value}"
+
+
+def credentials(path: str, settings: Iterable[Setting]) -> list[Finding]:
+    """SVC003 for every variable set to a service's shipped credential."""
+    return [
+        DEFAULT_CREDENTIALS.finding(
+            path, *setting.spot,
+            f"{setting.name}={setting.value} is {service.name}'s default credential, published in its documentation: {service.danger}",
+        )
+        for service, setting in default_credentials(settings)
+    ]
+
+
+def unset_credentials(path: str, service: Service, settings: dict[str, Setting], spot: Spot) -> list[Finding]:
+    """SVC003 for a reachable service started without any of its credential variables."""
+    names = [name for name, _ in service.default_credentials]
+    if not service.authenticated_by_default or not names or set(names) & settings.keys():
+        return []
+    name, value = service.default_credentials[0]
+    message = f"{service.name} is started without {name}, so it accepts its default credentials ({value}): {service.danger}"
+    return [DEFAULT_CREDENTIALS.finding(path, *spot, message)]
+
+
+def bind_exposure(launch: Launch) -> Exposure | None:
+    """The exposure a launch's own bind setting makes (`--host 0.0.0.0`), or None."""
+    bound, setting = launch.binding()
+    if bound not in ("all", "network") or setting is None:
+        return None
+    written = _written(setting)
+    where = "on every interface" if bound == "all" else f"on {setting.value}"
+    return Exposure(setting.spot, launch.port(), f"{where} ({written})")
+
+
+def launched(path: str, launch: Launch) -> list[Finding]:
+    """A service started on a machine (a script, a CI step, Python code): reachable only when
+    its command line or environment binds it beyond loopback."""
+    exposure = bind_exposure(launch)
+    if exposure is None:
+        return []
+    return judge(path, launch.service, [exposure], launch.settings, configured_port=launch.port())

@@ -1,0 +1,267 @@
+"""The hub hook on notebooks, YAML/JSON configs, workflows, shell scripts and Dockerfiles."""
+
+from __future__ import annotations
+
+import json
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def notebook(*cells: list[str]) -> str:
+    document = {"cells": [{"cell_type": "code", "metadata": {}, "source": lines, "outputs": [], "execution_count": None} for lines in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(document, indent=1) + "\n"
+
+
+# --- notebooks ------------------------------------------------------------------------------------
+
+
+def test_notebook_cells_share_imports_and_constants(hub_scan):
+    text = notebook(
+        ["%pip install transformers\n", "from transformers import AutoModel as AM\n", "MODEL = 'acme/llm'\n"],
+        ["# load\n", "m = AM.from_pretrained(MODEL, trust_remote_code=True)\n"],
+        [f"ok = AM.from_pretrained('acme/pinned', revision='{SHA}')\n"],
+    )
+    scan = hub_scan({"nb.ipynb": text})
+    # cell 2, line 2 sits on file line 19 (columns are those of the cell line); the message names both
+    assert scan.hits == [("HUB001", "nb.ipynb", 19, 24), ("HUB002", "nb.ipynb", 19, 31)]
+    assert scan.messages("HUB001")[0].endswith("(cell 2, line 2)")
+
+
+def test_notebook_shell_lines_and_cells(hub_scan):
+    text = notebook(
+        ["!huggingface-cli download acme/gguf model.gguf\n", "x = 1\n"],
+        ["%%bash\n", "git clone https://huggingface.co/acme/repo\n"],
+        ["%%capture\n", "from datasets import load_dataset\n", "ds = load_dataset('acme/data')\n"],
+    )
+    scan = hub_scan({"nb.ipynb": text})
+    assert scan.hits == [("HUB001", "nb.ipynb", 7, 27), ("HUB001", "nb.ipynb", 18, 11), ("HUB001", "nb.ipynb", 29, 19)]
+
+
+def test_notebook_with_ipython_only_syntax_is_not_an_error(hub_scan):
+    text = notebook(["model?\n"], ["from transformers import AutoModel\n", "AutoModel.from_pretrained('acme/m')\n"])
+    assert hub_scan({"nb.ipynb": text}).hits == [("HUB001", "nb.ipynb", 17, 27)]
+
+
+def test_notebook_writefile_python_cells_are_read(hub_scan):
+    text = notebook(["%%writefile train.py\n", "from transformers import AutoModel\n", "AutoModel.from_pretrained('acme/w')\n"], ["%%writefile notes.md\n", "AutoModel.from_pretrained('acme/md')\n"])
+    assert hub_scan({"nb.ipynb": text}).hits == [("HUB001", "nb.ipynb", 9, 27)]
+
+
+def test_broken_notebook_is_an_error_not_a_crash(scan_tree):
+    scan = scan_tree({"nb.ipynb": "{ not json from_pretrained"}, select="hub")
+    assert scan.hits == [] and scan.errors and scan.errors[0][0] == "nb.ipynb"
+
+
+# --- YAML / JSON configs ----------------------------------------------------------------------------
+
+
+def test_training_config_keys_revisions_and_trust(hub_scan):
+    config = (
+        "model_name_or_path: bert-base-uncased\n"
+        "tokenizer_name: acme/tok\n"
+        f"tokenizer_revision: {SHA}\n"
+        "base_model: ./checkpoints/base\n"
+        "trust_remote_code: true\n"
+        "datasets:\n"
+        "  - path: acme/alpaca\n"
+        "    type: alpaca\n"
+        "model: gpt-4\n"
+        "llm:\n"
+        "  model: openai/gpt-4o\n"
+        "  url: https://huggingface.co/datasets/acme/ds/resolve/v1.0/data.parquet\n"
+        "output_dir: acme/out\n"
+    )
+    scan = hub_scan({"configs/train.yaml": config})
+    assert scan.hits == [
+        ("HUB001", "configs/train.yaml", 1, 21), ("HUB002", "configs/train.yaml", 5, 1),
+        ("HUB001", "configs/train.yaml", 7, 11), ("HUB001", "configs/train.yaml", 12, 8),
+    ]
+    assert str(scan.findings[1].severity) == "critical"
+
+
+def test_pinned_config_is_clean_and_trust_is_high(hub_scan):
+    config = f"base_model: acme/llm\nrevision: {SHA}\ntrust_remote_code: true\n"
+    scan = hub_scan({"axolotl.yml": config})
+    assert scan.hits == [("HUB002", "axolotl.yml", 3, 1)]
+    assert str(scan.findings[0].severity) == "high"
+
+
+def test_json_config(hub_scan):
+    config = '{\n  "base_model_name_or_path": "acme/base",\n  "revision": null,\n  "peft_type": "LORA"\n}\n'
+    pinned = f'{{"base_model_name_or_path": "acme/base", "revision": "{SHA}"}}\n'
+    scan = hub_scan({"adapter/adapter_config.json": config, "pinned/adapter_config.json": pinned, "data/big.json": '{"text": "model"}\n'})
+    assert scan.hits == [("HUB001", "adapter/adapter_config.json", 2, 31)]
+
+
+def test_compose_and_k8s_commands(hub_scan):
+    compose = (
+        "services:\n"
+        "  tgi:\n"
+        "    image: ghcr.io/huggingface/text-generation-inference:2.0\n"
+        "    command: --model-id acme/llm --revision main\n"
+        "    environment:\n"
+        "      MODEL_ID: acme/other\n"
+    )
+    scan = hub_scan({"docker-compose.yml": compose})
+    assert scan.hits == [("HUB001", "docker-compose.yml", 4, 25), ("HUB001", "docker-compose.yml", 6, 17)]
+
+
+def test_workflow_run_blocks(hub_scan):
+    workflow = (
+        "on: push\n"
+        "jobs:\n"
+        "  t:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - run: |\n"
+        "          huggingface-cli download acme/gguf m.gguf --local-dir models\n"
+        f"          hf download acme/pinned --revision {SHA}\n"
+        "          vllm serve acme/llm --trust-remote-code\n"
+        "          python train.py --model_name_or_path ${{ matrix.model }}\n"
+        "          wget https://example.com/model.safetensors\n"
+        "      - shell: pwsh\n"
+        "        run: huggingface-cli download acme/windows\n"
+    )
+    scan = hub_scan({".github/workflows/ci.yml": workflow})
+    assert scan.hits == [
+        ("HUB001", ".github/workflows/ci.yml", 7, 36), ("HUB001", ".github/workflows/ci.yml", 9, 22),
+        ("HUB002", ".github/workflows/ci.yml", 9, 31), ("HUB005", ".github/workflows/ci.yml", 11, 16),
+    ]
+
+
+# --- shell scripts and Dockerfiles ---------------------------------------------------------------------
+
+
+def test_shell_script(hub_scan):
+    script = (
+        "#!/bin/bash\n"
+        "export MODEL_NAME=acme/llm\n"
+        "git clone https://huggingface.co/acme/repo && cd repo\n"
+        "git clone https://huggingface.co/acme/pinned\n"
+        f"git -C pinned checkout {SHA}\n"
+        "curl -LO https://huggingface.co/acme/x/resolve/main/model.safetensors\n"
+        f"curl -LO https://huggingface.co/acme/x/resolve/{SHA}/model.safetensors\n"
+        "accelerate launch train.py --model_name_or_path=acme/base --model_revision main\n"
+        "lm_eval --model hf --model_args pretrained=acme/eval,trust_remote_code=True\n"
+        "python run.py --model_name_or_path ./local/ckpt --tokenizer_name gpt2\n"
+        "wget https://example.com/w.pth && sha256sum -c w.sha256\n"
+    )
+    scan = hub_scan({"scripts/train.sh": script})
+    assert scan.hits == [
+        ("HUB001", "scripts/train.sh", 2, 19), ("HUB001", "scripts/train.sh", 3, 11),
+        ("HUB001", "scripts/train.sh", 6, 10), ("HUB001", "scripts/train.sh", 8, 49),
+        ("HUB001", "scripts/train.sh", 9, 44), ("HUB002", "scripts/train.sh", 9, 54),
+        ("HUB001", "scripts/train.sh", 10, 66),
+    ]
+
+
+def test_dockerfile(hub_scan):
+    dockerfile = (
+        "FROM python:3.11\n"
+        "ENV MODEL_ID=acme/llm\n"
+        "RUN --mount=type=cache,target=/root/.cache \\\n"
+        "    curl -L -o /m.bin http://huggingface.co/acme/m/resolve/main/pytorch_model.bin\n"
+        "ADD https://huggingface.co/acme/a/resolve/main/a.safetensors /models/\n"
+        'CMD ["--model-id", "acme/served", "--revision", "main"]\n'
+        f'ENTRYPOINT ["text-generation-launcher", "--model-id", "acme/ok", "--revision", "{SHA}"]\n'
+    )
+    scan = hub_scan({"docker/Dockerfile": dockerfile})
+    assert scan.hits == [
+        ("HUB001", "docker/Dockerfile", 2, 14), ("HUB001", "docker/Dockerfile", 4, 23),
+        ("HUB004", "docker/Dockerfile", 4, 23), ("HUB001", "docker/Dockerfile", 5, 5),
+        ("HUB001", "docker/Dockerfile", 6, 21),
+    ]
+
+
+def test_files_without_hub_references_are_clean(hub_scan):
+    files = {
+        "src/util.py": "import os\nprint(os.getcwd())\n",
+        "scripts/build.sh": "#!/bin/sh\nmake all\n",
+        "Dockerfile": "FROM python:3.11\nRUN pip install -r requirements.txt\n",
+        "config.yaml": "lr: 0.1\nmodel: resnet50\n",
+    }
+    assert hub_scan(files).hits == []
+
+
+def test_nested_model_keys_and_argument_lists(hub_scan):
+    manifest = (
+        "spec:\n"
+        "  containers:\n"
+        "    - name: vllm\n"
+        '      args: ["--model", "acme/llm", "--trust-remote-code"]\n'
+        "      command:\n"
+        "        - python3\n"
+        "        - -m\n"
+        "        - vllm.entrypoints.openai.api_server\n"
+        "        - --model=acme/other\n"
+        "model:\n"
+        "  name: acme/nested\n"
+        "merge:\n"
+        "  models:\n"
+        "    - model: acme/merge-a\n"
+        f"      revision: {SHA}\n"
+    )
+    scan = hub_scan({"deploy/k8s.yaml": manifest})
+    assert scan.hits == [
+        ("HUB001", "deploy/k8s.yaml", 4, 26), ("HUB002", "deploy/k8s.yaml", 4, 38),
+        ("HUB001", "deploy/k8s.yaml", 9, 19), ("HUB001", "deploy/k8s.yaml", 11, 9),
+    ]
+
+
+def test_trust_remote_code_beside_a_local_model_is_not_reported(hub_scan):
+    files = {
+        "local.yaml": "model_name_or_path: ./outputs/merged\ntrust_remote_code: true\n",
+        "serve.sh": "vllm serve ./models/merged --model ./models/merged --trust-remote-code\npython serve.py --model_name_or_path /srv/model --trust_remote_code\n",
+    }
+    assert hub_scan(files).hits == []
+
+
+def test_inline_python_lfs_clones_and_llama_cpp(hub_scan):
+    script = (
+        "python -c \"from sentence_transformers import SentenceTransformer; SentenceTransformer('all-MiniLM-L6-v2')\"\n"
+        "python3 -c \"\n"
+        "from transformers import AutoModel\n"
+        "AutoModel.from_pretrained('acme/x', trust_remote_code=True)\n"
+        '"\n'
+        "git lfs clone https://huggingface.co/acme/lfs\n"
+        "llama-server -hf acme/Llama-GGUF:Q4_K_M\n"
+        "llama-cli --hf-repo acme/gguf --hf-file m.gguf\n"
+        "python train.py -c config.yaml\n"
+    )
+    scan = hub_scan({"download.sh": script})
+    assert scan.hits == [
+        ("HUB001", "download.sh", 1, 87), ("HUB001", "download.sh", 4, 27), ("HUB002", "download.sh", 4, 37),
+        ("HUB001", "download.sh", 6, 15), ("HUB001", "download.sh", 7, 18), ("HUB001", "download.sh", 8, 21),
+    ]
+
+
+def test_dockerfile_run_python_inline(hub_scan):
+    dockerfile = 'FROM python:3.11\nRUN python -c "from transformers import pipeline; pipeline(\'ner\', model=\'dslim/bert-base-NER\')"\n'
+    assert hub_scan({"Dockerfile": dockerfile}).hits == [("HUB001", "Dockerfile", 2, 73)]
+
+
+def test_metadata_files_api_models_and_model_lists(hub_scan):
+    files = {
+        "data/dataset_info.json": '{"dataset_name": "imdb", "config_name": "default"}\n',
+        "llm.yaml": "model: deepseek/deepseek-chat\nclip_model: ViT-B/32\nmodels:\n  - acme/listed\n  - gpt-4\n",
+    }
+    assert hub_scan(files).hits == [("HUB001", "llm.yaml", 4, 5)]
+
+
+def test_gitlab_script_lines(hub_scan):
+    ci = "download:\n  script:\n    - pip install -U huggingface_hub\n    - huggingface-cli download acme/ci-model\n"
+    assert hub_scan({".gitlab-ci.yml": ci}).hits == [("HUB001", ".gitlab-ci.yml", 4, 32)]
+
+
+def test_mirror_urls_and_weight_downloads_in_workflows(hub_scan):
+    workflow = (
+        "on: push\n"
+        "jobs:\n"
+        "  t:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - run: curl -LO https://example.com/w.pth\n"
+        "      - run: wget https://hf-mirror.com/acme/m/resolve/main/w.bin\n"
+    )
+    scan = hub_scan({".github/workflows/fetch.yml": workflow})
+    assert scan.hits == [("HUB005", ".github/workflows/fetch.yml", 6, 23), ("HUB001", ".github/workflows/fetch.yml", 7, 19)]
