@@ -24,3 +24,11 @@ def test_configuration_and_ignore_lists_are_checked_against_every_hook(tmp_path)
     assert run(tmp_path, "check", "--select", "models", "--ignore", "PIN001", ".") == "['mlgate.models', 'mlgate.pins'] 0"
     (tmp_path / ".mlgate.yaml").write_text("pins:\n  bogus: 1\n")
     assert run(tmp_path, "check", "--select", "models", ".") == "['mlgate.models', 'mlgate.pins'] 2"
+
+
+def test_a_configuration_without_other_hooks_sections_loads_only_the_selected_hook(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".mlgate.yaml").write_text("exclude: [tests/*]\nmodels:\n  allowed-callables: []\n")
+    assert run(tmp_path, "check", "--select", "models", ".") == "['mlgate.models'] 0"
+    (tmp_path / ".mlgate.yaml").write_text("exclude: [tests/*]\nseverity:\n  PIN001: low\n")
+    assert run(tmp_path, "check", "--select", "models", ".") == "['mlgate.models', 'mlgate.pins'] 0"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgate import __version__
-from mlgate.config import Config, ConfigError, check_selectors, find_config_file, load_config
+from mlgate.config import Config, ConfigError, check_selectors, find_config_file, load_config, top_level_keys
 from mlgate.findings import Rule, Severity
 from mlgate.hook import Hook
 from mlgate.plugins import HOOK_MODULES, load_hook, load_hooks
@@ -90,14 +90,20 @@ def _prepare(args: argparse.Namespace) -> tuple[list[Hook], Config]:
 
 
 def _hooks_to_load(args: argparse.Namespace) -> list[Hook]:
-    """Only the selected hooks when nothing else needs the others: `mlgate-models` in a
-    repository without configuration must not pay for importing every other hook (a
-    configuration file, rule codes or --ignore are validated against all of them)."""
+    """Only the hooks a run needs: `mlgate-models` must not pay for importing every other
+    hook. A configuration section of another hook still loads that hook, so the section is
+    validated; rule codes in --ignore or in the file's select/ignore/severity load them all."""
     selected = _split(args.select)
-    only_names = selected and set(selected) <= set(HOOK_MODULES) and not args.ignore
-    if only_names and args.config is None and find_config_file(Path.cwd().resolve()) is None:
-        return [load_hook(name) for name in dict.fromkeys(selected)]
-    return load_hooks()
+    if not selected or not set(selected) <= set(HOOK_MODULES) or args.ignore:
+        return load_hooks()
+    names = dict.fromkeys(selected)
+    path = Path(args.config) if args.config is not None else find_config_file(Path.cwd().resolve())
+    if path is not None and path.is_file():
+        keys = top_level_keys(path)
+        if keys & {"select", "ignore", "severity"}:
+            return load_hooks()
+        names.update(dict.fromkeys(key for key in keys if key in HOOK_MODULES))
+    return [load_hook(name) for name in names]
 
 
 def _all_rules(hooks: list[Hook]) -> list[Rule]:

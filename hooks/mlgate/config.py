@@ -89,6 +89,12 @@ def _read(path: Path) -> dict[str, Any] | None:
     return _plain(documents[0]) if documents else {}
 
 
+def top_level_keys(path: Path) -> set[str]:
+    """The keys a configuration file sets (raises ConfigError when it cannot be read)."""
+    data = _read(path)
+    return set(data) if isinstance(data, dict) else set()
+
+
 def find_config_file(start: Path) -> Path | None:
     """The nearest config file from `start` upwards, stopping at the repository root."""
     for folder in (start, *start.parents):

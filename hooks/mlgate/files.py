@@ -8,6 +8,7 @@ error entry instead of a traceback.
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import stat
 from dataclasses import dataclass, field
@@ -42,8 +43,14 @@ def display_path(path: Path) -> str:
     except ValueError:  # another drive on Windows
         return path.as_posix()
     if rel.startswith(".." + os.sep) or rel == "..":
-        return path.resolve().as_posix()
+        return f"{_resolved_directory(os.path.dirname(absolute))}/{os.path.basename(absolute)}"
     return Path(rel).as_posix()
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved_directory(directory: str) -> str:
+    """A folder outside the current directory, symlinks resolved: once per folder, not per file."""
+    return Path(directory).resolve().as_posix().rstrip("/")
 
 
 @dataclass

@@ -66,6 +66,25 @@ def test_jupyter_config(scan_tree):
     assert scan.hits == [("SVC002", "jupyter_server_config.py", 3, 22)]
 
 
+def test_jupyter_config_any_origin_with_an_empty_token(scan_tree):
+    # Loopback is no defence here: the user's own browser is the way in.
+    wildcard = "c.ServerApp.token = ''\nc.ServerApp.allow_origin = '*'\n"
+    pattern = "c.NotebookApp.token = ''\nc.NotebookApp.allow_origin_pat = '.*'\n"
+    with_token = "c.ServerApp.allow_origin = '*'\n"
+    one_site = "c.ServerApp.token = ''\nc.ServerApp.allow_origin = 'https://colab.research.google.com'\n"
+    with_password = wildcard + "c.ServerApp.password = 'argon2:$argon2id$v=19$m=10240'\n"
+    scan = scan_tree(
+        {
+            "a/jupyter_server_config.py": wildcard, "b/jupyter_notebook_config.py": pattern,
+            "c/jupyter_server_config.py": with_token, "d/jupyter_server_config.py": one_site,
+            "e/jupyter_server_config.py": with_password,
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC002", "a/jupyter_server_config.py", 2, 29), ("SVC002", "b/jupyter_notebook_config.py", 2, 35)]
+    assert "allow_origin='*' with an empty token" in scan.messages("SVC002")[0]
+
+
 def test_torchserve_config_properties(scan_tree):
     config = """\
 inference_address=http://0.0.0.0:8080

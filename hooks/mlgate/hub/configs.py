@@ -180,7 +180,7 @@ class _Config:
         repo_id = repo_id_of(text, bare=spec[1])
         if repo_id is None or is_api_model(repo_id):
             return None
-        revision_node = next((siblings[name] for name in revision_keys_for(key) if name in siblings), None)
+        revision_node = sibling_revision(siblings, key)
         revision = yamlfile.text_of(revision_node) if revision_node is not None else None
         known = revision is None or ("${" not in revision and "{{" not in revision)
         reference = Reference(repo_id, 0, spec[0], revision, known, where=f"'{key}'")
@@ -196,6 +196,11 @@ class _Config:
         if problems:
             _, locate = yamlfile.scalar_text(self.source, node)
             self.script.found.extend((problem, placer(self.source.path, locate)) for problem in problems)
+
+
+def sibling_revision(siblings: dict[str, yamlfile.Node], key: str) -> yamlfile.Node | None:
+    """The value of the setting beside `key` that holds its revision (`revision:`, `model_revision:`)."""
+    return next((siblings[name] for name in revision_keys_for(key) if name in siblings), None)
 
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:

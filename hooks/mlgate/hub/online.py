@@ -4,12 +4,15 @@ Online: each movable hub reference (HUB001) is resolved on the hub (`HF_ENDPOINT
 `HF_TOKEN` when set) to the commit its revision names today; a repository that no longer
 exists is reported (HUB010), critically when its whole namespace is gone, because then
 anyone can register it and serve their own files under the old name ("namespace reuse").
+References pinned to a commit SHA (noted by the scanners, see `hub/__init__.py`) are
+checked too: HUB010 when the hub does not have that commit, or the repository or namespace.
 torch.hub references (HUB003) are resolved on GitHub.
 
 Fix (token-exact edits): `/resolve/<branch>/` in hub URLs becomes `/resolve/<sha>/`; in
 Python, a loader's `revision="main"` becomes `revision="<sha>"  # main`, and a loader call
-without one gets `revision="<sha>"` added before its closing parenthesis (`# main`);
-`torch.hub.load("owner/repo:v1")` becomes `"owner/repo:<sha>"`.
+without one gets `revision="<sha>"` added before its closing parenthesis (`# main`); in a YAML
+config, the revision setting beside the model key (`revision: main`) becomes `revision: <sha>  # main`
+(none is added); `torch.hub.load("owner/repo:v1")` becomes `"owner/repo:<sha>"`.
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from mlgate import yamlfile
 from mlgate.files import SourceFile
 from mlgate.findings import Finding, Severity
 from mlgate.hook import ScanContext
-from mlgate.hub.references import HUB_URL
-from mlgate.hub.rules import MISSING_REFERENCE, TORCH_HUB_UNPINNED, UNPINNED
+from mlgate.hub.configs import sibling_revision
+from mlgate.hub.references import HUB_URL, pinned_reference, setting_key
+from mlgate.hub.rules import MISSING_REFERENCE, PINNED_NOTE, TORCH_HUB_UNPINNED, UNPINNED
 from mlgate.online import Edit, Fixer, OnlineError, OnlineSession
 from mlgate.online.github import FULL_SHA, commit_of
+from mlgate.problem import is_full_sha
 
 DEFAULT_BRANCH = "main"  # what the hub and `revision=None` mean by "no revision"
 # What a HUB001 finding for a named repository says (hub/references.py writes it).
@@ -71,12 +77,16 @@ def _exists(session: OnlineSession, path: str) -> bool:
     return session.lookup(("hub-exists", path), lambda: session.http.request("GET", url, ok=(200, 401, 404)).status == 200)
 
 
-def missing(session: OnlineSession, target: Target) -> tuple[str, Severity] | None:
-    """Why the hub cannot resolve the target (message, severity), after `hub_commit` said None."""
-    kind, repo_id = target.kind, target.repo_id
+def missing(session: OnlineSession, kind: str, repo_id: str, revision: str) -> tuple[str, Severity]:
+    """Why the hub cannot resolve `revision` of the repository (message, severity), after `hub_commit` said None."""
     namespace = repo_id.split("/", 1)[0] if "/" in repo_id else ""
     if _exists(session, f"{kind}s/{repo_id}"):
-        return f"hub {kind} '{repo_id}' has no revision '{target.revision}': loading it fails today, and whoever creates that branch or tag decides what loads", Severity.HIGH
+        if is_full_sha(revision):
+            return (
+                f"hub {kind} '{repo_id}' has no commit '{revision}': its history was rewritten (force-push, squash) "
+                "or the commit never was in it, so loading it fails today; review the repository again before pinning a new commit"
+            ), Severity.HIGH
+        return f"hub {kind} '{repo_id}' has no revision '{revision}': loading it fails today, and whoever creates that branch or tag decides what loads", Severity.HIGH
     if namespace and not (_exists(session, f"users/{namespace}/overview") or _exists(session, f"organizations/{namespace}/overview")):
         return (
             f"hub {kind} '{repo_id}': the namespace '{namespace}' no longer exists on the hub, so anyone can register it "
@@ -150,6 +160,35 @@ def _python_pin(source: SourceFile, finding: Finding, revision: str | None) -> C
     return lambda sha: [Edit(finding.path, last.end_lineno, column, "", f', revision="{sha}"'), *_comment(finding.path, last.end_lineno, line, DEFAULT_BRANCH)]
 
 
+def _yaml_pin(source: SourceFile, finding: Finding, repo_id: str, revision: str | None) -> Callable[[str], list[Edit]]:
+    """How to pin a config's reference: the revision setting beside it (`revision: main` -> `revision: <sha>  # main`).
+
+    A config without one is left alone: which key its program reads (`revision`,
+    `model_revision`, none at all) is the program's business, and a strict parser rejects an unknown key.
+    """
+    for root in yamlfile.load_documents(source) if revision else ():
+        for node in yamlfile.walk(root):
+            siblings = {setting_key(key): value for key, _, value in yamlfile.items(node)}
+            for key, _, value in yamlfile.items(node):
+                if yamlfile.position(value)[0] != finding.line or yamlfile.text_of(value) != repo_id:
+                    continue
+                written = sibling_revision(siblings, setting_key(key))
+                if written is None or yamlfile.text_of(written) != revision:
+                    return _unpinnable
+                line_number, column = yamlfile.position(written)
+                line = source.line_text(line_number)
+                quote = line[column - 1] if line[column - 1 : column] in ("'", '"') else ""
+                old = f"{quote}{revision}{quote}"
+                if line[column - 1 : column - 1 + len(old)] != old:
+                    return _unpinnable  # a block scalar or an escape: not one token
+                return lambda sha: [Edit(finding.path, line_number, column, old, f"{quote}{sha}{quote}"), *_comment(finding.path, line_number, line, revision)]
+    return _unpinnable
+
+
+def _unpinnable(sha: str) -> list[Edit]:
+    return []
+
+
 def _comment(path: str, line_number: int, line: str, ref: str) -> list[Edit]:
     """`  # <ref>` at the end of a line that has no comment and is not inside a long string."""
     if "#" in line or '"""' in line or "'''" in line or line.rstrip().endswith("\\"):
@@ -167,8 +206,12 @@ def target_of(finding: Finding, source: SourceFile) -> Target | None:
     if named is None:
         return None
     kind, repo_id, revision = named.groups()
-    python = source.path.endswith(".py")
-    pin = _python_pin(source, finding, revision) if python else (lambda sha: [])
+    if source.path.endswith(".py"):
+        pin = _python_pin(source, finding, revision)
+    elif source.path.endswith((".yaml", ".yml")):  # not JSON: a JSON file has no room for the `# main` comment
+        pin = _yaml_pin(source, finding, repo_id, revision)
+    else:
+        pin = _unpinnable
     return Target(kind, repo_id, revision or DEFAULT_BRANCH, pin)
 
 
@@ -190,8 +233,24 @@ def _torch_hub(session: OnlineSession, finding: Finding, source: SourceFile) -> 
 
 # --- the hook's online check and fixers ----------------------------------------------------------
 
-def check(session: OnlineSession, context: ScanContext, findings: list[Finding]) -> list[Finding]:
+def _missing_commits(session: OnlineSession, context: ScanContext) -> list[Finding]:
+    """HUB010 for each SHA-pinned reference (noted by the scanners) whose commit the hub does not have."""
     found: list[Finding] = []
+    for note in context.notes:
+        if not isinstance(note, Finding) or note.rule is not PINNED_NOTE:
+            continue
+        kind, repo_id, sha, where = pinned_reference(note)
+        try:
+            if hub_commit(session, kind, repo_id, sha) is None:
+                message, severity = missing(session, kind, repo_id, sha)
+                found.append(MISSING_REFERENCE.finding(note.path, note.line, note.column, message + where, severity=severity))
+        except OnlineError as exc:
+            session.error(note.path, f"line {note.line}: {exc}")
+    return found
+
+
+def check(session: OnlineSession, context: ScanContext, findings: list[Finding]) -> list[Finding]:
+    found = _missing_commits(session, context) if session.wanted(MISSING_REFERENCE.code) else []
     for finding in findings:
         if finding.rule not in (UNPINNED, TORCH_HUB_UNPINNED) or not finding.line:
             continue
@@ -209,7 +268,7 @@ def check(session: OnlineSession, context: ScanContext, findings: list[Finding])
             if sha is not None:
                 finding.message += f"; '{target.revision}' is commit {sha} today"
             elif session.wanted(MISSING_REFERENCE.code):
-                message, severity = missing(session, target)
+                message, severity = missing(session, target.kind, target.repo_id, target.revision)
                 found.append(MISSING_REFERENCE.finding(finding.path, finding.line, finding.column, message, severity=severity))
         except OnlineError as exc:
             session.error(finding.path, f"line {finding.line}: {exc}")

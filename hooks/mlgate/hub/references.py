@@ -21,12 +21,13 @@ from mlgate.hub.rules import (
     LOOKALIKE_NAMESPACE,
     NAMESPACE_NOT_ALLOWED,
     NO_CHECKSUM,
+    PINNED_NOTE,
     TORCH_HUB_UNPINNED,
     TRUST_REMOTE_CODE,
     UNPINNED,
     UNRESOLVED,
 )
-from mlgate.findings import Severity
+from mlgate.findings import Finding, Severity
 from mlgate.problem import Problem, is_full_sha
 
 _REPO_ID = re.compile(r"(?:([A-Za-z0-9][\w.-]{0,95})/)?([A-Za-z0-9][\w.-]{0,95})")
@@ -92,6 +93,13 @@ class Reference:
         return self.revision is not None and is_full_sha(self.revision)
 
 
+def pinned_reference(note: Finding) -> tuple[str, str, str, str]:
+    """(kind, repo id, commit, where) of a PINNED_NOTE finding; `where` is what a placer added
+    after them (a notebook's ` (cell N, line M)`), for the message of a finding at its place."""
+    kind, repo_id, revision, *where = note.message.split(" ", 3)
+    return kind, repo_id, revision, f" {where[0]}" if where else ""
+
+
 def repo_id_of(text: str, bare: bool = False) -> str | None:
     """`text` as a hub repository id (`ns/name`, or `name` when `bare`), or None.
 
@@ -152,6 +160,8 @@ class Judge:
     def reference(self, reference: Reference) -> list[Problem]:
         """HUB001 (movable revision) and the namespace checks of one hub repository."""
         problems = self.namespace(reference.namespace, reference.offset)
+        if self.context.online and reference.pinned:  # does the commit exist? asked after the scan
+            problems.append(Problem(PINNED_NOTE, f"{reference.kind} {reference.repo_id} {reference.revision}", reference.offset))
         if reference.pinned is False:
             where = f" by {reference.where}" if reference.where else ""
             message = f"hub {reference.kind} '{reference.repo_id}' is loaded{where} {_revision_text(reference)}; pin revision to a full commit SHA"

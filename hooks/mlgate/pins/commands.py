@@ -34,7 +34,8 @@ from mlgate.pins.requirement import (
     check_url,
     is_full_sha,
 )
-from mlgate.pins.rules import INSECURE_INDEX, PIPE_TO_SHELL, UNPINNED, VCS_REF
+from mlgate.pins.pinned import note_pin
+from mlgate.pins.rules import INSECURE_INDEX, KNOWN_VULNERABLE, PIPE_TO_SHELL, UNPINNED, VCS_REF
 from mlgate.problem import Place, placer  # noqa: F401  (placer: re-exported for the pins scanners)
 
 
@@ -365,8 +366,9 @@ def _script_source(argv: list[shell.Word], kind: str) -> tuple[str, shell.Word |
 class Script:
     """The shell of one file (or one CI job), possibly given in several pieces."""
 
-    def __init__(self, allowed: Iterable[str] = ()):
-        self.allowed = tuple(allowed)
+    def __init__(self, context: ScanContext):
+        self.context = context
+        self.allowed = allowed_indexes(context)
         self._findings: list[Finding] = []
         self._clones: list[tuple[Problem, Place]] = []  # clones no later checkout pinned yet
         self._downloads: dict[str, tuple[str, int, Place]] = {}  # file name -> the fetch that wrote it
@@ -519,10 +521,16 @@ class Script:
                 used = set(installer_words[: len(words)])
                 rest = [word for i, word in enumerate(args) if i not in used]
                 label = " ".join((written, *words))
-                self._report(place, self._install_problems(installer, rest, label))
+                self._report(place, self._install_problems(installer, rest, label, place))
                 return
 
-    def _install_problems(self, installer: _Installer, args: list[shell.Word], label: str) -> list[Problem]:
+    def _note_pin(self, installer: _Installer, value: _Value, place: Place) -> None:
+        """Keep an exact `name==1.2.3` PyPI argument for the OSV check (online runs only)."""
+        if self.context.online and not installer.conda:
+            where = place(Problem(KNOWN_VULNERABLE, "", value.offset()))  # where its advisories are reported
+            note_pin(self.context, value.text, where.path, where.line or 1, where.column or 1, where.message)
+
+    def _install_problems(self, installer: _Installer, args: list[shell.Word], label: str, place: Place) -> list[Problem]:
         options, operands = _split_args(args, installer.takes_value)
         problems: list[Problem] = []
         for option in options:
@@ -540,9 +548,11 @@ class Script:
                 continue  # an editable install of a local directory (`-e detectron2_repo`)
             elif option.name in _PACKAGE_OPTIONS:
                 problems += installer.package(value, label)
+                self._note_pin(installer, value, place)
         if not any(option.name in _REPLACES_OPERANDS for option in options):
             for operand in operands:
                 problems += installer.package(operand, label)
+                self._note_pin(installer, operand, place)
         return problems
 
     def _pip_config(self, args: list[shell.Word], place: Place) -> None:

@@ -57,7 +57,7 @@ def _git_source(source: str) -> bool:
 class _Dockerfile:
     def __init__(self, source: SourceFile, context: ScanContext):
         self.source = source
-        self.script = commands.Script(commands.allowed_indexes(context))
+        self.script = commands.Script(context)
         self.problems: list[tuple[Problem, Instruction]] = []
         self.global_args: dict[str, str] = {}
         self.stages: set[str] = set()

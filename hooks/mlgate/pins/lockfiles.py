@@ -17,7 +17,7 @@ from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import tomlfile
-from mlgate.pins.pinned import Pin
+from mlgate.pins.pinned import Pin, note_pin
 from mlgate.pins.requirement import Problem, canonical_name, check_index, is_full_sha, place
 from mlgate.pins.rules import INSECURE_INDEX, LOCK_UNVERIFIED
 from mlgate.pins.tomlfile import Path
@@ -139,7 +139,7 @@ def pylock(data: dict[str, Any]) -> Checks:
                 yield here, problem
 
 
-def pipfile_lock(source: SourceFile) -> Iterator[Finding]:
+def pipfile_lock(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     try:
         data = json.loads(source.text)
     except ValueError as exc:
@@ -162,6 +162,7 @@ def pipfile_lock(source: SourceFile) -> Iterator[Finding]:
             if not isinstance(entry, dict):
                 continue
             package = {"name": name, "version": entry.get("version", "")}
+            from_index = False
             if isinstance(entry.get("git"), str):
                 problems = not_at_commit(package, entry["git"], entry.get("ref"))
             elif "path" in entry:
@@ -169,8 +170,14 @@ def pipfile_lock(source: SourceFile) -> Iterator[Finding]:
             else:
                 hashes = entry.get("hashes")
                 problems = unhashed(package, [{"hash": h} for h in hashes] if isinstance(hashes, list) else [])
+                from_index = isinstance(package["version"], str)
+            if not problems and not (from_index and context.online):
+                continue
+            line, column = locate.key(section, name)  # once: each lookup moves the section's cursor on
             for problem in problems:
-                yield place(problem, source.path, *locate.key(section, name))
+                yield place(problem, source.path, line, column)
+            if from_index:  # `"version": "==1.2.3"`, looked up in OSV after an online scan
+                note_pin(context, f"{name}{package['version']}", source.path, line, column)
 
 
 class _JsonLocator:
@@ -226,7 +233,7 @@ def index_releases(data: dict[str, Any]) -> Iterator[tuple[Path, str, str]]:
 
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     if source.name == "Pipfile.lock":
-        yield from pipfile_lock(source)
+        yield from pipfile_lock(source, context)
         return
     data, positions = tomlfile.parse(source)
     for path, problem in TOML_CHECKS.get(source.name, pylock)(data):

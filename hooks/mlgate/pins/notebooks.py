@@ -21,7 +21,7 @@ def matches(path: str) -> bool:
 
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
-    script = commands.Script(commands.allowed_indexes(context))
+    script = commands.Script(context)
     for cell in notebook.code_cells(source):
         view = notebook.shell_view(cell.text)
         if view is None:

@@ -88,10 +88,10 @@ def advisory_findings(session: OnlineSession, context: ScanContext) -> list[Find
         on_load = [a for a in advisories if runs_code_on_load(pin.name, a)]
         other = [a for a in advisories if a not in on_load]
         if on_load:
-            message = f"{pin.name} {pin.version} has advisories that let a model file run code when it is loaded: {_describe(on_load)}"
+            message = f"{pin.name} {pin.version} has advisories that let a model file run code when it is loaded: {_describe(on_load)}{pin.where}"
             findings.append(MODEL_LOADING_RCE.finding(pin.path, pin.line, pin.column, message))
         if other:
-            message = f"{pin.name} {pin.version} has {len(other)} known advisor{'y' if len(other) == 1 else 'ies'}: {_describe(other)}"
+            message = f"{pin.name} {pin.version} has {len(other)} known advisor{'y' if len(other) == 1 else 'ies'}: {_describe(other)}{pin.where}"
             findings.append(KNOWN_VULNERABLE.finding(pin.path, pin.line, pin.column, message, severity=_severity(other)))
     return findings
 

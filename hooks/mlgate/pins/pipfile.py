@@ -24,10 +24,12 @@ from mlgate.pins.requirement import (
     ranges_accepted,
     without_ranges,
 )
+from mlgate.pins.pinned import note_pin
 from mlgate.pins.rules import INSECURE_INDEX
 from mlgate.pins.tomlfile import Positions
 
 NOT_PACKAGES = {"source", "requires", "scripts", "pipenv"}
+NOT_FROM_INDEX = frozenset({"git", "file", "path"})
 
 
 def matches(path: str) -> bool:
@@ -44,11 +46,20 @@ def package_problems(name: str, spec: Any) -> list[Problem]:
             return check_url(spec["file"])
         if "path" in spec:
             return []
+    text = index_requirement(name, spec)
+    return check_requirement(text) if text is not None else []
+
+
+def index_requirement(name: str, spec: Any) -> str | None:
+    """`name ==1.0` of a package installed from an index (a version string, or a table's `version`)."""
+    if isinstance(spec, dict):
+        if NOT_FROM_INDEX.intersection(spec):
+            return None
         spec = spec.get("version", "*")
     if not isinstance(spec, str):
-        return []
+        return None
     version = spec.strip()
-    return check_requirement(name if version in ("", "*") else f"{name} {version}")
+    return name if version in ("", "*") else f"{name} {version}"
 
 
 def source_problems(index: int, source: dict[str, Any], used: set[str], allowed: list[str]) -> Iterator[tuple[str, Problem]]:
@@ -76,6 +87,8 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
                 used_indexes.add(spec["index"])
             for problem in without_ranges(package_problems(name, spec), accepted):
                 yield place(problem, source.path, *positions.key((category, name)))
+            if context.online and (text := index_requirement(name, spec)):  # looked up in OSV after the scan
+                note_pin(context, text, source.path, *positions.key((category, name)))
     sources = data.get("source")
     allowed = context.options.get("allowed-indexes", [])
     for index, entry in enumerate(sources if isinstance(sources, list) else []):

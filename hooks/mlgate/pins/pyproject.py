@@ -14,6 +14,7 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import tomlfile
+from mlgate.pins.pinned import note_pin, poetry_pin_text
 from mlgate.pins.requirement import (
     Problem,
     canonical_name,
@@ -28,6 +29,8 @@ from mlgate.pins.requirement import (
 )
 from mlgate.pins.tomlfile import Path, Positions
 
+# Keys of a Poetry dependency table that install it from elsewhere than an index.
+NOT_FROM_INDEX = frozenset({"git", "url", "path", "file"})
 # Source tables of uv that pin a dependency by themselves (a commit, a file, the workspace).
 UV_PINNING_SOURCES = ("git", "url", "path", "workspace")
 
@@ -55,7 +58,9 @@ def requirement_lists(data: dict[str, Any]) -> Iterator[tuple[Path, list[Any]]]:
         yield ("tool", "pdm", "dev-dependencies", group), items
 
 
-def check_strings(path: Path, items: Any, positions: Positions, source: SourceFile, accepted: bool, governed: frozenset[str]) -> Iterator[Finding]:
+def check_strings(
+    path: Path, items: Any, positions: Positions, source: SourceFile, context: ScanContext, accepted: bool, governed: frozenset[str]
+) -> Iterator[Finding]:
     if not isinstance(items, list):
         return
     for index, item in enumerate(items):
@@ -63,6 +68,8 @@ def check_strings(path: Path, items: Any, positions: Positions, source: SourceFi
             problems = without_ranges(check_requirement(item, constraints=governed), accepted)
             for problem in problems:
                 yield place(problem, source.path, *positions.value((*path, index)))
+            if context.online:  # looked up in OSV after the scan
+                note_pin(context, item, source.path, *positions.value((*path, index)))
 
 
 def git_or_url_problems(spec: dict[str, Any]) -> list[Problem] | None:
@@ -88,6 +95,13 @@ def poetry_problems(name: str, spec: Any) -> list[Problem]:
         return direct
     version = spec.get("version", "*")
     return check_poetry_version(name, version) if isinstance(version, str) else []
+
+
+def poetry_version(spec: Any) -> str | None:
+    """The version constraint of a Poetry dependency installed from an index (None for git, url, path, lists)."""
+    if isinstance(spec, dict):
+        return None if NOT_FROM_INDEX.intersection(spec) else spec.get("version")
+    return spec if isinstance(spec, str) else None
 
 
 def poetry_dependency_tables(poetry: dict[str, Any]) -> Iterator[tuple[Path, dict[str, Any]]]:
@@ -166,10 +180,10 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     governed = uv_governed(uv_sources)
 
     for path, items in requirement_lists(data):
-        yield from check_strings(path, items, positions, source, accepted, governed)
+        yield from check_strings(path, items, positions, source, context, accepted, governed)
     # A lock file pins the project's dependencies but not what builds it.
     build_accepted = context.options.get("ranges") == "always"
-    yield from check_strings(("build-system", "requires"), _table(data, "build-system").get("requires"), positions, source, build_accepted, frozenset())
+    yield from check_strings(("build-system", "requires"), _table(data, "build-system").get("requires"), positions, source, context, build_accepted, frozenset())
 
     poetry = _table(data, "tool", "poetry")
     for path, table in poetry_dependency_tables(poetry):
@@ -178,6 +192,9 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
                 continue
             for problem in without_ranges(poetry_problems(name, spec), accepted):
                 yield place(problem, source.path, *positions.key((*path, name)))
+            version = poetry_version(spec) if context.online else None
+            if isinstance(version, str) and (text := poetry_pin_text(name, version)):
+                note_pin(context, text, source.path, *positions.key((*path, name)))
     sources = poetry.get("source")
     for index, problem in poetry_source_problems(sources if isinstance(sources, list) else [], allowed):
         yield place(problem, source.path, *positions.value(("tool", "poetry", "source", index, "url")))

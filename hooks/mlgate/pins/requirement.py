@@ -133,9 +133,13 @@ def exact_name(text: str) -> str | None:
 POETRY_EXACT = re.compile(r"\s*(?:===?|=)?\s*v?\d+(?:\.\d+)*(?:[-._+]?[A-Za-z0-9.]+)?\s*")
 
 
-def check_poetry_version(name: str, version: str) -> list[Problem]:
+def is_poetry_exact(version: str) -> bool:
     """Poetry constraints: a bare or `==` version is exact; ^ ~ * and ranges move."""
-    if POETRY_EXACT.fullmatch(version) and "*" not in version:
+    return POETRY_EXACT.fullmatch(version) is not None and "*" not in version
+
+
+def check_poetry_version(name: str, version: str) -> list[Problem]:
+    if is_poetry_exact(version):
         return []
     return [Problem(UNPINNED, f"'{name}' is constrained by '{version}', which allows other versions", 0)]
 

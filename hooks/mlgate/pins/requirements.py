@@ -27,7 +27,7 @@ from mlgate.pins.requirement import (
     is_local_path,
     place_in,
 )
-from mlgate.pins.pinned import pin_of
+from mlgate.pins.pinned import note_pin
 from mlgate.pins.rules import INSECURE_INDEX, MISSING_HASH, PARTIAL_HASHES, UNPINNED, URL_NO_HASH
 
 REQUIREMENT_FOLDERS = {"requirements", "reqs"}
@@ -276,7 +276,7 @@ class _Walk:
             is_url = "://" in text or text.lower().startswith(VCS_PREFIXES)
             exact = EXACT_PIN.fullmatch(text)
             if exact and self.context.online:  # looked up in OSV after the scan
-                self.context.note(pin_of(text, source.path, *requirement.line.locate(requirement.offset)))
+                note_pin(self.context, text, source.path, *requirement.line.locate(requirement.offset))
             if not strict and exact:
                 problems = []
             elif is_path(text) or (not is_url and NAMED_REQUIREMENT.fullmatch(text) is None):

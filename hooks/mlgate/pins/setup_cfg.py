@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
+from mlgate.pins.pinned import note_pin
 from mlgate.pins.requirement import check_requirement, place, ranges_accepted, without_ranges
 
 OPTION_KEYS = {"install_requires", "setup_requires", "tests_require"}
@@ -65,6 +66,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
             continue
         for problem in without_ranges(check_requirement(text), accepted):
             yield place(problem, source.path, line, column)
+        note_pin(context, text, source.path, line, column)  # looked up in OSV after an online scan
 
 
 SCANNER = Scanner("setup_cfg", matches=matches, scan=scan)

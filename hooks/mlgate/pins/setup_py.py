@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
+from mlgate.pins.pinned import note_pin
 from mlgate.pins.requirement import check_requirement, place, ranges_accepted, without_ranges
 
 if TYPE_CHECKING:
@@ -130,6 +131,8 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
             continue  # a multi-line string is not one requirement
         for problem in without_ranges(check_requirement(node.value), accepted):
             yield place(problem, source.path, *string_start(source, node))
+        if context.online:  # looked up in OSV after the scan
+            note_pin(context, node.value, source.path, *string_start(source, node))
 
 
 SCANNER = Scanner("setup_py", matches=matches, scan=scan)

@@ -17,7 +17,7 @@ from mlgate.shell import is_script_path as matches
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
     if not shell.is_shell_script(source):
         return []
-    script = commands.Script(commands.allowed_indexes(context))
+    script = commands.Script(context)
     script.add(source.text, commands.placer(source.path, source.position))
     return script.findings()
 

@@ -53,6 +53,7 @@ def _matrix_values(job: yamlfile.Node, path: str) -> list[yamlfile.Node]:
 class _Workflow:
     def __init__(self, source: SourceFile, context: ScanContext):
         self.source = source
+        self.context = context
         self.allowed = commands.allowed_indexes(context)
         self.owners = {owner.lower() for owner in context.options.get("allowed-action-owners", []) if isinstance(owner, str)}
         self.findings: list[Finding] = []
@@ -91,7 +92,7 @@ class _Workflow:
 
     def steps(self, steps: yamlfile.Node | None, default_shell: str | None, windows: bool) -> commands.Script:
         """The `run:` blocks of one job (or action) as one script, and the steps' `uses:`."""
-        script = commands.Script(self.allowed)
+        script = commands.Script(self.context)
         for step in yamlfile.elements(steps):
             if not self.first_visit(step):
                 continue
