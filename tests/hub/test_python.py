@@ -217,6 +217,18 @@ def test_hub_urls_hf_paths_and_hf_hub_names_in_strings(hub_scan):
     ]
 
 
+def test_hub_urls_of_legacy_repositories_without_a_namespace(hub_scan):
+    source = (
+        "A = 'https://huggingface.co/bert-base-uncased/resolve/main/pytorch_model.bin'\n"
+        f"B = 'https://huggingface.co/gpt2/resolve/{SHA}/model.safetensors'\n"
+        "C = 'http://huggingface.co/gpt2/raw/v1/config.json'\n"
+        "D = 'https://huggingface.co/datasets/resolve/main/x.json'\n"
+    )
+    scan = hub_scan({"m.py": source})
+    assert scan.hits == [("HUB001", "m.py", 1, 6), ("HUB001", "m.py", 3, 6), ("HUB004", "m.py", 3, 6)]
+    assert scan.messages("HUB001")[0].startswith("https://huggingface.co/bert-base-uncased/resolve/main resolves hub model 'bert-base-uncased' at 'main'")
+
+
 # --- namespaces -----------------------------------------------------------------------------------
 
 

@@ -37,6 +37,11 @@ HUB_URL = re.compile(
     r"(?P<scheme>https?)://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/(?P<kind>datasets/|spaces/)?"
     r"(?P<ns>[\w.{}$-]+)/(?P<name>[\w.{}$-]+)(?:/(?P<action>resolve|raw|blob|tree)/(?P<rev>[^/\s'\"?#]+))?"
 )
+# A legacy canonical repository has no namespace: `https://huggingface.co/gpt2/resolve/main/x.bin`.
+_BARE_HUB_URL = re.compile(
+    r"(?P<scheme>https?)://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/"
+    r"(?P<name>[\w.-]+)/(?P<action>resolve|raw|blob)/(?P<rev>[^/\s'\"?#]+)"
+)
 # `f"https://huggingface.co/{repo}/resolve/main/{file}"`: the repository is unknown, the revision is not.
 _TEMPLATE_RESOLVE = re.compile(r"https?://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/(?P<repo>[^\s'\"]*?)/resolve/(?P<rev>[^/\s'\"?#]+)")
 _HF_PATH = re.compile(r"hf://(?P<kind>datasets/|spaces/|buckets/)?(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/\s'\"]+))?")
@@ -229,6 +234,13 @@ class Judge:
             kind = (match.group("kind") or "model/").rstrip("s/")
             reference = Reference(f"{match.group('ns')}/{match.group('name')}", start, kind, match.group("rev"), where="URL" if not clone else "git clone")
             problems += self._url_reference(reference, match.group())
+        for match in _BARE_HUB_URL.finditer(text):
+            if match.group("name") in _NOT_REPO_NAMESPACES:
+                continue
+            start = offset + match.start()
+            if match.group("scheme") == "http":
+                problems.append(Problem(INSECURE_DOWNLOAD, f"{match.group()} is fetched over plain http: anyone on the network path can replace it", start))
+            problems += self._url_reference(Reference(match.group("name"), start, "model", match.group("rev"), where="URL"), match.group())
         for match in _TEMPLATE_RESOLVE.finditer(text):
             revision = match.group("rev")
             if any(mark in match.group("repo") for mark in "{$") and not any(mark in revision for mark in "{$") and not is_full_sha(revision):
