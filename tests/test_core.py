@@ -201,6 +201,27 @@ def test_git_ignored_files_and_dot_git_are_skipped(demo, capsys, tmp_path):
     assert [f["path"] for f in run_json(capsys, ".")[1]["findings"]] == ["build/x.txt", "keep.txt"]
 
 
+def test_a_sub_folder_of_a_work_tree_still_uses_git(demo, capsys, tmp_path):
+    # The work tree is found by looking for `.git` upwards, so a scan of `src/` from the
+    # repository root still skips what git ignores.
+    demo({"src/keep.txt": "BAD\n", "src/ignored.txt": "BAD\n", ".gitignore": "ignored.txt\n"})
+    git(tmp_path, "init", "-q")
+    assert [f["path"] for f in run_json(capsys, "src")[1]["findings"]] == ["src/keep.txt"]
+
+
+def test_a_folder_outside_any_work_tree_never_starts_git(demo, capsys, monkeypatch):
+    import subprocess as subprocess_module
+
+    def no_git(*args, **kwargs):
+        raise AssertionError(f"git started for a folder that is not under version control: {args}")
+
+    monkeypatch.setattr(subprocess_module, "run", no_git)
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    demo({"a.txt": "BAD\n", "ignored.txt": "BAD\n", ".gitignore": "ignored.txt\n"})
+    # Without git, .gitignore means nothing (as for git itself outside a repository).
+    assert [f["path"] for f in run_json(capsys, ".")[1]["findings"]] == ["a.txt", "ignored.txt"]
+
+
 def test_plain_walk_skips_vcs_and_venv_folders(demo, capsys, tmp_path):
     demo({"a.txt": "BAD\n", ".venv/lib/x.txt": "BAD\n", "node_modules/y.txt": "BAD\n"})
     assert [f["path"] for f in run_json(capsys, ".")[1]["findings"]] == ["a.txt"]

@@ -162,9 +162,9 @@ def _check(args: argparse.Namespace, write_baseline: bool = False) -> int:
         suppressions.write_baseline(args.output, result.findings)
         print(f"mlgate: wrote {len(result.findings)} finding(s) to {args.output}", file=sys.stderr)
         return EXIT_OK
-    from mlgate.report import FORMATS
+    from mlgate.report import render
 
-    report = FORMATS[args.format](result, rules)
+    report = render(args.format, result, rules)
     if args.output:
         Path(args.output).write_text(report, encoding="utf-8")
     else:

@@ -134,8 +134,26 @@ class SourceFile:
         return line + 1, offset - self._line_starts[line] + 1
 
 
+def _may_be_work_tree(root: Path) -> bool:
+    """Whether git could see `root` as part of a work tree: a `.git` (folder, or file for
+    worktrees and submodules) in it or above it, or GIT_DIR set. Saves starting git (and
+    importing subprocess) for a folder that is not under version control."""
+    if "GIT_DIR" in os.environ:
+        return True
+    folder = os.path.abspath(root)
+    while True:
+        if os.path.lexists(os.path.join(folder, ".git")):
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+
+
 def _git_files(root: Path) -> list[str] | None:
     """Files git would consider in `root` (tracked + untracked, not ignored), or None."""
+    if not _may_be_work_tree(root):
+        return None
     import subprocess  # only directories are listed by git: a run on files never needs it
 
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -119,6 +118,8 @@ def assign_fingerprints(findings: list[Finding]) -> None:
     Line numbers are left out on purpose so that unrelated edits which move lines keep
     the id (and so baselines and code-scanning alerts) unchanged.
     """
+    import hashlib  # loads OpenSSL: paid only by runs that have findings
+
     seen: dict[tuple[str, str, str], int] = {}
     for finding in sorted(findings, key=lambda f: f.sort_key):
         context = " ".join((finding.context or "").split())

@@ -1,13 +1,27 @@
-"""Output formats. Each takes a scan `Result` (and the rules that ran) and returns text."""
+"""Output formats: one module per format, each with `render(result, rules) -> str`.
+
+Only the format asked for is imported: a pre-commit run prints text and should not pay for
+loading the SARIF or Markdown writers.
+"""
 
 from __future__ import annotations
 
-from mlgate.report import github, json_report, markdown, sarif, text
+import importlib
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from mlgate.engine import Result
+    from mlgate.findings import Rule
+
+# format name (as given to --format) -> module in this package
 FORMATS = {
-    "text": text.render,
-    "json": json_report.render,
-    "github": github.render,
-    "sarif": sarif.render,
-    "markdown": markdown.render,
+    "text": "text",
+    "json": "json_report",
+    "github": "github",
+    "sarif": "sarif",
+    "markdown": "markdown",
 }
+
+
+def render(format_name: str, result: Result, rules: list[Rule]) -> str:
+    return importlib.import_module(f"mlgate.report.{FORMATS[format_name]}").render(result, rules)
