@@ -180,10 +180,10 @@ SAMPLE_PATHS = [
     ".github/workflows/ci.yml", ".github/workflows/release.yaml", "action.yml", ".github/actions/setup/action.yaml",
     "reqs/base.txt", "Requirements/Dev.TXT", "env.yml", "docker/Containerfile.cpu", ".pre-commit-config.yml",
     ".pre-commit-config.yaml", "scripts/install.sh", "tools/setup.bash", "tools/setup.zsh", "scripts/setup", "bin/run",
-    "notebooks/train.ipynb",
+    "notebooks/train.ipynb", "docker-compose.yml", "deploy/compose.yaml", "docker-compose.gpu.yml", "Compose-dev.YAML",
     # not manifests
     "README.md", "src/model.py", "setup.py.orig", "requirements.md", "config.yaml", ".github/dependabot.yml",
-    "docker-compose.yml", "data/train.json", "pyproject.toml.bak", "Makefile", ".github/workflows/README.md",
+    "composer.json", "compose.yaml.bak", "data/train.json", "pyproject.toml.bak", "Makefile", ".github/workflows/README.md",
     "notebooks/train.py", "scripts/install.ps1", "scripts/train.py", "Dockerfile.dockerignore", "docker/.dockerignore",
     ".github/workflows/sub/ci.yml", "requirements.json", "src/bin.py", "tools/dockerfile.py",
 ]

@@ -148,6 +148,16 @@ def test_fix_pins_images_by_digest_with_the_registry_token_flow(monkeypatch, tmp
     assert len(server.requests) == count
 
 
+def test_fix_pins_compose_images_by_digest(monkeypatch, tmp_path, server, online_env):
+    registry(server)
+    text = "services:\n  api:\n    image: 'python:3.11'  # the API\n  worker:\n    image: ghcr.io/org/app:1.0\n"
+    assert run(monkeypatch, tmp_path, {"compose.yaml": text}, "fix", ".") == 1  # files changed
+    assert (tmp_path / "compose.yaml").read_text() == (
+        f"services:\n  api:\n    image: 'python:3.11@{DIGEST}'  # the API\n"
+        f"  worker:\n    image: ghcr.io/org/app:1.0@sha256:{'cd' * 32}\n"
+    )
+
+
 def test_registry_answer_without_digest_is_an_error(monkeypatch, tmp_path, server, online_env):
     server.reply("HEAD", "/v2/library/alpine/manifests/latest")
     assert run(monkeypatch, tmp_path, {"Dockerfile": "FROM alpine\n"}, "fix", ".") == 1

@@ -7,6 +7,7 @@ install commands found in Dockerfiles, workflows, scripts and notebooks in `comm
 
 from mlgate.hook import Hook, Option
 from mlgate.pins import (
+    compose,
     conda,
     dockerfile,
     lockfiles,
@@ -45,7 +46,7 @@ HOOK = Hook(
         module.SCANNER
         for module in (
             requirements, pyproject, setup_cfg, setup_py, pipfile, conda, lockfiles,
-            dockerfile, workflows, precommit, shell_scripts, notebooks,
+            dockerfile, compose, workflows, precommit, shell_scripts, notebooks,
         )
     ),
     options=OPTIONS,

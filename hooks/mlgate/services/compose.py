@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from mlgate import compose as compose_file
 from mlgate import shell, yamlfile
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
@@ -37,7 +38,6 @@ from mlgate.services.launch import (
 )
 from mlgate.services.report import Exposure, node_spot
 
-_NAME = re.compile(r"(?:docker-)?compose(?:[.-][^/]*)?\.ya?ml")
 _PROXY_IMAGES = ("oauth2-proxy", "pomerium", "authelia", "vouch-proxy", "traefik-forward-auth", "keycloak-gatekeeper", "oauth2_proxy")
 _AUTH_WORDS = re.compile(r"htpasswd|auth_basic|auth_request|basicauth|forwardauth|oauth2|oidc", re.IGNORECASE)
 _VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}|\$[A-Za-z_][A-Za-z0-9_]*")
@@ -65,10 +65,6 @@ def short_port(text: str) -> tuple[str, int, int] | None:
 
 
 _FROM_HOST = "<from the host environment>"
-
-
-def matches(path: str) -> bool:
-    return _NAME.fullmatch(path.rsplit("/", 1)[-1].lower()) is not None
 
 
 def environment(source: SourceFile, node: yamlfile.Node | None) -> dict[str, Setting]:
@@ -218,14 +214,6 @@ def service_findings(source: SourceFile, name: str, node: yamlfile.Node, proxies
     return findings
 
 
-def is_compose(document: yamlfile.Node) -> bool:
-    """A compose (or swarm stack) document under another name: `services:` of containers."""
-    return any(
-        yamlfile.get(node, "image") is not None or yamlfile.get(node, "build") is not None
-        for _, _, node in yamlfile.items(yamlfile.get(document, "services"))
-    )
-
-
 def document_findings(source: SourceFile, document: yamlfile.Node) -> list[Finding]:
     findings: list[Finding] = []
     proxies = auth_proxies(document)
@@ -239,4 +227,4 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
     return [finding for document in yamlfile.load_documents(source) for finding in document_findings(source, document)]
 
 
-SCANNER = Scanner("compose", matches=matches, scan=scan)
+SCANNER = Scanner("compose", matches=compose_file.matches, scan=scan)

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from mlgate import compose as compose_file
 from mlgate import workflow, yamlfile
 from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
@@ -52,7 +53,7 @@ _NOT_PODS = frozenset({"metadata", "status", "data", "stringData", "resources", 
 def matches(path: str) -> bool:
     """Every YAML file but compose files and workflows (their own readers); a cheap prefilter
     on the text skips the many YAML files that are not manifests."""
-    return path.endswith((".yaml", ".yml")) and not compose.matches(path) and not workflow.matches(path)
+    return path.endswith((".yaml", ".yml")) and not compose_file.matches(path) and not workflow.matches(path)
 
 
 @dataclass
@@ -346,7 +347,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     manifest = _Manifest(parsed)
     for document in documents:
         kind = yamlfile.text_of(yamlfile.get(document, "kind"))
-        if kind is None and compose.is_compose(document):
+        if kind is None and compose_file.is_compose(document):
             yield from compose.document_findings(parsed, document)
             continue
         if kind is None and yamlfile.get(document, "head_start_ray_commands") is not None:
