@@ -138,16 +138,8 @@ def _may_be_work_tree(root: Path) -> bool:
     """Whether git could see `root` as part of a work tree: a `.git` (folder, or file for
     worktrees and submodules) in it or above it, or GIT_DIR set. Saves starting git (and
     importing subprocess) for a folder that is not under version control."""
-    if "GIT_DIR" in os.environ:
-        return True
-    folder = os.path.abspath(root)
-    while True:
-        if os.path.lexists(os.path.join(folder, ".git")):
-            return True
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            return False
-        folder = parent
+    folder = Path(os.path.abspath(root))
+    return "GIT_DIR" in os.environ or any(os.path.lexists(parent / ".git") for parent in (folder, *folder.parents))
 
 
 def _git_files(root: Path) -> list[str] | None:

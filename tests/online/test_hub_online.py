@@ -70,6 +70,13 @@ def test_fix_pins_loaders_urls_and_torch_hub(monkeypatch, tmp_path, server, onli
     assert len(server.requests) == count
 
 
+def test_fix_pins_legacy_urls_without_a_namespace(monkeypatch, tmp_path, server, online_env):
+    hub(server)
+    text = 'VOCAB = "https://huggingface.co/bert-base-uncased/resolve/main/vocab.txt"\n'
+    assert run(monkeypatch, tmp_path, {"tok.py": text}, "fix", "--select", "HUB001", ".") == 1
+    assert (tmp_path / "tok.py").read_text() == text.replace("/resolve/main/", f"/resolve/{SHA[0]}/")
+
+
 def test_online_messages_say_what_a_revision_is_today(monkeypatch, tmp_path, server, online_env, capsys):
     hub(server)
     assert run(monkeypatch, tmp_path, {"train.py": TRAIN}, "check", "--online", "--select", "HUB001,HUB003", "--format", "json", ".") == 1

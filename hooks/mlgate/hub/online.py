@@ -29,7 +29,7 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding, Severity
 from mlgate.hook import ScanContext
 from mlgate.hub.configs import sibling_revision
-from mlgate.hub.references import HUB_URL, pinned_reference, setting_key
+from mlgate.hub.references import HUB_URL, pinned_reference, setting_key, url_repository
 from mlgate.hub.rules import MISSING_REFERENCE, PINNED_NOTE, TORCH_HUB_UNPINNED, UNPINNED
 from mlgate.online import Edit, Fixer, OnlineError, OnlineSession
 from mlgate.online.github import FULL_SHA, commit_of
@@ -113,7 +113,7 @@ def _url_target(finding: Finding, line: str, start: int) -> Target | None:
         return [Edit(finding.path, finding.line, rev_column, revision, sha)]
 
     kind = (match.group("kind") or "models/").rstrip("s/")
-    return Target(kind, f"{match.group('ns')}/{match.group('name')}", revision, pin)
+    return Target(kind, url_repository(match), revision, pin)
 
 
 def _char_column(line: str, byte_offset: int) -> int:

@@ -34,14 +34,19 @@ _REPO_ID = re.compile(r"(?:([A-Za-z0-9][\w.-]{0,95})/)?([A-Za-z0-9][\w.-]{0,95})
 _TORCH_HUB = re.compile(r"([A-Za-z0-9][\w.-]*)/([\w.-]+)(?::(\S+))?")
 # Download URLs of hub files; a page link (`huggingface.co/ns/name`) is a download only for git clone.
 HUB_URL = re.compile(
-    r"(?P<scheme>https?)://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/(?P<kind>datasets/|spaces/)?"
-    r"(?P<ns>[\w.{}$-]+)/(?P<name>[\w.{}$-]+)(?:/(?P<action>resolve|raw|blob|tree)/(?P<rev>[^/\s'\"?#]+))?"
-)
-# A legacy canonical repository has no namespace: `https://huggingface.co/gpt2/resolve/main/x.bin`.
-_BARE_HUB_URL = re.compile(
     r"(?P<scheme>https?)://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/"
-    r"(?P<name>[\w.-]+)/(?P<action>resolve|raw|blob)/(?P<rev>[^/\s'\"?#]+)"
+    # A legacy canonical repository has no namespace (`https://huggingface.co/gpt2/resolve/main/x.bin`):
+    # a single name is taken for a repository only when a file action follows it.
+    r"(?:(?P<bare>[\w.-]+)(?=/(?:resolve|raw|blob)/)|(?P<kind>datasets/|spaces/)?(?P<ns>[\w.{}$-]+)/(?P<name>[\w.{}$-]+))"
+    r"(?:/(?P<action>resolve|raw|blob|tree)/(?P<rev>[^/\s'\"?#]+))?"
 )
+
+
+def url_repository(match: re.Match) -> str:
+    """The repository id a `HUB_URL` match names: `ns/name`, or a legacy name alone."""
+    return match.group("bare") or f"{match.group('ns')}/{match.group('name')}"
+
+
 # `f"https://huggingface.co/{repo}/resolve/main/{file}"`: the repository is unknown, the revision is not.
 _TEMPLATE_RESOLVE = re.compile(r"https?://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/(?P<repo>[^\s'\"]*?)/resolve/(?P<rev>[^/\s'\"?#]+)")
 _HF_PATH = re.compile(r"hf://(?P<kind>datasets/|spaces/|buckets/)?(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/\s'\"]+))?")
@@ -224,7 +229,7 @@ class Judge:
         problems: list[Problem] = []
         for match in HUB_URL.finditer(text):
             action = match.group("action")
-            if match.group("ns") in _NOT_REPO_NAMESPACES or (action is None and not clone) or action == "tree":
+            if (match.group("bare") or match.group("ns")) in _NOT_REPO_NAMESPACES or (action is None and not clone) or action == "tree":
                 continue
             start = offset + match.start()
             if match.group("scheme") == "http":
@@ -232,15 +237,8 @@ class Judge:
             if any(mark in match.group() for mark in "{$"):
                 continue  # a template: judged by _TEMPLATE_RESOLVE below
             kind = (match.group("kind") or "model/").rstrip("s/")
-            reference = Reference(f"{match.group('ns')}/{match.group('name')}", start, kind, match.group("rev"), where="URL" if not clone else "git clone")
+            reference = Reference(url_repository(match), start, kind, match.group("rev"), where="URL" if not clone else "git clone")
             problems += self._url_reference(reference, match.group())
-        for match in _BARE_HUB_URL.finditer(text):
-            if match.group("name") in _NOT_REPO_NAMESPACES:
-                continue
-            start = offset + match.start()
-            if match.group("scheme") == "http":
-                problems.append(Problem(INSECURE_DOWNLOAD, f"{match.group()} is fetched over plain http: anyone on the network path can replace it", start))
-            problems += self._url_reference(Reference(match.group("name"), start, "model", match.group("rev"), where="URL"), match.group())
         for match in _TEMPLATE_RESOLVE.finditer(text):
             revision = match.group("rev")
             if any(mark in match.group("repo") for mark in "{$") and not any(mark in revision for mark in "{$") and not is_full_sha(revision):
