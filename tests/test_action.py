@@ -165,17 +165,21 @@ def action_path(tmp_path_factory) -> Path:
     return snapshot_of_work_tree(tmp_path_factory.mktemp("action") / "mlgate")
 
 
-def pull_request(tmp_path: Path, changes: dict[str, str | bytes]) -> tuple[Path, dict]:
+def pull_request(tmp_path: Path, changes: dict[str, str | bytes | None], base: dict[str, str | bytes] | None = None) -> tuple[Path, dict]:
     """A repository whose base commit already has a risky Dockerfile (not part of the pull
-    request, so not reported), and a head commit with `changes`."""
+    request, so not reported) and the `base` files, and a head commit with `changes` (None
+    deletes a file)."""
     workspace = tmp_path / "workspace"
     init_repo(workspace)
-    base_files = {"README.md": "demo\n", "requirements.txt": "torch==2.1.0\n", "Dockerfile": "FROM python:3.11\n"}
+    base_files = {"README.md": "demo\n", "requirements.txt": "torch==2.1.0\n", "Dockerfile": "FROM python:3.11\n", **(base or {})}
     for files in (base_files, changes):
         for name, content in files.items():
             path = workspace / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
+            if content is None:
+                path.unlink()
+            else:
+                path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
         git(workspace, "add", "-A")
         git(workspace, "commit", "-q", "-m", "change")
     base, head = git(workspace, "rev-parse", "HEAD~1", "HEAD").split()
@@ -234,7 +238,7 @@ def test_pull_request_adding_a_trojaned_model_and_unpinned_requirements_fails_wi
     assert "the most severe findings are annotated on the diff, **2 more are not** and are listed here only." in run.summary
     assert "Dockerfile" not in run.summary  # risky, but not changed by this pull request
 
-    assert run.outputs == {"findings": "13", "sarif": "reports/mlgate.sarif"}
+    assert run.outputs == {"findings": "13", "config-changes": "0", "sarif": "reports/mlgate.sarif"}
     report = json.loads((workspace / "reports" / "mlgate.sarif").read_text(encoding="utf-8"))
     validate_sarif(report)
     results = report["runs"][0]["results"]
@@ -256,7 +260,7 @@ def test_pull_request_without_risky_changes_passes(tmp_path, action_path):
     assert run.summary == "## mlgate: 0 findings in 2 scanned files\n\n| hook | critical | high | medium | low | total |\n|---|---:|---:|---:|---:|---:|\n" + "".join(
         f"| {hook} | 0 | 0 | 0 | 0 | 0 |\n" for hook in sorted(_hook_names())
     ) + "\n"
-    assert run.outputs == {"findings": "0", "sarif": ""}
+    assert run.outputs == {"findings": "0", "config-changes": "0", "sarif": ""}
     print(f"action harness: {run.seconds:.1f} s for a passing pull request")
 
 
@@ -268,7 +272,7 @@ def test_whole_tree_mode_reports_what_the_pull_request_mode_leaves_out(tmp_path,
     assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 0)], run.log()
     assert run.steps[1].stdout.splitlines()[0] == "mlgate: scanning ."
     assert [(level, props["file"], props["line"], props["col"]) for level, props, _ in run.annotations()] == [("warning", "Dockerfile", "1", "6")]
-    assert run.outputs == {"findings": "1", "sarif": ""}  # medium: below fail-on high, so the step passes
+    assert run.outputs == {"findings": "1", "config-changes": "0", "sarif": ""}  # medium: below fail-on high, so the step passes
 
 
 @needs_wheelhouse
@@ -282,7 +286,7 @@ def test_a_wheel_that_does_not_match_its_pinned_hash_is_refused(tmp_path, action
 
     assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 1)], run.log()
     assert "THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE" in run.steps[0].stderr
-    assert run.outputs == {"findings": "", "sarif": ""}
+    assert run.outputs == {"findings": "", "config-changes": "", "sarif": ""}
 
 
 def _hook_names() -> list[str]:
@@ -334,7 +338,10 @@ def scan_step(monkeypatch, capsys, workspace: Path, event: dict, **inputs: str) 
     monkeypatch.setenv("GITHUB_EVENT_NAME", inputs.get("event_name", "pull_request"))
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event_path))
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    if inputs.get("summary"):
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(workspace.parent / "summary.md"))
+    else:
+        monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     code = github_action.main()
     return code, capsys.readouterr().out.splitlines(), outputs
 
@@ -343,7 +350,8 @@ def test_a_payload_sha_that_is_not_a_sha_never_reaches_git(tmp_path, monkeypatch
     workspace, event = pull_request(tmp_path, {"docs/notes.md": "# notes\n"})
     event["pull_request"]["base"]["sha"] = "--output=/tmp/x HEAD"
     code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, select="pins")
-    assert lines[:2] == [
+    assert lines[:3] == [
+        "::warning::mlgate: the base commit's configuration cannot be read (pull_request.base.sha in the event payload is not a commit SHA): the default configuration is used",
         "::warning::mlgate: scanning the whole tree: pull_request.base.sha in the event payload is not a commit SHA",
         "mlgate: scanning .",
     ]
@@ -354,11 +362,13 @@ def test_a_base_commit_missing_from_a_shallow_checkout_means_the_whole_tree(tmp_
     workspace, event = pull_request(tmp_path, {"docs/notes.md": "# notes\n"})
     event["pull_request"]["base"]["sha"] = "0" * 40
     code, lines, outputs = scan_step(monkeypatch, capsys, workspace, event, select="pins", fail_on="high")
-    assert lines[:2] == [
-        f"::warning::mlgate: scanning the whole tree: commit {'0' * 40} is not in the checkout (use actions/checkout with fetch-depth: 0)",
+    missing = f"commit {'0' * 40} is not in the checkout (use actions/checkout with fetch-depth: 0)"
+    assert lines[:3] == [
+        f"::warning::mlgate: the base commit's configuration cannot be read ({missing}): the default configuration is used",
+        f"::warning::mlgate: scanning the whole tree: {missing}",
         "mlgate: scanning .",
     ]
-    assert (code, outputs.read_text()) == (0, "findings=1\nsarif=\n")
+    assert (code, outputs.read_text()) == (0, "findings=1\nconfig-changes=0\nsarif=\n")
 
 
 def test_changed_files_only_true_outside_a_pull_request_scans_the_whole_tree(tmp_path, monkeypatch, capsys):
@@ -373,7 +383,7 @@ def test_paths_limit_the_changed_files(tmp_path, monkeypatch, capsys):
     code, lines, outputs = scan_step(monkeypatch, capsys, workspace, event, select="pins", paths="app\n")
     assert lines[0].endswith("scanning 1 file(s) changed between " + event["pull_request"]["base"]["sha"][:12] + " and " + event["pull_request"]["head"]["sha"][:12])
     assert [line.split("::")[1] for line in lines[1:]] == ["warning file=app/requirements.txt,line=1,col=1,title=mlgate PIN001 unpinned-requirement [medium]"]
-    assert (code, outputs.read_text()) == (1, "findings=1\nsarif=\n")
+    assert (code, outputs.read_text()) == (1, "findings=1\nconfig-changes=0\nsarif=\n")
 
 
 @pytest.mark.parametrize(("inputs", "message"), [
@@ -387,3 +397,135 @@ def test_bad_inputs_are_usage_errors(tmp_path, monkeypatch, capsys, inputs, mess
     code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, **inputs)
     assert code == 2
     assert lines[-1].startswith(message), lines
+
+
+# ---- a pull request does not set its own gate -------------------------------------------------
+
+TROJAN = pickle.dumps(DangerousPickle(), protocol=2)
+TROJAN_SHA256 = __import__("hashlib").sha256(TROJAN).hexdigest()
+SELF_ALLOWLISTING = f"""\
+fail-on: critical
+ignore: [PIN001]
+severity: {{MOD001: low}}
+models:
+  allowlist:
+    - {{path: models/classifier.bin, sha256: {TROJAN_SHA256}, reason: reviewed}}
+  allowed-callables: [posix.system, os.system]
+"""
+CHANGE = (
+    "this pull request {verb} {what}; the scan used the base commit's, so the change has no effect on this run: "
+    "review it before merging (it sets the gate of every later pull request)"
+)
+
+
+def first_command(lines: list[str]) -> tuple[str, dict[str, str], str]:
+    return parse_command(next(line for line in lines if line.startswith("::")))
+
+
+def annotations_of(lines: list[str]) -> list[tuple[str, str | None, str | None, str]]:
+    commands = [parse_command(line) for line in lines if line.startswith("::")]
+    return [(level, props.get("file"), props.get("line"), props.get("title", "")) for level, props, _ in commands]
+
+
+def test_a_pull_request_that_allowlists_its_own_payload_changes_nothing(tmp_path, monkeypatch, capsys):
+    workspace, event = pull_request(tmp_path, {
+        ".mlgate.yaml": SELF_ALLOWLISTING, "models/classifier.bin": TROJAN, "requirements.txt": "torch>=2\n",
+    })
+    code, lines, outputs = scan_step(monkeypatch, capsys, workspace, event)
+    assert code == 1
+    assert annotations_of(lines) == [
+        ("error", ".mlgate.yaml", "1", "mlgate: configuration changed by this pull request"),
+        ("error", "models/classifier.bin", None, "mlgate MOD001 pickle-dangerous-call [critical]"),
+        ("warning", "requirements.txt", "1", "mlgate PIN001 unpinned-requirement [medium]"),
+    ]
+    assert first_command(lines)[2] == CHANGE.format(verb="adds", what="the mlgate configuration")
+    assert outputs.read_text() == "findings=2\nconfig-changes=1\nsarif=\n"
+    # What the attack does without the base commit's configuration (a push of the same tree):
+    # the payload is allowlisted, PIN001 ignored, and the run passes.
+    code, lines, _ = scan_step(monkeypatch, capsys, workspace, {}, event_name="push")
+    assert (code, annotations_of(lines)) == (0, [("warning", "Dockerfile", "1", "mlgate PIN010 image-not-digest [medium]")])
+
+
+def test_the_base_commits_configuration_is_the_one_used(tmp_path, monkeypatch, capsys):
+    base = {".mlgate.yaml": "ignore: [PIN001]\n"}
+    workspace, event = pull_request(tmp_path, {
+        ".mlgate.yaml": "ignore: [PIN001, models]\nfail-on: critical\n", "requirements.txt": "torch>=2\n", "models/classifier.bin": TROJAN,
+    }, base=base)
+    code, lines, outputs = scan_step(monkeypatch, capsys, workspace, event, summary=True)
+    assert code == 1
+    assert annotations_of(lines) == [
+        ("error", ".mlgate.yaml", "1", "mlgate: configuration changed by this pull request"),
+        ("error", "models/classifier.bin", None, "mlgate MOD001 pickle-dangerous-call [critical]"),
+    ]  # PIN001 stays ignored: the base says so
+    assert first_command(lines)[2] == CHANGE.format(verb="changes", what="the mlgate configuration")
+    summary = (workspace.parent / "summary.md").read_text(encoding="utf-8")
+    assert "### Configuration changed by this pull request" in summary
+    assert f"| ` .mlgate.yaml:1 ` | ` {CHANGE.format(verb='changes', what='the mlgate configuration')} ` |" in summary.splitlines()
+
+
+def test_a_pyproject_mlgate_table_added_or_removed_is_a_change_and_other_edits_are_not(tmp_path, monkeypatch, capsys):
+    pyproject = '[project]\nname = "demo"\n\n[tool.mlgate]\nignore = ["models"]\n'
+    workspace, event = pull_request(tmp_path, {"pyproject.toml": pyproject, "models/classifier.bin": TROJAN})
+    code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, select="models")
+    assert (code, annotations_of(lines)) == (1, [
+        ("error", "pyproject.toml", "4", "mlgate: configuration changed by this pull request"),
+        ("error", "models/classifier.bin", None, "mlgate MOD001 pickle-dangerous-call [critical]"),
+    ])
+    assert first_command(lines)[2] == CHANGE.format(verb="adds", what="the mlgate table [tool.mlgate]")
+
+    edited = pyproject.replace('name = "demo"', 'name = "demo"\nversion = "2"')
+    workspace, event = pull_request(tmp_path / "again", {"pyproject.toml": edited}, base={"pyproject.toml": pyproject})
+    code, lines, outputs = scan_step(monkeypatch, capsys, workspace, event, select="models")
+    assert (code, annotations_of(lines), outputs.read_text()) == (0, [], "findings=0\nconfig-changes=0\nsarif=\n")
+
+    workspace, event = pull_request(tmp_path / "removed", {"pyproject.toml": None}, base={"pyproject.toml": pyproject})
+    code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, select="models")
+    assert (code, annotations_of(lines)) == (1, [("error", "pyproject.toml", None, "mlgate: configuration changed by this pull request")])
+    assert first_command(lines)[2] == CHANGE.format(verb="removes", what="the mlgate table [tool.mlgate]")
+
+
+def test_a_pull_request_cannot_baseline_its_own_findings(tmp_path, monkeypatch, capsys):
+    # The fingerprint of the new finding, as `mlgate baseline` would write it on the head.
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "requirements.txt").write_text("torch>=2\n", encoding="utf-8")
+    monkeypatch.chdir(probe)
+    from mlgate.cli import main as cli
+
+    assert cli(["baseline", "--select", "pins", "--output", "baseline.json", "requirements.txt"]) == 0
+    own = (probe / "baseline.json").read_text(encoding="utf-8")
+    empty = json.dumps({"version": 1, "findings": []})
+    for how, base, changes, inputs in [
+        ("input", {"ci/baseline.json": empty}, {"ci/baseline.json": own}, {"baseline": "ci/baseline.json"}),
+        ("configuration", {".mlgate.yaml": "baseline: ci/baseline.json\n", "ci/baseline.json": empty}, {"ci/baseline.json": own}, {}),
+    ]:
+        workspace, event = pull_request(tmp_path / how, {"requirements.txt": "torch>=2\n", **changes}, base=base)
+        code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, select="pins", **inputs)
+        assert (code, annotations_of(lines)) == (1, [
+            ("error", "ci/baseline.json", "1", "mlgate: configuration changed by this pull request"),
+            ("warning", "requirements.txt", "1", "mlgate PIN001 unpinned-requirement [medium]"),
+        ]), how
+        what = "the baseline file" if how == "input" else "the baseline the configuration names"
+        assert first_command(lines)[2] == CHANGE.format(verb="changes", what=what)
+
+
+def test_a_missing_base_commit_means_the_default_configuration(tmp_path, monkeypatch, capsys):
+    workspace, event = pull_request(tmp_path, {".mlgate.yaml": "ignore: [models]\n", "models/classifier.bin": TROJAN})
+    event["pull_request"]["base"]["sha"] = "0" * 40
+    code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, select="models")
+    assert code == 1
+    assert ("error", "models/classifier.bin", None, "mlgate MOD001 pickle-dangerous-call [critical]") in annotations_of(lines)
+
+
+@needs_wheelhouse
+def test_pull_request_adding_a_config_that_allowlists_its_payload_still_fails(tmp_path, action_path):
+    workspace, event = pull_request(tmp_path, {".mlgate.yaml": SELF_ALLOWLISTING, "models/classifier.bin": TROJAN})
+    run = run_action({}, workspace, event, action_path, tmp_path / "runner")
+
+    assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 1)], run.log()
+    assert [(level, props.get("file"), props.get("line"), props.get("title")) for level, props, _ in run.annotations()] == [
+        ("error", ".mlgate.yaml", "1", "mlgate: configuration changed by this pull request"),
+        ("error", "models/classifier.bin", None, "mlgate MOD001 pickle-dangerous-call [critical]"),
+    ]
+    assert run.outputs == {"findings": "1", "config-changes": "1", "sarif": ""}
+    assert "### Configuration changed by this pull request" in run.summary

@@ -23,7 +23,7 @@ from mlgate.findings import Finding, ScanErrorEntry, Severity, assign_fingerprin
 from mlgate.models.rules import RULES as MODEL_RULES
 from mlgate.pins.rules import ACTION_NOT_PINNED as PIN020, IMAGE_NO_DIGEST as PIN010, UNPINNED as PIN001
 from mlgate.plugins import load_hooks
-from mlgate.report import FORMATS, github, markdown, sarif
+from mlgate.report import FORMATS, github, markdown, plain, sarif
 
 from conftest import write_tree
 
@@ -74,8 +74,8 @@ def result_of(*findings: Finding, errors: list[ScanErrorEntry] | None = None, sc
 # ---- workflow commands -------------------------------------------------------------------
 
 def test_escaping_matches_the_actions_toolkit():
-    assert github.escape_data("100% done\r\nnext: a,b") == "100%25 done%0D%0Anext: a,b"
-    assert github.escape_property("100% done\r\nnext: a,b") == "100%25 done%0D%0Anext%3A a%2Cb"
+    assert plain.escape_data("100% done\r\nnext: a,b") == "100%25 done%0D%0Anext: a,b"
+    assert plain.escape_property("100% done\r\nnext: a,b") == "100%25 done%0D%0Anext%3A a%2Cb"
 
 
 def test_a_crafted_file_name_and_message_cannot_start_another_command():
@@ -251,8 +251,8 @@ def test_markdown_summary_counts_lists_and_explains():
         "",
         "| severity | rule | location | message |",
         "|---|---|---|---|",
-        "| critical | MOD001 | models/x.bin | pickle calls posix.system (byte offset 42) |",
-        "| medium | PIN001 | requirements.txt:2:1 | 'numpy' has no version pin |",
+        "| critical | MOD001 | ` models/x.bin ` | ` pickle calls posix.system (byte offset 42) ` |",
+        "| medium | PIN001 | ` requirements.txt:2:1 ` | ` 'numpy' has no version pin ` |",
         "",
         "### How to fix",
         "",
@@ -270,12 +270,12 @@ def test_markdown_summary_counts_lists_and_explains():
     ])
 
 
-def test_markdown_escapes_what_the_scanned_tree_controls():
-    finding = PIN001.finding("a|b_[x](http://e.x)`.txt", 1, 1, "<img src=x onerror=alert(1)> *bold* ~~s~~ & \\ ![i](u)\nnext")
+def test_markdown_writes_what_the_scanned_tree_controls_as_code_spans():
+    finding = PIN001.finding("a|b_[x](http://e.x)`.txt", 1, 1, "<img src=x onerror=alert(1)> *bold* ~~s~~ & \\ ![i](u)\nnext @octocat #1")
     row = next(line for line in markdown.render(result_of(finding), ALL_RULES).splitlines() if line.startswith("| medium"))
     assert row == (
-        "| medium | PIN001 | a\\|b\\_\\[x\\](http://e.x)\\`.txt:1:1 | "
-        "&lt;img src=x onerror=alert(1)&gt; \\*bold\\* \\~\\~s\\~\\~ &amp; \\\\ \\!\\[i\\](u) next |"
+        "| medium | PIN001 | `` a\\|b_[x](http://e.x)`.txt:1:1 `` | "
+        "` <img src=x onerror=alert(1)> *bold* ~~s~~ & \\ ![i](u) next @octocat #1 ` |"
     )
 
 
@@ -292,4 +292,4 @@ def test_markdown_says_how_many_findings_have_no_annotation():
 def test_markdown_lists_files_that_could_not_be_scanned():
     text = markdown.render(result_of(errors=[ScanErrorEntry("pyproject.toml", "bad TOML | at line 3")]), ALL_RULES)
     assert text.splitlines()[0] == "## mlgate: 0 findings in 1 scanned file, 1 file not scanned"
-    assert "| pyproject.toml | bad TOML \\| at line 3 |" in text.splitlines()
+    assert "| ` pyproject.toml ` | ` bad TOML \\| at line 3 ` |" in text.splitlines()

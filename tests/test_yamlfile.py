@@ -66,3 +66,64 @@ def test_deep_nesting_is_an_error_not_a_crash(text):
 def test_invalid_yaml_is_a_scan_error_with_a_line(text):
     with pytest.raises(ScanError, match="invalid YAML"):
         load(text)
+
+
+# ---- read as the loaders of the files we scan read them ------------------------------------
+
+MERGES = """\
+a: &a {x: from-a, y: from-a}
+b: &b {y: from-b, z: from-b, <<: *a}
+m:
+  x: own
+  <<: [*b, *a]
+chain: {<<: {<<: {<<: *a}}}
+"""
+
+
+def test_merge_keys_are_applied_with_the_yaml_precedence():
+    [document] = load(MERGES)
+    m = yamlfile.get(document, "m")
+    assert [(key, yamlfile.text_of(value)) for key, _, value in yamlfile.items(m)] == [("x", "own"), ("y", "from-b"), ("z", "from-b")]
+    assert yamlfile.text_of(yamlfile.get(m, "z")) == "from-b"
+    assert [yamlfile.text_of(value) for value in yamlfile.readings(m, "y")] == ["from-b", "from-a"]  # b's, then a's through b
+    assert [yamlfile.text_of(value) for value in yamlfile.readings(m, "x")] == ["own", "from-a"]
+    assert [key for key, _, _ in yamlfile.items(yamlfile.get(document, "chain"))] == ["x", "y"]
+
+
+def test_a_quoted_merge_key_is_an_ordinary_key():
+    [document] = load('m: {"<<": {x: 1}, y: 2}\n')
+    assert [key for key, _, _ in yamlfile.items(yamlfile.get(document, "m"))] == ["<<", "y"]
+
+
+def test_merges_of_merges_are_expanded_once_each():
+    lines = ["l0: &l0 {k0: v}"] + [f"l{n}: &l{n} {{k{n}: v, <<: [{', '.join([f'*l{n - 1}'] * 9)}]}}" for n in range(1, 12)]
+    [document] = load("\n".join(lines) + "\n")
+    assert len(list(yamlfile.items(yamlfile.get(document, "l11")))) == 12
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("yes", True), ("Y", True), ("on", True), ("TRUE", True), ("no", False), ("Off", False), ("n", False),
+    ('"yes"', None), ("'false'", None), ("1", None), ("yes please", None),
+])
+def test_yaml_1_1_booleans(text, expected):
+    [document] = load(f"v: {text}\n")
+    assert yamlfile.boolean(yamlfile.get(document, "v")) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("8080", 8080), ('"8080"', 8080), ("0x1F90", 8080), ("0o17", 15), ("017", 15), ('"017"', 17), ("8_080", 8080), ("0b11", 3),
+    ('"0x10"', None), ("http", None), ("1.5", None), ("8080:80", None),
+])
+def test_integers_as_go_yaml_v2_reads_them(text, expected):
+    [document] = load(f"v: {text}\n")
+    assert yamlfile.number(yamlfile.get(document, "v")) == expected
+
+
+def test_an_anchor_defined_twice_names_its_latest_definition_and_prints_nothing(capsys):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        [document] = load("a: &x 1  # ::error::quoted\nb: &x 2\nc: *x\n")
+    assert [yamlfile.text_of(value) for _, _, value in yamlfile.items(document)] == ["1", "2", "2"]
+    assert capsys.readouterr() == ("", "")

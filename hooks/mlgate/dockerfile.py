@@ -1,10 +1,23 @@
 """Dockerfiles as instructions: continuation lines joined, heredocs kept, offsets preserved.
 
-Shared by every hook that reads Dockerfiles. Lines are joined the way BuildKit joins them: the
-escape character (`\\`, or the one a `# escape=` directive names) ends a continued line, and
-comment or empty lines inside a continuation are dropped. Every character keeps its file
-offset (`Instruction.file_offset`), so findings point at the exact token even inside a long
-continued RUN. A `# syntax=` directive comes out as the pseudo-instruction `#syntax`.
+Shared by every hook that reads Dockerfiles, which are read as BuildKit reads them
+(moby/buildkit frontend/dockerfile/parser: parser.go, split_command.go, line_parsers.go):
+
+- a line is trimmed of leading white space as Go's unicode.IsSpace sees it (so U+00A0 or
+  U+3000 before `RUN` still start an instruction); the keyword ends at an ASCII blank
+  (`RUN\u00a0pip` is one unknown word, not RUN), and the arguments are trimmed of Unicode
+  white space at both ends (`RUN \u3000pip install x` runs `pip install x`);
+- the escape character (`\\`, or the one a `# escape=` directive names) continues a line when
+  only spaces and tabs follow it and it is not itself escaped (`foo \\\\` ends the line);
+  comment and blank lines inside a continuation are dropped;
+- heredocs (`<<EOF`, `<<-"EOF"`, `2<<EOF`) belong to RUN, ADD and COPY only, each a whole word
+  of the line, and their bodies to the instruction;
+- ENV, ARG and LABEL arguments are words split at Unicode white space outside quotes
+  (`name_values`), not shell words: `ENV A=1\u00a0B=2` sets two variables.
+
+Every character keeps its file offset (`Instruction.file_offset`), so findings point at the
+exact token even inside a long continued RUN. A `# syntax=` directive comes out as the
+pseudo-instruction `#syntax`.
 """
 
 from __future__ import annotations
@@ -15,12 +28,19 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_DIRECTIVE = re.compile(r"#[ \t]*([A-Za-z]+)[ \t]*=[ \t]*(\S+)[ \t]*")
-_KEYWORD = re.compile(r"[ \t]*([A-Za-z]+)(?=[ \t]|$)[ \t]*")
-_HEREDOC = re.compile(r"(?<!<)<<(?!<)(-?)[ \t]*([\"']?)([A-Za-z0-9_.-]+)\2")
-_TOKEN = re.compile(r"\S+")
+from mlgate.shell import Word
+
+# Go's unicode.IsSpace: what BuildKit trims around lines and arguments and splits words at.
+GO_SPACES = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+_BLANK = "[" + re.escape(GO_SPACES) + "]"
+_ASCII_BLANKS = "[\t\v\f\r ]"  # BuildKit's reWhitespace: between keyword and arguments, FROM/EXPOSE words
+_DIRECTIVE = re.compile(rf"{_BLANK}*#{_BLANK}*([A-Za-z][A-Za-z0-9]*)[\t\f\r ]*=[\t\f\r ]*(.+?)[\t\f\r ]*")
+_KEYWORD = re.compile(rf"{_BLANK}*([A-Za-z]+)(?={_ASCII_BLANKS}|$){_BLANK}*")
+_HEREDOC_WORD = re.compile(r"(\d*)<<(-?)\s*([^<]*)")
+_TOKEN = re.compile(r"[^\t\v\f\r ]+")
 _JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _FLAGS = re.compile(r"(?:[ \t]*--[A-Za-z-]+(?:=\S*)?)*[ \t]*")  # `RUN --mount=... --network=...`
+_HEREDOC_KEYWORDS = frozenset({"RUN", "ADD", "COPY"})
 
 
 def matches(path: str) -> bool:
@@ -37,6 +57,7 @@ class Instruction:
     keyword: str
     text: str
     pieces: list[tuple[int, int]]  # (offset in text, offset in file) where each copied run starts
+    escape: str = "\\"
 
     def file_offset(self, offset: int) -> int:
         index = max(0, bisect_right(self.pieces, (offset, float("inf"))) - 1)
@@ -48,7 +69,12 @@ class Instruction:
         keyword = _KEYWORD.match(self.text, start)
         end = keyword.end() if keyword else start
         pieces = [(0, self.file_offset(end))] + [(s - end, f) for s, f in self.pieces if s > end]
-        return Instruction(keyword.group(1).upper() if keyword else "", self.text[end:], pieces)
+        return Instruction(keyword.group(1).upper() if keyword else "", self.text[end:], pieces, self.escape)
+
+
+def _blank_or_comment(line: str) -> bool:
+    rest = line.lstrip(GO_SPACES)
+    return not rest or rest.startswith("#")
 
 
 def instructions(text: str) -> Iterator[Instruction]:
@@ -58,17 +84,22 @@ def instructions(text: str) -> Iterator[Instruction]:
         starts.append(starts[-1] + len(line) + 1)
     escape = "\\"
     index = 0
+    seen: set[str] = set()
     while index < len(lines) and (directive := _DIRECTIVE.fullmatch(lines[index])):
         name, value = directive.group(1).lower(), directive.group(2)
+        if name not in ("escape", "syntax", "check") or name in seen:
+            break  # not a directive: the directives are over (a repeated one is a build error)
+        seen.add(name)
         if name == "escape" and value in ("\\", "`"):
             escape = value
         elif name == "syntax":  # BuildKit pulls and runs this frontend image
-            yield Instruction("#syntax", value, [(0, starts[index] + directive.start(2))])
+            yield Instruction("#syntax", value, [(0, starts[index] + directive.start(2))], escape)
         index += 1
+    continuation = re.compile(rf"(?<!{re.escape(escape)}){re.escape(escape)}[ \t]*$")
     while index < len(lines):
         line = lines[index]
         keyword = _KEYWORD.match(line)
-        if not line.strip() or line.lstrip().startswith("#") or keyword is None:
+        if _blank_or_comment(line) or keyword is None:
             index += 1
             continue
         parts: list[str] = []
@@ -76,32 +107,136 @@ def instructions(text: str) -> Iterator[Instruction]:
         length, column = 0, keyword.end()
         while True:
             segment = line[column:]
-            continued = segment.rstrip().endswith(escape)
+            continued = continuation.search(segment)
             if continued:
-                segment = segment.rstrip()[:-1]
+                segment = segment[: continued.start()]
             pieces.append((length, starts[index] + column))
             parts.append(segment)
             length += len(segment)
             index += 1
             if not continued:
                 break
-            while index < len(lines) and (not lines[index].strip() or lines[index].lstrip().startswith("#")):
+            while index < len(lines) and _blank_or_comment(lines[index]):
                 index += 1
             if index >= len(lines):
                 break
             line, column = lines[index], 0
-        # Heredoc bodies follow the instruction line; they belong to it, never to the parser.
-        for marker in _HEREDOC.finditer("".join(parts)):
-            strip_tabs, delimiter = marker.group(1) == "-", marker.group(3)
-            while index < len(lines):
-                body_line = lines[index]
-                pieces.append((length + 1, starts[index]))
-                parts.append("\n" + body_line)
-                length += 1 + len(body_line)
-                index += 1
-                if (body_line.lstrip("\t") if strip_tabs else body_line).rstrip() == delimiter:
-                    break
-        yield Instruction(keyword.group(1).upper(), "".join(parts), pieces)
+        name = keyword.group(1).upper()
+        first_line = "".join(parts).rstrip(GO_SPACES)
+        if name in _HEREDOC_KEYWORDS or (name == "ONBUILD" and _KEYWORD.match(first_line) and _KEYWORD.match(first_line).group(1).upper() in _HEREDOC_KEYWORDS):
+            # Heredoc bodies follow the instruction line; they belong to it, never to the parser.
+            for strip_tabs, delimiter in heredocs(first_line):
+                while index < len(lines):
+                    body_line = lines[index]
+                    pieces.append((length + 1, starts[index]))
+                    parts.append("\n" + body_line)
+                    length += 1 + len(body_line)
+                    index += 1
+                    if (body_line.lstrip("\t") if strip_tabs else body_line) == delimiter:
+                        break
+        yield Instruction(name, "".join(parts), pieces, escape)
+
+
+def heredocs(line: str) -> list[tuple[bool, str]]:
+    """(strip tabs, delimiter) of each heredoc an instruction line opens: a word that is
+    `[n]<<[-]NAME`, NAME unquoted (BuildKit's heredocsFromLine and reHeredoc)."""
+    found = []
+    for raw, _ in words(line):
+        match = _HEREDOC_WORD.fullmatch(raw)
+        if match and match.group(3):
+            name, _ = _unquoted(match.group(3), "\\")
+            if name:
+                found.append((match.group(2) == "-", name))
+    return found
+
+
+def words(text: str, escape: str = "\\") -> list[tuple[str, int]]:
+    """Words of `text` split at Unicode white space outside quotes, quotes and escapes kept,
+    with their offsets (BuildKit's parseWords, used for ENV, ARG, LABEL and heredoc words)."""
+    found: list[tuple[str, int]] = []
+    start, quote, pos, size = -1, "", 0, len(text)
+    while pos < size:
+        char = text[pos]
+        if start < 0:
+            if char in GO_SPACES:
+                pos += 1
+                continue
+            start = pos
+        if quote:
+            if char == quote:
+                quote = ""
+            elif char == escape and quote != "'":
+                pos += 1
+        elif char in GO_SPACES:
+            found.append((text[start:pos], start))
+            start = -1
+        elif char in "'\"":
+            quote = char
+        elif char == escape:
+            pos += 1
+        pos += 1
+    if start >= 0:
+        found.append((text[start:size], start))
+    return found
+
+
+def _unquoted(raw: str, escape: str) -> tuple[str, list[tuple[int, int]]]:
+    """A word with its quotes removed and escapes applied (as BuildKit's word processing does,
+    variables left as written), and where each kept run starts: (index in the text, in `raw`)."""
+    out: list[str] = []
+    segments: list[tuple[int, int]] = []
+
+    def keep(at: int) -> None:
+        if not segments or segments[-1][1] + len(out) - segments[-1][0] != at:
+            segments.append((len(out), at))
+        out.append(raw[at])
+
+    quote, pos = "", 0
+    while pos < len(raw):
+        char = raw[pos]
+        if quote == "'":
+            if char == "'":
+                quote = ""
+            else:
+                keep(pos)
+        elif char == escape and pos + 1 < len(raw):
+            pos += 1
+            keep(pos)
+        elif char == '"' and quote == '"':
+            quote = ""
+        elif char in "'\"" and not quote:
+            quote = char
+        else:
+            keep(pos)
+        pos += 1
+    return "".join(out), segments
+
+
+def name_values(instruction: Instruction) -> list[Word]:
+    """The words of an ENV, ARG or LABEL line (`NAME=value`, or the legacy `ENV NAME value`
+    whose first word has no `=`), quotes removed, at their offsets in the instruction."""
+    line, escape = instruction.text.split("\n", 1)[0], instruction.escape
+    found = []
+    for raw, offset in words(line, escape):
+        text, segments = _unquoted(raw, escape)
+        quoted = any(mark in raw for mark in ("'", '"', escape))
+        placed = tuple((index, offset + at) for index, at in segments)
+        found.append(Word(text, raw, offset, quoted=quoted, dynamic="$" in raw, _segments=placed))
+    return found
+
+
+def legacy_env(instruction: Instruction) -> tuple[str, str, int] | None:
+    """(name, value, offset of the value) of a legacy `ENV NAME value ...` line, whose first word
+    has no `=`: BuildKit splits it once at the first run of ASCII blanks. None when it is not
+    one (or lacks a value, a build error)."""
+    found = name_values(instruction)
+    if instruction.keyword != "ENV" or not found or "=" in found[0].raw:
+        return None
+    line = instruction.text.split("\n", 1)[0].rstrip(GO_SPACES)
+    blanks = re.search(f"{_ASCII_BLANKS}+", line)
+    if blanks is None:
+        return None
+    return line[: blanks.start()], line[blanks.end() :], blanks.end()
 
 
 def exec_form(text: str) -> list[tuple[str, int]] | None:
@@ -119,8 +254,9 @@ def exec_form(text: str) -> list[tuple[str, int]] | None:
 
 
 def tokens(text: str) -> list[tuple[str, int]]:
-    """Whitespace-separated tokens of an instruction line (or its exec form), with offsets."""
-    line = text.split("\n", 1)[0]  # what follows is heredoc bodies: data, not arguments
+    """Tokens of an instruction line (or its exec form) separated by ASCII blanks as BuildKit
+    splits FROM, EXPOSE, ADD and COPY, with offsets."""
+    line = text.split("\n", 1)[0].rstrip(GO_SPACES)  # what follows is heredoc bodies: data, not arguments
     exec_words = exec_form(line) if line.lstrip().startswith("[") else None
     return exec_words if exec_words is not None else [(match.group(), match.start()) for match in _TOKEN.finditer(line)]
 

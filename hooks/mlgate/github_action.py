@@ -3,10 +3,15 @@
 Inputs arrive as MLGATE_* environment variables (action.yml passes each input through `env:`,
 never into the script text) next to GitHub's own GITHUB_* variables. On a pull request the base
 and head commits come from the event payload file and are checked to be commit SHAs before git
-sees them: nothing a pull request author controls (branch names, titles) is ever used.
+sees them: nothing a pull request author controls (branch names, titles) is ever used. The
+configuration, its baseline and the `baseline` input's file are read from the base commit, and
+what the pull request changes in them is reported and fails the step (`mlgate.pull_request`).
 
 Writes annotations to stdout, the Markdown summary to $GITHUB_STEP_SUMMARY, the SARIF file if
-asked, and `findings` / `sarif` to $GITHUB_OUTPUT. Exit status as `mlgate check`.
+asked, and `findings` / `config-changes` / `sarif` to $GITHUB_OUTPUT. Exit status as `mlgate
+check`, and 1 when the pull request changes the configuration. Every line printed is plain text
+to the runner except the intended workflow commands (`mlgate.report.github.log_line`), and no
+warning is printed at all: the job log is where the runner reads commands.
 """
 
 from __future__ import annotations
@@ -16,11 +21,16 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
+import traceback
+import warnings
 from pathlib import Path
 
 from mlgate.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, build_parser, run_check
 from mlgate.config import ConfigError
+from mlgate.pull_request import TITLE as CHANGE_TITLE, BaseGate, ConfigChange, base_gate
 from mlgate.report import github, markdown, sarif
+from mlgate.report.plain import log_line
 from mlgate.suppressions import BaselineError
 
 COMMIT_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
@@ -61,12 +71,15 @@ def pull_request_commits(event_path: str) -> tuple[str, str]:
     return shas[0], shas[1]
 
 
-def changed_files(base: str, head: str) -> list[str]:
-    """Files the pull request adds or modifies (deleted ones have nothing to scan), relative to
-    the current directory, from the merge base of base and head to head: what the PR changes."""
+def _in_checkout(base: str, head: str) -> None:
     for sha in (base, head):
         if subprocess.run(["git", "cat-file", "-e", f"{sha}^{{commit}}"], capture_output=True).returncode != 0:
             raise ChangedFilesUnknown(f"commit {sha} is not in the checkout (use actions/checkout with fetch-depth: 0)")
+
+
+def changed_files(base: str, head: str) -> list[str]:
+    """Files the pull request adds or modifies (deleted ones have nothing to scan), relative to
+    the current directory, from the merge base of base and head to head: what the PR changes."""
     names = _git("-c", "core.quotepath=off", "diff", "--name-only", "-z", "--no-renames", "--diff-filter=d", "--relative", f"{base}...{head}", "--")
     return [name for name in names.split("\0") if name and os.path.isfile(name)]
 
@@ -79,17 +92,37 @@ def _within(path: str, roots: list[str]) -> bool:
     return False
 
 
-def files_to_scan(roots: list[str]) -> tuple[list[str], str]:
-    """The paths to hand to the scan, and a line for the log saying what they are."""
+class PullRequest:
+    """What the event says about a pull request: its commits when they can be used, else why not."""
+
+    def __init__(self, mode: str):
+        self.event = os.environ.get("GITHUB_EVENT_NAME", "")
+        self.commits: tuple[str, str] | None = None
+        self.problem: ChangedFilesUnknown | None = None
+        if self.event in PULL_REQUEST_EVENTS or mode == "true":
+            try:
+                self.commits = pull_request_commits(os.environ.get("GITHUB_EVENT_PATH", ""))
+                _in_checkout(*self.commits)
+            except ChangedFilesUnknown as exc:
+                self.commits, self.problem = None, exc
+
+
+def _mode() -> str:
     mode = _input("CHANGED_FILES_ONLY").lower() or "auto"
     if mode not in ("auto", "true", "false"):
         raise UsageError(f"changed-files-only must be auto, true or false, not {mode!r}")
+    return mode
+
+
+def files_to_scan(roots: list[str], mode: str, pull: PullRequest) -> tuple[list[str], str]:
+    """The paths to hand to the scan, and a line for the log saying what they are."""
     whole_tree = roots, f"mlgate: scanning {' '.join(roots)}"
-    event = os.environ.get("GITHUB_EVENT_NAME", "")
-    if mode == "false" or (mode == "auto" and event not in PULL_REQUEST_EVENTS):
+    if mode == "false" or (mode == "auto" and pull.event not in PULL_REQUEST_EVENTS):
         return whole_tree
     try:
-        base, head = pull_request_commits(os.environ.get("GITHUB_EVENT_PATH", ""))
+        if pull.commits is None:
+            raise pull.problem or ChangedFilesUnknown("the event payload has no pull_request")
+        base, head = pull.commits
         files = [name for name in changed_files(base, head) if _within(name, roots)]
     except ChangedFilesUnknown as exc:
         print(github.command("warning", f"mlgate: scanning the whole tree: {exc}"))
@@ -97,18 +130,49 @@ def files_to_scan(roots: list[str]) -> tuple[list[str], str]:
     return files, f"mlgate: scanning {len(files)} file(s) changed between {base[:12]} and {head[:12]}"
 
 
-def _check_arguments() -> list[str]:
-    """`mlgate check` options from the inputs, each as `--option=value` so that a value cannot
-    be taken for another option."""
+def gate_of(pull: PullRequest, folder: Path) -> BaseGate | None:
+    """On a pull request, the base commit's configuration (None elsewhere: the work tree's).
+    When the base commit cannot be read, the default configuration: never the pull request's."""
+    if pull.commits is not None:
+        base, head = pull.commits
+        return base_gate(base, head, _input("CONFIG"), _input("BASELINE"), folder)
+    if pull.event not in PULL_REQUEST_EVENTS:
+        return None
+    empty = folder / ".mlgate.yaml"
+    empty.write_text("{}\n", encoding="utf-8")
+    note = f"mlgate: the base commit's configuration cannot be read ({pull.problem}): the default configuration is used"
+    return BaseGate(config=str(empty), baseline=None, notes=[note])
+
+
+def _check_arguments(gate: BaseGate | None) -> list[str]:
+    """`mlgate check` options from the inputs (on a pull request, the configuration and baseline
+    from its base commit), each as `--option=value` so that a value cannot be taken for another
+    option."""
     argv = ["check"]
     for name, option in (("SELECT", "--select"), ("IGNORE", "--ignore")):
         value = ",".join(_input(name).split())
         if value:
             argv.append(f"{option}={value}")
-    for name, option in (("CONFIG", "--config"), ("BASELINE", "--baseline"), ("FAIL_ON", "--fail-on")):
-        if _input(name):
-            argv.append(f"{option}={_input(name)}")
+    config, baseline = (_input("CONFIG"), _input("BASELINE")) if gate is None else (gate.config, gate.baseline or "")
+    for value, option in ((config, "--config"), (baseline, "--baseline"), (_input("FAIL_ON"), "--fail-on")):
+        if value:
+            argv.append(f"{option}={value}")
     return argv
+
+
+def change_annotation(change: ConfigChange) -> str:
+    return github.command("error", change.message, file=change.path, line=change.line, title=CHANGE_TITLE)
+
+
+def changes_summary(changes: list[ConfigChange]) -> str:
+    if not changes:
+        return ""
+    rows = [f"| {markdown.cell(change.path if change.line is None else f'{change.path}:{change.line}')} | {markdown.cell(change.message)} |" for change in changes]
+    return "\n".join([
+        "### Configuration changed by this pull request", "",
+        "This run used the base commit's configuration and baseline; the step fails until a reviewer has approved these changes.", "",
+        "| file | change |", "|---|---|", *rows, "", "",
+    ])
 
 
 def _append(variable: str, text: str) -> None:
@@ -124,24 +188,41 @@ def run() -> int:
     sarif_path = _input("SARIF")
     if "\n" in sarif_path or "\r" in sarif_path:
         raise UsageError("the sarif path must be one line")
-    args = build_parser().parse_args(_check_arguments())
-    files, what = files_to_scan(roots)
-    print(what)
-    result, rules, fail_on = run_check(args, files)
-    sys.stdout.write(github.render(result, rules))
-    _append("GITHUB_STEP_SUMMARY", markdown.render(result, rules))
+    mode = _mode()
+    pull = PullRequest(mode)
+    with tempfile.TemporaryDirectory(prefix="mlgate-base-") as folder:
+        gate = gate_of(pull, Path(folder))
+        for note in gate.notes if gate else []:
+            print(github.command("warning", note))
+        args = build_parser().parse_args(_check_arguments(gate))
+        files, what = files_to_scan(roots, mode, pull)
+        print(log_line(what))
+        result, rules, fail_on = run_check(args, files)
+    changes = gate.changes if gate else []
+    sys.stdout.write("".join(change_annotation(change) + "\n" for change in changes))
+    sys.stdout.write(github.render(result, rules, reserved_errors=len(changes)))
+    _append("GITHUB_STEP_SUMMARY", markdown.render(result, rules, reserved_errors=len(changes)) + changes_summary(changes))
     if sarif_path:
         Path(sarif_path).parent.mkdir(parents=True, exist_ok=True)
         Path(sarif_path).write_text(sarif.render(result, rules), encoding="utf-8")
-    _append("GITHUB_OUTPUT", f"findings={len(result.findings)}\nsarif={sarif_path}\n")
-    return EXIT_FINDINGS if result.failed(fail_on) else EXIT_OK
+    _append("GITHUB_OUTPUT", f"findings={len(result.findings)}\nconfig-changes={len(changes)}\nsarif={sarif_path}\n")
+    return EXIT_FINDINGS if result.failed(fail_on) or changes else EXIT_OK
 
 
 def main() -> int:
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")  # a log in a non-UTF-8 locale still gets every line
     try:
-        return run()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return run()
     except (UsageError, ConfigError, BaselineError) as exc:
         print(github.command("error", f"mlgate: {exc}"))
+        return EXIT_USAGE
+    except Exception as exc:  # a bug: say so, with the traceback as plain log lines
+        print(github.command("error", f"mlgate: internal error: {type(exc).__name__}: {exc}"))
+        for line in traceback.format_exc().splitlines():
+            print(log_line(line))
         return EXIT_USAGE
 
 

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 MAX_DEPTH = 32
 
-_PLAIN = re.compile(r"[^\s'\"\\$`;&|()<>]+")  # `#` is plain inside a word
+# Blanks are ASCII only: bash separates words at space and tab (its lexer is byte-based, so no
+# Unicode space is ever a blank: `\u3000pip` is a program of that name, not pip), and we add
+# \r, \f and \v, which only ever split what bash would refuse to run anyway.
+_PLAIN = re.compile(r"[^ \t\r\f\v\n'\"\\$`;&|()<>]+")  # `#` is plain inside a word
 _DOUBLE_QUOTED_PLAIN = re.compile(r'[^"\\$`]+')
 _VARIABLE = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
 _BARE_VARIABLE = re.compile(r"\"?\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})\"?")
@@ -200,7 +203,7 @@ def _split_prefixes(words: list[Word]) -> tuple[list[Word], int]:
         if wrapper is None:
             # `$SUDO pip install ...`, `${CONDA_RUN} pip ...`: a lone variable that runs the rest.
             following = words[index + 1].text if index + 1 < count else "-"
-            if (word.raw[0] == "$" or word.raw[:2] == '"$') and _BARE_VARIABLE.fullmatch(word.raw) and not following.startswith("-"):
+            if (word.raw[:1] == "$" or word.raw[:2] == '"$') and _BARE_VARIABLE.fullmatch(word.raw) and not following.startswith("-"):
                 index += 1
                 continue
             break

@@ -9,6 +9,7 @@ nesting, so depth is checked on the raw text first.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterator
 
 from mlgate.files import ScanError, SourceFile
@@ -19,7 +20,7 @@ Node = object  # ruamel.yaml.nodes.Node; kept opaque so hooks use the helpers be
 Locate = Callable[[int], tuple[int, int]]
 
 
-def _yaml():
+def _yaml(pure: bool = False):
     from ruamel.yaml import YAML  # imported lazily: it is the slowest import we have
     from ruamel.yaml.resolver import Resolver
 
@@ -28,11 +29,13 @@ def _yaml():
         VersionedResolver (a third of composing time on workflow files). Scanners read node
         text, and tags only for null/bool/int, which a `%YAML 1.1` directive rarely changes."""
 
+        processing_version = (1, 2)  # what the pure parser asks; the C parser does not
+
         def __init__(self, version=None, loader=None, loadumper=None) -> None:
             super().__init__(loadumper=loadumper if loadumper is not None else loader)
 
     try:
-        yaml = YAML(typ="safe", pure=False)
+        yaml = YAML(typ="safe", pure=pure)
     except Exception:  # pragma: no cover - only without ruamel.yaml.clib
         yaml = YAML(typ="safe", pure=True)
     yaml.Resolver = CoreSchemaResolver
@@ -61,10 +64,25 @@ def _check_depth(text: str) -> None:
 
 def load_documents(source: SourceFile) -> list[Node]:
     """All documents of a YAML file as node trees. Raises ScanError on bad YAML."""
-    text = source.text
+    return compose_text(source.text)
+
+
+def compose_text(text: str) -> list[Node]:
+    """All documents of YAML text (a file, an archive member) as node trees. Raises ScanError on bad YAML."""
     _check_depth(text)
     try:
-        return [doc for doc in _yaml().compose_all(text) if doc is not None]
+        try:
+            return [doc for doc in _yaml().compose_all(text) if doc is not None]
+        except Exception as exc:
+            if "duplicate anchor" not in str(getattr(exc, "context", "")):
+                raise
+            # ruamel's C composer refuses an anchor defined twice. YAML allows it (an alias
+            # names the latest definition) and so does every loader of the files we read
+            # (go-yaml, PyYAML): the pure composer reads it that way, its warning (which
+            # quotes the file) silenced.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return [doc for doc in _yaml(pure=True).compose_all(text) if doc is not None]
     except RecursionError:
         raise ScanError("YAML nested too deeply; not scanned") from None
     except Exception as exc:  # ruamel raises many error types, all of them "bad YAML"
@@ -93,13 +111,43 @@ def text_of(node: Node | None) -> str | None:
     return node.value
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"  # a plain `<<` key (YAML 1.1 merge; every loader our consumers use applies it)
+
+
+def _every_item(node: Node, expanded: set[int]) -> Iterator[tuple[str, Node, Node]]:
+    """Every (key, key_node, value_node) a mapping holds, merged ones included, in order of
+    precedence: its own keys, then each `<<` value's in turn (a mapping, or each mapping of a
+    sequence, earlier ones first). A mapping merged twice is expanded once."""
+    expanded.add(id(node))
+    merged: list[Node] = []
+    for key_node, value_node in node.value:
+        if not is_scalar(key_node):
+            continue
+        if key_node.tag == MERGE_TAG:
+            merged.extend(value_node.value if is_sequence(value_node) else [value_node])
+        else:
+            yield key_node.value, key_node, value_node
+    for source in merged:
+        if is_mapping(source) and id(source) not in expanded:
+            yield from _every_item(source, expanded)
+
+
 def items(node: Node | None) -> Iterator[tuple[str, Node, Node]]:
-    """(key, key_node, value_node) of a mapping; non-scalar keys are skipped."""
+    """(key, key_node, value_node) of a mapping, merge keys applied as YAML loaders apply them
+    (`<<: *base`, `<<: [*a, *b]`): a key the mapping sets itself wins over a merged one, an
+    earlier merged mapping over a later one. Non-scalar keys are skipped."""
     if not is_mapping(node):
         return
-    for key_node, value_node in node.value:
-        if is_scalar(key_node):
-            yield key_node.value, key_node, value_node
+    if not any(key.tag == MERGE_TAG for key, _ in node.value):
+        for key_node, value_node in node.value:  # the common case: no merge key
+            if is_scalar(key_node):
+                yield key_node.value, key_node, value_node
+        return
+    given: set[str] = set()
+    for key, key_node, value_node in _every_item(node, set()):
+        if key not in given:
+            given.add(key)
+            yield key, key_node, value_node
 
 
 def get(node: Node | None, key: str) -> Node | None:
@@ -107,6 +155,87 @@ def get(node: Node | None, key: str) -> Node | None:
         if name == key:
             return value
     return None
+
+
+def readings(node: Node | None, key: str) -> list[Node]:
+    """Every value a key may have under a merge: the one `get` returns first, then those it
+    hides. go-yaml v2 (sigs.k8s.io/yaml, which kubectl and Helm use) applies a `<<` in document
+    order, so a merged value can win over the mapping's own key written before it: a check of
+    a dangerous setting looks at every reading."""
+    if not is_mapping(node):
+        return []
+    return [value for name, _key_node, value in _every_item(node, set()) if name == key]
+
+
+# YAML 1.1 booleans, as go-yaml v2 (sigs.k8s.io/yaml: kubectl, Helm) and compose-go's
+# boolean fields read them; YAML 1.2 readers take the same words for strings.
+_TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+_FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
+
+
+def boolean(node: Node | None) -> bool | None:
+    """True or False for a plain scalar that YAML 1.1 or 1.2 reads as a boolean, else None
+    (a quoted "true" is a string to every loader)."""
+    if not is_scalar(node) or getattr(node, "style", None):
+        return None
+    return True if node.value in _TRUE else False if node.value in _FALSE else None
+
+
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
+
+
+def number(node: Node | None) -> int | None:
+    """The integer a scalar is read as: decimal digits (also quoted: the worst reading of a
+    string where a number is expected), and for a plain scalar the YAML 1.1 forms go-yaml v2
+    accepts (`0x1F90`, `0o17`, `017` in octal, `0b1`, `8_080`)."""
+    text = text_of(node)
+    if text is None:
+        return None
+    text, plain = text.strip(), not getattr(node, "style", None)
+    if text.isdigit() and not (plain and _OCTAL.fullmatch(text)):
+        return int(text)
+    if not plain:
+        return None
+    digits = text.replace("_", "")
+    try:
+        return int(digits, 8) if _OCTAL.fullmatch(text) else int(digits, 0)
+    except ValueError:
+        return None
+
+
+def mapping_like(node: Node, entries: list[tuple[Node, Node]]) -> Node:
+    """A new mapping node with `entries` (key node, value node), placed where `node` is: for
+    configurations that one file composes from several (compose `extends`)."""
+    return type(node)(node.tag, entries, node.start_mark, node.end_mark)
+
+
+def sequence_like(node: Node, values: list[Node]) -> Node:
+    """A new sequence node of `values`, placed where `node` is."""
+    from ruamel.yaml.nodes import SequenceNode
+
+    return SequenceNode("tag:yaml.org,2002:seq", values, node.start_mark, node.end_mark)
+
+
+def relocated(node: Node, at: Node) -> Node:
+    """A copy of `node` whose every part is placed at `at`: a value read from another file is
+    reported where this file brings it in. Block scalars become plain (their text is kept),
+    so nothing reads this file's lines for them; shared (aliased) nodes stay shared."""
+    copies: dict[int, Node] = {}
+
+    def copy(original: Node) -> Node:
+        if id(original) not in copies:
+            if is_scalar(original):
+                style = original.style if original.style in ('"', "'") else None
+                copies[id(original)] = type(original)(original.tag, original.value, at.start_mark, at.start_mark, style=style)
+            else:
+                copies[id(original)] = type(original)(original.tag, [], at.start_mark, at.start_mark)
+                if is_mapping(original):
+                    copies[id(original)].value = [(copy(key), copy(value)) for key, value in original.value]
+                else:
+                    copies[id(original)].value = [copy(value) for value in original.value]
+        return copies[id(original)]
+
+    return copy(node)
 
 
 def elements(node: Node | None) -> list[Node]:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from httpfake import FakeServer, server  # noqa: F401  (server: a fixture)
-from mlgate.online import OnlineError, Settings, origin
+from mlgate.online import OnlineError, Settings
 from mlgate.online.http import Client
 
 
@@ -112,11 +112,13 @@ def test_token_goes_to_its_own_origin_only(server, tmp_path):
     try:
         server.reply("GET", "/a", body={})
         other.reply("GET", "/b", body={})
-        http = client(tmp_path, tokens={origin(server.url): "secret"}, cache_dir=None)
-        http.json("GET", f"{server.url}/a")
-        http.json("GET", f"{other.url}/b")
+        http = client(tmp_path, tokens={"github": "secret"}, github_api=server.url, cache_dir=None)
+        http.json("GET", f"{server.url}/a", token_for="github")
+        http.json("GET", f"{other.url}/b", token_for="github")
+        http.json("GET", f"{server.url}/a")  # a URL the caller did not build on the API: no token
         assert server.requests[0].headers["authorization"] == "Bearer secret"
         assert "authorization" not in other.requests[0].headers
+        assert "authorization" not in server.requests[1].headers
     finally:
         other.close()
 
@@ -128,7 +130,8 @@ def test_settings_come_from_the_usual_environment_variables(tmp_path):
         "XDG_CACHE_HOME": str(tmp_path), "MLGATE_CACHE_TTL": "60",
     })
     assert (settings.github_api, settings.hf_endpoint, settings.osv_url) == ("http://127.0.0.1:1/api", "http://127.0.0.1:2", "http://127.0.0.1:3")
-    assert settings.tokens == {"http://127.0.0.1:1": "gh", "http://127.0.0.1:2": "hf"}
+    assert settings.tokens == {"github": "gh", "hub": "hf"}
+    assert (settings.token_for("github", "http://127.0.0.1:1/api/repos"), settings.token_for("hub", "http://127.0.0.1:1/api/repos")) == ("gh", None)
     assert (settings.registry_url("docker.io"), settings.registry_url("ghcr.io"), settings.registry_url("quay.io")) == (
         "http://127.0.0.1:4", "http://127.0.0.1:5", "https://quay.io",
     )

@@ -165,6 +165,72 @@ def test_escape_directive(scan_tree):
     assert scan_tree({"Dockerfile": text}, select="pins").hits == [("PIN001", "Dockerfile", 4, 5)]
 
 
+# ---- read as BuildKit reads it (moby/buildkit frontend/dockerfile/parser) ----------------------
+
+def test_unicode_white_space_around_an_instruction_is_trimmed(scan_tree):
+    text = (
+        "FROM scratch\n"
+        "\u00a0\u3000RUN \u3000pip install torch\n"  # leading spaces of the line and of the arguments: trimmed
+        "RUN\u00a0pip install numpy\n"  # `RUN\u00a0pip` is one unknown keyword: never runs
+        "RUN\vpip install scipy\n"  # \v is one of BuildKit's ASCII blanks after the keyword
+    )
+    assert scan_tree({"Dockerfile": text}, select="pins").hits == [("PIN001", "Dockerfile", 2, 20), ("PIN001", "Dockerfile", 4, 17)]
+
+
+def test_an_escaped_escape_character_does_not_continue_the_line(scan_tree):
+    text = "FROM scratch\nRUN echo done \\\\\nRUN pip install torch\nRUN pip install \\\t \n    numpy\n"
+    assert scan_tree({"Dockerfile": text}, select="pins").hits == [("PIN001", "Dockerfile", 3, 17), ("PIN001", "Dockerfile", 5, 5)]
+
+
+def test_an_escape_followed_by_other_white_space_does_not_continue_the_line(scan_tree):
+    text = "FROM scratch\nRUN echo \\\u00a0\nRUN pip install torch\n"
+    assert scan_tree({"Dockerfile": text}, select="pins").hits == [("PIN001", "Dockerfile", 3, 17)]
+
+
+def test_heredocs_belong_to_run_add_and_copy_only(scan_tree):
+    text = (
+        "FROM scratch\n"
+        "LABEL notes=<<EOF\n"  # not a heredoc: the next line is an instruction
+        "RUN pip install torch\n"
+        "EOF\n"
+        "RUN cat << EOF\n"  # `<<` and the word apart: no heredoc either
+        "RUN pip install numpy\n"
+        "EOF\n"
+        'RUN 2<<"END" cat\n'
+        "pip install hidden-in-the-body\n"
+        "END\n"
+        "RUN pip install scipy\n"
+    )
+    assert scan_tree({"Dockerfile": text}, select="pins").hits == [
+        ("PIN001", "Dockerfile", 3, 17), ("PIN001", "Dockerfile", 6, 17), ("PIN001", "Dockerfile", 11, 17),
+    ]
+
+
+def test_env_words_split_at_unicode_white_space(scan_tree):
+    text = "FROM scratch\nENV PIP_NO_CACHE_DIR=1\u00a0PIP_EXTRA_INDEX_URL=https://pypi.example/simple\n"
+    assert scan_tree({"Dockerfile": text}, select="pins").hits == [("PIN004", "Dockerfile", 2, 24)]
+
+
+def test_a_directive_may_follow_white_space(scan_tree):
+    text = " # escape=`\nFROM mcr.microsoft.com/windows/servercore@" + DIGEST + "\nRUN pip install `\n    torch\n"
+    assert scan_tree({"Dockerfile": text}, select="pins").hits == [("PIN001", "Dockerfile", 4, 5)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'FROM python:3.11\nCMD [""]\n',
+        'FROM python:3.11\nENTRYPOINT [""]\nCMD []\n',
+        "FROM python:3.11\nENV >x\nENV\nARG >y <z\nENV A\n",
+        "FROM python:3.11\nENV '\nARG \"\\\n",
+    ],
+)
+def test_what_the_review_found_is_read_without_an_error(scan_tree, text):
+    scan = scan_tree({"Dockerfile": text})
+    assert scan.errors == []
+    assert [hit[0] for hit in scan.hits] == ["PIN010"]
+
+
 @pytest.mark.parametrize(
     "text",
     [

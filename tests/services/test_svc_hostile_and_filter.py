@@ -42,7 +42,7 @@ SAMPLE_PATHS = [
     "serve.Dockerfile", "scripts/serve.sh", "bin/start", "app.py", "jupyter_server_config.py", "config.properties", ".env",
     ".env.local", "deploy/prod.env",
     "notebooks/demo.ipynb",
-    "README.md", "Dockerfile.dockerignore", "requirements.txt", "Makefile", "data.json", "scripts/run.ps1",
+    "k8s/deployment.json", "README.md", "Dockerfile.dockerignore", "requirements.txt", "Makefile", "data.txt", "scripts/run.ps1",
 ]
 
 

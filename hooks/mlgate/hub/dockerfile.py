@@ -33,9 +33,8 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
             else:
                 script.add(text, place)
         elif keyword in ("ENV", "ARG"):
-            for command in shell.parse(instruction.text.split("\n", 1)[0])[:1]:
-                for word in command.words:
-                    script.assignment(word, place)
+            for word in dockerfile.name_values(instruction):
+                script.assignment(word, place)
         else:
             script.report(judge.urls(instruction.text), place)
     return script.findings()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from mlgate import yamlfile
+from mlgate import python_ast, yamlfile
 from mlgate.files import SourceFile
 from mlgate.findings import Finding, Severity
 from mlgate.hook import ScanContext
@@ -61,7 +61,7 @@ def hub_commit(session: OnlineSession, kind: str, repo_id: str, revision: str) -
 
     def fetch() -> str | None:
         url = f"{session.settings.hf_endpoint}/api/{kind}s/{repo_id}/revision/{quote(revision, safe='')}"
-        answer = session.http.json("GET", url, ok=(200, 401, 404))  # the hub answers 401 for a missing repository
+        answer = session.http.json("GET", url, ok=(200, 401, 404), token_for="hub")  # the hub answers 401 for a missing repository
         if answer is None:
             return None
         sha = answer.get("sha") if isinstance(answer, dict) else None
@@ -74,7 +74,7 @@ def hub_commit(session: OnlineSession, kind: str, repo_id: str, revision: str) -
 
 def _exists(session: OnlineSession, path: str) -> bool:
     url = f"{session.settings.hf_endpoint}/api/{path}"
-    return session.lookup(("hub-exists", path), lambda: session.http.request("GET", url, ok=(200, 401, 404)).status == 200)
+    return session.lookup(("hub-exists", path), lambda: session.http.request("GET", url, ok=(200, 401, 404), token_for="hub").status == 200)
 
 
 def missing(session: OnlineSession, kind: str, repo_id: str, revision: str) -> tuple[str, Severity]:
@@ -124,7 +124,7 @@ def _char_column(line: str, byte_offset: int) -> int:
 def _python_call(source: SourceFile, line_number: int, column: int) -> ast.Call | None:
     """The loader call whose repository argument is the string at (line, column)."""
     try:
-        tree = ast.parse(source.text)
+        tree = python_ast.parse(source.text)
     except (SyntaxError, ValueError):
         return None
     line = source.line_text(line_number)

@@ -26,6 +26,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from mlgate import python_ast
 from mlgate.files import ScanError
 from mlgate.findings import Finding
 from mlgate.hub.commands import ShellScan
@@ -67,7 +68,7 @@ class Unit:
     def parse(self) -> bool:
         """Parse the text (never run it); on failure keep why in `error` and return False."""
         try:
-            self.tree = ast.parse(self.text)
+            self.tree = python_ast.parse(self.text)
             self.nodes = list(ast.walk(self.tree))
         except SyntaxError as exc:
             self.error = f"not valid Python (line {exc.lineno}: {exc.msg}); not scanned"

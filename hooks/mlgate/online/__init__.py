@@ -72,7 +72,7 @@ class Settings:
     osv_url: str = "https://api.osv.dev"
     osv_database: str | None = None  # a directory of OSV JSON records: no OSV request at all
     registries: dict[str, str] = field(default_factory=dict)  # registry host -> base URL
-    tokens: dict[str, str] = field(default_factory=dict)  # origin -> token, sent to that origin only
+    tokens: dict[str, str] = field(default_factory=dict)  # API ("github", "hub") -> its token, sent to that API only
     cache_dir: Path | None = None  # None: no cache
     cache_ttl: float = 6 * 3600.0
     timeout: float = 10.0
@@ -96,10 +96,16 @@ class Settings:
         )
         github_token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
         hf_token = env.get("HF_TOKEN") or env.get("HUGGING_FACE_HUB_TOKEN")
-        for endpoint, token in ((settings.github_api, github_token), (settings.hf_endpoint, hf_token)):
+        for api, token in (("github", github_token), ("hub", hf_token)):
             if token:
-                settings.tokens[origin(endpoint)] = token
+                settings.tokens[api] = token
         return settings
+
+    def token_for(self, api: str, url: str) -> str | None:
+        """The token of `api` ("github": GITHUB_API_URL, "hub": HF_ENDPOINT) if `url` is on that
+        API's origin, else None."""
+        endpoint = {"github": self.github_api, "hub": self.hf_endpoint}[api]
+        return self.tokens.get(api) if origin(url) == origin(endpoint) else None
 
     def registry_url(self, host: str) -> str:
         """Base URL of the registry API of an image host (Docker Hub's API is elsewhere)."""

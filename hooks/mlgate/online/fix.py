@@ -5,16 +5,22 @@ the session and returns `Edit`s: token-exact replacements at a line and column, 
 against the file before anything is written. So formatting and comments stay as they are,
 and running the fix again finds nothing left to change (the findings are gone).
 
-If any lookup fails, or any file changed since it was scanned, no file is written: half a
-fix would leave a tree that neither the old nor the new review describes.
+If any lookup fails, any edit no longer fits its file, or any file cannot be written (a
+read-only file, a symbolic link, a folder without write access, a full disk) or changes while
+the fix is made, no file is written: half a fix would leave a tree that neither the old nor
+the new review describes. Every new file is first written beside the old one, then all are
+renamed over the old ones once each old one is checked to be as it was read; a rename that
+fails puts back those already renamed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlgate.files import SourceFile
@@ -62,38 +68,109 @@ def _edited(text: str, edits: list[Edit]) -> str:
     return "".join(lines)
 
 
-def _write(path: Path, text: str) -> None:
-    """Replace the file in one step, keeping its permissions."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".mlgate")
+@dataclass
+class _Rewrite:
+    """One file to replace: what it held when read, what it will hold, and the staged copy."""
+
+    shown: str
+    path: Path
+    before: bytes
+    stat: os.stat_result
+    after: bytes
+    staged: str | None = None
+
+
+class _NotWritten(Exception):
+    """A file that must not or cannot be rewritten: nothing is written at all."""
+
+
+def _read(shown: str, edits: list[Edit]) -> _Rewrite:
+    path = Path(shown)
+    if path.is_symlink():
+        raise _NotWritten("it is a symbolic link; edit the file it points to")
+    before = path.read_bytes()
+    status = os.stat(path)
+    if not status.st_mode & 0o222:
+        raise _NotWritten("the file is read-only")
+    raw = before.decode("utf-8")
+    bom = _BOM if raw.startswith(_BOM) else ""
+    return _Rewrite(shown, path, before, status, (bom + _edited(raw[len(bom) :], edits)).encode("utf-8"))
+
+
+def _stage(rewrite: _Rewrite) -> None:
+    """Write the new content next to the file (same folder: the rename stays on one file
+    system), with the file's permissions."""
+    handle, rewrite.staged = tempfile.mkstemp(dir=rewrite.path.parent, prefix=f".{rewrite.path.name}.", suffix=".mlgate")
+    with os.fdopen(handle, "wb") as out:
+        out.write(rewrite.after)
+    os.chmod(rewrite.staged, rewrite.stat.st_mode & 0o7777)
+
+
+def _unchanged(rewrite: _Rewrite) -> bool:
+    """Does the file still hold what was read (content, size, time, inode)?"""
+    now = os.stat(rewrite.path, follow_symlinks=False)
+    same = (now.st_ino, now.st_size, now.st_mtime_ns) == (rewrite.stat.st_ino, rewrite.stat.st_size, rewrite.stat.st_mtime_ns)
+    return same and rewrite.path.read_bytes() == rewrite.before
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _commit(rewrites: list[_Rewrite]) -> Errors:
+    """Stage every file, check none changed since it was read, then rename them all; on any
+    failure, put back the files already renamed and remove the staged copies."""
+    replaced: list[_Rewrite] = []
+    current = rewrites[0]
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.chmod(temporary, path.stat().st_mode & 0o7777)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+        for current in rewrites:
+            _stage(current)
+        for current in rewrites:
+            if not _unchanged(current):
+                raise _NotWritten("the file changed while it was being fixed; run the fix again")
+        for current in rewrites:
+            os.replace(current.staged, current.path)
+            current.staged = None
+            replaced.append(current)
+    except (OSError, _NotWritten) as exc:
+        reason = _why(exc) if isinstance(exc, OSError) else str(exc)
+        errors = [(current.shown, f"not fixed: {reason}")]
+        for rewrite in replaced:
+            try:
+                rewrite.after, rewrite.staged = rewrite.before, None
+                _stage(rewrite)
+                os.replace(rewrite.staged, rewrite.path)
+                rewrite.staged = None
+            except OSError as undo:
+                errors.append((rewrite.shown, f"already rewritten and could not be put back: {_why(undo)}"))
+        for rewrite in rewrites:
+            if rewrite.staged is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(rewrite.staged)
+        return errors
+    return []
 
 
 def apply(edits: list[Edit]) -> tuple[list[str], Errors]:
-    """Check every edit against its file, then write the changed files; nothing if one fails."""
+    """Check every edit against its file, then write the changed files; nothing if one fails
+    (an edit that does not fit, a file that cannot be written or changed meanwhile)."""
     by_path: dict[str, list[Edit]] = defaultdict(list)
     for edit in edits:
         by_path[edit.path].append(edit)
-    new_texts: dict[str, str] = {}
+    rewrites: list[_Rewrite] = []
     errors: Errors = []
     for shown, file_edits in sorted(by_path.items()):
         try:
-            raw = Path(shown).read_bytes().decode("utf-8")
-            bom = _BOM if raw.startswith(_BOM) else ""
-            new_texts[shown] = bom + _edited(raw[len(bom) :], file_edits)
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            rewrites.append(_read(shown, file_edits))
+        except OSError as exc:
+            errors.append((shown, f"not fixed: {_why(exc)}"))
+        except (UnicodeDecodeError, ValueError, _NotWritten) as exc:
             errors.append((shown, f"not fixed: {exc}"))
     if errors:
         return [], errors
-    for shown, text in new_texts.items():
-        _write(Path(shown), text)
-    return sorted(new_texts), []
+    rewrites = [rewrite for rewrite in rewrites if rewrite.after != rewrite.before]
+    errors = _commit(rewrites) if rewrites else []
+    return ([], errors) if errors else (sorted(rewrite.shown for rewrite in rewrites), [])
 
 
 def fix(findings: list[Finding], hooks: list[Hook], session: OnlineSession) -> tuple[list[str], Errors]:

@@ -17,7 +17,7 @@ def commit_of(session: OnlineSession, owner: str, repo: str, ref: str) -> str:
 
     def fetch() -> str:
         url = f"{session.settings.github_api}/repos/{quote(owner)}/{quote(repo)}/commits/{quote(ref, safe='')}"
-        answer = session.http.json("GET", url)
+        answer = session.http.json("GET", url, token_for="github")
         sha = answer.get("sha") if isinstance(answer, dict) else None
         if not isinstance(sha, str) or FULL_SHA.fullmatch(sha) is None:
             raise OnlineError(f"GET {url}: malformed response (no commit sha)")

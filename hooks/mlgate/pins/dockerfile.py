@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from mlgate import shell
-from mlgate.dockerfile import Instruction, command_form, instructions, matches, tokens
+from mlgate.dockerfile import Instruction, command_form, instructions, legacy_env, matches, name_values, tokens
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
@@ -105,17 +105,13 @@ class _Dockerfile:
         self.seen_from = True
 
     def variables(self, instruction: Instruction) -> None:
-        commands_ = shell.parse(instruction.text)
-        words = commands_[0].words if commands_ else []
-        if not words:
-            return
         place = self.place(instruction)
-        if instruction.keyword == "ENV" and "=" not in words[0].text:
-            # legacy `ENV NAME value with spaces`
-            value = instruction.text[words[0].end :].strip()
-            self.script.add_env(words[0].text, value, words[0].offset_at(0), place)
+        legacy = legacy_env(instruction)
+        if legacy is not None:  # `ENV NAME value with spaces`
+            name, value, _ = legacy
+            self.script.add_env(name, value, 0, place)
             return
-        for word in words:
+        for word in name_values(instruction):
             name, equals, value = word.text.partition("=")
             if instruction.keyword == "ARG" and not self.seen_from:
                 self.global_args[name] = value

@@ -28,10 +28,10 @@ def matches(path: str) -> bool:
 
 
 def parse(source: SourceFile) -> ast.Module:
-    import ast
+    from mlgate import python_ast
 
     try:
-        return ast.parse(source.text, filename=source.path)
+        return python_ast.parse(source.text, filename=source.path)
     except SyntaxError as exc:
         raise ScanError(f"not valid Python (line {exc.lineno}: {exc.msg}); not scanned") from None
     except (RecursionError, MemoryError, ValueError):

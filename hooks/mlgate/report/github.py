@@ -5,32 +5,25 @@ annotations of each level (error, warning, notice) per step and 50 per job (acti
 docs/problem-matchers.md). So the most severe findings come first, at most 10 per level are
 sent as commands, and the rest are printed as plain log lines that the job summary counts.
 
-Every value is escaped as actions/toolkit's command.ts does, so a file name or a message
-crafted by a pull request cannot end the command early and start another one (`::add-mask::`,
-`::stop-commands::`, a fake `::error`).
+Every line printed here is a `command`, whose values are escaped and whose line holds no legacy
+`##[` command, or a `log_line`, which the runner reads as no command (see `plain`).
 """
 
 from __future__ import annotations
 
 from mlgate.engine import Result
 from mlgate.findings import Finding, Rule, ScanErrorEntry, Severity
+from mlgate.report.plain import escape_data, escape_property, log_line, without_legacy_commands
 from mlgate.report.text import location
 
 ANNOTATIONS_PER_LEVEL = 10
 LEVELS = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "notice"}
 
 
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def command(level: str, message: str, **properties: object) -> str:
     given = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items() if value is not None)
-    return f"::{level} {given}::{escape_data(message)}" if given else f"::{level}::{escape_data(message)}"
+    line = f"::{level} {given}::{escape_data(message)}" if given else f"::{level}::{escape_data(message)}"
+    return without_legacy_commands(line)
 
 
 def by_severity(findings: list[Finding]) -> list[Finding]:
@@ -38,10 +31,11 @@ def by_severity(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: -f.severity)
 
 
-def split_annotated(result: Result) -> tuple[list[Finding], list[Finding]]:
-    """(findings sent as annotations, findings GitHub would not show). Errors of files that
-    could not be scanned take error slots first: they fail the run."""
-    used = {"error": min(len(result.errors), ANNOTATIONS_PER_LEVEL), "warning": 0, "notice": 0}
+def split_annotated(result: Result, reserved_errors: int = 0) -> tuple[list[Finding], list[Finding]]:
+    """(findings sent as annotations, findings GitHub would not show). Error annotations printed
+    before the report (`reserved_errors`) and errors of files that could not be scanned take
+    error slots first: they fail the run."""
+    used = {"error": min(reserved_errors + len(result.errors), ANNOTATIONS_PER_LEVEL), "warning": 0, "notice": 0}
     shown: list[Finding] = []
     hidden: list[Finding] = []
     for finding in by_severity(result.findings):
@@ -81,14 +75,13 @@ def error_annotation(error: ScanErrorEntry) -> str:
 
 
 def plain(finding: Finding) -> str:
-    # Escaped as data too: a newline in a path or message must not start a command line.
-    return escape_data(f"mlgate: {location(finding)}: {finding.rule.code} [{finding.severity}] {finding.message}")
+    return log_line(f"mlgate: {location(finding)}: {finding.rule.code} [{finding.severity}] {finding.message}")
 
 
-def render(result: Result, rules: list[Rule]) -> str:
-    shown, hidden = split_annotated(result)
+def render(result: Result, rules: list[Rule], reserved_errors: int = 0) -> str:
+    shown, hidden = split_annotated(result, reserved_errors)
     out = [error_annotation(error) for error in result.errors[:ANNOTATIONS_PER_LEVEL]]
-    out += [escape_data(f"mlgate: {error.path}: error: {error.message}") for error in result.errors[ANNOTATIONS_PER_LEVEL:]]
+    out += [log_line(f"mlgate: {error.path}: error: {error.message}") for error in result.errors[ANNOTATIONS_PER_LEVEL:]]
     out += [annotation(finding) for finding in shown]
     out += [plain(finding) for finding in hidden]
     if hidden:

@@ -1,4 +1,7 @@
-"""The JSON object of the interface contract (design.md)."""
+"""The JSON object of the interface contract (design.md).
+
+JSON escapes line breaks and control characters itself; `##[` (a workflow command wherever it
+appears in a line of a CI log) is written `##\\u005b`, the same string to any JSON reader."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import json
 from mlgate import __version__
 from mlgate.engine import Result
 from mlgate.findings import Rule
+from mlgate.report.plain import printable_json
 
 
 def render(result: Result, rules: list[Rule]) -> str:
@@ -16,4 +20,4 @@ def render(result: Result, rules: list[Rule]) -> str:
         "findings": [finding.to_dict() for finding in result.findings],
         "errors": [error.to_dict() for error in result.errors],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return printable_json(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

@@ -1,8 +1,12 @@
 """A Markdown report for `$GITHUB_STEP_SUMMARY`: counts per hook and severity, the findings,
 how to fix or suppress them, and how many GitHub left without an annotation.
 
-Everything that comes from the scanned tree (paths, messages) is escaped: a file name must not
-turn into a link, an image or HTML in the summary.
+Everything that comes from the scanned tree (paths, messages) is written as an inline code
+span: GitHub renders no Markdown or HTML inside one, and neither autolinks URLs, e-mail
+addresses, commit SHAs, `#123` / `owner/repo#123` references nor turns `@name` into a mention
+there (backslash escapes would stop the markup but not the links and mentions, which GitHub
+adds to the rendered text). The table-cell pipe is the one character that still needs an
+escape inside a code span (GFM tables extension).
 """
 
 from __future__ import annotations
@@ -13,18 +17,23 @@ from collections import Counter
 from mlgate.engine import Result
 from mlgate.findings import Rule, Severity
 from mlgate.report.github import ANNOTATIONS_PER_LEVEL, by_severity, split_annotated, where_in_file
+from mlgate.report.plain import visible
 
 MAX_ROWS = 200  # the summary of one step is capped at 1 MiB; the SARIF and JSON reports have everything
 SEVERITIES = sorted(Severity, reverse=True)
-# Inside a table cell only these start markup: code, emphasis, links and images, strikethrough,
-# the cell separator; `&`, `<` and `>` would start HTML and become entities instead.
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]!|~])")
-_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_BACKTICKS = re.compile(r"`+")
+_ESCAPED_PIPE = "\\|"
 
 
 def cell(text: str) -> str:
-    """Plain text that stays plain inside a table cell."""
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(text.split()).translate(_HTML))
+    """Plain text that stays plain inside a table cell: one line, as a code span whose fence
+    is longer than any run of backticks inside, padded so that a leading or trailing backtick
+    cannot join the fence (CommonMark strips one space on each side)."""
+    text = visible(" ".join(text.split()))
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    return f"{fence} {text.replace('|', _ESCAPED_PIPE)} {fence}"
 
 
 def _plural(count: int, word: str) -> str:
@@ -41,7 +50,7 @@ def _counts(result: Result, rules: list[Rule]) -> list[str]:
     return out
 
 
-def render(result: Result, rules: list[Rule]) -> str:
+def render(result: Result, rules: list[Rule], reserved_errors: int = 0) -> str:
     findings = result.findings
     by_level = Counter(str(f.severity) for f in findings)
     detail = ", ".join(f"{by_level[str(s)]} {s}" for s in SEVERITIES if by_level[str(s)])
@@ -51,7 +60,7 @@ def render(result: Result, rules: list[Rule]) -> str:
         title += f", {_plural(len(result.errors), 'file')} not scanned"
     out = [title, "", *_counts(result, rules), ""]
 
-    _, hidden = split_annotated(result)
+    _, hidden = split_annotated(result, reserved_errors)
     if hidden:
         out += [
             f"> GitHub shows at most {ANNOTATIONS_PER_LEVEL} annotations of each level per step: the most severe "

@@ -18,6 +18,7 @@ from mlgate.cli import DOCS
 from mlgate.engine import Result
 from mlgate.findings import Finding, Rule, Severity
 from mlgate.report.github import where_in_file
+from mlgate.report.plain import printable_json
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SOURCE_ROOT = "%SRCROOT%"
@@ -55,8 +56,9 @@ def _descriptor(rule: Rule) -> dict:
 def _artifact(path: str) -> dict:
     posix = PurePosixPath(path)
     if posix.is_absolute():  # scanned outside the current directory: no base to be relative to
-        return {"uri": "file://" + quote(path)}
-    return {"uri": quote(path), "uriBaseId": SOURCE_ROOT}
+        return {"uri": "file://" + quote(path, errors="surrogateescape")}
+    # A file name that is not UTF-8 (its bytes kept as surrogates) is written as those bytes.
+    return {"uri": quote(path, errors="surrogateescape"), "uriBaseId": SOURCE_ROOT}
 
 
 def _location(finding: Finding) -> dict:
@@ -101,4 +103,4 @@ def render(result: Result, rules: list[Rule]) -> str:
         "results": [_result(finding, index[finding.rule.code]) for finding in result.findings],
     }
     document = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return printable_json(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

@@ -1,4 +1,8 @@
-"""Human output: `path:line:col: CODE [severity] message` and a fix hint under it."""
+"""Human output: `path:line:col: CODE [severity] message` and a fix hint under it.
+
+Each line is neutralised for the CI logs it ends up in (pre-commit prints it into the job log,
+where the runner reads workflow commands) and for terminals: line breaks, ANSI escapes and
+bidirectional overrides in a file name or message are shown percent-encoded, never acted on."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections import Counter
 
 from mlgate.engine import Result
 from mlgate.findings import Finding, Rule
+from mlgate.report.plain import neutralised
 
 
 def location(finding: Finding) -> str:
@@ -34,4 +39,4 @@ def render(result: Result, rules: list[Rule]) -> str:
     if result.errors:
         summary += f", {len(result.errors)} error{'s' if len(result.errors) != 1 else ''}"
     out.append(f"mlgate: {summary} in {result.scanned_files} scanned file{'s' if result.scanned_files != 1 else ''}.")
-    return "\n".join(out) + "\n"
+    return "".join(neutralised(line) + "\n" for line in out)

@@ -68,7 +68,8 @@ _FROM_HOST = "<from the host environment>"
 
 
 def environment(source: SourceFile, node: yamlfile.Node | None) -> dict[str, Setting]:
-    """`environment:` as a mapping or a list of `NAME=value` strings."""
+    """`environment:` as a mapping or a list of `NAME=value` strings (or, after `extends`, a
+    list of both, later ones winning)."""
     found: dict[str, Setting] = {}
     for name, _, value in yamlfile.items(node):
         text = yamlfile.text_of(value)
@@ -77,6 +78,9 @@ def environment(source: SourceFile, node: yamlfile.Node | None) -> dict[str, Set
         else:
             found[name] = Setting(name, text, node_spot(source, value), "$" in text)
     for element in yamlfile.elements(node):
+        if not yamlfile.is_scalar(element):
+            found.update(environment(source, element))
+            continue
         text = yamlfile.text_of(element) or ""
         name, equals, value = text.partition("=")
         if equals:
@@ -158,11 +162,11 @@ def _port_exposures(source: SourceFile, ports: yamlfile.Node | None) -> list[Exp
     return exposures
 
 
-def auth_proxies(document: yamlfile.Node) -> list[tuple[str, list[str]]]:
+def auth_proxies(services: list[tuple[str, yamlfile.Node]]) -> list[tuple[str, list[str]]]:
     """(name, every key and value under it) of each service that is an auth proxy: a known
     proxy image, or a service whose settings mention basic auth, htpasswd, OAuth or OIDC."""
     proxies = []
-    for name, _, node in yamlfile.items(yamlfile.get(document, "services")):
+    for name, node in services:
         nodes = list(yamlfile.walk(node))
         texts = [text for sub in nodes if (text := yamlfile.text_of(sub))] + [key for sub in nodes for key, _, _ in yamlfile.items(sub)]
         image = (yamlfile.text_of(yamlfile.get(node, "image")) or "").lower()
@@ -214,17 +218,18 @@ def service_findings(source: SourceFile, name: str, node: yamlfile.Node, proxies
     return findings
 
 
-def document_findings(source: SourceFile, document: yamlfile.Node) -> list[Finding]:
+def document_findings(source: SourceFile, document: yamlfile.Node, context: ScanContext | None = None) -> list[Finding]:
     findings: list[Finding] = []
-    proxies = auth_proxies(document)
-    for name, _, node in yamlfile.items(yamlfile.get(document, "services")):
+    services = list(compose_file.services(source, document, context))
+    proxies = auth_proxies(services)
+    for name, node in services:
         if yamlfile.is_mapping(node):
             findings += service_findings(source, name, node, proxies)
     return findings
 
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
-    return [finding for document in yamlfile.load_documents(source) for finding in document_findings(source, document)]
+    return [finding for document in yamlfile.load_documents(source) for finding in document_findings(source, document, context)]
 
 
 SCANNER = Scanner("compose", matches=compose_file.matches, scan=scan)

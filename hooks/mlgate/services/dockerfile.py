@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from mlgate import shell
-from mlgate.dockerfile import Instruction, exec_form, instructions, matches, tokens
+from mlgate.dockerfile import Instruction, exec_form, instructions, legacy_env, matches, name_values, tokens
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
@@ -55,12 +55,12 @@ class _Image:
             words = [word for word, _ in tokens(instruction.text) if not word.startswith("--")]
             self.reset(words[0] if words else "")
         elif keyword in ("ENV", "ARG"):
-            commands = shell.parse(instruction.text)
-            if commands and keyword == "ENV" and "=" not in commands[0].words[0].text and len(commands[0].words) > 1:
-                first, second = commands[0].words[:2]  # legacy `ENV NAME value`
-                self.env[first.text] = Setting(first.text, instruction.text[second.offset :].strip(), self.locate(instruction)(second.offset), second.dynamic)
-            elif commands:
-                self.env.update(assignments(commands[0].words, self.locate(instruction)))
+            legacy = legacy_env(instruction)
+            if legacy is not None:
+                name, value, offset = legacy
+                self.env[name] = Setting(name, value, self.locate(instruction)(offset), "$" in value)
+            else:
+                self.env.update(assignments(name_values(instruction), self.locate(instruction)))
         elif keyword == "EXPOSE":
             for word, offset in tokens(instruction.text):
                 self.exposed.append((word.split("/", 1)[0], self.locate(instruction)(offset)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 
+from mlgate import python_ast
 from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
@@ -28,7 +29,7 @@ def matches(path: str) -> bool:
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
     try:
-        tree = ast.parse(source.text)
+        tree = python_ast.parse(source.text)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise ScanError(f"not valid Python: {type(exc).__name__}: {getattr(exc, 'msg', exc)}") from None
     settings: dict[str, Setting] = {}

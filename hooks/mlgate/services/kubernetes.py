@@ -15,6 +15,11 @@ folder named after one), wherever they sit in the chart's block; `auth.enabled: 
 is authentication switched off. A custom image counts when its name and its own port say which
 service it is (`acme/mlflow-server` on 5000). YAML that is not a manifest is skipped by a prefilter,
 a compose file under another name goes to compose.py, Ray launcher YAML to scripts.py.
+
+Values are read as kubectl and Helm read them (sigs.k8s.io/yaml, go-yaml v2, YAML 1.1): merge
+keys applied, JSON manifests (`.json`, or flow YAML with quoted keys) alike, `hostNetwork: yes`
+(or `y`, `on`) is true, `containerPort: 0x1F90` is 8080; where the YAML 1.2 reading differs,
+the worse one counts (a `<<` merged after the pod's own `hostNetwork: false` wins in go-yaml v2).
 """
 
 from __future__ import annotations
@@ -43,7 +48,9 @@ from mlgate.services.launch import (
 )
 from mlgate.services.report import Exposure, node_spot
 
-_PREFILTER = re.compile(r"\b(?:kind|containers|headGroupSpec|image|repository|head_start_ray_commands)\s*:")
+_PREFILTER = re.compile(r"\b(?:kind|containers|headGroupSpec|image|repository|head_start_ray_commands)[\"']?\s*:")
+_JSON_MANIFEST = re.compile(r'"apiVersion"\s*:')
+MAX_JSON_BYTES = 4 << 20  # a larger JSON file is data (a tokenizer, a dataset), not a manifest
 _EXPOSING_TYPES = frozenset({"LoadBalancer", "NodePort"})
 _PROXY_IMAGES = ("oauth2-proxy", "oauth2_proxy", "pomerium", "authelia", "vouch-proxy", "keycloak-gatekeeper", "kube-rbac-proxy")
 _AUTH_KEY = re.compile(r"auth", re.IGNORECASE)
@@ -51,8 +58,11 @@ _NOT_PODS = frozenset({"metadata", "status", "data", "stringData", "resources", 
 
 
 def matches(path: str) -> bool:
-    """Every YAML file but compose files and workflows (their own readers); a cheap prefilter
-    on the text skips the many YAML files that are not manifests."""
+    """Every YAML file but compose files and workflows (their own readers), and JSON files
+    (`kubectl apply -f` takes both); a cheap prefilter on the text skips the many that are
+    not manifests."""
+    if path.endswith(".json"):
+        return True
     return path.endswith((".yaml", ".yml")) and not compose_file.matches(path) and not workflow.matches(path)
 
 
@@ -100,6 +110,12 @@ def _command(source: SourceFile, container: yamlfile.Node) -> list:
     return [line for part in parts for line in compose.command_lines(source, part)]
 
 
+def _port(node: yamlfile.Node | None) -> str:
+    """A port as written, or the number it is read as (`0x1F90` -> `8080`)."""
+    number = yamlfile.number(node)
+    return str(number) if number is not None else yamlfile.text_of(node) or ""
+
+
 def _target_port(container: _Container, target: str) -> int | None:
     """The container port a Service port reaches; None when it is another container's port."""
     if container.ports:
@@ -138,7 +154,7 @@ class _Manifest:
     def pod(self, spec: yamlfile.Node, labels: dict[str, str]) -> None:
         source = self.source
         pod = _Pod(labels)
-        host_network = yamlfile.get(spec, "hostNetwork")
+        host_network = next((node for node in yamlfile.readings(spec, "hostNetwork") if yamlfile.boolean(node)), None)
         for container in yamlfile.elements(yamlfile.get(spec, "containers")):
             image = yamlfile.text_of(yamlfile.get(container, "image")) or ""
             if any(proxy in image.lower() for proxy in _PROXY_IMAGES):
@@ -147,7 +163,7 @@ class _Manifest:
             lines = _command(source, container)
             service = service_of_image(image) or compose.service_from_env(env)
             if service is None:  # a custom image: its name and its own port may say
-                declared = [yamlfile.text_of(yamlfile.get(entry, "containerPort")) or "" for entry in yamlfile.elements(yamlfile.get(container, "ports"))]
+                declared = [_port(yamlfile.get(entry, "containerPort")) for entry in yamlfile.elements(yamlfile.get(container, "ports"))]
                 names = [yamlfile.text_of(yamlfile.get(container, "name")) or "", image.rsplit(":", 1)[0]]
                 service = service_of_name_and_port(names, [int(number) for number in declared if number.isdigit()])
             service, settings = compose.configure(service, lines, env)
@@ -160,7 +176,7 @@ class _Manifest:
             ports: dict[str, int] = {}
             exposures = []
             for entry in yamlfile.elements(yamlfile.get(container, "ports")):
-                number = yamlfile.text_of(yamlfile.get(entry, "containerPort")) or ""
+                number = _port(yamlfile.get(entry, "containerPort"))
                 if not number.isdigit():
                     continue
                 ports[number] = int(number)
@@ -168,8 +184,8 @@ class _Manifest:
                 host_port = yamlfile.get(entry, "hostPort")
                 host_ip = yamlfile.text_of(yamlfile.get(entry, "hostIP")) or ""
                 if yamlfile.text_of(host_port) and classify_address(host_ip) != "loopback":
-                    exposures.append(Exposure(node_spot(source, host_port), int(number), f"on every node's interfaces (hostPort {yamlfile.text_of(host_port)})"))
-            if yamlfile.text_of(host_network) == "true":
+                    exposures.append(Exposure(node_spot(source, host_port), int(number), f"on every node's interfaces (hostPort {_port(host_port)})"))
+            if host_network is not None:
                 exposures.append(Exposure(node_spot(source, host_network), launch.port(), "on the node's interfaces (hostNetwork: true)"))
             env_from = yamlfile.get(container, "envFrom") is not None
             unseen_auth = (env_from and service.key_in_environment) or image_requires_token(service, image)
@@ -221,8 +237,8 @@ class _Manifest:
         found = []
         for entry in yamlfile.elements(yamlfile.get(spec, "ports")):
             port = yamlfile.get(entry, "port")
-            target = yamlfile.text_of(yamlfile.get(entry, "targetPort")) or yamlfile.text_of(port) or ""
-            if only is not None and only not in (yamlfile.text_of(port), yamlfile.text_of(yamlfile.get(entry, "name"))):
+            target = _port(yamlfile.get(entry, "targetPort")) or _port(port)
+            if only is not None and only not in (_port(port), yamlfile.text_of(yamlfile.get(entry, "name"))):
                 continue
             found.append((target, port if port is not None else entry))
         return found
@@ -239,7 +255,7 @@ class _Manifest:
             if backend is None:
                 continue
             port = yamlfile.get(service, "port") if yamlfile.is_mapping(service) else None
-            wanted = yamlfile.text_of(yamlfile.get(port, "number")) or yamlfile.text_of(yamlfile.get(port, "name")) or yamlfile.text_of(yamlfile.get(node, "servicePort"))
+            wanted = _port(yamlfile.get(port, "number")) or yamlfile.text_of(yamlfile.get(port, "name")) or _port(yamlfile.get(node, "servicePort"))
             how = f"from outside the cluster (Ingress {name})"
             if backend in self.services:
                 _, spec = self.services[backend]
@@ -266,7 +282,7 @@ class _Manifest:
         if yamlfile.text_of(service_type) in _EXPOSING_TYPES:
             exposures.append(Exposure(node_spot(self.source, service_type), None, f"from outside the cluster (head service of type {yamlfile.text_of(service_type)})"))
         ingress = yamlfile.get(head, "enableIngress")
-        if yamlfile.text_of(ingress) == "true":
+        if yamlfile.boolean(ingress):
             exposures.append(Exposure(node_spot(self.source, ingress), None, "from outside the cluster (enableIngress: true)"))
         self.findings += report.judge(self.source.path, ray, exposures, settings)
 
@@ -293,14 +309,14 @@ def _values_findings(source: SourceFile, block: yamlfile.Node, service: Service)
         for key, _, value in yamlfile.items(node):
             service_type = yamlfile.get(value, "type") if key == "service" else None
             if yamlfile.text_of(service_type) in _EXPOSING_TYPES:
-                number = yamlfile.text_of(yamlfile.get(value, "targetPort")) or yamlfile.text_of(yamlfile.get(value, "port")) or ""
+                number = _port(yamlfile.get(value, "targetPort")) or _port(yamlfile.get(value, "port"))
                 how = f"from outside the cluster (service.type: {yamlfile.text_of(service_type)})"
                 exposures.append(Exposure(node_spot(source, service_type), int(number) if number.isdigit() else None, how))
             enabled = yamlfile.get(value, "enabled") if key in ("ingress", "auth") else None
-            if key == "ingress" and yamlfile.text_of(enabled) == "true":
+            if key == "ingress" and yamlfile.boolean(enabled):
                 if not any(_AUTH_KEY.search(name) for name, _, _ in yamlfile.items(yamlfile.get(value, "annotations"))):
                     exposures.append(Exposure(node_spot(source, enabled), None, "from outside the cluster (ingress.enabled: true)"))
-            elif key == "auth" and yamlfile.text_of(enabled) == "false":
+            elif key == "auth" and yamlfile.boolean(enabled) is False:
                 switched_off.append(Setting("auth.enabled", "false", node_spot(source, enabled)))
     if not exposures or (not switched_off and _values_authenticate(block)):
         return []
@@ -320,7 +336,7 @@ def _values_authenticate(node: yamlfile.Node) -> bool:
     for sub in yamlfile.walk(node):
         for key, _, value in yamlfile.items(sub):
             lowered, text = key.lower(), (yamlfile.text_of(value) or "").strip()
-            if ("auth" in lowered and (text == "true" or yamlfile.text_of(yamlfile.get(value, "enabled")) == "true")) or (
+            if ("auth" in lowered and (yamlfile.boolean(value) or yamlfile.boolean(yamlfile.get(value, "enabled")))) or (
                 any(word in lowered for word in ("password", "token", "apikey", "api_key", "existingsecret")) and text not in ("", "false", "null", '""', "''")
             ):
                 return True
@@ -340,6 +356,8 @@ def _resources(document: yamlfile.Node) -> list[yamlfile.Node]:
 
 
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
+    if source.path.endswith(".json") and (source.size() > MAX_JSON_BYTES or not _JSON_MANIFEST.search(source.text)):
+        return
     values_file = source.name.lower().startswith("values")
     if not values_file and not _PREFILTER.search(source.text):
         return
@@ -348,7 +366,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     for document in documents:
         kind = yamlfile.text_of(yamlfile.get(document, "kind"))
         if kind is None and compose_file.is_compose(document):
-            yield from compose.document_findings(parsed, document)
+            yield from compose.document_findings(parsed, document, context)
             continue
         if kind is None and yamlfile.get(document, "head_start_ray_commands") is not None:
             yield from scripts.launcher_findings(parsed, document)

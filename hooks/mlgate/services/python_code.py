@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import re
 
-from mlgate import notebook
+from mlgate import notebook, python_ast
 from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
@@ -149,7 +149,7 @@ def _string_text(node: ast.AST) -> str | None:
 
 def _module_findings(source: SourceFile) -> list[Finding]:
     try:
-        tree = ast.parse(source.text)
+        tree = python_ast.parse(source.text)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise ScanError(f"not valid Python: {type(exc).__name__}: {getattr(exc, 'msg', exc)}") from None
     module = _Module(source, tree)

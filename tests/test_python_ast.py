@@ -1,0 +1,64 @@
+"""Scanned Python never reaches stderr: parsing it must not print the parser's warnings.
+
+`ast.parse` warns about invalid escape sequences (a SyntaxWarning from Python 3.12, a
+DeprecationWarning before) and the default handler prints the warning with the source line:
+in the GitHub Action that line lands in the job log, where the runner reads workflow commands.
+The tests force every warning on (`-W always`, as PYTHONWARNINGS could) so they fail on any
+Python version if a parse of scanned code is not silenced, and also with `-W error`, which
+would otherwise turn the warning into a SyntaxError: a file mlgate could not read.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+from conftest import write_tree
+from mlgate import python_ast
+
+ESCAPES = 'PATTERN = "\\d+"  # ::error::injected ##[add-mask]secret\n'
+
+TREE = {
+    "setup.py": ESCAPES + 'setup(install_requires=["torch>=2"])\n',
+    "train.py": ESCAPES + 'from transformers import AutoModel\nmodel = AutoModel.from_pretrained("org/model")\n',
+    "serve.py": ESCAPES + 'import subprocess\nsubprocess.run(["jupyter", "notebook", "--ip", "0.0.0.0", "--NotebookApp.token="])\n',
+    "jupyter_notebook_config.py": ESCAPES + "c.NotebookApp.token = ''\nc.NotebookApp.ip = '0.0.0.0'\n",
+}
+EXPECTED = [
+    "jupyter_notebook_config.py:2:24: SVC002",
+    "serve.py:3:80: SVC002",
+    "setup.py:2:26: PIN001",
+    "train.py:3:35: HUB001",
+]
+
+
+def test_the_fixture_makes_ast_parse_warn():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ast.parse(ESCAPES)
+    assert [str(warning.message) for warning in caught] == ["invalid escape sequence '\\d'"]
+
+
+@pytest.mark.parametrize("action", ["always", "error"])
+def test_parse_neither_warns_nor_fails(action, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter(action)
+        tree = python_ast.parse(ESCAPES, filename="setup.py")
+    assert isinstance(tree.body[0], ast.Assign)
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("action", ["always", "error"])
+def test_a_scan_prints_nothing_of_the_scanned_code_to_stderr(tmp_path, action):
+    write_tree(tmp_path, TREE)
+    done = subprocess.run(
+        [sys.executable, "-W", action, "-m", "mlgate", "check", "--select", "pins,hub,services", "."],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.stderr == ""
+    assert [line.split(" [")[0] for line in done.stdout.splitlines() if ": " in line and not line.startswith(" ")][:-1] == EXPECTED
+    assert done.returncode == 1
