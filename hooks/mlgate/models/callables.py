@@ -1,22 +1,31 @@
-"""Which callables a pickle may invoke: known-dangerous ones, and the ones ML libraries need.
+"""Which objects a pickle may call: the known-dangerous ones, and the exact objects ML libraries need.
 
-Names are full dotted paths (`module.qualname`, Python 3 spelling). A DANGEROUS entry covers
-everything below it (`importlib` covers `importlib.util.find_spec`), because pickle reaches
-attributes through dotted names too (`GLOBAL os\\npath.join` and `os.path\\njoin` are the same
-lookup). The list gathers the callables used in published scanner bypasses (picklescan,
-modelscan, fickling and modelaudit advisories, e.g. CVE-2025-1716 `pip.main`, CVE-2025-10155
-file writes, GHSA-vvpj-8cmc-gx39 `pkgutil.resolve_name`) and the classes of harm behind them.
+How CPython resolves a global: `find_class(module, name)` imports `module`, then walks `name`
+attribute by attribute (protocol 4 and later; mlgate judges every pickle so, whatever its
+protocol). Whatever a module imports is one of its attributes, so `sklearn.utils` +
+`subprocess.Popen` is `subprocess.Popen`. A global is judged by its whole resolved path:
 
-ALLOWED is what real PyTorch, NumPy, pandas, scikit-learn, XGBoost, LightGBM, joblib and
-Lightning / transformers training checkpoints call to rebuild their data; classes (CamelCase names) of
-the packages in CLASS_PACKAGES are allowed as a family because constructing one only stores
-state. Everything else is unknown: a reviewer can add it with the `allowed-callables` option.
+- ALLOWED: exact (module, qualname) objects listed in `allowlist/*.txt`, each group with the
+  reason constructing or calling them only rebuilds data. The base is what PyTorch's
+  `weights_only` unpickler accepts; the other files are documented additions (NumPy, pandas,
+  scikit-learn, ...). Nothing is allowed by prefix or by the shape of a name, except TorchScript's
+  `__torch__` namespace: its classes are compiled from the archive's own code (reported as
+  MOD006) and Python cannot import them.
+- DANGEROUS (critical): a path that starts with a dangerous module or callable, or reaches one
+  further on (`mypkg.errors.ctypes.CDLL`, `six.moves.builtins.eval`), an internal attribute
+  (`__globals__`), or a dangerous callable name anywhere in its attribute chain (`.system`,
+  `.Popen`). The table gathers the callables of published scanner bypasses (picklescan,
+  modelscan, fickling and modelaudit advisories, e.g. CVE-2025-1716 `pip.main`, CVE-2025-10155
+  file writes, GHSA-vvpj-8cmc-gx39 `pkgutil.resolve_name`) and the classes of harm behind them.
+- everything else UNKNOWN (high when called): a reviewer can add it with `allowed-callables`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import Enum
+from functools import lru_cache
+from pathlib import Path
 
 _PROCESS = "runs processes or shell commands"
 _EVAL = "evaluates or compiles code"
@@ -31,6 +40,7 @@ _NATIVE = "loads native code or touches raw memory"
 _INTERPRETER = "changes the running interpreter or registers code to run later"
 _WRAPPER = "wraps another callable so it runs later (partial, operator getters)"
 _PICKLE_STATE = "tampers with pickle's own registries"
+_CALLS_GIVEN = "calls the callable it is given when its result is used"
 
 
 def _entries(reason: str, names: str) -> dict[str, str]:
@@ -104,6 +114,10 @@ DANGEROUS: dict[str, str] = {
         resource builtins.exit builtins.quit
     """),
     **_entries(_WRAPPER, "functools _functools operator _operator"),
+    **_entries(_CALLS_GIVEN, """
+        builtins.map builtins.filter builtins.iter builtins.next itertools.starmap itertools.accumulate
+        itertools.groupby itertools.filterfalse itertools.takewhile itertools.dropwhile
+    """),
     **_entries(_PICKLE_STATE, """
         copyreg.add_extension copyreg.remove_extension copyreg.clear_extension_cache copyreg.pickle
         copyreg.constructor copyreg._inverted_registry copyreg._extension_registry
@@ -112,8 +126,34 @@ DANGEROUS: dict[str, str] = {
 }
 
 # Harmless corners of dangerous modules: `os.path` only computes paths, TorchScript's
-# pickles rebuild lists and type tags with `torch.jit._pickle`.
+# pickles rebuild lists and type tags with `torch.jit._pickle`. (Single harmless objects of
+# dangerous modules, such as requests' Response, are exact allowlist entries instead.)
 NOT_DANGEROUS = frozenset({"os.path", "torch.jit._pickle"})
+
+# Callables that are dangerous under any module: reached as an attribute anywhere in the chain
+# (`mypkg.utils.os.system`, `errors.ctypes.CDLL`) they are what the pickle runs.
+DANGEROUS_NAMES: dict[str, str] = {
+    **_entries(_PROCESS, """
+        system popen popen2 popen3 popen4 Popen spawnl spawnle spawnlp spawnlpe spawnv spawnve spawnvp
+        spawnvpe execl execle execlp execlpe execv execve execvp execvpe fork forkpty posix_spawn
+        posix_spawnp startfile kill killpg call check_call check_output getoutput getstatusoutput
+        run_path run_module
+    """),
+    **_entries(_EVAL, "eval exec execfile compile breakpoint"),
+    **_entries(_IMPORT, "__import__ import_module reload resolve_name find_spec load_module exec_module"),
+    **_entries(_ATTRIBUTE, "getattr setattr delattr globals locals vars attrgetter methodcaller"),
+    **_entries(_NATIVE, "CDLL PyDLL WinDLL OleDLL LibraryLoader cdll pydll windll oledll dlopen LoadLibrary"),
+    **_entries(_NETWORK, "urlopen urlretrieve create_connection"),
+    **_entries(_WRAPPER, "partial partialmethod"),
+}
+
+# Where these names stand in a module path (`scipy.signal`, `mypkg.test`), they are a
+# package's own submodule, not the standard-library module: `import a.signal` cannot yield
+# `signal`. In the attribute chain they are judged like any other name.
+SUBMODULE_NAMES = frozenset("""
+    signal test profile trace code platform site select sh glob resource sched commands invoke
+    fabric inspect operator functools gc timeit
+""".split())
 
 # Methods reached through a dotted name (`numpy.ndarray.tofile`, `pathlib.Path.write_text`):
 # the last component decides, whatever class it hangs from.
@@ -127,94 +167,27 @@ DANGEROUS_METHODS: dict[str, str] = {
     **_entries(_NESTED, "load loads load_model from_pretrained"),
 }
 
-ALLOWED: frozenset[str] = frozenset("""
-    builtins.set builtins.frozenset builtins.slice builtins.complex builtins.bytearray builtins.bytes
-    builtins.range builtins.str builtins.int builtins.float builtins.bool builtins.list builtins.tuple
-    builtins.dict builtins.object builtins.Ellipsis builtins.NotImplemented
-    collections.OrderedDict collections.Counter collections.defaultdict collections.deque
-    copyreg._reconstructor copyreg.__newobj__ copyreg.__newobj_ex__ _codecs.encode codecs.encode
-    array.array array._array_reconstructor re._compile logging.getLogger
-    datetime.datetime datetime.date datetime.time datetime.timedelta datetime.timezone
-    decimal.Decimal fractions.Fraction uuid.UUID uuid.SafeUUID argparse.Namespace types.SimpleNamespace
-    typing.Any pathlib.Path pathlib.PosixPath pathlib.WindowsPath pathlib.PurePath
-    pathlib.PurePosixPath pathlib.PureWindowsPath
-    numpy.ndarray numpy.dtype numpy.matrix numpy.ma.MaskedArray numpy.ma.core.MaskedArray
-    numpy.core.multiarray._reconstruct numpy.core.multiarray.scalar numpy.core.numeric._frombuffer
-    numpy._core.multiarray._reconstruct numpy._core.multiarray.scalar numpy._core.numeric._frombuffer
-    numpy.core._multiarray_umath._reconstruct numpy._core._multiarray_umath._reconstruct
-    numpy.core._internal._reconstruct numpy._core._internal._reconstruct
-    numpy.core._DType_reconstruct numpy._core._DType_reconstruct
-    numpy.ma.core._mareconstruct numpy.matrixlib.defmatrix.matrix
-    numpy.random._pickle.__randomstate_ctor numpy.random._pickle.__bit_generator_ctor
-    numpy.random._pickle.__generator_ctor numpy.random.bit_generator.__pyx_unpickle_SeedSequence
-    joblib.numpy_pickle.NumpyArrayWrapper joblib.numpy_pickle_compat.NDArrayWrapper
-    joblib.numpy_pickle.NDArrayWrapper joblib.numpy_pickle.ZNDArrayWrapper
-    sklearn.externals.joblib.numpy_pickle.NDArrayWrapper sklearn.externals.joblib.numpy_pickle.ZNDArrayWrapper
-    joblib.numpy_pickle_compat.ZNDArrayWrapper sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper
-    sklearn.externals.joblib.numpy_pickle_compat.NDArrayWrapper
-    sklearn.externals.joblib.numpy_pickle_compat.ZNDArrayWrapper
-    sklearn.neighbors._kd_tree.newObj sklearn.neighbors._ball_tree.newObj
-    sklearn.neighbors._binary_tree.newObj sklearn.neighbors.kd_tree.newObj
-    sklearn.neighbors.ball_tree.newObj sklearn.metrics._dist_metrics.newObj
-    sklearn.neighbors._dist_metrics.newObj sklearn.neighbors.dist_metrics.newObj
-    pandas.core.indexes.base._new_Index pandas.core.indexes.datetimes._new_DatetimeIndex
-    pandas.core.indexes.period._new_PeriodIndex pandas.core.indexes.timedeltas._new_TimedeltaIndex
-    pandas.core.internals.blocks.new_block pandas.core.internals.blocks._unpickle_block
-    pandas._libs.internals._unpickle_block pandas._libs.tslibs.timestamps._unpickle_timestamp
-    pandas._libs.tslibs.timedeltas._timedelta_unpickle pandas._libs.tslibs.nattype._nat_unpickle
-    pandas._libs.tslibs.nattype.__nat_unpickle
-    pandas.NA pandas._libs.missing.NA pandas.NaT
-    xgboost.core.Booster xgboost.sklearn.XGBModel xgboost.sklearn.XGBClassifier
-    xgboost.sklearn.XGBRegressor xgboost.sklearn.XGBRanker xgboost.sklearn.XGBRFClassifier
-    xgboost.sklearn.XGBRFRegressor lightgbm.basic.Booster lightgbm.basic.Dataset
-    lightgbm.sklearn.LGBMModel lightgbm.sklearn.LGBMClassifier lightgbm.sklearn.LGBMRegressor
-    lightgbm.sklearn.LGBMRanker
-    torch.Size torch.Tensor torch.device torch.dtype torch.layout torch.memory_format
-    torch.serialization._get_layout torch._tensor._rebuild_from_type_v2
-    torch._utils._rebuild_tensor torch._utils._rebuild_tensor_v2 torch._utils._rebuild_tensor_v3
-    torch._utils._rebuild_parameter torch._utils._rebuild_parameter_with_state
-    torch._utils._rebuild_from_type torch._utils._rebuild_from_type_v2 torch._utils._rebuild_qtensor
-    torch._utils._rebuild_sparse_tensor torch._utils._rebuild_sparse_csr_tensor
-    torch._utils._rebuild_nested_tensor torch._utils._rebuild_meta_tensor_no_storage
-    torch._utils._rebuild_wrapper_subclass torch._utils._rebuild_device_tensor_from_numpy
-    torch._utils._rebuild_device_tensor_from_cpu_tensor torch._utils._rebuild_xla_tensor
-    torch._utils._rebuild_mlc_tensor torch.storage.TypedStorage torch.storage.UntypedStorage
-    torch.storage._TypedStorage torch.storage._UntypedStorage torch.UntypedStorage torch.TypedStorage
-    torch.per_tensor_affine torch.per_tensor_symmetric torch.per_channel_affine
-    torch.per_channel_symmetric torch.per_channel_affine_float_qparams
-    torch.strided torch.sparse_coo torch.sparse_csr torch.sparse_csc torch.sparse_bsr torch.sparse_bsc
-    torch.contiguous_format torch.channels_last torch.channels_last_3d torch.preserve_format
-    torch.jit._pickle.build_intlist torch.jit._pickle.build_tensorlist torch.jit._pickle.build_doublelist
-    torch.jit._pickle.build_boollist torch.jit._pickle.build_tensor_from_id torch.jit._pickle.restore_type_tag
-""".split()) | frozenset(
-    f"torch.{dtype}" for dtype in """
-        float32 float float64 double float16 half bfloat16 complex32 chalf complex64 cfloat
-        complex128 cdouble uint8 int8 int16 short int32 int int64 long bool uint16 uint32 uint64
-        qint8 quint8 qint32 quint4x2 quint2x4 float8_e4m3fn float8_e5m2 float8_e4m3fnuz float8_e5m2fnuz
-        bits1x8 bits2x4 bits4x2 bits8 bits16 uint1 uint2 uint3 uint4 uint5 uint6 uint7
-        int1 int2 int3 int4 int5 int6 int7
-    """.split()
-) | frozenset(
-    f"{module}.{kind}{suffix}"
-    for module in ("torch", "torch.cuda")
-    for kind in """
-        Double Float Half BFloat16 Long Int Short Char Byte Bool ComplexDouble ComplexFloat
-        QUInt8 QInt8 QInt32 QUInt4x2 QUInt2x4
-    """.split()
-    for suffix in ("Storage", "Tensor")
-)
+ALLOWLIST_FOLDER = Path(__file__).parent / "allowlist"
+TORCHSCRIPT_NAMESPACE = "__torch__"
 
-# Packages whose classes rebuild data: a CamelCase last component (a class) is allowed, as
-# is a Cython unpickler (`__pyx_unpickle_<Class>`); functions are not, unless listed above.
-CLASS_PACKAGES = (
-    "sklearn.", "pandas.", "numpy.dtypes.", "numpy.random.", "scipy.sparse.", "scipy.stats.",
-    "torch.nn.modules.", "torch.nn.parameter.", "torch.optim.", "torch.distributed.checkpoint.",
-    "omegaconf.", "accelerate.utils.dataclasses.", "transformers.training_args.",
-    "transformers.training_args_seq2seq.", "transformers.trainer_utils.", "transformers.trainer_pt_utils.",
-    "transformers.debug_utils.", "transformers.generation.configuration_utils.",
-    "lightning.fabric.utilities.", "lightning.pytorch.utilities.", "lightning_fabric.utilities.",
-    "pytorch_lightning.utilities.", "__torch__.",  # TorchScript classes, compiled from the archive's code
-)
+
+def _read_allowlist(folder: Path) -> dict[tuple[str, str], str]:
+    """{(module, qualname): reason} from the allowlist files (format: allowlist/README)."""
+    entries: dict[tuple[str, str], str] = {}
+    for path in sorted(folder.glob("*.txt")):
+        reason = ""
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line.startswith("# reason:"):
+                reason = line.removeprefix("# reason:").strip()
+            elif line and not line.startswith("#"):
+                module, _, qualname = line.partition(":")
+                entries[(module, qualname)] = reason
+    return entries
+
+
+ALLOWED: dict[tuple[str, str], str] = _read_allowlist(ALLOWLIST_FOLDER)
+ALLOWED_NAMES: frozenset[str] = frozenset(f"{module}.{qualname}" for module, qualname in ALLOWED)
 
 # Allowed callables that call the globals passed to them, by argument position: the class
 # copyreg._reconstructor instantiates, the function _rebuild_from_type_v2 calls, ...
@@ -251,16 +224,52 @@ class Verdict(Enum):
     UNKNOWN = "unknown"
 
 
-def dangerous_reason(name: str) -> str | None:
-    """Why invoking (or importing) `name` is dangerous, or None."""
+def allowlisted(name: str, module: str | None = None) -> bool:
+    """Whether `name` (resolved from `module`, when known) is exactly an allowlisted object."""
+    if module is None:
+        return name in ALLOWED_NAMES or name.startswith(TORCHSCRIPT_NAMESPACE + ".")
+    if module == TORCHSCRIPT_NAMESPACE or module.startswith(TORCHSCRIPT_NAMESPACE + "."):
+        return True
+    return (module, name[len(module) + 1 :]) in ALLOWED
+
+
+@lru_cache(maxsize=4096)
+def dangerous_reason(name: str, module: str | None = None) -> str | None:
+    """Why invoking (or importing) `name` is dangerous, or None.
+
+    `module` is the part the unpickler imports; the rest of `name` is walked with getattr.
+    Unknown (a Hydra `_target_`, a reviewer's entry): everything after the first component
+    is judged as an attribute chain, the strictest reading.
+    """
+    if allowlisted(name, module):
+        return None
     parts = name.split(".")
+    imported = module.count(".") + 1 if module else 1
+    reason = _dangerous_start(parts, 0)
+    if reason is not None:
+        return reason
+    for start in range(1, len(parts)):
+        if start < imported and parts[start] in SUBMODULE_NAMES:
+            continue
+        reason = _dangerous_start(parts, start)
+        if reason is not None:
+            return f"{reason} (reaches {'.'.join(parts[start:])} through {'.'.join(parts[:start])})"
     for part in parts[1:]:
-        if len(part) > 4 and part.startswith("__") and part.endswith("__") and name not in ALLOWED:
+        if len(part) > 4 and part.startswith("__") and part.endswith("__"):
             return f"reaches the internal attribute {part} (a way to any object)"
-    if len(parts) > 2 and parts[-1] in DANGEROUS_METHODS and name not in ALLOWED:
+    for part in parts[imported:]:
+        reason = DANGEROUS_NAMES.get(part)
+        if reason is not None:
+            return reason
+    if len(parts) > 2 and parts[-1] in DANGEROUS_METHODS:
         return DANGEROUS_METHODS[parts[-1]]
-    for end in range(len(parts), 0, -1):
-        prefix = ".".join(parts[:end])
+    return None
+
+
+def _dangerous_start(parts: list[str], start: int) -> str | None:
+    """The reason of the longest dangerous entry that `parts[start:]` begins with."""
+    for end in range(len(parts), start, -1):
+        prefix = ".".join(parts[start:end])
         if prefix in NOT_DANGEROUS:
             return None
         reason = DANGEROUS.get(prefix)
@@ -277,16 +286,15 @@ class Policy:
         self.extra = frozenset(item for item in extra if not item.endswith(".*"))
         self.extra_prefixes = tuple(item[:-1] for item in extra if item.endswith(".*"))
 
-    def verdict(self, name: str) -> Verdict:
-        if dangerous_reason(name) is not None:
+    def verdict(self, name: str, module: str | None = None) -> Verdict:
+        if dangerous_reason(name, module) is not None:
             return Verdict.DANGEROUS
-        return Verdict.ALLOWED if self.allowed(name) else Verdict.UNKNOWN
+        return Verdict.ALLOWED if self.allowed(name, module) else Verdict.UNKNOWN
 
-    def allowed(self, name: str) -> bool:
-        if name in ALLOWED or name in self.extra or name.startswith(self.extra_prefixes or ("\0",)):
+    def allowed(self, name: str, module: str | None = None) -> bool:
+        if allowlisted(name, module) or name in self.extra:
             return True
-        last = name.rpartition(".")[2]
-        return name.startswith(CLASS_PACKAGES) and (last.lstrip("_")[:1].isupper() or last.startswith("__pyx_unpickle_"))
+        return bool(self.extra_prefixes) and name.startswith(self.extra_prefixes)
 
     def calls_arguments(self, callee: str) -> tuple[int, ...]:
         """The argument positions at which the allowed callable `callee` calls a global it is given."""

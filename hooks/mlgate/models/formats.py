@@ -14,6 +14,7 @@ from mlgate.files import ScanError
 from mlgate.models import joblib_files
 from mlgate.models.numpy_files import NPY_MAGIC
 from mlgate.models.pickles import looks_like_pickle
+from mlgate.models.sevenzip import MAGIC as SEVEN_ZIP_MAGIC
 
 HEAD_SIZE = 1024  # what sniffing reads: tar needs 263 bytes, HDF5 after a userblock 520
 
@@ -85,11 +86,13 @@ MAX_LFS_POINTER = 1024  # the spec caps pointer files at 1024 bytes
 
 def sniff_head(head: bytes, size: int) -> str | None:
     """The format the first bytes announce: 'lfs', 'zip', 'npy', 'gguf', 'hdf5',
-    'safetensors', 'pickle', 'tar', 'compressed' or None. `size` is the whole content's."""
+    'safetensors', 'pickle', 'tar', 'compressed', '7z' or None. `size` is the whole content's."""
     if head.startswith(LFS_PREFIXES) and size <= MAX_LFS_POINTER and b"\noid sha256:" in head:
         return "lfs"
     if head.startswith((ZIP_LOCAL_MAGIC, ZIP_EMPTY_MAGIC)):
         return "zip"
+    if head.startswith(SEVEN_ZIP_MAGIC):
+        return "7z"
     if head.startswith(NPY_MAGIC):
         return "npy"
     if head.startswith(GGUF_MAGIC) and len(head) >= 8 and gguf_byte_order(head) is not None:

@@ -27,11 +27,12 @@ named by any reading is reported.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from mlgate.findings import Finding
-from mlgate.models import joblib_files, walker
+from mlgate.findings import Finding, Severity
+from mlgate.models import expansion, frames, joblib_files, stored_values, walker
 from mlgate.models.callables import Policy, Verdict, dangerous_reason
-from mlgate.models.rules import DANGEROUS_CALL, PICKLE_FORMAT, UNKNOWN_CALL, UNPARSEABLE
+from mlgate.models.rules import DANGEROUS_CALL, EXPANSION_BOMB, PICKLE_FORMAT, UNKNOWN_CALL, UNPARSEABLE
 from mlgate.models.walker import Site, SiteKind, Walk
 from mlgate.models.where import Where
 
@@ -39,8 +40,12 @@ from mlgate.models.where import Where
 # whole stream is walked right after; sniffing must not walk it twice).
 SNIFF_HEADERED = 256
 SNIFF_MIN_CLEAN = 64
-MAX_EMBEDDED = 64  # pickles kept as bytes inside one pickle that are walked in turn
-MAX_EMBEDDED_DEPTH = 2  # a protocol 0/1 head without STOP must parse cleanly over this many bytes
+MAX_EMBEDDED_DEPTH = 2  # pickles inside values inside pickles: how deep values are read
+STORED_BUDGET = 256 << 20  # bytes decoded or decompressed from stored values, per file
+MIN_REPEATS = 64  # DUP/GET pushes below which no expansion can matter
+EXPANSION_FULL_CHECK = 4 << 20  # pickles up to this size get the expansion check whatever their memo
+# Model files a stored value can be (zip, npy, HDF5, GGUF); pickles are read by scan_pickle itself.
+FILE_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY", b"\x89HDF\r\n\x1a\n", b"GGUF")
 _TEXT_STARTS = b"(]}c"  # how protocol 0/1 pickles of containers and objects begin
 _PROTOCOL_0_OPCODES = frozenset(b"(.02FILNPRSVabcdgilpst")  # what a protocol 0 pickler writes
 _CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -50,26 +55,98 @@ def policy(options: dict) -> Policy:
     return Policy(options.get("allowed-callables") or ())
 
 
-def scan_pickle(data, where: Where, options: dict, *, expected: bool = True, start: int = 0, max_pickles: int | None = None, depth: int = 0) -> list[Finding]:
+# Scans bytes as a file of its own (a zip, an .npy, a .keras kept as a value inside a pickle);
+# given by the scanner, which knows every format.
+NestedScan = Callable[[bytes, Where], list[Finding]]
+
+
+def scan_pickle(
+    data, where: Where, options: dict, *, expected: bool = True, start: int = 0, max_pickles: int | None = None,
+    depth: int = 0, nested: NestedScan | None = None, budget: stored_values.Budget | None = None,
+) -> list[Finding]:
     rules = policy(options)
     reading = walk_all_readings(data, rules, start=start, max_pickles=max_pickles)
     found = findings(reading, data, where, rules, expected=expected, start=start)
+    bomb = _expansion_findings(reading, data, where, start)
+    if bomb:  # more than "a pickle format" to say
+        found = [finding for finding in found if finding.rule is not PICKLE_FORMAT] + bomb
     if depth < MAX_EMBEDDED_DEPTH and reading.embedded:
-        for begin, end in reading.embedded[:MAX_EMBEDDED]:
-            found += _embedded_findings(data, begin, end, where, options, depth)
-        found.sort(key=lambda finding: finding.offset or 0)
+        budget = budget or stored_values.Budget(STORED_BUDGET)
+        found += _stored_value_findings(data, reading, where, options, depth, nested, budget)
+    if reading.stored_overflow or budget is not None and budget.exhausted:
+        found.append(where.finding(UNPARSEABLE, "more values stored inside the pickle than mlgate reads: the rest were not checked for pickles or model files", start))
+    found.sort(key=lambda finding: finding.offset or 0)
     return found
 
 
-def _embedded_findings(data, begin: int, end: int, where: Where, options: dict, depth: int) -> list[Finding]:
-    """MOD001 for a pickle kept as bytes inside this one: loading the outer pickle does not
-    run it, but the code that later calls pickle.loads() on the value does."""
-    with memoryview(data)[begin:end] as view:
-        inner = scan_pickle(view, where.at(begin), options, expected=False, depth=depth + 1)
-    dangerous = [finding for finding in inner if finding.rule is DANGEROUS_CALL]
-    for finding in dangerous:
-        finding.message = f"a pickle stored as bytes (at offset {where.base_offset + begin}) for a later pickle.loads: {finding.message}"
-    return dangerous
+def scan_other_reading(data, where: Where, options: dict) -> list[Finding]:
+    """What pickle.load would run if given content of another format as a pickle: a polyglot
+    (a tar header or protobuf whose bytes are also opcodes that import and call)."""
+    rules = policy(options)
+    reading = walker.walk(data, calls_arguments=rules.calls_arguments)
+    if not _credible(reading):
+        return []
+    return [finding for finding in findings(reading, data, where, rules, expected=False) if finding.rule in (DANGEROUS_CALL, UNKNOWN_CALL)]
+
+
+def calls_when_unpickled(data) -> bool:
+    """Whether pickle.load on `data` would import and call Python globals before it stops,
+    whatever the first bytes look like (a text pickle, one without STOP, frames that hide bytes)."""
+    reading = walker.walk(data, max_pickles=1)
+    if reading.irregular_frames:
+        _merge_buffered_reading(reading, data, 0, policy({}))
+    return _credible(reading)
+
+
+def _credible(reading: Walk) -> bool:
+    """A global named like a real module and attribute that is called or dangerous: not an
+    accident of reading text or random bytes as opcodes."""
+    return any(
+        site.kind is SiteKind.GLOBAL and _identifier_like(site.name)
+        and (site.call_offset is not None or dangerous_reason(site.name, site.module) is not None)
+        for site in reading.sites.values()
+    )
+
+
+def _expansion_findings(reading: Walk, data, where: Where, start: int) -> list[Finding]:
+    """MOD016 when references (DUP, GET) unfold into a tree thousands of times the file's size."""
+    size = len(data) - start
+    if reading.repeats < MIN_REPEATS or size > EXPANSION_FULL_CHECK and reading.repeats * 4 < reading.stored_in_memo:
+        return []
+    threshold = max(expansion.UNFOLD_LIMIT, expansion.EXPANSION_RATIO * size)
+    unfolded = expansion.unfolded_size(data, start, threshold)
+    if unfolded <= threshold:
+        return []
+    return [where.finding(EXPANSION_BOMB, f"pickle of {size} bytes whose shared references unfold into more than {threshold:,} objects (a billion-laughs expansion): anything that walks it exhausts memory or time", start)]
+
+
+def _stored_value_findings(data, reading: Walk, where: Where, options: dict, depth: int, nested: NestedScan | None, budget: stored_values.Budget) -> list[Finding]:
+    """Calls in a pickle (or a model file) kept as a value inside this one: loading the outer
+    pickle does not run them, the code that later loads the value does."""
+    found: list[Finding] = []
+    seen: set[bytes] = set()
+    for op, begin, end in reading.embedded:
+        for value, how in stored_values.readings(data, op, begin, end, budget):
+            if value in seen:
+                continue
+            seen.add(value)
+            inner_where = where.at(begin)
+            prefix = f"stored as {how} (at offset {inner_where.base_offset}) for a later load"
+            if nested is not None and value.startswith(FILE_MAGICS):
+                inner = [finding for finding in nested(value, inner_where) if finding.severity >= Severity.HIGH and finding.rule is not UNPARSEABLE]
+                for finding in inner:  # located at the value: the file has no such member
+                    part = f"its member {finding.member}: " if finding.member else ""
+                    finding.message = f"a model file {prefix}: {part}{finding.message}"
+                    finding.member, finding.offset = where.member, inner_where.base_offset
+            else:
+                inner = scan_pickle(value, inner_where, options, expected=False, depth=depth + 1, nested=nested, budget=budget)
+                inner = [finding for finding in inner if finding.rule in (DANGEROUS_CALL, UNKNOWN_CALL, EXPANSION_BOMB)]
+                for finding in inner:
+                    finding.message = f"a pickle {prefix.replace('a later load', 'a later pickle.loads')}: {finding.message}"
+                    if how != "bytes":  # decoded: offsets inside the value do not map to the file
+                        finding.offset = inner_where.base_offset
+            found += inner
+    return found
 
 
 def walk_all_readings(data, rules: Policy, *, start: int = 0, max_pickles: int | None = None) -> Walk:
@@ -85,16 +162,34 @@ def walk_all_readings(data, rules: Policy, *, start: int = 0, max_pickles: int |
     others = []
     if pickle_walker.hooked:  # pickle.load reads joblib's raw array bytes as opcodes
         others.append({})
-    if reading.pickles > 1:  # Unpickler.load() called again keeps its memo
+    if reading.pickles > 1 or reading.pickles and reading.end < len(data):  # Unpickler.load() again keeps its memo
         others.append({"shared_memo": True})
     for other in others:
         alternative = walker.walk(data, start=start, max_pickles=max_pickles, calls_arguments=rules.calls_arguments, **other)
         reading.merge(alternative, _dangerous_global)
+    if reading.irregular_frames:
+        _merge_buffered_reading(reading, data, start, rules)
     return reading
 
 
+def _merge_buffered_reading(reading: Walk, data, start: int, rules: Policy) -> None:
+    """What torch.load's C unpickler runs when FRAMEs disagree with their opcodes (frames.py):
+    a reading as real as the straight one, so every site it finds counts, at its file offset."""
+    buffered = frames.buffered_reading(bytes(data[start:]))  # rare: only streams whose frames disagree
+    if buffered is None:
+        return
+    other = walker.walk(buffered.data, calls_arguments=rules.calls_arguments)
+    for site in other.sites.values():
+        site.offset = start + buffered.file_offset(site.offset)
+        if site.call_offset is not None:
+            site.call_offset = start + buffered.file_offset(site.call_offset)
+        if site.how:
+            site.how += " (as the C unpickler reads this stream from memory: its FRAMEs hide bytes)"
+    reading.merge(other, lambda site: True)
+
+
 def _dangerous_global(site: Site) -> bool:
-    return site.kind is SiteKind.GLOBAL and dangerous_reason(site.name) is not None
+    return site.kind is SiteKind.GLOBAL and dangerous_reason(site.name, site.module) is not None
 
 
 def findings(reading: Walk, data, where: Where, rules: Policy, *, expected: bool, start: int = 0) -> list[Finding]:
@@ -113,12 +208,13 @@ def _site_finding(site: Site, where: Where, rules: Policy) -> Finding | None:
     called = site.call_offset is not None
     how = f" via {site.how}" if called else ""
     if site.kind is SiteKind.GLOBAL:
-        reason = dangerous_reason(site.name)
+        reason = dangerous_reason(site.name, site.module)
         if reason is not None:
             verb = "calls" if called else "imports"
             return where.finding(DANGEROUS_CALL, f"pickle {verb} {site.name}{how}: {reason}", site.first_offset)
-        if called and not rules.allowed(site.name):
-            return where.finding(UNKNOWN_CALL, f"pickle calls {site.name}{how}, which is not in the allowlist of data-rebuilding callables", site.first_offset)
+        if called and not rules.allowed(site.name, site.module or None):
+            route = f" (the attribute chain {site.qualname} of module {site.module})" if "." in site.qualname else ""
+            return where.finding(UNKNOWN_CALL, f"pickle calls {site.name}{route}{how}, which is not in the allowlist of data-rebuilding callables", site.first_offset)
         return None
     if site.kind is SiteKind.DYNAMIC:
         return where.finding(DANGEROUS_CALL, f"pickle imports a global whose name is computed at load time ({site.name}): a scanner-evasion technique", site.first_offset)

@@ -79,9 +79,14 @@ ARCHIVE_CODE = Rule(
     "Python code inside a model archive (a TorchServe .mar handler) that starts processes, evaluates strings or installs packages",
     "do not serve the archive; rebuild it from handler code you have reviewed (torch-model-archiver)",
 )
+EXPANSION_BOMB = Rule(
+    "MOD016", "pickle-expansion-bomb", HOOK, Severity.HIGH,
+    "pickle whose shared references (DUP, memo GET) unfold into a tree thousands of times its size (billion laughs)",
+    "do not load the file; re-save the data from its source (a real model's objects do not repeat themselves a billion times)",
+)
 
 RULES = (
     DANGEROUS_CALL, UNKNOWN_CALL, PICKLE_FORMAT, UNPARSEABLE, ARCHIVE_TAMPERING, TORCHSCRIPT_CODE,
     KERAS_LAMBDA, KERAS_CUSTOM_OBJECT, CHAT_TEMPLATE, ONNX_EXTERNAL, SAFETENSORS_INVALID, LFS_POINTER,
-    TENSORFLOW_OP, HYDRA_TARGET, ARCHIVE_CODE,
+    TENSORFLOW_OP, HYDRA_TARGET, ARCHIVE_CODE, EXPANSION_BOMB,
 )

@@ -30,8 +30,8 @@ from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.models import (
-    archive_code, chat_templates, gguf, hdf5, hydra_configs, joblib_files, keras, lfs, numpy_files, onnx, pickles, safetensors, tensorflow,
-    torch_formats,
+    archive_code, chat_templates, gguf, hdf5, hydra_configs, joblib_files, keras, lfs, numpy_files, onnx, pickles, safetensors, sevenzip,
+    skops_files, tensorflow, torch_formats,
 )
 from mlgate.models.formats import HEAD_SIZE, Malformed, TooLarge, expects_model, model_named, sniff_head, suffixes
 from mlgate.models.rules import ARCHIVE_TAMPERING, PICKLE_FORMAT, SAFETENSORS_INVALID, UNPARSEABLE
@@ -47,12 +47,12 @@ _SMALL_FILE = 1 << 20  # read at once; larger files are memory-mapped and read w
 _COMPRESSED_SNIFF = 1 << 16
 # Formats whose content can run code: past a size cap they fail closed; the others (HDF5
 # weights inside a .keras, a GGUF in a zip) are only reported when they can be read.
-_CODE_KINDS = frozenset({"pickle", "zip", "tar", "compressed"})
+_CODE_KINDS = frozenset({"pickle", "zip", "tar", "compressed", "7z"})
 _DESCRIPTIONS = {
     None: "not a format mlgate knows", "zip": "a zip archive", "pickle": "a pickle", "npy": "a NumPy array",
     "gguf": "a GGUF file", "hdf5": "an HDF5 file", "tar": "a tar archive", "compressed": "compressed data",
     "lfs": "a git-LFS pointer", "onnx": "an ONNX model", "safetensors": "a safetensors file",
-    "saved_model": "a TensorFlow SavedModel", "keras_metadata": "Keras SavedModel metadata",
+    "saved_model": "a TensorFlow SavedModel", "keras_metadata": "Keras SavedModel metadata", "7z": "a 7z archive",
 }
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 KERAS_CONFIG = "config.json"  # the architecture Keras rebuilds (in a .keras zip, a preset folder)
@@ -139,6 +139,7 @@ class _Job:
         self.options = options
         self.path = path
         self.budget = FILE_LIMIT
+        self.inflation = joblib_files.Allowance(0)  # compressed joblib output, sized by the file at depth 0
         self.recognised = False
         self._sniffed: dict[tuple[bytes, int], str | None] = {}
 
@@ -153,6 +154,7 @@ class _Job:
         kind = self.kind_of(data, name)
         if depth == 0:
             self.recognised = kind is not None
+            self.inflation = joblib_files.Allowance(len(data))
         found = []
         if ".safetensors" in suffixes(name)[-1:] and kind != "safetensors":
             found.append(where.finding(SAFETENSORS_INVALID, f"named .safetensors but the content is {_DESCRIPTIONS[kind]}", 0))
@@ -160,10 +162,10 @@ class _Job:
             if found:
                 return found
             head = bytes(data[:HEAD_SIZE])
+            if chat_templates.may_hold_templates(name):  # Jinja templates in any JSON/YAML/template file
+                found += chat_templates.scan(data, where, name)
             if name.rsplit("/", 1)[-1] == KERAS_CONFIG and len(data) <= MEMBER_LIMIT:
                 found += keras.scan_config(bytes(data), where)  # a keras_hub preset folder
-            elif chat_templates.is_chat_template_file(name):
-                found += chat_templates.scan(bytes(data), where, name)
             elif depth > 0 and hydra_configs.is_config(name):  # a config inside a model archive
                 found += hydra_configs.scan(bytes(data), where)
             elif expects_model(name, head):
@@ -181,12 +183,30 @@ class _Job:
             if depth == 0:
                 raise
             found.append(where.finding(UNPARSEABLE, str(error), 0))
-        return found
+        return found + self.pickle_reading(kind, data, where, found)
+
+    def pickle_reading(self, kind: str, data, where: Where, found: list[Finding]) -> list[Finding]:
+        """What pickle.load would run on bytes of another format (a tar whose first header, a
+        protobuf whose first bytes are also a pickle that calls something): judged all the same."""
+        if kind == "pickle":
+            return []
+        seen = {(finding.rule.code, finding.message) for finding in found}
+        return [finding for finding in pickles.scan_other_reading(data, where, self.options) if (finding.rule.code, finding.message) not in seen]
+
+    def nested(self, depth: int) -> pickles.NestedScan:
+        """Scans a value stored inside a pickle as a file of its own (a .keras or torch zip kept as bytes)."""
+        def scan_value(value: bytes, where: Where) -> list[Finding]:
+            if depth + 1 > MAX_DEPTH:
+                return [_too_deep(where)]
+            return self.scan(value, where, "", depth + 1)
+        return scan_value
 
     def kind_of(self, data, name: str) -> str | None:
         head = bytes(data[:HEAD_SIZE])
         kind = self.sniff(head, len(data))
-        if kind in (None, "pickle", "compressed"):
+        if kind in (None, "pickle", "compressed", "npy", "gguf", "hdf5", "safetensors"):
+            # zipfile finds an archive by its end record, whatever comes first (a .keras behind
+            # an HDF5 or .npy header): read as a zip, whose leading bytes are scanned as their own format
             records = end_records(data)
             if records and not (kind == "pickle" and _pickle_holds(data, records[0].offset)):
                 return "zip"
@@ -198,6 +218,8 @@ class _Job:
             return "saved_model"
         if kind is None and keras.is_saved_model_metadata(name):
             return "keras_metadata"
+        if kind is None and pickles.calls_when_unpickled(data):
+            return "pickle"  # no header we know, but pickle.load would import and call (text pickles, no STOP)
         return kind
 
     def scan_as(self, kind: str, data, where: Where, name: str, depth: int) -> list[Finding]:
@@ -208,9 +230,9 @@ class _Job:
             if data[0] != 0x80 and not model_named(name):
                 # Headerless text that parses as a pickle by accident (a requirements list
                 # starting with 'C', SHORT_BINBYTES) matters only if it calls something.
-                found = pickles.scan_pickle(data, where, options, expected=False)
+                found = pickles.scan_pickle(data, where, options, expected=False, nested=self.nested(depth))
                 return [finding for finding in found if finding.rule is not PICKLE_FORMAT]
-            return pickles.scan_pickle(data, where, options, expected=True)
+            return pickles.scan_pickle(data, where, options, expected=True, nested=self.nested(depth))
         if kind == "zip":
             return self.scan_zip(data, where, depth)
         if kind == "tar":
@@ -221,14 +243,14 @@ class _Job:
             # joblib < 0.10 kept each array of a compressed dump in a side file `x.pkl_01.npy.z`:
             # raw array bytes that ZNDArrayWrapper hands to ndarray.__setstate__, not a pickle
             side_file = suffixes(name)[-2:] == [".npy", ".z"]
-            return joblib_files.scan_compressed(data, where, options, expected=not side_file)
+            return joblib_files.scan_compressed(data, where, options, expected=not side_file, allowance=self.inflation)
         if kind == "npy":
             return numpy_files.scan_npy(data, where, options, expected=True)
         if kind == "hdf5":
             return hdf5.scan(data, where, self.path if depth == 0 else None)
         if kind == "keras_metadata":
             return keras.scan_embedded(data, where)[0]
-        formats = {"gguf": gguf.scan, "onnx": onnx.scan, "safetensors": safetensors.scan, "lfs": lfs.scan, "saved_model": tensorflow.scan}
+        formats = {"gguf": gguf.scan, "onnx": onnx.scan, "safetensors": safetensors.scan, "lfs": lfs.scan, "saved_model": tensorflow.scan, "7z": sevenzip.scan}
         return formats[kind](data, where)
 
     # -- zip --------------------------------------------------------------------------------
@@ -239,14 +261,21 @@ class _Job:
             found += self.scan_part(data, 0, archive.start, where, "", depth)
         prefix = torch_formats.checkpoint_prefix(archive)
         torchserve = archive_code.is_torchserve_archive([member.name for member in archive.members])
+        skops = skops_files.is_skops_archive([member.name for member in archive.members])
         for member in archive.members:
-            if member.is_dir or prefix is not None and torch_formats.is_storage(member, prefix):
+            if member.is_dir or archive.is_sealed(member) or prefix is not None and torch_formats.is_storage(member, prefix):
                 continue
             if torchserve and archive_code.is_python_member(member.name):
                 inner = where.inside(member.name)
                 found += self.read_and(archive, member, where, lambda content, inner=inner: archive_code.scan(bytes(content), inner))
                 continue
-            found += self.scan_member(archive, member, where, depth)
+            try:
+                member_found = self.scan_member(archive, member, where, depth)
+            except Malformed as error:  # one member that cannot be read (or is too large) hides none of the others
+                member_found = [where.inside(member.name).finding(UNPARSEABLE, str(error), 0)]
+            if skops and skops_files.loads_arrays_without_pickle(member.name):
+                member_found = [finding for finding in member_found if finding.rule is not UNPARSEABLE]  # np.load refuses it: nothing runs
+            found += member_found
         code = torch_formats.torchscript_findings(archive, prefix, where) if prefix is not None else []
         if code:
             # TorchScript's own unpickler reads its pickles; the code members are the risk.
@@ -267,9 +296,9 @@ class _Job:
             return []  # an array of plain numbers (an .npz member): its header says so, the data is never read
         if kind is None:
             if member.name == KERAS_CONFIG:
-                return self.read_and(archive, member, container, lambda content: keras.scan_config(content, where))
+                return self.read_and(archive, member, container, lambda content: keras.scan_config(content, where), raw=raw)
             if read_by_name(member.name):
-                return self.read_and(archive, member, container, lambda content: self.scan(content, where, member.name, depth + 1))
+                return self.read_and(archive, member, container, lambda content: self.scan(content, where, member.name, depth + 1), raw=raw)
             if expects_model(member.name, head):
                 return [where.finding(UNPARSEABLE, f"member named {suffixes(member.name)[-1]} is not a format mlgate knows: it cannot be checked", 0)]
             return []
@@ -331,9 +360,9 @@ class _Job:
 
 
 def read_by_name(name: str) -> bool:
-    """Archive members whose name, not their content, says they can carry code: chat templates,
+    """Archive members whose name, not their content, says they can carry code: Jinja templates (JSON, YAML, .jinja),
     TensorFlow graphs and Keras metadata, Hydra configs (a NeMo archive's model_config.yaml)."""
-    return (chat_templates.is_chat_template_file(name) or tensorflow.is_saved_model(name)
+    return (chat_templates.may_hold_templates(name) or tensorflow.is_saved_model(name)
             or keras.is_saved_model_metadata(name) or hydra_configs.is_config(name))
 
 
@@ -342,7 +371,7 @@ def _too_deep(where: Where) -> Finding:
 
 
 def _issue_finding(issue: Issue, where: Where) -> Finding:
-    return where.finding(ARCHIVE_TAMPERING if issue.tampering else UNPARSEABLE, issue.message, issue.offset)
+    return where.finding(ARCHIVE_TAMPERING if issue.tampering else UNPARSEABLE, issue.message, issue.offset, severity=issue.severity)
 
 
 def _pickle_holds(data, offset: int) -> bool:
@@ -353,16 +382,7 @@ def _pickle_holds(data, offset: int) -> bool:
 
 def _inflates_to_pickle(data) -> bool:
     """Whether compressed data under an unrelated name (`x.csv.gz`) holds a pickle."""
-    kind = joblib_files.compression_of(bytes(data[:8]))
-    try:
-        decompressor, failure = joblib_files.open_decompressor(kind)
-    except ScanError:
-        return False  # lz4 not installed: only model-named files are worth an error
-    try:
-        head = decompressor.decompress(bytes(data[:_COMPRESSED_SNIFF]), HEAD_SIZE)
-    except failure:
-        return False
-    return pickles.looks_like_pickle(head)
+    return pickles.looks_like_pickle(joblib_files.inflated_head(data[:_COMPRESSED_SNIFF], HEAD_SIZE))
 
 
 def tar_members(data) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:

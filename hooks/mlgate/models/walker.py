@@ -25,6 +25,7 @@ break is kept. Pickles are walked back to back until the data ends.
 from __future__ import annotations
 
 import codecs
+import re
 import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,13 @@ MAX_TEXT = 1024  # longer strings are not decoded: no module or attribute name i
 CHECK_EVERY = 1 << 16  # opcodes between checks of the stack and memo sizes
 MEMO_GAP = 1 << 12  # a PUT further than this past the dense memo goes to a side dict
 HIGHEST_PROTOCOL = 5
+MIN_STORED = 20  # the shortest pickle that calls something, `cos\nsystem\n(S'x'\ntR.`, has 21 bytes
+MAX_STORED = 1 << 20  # values remembered for a later look (past it: Walk.stored_overflow)
+# Starts of stored values worth a look as files: zip, npy, HDF5, GGUF, zlib, gzip, bz2, xz, lzma.
+STORED_MAGICS = (b"PK\x03\x04", b"\x93NUMPY", b"\x89HDF", b"GGUF", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda",
+                 b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\x00\x00", b"\x80")
+_ESCAPED_TEXT = (0x53, 0x56)  # STRING, UNICODE: a newline in the value is written as an escape
+_BASE64_TEXT = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_"
 
 _U32 = struct.Struct("<I").unpack_from
 _I32 = struct.Struct("<i").unpack_from
@@ -62,7 +70,10 @@ class SiteKind(Enum):
 
 @dataclass
 class Site:
-    """One distinct thing a pickle references or invokes, with where it first did."""
+    """One distinct thing a pickle references or invokes, with where it first did.
+
+    For a GLOBAL, `name` is `module.qualname` and `module` the part the unpickler imports;
+    the rest is walked attribute by attribute (see callables.py)."""
 
     kind: SiteKind
     name: str
@@ -70,6 +81,11 @@ class Site:
     call_offset: int | None = None  # first invocation
     how: str = ""  # opcode (and route) of the first invocation, e.g. "REDUCE"
     producer: str | None = None  # RESULT: the global whose return value is called, if known
+    module: str = ""  # GLOBAL: the module imported
+
+    @property
+    def qualname(self) -> str:
+        return self.name[len(self.module) + 1 :] if self.module else self.name
 
     @property
     def first_offset(self) -> int:
@@ -85,7 +101,13 @@ class Walk:
     error_offset: int | None = None
     truncated: bool = False  # the break is the data running out
     first_op_error: bool = False  # the break happened on the first opcode of a pickle
-    embedded: list[tuple[int, int]] = field(default_factory=list)  # (start, end) of bytes that start like a pickle
+    # (opcode, start, end) of the str/bytes values a later loads() could read as a pickle or a
+    # model file (see PickleWalker._keep_if_stored)
+    embedded: list[tuple[int, int, int]] = field(default_factory=list)
+    stored_overflow: bool = False  # more such values than MAX_STORED: the rest were not kept
+    repeats: int = 0  # DUP and GET pushes
+    irregular_frames: bool = False  # see PickleWalker.irregular_frames
+    stored_in_memo: int = 0  # memo entries of the complete pickles
 
     def merge(self, other: "Walk", keep: Callable[[Site], bool]) -> None:
         """Adds the sites `keep` selects from another reading of the same bytes."""
@@ -112,11 +134,18 @@ class WalkError(Exception):
 
 
 class Ref:
-    __slots__ = ("kind", "name")
+    __slots__ = ("kind", "name", "module")
 
-    def __init__(self, kind: SiteKind, name: str):
+    def __init__(self, kind: SiteKind, name: str, module: str = ""):
         self.kind = kind
         self.name = name
+        self.module = module
+
+
+def global_ref(module: str, name: str) -> Ref:
+    """The global `find_class(module, name)` resolves, named as Python 3 resolves it."""
+    module, name = global_name(module, name)
+    return Ref(SiteKind.GLOBAL, f"{module}.{name}", module)
 
 
 class Result:
@@ -191,14 +220,12 @@ OPCODE_GROUP = bytes(next((group for group, codes in _GROUPS.items() if code in 
 _INDEXED_ARGUMENT = {0x71: 1, 0x68: 1, 0x4B: 1, 0x4D: 2, 0x80: 1, 0x82: 1, 0x83: 2, 0x8C: 1, 0x8A: 1, 0x43: 1, 0x55: 1}
 
 
-def global_name(module: str, name: str) -> str:
-    """`module.name` as Python 3 resolves it (Python 2 names mapped like pickle's fix_imports)."""
+def global_name(module: str, name: str) -> tuple[str, str]:
+    """(module, name) as Python 3 resolves them (Python 2 names mapped like pickle's fix_imports)."""
     mapped = NAME_MAPPING.get((module, name))
     if mapped is not None:
-        module, name = mapped
-    else:
-        module = IMPORT_MAPPING.get(module, module)
-    return f"{module}.{name}"
+        return mapped
+    return IMPORT_MAPPING.get(module, module), name
 
 
 def describe(value: object) -> str:
@@ -228,11 +255,20 @@ class PickleWalker:
         self.shared_memo = shared_memo
         self.sites: dict[tuple[SiteKind, str], Site] = {}
         self.hooked = False  # a BuildHook ran: the bytes have another reading (see pickles.py)
+        self.stored_overflow = False  # more than MAX_STORED values were worth a later look
+        # DUP/GET pushes and memo entries of completed pickles: many more of the first than of
+        # the second is how an expansion bomb (billion laughs) looks (see expansion.py)
+        self.repeats = 0
+        self.stored_in_memo = 0
+        # an opcode ran past its FRAME's end, or a FRAME began inside another: the C unpickler
+        # reading a file object without peek() (io.BytesIO) reads other bytes (see frames.py)
+        self.irregular_frames = False
+        self.framed = False  # a FRAME was seen (a break after one may be an irregular frame too)
         self._find = data.find if hasattr(data, "find") else self._find_in_view
         self._memo_list: list = []
         self._memo_far: dict[int, object] = {}
         self._memo_holes = 0
-        self.embedded: list[tuple[int, int]] = []
+        self.embedded: list[tuple[int, int, int]] = []
 
     # -- public -------------------------------------------------------------------------
     def walk(self, start: int = 0, max_pickles: int | None = None) -> Walk:
@@ -247,6 +283,9 @@ class PickleWalker:
                 result.error, result.error_offset, result.truncated = error.message, error.offset, error.truncated
                 result.first_op_error = error.offset == pos
                 break
+            finally:
+                result.stored_overflow, result.repeats, result.stored_in_memo = self.stored_overflow, self.repeats, self.stored_in_memo
+                result.irregular_frames = self.irregular_frames or self.framed and result.error is not None
             result.pickles += 1
             result.end = pos
         return result
@@ -265,7 +304,7 @@ class PickleWalker:
     def _see(self, ref: Ref, offset: int) -> None:
         key = (ref.kind, ref.name)
         if key not in self.sites:
-            self.sites[key] = Site(ref.kind, ref.name, offset)
+            self.sites[key] = Site(ref.kind, ref.name, offset, module=ref.module)
 
     def _invoke(self, callee: object, offset: int, how: str) -> None:
         kind = type(callee)
@@ -273,7 +312,7 @@ class PickleWalker:
             key = (callee.kind, callee.name)
             site = self.sites.get(key)
             if site is None:
-                site = self.sites[key] = Site(callee.kind, callee.name, offset)
+                site = self.sites[key] = Site(callee.kind, callee.name, offset, module=callee.module)
             if site.call_offset is None:
                 site.call_offset, site.how = offset, how
         elif kind is Result:
@@ -321,6 +360,29 @@ class PickleWalker:
         key = (SiteKind.MUTATION, target.name)
         if key not in self.sites:
             self.sites[key] = Site(SiteKind.MUTATION, target.name, offset, offset, how)
+
+    # -- values kept for a later loads() ---------------------------------------------------
+    def _keep_if_stored(self, op: int, start: int, end: int) -> None:
+        """Remembers a str/bytes value that may hold a pickle or a model file for later.
+
+        A pickle that calls anything holds a GLOBAL/INST line (a newline) or a STACK_GLOBAL
+        (0x93); an encoded one starts with base64/hex text; a model file or compressed data with
+        its magic. Anything else (dictionary keys, most vocabulary) is not worth a look.
+        """
+        if len(self.embedded) >= MAX_STORED:
+            self.stored_overflow = True
+            return
+        head = bytes(self.data[start : start + MIN_STORED])
+        if (head.startswith(STORED_MAGICS) or not head.translate(None, _BASE64_TEXT)
+                or self._find_between(b"\n", start, end) >= 0 or self._find_between(b"\x93", start, end) >= 0
+                or op in _ESCAPED_TEXT and self._find_between(b"\\", start, end) >= 0):
+            self.embedded.append((op, start, end))
+
+    def _find_between(self, needle: bytes, start: int, end: int) -> int:
+        if hasattr(self.data, "find"):
+            return self.data.find(needle, start, end)
+        hit = self._find_in_view(needle, start)
+        return hit if hit < end else -1
 
     # -- memo -----------------------------------------------------------------------------
     def _reset_memo(self) -> None:
@@ -400,9 +462,14 @@ class PickleWalker:
         memo = self._memo_list
         sparse = bool(self._memo_holes or self._memo_far)
         op = -1
+        frame_end = _NO_FRAME  # where the current FRAME's bytes end
         try:
             while True:
                 for _ in range(CHECK_EVERY):
+                    if pos >= frame_end:
+                        if pos > frame_end:  # the last opcode's argument ran past the frame (see frames.py)
+                            self.irregular_frames = True
+                        frame_end = _NO_FRAME
                     op = data[pos]
                     size = plain[op]
                     if size:
@@ -441,6 +508,7 @@ class PickleWalker:
                                 start, stop = self._line(pos + 1, "GET", pos)
                                 index, nxt = _decimal(data[start:stop], pos, "GET"), stop + 1
                             push(self._memo_get(memo, index, pos))
+                            self.repeats += 1
                             pos = nxt
                     elif kind == 2:  # _TEXT
                         if op == 0x8C:  # SHORT_BINUNICODE
@@ -448,28 +516,36 @@ class PickleWalker:
                             if nxt > end:
                                 self._payload_end(pos, 1, data[pos + 1], "SHORT_BINUNICODE")
                             push(str(data[pos + 2 : nxt], "utf-8", "surrogatepass"))
+                            if nxt - pos >= MIN_STORED:
+                                self._keep_if_stored(op, pos + 2, nxt)
                         elif op == 0x58 or op == 0x8D:  # BINUNICODE, BINUNICODE8
                             header = 4 if op == 0x58 else 8
                             length = _U32(data, pos + 1)[0] if op == 0x58 else _U64(data, pos + 1)[0]
                             nxt = self._payload_end(pos, header, length, OPCODE_NAMES[op])
                             push(str(data[pos + 1 + header : nxt], "utf-8", "surrogatepass") if length <= MAX_TEXT else LONG_TEXT)
+                            if length >= MIN_STORED:
+                                self._keep_if_stored(op, pos + 1 + header, nxt)
                         elif op == 0x55 or op == 0x54:  # SHORT_BINSTRING, BINSTRING
                             if op == 0x55:
                                 header, length = 1, data[pos + 1]
                             else:
-                                header, length = 4, _I32(data, pos + 1)[0]
-                                if length < 0:
-                                    raise WalkError("BINSTRING with a negative byte count", pos)
+                                header, length = 4, _U32(data, pos + 1)[0]  # unsigned in the C unpickler
                             nxt = self._payload_end(pos, header, length, OPCODE_NAMES[op])
                             push(self._text(pos + 1 + header, nxt, "latin-1"))
+                            if length >= MIN_STORED:
+                                self._keep_if_stored(op, pos + 1 + header, nxt)
                         elif op == 0x56:  # UNICODE
                             start, stop = self._line(pos + 1, "UNICODE", pos)
                             push(self._text(start, stop, "raw-unicode-escape"))
                             nxt = stop + 1
+                            if stop - start >= MIN_STORED:
+                                self._keep_if_stored(op, start, stop)
                         else:  # STRING
                             start, stop = self._line(pos + 1, "STRING", pos)
                             push(self._quoted(start, stop, pos))
                             nxt = stop + 1
+                            if stop - start >= MIN_STORED:
+                                self._keep_if_stored(op, start, stop)
                         pos = nxt
                     elif kind == 3:  # _NUMBER
                         if op == 0x4B:  # BININT1
@@ -552,6 +628,7 @@ class PickleWalker:
                                 push = stack.append
                         elif op == 0x32:  # DUP
                             push(stack[-1])
+                            self.repeats += 1
                         elif op == 0x64:  # DICT
                             items = stack
                             if len(items) & 1:
@@ -595,7 +672,7 @@ class PickleWalker:
                             start2, stop2 = self._line(stop + 1, OPCODE_NAMES[op], pos)
                             if stop2 - start > MAX_TEXT:
                                 raise WalkError(f"{OPCODE_NAMES[op]} names a global longer than {MAX_TEXT} bytes", pos)
-                            ref = Ref(SiteKind.GLOBAL, global_name(str(data[start:stop], "utf-8"), str(data[start2:stop2], "utf-8")))
+                            ref = global_ref(str(data[start:stop], "utf-8"), str(data[start2:stop2], "utf-8"))
                             self._see(ref, pos)
                             if op == 0x63:
                                 push(ref)
@@ -649,15 +726,20 @@ class PickleWalker:
                             header, length = 8, _U64(data, pos + 1)[0]
                         payload = pos + 1 + header
                         pos = self._payload_end(pos, header, length, OPCODE_NAMES[op])
-                        if length > 2 and data[payload] == 0x80 and 2 <= data[payload + 1] <= HIGHEST_PROTOCOL:
-                            self.embedded.append((payload, pos))  # a pickle kept as bytes, for a later loads()
+                        if length >= MIN_STORED:
+                            self._keep_if_stored(op, payload, pos)
                         push(DATA)
                     elif op == 0x2E:  # STOP
                         stack.pop()
+                        self.stored_in_memo += self._memo_count()
                         return pos + 1
-                    elif op == 0x95:  # FRAME: framing only batches reads; its opcodes are ordinary
+                    elif op == 0x95:  # FRAME: read straight, its opcodes are ordinary (but see frames.py)
                         if pos + 9 > end:
                             raise WalkError("pickle truncated inside FRAME", pos, truncated=True)
+                        if frame_end != _NO_FRAME:  # a FRAME inside a frame: the buffer is not what it says
+                            self.irregular_frames = True
+                        self.framed = True
+                        frame_end = pos + 9 + _U64(data, pos + 1)[0]
                         pos += 9
                     elif op == 0x80:  # PROTO
                         if data[pos + 1] > HIGHEST_PROTOCOL:
@@ -688,7 +770,7 @@ class PickleWalker:
 
     def _stack_global(self, module: object, name: object, offset: int) -> Ref:
         if type(module) is str and type(name) is str:
-            ref = Ref(SiteKind.GLOBAL, global_name(module, name))
+            ref = global_ref(module, name)
         elif all(type(part) in (str, Ref, Result, Persistent) or part is LONG_TEXT for part in (module, name)):
             parts = [part if type(part) is str else "<computed>" for part in (module, name)]
             ref = Ref(SiteKind.DYNAMIC, ".".join(parts))
@@ -699,7 +781,7 @@ class PickleWalker:
 
     def _quoted(self, start: int, stop: int, offset: int) -> object:
         """STRING's argument: a repr-quoted, backslash-escaped byte string."""
-        raw = bytes(self.data[start:stop])
+        raw = bytes(self.data[start:stop]).rstrip(_C_BLANKS)  # the C unpickler strips bytes <= ' '
         if len(raw) < 2 or raw[0] != raw[-1] or raw[:1] not in (b"'", b'"'):
             raise WalkError("STRING argument is not quoted", offset)
         if len(raw) > MAX_TEXT:
@@ -728,25 +810,48 @@ def _keep_items(target: dict, items) -> None:
             target[key] = items[index + 1]
 
 
+# Text arguments are read the way either unpickler reads them, whichever accepts more: the C
+# one stops at a NUL (C strings) and parses INT with strtol first (`010` is octal 8), the pure-
+# Python one (joblib's) uses int(x, 0) / int(x) / float(x) (underscores, surrounding blanks).
+_OCTAL = re.compile(rb"\s*[+-]?0[0-7]+\s*")
+
+
+_C_BLANKS = bytes(range(33))
+_NO_FRAME = 1 << 64
+
+
+def _readings(raw) -> tuple[bytes, ...]:
+    raw = bytes(raw)
+    cut = raw.find(b"\0")
+    return (raw,) if cut < 0 else (raw, raw[:cut])
+
+
 def _decimal(raw, offset: int, op: str) -> int:
-    try:
-        return int(bytes(raw))
-    except ValueError:
-        raise WalkError(f"{op} argument is not a decimal number", offset) from None
+    """GET/PUT's memo key: base 10 in both unpicklers."""
+    for text in _readings(raw):
+        try:
+            return int(text)
+        except ValueError:
+            continue
+    raise WalkError(f"{op} argument is not a decimal number", offset)
 
 
 def _number(raw: bytes, op: int, offset: int) -> object:
-    try:
-        if op == 0x46:
-            float(raw)
-            return DATA
-        if op == 0x4C and raw.endswith(b"L"):
-            raw = raw[:-1]
-        if op == 0x49 and raw in (b"00", b"01"):
-            return DATA  # protocol 0 booleans
-        return int(raw)
-    except ValueError:
-        raise WalkError(f"{OPCODE_NAMES[op]} argument is not a number", offset) from None
+    """INT, LONG or FLOAT's argument (the line without its newline)."""
+    for text in _readings(raw):
+        if op == 0x4C and text.endswith(b"L"):
+            text = text[:-1]
+        try:
+            if op == 0x46:
+                float(text)
+                return DATA
+            if op == 0x49 and text in (b"00", b"01"):
+                return DATA  # protocol 0 booleans
+            return int(text, 0)
+        except ValueError:
+            if op == 0x49 and _OCTAL.fullmatch(text):
+                return int(text, 8)  # strtol's base 0
+    raise WalkError(f"{OPCODE_NAMES[op]} argument is not a number", offset)
 
 
 def _type_name(value: object) -> str:
