@@ -1,4 +1,4 @@
-"""GGUF: the header walk and the Jinja template-injection check (CVE-2024-34359)."""
+"""GGUF: the header walk and the chat templates in its metadata (CVE-2024-34359)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import struct
 import pytest
 from scanhits import hits
 
-from mlgate.models.gguf import jinja_tags, template_injection
+from mlgate.findings import Severity
+from mlgate.models import jinja_templates
 
 STRING, ARRAY, UINT32 = 8, 9, 4
 
@@ -15,82 +16,10 @@ CHATML = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
-MISTRAL = (
-    "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
-    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
-    "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}"
-    "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token}}"
-    "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}"
-)
-LLAMA3 = (
-    "{% set loop_messages = messages %}{% for message in loop_messages %}"
-    "{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}"
-    "{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
-)
-LLAMA31_TOOLS = (
-    '{{- bos_token }}{%- if not date_string is defined %}{%- set date_string = strftime_now("%d %b %Y") %}{%- endif %}'
-    '{%- for message in messages %}{%- if message.role == "system" %}{{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}'
-    '{%- elif "tool_calls" in message %}{%- set tool_call = message.tool_calls[0].function %}'
-    '{{- \'{"name": "\' + tool_call.name + \'", "parameters": \' }}{{- tool_call.arguments | tojson }}{{- "}" }}'
-    "{%- endif %}{%- endfor %}"
-)
-GEMMA = (
-    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
-    "{% for message in messages %}{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}"
-    "{% set role = message['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}"
-)
-QWEN_TOOLS = (
-    "{%- if tools %}{{- '<|im_start|>system\\n' }}{%- for tool in tools %}{{- \"\\n\" }}{{- tool | tojson }}{%- endfor %}{%- endif %}"
-    "{%- set ns = namespace(multi_step_tool=true, last_query_index=messages|length - 1) %}"
-    "{%- for message in messages[::-1] %}{%- set index = (messages|length - 1) - loop.index0 %}"
-    "{%- if ns.multi_step_tool and message.role == \"user\" %}{%- set ns.multi_step_tool = false %}"
-    "{%- set ns.last_query_index = index %}{%- endif %}{%- endfor %}"
-    "{# a comment that mentions __class__ #}plain text about __init__ {{- message.content }}"
-)
 CVE_PAYLOAD = (
     "{% for x in ().__class__.__base__.__subclasses__() %}{% if \"warning\" in x.__name__ %}"
     "{{x()._module.__builtins__['__import__']('os').popen(\"touch /tmp/retr0reg\")}}{%endif%}{% endfor %}"
 )
-
-
-@pytest.mark.parametrize("template", [CHATML, MISTRAL, LLAMA3, LLAMA31_TOOLS, GEMMA, QWEN_TOOLS])
-def test_real_chat_templates_are_clean(template):
-    assert template_injection(template) == []
-
-
-@pytest.mark.parametrize(
-    ("template", "first"),
-    [
-        (CVE_PAYLOAD, (CVE_PAYLOAD.index("__class__"), "__class__")),
-        ("{{ cycler.__init__.__globals__.os.popen('id').read() }}", (3, "cycler")),
-        ("{{ lipsum['__globals__']['os'] }}", (3, "lipsum")),
-        ("{{ joiner.x }}{{ namespace.y }}", (3, "joiner")),
-        ("{{ self._TemplateReference__context }}", (3, "self")),
-        ("{{ ''|attr('\\x5f\\x5fclass\\x5f\\x5f') }}", (6, "attr() filter")),
-        ("{{ ()['__cla'+'ss__'] }}", (7, "__cla")),
-        ("{{ ()['_' ~ '_class_' ~ '_'] }}", (2, "dunder built by joining strings (__class__)")),  # at the tag
-        ("{{ ()['_''_class__'] }}", (2, "dunder built by joining strings (__class__)")),
-        ("{{ '}}' ~ ().__class__ }}", (13, "__class__")),
-        ("{{ request.application }}", (3, "request")),
-        ("{% for k in config.items() %}{% endfor %}", (12, "config")),
-        ("{{ ('%c'|format(95)) * 2 }}", (5, "character built with format('%c')")),
-        ("{{ x.popen('id') }}", (5, "popen")),
-    ],
-)
-def test_injection_constructs(template, first):
-    assert template_injection(template)[0] == first
-
-
-def test_underscore_pieces_and_escapes_are_named():
-    found = template_injection("{{ ('_' * 2) ~ 'class' }}{{ x['\\u005f\\u005fdict\\u005f\\u005f'] }}")
-    assert [name for _, name in found] == ["dunder built from '_' pieces", "escaped underscore", "escaped underscore", "escaped underscore", "escaped underscore"]
-
-
-def test_tags_respect_quotes_and_skip_comments():
-    template = "a{{ '}}' }}b{# {{ x }} #}{% if x %}c"
-    assert [template[start:end] for start, end in jinja_tags(template)] == [" '}}' ", " if x "]
 
 
 class Writer:
@@ -141,7 +70,7 @@ def test_malicious_template_in_a_gguf_file(scan_tree):
     at = starts["tokenizer.chat_template.tool_use"] + len("é".encode()) + CVE_PAYLOAD.index("__class__")
     assert hits(scan) == [("MOD009", "model.gguf", None, at)]
     assert scan.messages("MOD009") == [
-        "tokenizer.chat_template.tool_use uses Jinja constructs that reach Python internals: __class__, __base__, __subclasses__, __name__, __builtins__"
+        "tokenizer.chat_template.tool_use uses Jinja constructs that reach Python internals: __class__, __base__, __subclasses__, __name__, _module"
     ]
 
 
@@ -170,3 +99,51 @@ def test_truncated_and_absurd_headers_fail_closed(scan_tree):
 def test_text_starting_with_gguf_is_not_a_gguf_file(scan_tree):
     scan = scan_tree({"NOTES.md": "GGUF models are quantised...\n"}, select="models")
     assert (scan.findings, scan.errors) == ([], [])
+
+
+def test_other_string_values_with_tags_are_templates_too(scan_tree):
+    """Any metadata string that is a dangerous template counts; `request` is a chat-template-only judgement."""
+    writer = typical(Writer())
+    writer.add_string("tokenizer.chat_template", "{{ request.environ }}")
+    writer.add_string("general.description", "{{ request.environ }}")  # a web global, not a chat template
+    writer.add_string("custom.prompt", "é{{ lipsum.__globals__ }}")
+    data, starts = writer.bytes()
+    scan = scan_tree({"m.gguf": data}, select="models")
+    assert hits(scan) == [
+        ("MOD009", "m.gguf", None, starts["tokenizer.chat_template"] + 3),
+        ("MOD009", "m.gguf", None, starts["custom.prompt"] + len("é{{ ".encode())),
+    ]
+    assert scan.messages("MOD009") == [
+        "tokenizer.chat_template uses Jinja constructs that reach Python internals: attribute of request",
+        "custom.prompt uses Jinja constructs that reach Python internals: attribute of lipsum, __globals__",
+    ]
+
+
+def test_offsets_survive_bytes_that_are_not_utf8(scan_tree):
+    writer = typical(Writer())
+    value = b"\xff\xfe{{ ().__class__ }}\xc3"
+    writer.add("tokenizer.chat_template", STRING, struct.pack("<Q", len(value)) + value)
+    data, starts = writer.bytes()
+    scan = scan_tree({"m.gguf": data}, select="models")
+    assert hits(scan) == [("MOD009", "m.gguf", None, starts["tokenizer.chat_template"] + 2 + len("{{ ()."))]
+
+
+def test_vocabulary_strings_are_not_parsed(scan_tree, monkeypatch):
+    """Tokens such as `{{` sit in arrays of 100k strings: never handed to Jinja."""
+    parsed = []
+    monkeypatch.setattr(jinja_templates, "parse", lambda template: parsed.append(template))
+    writer = Writer()
+    tokens = [writer.string(token) for token in ("{{", "{%", "{{ x.__class__ }}") * 1000]
+    writer.add("tokenizer.ggml.tokens", ARRAY, struct.pack("<I", STRING) + struct.pack("<Q", len(tokens)) + b"".join(tokens))
+    writer.add_string("general.name", "plain")
+    scan = scan_tree({"m.gguf": writer.bytes()[0]}, select="models")
+    assert (hits(scan), parsed) == ([], [])
+
+
+def test_a_broken_chat_template_with_a_payload_is_high(scan_tree):
+    writer = typical(Writer())
+    writer.add_string("tokenizer.chat_template", "{% if x %}{{ ().__class__ }}")
+    data, starts = writer.bytes()
+    scan = scan_tree({"m.gguf": data}, select="models")
+    assert hits(scan) == [("MOD009", "m.gguf", None, starts["tokenizer.chat_template"] + len("{% if x %}{{ ()."))]
+    assert scan.findings[0].severity is Severity.HIGH

@@ -91,11 +91,12 @@ def test_a_field_named_o_is_not_an_object_field():
     "data, reason",
     [
         (b"\x93NUMPX\x01\x00", "missing \\x93NUMPY magic"),
-        (b"\x93NUMPY\x04\x00\x10\x00", "unknown format version 4"),
-        (b"\x93NUMPY\x01\x00\xff\xff{}", "header length 65535 is too large or past the end of the file"),
-        (b"\x93NUMPY\x02\x00\x00\x00\x00\x10", "header length 268435456 is too large or past the end of the file"),
+        (b"\x93NUMPY\x04\x00\x10\x00", "unknown format version 4.0"),
+        (b"\x93NUMPY\x01\x01\x10\x00", "unknown format version 1.1"),
+        (b"\x93NUMPY\x01\x00\xff\xff{}", "header length 65535 is past the end of the file"),
+        (b"\x93NUMPY\x02\x00\x00\x00\x00\x10", "header length 268435456 is past the end of the file"),
         (npy("<f8")[:10] + b"{'descr': __import__('os')}".ljust(len(npy("<f8")) - 10), "not a Python literal (ValueError)"),
-        (b"\x93NUMPY\x01\x00\x04\x00[1]\n", "not a dict with a 'descr' key"),
+        (b"\x93NUMPY\x01\x00\x04\x00[1]\n", "not a dict with exactly the keys descr, fortran_order and shape"),
     ],
 )
 def test_unparseable_npy_header_fails_closed_when_expected(data, reason):
@@ -206,7 +207,6 @@ def test_compressed_joblib_is_decompressed_and_scanned(kind):
     assert compression_of(data[:8]) == kind
     found = scan_compressed(data, Where("m.joblib"), {})
     assert hits(found) == [("MOD001", "m.joblib", f"<{kind} stream>", len(pickle.dumps([1, 2], protocol=4)) + at)]
-    assert hits(scan_compressed(io.BytesIO(data), Where("m.joblib"), {})) == hits(found)
 
 
 def zf(content: bytes) -> bytes:
@@ -234,7 +234,7 @@ def test_pre_0_9_3_zf_layout():
     malicious, at = system_call()
     body = zlib.compress(malicious)
     data = b"ZF" + f"{len(malicious):#x}".ljust(19).encode() + body
-    assert compression_of(data[:8]) == "ZF"
+    assert compression_of(data[:21]) == "ZF"
     assert hits(scan_compressed(data, Where("m.pkl"), {})) == [("MOD001", "m.pkl", "<ZF stream>", at)]
 
 
@@ -267,7 +267,7 @@ def test_decompression_stops_at_the_cap(monkeypatch):
     bomb = zlib.compress(b"\x80\x04\x8e" + struct.pack("<Q", 10**9) + b"\x00" * 50_000_000)
     found = scan_compressed(bomb, Where("m.joblib"), {})
     assert hits(found) == [("MOD004", "m.joblib", "<zlib stream>", 100_000)]
-    assert found[0].message == "decompressed content exceeds 100000 bytes: the rest was not analysed"
+    assert found[0].message == f"decompresses to more than 100000 bytes (16 times the file's size plus {4 << 20}, at most 100000): the rest was not analysed"
 
 
 def test_calls_before_the_cap_are_still_reported(monkeypatch):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from protowire import field, number
+from protowire import field, number, varint
 from scanhits import hits
 
 from mlgate.models.onnx import escape_reason
@@ -73,3 +73,72 @@ def test_unparseable_onnx_fails_closed(scan_tree):
         f"an ONNX model that cannot be parsed: protobuf field 7 of {len(body)} bytes runs past its message",
         "an ONNX model that cannot be parsed: protobuf wire type 6: not an ONNX model",
     ]
+
+
+def group(number: int, body: bytes) -> bytes:
+    """A group (wire types 3 and 4): proto2's old nested messages, skipped as unknown fields."""
+    return varint(number << 3 | 3) + body + varint(number << 3 | 4)
+
+
+def fixed64(number: int) -> bytes:
+    return varint(number << 3 | 1) + b"\0" * 8
+
+
+def fixed32(number: int) -> bytes:
+    return varint(number << 3 | 5) + b"\0" * 4
+
+
+@pytest.mark.parametrize(
+    "unknown",
+    [
+        number(99, 1 << 60),
+        fixed64(98) + fixed32(97),
+        field(96, field(13, field(1, b"location") + field(2, b"decoy"))),
+        group(95, number(1, 7) + group(94, field(2, b"/not/a/location")) + fixed32(3)),
+        varint(7 << 3 | 0) + varint(1),  # a known field number with another wire type is unknown too
+    ],
+)
+def test_external_data_after_unknown_fields(scan_tree, unknown):
+    """onnx.load skips unknown fields by wire type (groups up to their end tag): the location
+    after them is still read, in the model, the graph and the tensor."""
+    body = number(1, 4) + unknown + field(8, b"w") + unknown + field(13, field(1, b"location") + field(2, b"/etc/passwd"))
+    data = model(graph(unknown, field(5, body)), unknown)
+    scan = scan_tree({"model.onnx": data}, select="models")
+    assert hits(scan) == [("MOD010", "model.onnx", None, data.index(b"/etc/passwd"))]
+
+
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        (group(95, number(1, 1)), None),
+        (varint(95 << 3 | 3) + number(1, 1), "protobuf group 95 without its end"),
+        (varint(95 << 3 | 4), "protobuf end of group 95 without its start: not an ONNX model"),
+        (group(95, varint(94 << 3 | 4)), "protobuf end of group 94 without its start: not an ONNX model"),
+        (varint(90 << 3 | 2) + varint(1 << 40), "runs past its message"),
+        (varint(1 << 32), "protobuf field number 536870912: not an ONNX model"),
+    ],
+)
+def test_hostile_unknown_fields_fail_closed(scan_tree, tail, message):
+    data = model(graph(field(5, tensor("a", "w.bin")))) + tail
+    scan = scan_tree({"model.onnx": data}, select="models")
+    if message is None:
+        assert (hits(scan), scan.errors) == ([], [])
+    else:
+        assert [code for code, *_ in hits(scan)] == ["MOD004"]
+        assert message in scan.messages("MOD004")[0]
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("subdir/../weights.bin", None),
+        ("./a/./b/../../w.bin", None),
+        ("a\\..\\w.bin", None),
+        ("a/b/../../../w.bin", "a path that climbs out of the model's folder"),
+        ("a/../..\\w.bin", "a path that climbs out of the model's folder"),
+        ("a/.. /../w.bin", "a path that climbs out of the model's folder"),
+        ("w.bin\0.txt", "a path with a NUL byte"),
+    ],
+)
+def test_locations_are_judged_after_normalisation(location, reason):
+    assert escape_reason(location) == reason

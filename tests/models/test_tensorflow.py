@@ -96,3 +96,49 @@ def test_keras_lambda_in_the_metadata_of_a_keras_saved_model(scan_tree):
     scan = scan_tree({"bad/keras_metadata.pb": bad, "good/keras_metadata.pb": good, "export.zip": archive}, select="models")
     at = bad.index(b'{"class_name": "Lambda"')
     assert hits(scan) == [("MOD007", "bad/keras_metadata.pb", None, at), ("MOD007", "export.zip", "export/keras_metadata.pb", at)]
+
+
+PBTXT = b"""# exported by tf.saved_model.save, as text
+saved_model_schema_version: 1
+meta_graphs {
+  meta_info_def { tags: "serve" stripped_default_attrs: true any_info { [type.googleapis.com/x.Y] { a: 1 } } }
+  graph_def {
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node < name: "steal", op: 'Read' "File"; input: ["a", "b"] >
+    node: { name: "ReadFile" op: "Identity" device: "/device:CPU:0" }
+    library {
+      function {
+        signature { name: "__inference_serve_12" }
+        node_def { name: "call" op: "\\105ager\\x50y\\u0046unc" attr { key: "f" value { f: -1.5e+10 } } }
+      }
+    }
+    versions { producer: 1087 }
+  }
+}
+"""
+
+
+def test_text_saved_models_are_judged_like_binary_ones(scan_tree):
+    """`saved_model.pbtxt` as text_format reads it: message syntaxes, lists, comments,
+    extensions, joined string literals and C escapes; a node named ReadFile is not the op."""
+    archive = build([Entry("export/saved_model.pbtxt", PBTXT)]).data
+    scan = scan_tree({"export/1/saved_model.pbtxt": PBTXT, "m.zip": archive}, select="models")
+    read_at, py_at = PBTXT.index(b"'Read'"), PBTXT.index(b'"\\105ager')
+    assert hits(scan) == [
+        ("MOD013", "export/1/saved_model.pbtxt", None, read_at),
+        ("MOD013", "export/1/saved_model.pbtxt", None, py_at),
+        ("MOD013", "m.zip", "export/saved_model.pbtxt", read_at),
+        ("MOD013", "m.zip", "export/saved_model.pbtxt", py_at),
+    ]
+    assert scan.messages("MOD013")[:2] == [
+        "graph runs the ReadFile operation: it reads any file the serving process can read",
+        "graph runs the EagerPyFunc operation: it calls a Python function of the loading process (tf.py_function)",
+    ]
+
+
+def test_benign_and_broken_text_saved_models(scan_tree):
+    benign = PBTXT.replace(b"'Read' \"File\"", b'"MatMul"').replace(b'"\\105ager\\x50y\\u0046unc"', b'"Identity"')
+    broken = b"meta_graphs {\n  graph_def { node { op: \"ReadFile\" }\n"
+    scan = scan_tree({"a/saved_model.pbtxt": benign, "b/saved_model.pbtxt": broken}, select="models")
+    assert hits(scan) == [("MOD004", "b/saved_model.pbtxt", None, len(broken))]
+    assert scan.messages("MOD004") == ["a TensorFlow SavedModel that cannot be parsed: protobuf text expected } before the end: not a TensorFlow SavedModel"]

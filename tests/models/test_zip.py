@@ -10,6 +10,7 @@ from __future__ import annotations
 import pickle
 import struct
 import zipfile
+import zlib
 
 from scanhits import EVIL_CALL, evil, hits
 from zipgen import BZIP2, DEFLATED, Entry, build
@@ -293,3 +294,67 @@ def test_what_decompressed_before_corruption_is_still_scanned(scan_tree):
     scan = scan_tree({"m.zip": built.data}, select="models")
     assert hits(scan) == [("MOD001", "m.zip", "a.pkl", EVIL_CALL), ("MOD004", "m.zip", "a.pkl", len(content))]
     assert scan.messages("MOD004") == ["member 'a.pkl' cannot be decompressed: Error -3 while decompressing data: invalid block type"]
+
+
+def zipcrypto(content: bytes, password: bytes, check: int) -> bytes:
+    """PKWARE traditional encryption: a 12-byte header (its last byte the CRC's high byte) then
+    the data, as `zip -e` writes it."""
+    keys = [0x12345678, 0x23456789, 0x34567890]
+
+    def crc_byte(crc: int, byte: int) -> int:
+        return zlib.crc32(bytes([byte]), crc ^ 0xFFFFFFFF) ^ 0xFFFFFFFF
+
+    def update(byte: int) -> None:
+        keys[0] = crc_byte(keys[0], byte)
+        keys[1] = ((keys[1] + (keys[0] & 0xFF)) * 134775813 + 1) & 0xFFFFFFFF
+        keys[2] = crc_byte(keys[2], keys[1] >> 24)
+
+    for byte in password:
+        update(byte)
+    out = bytearray()
+    for byte in bytes(range(7, 18)) + bytes([check]) + content:
+        temp = (keys[2] | 2) & 0xFFFF
+        out.append(byte ^ ((temp * (temp ^ 1)) >> 8) & 0xFF)
+        update(byte)
+    return bytes(out)
+
+
+def encrypted(name: str, content: bytes, method: int = 0) -> Entry:
+    plain = Entry(name, content, method=method).compressed()
+    return Entry(name, content, method=method, flags=0x1, payload=zipcrypto(plain, b"pw", zlib.crc32(content) >> 24))
+
+
+def test_encrypted_members_are_unscannable_not_tampering(scan_tree, tmp_path):
+    """A ZipCrypto member carries a 12-byte header inside its data and the encryption flag:
+    that is encryption, not a disagreement between readers. No loader reads it without the
+    password; mlgate cannot either: MOD004, high for a model member, low for anything else."""
+    entries = [encrypted("archive/data.pkl", evil()), encrypted("notes.txt", b"secret notes " * 50, DEFLATED), Entry("b.pkl", BENIGN)]
+    built = build(entries)
+    (tmp_path / "check.zip").write_bytes(built.data)
+    with zipfile.ZipFile(tmp_path / "check.zip") as archive:  # the fixture is what zip -e writes
+        assert archive.read("archive/data.pkl", pwd=b"pw") == evil()
+        assert archive.read("notes.txt", pwd=b"pw") == b"secret notes " * 50
+    (tmp_path / "check.zip").unlink()
+    scan = scan_tree({"m.zip": built.data}, select="models")
+    first_entry = built.directory
+    second_entry = first_entry + 46 + len("archive/data.pkl")
+    assert hits(scan) == [("MOD004", "m.zip", None, first_entry), ("MOD004", "m.zip", None, second_entry), ("MOD003", "m.zip", "b.pkl", 0)]
+    assert [finding.severity.name for finding in scan.findings] == ["HIGH", "LOW", "MEDIUM"]
+    assert scan.messages("MOD004") == [
+        "member 'archive/data.pkl' is encrypted (ZipCrypto): its content cannot be read without the password and was not scanned",
+        "member 'notes.txt' is encrypted (ZipCrypto): its content cannot be read without the password and was not scanned",
+    ]
+
+
+def test_aes_encrypted_member(scan_tree):
+    ciphertext = bytes((index * 151 + 89) % 256 for index in range(300))
+    built = build([Entry("model.bin", b"x" * 270, method=99, flags=0x1, payload=ciphertext)])
+    scan = scan_tree({"m.zip": built.data}, select="models")
+    assert hits(scan) == [("MOD004", "m.zip", None, built.directory)]
+    assert scan.messages("MOD004") == ["member 'model.bin' is encrypted (AES): its content cannot be read without the password and was not scanned"]
+
+
+def test_an_encryption_flag_over_plain_deflated_data_is_still_tampering(scan_tree):
+    built = build([Entry("archive/data.pkl", evil(), method=DEFLATED, flags=0x1)])
+    scan = scan_tree({"m.pt": built.data}, select="models")
+    assert hits(scan) == [("MOD005", "m.pt", None, 0), ("MOD001", "m.pt", "archive/data.pkl", EVIL_CALL)]

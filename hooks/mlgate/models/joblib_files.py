@@ -1,31 +1,54 @@
 """joblib files: a pickle with raw array bytes inside it, possibly compressed as a whole.
 
-    scan_compressed(source: bytes | BinaryIO, where, options, *, expected=True) -> list[Finding]
+    scan_compressed(data, where, options, *, expected=True, allowance=None) -> list[Finding]
     compression_of(head: bytes) -> str | None
+    inflated_head(data, size: int) -> bytes: the first decompressed bytes (sniffing)
     open_decompressor(kind: str) -> (streaming decompressor, the exception it raises); ScanError without lz4
+    Allowance(file_size): the decompressed bytes one scanned file may produce
     BUILD_HOOKS: the walker hooks that step over the array bytes of a plain joblib pickle
 
 A plain joblib file is a pickle in which every numpy array is a NumpyArrayWrapper object
 whose BUILD is followed by the array bytes (after one padding-length byte and its padding
 since joblib 1.2), or, for object arrays, by a nested pickle. The walker reads the wrapper's
-shape and dtype to step over them. Compressed files (joblib's zlib, gzip, bz2, lzma, xz,
-lz4 or the pre-0.9.3 "ZF" layout) are decompressed in a stream with a hard output cap
-(decompression bombs), then walked like a plain file; findings name the decompressed
-stream as the member and carry offsets inside it.
+shape and dtype to step over them.
+
+Compressed files are recognised as joblib.load recognises them (numpy_pickle_utils.
+_detect_compressor: the first bytes, in joblib's order) and decompressed the way the file
+readers of joblib and of the other loaders of compressed pickles (pandas, gzip.open) read
+them: every stream of a multi-stream gzip, bz2, xz, lzma or lz4 file until data that is not
+another stream; a zlib stream alone (joblib's BinaryZlibFile reads no second one); the "ZF"
+layout of joblib < 0.10 (numpy_pickle_compat.read_zfile: a hexadecimal length as int(x, 16)
+reads it, an optional space, one zlib stream). LZMA-alone files are any starting 5d 00,
+whatever their dictionary size. Findings name the decompressed stream as the member and
+carry offsets inside it; bytes decompressed before a corrupt part are scanned all the same
+(a loader has read them by then).
+
+Decompression bombs: the output one file may produce is an `Allowance` of FREE_OUTPUT bytes
+plus MAX_RATIO bytes per byte of the file, at most MAX_DECOMPRESSED, shared by every
+compressed stream in it (archive members included), and at most MAX_STREAM_PICKLES pickles of
+a stream are walked. Walking costs time per byte and per pickle, so this keeps a file's scan
+linear in its size; what lies past a bound is not analysed and says so (MOD004).
 """
 
 from __future__ import annotations
 
-from typing import BinaryIO
-
 from mlgate.files import ScanError
 from mlgate.findings import Finding
 from mlgate.models.rules import UNPARSEABLE
-from mlgate.models.walker import DATA, BuildHook, PickleWalker, Result, WalkError
+from mlgate.models.walker import DATA, BuildHook, PickleWalker, Result, WalkError, walk
 from mlgate.models.where import Where
 
-MAX_DECOMPRESSED = 512 << 20  # bytes of decompressed pickle analysed; past it: MOD004
-CHUNK = 1 << 20
+MAX_DECOMPRESSED = 512 << 20  # decompressed bytes one file may produce, whatever its size; past it: MOD004
+FREE_OUTPUT = 4 << 20  # ... and whatever the compression ratio, if less
+MAX_RATIO = 16  # decompressed bytes per byte of the file (past FREE_OUTPUT)
+# joblib.load and pickle.load read one pickle from a decompressed stream; a loop of loads reads
+# more: that many are walked (each pickle costs the walker time of its own, however small)
+MAX_STREAM_PICKLES = 1024
+CHUNK = 16 << 10  # compressed bytes fed at a time: what came out before a corrupt chunk is kept
+_SNIFF = 4096
+# joblib's compressors in its registration order (compressor.py), prefixes as it checks them
+_PREFIXES = ((b"\x78", "zlib"), (b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x5d\x00", "lzma"), (b"\xfd7zXZ", "xz"), (b"\x04\x22\x4d\x18", "lz4"))
+_SINGLE_STREAM = frozenset({"zlib", "ZF"})
 _MAX_DTYPE_DEPTH = 8
 _ZF_HEADER = 2 + len(f"{2 ** 64:#x}")  # b"ZF" + the hex length joblib < 0.9.3 wrote
 
@@ -91,56 +114,81 @@ BUILD_HOOKS: dict[str, BuildHook] = dict.fromkeys(WRAPPER_CLASSES, _skip_array)
 
 
 def compression_of(head: bytes) -> str | None:
-    """The compressor joblib would detect from the first bytes, or None."""
-    if head.startswith(b"ZF") and len(head) > 2 and head[2:4] == b"0x":
-        return "ZF"
-    if len(head) >= 2 and head[0] == 0x78 and (head[0] << 8 | head[1]) % 31 == 0:
-        return "zlib"
-    for magic, name in ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x5d\x00\x00", "lzma"), (b"\x04\x22\x4d\x18", "lz4")):
-        if head.startswith(magic):
-            return name
+    """The compressor joblib.load would pick from the first bytes (its prefixes, in its order),
+    among those whose data can decompress at all: None otherwise."""
+    if head.startswith(b"ZF"):
+        return "ZF" if _zf_length(head) is not None else None
+    for prefix, name in _PREFIXES:
+        if head.startswith(prefix):
+            return name if name != "zlib" or _zlib_header(head) else None
     return None
 
 
-def scan_compressed(source: bytes | BinaryIO, where: Where, options: dict, *, expected: bool = True) -> list[Finding]:
-    """Decompresses a compressed joblib file (capped) and scans the pickle inside."""
+def _zf_length(head: bytes) -> int | None:
+    """The length joblib < 0.10 reads from its "ZF" header (int(x, 16) of 19 bytes), or None
+    when int() fails or the header is cut short."""
+    try:
+        return int(head[2:_ZF_HEADER], 16) if len(head) >= _ZF_HEADER else None
+    except ValueError:
+        return None
+
+
+def _zlib_header(head: bytes) -> bool:
+    """A zlib header zlib accepts: deflate, a valid check, no preset dictionary."""
+    return len(head) >= 2 and head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0 and not head[1] & 0x20
+
+
+class Allowance:
+    """Decompressed bytes one scanned file may still produce (see the module docstring)."""
+
+    def __init__(self, file_size: int):
+        self.remaining = min(MAX_DECOMPRESSED, FREE_OUTPUT + MAX_RATIO * file_size)
+        self.total = self.remaining
+
+
+def scan_compressed(data, where: Where, options: dict, *, expected: bool = True, allowance: Allowance | None = None) -> list[Finding]:
+    """Decompresses a compressed joblib file (within the allowance) and scans the pickle inside."""
     from mlgate.models import pickles  # pickles imports this module for BUILD_HOOKS
 
-    read = _reader(source)
-    head = read(8)
-    kind = compression_of(head)
+    kind = compression_of(bytes(data[:_ZF_HEADER]))
     if kind is None:
         return [where.finding(UNPARSEABLE, "not a joblib compression format")] if expected else []
+    allowance = allowance or Allowance(len(data))
     inner = where.inside(f"<{kind} stream>")
-    decompressor, failure = open_decompressor(kind)
-    try:
-        content, capped = _decompress(decompressor, kind, head, read)
-    except failure as error:
-        return [where.finding(UNPARSEABLE, f"{kind} data cannot be decompressed: {error}")] if expected else []
-    if not pickles.looks_like_pickle(bytes(content[:4096])):
-        if expected:
-            return [inner.finding(UNPARSEABLE, "decompressed content is not a pickle")]
+    content, problem = _inflate(data, kind, allowance.remaining)
+    capped = len(content) > allowance.remaining
+    del content[allowance.remaining :]
+    allowance.remaining -= len(content)
+    if pickles.looks_like_pickle(bytes(content[:_SNIFF])):
+        found = pickles.scan_pickle(content, inner, options, expected=True, max_pickles=MAX_STREAM_PICKLES)
+        if capped:  # the pickle cut at the cap is an artefact of the cut
+            found = [finding for finding in found if finding.rule is not UNPARSEABLE]
+        if walk(content, max_pickles=MAX_STREAM_PICKLES + 1, hooks=BUILD_HOOKS).pickles > MAX_STREAM_PICKLES:
+            message = f"more than {MAX_STREAM_PICKLES} pickles in one compressed stream (joblib reads one): the rest were not analysed"
+            found.append(inner.finding(UNPARSEABLE, message, 0))
+    elif not expected:
         return []
-    found = pickles.scan_pickle(content, inner, options, expected=True)
+    elif problem is not None and not content:
+        return [where.finding(UNPARSEABLE, f"{kind} data cannot be decompressed: {problem}")]
+    else:
+        found = [inner.finding(UNPARSEABLE, "decompressed content is not a pickle")] if content or not capped else []
+    if problem is not None and content:
+        found.append(inner.finding(UNPARSEABLE, f"{kind} data cannot be decompressed past this point: {problem}", len(content)))
     if capped:
-        found = [finding for finding in found if finding.rule is not UNPARSEABLE]
-        found.append(inner.finding(UNPARSEABLE, f"decompressed content exceeds {MAX_DECOMPRESSED} bytes: the rest was not analysed", MAX_DECOMPRESSED))
+        message = (f"decompresses to more than {allowance.total} bytes ({MAX_RATIO} times the file's size plus {FREE_OUTPUT}, "
+                   f"at most {MAX_DECOMPRESSED}): the rest was not analysed")
+        found.append(inner.finding(UNPARSEABLE, message, len(content)))
     return found
 
 
-def _reader(source: bytes | BinaryIO):
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        view = memoryview(source)
-        position = 0
-
-        def read(size: int) -> bytes:
-            nonlocal position
-            chunk = bytes(view[position : position + size])
-            position += len(chunk)
-            return chunk
-
-        return read
-    return source.read
+def inflated_head(data, size: int) -> bytes:
+    """The first `size` decompressed bytes of compressed data (b"" when they cannot be had,
+    lz4 not installed included: only model-named files are worth an error)."""
+    kind = compression_of(bytes(data[:_ZF_HEADER]))
+    try:
+        return bytes(_inflate(data, kind, size)[0][:size]) if kind is not None else b""
+    except ScanError:
+        return b""
 
 
 def open_decompressor(kind: str) -> tuple[object, type[Exception]]:
@@ -156,7 +204,9 @@ def open_decompressor(kind: str) -> tuple[object, type[Exception]]:
     if kind in ("xz", "lzma"):
         import lzma
 
-        return lzma.LZMADecompressor(), lzma.LZMAError
+        # joblib's lzma.LZMAFile auto-detects each stream, and then wants an LZMA-alone header's
+        # dictionary size to be 2^n or 2^n + 2^(n-1); FORMAT_ALONE readers take any: the wider reading.
+        return lzma.LZMADecompressor(lzma.FORMAT_ALONE if kind == "lzma" else lzma.FORMAT_AUTO), lzma.LZMAError
     try:
         import lz4.frame
     except ImportError:
@@ -164,25 +214,52 @@ def open_decompressor(kind: str) -> tuple[object, type[Exception]]:
     return lz4.frame.LZ4FrameDecompressor(), RuntimeError
 
 
-def _decompress(decompressor, kind: str, head: bytes, read) -> tuple[bytearray, bool]:
-    """Streams the whole input through the decompressor; (output up to the cap, capped)."""
-    pending = head
-    if kind == "ZF":
-        header = head + read(_ZF_HEADER + 1 - len(head))
-        pending = header[_ZF_HEADER:].lstrip(b" ")  # joblib <= 0.8.4 wrote one more space
+def _inflate(data, kind: str, limit: int) -> tuple[bytearray, str | None]:
+    """(up to limit + 1 decompressed bytes, why decompression stopped early or None)."""
     out = bytearray()
-    while len(out) <= MAX_DECOMPRESSED and not decompressor.eof:
-        if not pending:
-            pending = read(CHUNK)
-            if not pending:
-                if hasattr(decompressor, "flush"):
-                    out += decompressor.flush()
-                break
-        out += decompressor.decompress(pending, MAX_DECOMPRESSED + 1 - len(out))
+    view = memoryview(data)
+    try:
+        position = _body_start(data) if kind == "ZF" else 0
+    except ValueError as error:
+        return out, str(error)
+    first = True
+    while len(out) <= limit and position < len(view):
+        decompressor, failure = open_decompressor(kind)
+        try:
+            position, ended = _stream(decompressor, view, position, out, limit)
+        except failure as error:
+            if first:
+                return out, str(error) or type(error).__name__
+            break  # data after a stream that is not another one: the file readers stop there
+        if not ended or kind in _SINGLE_STREAM:
+            break
+        first = False
+        kind = "xz" if kind == "lzma" else kind  # later streams are auto-detected: xz or LZMA-alone
+        if kind == "gzip":
+            while position < len(view) and view[position] == 0:
+                position += 1  # gzip.GzipFile skips zero padding between members
+    return out, None
+
+
+def _body_start(data) -> int:
+    """Where the zlib data of joblib < 0.10's "ZF" layout starts (numpy_pickle_compat.read_zfile)."""
+    if _zf_length(bytes(data[:_ZF_HEADER])) is None:
+        raise ValueError(f"the length in the ZF header is not hexadecimal: {bytes(data[2:_ZF_HEADER])!r}")
+    return _ZF_HEADER + 1 if data[_ZF_HEADER : _ZF_HEADER + 1] == b" " else _ZF_HEADER
+
+
+def _stream(decompressor, view: memoryview, start: int, out: bytearray, limit: int) -> tuple[int, bool]:
+    """Feeds view[start:] to one decompressor until its stream ends or `out` passes `limit`:
+    (where the stream's input ends, whether it ended)."""
+    fed = start
+    pending = b""
+    while not decompressor.eof and len(out) <= limit:
+        if not pending and getattr(decompressor, "needs_input", True):
+            if fed >= len(view):
+                return fed, False  # truncated: the readers hand out what came before
+            pending = bytes(view[fed : fed + CHUNK])
+            fed += len(pending)
+        out += decompressor.decompress(pending, limit + 1 - len(out))
         # zlib hands back the input it did not use; bz2, lzma and lz4 keep it and want b"".
         pending = getattr(decompressor, "unconsumed_tail", b"")
-        while not pending and not getattr(decompressor, "needs_input", True) and not decompressor.eof and len(out) <= MAX_DECOMPRESSED:
-            out += decompressor.decompress(b"", MAX_DECOMPRESSED + 1 - len(out))
-    capped = len(out) > MAX_DECOMPRESSED
-    del out[MAX_DECOMPRESSED:]
-    return out, capped
+    return fed - len(pending) - len(decompressor.unused_data or b""), decompressor.eof

@@ -36,6 +36,7 @@ _SCHEMA = {
 }
 _TENSOR_NAME = 8
 _ENTRY_KEY, _ENTRY_VALUE = 1, 2
+_PARENT = re.compile(r"\.\.[. ]*")  # `..`, and what Windows trims to it (`.. `, `...`)
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # scheme: (also catches C: drive letters)
 
 
@@ -50,15 +51,26 @@ def scan(data, where: Where) -> list[Finding]:
 
 
 def escape_reason(location: str) -> str | None:
-    """Why an external data location leaves the model's folder, or None."""
+    """Why an external data location leaves the model's folder, or None.
+
+    onnx joins the location to the model's folder; what counts is where the normalised path
+    ends (`weights/../w.bin` stays inside). Backslashes separate on Windows and `..` with
+    trailing dots or spaces is `..` there: both readings are judged.
+    """
     if location.startswith(("/", "\\")):
         return "an absolute path"
     if _URL.match(location):
         return "a drive or URL, outside the model's folder"
-    if ".." in re.split(r"[/\\]", location):
-        return "a path that climbs out of the model's folder"
     if "\0" in location:
         return "a path with a NUL byte"
+    depth = 0
+    for part in re.split(r"[/\\]", location):
+        if _PARENT.fullmatch(part):
+            depth -= 1
+            if depth < 0:
+                return "a path that climbs out of the model's folder"
+        elif part not in ("", "."):
+            depth += 1
     return None
 
 

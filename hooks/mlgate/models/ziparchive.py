@@ -20,7 +20,8 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from mlgate.models.formats import Malformed, TooLarge
+from mlgate.findings import Severity
+from mlgate.models.formats import HEAD_SIZE, Malformed, TooLarge, is_text, model_named, sniff_head
 
 _EOCD = struct.Struct("<4s4H2LH")
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")
@@ -36,6 +37,7 @@ _DESCRIPTOR_MAGIC = b"PK\x07\x08"
 _MAX_COMMENT = 0xFFFF
 
 MAX_MEMBERS = 1 << 17
+MAX_ENTRIES_READ = 2 * MAX_MEMBERS  # central directory entries parsed over every candidate directory
 MAX_DIRECTORY = 64 << 20  # bytes of central directory; a real checkpoint's is a few kB
 _CHUNK = 1 << 16
 
@@ -50,6 +52,7 @@ _DESCRIPTOR_FLAG = 0x0008
 _UTF8_FLAG = 0x0800
 _FLAG_NAMES = {0x0001: "encrypted", 0x0010: "enhanced deflate", 0x0020: "patched data", 0x0040: "strong encryption", 0x2000: "masked local headers"}
 ENCRYPTED_FLAGS = 0x0001 | 0x0040
+AES = 99  # WinZip AES: the real method is in the 0x9901 extra field
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -84,11 +87,13 @@ class LocalHeader(NamedTuple):
 
 
 class Issue(NamedTuple):
-    """Something readers disagree on (`tampering`) or cannot read at all."""
+    """Something readers disagree on (`tampering`) or cannot read at all (`severity` when it
+    is not the rule's own)."""
 
     message: str
     offset: int
     tampering: bool = True
+    severity: Severity | None = None
 
 
 class BrokenMember(Malformed):
@@ -140,7 +145,7 @@ def _end_record(data, at: int) -> EndRecord | None:
         _, _, _, _, disk, directory_disk, _, entries, size, offset = _ZIP64_EOCD.unpack_from(data, record)
         directory_end = record
     start = directory_end - size
-    if start < 0 or start < offset:
+    if start < 0:  # a directory starting before its stated offset is fine: zipfile shifts every offset back
         return None
     if size == 0 and entries != 0 or size and data[start : start + 4] != _CENTRAL_MAGIC:
         return None
@@ -157,21 +162,26 @@ class ZipArchive:
             raise Malformed("zip archive without a readable end-of-central-directory record", max(0, len(data) - _EOCD.size))
         main = records[0]
         self.issues: list[Issue] = []
+        self._entries_read = 0
         self.members = self._directory(main.directory_start, main.directory_size, main.directory_start - main.stated_offset, main)
         self._directory_start = main.directory_start
         self._alternatives(main, records[1:])
         self._locals: dict[int, LocalHeader | Malformed] = {}
+        self._sealed: set[int] = set()  # header offsets of members that are really encrypted
         if main.multi_disk:
             self.issues.append(Issue("archive claims to span several disks", main.offset))
         if main.end < len(data):
             self.issues.append(Issue(f"{len(data) - main.end} bytes after the end of the archive", main.end))
         self._audit()
-        self.start = min((member.header_offset for member in self.members), default=main.directory_start)
+        # where the first member really starts (a directory shifted back can name offsets before
+        # the data, or where no local header is): what comes before is scanned on its own
+        self.start = min((member.header_offset for member in self.members if isinstance(self._locals.get(member.header_offset), LocalHeader)),
+                         default=main.directory_start)
 
     # -- directory ----------------------------------------------------------------------
     def _directory(self, start: int, size: int, shift: int, record: EndRecord) -> list[Member]:
         data = self.data
-        end = start + size
+        end = min(start + size, len(data))
         if size > MAX_DIRECTORY:
             raise TooLarge(f"central directory of {size} bytes is larger than {MAX_DIRECTORY >> 20} MiB", start)
         members: list[Member] = []
@@ -179,6 +189,11 @@ class ZipArchive:
         while at < end:
             if len(members) >= MAX_MEMBERS:
                 raise TooLarge(f"more than {MAX_MEMBERS} members", at)
+            self._entries_read += 1
+            if self._entries_read > MAX_ENTRIES_READ:
+                # end records hidden in entry comments can each start a directory that runs
+                # over most of the real one: parsing all of them grows with the square of the file
+                raise TooLarge(f"more than {MAX_ENTRIES_READ} central directory entries in all the directories a reader could pick", at)
             if at + _CENTRAL.size > end or data[at : at + 4] != _CENTRAL_MAGIC:
                 raise Malformed("corrupt central directory entry", at)
             fields = _CENTRAL.unpack_from(data, at)
@@ -188,9 +203,12 @@ class ZipArchive:
             name_end = at + _CENTRAL.size + name_length
             following = name_end + extra_length + comment_length
             if following > end:
-                raise Malformed("central directory entry runs past the directory", at)
+                # zipfile reads the directory's bytes only: the entry's fields are cut there and it is the last one
+                self.issues.append(Issue("central directory entry runs past the directory", at))
+                name_end = min(name_end, end)
             raw_name = bytes(data[at + _CENTRAL.size : name_end])
-            size_, compressed, offset = _zip64_sizes(bytes(data[name_end : name_end + extra_length]), size_, compressed, fields[16])
+            extra = bytes(data[name_end : min(name_end + extra_length, end)])
+            size_, compressed, offset = _zip64_sizes(extra, size_, compressed, fields[16])
             members.append(Member(_decode(raw_name, flags), raw_name, flags, method, crc, compressed, size_, offset + shift, at))
             at = following
         if len(members) != record.entries:
@@ -209,17 +227,30 @@ class ZipArchive:
         candidates = [(main.stated_offset, 0, main)] if main.stated_offset != main.directory_start else []
         candidates += [(other.directory_start, other.directory_start - other.stated_offset, other) for other in others if other.offset >= main.directory_start]
         known = {member.header_offset for member in self.members}
+        listed = {(member.header_offset, member.raw_name) for member in self.members}
         for start, shift, record in candidates:
             if (start, shift) in seen or self.data[start : start + 4] != _CENTRAL_MAGIC:
                 continue
             seen.add((start, shift))
+            issues = len(self.issues)
             try:
                 members = self._directory(start, record.directory_size, shift, record)
+            except TooLarge as error:
+                self.issues.append(Issue(f"{error}: the other central directories were not read", error.offset))
+                break
             except Malformed:
                 continue
+            # Only members a reader can open count (a record in a comment whose directory names
+            # offsets where no local header is makes no other archive)
+            readable = [member for member in members
+                        if member.header_offset >= 0 and self.data[member.header_offset : member.header_offset + 4] == LOCAL_MAGIC]
+            if all((member.header_offset, member.raw_name) in listed for member in readable):
+                del self.issues[issues:]
+                continue
             self.issues.append(Issue(f"a second central directory at offset {start}: readers that pick it see other members", start))
-            self.members += [member for member in members if member.header_offset not in known]
-            known.update(member.header_offset for member in members)
+            self.members += [member for member in readable if member.header_offset not in known]
+            known.update(member.header_offset for member in readable)
+            listed.update((member.header_offset, member.raw_name) for member in readable)
 
     # -- local headers and layout -------------------------------------------------------
     def local_header(self, member: Member) -> LocalHeader:
@@ -232,12 +263,10 @@ class ZipArchive:
 
     def _read_local(self, member: Member) -> LocalHeader | Malformed:
         at = member.header_offset
-        if at + _LOCAL.size > len(self.data) or self.data[at : at + 4] != LOCAL_MAGIC:
-            return Malformed(f"member {member.name!r} has no local header at offset {at}", at)
+        if at < 0 or at + _LOCAL.size > len(self.data) or self.data[at : at + 4] != LOCAL_MAGIC:
+            return Malformed(f"member {member.name!r} has no local header at offset {at}", max(at, 0))
         _, _, flags, method, _, _, _, _, _, name_length, extra_length = _LOCAL.unpack_from(self.data, at)
         data_offset = at + _LOCAL.size + name_length + extra_length
-        if data_offset + member.compressed_size > len(self.data):
-            return Malformed(f"member {member.name!r} runs past the end of the file", at)
         return LocalHeader(bytes(self.data[at + _LOCAL.size : at + _LOCAL.size + name_length]), flags, method, data_offset)
 
     def _audit(self) -> None:
@@ -256,8 +285,40 @@ class ZipArchive:
             except Malformed as error:
                 self.issues.append(Issue(str(error), error.offset, tampering=False))
                 continue
-            self.issues += [Issue(message, at) for message in _disagreements(member, local)]
+            if local.data_offset + member.compressed_size > len(self.data):
+                # zipfile still reads what is there (a stored member up to its stated size, a
+                # deflate stream that ends early): it is scanned, and reported
+                self.issues.append(Issue(f"member {shown!r} runs past the end of the file", at, tampering=False))
+            sealed = self._sealed_kind(member)
+            if sealed is not None:
+                self._sealed.add(member.header_offset)
+                # No loader reads it without the password (PyTorch would read ciphertext): not
+                # tampering, but nothing in it was checked; fail closed where a model is expected.
+                message = f"member {shown!r} is encrypted ({sealed}): its content cannot be read without the password and was not scanned"
+                severity = None if model_named(shown) else Severity.LOW
+                self.issues.append(Issue(message, member.entry_offset, tampering=False, severity=severity))
+            self.issues += [Issue(message, at) for message in _disagreements(member, local, sealed is not None)]
         self._audit_layout()
+
+    def _sealed_kind(self, member: Member) -> str | None:
+        """'ZipCrypto', 'AES' or 'strong encryption' when the member is really encrypted; None
+        when it is not, or when the flag lies (GHSA-w8jq-xcqf-f792: the bytes read as a known
+        format or as text, which is what PyTorch's reader, ignoring the flag, loads)."""
+        if not (member.flags & ENCRYPTED_FLAGS or member.method == AES):
+            return None
+        try:
+            head = self.head(member, HEAD_SIZE, raw=not self.readable(member))
+        except BrokenMember as error:
+            head = error.partial
+        except Malformed:
+            return None
+        if head and (sniff_head(head, member.size) is not None or is_text(head)):
+            return None
+        return "AES" if member.method == AES else "strong encryption" if member.flags & 0x0040 else "ZipCrypto"
+
+    def is_sealed(self, member: Member) -> bool:
+        """Whether the member is really encrypted (reported among the issues, not scanned)."""
+        return member.header_offset in self._sealed
 
     def _audit_layout(self) -> None:
         """Members must tile the archive: no bytes before, between or over each other."""
@@ -301,10 +362,11 @@ class ZipArchive:
 
     def _extract(self, member: Member, limit: int, *, raw: bool, whole: bool) -> bytes:
         local = self.local_header(member)
-        begin, end = local.data_offset, local.data_offset + member.compressed_size
+        begin = local.data_offset
+        end = min(begin + member.compressed_size, len(self.data))  # past the end of the file: what is there
         if raw or member.method == STORED:
-            if whole and member.compressed_size > limit:
-                raise TooLarge(f"member {member.name!r} is {member.compressed_size} bytes, over the {limit >> 20} MiB limit", begin)
+            if whole and end - begin > limit:
+                raise TooLarge(f"member {member.name!r} is {end - begin} bytes, over the {limit >> 20} MiB limit", begin)
             return bytes(self.data[begin : min(end, begin + limit)])
         found = _decompressor(member, self.data, begin)
         if found is None:
@@ -382,23 +444,25 @@ def _salvage(factory, errors, data, begin: int, good: int, end: int, limit: int)
     return bytes(out[:limit])
 
 
-def _disagreements(member: Member, local: LocalHeader) -> Iterator[str]:
+def _disagreements(member: Member, local: LocalHeader, sealed: bool) -> Iterator[str]:
     """How the local header and the central directory entry tell different stories, and
-    what in the entry makes zipfile and miniz read it differently."""
+    what in the entry makes zipfile and miniz read it differently. For a `sealed` (really
+    encrypted) member, the encryption flags, the AES method and the encryption header counted
+    in the stored size are what encryption is, not a disagreement."""
     shown = member.name
     if local.raw_name != member.raw_name:
         yield f"local header names {_decode(local.raw_name, local.flags)!r} where the central directory names {shown!r}"
     if local.flags != member.flags:
         yield f"member {shown!r}: flags {local.flags:#06x} in the local header, {member.flags:#06x} in the central directory"
-    odd = (local.flags | member.flags) & ~_ORDINARY_FLAGS
+    odd = (local.flags | member.flags) & ~_ORDINARY_FLAGS & ~(ENCRYPTED_FLAGS if sealed else 0)
     if odd:
         yield f"member {shown!r} has unusual general-purpose flags ({_describe_flags(odd)}): loaders that ignore them read what scanners skip"
     if local.method != member.method:
         yield f"member {shown!r}: compression method {local.method} in the local header, {member.method} in the central directory"
-    if member.method not in (STORED, DEFLATED):
+    if member.method not in (STORED, DEFLATED) and not (sealed and member.method == AES):
         method = _METHOD_NAMES.get(member.method, "unknown")
         yield f"member {shown!r} uses compression method {member.method} ({method}): model writers only store or deflate"
-    elif member.method == STORED and member.compressed_size != member.size:
+    elif member.method == STORED and member.compressed_size != member.size and not sealed:
         yield f"stored member {shown!r} has {member.compressed_size} bytes of data but claims {member.size}"
 
 
