@@ -1,4 +1,5 @@
-"""The rule pages (docs/rules/CODE.md): one per rule, complete, and their examples true.
+"""The rule pages (docs/rules/CODE.md): complete, and their examples true (one page per rule,
+and one rule per page, is tests/test_conventions.py).
 
 Each page's `## Example` holds a **Bad** and a **Good** snippet, each labelled with the file name
 it belongs in. For hooks whose inputs are text manifests, both are scanned with the real engine:
@@ -48,10 +49,6 @@ def examples(code: str) -> dict[str, tuple[str, str]]:
     found = EXAMPLE.findall(section(page(code), "Example"))
     assert [kind for kind, _, _ in found] == ["Bad", "Good"], f"{code}: expected a Bad then a Good example"
     return {kind: (path, snippet + "\n") for kind, path, snippet in found}
-
-
-def test_every_rule_has_a_page_and_every_page_is_a_rule():
-    assert sorted(path.stem for path in DOCS_DIR.glob("*.md")) == sorted(RULES)
 
 
 def test_the_package_reads_pages_from_the_docs_folder():

@@ -20,7 +20,7 @@ import pytest
 from mlgate.cli import DOCS, main
 from mlgate.engine import Result
 from mlgate.findings import Finding, ScanErrorEntry, Severity, assign_fingerprints
-from mlgate.models.rules import RULES as MODEL_RULES
+from mlgate.models.rules import DANGEROUS_CALL as MOD001
 from mlgate.pins.rules import ACTION_NOT_PINNED as PIN020, IMAGE_NO_DIGEST as PIN010, UNPINNED as PIN001
 from mlgate.plugins import load_hooks
 from mlgate.report import FORMATS, github, markdown, plain, sarif
@@ -28,7 +28,6 @@ from mlgate.report import FORMATS, github, markdown, plain, sarif
 from conftest import write_tree
 
 SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
-MOD001 = next(rule for rule in MODEL_RULES if rule.code == "MOD001")
 ALL_RULES = sorted((rule for hook in load_hooks() for rule in hook.rules), key=lambda rule: rule.code)
 
 

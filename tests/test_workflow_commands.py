@@ -31,12 +31,11 @@ from hypothesis import strategies as st
 
 from mlgate.engine import Result
 from mlgate.findings import ScanErrorEntry, assign_fingerprints
-from mlgate.models.rules import RULES as MODEL_RULES
+from mlgate.models.rules import DANGEROUS_CALL as MOD001
 from mlgate.pins.rules import ACTION_NOT_PINNED as PIN020, UNPINNED as PIN001
 from mlgate.plugins import load_hooks
 from mlgate.report import github, markdown, plain, render
 
-MOD001 = next(rule for rule in MODEL_RULES if rule.code == "MOD001")
 ALL_RULES = sorted((rule for hook in load_hooks() for rule in hook.rules), key=lambda rule: rule.code)
 
 # char.IsWhiteSpace (.NET): the Unicode space, line and paragraph separators, and U+0009-U+000D, U+0085.

@@ -10,6 +10,7 @@ from mlgate.config import Config, options_for
 from mlgate.files import ScanError, SourceFile, display_path, iter_files
 from mlgate.findings import Finding, Rule, ScanErrorEntry, Severity, assign_fingerprints
 from mlgate.hook import Hook, ScanContext
+from mlgate.notes import Note
 from mlgate.suppressions import is_suppressed_inline
 
 if TYPE_CHECKING:
@@ -62,8 +63,13 @@ def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str]
                 if not scanner.matches(shown):
                     continue
                 matched = True
+                context = contexts[hook.name]
                 try:
-                    raw.extend(scanner.scan(source, contexts[hook.name]))
+                    for item in scanner.scan(source, context):
+                        if isinstance(item, Note):
+                            context.note(item)  # for the online check; never reported
+                        else:
+                            raw.append(item)
                 except ScanError as exc:
                     result.errors.append(ScanErrorEntry(shown, str(exc)))
                 except Exception as exc:  # a bug must not end the run over the other files

@@ -25,9 +25,18 @@ class Severity(IntEnum):
             ) from None
 
 
+# Every declared rule, by code, in declaration order. Declaring a `Rule` is what registers it:
+# a hook's rules are here once its `rules` module is imported.
+_REGISTRY: dict[str, "Rule"] = {}
+
+
 @dataclass(frozen=True)
 class Rule:
-    """One check. `fix` is the one-line hint printed under every finding of this rule."""
+    """One check. `fix` is the one-line hint printed under every finding of this rule.
+
+    Constructing a rule declares it: it joins the registry (`declared_rules`), and a second
+    rule with the same code is an error at once.
+    """
 
     code: str
     name: str
@@ -35,6 +44,11 @@ class Rule:
     severity: Severity
     summary: str
     fix: str
+
+    def __post_init__(self) -> None:
+        if self.code in _REGISTRY:
+            raise ValueError(f"rule {self.code} is declared twice (hook {_REGISTRY[self.code].hook!r}, then hook {self.hook!r})")
+        _REGISTRY[self.code] = self
 
     def finding(
         self,
@@ -59,6 +73,11 @@ class Rule:
             member=member,
             context=context,
         )
+
+
+def declared_rules(hook: str | None = None) -> tuple[Rule, ...]:
+    """The declared rules of `hook` (all of them when None), in declaration order."""
+    return tuple(rule for rule in _REGISTRY.values() if hook is None or rule.hook == hook)
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 A hook is a name, its rules, its options and a list of scanners; a scanner says which
 files it wants (by name, or by sniffing a few bytes) and turns one `SourceFile` into
-findings. The core knows nothing else about any hook.
+findings (and notes for the hook's online check, see `mlgate.notes`). A hook's rules are
+the ones its `rules` module declares (`declared_rules(hook name)`). The core knows nothing
+else about any hook.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlgate.files import MissingFile, SourceFile, display_path
 from mlgate.findings import Finding, Rule
+from mlgate.notes import Note, NoteKind
 
 if TYPE_CHECKING:
     from mlgate.online import OnlineModule
@@ -50,18 +53,19 @@ class Option:
 
 @dataclass(frozen=True)
 class Scanner:
-    """One file kind of one hook: `matches(relpath)` decides, `scan` reports."""
+    """One file kind of one hook: `matches(relpath)` decides, `scan` reports (findings, and
+    any notes beside them: the engine keeps those for the online check)."""
 
     name: str
     matches: Callable[[str], bool]
-    scan: Callable[[SourceFile, "ScanContext"], Iterable[Finding]]
+    scan: Callable[[SourceFile, "ScanContext"], Iterable[Finding | Note]]
 
 
 @dataclass(frozen=True)
 class Hook:
     name: str
     description: str
-    rules: tuple[Rule, ...]
+    rules: tuple[Rule, ...]  # `declared_rules(name)`, once the hook's rules module is imported
     scanners: tuple[Scanner, ...]
     options: tuple[Option, ...] = ()
     # Module with the hook's `--online` check and `--fix` fixers (see mlgate/online/__init__.py
@@ -78,13 +82,16 @@ class ScanContext:
 
     options: dict[str, Any] = field(default_factory=dict)
     online: bool = False  # notes are kept only for an online run; offline they cost nothing
-    notes: list[Any] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     _cache: dict[Path, SourceFile] = field(default_factory=dict, repr=False)
 
-    def note(self, item: Any) -> None:
+    def note(self, note: Note) -> None:
         """Keep something the hook's online check will look up (an exact pin, a hub reference)."""
         if self.online:
-            self.notes.append(item)
+            self.notes.append(note)
+
+    def notes_of(self, kind: NoteKind) -> list[Note]:
+        return [note for note in self.notes if note.kind == kind.name]
 
     def source(self, path: str | Path, relative_to: SourceFile | None = None) -> SourceFile:
         """Open another file (an include, a lock file) as a `SourceFile`.

@@ -4,16 +4,13 @@ One module per file kind, each exposing `SCANNER`: Python (`python_files`, analy
 `python_code` with `ast`), notebooks, YAML/JSON configs (workflows included), shell scripts and
 Dockerfiles (their shell analysed by `commands`). Which calls load from a hub is `loaders.py`;
 whether a reference is swappable, `references.py`; look-alike organisations, `namespaces.py`
-against the data in `organisations.py`. Rules live in `rules.py`.
+against the data in `organisations.py`. Rules live in `rules.py`. References pinned to a commit
+are returned as notes (`references.PINNED_AT_COMMIT`) for the online check, never reported.
 """
 
-from collections.abc import Iterable
-
-from mlgate.files import SourceFile
-from mlgate.findings import Finding
-from mlgate.hook import Hook, Option, ScanContext, Scanner
-from mlgate.hub import configs, dockerfile, notebooks, python_files, shell_scripts
-from mlgate.hub.rules import PINNED_NOTE, RULES
+from mlgate.findings import declared_rules
+from mlgate.hook import Hook, Option
+from mlgate.hub import configs, dockerfile, notebooks, python_files, rules, shell_scripts
 
 OPTIONS = (
     Option("trusted-namespaces", [], "namespaces that are yours or that you trust, never reported as look-alikes of a known organisation"),
@@ -21,30 +18,11 @@ OPTIONS = (
     Option("report-unresolved", False, "report loaders whose repository is computed at run time as low-severity notes (HUB008)"),
 )
 
-
-def _noting(scanner: Scanner) -> Scanner:
-    """The scanner, with its SHA-pinned references (PINNED_NOTE, made only online) kept as notes, not reported."""
-
-    def scan(source: SourceFile, context: ScanContext) -> Iterable[Finding]:
-        findings = scanner.scan(source, context)
-        if not context.online:
-            return findings
-        kept = []
-        for finding in findings:
-            if finding.rule is PINNED_NOTE:
-                context.note(finding)
-            else:
-                kept.append(finding)
-        return kept
-
-    return Scanner(scanner.name, scanner.matches, scan)
-
-
 HOOK = Hook(
     name="hub",
     description="hub models, datasets and code loaded at a revision that can move, with remote code, or from look-alike namespaces",
-    rules=RULES,
-    scanners=tuple(_noting(module.SCANNER) for module in (python_files, notebooks, configs, shell_scripts, dockerfile)),
+    rules=declared_rules(rules.HOOK),
+    scanners=tuple(module.SCANNER for module in (python_files, notebooks, configs, shell_scripts, dockerfile)),
     options=OPTIONS,
     online="mlgate.hub.online",  # --online / --fix: hub/online.py
 )

@@ -4,7 +4,7 @@ Online: each movable hub reference (HUB001) is resolved on the hub (`HF_ENDPOINT
 `HF_TOKEN` when set) to the commit its revision names today; a repository that no longer
 exists is reported (HUB010), critically when its whole namespace is gone, because then
 anyone can register it and serve their own files under the old name ("namespace reuse").
-References pinned to a commit SHA (noted by the scanners, see `hub/__init__.py`) are
+References pinned to a commit SHA (notes the scanners return, see `references.PINNED_AT_COMMIT`) are
 checked too: HUB010 when the hub does not have that commit, or the repository or namespace.
 torch.hub references (HUB003) are resolved on GitHub.
 
@@ -29,8 +29,8 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding, Severity
 from mlgate.hook import ScanContext
 from mlgate.hub.configs import sibling_revision
-from mlgate.hub.references import HUB_URL, pinned_reference, setting_key, url_repository
-from mlgate.hub.rules import MISSING_REFERENCE, PINNED_NOTE, TORCH_HUB_UNPINNED, UNPINNED
+from mlgate.hub.references import HUB_URL, PINNED_AT_COMMIT, setting_key, url_repository
+from mlgate.hub.rules import MISSING_REFERENCE, TORCH_HUB_UNPINNED, UNPINNED
 from mlgate.online import Edit, Fixer, OnlineError, OnlineSession
 from mlgate.online.github import FULL_SHA, commit_of
 from mlgate.problem import is_full_sha
@@ -236,14 +236,12 @@ def _torch_hub(session: OnlineSession, finding: Finding, source: SourceFile) -> 
 def _missing_commits(session: OnlineSession, context: ScanContext) -> list[Finding]:
     """HUB010 for each SHA-pinned reference (noted by the scanners) whose commit the hub does not have."""
     found: list[Finding] = []
-    for note in context.notes:
-        if not isinstance(note, Finding) or note.rule is not PINNED_NOTE:
-            continue
-        kind, repo_id, sha, where = pinned_reference(note)
+    for note in context.notes_of(PINNED_AT_COMMIT):
+        kind, repo_id, sha = note.subject
         try:
             if hub_commit(session, kind, repo_id, sha) is None:
                 message, severity = missing(session, kind, repo_id, sha)
-                found.append(MISSING_REFERENCE.finding(note.path, note.line, note.column, message + where, severity=severity))
+                found.append(MISSING_REFERENCE.finding(note.path, note.line, note.column, message + note.where, severity=severity))
         except OnlineError as exc:
             session.error(note.path, f"line {note.line}: {exc}")
     return found

@@ -21,13 +21,13 @@ from mlgate.hub.rules import (
     LOOKALIKE_NAMESPACE,
     NAMESPACE_NOT_ALLOWED,
     NO_CHECKSUM,
-    PINNED_NOTE,
     TORCH_HUB_UNPINNED,
     TRUST_REMOTE_CODE,
     UNPINNED,
     UNRESOLVED,
 )
-from mlgate.findings import Finding, Severity
+from mlgate.findings import Severity
+from mlgate.notes import NoteKind
 from mlgate.problem import Problem, is_full_sha
 
 _REPO_ID = re.compile(r"(?:([A-Za-z0-9][\w.-]{0,95})/)?([A-Za-z0-9][\w.-]{0,95})")
@@ -78,6 +78,9 @@ _API_PROVIDERS = frozenset({
 _OPENAI_API_MODEL = re.compile(r"(?:gpt-|o[134]\b|o[134]-|text-|chatgpt|dall-e|davinci|babbage|tts-|omni-)", re.IGNORECASE)
 
 KINDS = ("model", "dataset", "space")
+# A reference pinned to a commit: nothing to report, but on an online run the hook asks the hub
+# whether that commit (its repository, its namespace) still exists. Subject: (kind, repo id, commit).
+PINNED_AT_COMMIT = NoteKind("hub-commit", 3)
 
 
 @dataclass
@@ -101,13 +104,6 @@ class Reference:
         if not self.revision_known:
             return None
         return self.revision is not None and is_full_sha(self.revision)
-
-
-def pinned_reference(note: Finding) -> tuple[str, str, str, str]:
-    """(kind, repo id, commit, where) of a PINNED_NOTE finding; `where` is what a placer added
-    after them (a notebook's ` (cell N, line M)`), for the message of a finding at its place."""
-    kind, repo_id, revision, *where = note.message.split(" ", 3)
-    return kind, repo_id, revision, f" {where[0]}" if where else ""
 
 
 def repo_id_of(text: str, bare: bool = False) -> str | None:
@@ -171,7 +167,8 @@ class Judge:
         """HUB001 (movable revision) and the namespace checks of one hub repository."""
         problems = self.namespace(reference.namespace, reference.offset)
         if self.context.online and reference.pinned:  # does the commit exist? asked after the scan
-            problems.append(Problem(PINNED_NOTE, f"{reference.kind} {reference.repo_id} {reference.revision}", reference.offset))
+            subject = PINNED_AT_COMMIT.message(reference.kind, reference.repo_id, reference.revision or "")
+            problems.append(Problem(PINNED_AT_COMMIT, subject, reference.offset))  # placed as a Note, not a finding
         if reference.pinned is False:
             where = f" by {reference.where}" if reference.where else ""
             message = f"hub {reference.kind} '{reference.repo_id}' is loaded{where} {_revision_text(reference)}; pin revision to a full commit SHA"

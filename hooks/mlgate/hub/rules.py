@@ -1,4 +1,7 @@
-"""The rules of the `hub` hook. Severity is how directly an attacker can use the door."""
+"""The rules of the `hub` hook. Severity is how directly an attacker can use the door.
+
+Declaring a `Rule` registers it; the hook takes its rules from the registry (see CONTRIBUTING.md).
+"""
 
 from mlgate.findings import Rule, Severity
 
@@ -51,9 +54,3 @@ MISSING_REFERENCE = Rule(
     "hub repository or revision that no longer exists; critical when its namespace is gone (reported with --online)",
     "load from the repository's new home pinned to a reviewed commit SHA, or vendor the files; never re-point at a re-registered name",
 )
-
-# Not a rule anyone sees: how a scanner hands a SHA-pinned reference to the online check
-# (hub/__init__.py turns these into `context.note`s; only made on online runs).
-PINNED_NOTE = Rule("HUB-PINNED", "pinned-hub-reference", HOOK, Severity.LOW, "a hub reference pinned to a commit", "")
-
-RULES = (UNPINNED, TRUST_REMOTE_CODE, TORCH_HUB_UNPINNED, INSECURE_DOWNLOAD, NO_CHECKSUM, LOOKALIKE_NAMESPACE, NAMESPACE_NOT_ALLOWED, UNRESOLVED, MISSING_REFERENCE)

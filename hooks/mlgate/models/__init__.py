@@ -5,9 +5,9 @@
 callables are dangerous and which ones ML libraries legitimately need.
 """
 
+from mlgate.findings import declared_rules
 from mlgate.hook import Hook, Option
-from mlgate.models import scanner
-from mlgate.models.rules import RULES
+from mlgate.models import rules, scanner
 
 OPTIONS = (
     Option(
@@ -25,7 +25,7 @@ OPTIONS = (
 HOOK = Hook(
     name="models",
     description="model files in formats that can execute code, by static inspection",
-    rules=RULES,
+    rules=declared_rules(rules.HOOK),
     scanners=(scanner.SCANNER,),
     options=OPTIONS,
 )

@@ -1,4 +1,7 @@
-"""The rules of the `models` hook. Severity follows what loading the file can do."""
+"""The rules of the `models` hook. Severity follows what loading the file can do.
+
+Declaring a `Rule` registers it; the hook takes its rules from the registry (see CONTRIBUTING.md).
+"""
 
 from mlgate.findings import Rule, Severity
 
@@ -83,10 +86,4 @@ EXPANSION_BOMB = Rule(
     "MOD016", "pickle-expansion-bomb", HOOK, Severity.HIGH,
     "pickle whose shared references (DUP, memo GET) unfold into a tree thousands of times its size (billion laughs)",
     "do not load the file; re-save the data from its source (a real model's objects do not repeat themselves a billion times)",
-)
-
-RULES = (
-    DANGEROUS_CALL, UNKNOWN_CALL, PICKLE_FORMAT, UNPARSEABLE, ARCHIVE_TAMPERING, TORCHSCRIPT_CODE,
-    KERAS_LAMBDA, KERAS_CUSTOM_OBJECT, CHAT_TEMPLATE, ONNX_EXTERNAL, SAFETENSORS_INVALID, LFS_POINTER,
-    TENSORFLOW_OP, HYDRA_TARGET, ARCHIVE_CODE, EXPANSION_BOMB,
 )

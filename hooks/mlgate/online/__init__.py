@@ -5,9 +5,9 @@ module in `Hook.online` (e.g. `online="mlgate.pins.online"`), imported only for 
 run, which exposes (see `OnlineModule`):
 
 - `check(session, context, findings) -> Iterable[Finding]`: runs once after the scan, with
-  the hook's `ScanContext` (whose `notes` hold what its scanners kept with `context.note()`,
-  e.g. exact pins) and the hook's findings; returns new findings, and may add to the
-  messages of the given ones. Failures go to `session.error(path, message)`.
+  the hook's `ScanContext` (whose `notes`, read with `context.notes_of(kind)`, hold the
+  `mlgate.notes.Note`s its scanners kept or returned, e.g. exact pins) and the hook's
+  findings; returns new findings, and may add to the messages of the given ones. Failures go to `session.error(path, message)`.
 - `FIXES: dict[rule code, fixer]`, `fixer(session, finding, source) -> list[Edit]`: the
   token-exact edits that make one finding go away (`[]` when it cannot be fixed here).
 

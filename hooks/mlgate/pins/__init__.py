@@ -5,6 +5,7 @@ shared "is this reference immutable?" logic in `requirement.py`, and the analysi
 install commands found in Dockerfiles, workflows, scripts and notebooks in `commands.py`.
 """
 
+from mlgate.findings import declared_rules
 from mlgate.hook import Hook, Option
 from mlgate.pins import (
     compose,
@@ -16,12 +17,12 @@ from mlgate.pins import (
     precommit,
     pyproject,
     requirements,
+    rules,
     setup_cfg,
     setup_py,
     shell_scripts,
     workflows,
 )
-from mlgate.pins.rules import RULES
 
 OPTIONS = (
     Option(
@@ -41,7 +42,7 @@ OPTIONS = (
 HOOK = Hook(
     name="pins",
     description="unpinned or unverified dependencies in every manifest an ML repository has",
-    rules=RULES,
+    rules=declared_rules(rules.HOOK),
     scanners=tuple(
         module.SCANNER
         for module in (

@@ -17,7 +17,7 @@ from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import tomlfile
-from mlgate.pins.pinned import Pin, note_pin
+from mlgate.pins.pinned import note_pin, pin_note
 from mlgate.pins.requirement import Problem, canonical_name, check_index, is_full_sha, place
 from mlgate.pins.rules import INSECURE_INDEX, LOCK_UNVERIFIED
 from mlgate.pins.tomlfile import Path
@@ -240,7 +240,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
         yield place(problem, source.path, *positions.value(path))
     if context.online:  # exact versions, looked up in OSV after the scan
         for path, name, version in index_releases(data):
-            context.note(Pin(name, version, source.path, *positions.value(path)))
+            context.note(pin_note(name, version, source.path, *positions.value(path)))
 
 
 SCANNER = Scanner("lockfiles", matches=matches, scan=scan)

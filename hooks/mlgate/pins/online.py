@@ -20,7 +20,7 @@ from mlgate.findings import Finding, Severity
 from mlgate.hook import ScanContext
 from mlgate.online import Edit, Fixer, OnlineError, OnlineSession
 from mlgate.pins import osv
-from mlgate.pins.pinned import Pin
+from mlgate.pins.pinned import PIN, pin_key
 from mlgate.pins.requirement import canonical_name
 from mlgate.online.github import commit_of, github_repo
 from mlgate.pins.resolve import Image, digest_of
@@ -73,7 +73,7 @@ def _severity(advisories: list[osv.Advisory]) -> Severity:
 
 
 def advisory_findings(session: OnlineSession, context: ScanContext) -> list[Finding]:
-    pins = sorted({note for note in context.notes if isinstance(note, Pin)}, key=lambda p: (p.path, p.line, p.column))
+    pins = sorted(set(context.notes_of(PIN)), key=lambda p: (p.path, p.line, p.column))
     if not pins:
         return []
     database = context.options.get("osv-database") or session.settings.osv_database
@@ -84,14 +84,15 @@ def advisory_findings(session: OnlineSession, context: ScanContext) -> list[Find
         return []
     findings = []
     for pin in pins:
-        advisories = found.get(pin.key, [])
-        on_load = [a for a in advisories if runs_code_on_load(pin.name, a)]
+        name, version = pin.subject
+        advisories = found.get(pin_key(pin), [])
+        on_load = [a for a in advisories if runs_code_on_load(name, a)]
         other = [a for a in advisories if a not in on_load]
         if on_load:
-            message = f"{pin.name} {pin.version} has advisories that let a model file run code when it is loaded: {_describe(on_load)}{pin.where}"
+            message = f"{name} {version} has advisories that let a model file run code when it is loaded: {_describe(on_load)}{pin.where}"
             findings.append(MODEL_LOADING_RCE.finding(pin.path, pin.line, pin.column, message))
         if other:
-            message = f"{pin.name} {pin.version} has {len(other)} known advisor{'y' if len(other) == 1 else 'ies'}: {_describe(other)}{pin.where}"
+            message = f"{name} {version} has {len(other)} known advisor{'y' if len(other) == 1 else 'ies'}: {_describe(other)}{pin.where}"
             findings.append(KNOWN_VULNERABLE.finding(pin.path, pin.line, pin.column, message, severity=_severity(other)))
     return findings
 

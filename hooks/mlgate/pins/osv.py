@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from mlgate.online import OnlineError, OnlineSession
-from mlgate.pins.pinned import Pin
+from mlgate.notes import Note
+from mlgate.pins.pinned import pin_key
 from mlgate.pins.requirement import canonical_name
 
 ECOSYSTEM = "PyPI"
@@ -74,9 +75,9 @@ def _affected(record: dict[str, Any], package: str) -> Iterator[dict[str, Any]]:
 
 # --- online -------------------------------------------------------------------------------
 
-def query_api(session: OnlineSession, pins: list[Pin]) -> dict[tuple[str, str], list[Advisory]]:
+def query_api(session: OnlineSession, pins: list[Note]) -> dict[tuple[str, str], list[Advisory]]:
     """Advisories of each (canonical name, version), from the OSV API."""
-    keys = sorted({pin.key for pin in pins})
+    keys = sorted({pin_key(pin) for pin in pins})
     base = session.settings.osv_url
     ids: dict[tuple[str, str], list[str]] = {}
     for start in range(0, len(keys), BATCH):
@@ -118,13 +119,13 @@ def _records(folder: Path) -> Iterator[tuple[str, bytes]]:
                 raise OnlineError(f"OSV database {path}: {exc}") from None
 
 
-def query_database(folder: str, pins: list[Pin]) -> dict[tuple[str, str], list[Advisory]]:
+def query_database(folder: str, pins: list[Note]) -> dict[tuple[str, str], list[Advisory]]:
     """Advisories of each (canonical name, version), from an offline OSV export."""
     root = Path(folder)
     if not root.is_dir():
         raise OnlineError(f"OSV database {folder}: not a directory")
     versions: dict[str, set[str]] = {}
-    for name, version in {pin.key for pin in pins}:
+    for name, version in {pin_key(pin) for pin in pins}:
         versions.setdefault(name, set()).add(version)
     found: dict[tuple[str, str], list[Advisory]] = {}
     try:

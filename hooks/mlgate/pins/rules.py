@@ -1,4 +1,7 @@
-"""The rules of the `pins` hook. Severity is how directly an attacker can use the door."""
+"""The rules of the `pins` hook. Severity is how directly an attacker can use the door.
+
+Declaring a `Rule` registers it; the hook takes its rules from the registry (see CONTRIBUTING.md).
+"""
 
 from mlgate.findings import Rule, Severity
 
@@ -36,7 +39,7 @@ PARTIAL_HASHES = Rule(
 )
 MISSING_HASH = Rule(
     "PIN007", "missing-hash", HOOK, Severity.LOW,
-    "exact pin without a --hash (reported with `require-hashes = true`)",
+    "exact pin without a --hash (reported with require-hashes = true)",
     "add --hash=sha256:<digest> (pip-compile --generate-hashes / uv pip compile --generate-hashes)",
 )
 LOCK_UNVERIFIED = Rule(
@@ -79,10 +82,4 @@ MODEL_LOADING_RCE = Rule(
     "PIN031", "model-loading-runs-code", HOOK, Severity.CRITICAL,
     "pinned ML library version in which loading a model can run code (OSV; reported with --online)",
     "upgrade to the fixed version now: until then, every model file you load can run code",
-)
-
-RULES = (
-    UNPINNED, VCS_REF, URL_NO_HASH, EXTRA_INDEX, INSECURE_INDEX, PARTIAL_HASHES, MISSING_HASH,
-    LOCK_UNVERIFIED, IMAGE_NO_DIGEST, PIPE_TO_SHELL, ADD_NO_CHECKSUM, ACTION_NOT_PINNED, PRECOMMIT_REV,
-    KNOWN_VULNERABLE, MODEL_LOADING_RCE,
 )

@@ -5,14 +5,14 @@ launch.py recognises a service in a command line and judges its settings; report
 exposures into findings. One reader per file kind, each exposing `SCANNER`.
 """
 
+from mlgate.findings import declared_rules
 from mlgate.hook import Hook
-from mlgate.services import compose, dockerfile, dotenv, jupyter_config, kubernetes, properties, python_code, scripts
-from mlgate.services.rules import RULES
+from mlgate.services import compose, dockerfile, dotenv, jupyter_config, kubernetes, properties, python_code, rules, scripts
 
 HOOK = Hook(
     name="services",
     description="MLOps and inference services (Ray, TorchServe, MLflow, Jupyter, Ollama, vLLM, Gradio, ...) exposed without authentication",
-    rules=RULES,
+    rules=declared_rules(rules.HOOK),
     scanners=(
         compose.SCANNER, kubernetes.SCANNER, dockerfile.SCANNER, scripts.SCANNER, scripts.WORKFLOW_SCANNER,
         python_code.SCANNER, python_code.NOTEBOOK_SCANNER, jupyter_config.SCANNER, properties.SCANNER, dotenv.SCANNER,

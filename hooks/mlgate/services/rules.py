@@ -1,5 +1,8 @@
 """The rules of the `services` hook. A finding's severity is that of the service's API (see
-catalog.py): code execution is critical; the rule's own severity is the highest it can take."""
+catalog.py): code execution is critical; the rule's own severity is the highest it can take.
+
+Declaring a `Rule` registers it; the hook takes its rules from the registry (see CONTRIBUTING.md).
+"""
 
 from mlgate.findings import Rule, Severity
 
@@ -20,5 +23,3 @@ DEFAULT_CREDENTIALS = Rule(
     "service configured with the credentials it ships with (MinIO minioadmin, MLflow basic-auth password1234)",
     "generate a random secret, keep it out of the repository (a secret store or an untracked .env) and rotate the old one",
 )
-
-RULES = (EXPOSED, AUTH_DISABLED, DEFAULT_CREDENTIALS)
