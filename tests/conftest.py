@@ -78,3 +78,22 @@ def hub_scan(scan_tree):
         return scan
 
     return run
+
+
+@pytest.fixture(scope="session")
+def work_tree_snapshot(tmp_path_factory) -> Path:
+    """This work tree as it is on disk, committed in a temporary repository (tests/precommit_env.py):
+    the hook repository pre-commit clones, and the action's checkout in tests/test_action.py.
+    pre-commit reads it through git (its commit), so files a build leaves in it change nothing."""
+    from precommit_env import snapshot_of_work_tree
+
+    return snapshot_of_work_tree(tmp_path_factory.mktemp("snapshot") / "mlgate")
+
+
+@pytest.fixture(scope="session")
+def precommit_hooks(tmp_path_factory, work_tree_snapshot):
+    """The snapshot as a pre-commit hook repository, with pre-commit's environment for every hook
+    of .pre-commit-hooks.yaml built once for the session (see tests/precommit_env.py)."""
+    from precommit_env import build_hook_environment, hook_ids
+
+    return build_hook_environment(work_tree_snapshot, tmp_path_factory.mktemp("precommit"), hook_ids())

@@ -30,7 +30,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from mlgate import github_action
-from test_precommit_e2e import REPO, git, init_repo, snapshot_of_work_tree
+from precommit_env import REPO, git, init_repo
 from test_reports import parse_command, validate_sarif
 
 ACTION = YAML(typ="safe", pure=True).load((REPO / "action.yml").read_text(encoding="utf-8"))
@@ -107,7 +107,21 @@ def read_outputs(path: Path) -> dict[str, str]:
     return outputs
 
 
-def run_action(inputs: dict[str, str], workspace: Path, event: dict, action_path: Path, runner: Path, wheelhouse: str = WHEELHOUSE) -> ActionRun:
+@dataclass(frozen=True)
+class Installation:
+    """The action's install step, run for real once (see `installed_action`): its result, and
+    the RUNNER_TEMP that holds the virtual environment it made."""
+
+    step: StepRun
+    runner_temp: Path
+
+
+def run_action(
+    inputs: dict[str, str], workspace: Path, event: dict, action_path: Path, runner: Path, wheelhouse: str = WHEELHOUSE,
+    installed: Installation | None = None, steps: int | None = None,
+) -> ActionRun:
+    """Run action.yml's steps (the first `steps` of them). With `installed`, the install step is
+    the one already run: its recorded result stands for it and the scan uses its environment."""
     given = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
     unknown = set(inputs) - set(given)
     assert not unknown, f"not inputs of action.yml: {unknown}"
@@ -128,7 +142,7 @@ def run_action(inputs: dict[str, str], workspace: Path, event: dict, action_path
         "GITHUB_EVENT_NAME": "pull_request",
         "GITHUB_EVENT_PATH": str(event_path),
         "GITHUB_STEP_SUMMARY": str(summary),
-        "RUNNER_TEMP": str(runner / "temp"),
+        "RUNNER_TEMP": str(installed.runner_temp if installed else runner / "temp"),
         # The package index is the local folder of the pinned wheels; pip's own configuration
         # on this machine is left out so that the run is the same everywhere.
         "PIP_CONFIG_FILE": os.devnull,
@@ -139,7 +153,15 @@ def run_action(inputs: dict[str, str], workspace: Path, event: dict, action_path
     contexts: dict[str, dict] = {"inputs": given, "steps": {}}
     run = ActionRun()
     started = time.perf_counter()
-    for number, step in enumerate(ACTION["runs"]["steps"]):
+    for number, step in enumerate(ACTION["runs"]["steps"][:steps]):
+        if installed is not None and number == 0:
+            assert (step["name"], given["python"]) == (installed.step.name, ACTION["inputs"]["python"]["default"]), "not the installed step"
+            run.steps.append(installed.step)
+            if "id" in step:
+                contexts["steps"][step["id"]] = installed.step.outputs
+            if installed.step.returncode != 0:
+                break
+            continue
         script = runner / f"step{number}.sh"
         script.write_text(step["run"], encoding="utf-8")
         output = runner / f"output{number}"
@@ -160,9 +182,24 @@ def run_action(inputs: dict[str, str], workspace: Path, event: dict, action_path
 
 
 @pytest.fixture(scope="module")
-def action_path(tmp_path_factory) -> Path:
-    """This repository as a runner checks the action out: its committed files, not the work tree's leftovers."""
-    return snapshot_of_work_tree(tmp_path_factory.mktemp("action") / "mlgate")
+def action_path(work_tree_snapshot) -> Path:
+    """This repository as a runner checks the action out (a committed snapshot of the work tree)."""
+    return work_tree_snapshot
+
+
+@pytest.fixture(scope="module")
+def installed_action(tmp_path_factory, action_path) -> Installation:
+    """The install step (a virtual environment, the hash-pinned wheels, mlgate from the action's
+    files), run once for the pull-request scenarios: it depends on no input but `python`, which
+    they leave at its default. test_a_wheel_that_does_not_match_its_pinned_hash_is_refused runs
+    its own."""
+    root = tmp_path_factory.mktemp("action-install")
+    workspace = root / "workspace"
+    init_repo(workspace)
+    run = run_action({}, workspace, {}, action_path, root / "runner", steps=1)
+    [install] = run.steps
+    assert install.returncode == 0, run.log()
+    return Installation(install, root / "runner" / "temp")
 
 
 def pull_request(tmp_path: Path, changes: dict[str, str | bytes | None], base: dict[str, str | bytes] | None = None) -> tuple[Path, dict]:
@@ -198,12 +235,12 @@ UNPINNED = [f"package{n:02d}>=1.0" for n in range(12)]
 
 
 @needs_wheelhouse
-def test_pull_request_adding_a_trojaned_model_and_unpinned_requirements_fails_with_annotations(tmp_path, action_path):
+def test_pull_request_adding_a_trojaned_model_and_unpinned_requirements_fails_with_annotations(tmp_path, action_path, installed_action):
     workspace, event = pull_request(tmp_path, {
         "requirements.txt": "torch==2.1.0\n" + "\n".join(UNPINNED) + "\n",
         "models/classifier.bin": pickle.dumps(DangerousPickle(), protocol=2),
     })
-    run = run_action({"sarif": "reports/mlgate.sarif"}, workspace, event, action_path, tmp_path / "runner")
+    run = run_action({"sarif": "reports/mlgate.sarif"}, workspace, event, action_path, tmp_path / "runner", installed=installed_action)
 
     assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 1)], run.log()
     assert run.returncode == 1
@@ -249,9 +286,9 @@ def test_pull_request_adding_a_trojaned_model_and_unpinned_requirements_fails_wi
 
 
 @needs_wheelhouse
-def test_pull_request_without_risky_changes_passes(tmp_path, action_path):
+def test_pull_request_without_risky_changes_passes(tmp_path, action_path, installed_action):
     workspace, event = pull_request(tmp_path, {"requirements.txt": "torch==2.1.1\n", "docs/notes.md": "# notes\n"})
-    run = run_action({}, workspace, event, action_path, tmp_path / "runner")
+    run = run_action({}, workspace, event, action_path, tmp_path / "runner", installed=installed_action)
 
     assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 0)], run.log()
     assert run.annotations() == []
@@ -265,9 +302,9 @@ def test_pull_request_without_risky_changes_passes(tmp_path, action_path):
 
 
 @needs_wheelhouse
-def test_whole_tree_mode_reports_what_the_pull_request_mode_leaves_out(tmp_path, action_path):
+def test_whole_tree_mode_reports_what_the_pull_request_mode_leaves_out(tmp_path, action_path, installed_action):
     workspace, event = pull_request(tmp_path, {"docs/notes.md": "# notes\n"})
-    run = run_action({"changed-files-only": "false", "select": "pins", "fail-on": "high"}, workspace, event, action_path, tmp_path / "runner")
+    run = run_action({"changed-files-only": "false", "select": "pins", "fail-on": "high"}, workspace, event, action_path, tmp_path / "runner", installed=installed_action)
 
     assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 0)], run.log()
     assert run.steps[1].stdout.splitlines()[0] == "mlgate: scanning ."
@@ -518,9 +555,9 @@ def test_a_missing_base_commit_means_the_default_configuration(tmp_path, monkeyp
 
 
 @needs_wheelhouse
-def test_pull_request_adding_a_config_that_allowlists_its_payload_still_fails(tmp_path, action_path):
+def test_pull_request_adding_a_config_that_allowlists_its_payload_still_fails(tmp_path, action_path, installed_action):
     workspace, event = pull_request(tmp_path, {".mlgate.yaml": SELF_ALLOWLISTING, "models/classifier.bin": TROJAN})
-    run = run_action({}, workspace, event, action_path, tmp_path / "runner")
+    run = run_action({}, workspace, event, action_path, tmp_path / "runner", installed=installed_action)
 
     assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 1)], run.log()
     assert [(level, props.get("file"), props.get("line"), props.get("title")) for level, props, _ in run.annotations()] == [

@@ -1,89 +1,25 @@
-"""The `mlgate-pins` pre-commit hook, for real: `pre-commit try-repo` on a throwaway project.
+"""mlgate's pre-commit hooks, for real: `pre-commit run` on a throwaway project.
 
 pre-commit clones the hook repository at a commit and pip-installs it into its own virtual
-environment, so this needs the package index (as `pip install` does) and takes a while.
-
-try-repo on a work tree with uncommitted changes adds the modified and staged files to a shadow
-commit, but not untracked ones, so a new module not yet `git add`-ed would be missing. The test
-therefore hands try-repo a snapshot of the work tree as it is on disk (every file git does not
-ignore), committed in a temporary repository: what is tested is exactly what is checked out.
+environment, so this needs the package index (as `pip install` does). The hook repository is a
+snapshot of the work tree as it is on disk (tests/precommit_env.py), committed in a temporary
+repository, so what is tested is exactly what is checked out; the `precommit_hooks` session
+fixture (tests/conftest.py) has pre-commit build its environment once, and every case below
+runs `pre-commit run` in its own project with that shared pre-commit home.
 """
 
 from __future__ import annotations
 
-import os
 import pickletools
 import re
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from mlgate import yamlfile
-from mlgate.files import SourceFile
 from mlgate.pins import HOOK as PINS
+from precommit_env import PRE_COMMIT, REPO, git, hook_entry, hook_ids, init_repo, snapshot_of_work_tree  # noqa: F401  (re-exported)
 from realcorpus import CORPUS
-
-REPO = Path(__file__).resolve().parents[1]
-PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
-
-
-def _hooks() -> list:
-    [document] = yamlfile.load_documents(SourceFile.from_text(".pre-commit-hooks.yaml", (REPO / ".pre-commit-hooks.yaml").read_text()))
-    return yamlfile.elements(document)
-
-
-def hook_ids() -> list[str]:
-    """The ids in .pre-commit-hooks.yaml, in order."""
-    return [yamlfile.text_of(yamlfile.get(hook, "id")) for hook in _hooks()]
-
-
-def hook_entry(hook_id: str) -> dict[str, str]:
-    """The scalar fields of one hook in .pre-commit-hooks.yaml."""
-    for hook in _hooks():
-        if yamlfile.text_of(yamlfile.get(hook, "id")) == hook_id:
-            return {key: yamlfile.text_of(value) for key, _, value in yamlfile.items(hook)}
-    raise AssertionError(f"no hook {hook_id!r} in .pre-commit-hooks.yaml")
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def snapshot_of_work_tree(target: Path) -> Path:
-    """This repository's files as they are on disk, committed in a new repository."""
-    listed = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    for name in filter(None, listed):
-        source = REPO / name
-        if not source.exists() and not source.is_symlink():
-            continue  # deleted in the work tree, not yet in the index
-        destination = target / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, destination, follow_symlinks=False)  # keeps hooks/mlgate/docs a symlink
-    init_repo(target)
-    git(target, "add", "-A")
-    git(target, "commit", "-q", "-m", "snapshot")
-    return target
-
-
-def init_repo(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    git(path, "init", "-q")
-    git(path, "config", "user.email", "test@example.com")
-    git(path, "config", "user.name", "mlgate tests")
-    git(path, "config", "commit.gpgsign", "false")
-
-
-def try_repo(project: Path, hooks_repo: Path, home: Path, hook_id: str) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("GIT_", "PRE_COMMIT"))}
-    env["PRE_COMMIT_HOME"] = str(home)  # hermetic: its own clones and virtual environments
-    return subprocess.run(
-        [str(PRE_COMMIT), "try-repo", str(hooks_repo), hook_id, "--all-files", "--color", "never"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=1200,
-    )
 
 
 @dataclass(frozen=True)
@@ -124,42 +60,33 @@ HOOK_CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def hooks_repo(tmp_path_factory) -> tuple[Path, Path]:
-    """The work tree's snapshot and a pre-commit home shared by every case, so that pre-commit
-    builds mlgate's environment once."""
-    root = tmp_path_factory.mktemp("precommit")
-    return snapshot_of_work_tree(root / "mlgate"), root / "pre-commit-home"
-
-
 def _write(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
 
 
 @pytest.mark.parametrize("case", HOOK_CASES, ids=lambda case: case.hook_id)
-def test_pre_commit_try_repo_blocks_then_passes(tmp_path, hooks_repo, case):
-    assert PRE_COMMIT.is_file(), f"{PRE_COMMIT} is missing: install the test extras (pip install -e '.[test]')"
-    repo, home = hooks_repo
+def test_pre_commit_run_blocks_then_passes(tmp_path, precommit_hooks, case):
     project = tmp_path / "project"
     init_repo(project)
+    (project / ".pre-commit-config.yaml").write_text(precommit_hooks.config([case.hook_id]), encoding="utf-8")
     _write(project / case.path, case.bad)
-    git(project, "add", case.path)
+    git(project, "add", "-A")
 
-    blocked = try_repo(project, repo, home, case.hook_id)
+    blocked = precommit_hooks.pre_commit(project, "run", "--files", case.path)
     output = blocked.stdout + blocked.stderr
     assert blocked.returncode == 1, output
     assert case.blocked_line in output, output
 
     _write(project / case.path, case.good)
     git(project, "add", case.path)
-    passed = try_repo(project, repo, home, case.hook_id)
+    passed = precommit_hooks.pre_commit(project, "run", "--files", case.path)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     name = re.escape(hook_entry(case.hook_id)["name"])
     assert re.search(rf"^{name}\.+Passed$", passed.stdout, re.MULTILINE), passed.stdout
 
 
-def test_every_hook_has_a_try_repo_case():
+def test_every_hook_has_a_pre_commit_case():
     assert sorted(case.hook_id for case in HOOK_CASES) == sorted(hook_ids())
 
 

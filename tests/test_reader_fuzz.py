@@ -23,7 +23,7 @@ from mlgate.files import ScanError, SourceFile
 from mlgate.hook import ScanContext
 from mlgate.plugins import load_hooks
 
-EXAMPLES = int(os.environ.get("MLGATE_FUZZ_EXAMPLES", "400"))
+EXAMPLES = int(os.environ.get("MLGATE_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 
 # Every character Python, Go (unicode.IsSpace) or .NET counts as white space, and the

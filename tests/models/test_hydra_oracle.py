@@ -61,7 +61,7 @@ from mlgate.models.callables import dangerous_reason
 from mlgate.models.hydra_configs import _without_call_alias
 from mlgate.models.where import Where
 
-EXAMPLES = int(os.environ.get("MLGATE_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("MLGATE_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=EXAMPLES <= 300)
 MEMBER = "model_config.yaml"
 TARGET = "_target_"

@@ -162,6 +162,18 @@ def test_zlib_detection_needs_a_header_zlib_accepts():
 
 
 # -- bombs ----------------------------------------------------------------------------------
+# The bomb tests run with a smaller free output than FREE_OUTPUT (4 MiB): every bound is a
+# formula of it (and counted, never timed), so an eighth of it shows the same behaviour while
+# walking an eighth of the bytes. test_allowance_follows_the_file_size checks the real values.
+SMALL_FREE_OUTPUT = FREE_OUTPUT // 8
+
+
+@pytest.fixture
+def small_free_output(monkeypatch):
+    monkeypatch.setattr(joblib_files, "FREE_OUTPUT", SMALL_FREE_OUTPUT)
+    return SMALL_FREE_OUTPUT
+
+
 class Counted:
     """Counts what scan_pickle is handed and how many pickle opcodes sequences the walker walks."""
 
@@ -183,14 +195,15 @@ class Counted:
 
 
 @pytest.mark.parametrize("compress", [lambda data: zlib.compress(data, 9), bz2.compress, lambda data: lzma.compress(data, preset=9)])
-def test_a_small_file_of_tiny_pickles_is_walked_within_its_bounds(monkeypatch, compress):
-    """16 kB of zlib (or 50 bytes of bz2) inflate to millions of tiny pickles: at most FREE_OUTPUT +
-    MAX_RATIO x the file's size are decompressed, MAX_STREAM_PICKLES pickles walked, and both
-    bounds are reported, not silently dropped."""
+def test_a_small_file_of_tiny_pickles_is_walked_within_its_bounds(monkeypatch, compress, small_free_output):
+    """2 kB of zlib (or a few dozen bytes of bz2) inflate to 2 MiB of tiny pickles: at most the free
+    output + MAX_RATIO x the file's size are decompressed, MAX_STREAM_PICKLES pickles walked, and
+    both bounds are reported, not silently dropped."""
     counted = Counted(monkeypatch)
     tiny = pickle.dumps(1, protocol=4)
-    data = compress(tiny * ((16 << 20) // len(tiny)))
-    allowance = FREE_OUTPUT + MAX_RATIO * len(data)
+    data = compress(tiny * ((2 << 20) // len(tiny)))
+    allowance = small_free_output + MAX_RATIO * len(data)
+    assert allowance < 2 << 20
     found = scan_compressed(data, Where("m.joblib"), {})
     assert counted.walked_bytes == allowance
     assert counted.pickles_walked <= 4 * (MAX_STREAM_PICKLES + 1)  # three readings and the count, each capped
@@ -200,11 +213,11 @@ def test_a_small_file_of_tiny_pickles_is_walked_within_its_bounds(monkeypatch, c
     assert found[2].message.startswith(f"decompresses to more than {allowance} bytes")
 
 
-def test_one_dense_pickle_is_walked_within_the_allowance(monkeypatch):
+def test_one_dense_pickle_is_walked_within_the_allowance(monkeypatch, small_free_output):
     counted = Counted(monkeypatch)
-    data = bz2.compress(b"\x80\x04N" + b"0N" * (4 << 20) + b".")
+    data = bz2.compress(b"\x80\x04N" + b"0N" * (small_free_output) + b".")  # twice the free output
     found = scan_compressed(data, Where("m.joblib"), {})
-    allowance = FREE_OUTPUT + MAX_RATIO * len(data)
+    allowance = small_free_output + MAX_RATIO * len(data)
     assert counted.walked_bytes == allowance
     assert counted.pickles_walked <= 4  # each reading walks the one pickle once
     assert hits(found) == [("MOD004", "<bz2 stream>", allowance)]
@@ -216,7 +229,7 @@ def test_a_few_pickles_in_a_stream_are_all_walked():
     assert hits(scan_compressed(data, Where("m.joblib"), {})) == [("MOD001", "<gzip stream>", len(BENIGN) * (MAX_STREAM_PICKLES - 1) + at)]
 
 
-def test_the_allowance_is_shared_by_every_stream_of_one_file(scan_tree, monkeypatch):
+def test_the_allowance_is_shared_by_every_stream_of_one_file(scan_tree, monkeypatch, small_free_output):
     """A zip of many small bz2 bombs: together they inflate to no more than the file's allowance."""
     inflated = []
     original = joblib_files._inflate
@@ -227,12 +240,15 @@ def test_the_allowance_is_shared_by_every_stream_of_one_file(scan_tree, monkeypa
         return out, problem
 
     monkeypatch.setattr(joblib_files, "_inflate", counting)
-    content = b"\x80\x04N" + b"0N" * (1 << 19) + b"."  # 1 MiB from a few dozen bytes
-    archive = build([Entry(f"bomb{index}.joblib", bz2.compress(content)) for index in range(12)]).data
-    allowance = Allowance(len(archive)).total
+    content = b"\x80\x04N" + b"0N" * (small_free_output // 8) + b"."  # a quarter of the free output from a few dozen bytes
+    bomb = bz2.compress(content)
+    archive = build([Entry(f"bomb{index}.joblib", bomb) for index in range(12)]).data
+    allowance = small_free_output + MAX_RATIO * len(archive)
+    assert Allowance(len(archive)).total == allowance
     scan = scan_tree({"bombs.zip": archive}, select="models")
     assert sum(inflated) <= allowance
     whole = allowance // len(content)
+    assert 0 < whole < 12
     codes = {int(f.member.split("!")[0][4:-7]): f.rule.code for f in scan.findings}
     assert [codes[index] for index in range(12)] == ["MOD003"] * whole + ["MOD004"] * (12 - whole)
     assert scan.messages("MOD004")[0].startswith(f"decompresses to more than {allowance} bytes")

@@ -34,7 +34,7 @@ from mlgate.models.numpy_files import Verdict, read_header
 numpy = pytest.importorskip("numpy")
 numpy_format = pytest.importorskip("numpy.lib._format_impl")
 
-EXAMPLES = int(os.environ.get("MLGATE_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("MLGATE_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=EXAMPLES <= 300)
 OLDER_NUMPY_NAMES = ("object0", "Object0")  # object dtypes of numpy 1.x: objects to mlgate, unknown to numpy 2
 

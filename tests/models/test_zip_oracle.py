@@ -57,7 +57,7 @@ from mlgate.models.where import Where
 from mlgate.models.ziparchive import MAX_ENTRIES_READ, ZipArchive
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "models"
-EXAMPLES = int(os.environ.get("MLGATE_FUZZ_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("MLGATE_FUZZ_EXAMPLES", "50"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=EXAMPLES <= 300)
 _LOCAL = struct.Struct("<4s5H3L2H")
 

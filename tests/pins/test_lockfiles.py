@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import pytest
 
 from mlgate.files import SourceFile
 from mlgate.pins import tomlfile
+from workcount import count_calls
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -328,7 +328,7 @@ def test_lock_reader_agrees_with_tomllib():
     assert positions.key(("quoted.key",)) == (3, 2)
 
 
-def test_large_lock_files_stay_fast(scan_tree):
+def test_large_lock_files_are_read_in_linear_work(scan_tree):
     packages = "".join(
         f'[[package]]\nname = "pkg{i}"\nversion = "1.{i}.0"\nsource = {{ registry = "https://pypi.org/simple" }}\n'
         f'dependencies = [\n    {{ name = "dep{i}" }},\n    {{ name = "other{i}", marker = "sys_platform == \'linux\'" }},\n]\n'
@@ -336,7 +336,9 @@ def test_large_lock_files_stay_fast(scan_tree):
         f'wheels = [\n    {{ url = "https://files.example/pkg{i}-1.0-py3-none-any.whl", hash = "sha256:{"b" * 64}", size = 12345 }},\n]\n\n'
         for i in range(3000)
     )
-    start = time.perf_counter()
-    scan = scan_tree({"uv.lock": "version = 1\n\n" + packages + '[[package]]\nname = "last"\nversion = "1"\nsource = { registry = "https://pypi.org/simple" }\n'})
-    assert time.perf_counter() - start < 2
+    scan_tree({"uv.lock": "version = 1\n"})  # imports and first-use set-up, not counted below
+    scan, calls = count_calls(scan_tree, {"uv.lock": "version = 1\n\n" + packages + '[[package]]\nname = "last"\nversion = "1"\nsource = { registry = "https://pypi.org/simple" }\n'})
+    # Every function call of the whole scan, Python and built-in: about 245 per package today;
+    # a pass that went back over the earlier packages for each one would make millions more.
+    assert calls <= 500 * 3000, calls
     assert scan.hits == [("PIN008", "uv.lock", 3000 * 13 + 4, 9)]

@@ -48,7 +48,7 @@ def test_uvicorn_of_a_known_server_and_tensorboard(scan_tree):
 def test_launch_without_gradio_import_and_invalid_python(scan_tree):
     scan = scan_tree({"rocket.py": "rocket.launch(share=True)\n", "broken.py": "ray.init(dashboard_host='0.0.0.0'\n"}, select="services")
     assert scan.hits == []
-    assert scan.errors == [("broken.py", "not valid Python: SyntaxError: '(' was never closed")]
+    assert scan.errors == [("broken.py", "not valid Python (line 1: '(' was never closed); not scanned")]
 
 
 def test_jupyter_config(scan_tree):
