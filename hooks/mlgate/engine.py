@@ -76,6 +76,7 @@ def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str]
                     if debug:
                         raise
                     result.errors.append(ScanErrorEntry(shown, f"internal error in {hook.name}/{scanner.name}: {type(exc).__name__}: {exc}"))
+        source.forget_parses()
         if matched:
             result.scanned_files += 1
             sources[shown] = source

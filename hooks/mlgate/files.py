@@ -11,9 +11,13 @@ import bisect
 import functools
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any, TypeVar
+
+Parsed = TypeVar("Parsed")
 
 # Text manifests larger than this are not parsed (a 50 MB "requirements.txt" is not a
 # requirements file). Binary scanners read through `open_binary` and are not limited.
@@ -61,6 +65,8 @@ class SourceFile:
     abspath: Path
     _text: str | None = field(default=None, repr=False)
     _line_starts: list[int] | None = field(default=None, repr=False)
+    # parser -> what it made of this file, or the ScanError it raised: one parse per file per run
+    _parsed: dict[Callable[[SourceFile], Any], Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_text(cls, path: str, text: str) -> "SourceFile":
@@ -108,6 +114,26 @@ class SourceFile:
         except UnicodeDecodeError as exc:
             raise ScanError(f"not valid UTF-8 (byte {exc.start}); not scanned") from None
         return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def parsed(self, parser: Callable[[SourceFile], Parsed]) -> Parsed:
+        """`parser(self)`, computed once: every hook reading this file as YAML, Python, TOML or a
+        notebook shares one parse, and a file that does not parse gives each the same ScanError.
+        The result is shared, so callers must not change it."""
+        if parser not in self._parsed:
+            try:
+                self._parsed[parser] = parser(self)
+            except ScanError as exc:
+                self._parsed[parser] = exc
+        outcome = self._parsed[parser]
+        if isinstance(outcome, ScanError):
+            raise outcome.with_traceback(None)
+        return outcome  # type: ignore[no-any-return]
+
+    def forget_parses(self) -> None:
+        """Drop the parses once every hook has read the file: a run keeps each file's text (for
+        context lines) but not thousands of syntax trees, which would slow every later parse
+        (the garbage collector walks all live objects)."""
+        self._parsed.clear()
 
     @property
     def lines(self) -> list[str]:

@@ -34,7 +34,11 @@ class Cell:
 
 
 def code_cells(source: SourceFile) -> list[Cell]:
-    """Parse the notebook JSON; raises ScanError when it is not a notebook."""
+    """The notebook's code cells, parsed once for every hook; raises ScanError when it is not a notebook."""
+    return source.parsed(_code_cells)
+
+
+def _code_cells(source: SourceFile) -> list[Cell]:
     try:
         document = json.loads(source.text)
     except (ValueError, RecursionError) as exc:

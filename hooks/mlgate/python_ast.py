@@ -1,20 +1,153 @@
-"""Parse scanned Python into an AST, never letting the parser talk about it.
+"""Scanned Python, parsed once per file into what every hook needs (never run, never imported).
 
 `ast.parse` warns about what it reads (`invalid escape sequence`, a SyntaxWarning on Python
 3.12 and later, a DeprecationWarning before), and the default warning handler prints the
 warning with the offending source line to stderr. In the GitHub Action, stderr is the job log,
 which the runner reads for workflow commands: scanned code must never reach it. So every parse
 of scanned code goes through here, with warnings silenced for its duration.
+
+`module(source)` is the one parse of a file, shared by the hooks (cached on the `SourceFile`);
+`parse_text` parses other Python text (a notebook cell, an archive member) the same way. Both
+raise `ScanError` with one message per kind of failure.
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
+import gc
 import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from mlgate.files import ScanError, SourceFile
 
 
 def parse(source: str | bytes, filename: str = "<unknown>") -> ast.Module:
-    """`ast.parse(source)` without any warning; raises what ast.parse raises."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ast.parse(source, filename=filename)
+    """`ast.parse(source)` without any warning; raises what ast.parse raises.
+
+    The garbage collector is paused meanwhile: a syntax tree has no cycles to collect, and
+    collections triggered by its many new objects cost about a sixth of the parse."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(source, filename=filename)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@dataclass
+class PythonModule:
+    """A parsed Python text: its tree, every node once, and character positions of nodes."""
+
+    text: str
+    tree: ast.Module
+    nodes: list[ast.AST] = field(repr=False)  # every node, in ast.walk's order
+    line_starts: list[int] = field(repr=False)
+
+    def offset(self, node: ast.AST) -> int:
+        """Character offset of where `node` starts (ast columns count UTF-8 bytes)."""
+        return self._offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+
+    def end_offset(self, node: ast.AST) -> int:
+        """Character offset of where `node` ends (its start when the end is unknown)."""
+        end_line, end_column = getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)
+        if end_line is None or end_column is None:
+            return self.offset(node)
+        return self._offset(end_line, end_column)
+
+    def position(self, node: ast.AST) -> tuple[int, int]:
+        """1-based (line, character column) of where `node` starts."""
+        line = node.lineno  # type: ignore[attr-defined]
+        return line, self.offset(node) - self.line_starts[min(line, len(self.line_starts)) - 1] + 1
+
+    def line(self, number: int) -> str:
+        """Text of 1-based line `number` (without its newline), '' when out of range."""
+        if not 0 < number <= len(self.line_starts):
+            return ""
+        start = self.line_starts[number - 1]
+        end = self.line_starts[number] - 1 if number < len(self.line_starts) else len(self.text)
+        return self.text[start:end]
+
+    def line_of(self, offset: int) -> int:
+        """1-based line of a character offset."""
+        return bisect.bisect_right(self.line_starts, offset)
+
+    def _offset(self, line: int, byte_column: int) -> int:
+        if line - 1 >= len(self.line_starts):
+            return len(self.text)
+        start = self.line_starts[line - 1]
+        return start + char_column(self.line(line), byte_column)
+
+
+def char_column(line: str, byte_column: int) -> int:
+    """Characters of `line` before the UTF-8 byte offset `byte_column` (ast's col_offset)."""
+    if line.isascii():
+        return byte_column
+    return len(line.encode("utf-8")[:byte_column].decode("utf-8", "ignore"))
+
+
+def all_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of `tree`, in `ast.walk`'s breadth-first order, about twice as fast."""
+    nodes = [tree]
+    node_type = ast.AST
+    for node in nodes:  # the list grows while it is read: a queue without a deque
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                nodes.extend(item for item in value if isinstance(item, node_type))
+            elif isinstance(value, node_type):
+                nodes.append(value)
+    return nodes
+
+
+def parse_text(text: str) -> PythonModule:
+    """Parse Python text; raises ScanError (with the line of a syntax error) when it is not Python."""
+    try:
+        tree = parse(text)
+        nodes = all_nodes(tree)
+    except SyntaxError as exc:
+        raise ScanError(f"not valid Python (line {exc.lineno}: {exc.msg}); not scanned") from None
+    except (ValueError, RecursionError, MemoryError):
+        raise ScanError("Python nested too deeply (or with a null byte) to parse; not scanned") from None
+    starts, position = [0], text.find("\n")
+    while position != -1:
+        starts.append(position + 1)
+        position = text.find("\n", position + 1)
+    return PythonModule(text, tree, nodes, starts)
+
+
+def _module_of(source: SourceFile) -> PythonModule:
+    return parse_text(source.text)
+
+
+def module(source: SourceFile) -> PythonModule:
+    """The file's one parse, shared by every hook that reads it; raises ScanError."""
+    return source.parsed(_module_of)
+
+
+def imported_names(node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str | None]]:
+    """(local name, what it names) for each name an import statement binds.
+
+    `import a.b` binds `a` to `a`; `import a.b as c` binds `c` to `a.b`; `from m import n as k`
+    binds `k` to `m.n`. A relative import binds names to None (this project's own code), and a
+    star import yields ("*", module).
+    """
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                yield alias.asname, alias.name
+            else:
+                top = alias.name.split(".", 1)[0]
+                yield top, top
+        return
+    for alias in node.names:
+        if node.level or not node.module:
+            yield alias.asname or alias.name, None
+        elif alias.name == "*":
+            yield "*", node.module
+        else:
+            yield alias.asname or alias.name, f"{node.module}.{alias.name}"

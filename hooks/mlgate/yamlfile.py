@@ -63,7 +63,12 @@ def _check_depth(text: str) -> None:
 
 
 def load_documents(source: SourceFile) -> list[Node]:
-    """All documents of a YAML file as node trees. Raises ScanError on bad YAML."""
+    """All documents of a YAML file as node trees, composed once for every hook (callers must not
+    change them: `relocated` and `mapping_like` make new nodes). Raises ScanError on bad YAML."""
+    return source.parsed(_documents)
+
+
+def _documents(source: SourceFile) -> list[Node]:
     return compose_text(source.text)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from mlgate import python_ast, yamlfile
-from mlgate.files import SourceFile
+from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding, Severity
 from mlgate.hook import ScanContext
 from mlgate.hub.configs import sibling_revision
@@ -116,24 +116,19 @@ def _url_target(finding: Finding, line: str, start: int) -> Target | None:
     return Target(kind, url_repository(match), revision, pin)
 
 
-def _char_column(line: str, byte_offset: int) -> int:
-    """1-based character column of an `ast` byte offset."""
-    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
-
-
 def _python_call(source: SourceFile, line_number: int, column: int) -> ast.Call | None:
     """The loader call whose repository argument is the string at (line, column)."""
     try:
-        tree = python_ast.parse(source.text)
-    except (SyntaxError, ValueError):
+        nodes = python_ast.module(source).nodes
+    except ScanError:
         return None
     line = source.line_text(line_number)
-    for node in ast.walk(tree):
+    for node in nodes:
         if not isinstance(node, ast.Call):
             continue
         values = [*node.args, *(keyword.value for keyword in node.keywords)]
         for value in values:
-            if isinstance(value, ast.Constant) and value.lineno == line_number and _char_column(line, value.col_offset) == column:
+            if isinstance(value, ast.Constant) and value.lineno == line_number and python_ast.char_column(line, value.col_offset) + 1 == column:
                 return node
     return None
 
@@ -150,13 +145,13 @@ def _python_pin(source: SourceFile, finding: Finding, revision: str | None) -> C
         if not (isinstance(written, ast.Constant) and written.value == revision):
             return lambda sha: []  # a variable, or not the revision the finding names
         line = lines[written.lineno - 1]
-        column = _char_column(line, written.col_offset)
-        old = line[column - 1 : _char_column(line, written.end_col_offset) - 1]
+        column = python_ast.char_column(line, written.col_offset) + 1
+        old = line[column - 1 : python_ast.char_column(line, written.end_col_offset)]
         return lambda sha: [Edit(finding.path, written.lineno, column, old, f'"{sha}"'), *_comment(finding.path, written.lineno, line, revision)]
     # After the last argument (before any trailing comma): valid however the call is laid out.
     last = max([*call.args, *call.keywords], key=lambda node: (node.end_lineno, node.end_col_offset))
     line = lines[last.end_lineno - 1]
-    column = _char_column(line, last.end_col_offset)
+    column = python_ast.char_column(line, last.end_col_offset) + 1
     return lambda sha: [Edit(finding.path, last.end_lineno, column, "", f', revision="{sha}"'), *_comment(finding.path, last.end_lineno, line, DEFAULT_BRANCH)]
 
 

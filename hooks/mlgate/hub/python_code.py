@@ -55,52 +55,39 @@ _STRING_START = re.compile("[rbuRBU]*(\'\'\'|\"\"\"|\'|\")")
 
 @dataclass
 class Unit:
-    """Python text to analyse (a file, or one notebook cell) and how to place its problems."""
+    """Python text to analyse (a file, or one notebook cell) and how to place its problems.
+
+    A whole file comes with its `module`, the parse every hook shares; a cell or a `python -c`
+    string is parsed by `parse()`."""
 
     text: str
     place: Place
     index: int = 0
-    tree: ast.Module | None = None
-    nodes: list[ast.AST] = field(default_factory=list, repr=False)  # every node, walked once
+    module: python_ast.PythonModule | None = None
     error: str = ""
-    _starts: list[int] = field(default_factory=list, repr=False)
 
     def parse(self) -> bool:
         """Parse the text (never run it); on failure keep why in `error` and return False."""
-        try:
-            self.tree = python_ast.parse(self.text)
-            self.nodes = list(ast.walk(self.tree))
-        except SyntaxError as exc:
-            self.error = f"not valid Python (line {exc.lineno}: {exc.msg}); not scanned"
-            return False
-        except (ValueError, RecursionError, MemoryError):
-            self.error = "Python nested too deeply (or with a null byte) to parse; not scanned"
-            return False
-        starts, position = [0], self.text.find("\n")
-        while position != -1:
-            starts.append(position + 1)
-            position = self.text.find("\n", position + 1)
-        self._starts = starts
+        if self.module is None:
+            try:
+                self.module = python_ast.parse_text(self.text)
+            except ScanError as exc:
+                self.error = str(exc)
+                return False
         return True
+
+    @property
+    def nodes(self) -> list[ast.AST]:
+        return self.module.nodes if self.module is not None else []
 
     def offset(self, node: ast.AST) -> int:
         """Character offset of a node (ast columns count UTF-8 bytes)."""
-        line = node.lineno - 1
-        start = self._starts[line] if line < len(self._starts) else len(self.text)
-        column = node.col_offset
-        end = self._starts[line + 1] if line + 1 < len(self._starts) else len(self.text)
-        text = self.text[start:end]
-        if not text.isascii():
-            column = len(text.encode("utf-8")[:column].decode("utf-8", "ignore"))
-        return start + column
+        assert self.module is not None, "offsets exist only for a parsed unit"
+        return self.module.offset(node)
 
     def end_offset(self, node: ast.AST) -> int:
-        end_line = getattr(node, "end_lineno", None)
-        if end_line is None:
-            return self.offset(node)
-        probe = ast.AST()
-        probe.lineno, probe.col_offset = end_line, node.end_col_offset
-        return self.offset(probe)
+        assert self.module is not None, "offsets exist only for a parsed unit"
+        return self.module.end_offset(node)
 
 
 @dataclass
@@ -177,17 +164,10 @@ class PythonScan:
                 found.docstrings.add(id(node.value))
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 found.functions.append(node)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        self.aliases[alias.asname] = alias.name
-                    else:
-                        root = alias.name.split(".", 1)[0]
-                        self.aliases[root] = root
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                for alias in node.names:
-                    if alias.name != "*":
-                        self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for name, target in python_ast.imported_names(node):
+                    if target is not None and name != "*":
+                        self.aliases[name] = target
             elif isinstance(node, ast.Assign):
                 for target in node.targets:
                     self._bind(target, node.value, node, unit)

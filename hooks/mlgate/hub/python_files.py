@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from mlgate.files import ScanError, SourceFile
+from mlgate import python_ast
+from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.hub.python_code import Unit, scan_units
@@ -50,11 +51,8 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
     if not worth_parsing(text):
         return []
     judge = Judge(context, str(source.abspath.parent))
-    unit = Unit(text, placer(source.path, source.position))
-    findings = scan_units(judge, [unit], text)
-    if unit.error:
-        raise ScanError(unit.error)
-    return findings
+    unit = Unit(text, placer(source.path, source.position), module=python_ast.module(source))
+    return scan_units(judge, [unit], text)
 
 
 SCANNER = Scanner("python", matches=matches, scan=scan)

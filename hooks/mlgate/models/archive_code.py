@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 
+from mlgate import python_ast
 from mlgate.findings import Finding
 from mlgate.models.callables import dangerous_reason
 from mlgate.models.rules import ARCHIVE_CODE, UNPARSEABLE
@@ -76,9 +76,7 @@ def scan(data: bytes, where: Where) -> list[Finding]:
     if len(data) > MAX_SOURCE:  # padding a handler past the cap must not hide it
         return [where.finding(UNPARSEABLE, f"handler source of {len(data)} bytes is over the {MAX_SOURCE >> 20} MiB mlgate parses: not checked", 0)]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarnings would print scanned lines
-            tree = ast.parse(data)
+        tree = python_ast.parse(data)  # byte offsets are what this scan reports
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []  # the server cannot import it either
     line_starts = [0]

@@ -29,6 +29,7 @@ import re
 import string
 import zlib
 from typing import NamedTuple
+from mlgate import python_ast
 
 MAX_ALTERNATIVES = 8
 MAX_STRING = 10_000
@@ -112,22 +113,14 @@ class Evaluator:
 
         nodes = sorted(ast.walk(tree), key=position)
         for node in nodes:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        self._bind(alias.asname, "ref", ast.Constant(alias.name))
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for name, target in python_ast.imported_names(node):
+                    if name == "*" and target is not None:
+                        self.stars.append(target)
+                    elif target is None:
+                        self._bind(name, "local", None)
                     else:
-                        top = alias.name.split(".", 1)[0]
-                        self._bind(top, "ref", ast.Constant(top))
-            elif isinstance(node, ast.ImportFrom):
-                if node.level or not node.module:
-                    for alias in node.names:
-                        self._bind(alias.asname or alias.name, "local", None)
-                elif any(alias.name == "*" for alias in node.names):
-                    self.stars.append(node.module)
-                else:
-                    for alias in node.names:
-                        self._bind(alias.asname or alias.name, "ref", ast.Constant(f"{node.module}.{alias.name}"))
+                        self._bind(name, "ref", ast.Constant(target))
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                     self._assign(target, node.value)

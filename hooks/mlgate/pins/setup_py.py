@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from mlgate import python_ast
 from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
@@ -25,17 +26,6 @@ STRING_PREFIX = "rRbBuUfF"
 
 def matches(path: str) -> bool:
     return path.rsplit("/", 1)[-1] == "setup.py"
-
-
-def parse(source: SourceFile) -> ast.Module:
-    from mlgate import python_ast
-
-    try:
-        return python_ast.parse(source.text, filename=source.path)
-    except SyntaxError as exc:
-        raise ScanError(f"not valid Python (line {exc.lineno}: {exc.msg}); not scanned") from None
-    except (RecursionError, MemoryError, ValueError):
-        raise ScanError("Python nested too deeply to parse; not scanned") from None
 
 
 class Bindings:
@@ -90,7 +80,7 @@ class Bindings:
 def setup_calls(module: ast.Module) -> Iterator[ast.Call]:
     import ast
 
-    for node in ast.walk(module):
+    for node in python_ast.all_nodes(module):
         if isinstance(node, ast.Call):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
@@ -112,7 +102,7 @@ def requirement_strings(module: ast.Module) -> Iterator[ast.Constant]:
 def string_start(source: SourceFile, node: ast.Constant) -> tuple[int, int]:
     """(line, column) of the first character inside the quotes (ast counts UTF-8 bytes)."""
     line = source.line_text(node.lineno)
-    column = len(line.encode("utf-8")[: node.col_offset].decode("utf-8", "replace"))
+    column = python_ast.char_column(line, node.col_offset)
     while column < len(line) and line[column] in STRING_PREFIX:
         column += 1
     quote = line[column : column + 3]
@@ -123,7 +113,7 @@ def string_start(source: SourceFile, node: ast.Constant) -> tuple[int, int]:
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     accepted = ranges_accepted(source, context)
     try:
-        nodes = list(requirement_strings(parse(source)))
+        nodes = list(requirement_strings(python_ast.module(source).tree))
     except RecursionError:
         raise ScanError("expressions nested too deeply to follow; not scanned") from None
     for node in nodes:

@@ -10,7 +10,7 @@ import ast
 import re
 
 from mlgate import python_ast
-from mlgate.files import ScanError, SourceFile
+from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.services import report
@@ -28,12 +28,9 @@ def matches(path: str) -> bool:
 
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
-    try:
-        tree = python_ast.parse(source.text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise ScanError(f"not valid Python: {type(exc).__name__}: {getattr(exc, 'msg', exc)}") from None
+    parsed = python_ast.module(source)
     settings: dict[str, Setting] = {}
-    for node in ast.walk(tree):
+    for node in parsed.nodes:
         if not isinstance(node, ast.Assign):
             continue
         for target in node.targets:
@@ -41,8 +38,7 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
             if trait is None:
                 continue
             name = f"--{trait.group(1)}.{trait.group(2)}"
-            line = source.line_text(node.value.lineno)
-            column = len(line.encode("utf-8")[: node.value.col_offset].decode("utf-8", "ignore")) + 1
+            column = parsed.position(node.value)[1]
             if not isinstance(node.value, ast.Constant):  # `passwd('...')`, `os.environ[...]`: set, value unknown
                 settings[name] = Setting(name, ast.unparse(node.value), (node.value.lineno, column), dynamic=True)
                 continue

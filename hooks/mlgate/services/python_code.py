@@ -44,17 +44,21 @@ def matches(path: str) -> bool:
 
 
 class _Module:
-    def __init__(self, source: SourceFile, tree: ast.Module):
+    def __init__(self, source: SourceFile, parsed: python_ast.PythonModule):
         self.source = source
+        self.parsed = parsed
         self.imports = {
-            alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
-        } | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+            target.split(".")[0]
+            for node in parsed.nodes
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for _, target in python_ast.imported_names(node)
+            if target
+        }
         self.findings: list[Finding] = []
 
     def spot(self, node: ast.AST) -> Spot:
         """1-based (line, column) of a node; ast columns count UTF-8 bytes, ours characters."""
-        line = self.source.line_text(node.lineno)
-        return node.lineno, len(line.encode("utf-8")[: node.col_offset].decode("utf-8", "ignore")) + 1
+        return self.parsed.position(node)
 
     def string_start(self, node: ast.Constant) -> Spot:
         """Where the characters of a one-line string literal start (after prefix and quotes)."""
@@ -148,12 +152,9 @@ def _string_text(node: ast.AST) -> str | None:
 
 
 def _module_findings(source: SourceFile) -> list[Finding]:
-    try:
-        tree = python_ast.parse(source.text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise ScanError(f"not valid Python: {type(exc).__name__}: {getattr(exc, 'msg', exc)}") from None
-    module = _Module(source, tree)
-    for node in ast.walk(tree):
+    parsed = python_ast.module(source)
+    module = _Module(source, parsed)
+    for node in parsed.nodes:
         if isinstance(node, ast.Call):
             module.call(node)
     return module.findings
