@@ -99,6 +99,8 @@ READINGS: list[Case] = [
     _text_case("int-underscores", _text_pickle(b"I1_000\n")),
     _text_case("int-octal-strtol", _text_pickle(b"I010\n")),
     _text_case("int-after-nul", _text_pickle(b"I12\x00junk\n")),
+    _text_case("int-nul-first-is-zero", _text_pickle(b"I\x00junk\n")),  # strtol reads no digit, stops at NUL
+    _text_case("int-signed-hex-then-nul", _text_pickle(b"I -0x1F\x00\xff\n")),
     _text_case("long-hexadecimal", _text_pickle(b"L0x10L\n")),
     _text_case("float-underscores", _text_pickle(b"F1_0.5\n")),
     _text_case("string-trailing-blanks", _text_pickle(b"S'x'  \t\n")),

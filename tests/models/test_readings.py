@@ -125,3 +125,12 @@ def test_unfolded_size_counts_references_and_saturates():
     small = Pickle(4)
     small.add(EMPTY_LIST, MEMOIZE, binget(0), binget(0), TUPLE1, STOP)
     assert expansion.unfolded_size(small.bytes()) == 2
+
+
+@pytest.mark.filterwarnings("error")
+def test_invalid_escapes_in_scanned_strings_raise_no_warning(scan_tree, capfd):
+    """codecs.escape_decode warns on `\\q`; a warning would print scanned bytes to the job log."""
+    data = b"S'\\q\\\xe9 ::error::x'\np0\n0cos\nsystem\n(S'\\q'\ntR."
+    scan = scan_tree({"model.pkl": data}, select="models")
+    assert hits(scan) == [("MOD001", "model.pkl", None, data.rindex(b"R"))]
+    assert capfd.readouterr().err == ""

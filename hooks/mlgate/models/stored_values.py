@@ -16,10 +16,11 @@ from __future__ import annotations
 import base64
 import binascii
 import bz2
-import codecs
 import lzma
 import zlib
 from collections.abc import Iterator
+
+from mlgate.models import walker
 
 MAX_DECODINGS = 2
 MIN_ENCODED = 24  # base64/hex shorter than this cannot hold a pickle that calls something
@@ -63,7 +64,7 @@ def _as_loaded(data, op: int, start: int, end: int) -> Iterator[tuple[bytes, str
     if op == _STRING:
         raw = raw.rstrip(bytes(range(33)))
         try:
-            yield codecs.escape_decode(raw[1:-1])[0], "a string"
+            yield walker.unescaped(raw[1:-1]), "a string"
         except ValueError:
             pass
         return

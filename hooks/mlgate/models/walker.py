@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import warnings
 import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -787,7 +788,7 @@ class PickleWalker:
         if len(raw) > MAX_TEXT:
             return LONG_TEXT
         try:
-            return codecs.escape_decode(raw[1:-1])[0].decode("latin-1")
+            return unescaped(raw[1:-1]).decode("latin-1")
         except ValueError:
             raise WalkError("bad escape in STRING argument", offset) from None
 
@@ -820,6 +821,15 @@ _C_BLANKS = bytes(range(33))
 _NO_FRAME = 1 << 64
 
 
+def unescaped(raw: bytes) -> bytes:
+    """STRING's escapes decoded as the unpicklers decode them (codecs.escape_decode), silenced:
+    an invalid escape warns, and the warning would print scanned bytes to stderr, which is the
+    job log in the Action. Raises ValueError as escape_decode does."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return codecs.escape_decode(raw)[0]
+
+
 def _readings(raw) -> tuple[bytes, ...]:
     raw = bytes(raw)
     cut = raw.find(b"\0")
@@ -836,8 +846,30 @@ def _decimal(raw, offset: int, op: str) -> int:
     raise WalkError(f"{op} argument is not a decimal number", offset)
 
 
+# What C's strtol(s, &end, 0) reads: leading white space, a sign, then hex, octal or decimal digits.
+_STRTOL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+
+
+def _strtol(raw: bytes) -> int | None:
+    """INT's argument as the C unpickler's strtol reads it, or None where it falls back to
+    Python's int(). It accepts the line when strtol stops at the newline or at a NUL byte, and
+    strtol stops at the very start when there are no digits: `I\0junk` is the int 0."""
+    match = _STRTOL.match(raw)
+    end = match.end() if match else 0
+    if end != len(raw) and raw[end] != 0:
+        return None
+    if match is None:
+        return 0
+    sign, digits = match.groups()
+    base = 16 if digits[1:2] in (b"x", b"X") else 8 if digits.startswith(b"0") else 10
+    value = int(digits, base)
+    return -value if sign == b"-" else value
+
+
 def _number(raw: bytes, op: int, offset: int) -> object:
     """INT, LONG or FLOAT's argument (the line without its newline)."""
+    if op == 0x49 and raw not in (b"00", b"01") and (value := _strtol(bytes(raw))) is not None:
+        return value
     for text in _readings(raw):
         if op == 0x4C and text.endswith(b"L"):
             text = text[:-1]

@@ -1,0 +1,79 @@
+"""One parse per file: every hook that reads a file shares one parse of it, and one error."""
+
+from __future__ import annotations
+
+import ast
+import collections
+
+import pytest
+
+from mlgate import python_ast, yamlfile
+from mlgate.files import ScanError, SourceFile
+
+# Read by hub (a loader call), services (ray.init on all interfaces) and pins (not a manifest).
+PYTHON = 'import ray\nfrom transformers import AutoModel\nray.init(dashboard_host="0.0.0.0")\nAutoModel.from_pretrained("org/model")\n'
+# Read by pins (an image by tag), services (a published port) and hub (an image of a model).
+COMPOSE = 'services:\n  web:\n    image: "ghcr.io/org/app:latest"\n    ports: ["8265:8265"]\n    command: ray start --head --dashboard-host=0.0.0.0\n'
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    """Parser calls by kind during the test."""
+    counts: collections.Counter[str] = collections.Counter()
+    real_parse, real_compose = ast.parse, yamlfile.compose_text
+
+    def counted_parse(*args, **kwargs):
+        counts["python"] += 1
+        return real_parse(*args, **kwargs)
+
+    def counted_compose(text):
+        counts["yaml"] += 1
+        return real_compose(text)
+
+    monkeypatch.setattr(ast, "parse", counted_parse)
+    monkeypatch.setattr(yamlfile, "compose_text", counted_compose)
+    return counts
+
+
+def test_a_python_file_read_by_two_hooks_is_parsed_once(scan_tree, parses):
+    scan = scan_tree({"train.py": PYTHON})
+    assert {hit[0][:3] for hit in scan.hits} == {"HUB", "SVC"}  # both hooks read it
+    assert parses["python"] == 1
+
+
+def test_a_compose_file_read_by_three_hooks_is_composed_once(scan_tree, parses):
+    scan = scan_tree({"compose.yaml": COMPOSE})
+    assert {"PIN", "SVC"} <= {hit[0][:3] for hit in scan.hits}
+    assert parses["yaml"] == 1
+
+
+def test_a_file_that_does_not_parse_is_one_error_for_every_hook(scan_tree, parses):
+    scan = scan_tree({"broken.py": 'ray.init(dashboard_host="0.0.0.0"\nAutoModel.from_pretrained("org/model"\n'})
+    assert scan.hits == []
+    assert scan.errors == [("broken.py", "not valid Python (line 2: '(' was never closed); not scanned")]
+    assert parses["python"] == 1
+
+
+def test_the_parse_is_cached_with_its_error_and_can_be_dropped(parses):
+    source = SourceFile.from_text("x.py", "a = (\n")
+    for _ in range(2):
+        with pytest.raises(ScanError, match="never closed"):
+            python_ast.module(source)
+    assert parses["python"] == 1
+    source.forget_parses()
+    with pytest.raises(ScanError):
+        python_ast.module(source)
+    assert parses["python"] == 2
+
+
+def test_all_nodes_is_ast_walk_in_the_same_order():
+    tree = ast.parse(PYTHON + "def f(x, *a, k=1, **kw):\n    return [y async for y in x if y] or {**kw}\n")
+    assert python_ast.all_nodes(tree) == list(ast.walk(tree))
+
+
+def test_character_positions_of_nodes_after_wide_characters():
+    module = python_ast.parse_text('s = "é€😀"; t = "x"\n')
+    target = [node for node in module.nodes if isinstance(node, ast.Constant) and node.value == "x"][0]
+    assert module.position(target) == (1, 16)
+    assert module.line(1)[module.offset(target) :] == '"x"'
+    assert module.end_offset(target) == module.offset(target) + 3
