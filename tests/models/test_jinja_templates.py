@@ -75,6 +75,8 @@ EVASIONS = {
         ("{% set parts = [] %}{% set _ = parts.append('__class__') %}{{ ()[parts|first] }}", "parts|first", "computed attribute name"),
         ("{{ ()[cycler('__cla', 'ss__').next() ~ 'ss__'] }}", "cycler(", "__class__ (computed)"),
         ("{% for x in [1] %}{{ ()[loop.cycle('__class__')] }}{% endfor %}", "loop.cycle", "__class__ (computed)"),
+        ("{% macro f(o, k) %}{{ o[k] }}{% endmacro %}" + "".join(f"{{{{ f(m, '{key}') }}}}" for key in ("a", "b", "c", "d", "e", "f", "__class__")),
+         "k] }}", "__class__ (computed)"),
     ],
     "macros and call blocks": [
         ("{% macro m(o, k) %}{{ o[k] }}{% endmacro %}{{ m((), '__class__') }}", "k] }}", "__class__ (computed)"),
@@ -186,6 +188,11 @@ def test_there_are_enough_real_templates():
     "{{ messages|selectattr('role', 'equalto', 'user')|map(attribute='content')|join('\\n') }}",
     "plain text about __class__ and __init__ {# a comment about __globals__ #}",
     "{% raw %}{{ ().__class__ }}{% endraw %}",
+    # a macro called with many constant keys (Jamba's is_param_set): the key is one of them
+    "{% set ns = namespace(set=false) %}{% macro is_set(param, field=none) %}{% if field is not none %}"
+    "{% set param = param[field] %}{% endif %}{% set ns.set = param is defined %}{% endmacro %}"
+    + "".join(f"{{% set _ = is_set(message, field='{key}') %}}" for key in ("type", "function", "title", "name", "tool_calls", "citations", "role")),
+    "{% set __seen__ = [] %}{% for m in messages %}{{ __seen__|length }}{% endfor %}",
 ])
 def test_idioms_of_real_templates_are_not_flagged(template):
     assert jinja_templates.judge(template, chat=True) is None
@@ -195,6 +202,9 @@ def test_idioms_of_real_templates_are_not_flagged(template):
     "{{ request.args.get('q') }}{{ url_for('index') }}{{ config.DEBUG }}{% extends 'base.html' %}{% include 'nav.html' %}",
     "{{ hostvars[inventory_hostname]['ansible_' ~ iface]['ipv4']['address'] }}",
     "${{ matrix.os }} ${{ format('{0}', github.event.pull_request.title) }}",
+    # BentoML's Dockerfile templates: dunder variables of their own and of the renderer's context
+    "{% set __enable_buildkit__ = bento__enable_buildkit | default(False) -%}{% if __enable_buildkit__ %}# syntax = docker/dockerfile:1{% endif %}"
+    "{{ __pip_cache__ }} {{ __bento_envs__ | join(' ') }}",
 ])
 def test_web_and_config_templates_outside_chat_places_keep_their_globals(template):
     """Flask's `request`/`config`, includes and module-like names are what such templates use."""

@@ -52,7 +52,10 @@ MAX_CHARACTERS = 1 << 20  # template characters parsed per file (Jinja parses ~0
 TEMPLATE_WORK = 400_000  # folding Budget units per template; real chat templates need a few thousand
 FILE_WORK = 1_000_000  # and per file
 _MAX_ROUNDS = 40
-_WIDEN_AFTER = 3  # changes of one variable before it is taken as computed
+# Rounds of the fixpoint in which one variable changed before it is taken as computed. Counted
+# per round, not per assignment: a macro called with seven constant arguments gains seven values
+# in one round and is still those seven; a string that grows in a loop changes every round.
+_WIDEN_AFTER = 3
 _SHOWN = 5
 
 INTERNAL_NAMES = frozenset({
@@ -250,6 +253,10 @@ def _decoded(raw: str) -> str | None:
         return None
 
 
+def _dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
+
+
 def _offset_of(expression: nodes.Node) -> int:
     """Where an expression is best pointed at: its first constant or name (the key in `x['k']`)."""
     for leaf in expression.find_all((nodes.Const, nodes.Name)):
@@ -276,14 +283,16 @@ class _Analysis:
         self.recursive_loops = [node for node in self.nodes if isinstance(node, nodes.For) and node.recursive]
         self.env: dict[tuple, Value] = {}
         self.namespaces: dict[int, set[str]] = {}  # namespace -> its attributes in env
-        self.changes: dict[tuple, int] = {}
+        self.changes: dict[tuple, int] = {}  # rounds in which the variable changed
+        self.changed_in: dict[tuple, int] = {}  # the last of those rounds
+        self.round = 0
         self.memo: dict[object, Value] = {}
         self.rendering: set[int] = set()
         self.changed = False
 
     # -- solving ---------------------------------------------------------------------------
     def constructs(self) -> list[Construct]:
-        for _ in range(_MAX_ROUNDS):
+        for self.round in range(_MAX_ROUNDS):
             self.memo.clear()
             self.changed = False
             for node in self.nodes:
@@ -305,7 +314,9 @@ class _Analysis:
             if key[0] == "ns":
                 self.namespaces.setdefault(key[1], set()).add(key[2])
             self.env[key] = new
-            self.changes[key] = self.changes.get(key, 0) + 1
+            if self.changed_in.get(key) != self.round:
+                self.changed_in[key] = self.round
+                self.changes[key] = self.changes.get(key, 0) + 1
             self.changed = True
 
     def bind(self, node: nodes.Node) -> None:
@@ -662,7 +673,9 @@ class _Analysis:
                 self.judge_filter(node)
             elif isinstance(node, nodes.Call):
                 self.judge_call(node)
-            elif isinstance(node, nodes.Name) and node.ctx == "load" and node.name.startswith("__") and node.name.endswith("__"):
+            elif self.chat and isinstance(node, nodes.Name) and node.ctx == "load" and _dunder(node.name) and node.name not in self.assigned:
+                # no server passes a chat template a dunder variable; web and build templates are
+                # given their own (`__pip_cache__`), and a variable the template sets is its own
                 self.report(node.lineno, node.name)
             elif isinstance(node, nodes.NSRef) and (label := judge_name(node.attr, chained=False, called=False, chat=self.chat)):
                 self.report(node.lineno, label)
