@@ -14,6 +14,7 @@ import pytest
 
 from mlgate import engine
 from mlgate.config import load_config
+from mlgate.findings import Result
 from mlgate.plugins import load_hooks
 
 os.environ.setdefault("MLGATE_DEBUG", "1")  # a scanner bug fails the test instead of becoming an error entry
@@ -30,7 +31,7 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> None:
 
 
 class Scan:
-    def __init__(self, result: engine.Result):
+    def __init__(self, result: Result):
         self.result = result
         self.findings = result.findings
         self.errors = [(e.path, e.message) for e in result.errors]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -9,8 +10,11 @@ import sys
 
 import pytest
 
-from mlgate import plugins
+import demo_hook
+from mlgate import engine, plugins
 from mlgate.cli import main
+from mlgate.config import Config
+from mlgate.hook import Scanner
 
 from conftest import write_tree
 
@@ -297,3 +301,35 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
     process.stdout.close()
     stderr = process.stderr.read().decode()
     assert (process.wait(), stderr) == (1, "")
+
+
+# --- a scanner with a bug ---------------------------------------------------------------------
+
+
+def _crashing_hook():
+    def crash(source, context):
+        raise RuntimeError(f"cannot cope with {source.path}")
+
+    crashing = Scanner("crashy", matches=lambda path: path.endswith("boom.txt"), scan=crash)
+    return dataclasses.replace(demo_hook.HOOK, scanners=(crashing, *demo_hook.HOOK.scanners))
+
+
+def test_a_scanner_that_raises_is_an_internal_error_entry_and_the_run_goes_on(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLGATE_DEBUG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    write_tree(tmp_path, {"boom.txt": "BAD one\n", "other.txt": "BAD two\n"})
+    result = engine.scan(["."], [_crashing_hook()], Config())
+    assert [(error.path, error.message) for error in result.errors] == [("boom.txt", "internal error in demo/crashy: RuntimeError: cannot cope with boom.txt")]
+    assert result.errors[0].message.startswith("internal error in demo/crashy")
+    # the other file, and the hook's other scanner on the same file, are still scanned
+    assert result.scanned_files == 2
+    assert sorted((f.rule.code, f.path, f.line) for f in result.findings) == [("DEMO001", "boom.txt", 1), ("DEMO001", "other.txt", 1)]
+    assert result.failed(demo_hook.BAD.severity)
+
+
+def test_with_mlgate_debug_a_scanner_bug_propagates(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLGATE_DEBUG", "1")
+    monkeypatch.chdir(tmp_path)
+    write_tree(tmp_path, {"boom.txt": "BAD one\n", "other.txt": "BAD two\n"})
+    with pytest.raises(RuntimeError, match="cannot cope with boom.txt"):
+        engine.scan(["."], [_crashing_hook()], Config())

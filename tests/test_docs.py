@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from httpfake import online_env, server  # noqa: F401  (fixtures, for the online examples)
-from mlgate.cli import DOCS, main
+from mlgate.cli import main
 from mlgate.plugins import load_hooks
+from mlgate.rule_pages import DOCS
 
 DOCS_DIR = Path(__file__).resolve().parents[1] / "docs" / "rules"
 HOOKS = {hook.name: hook for hook in load_hooks()}

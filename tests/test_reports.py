@@ -7,6 +7,7 @@ oasis-tcs/sarif-spec, Schemata/sarif-schema-2.1.0.json at commit
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -17,13 +18,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from mlgate.cli import DOCS, main
-from mlgate.engine import Result
-from mlgate.findings import Finding, ScanErrorEntry, Severity, assign_fingerprints
+from mlgate.cli import main
+from mlgate.findings import Finding, Result, ScanErrorEntry, Severity, assign_fingerprints
 from mlgate.models.rules import DANGEROUS_CALL as MOD001
 from mlgate.pins.rules import ACTION_NOT_PINNED as PIN020, IMAGE_NO_DIGEST as PIN010, UNPINNED as PIN001
 from mlgate.plugins import load_hooks
 from mlgate.report import FORMATS, github, markdown, plain, sarif
+from mlgate.rule_pages import DOCS
 
 from conftest import write_tree
 
@@ -63,10 +64,7 @@ def parse_command(line: str) -> tuple[str, dict[str, str], str]:
 
 
 def result_of(*findings: Finding, errors: list[ScanErrorEntry] | None = None, scanned: int = 1) -> Result:
-    listed = list(findings)
-    for finding in listed:
-        finding.context = finding.context or finding.message
-    assign_fingerprints(listed)
+    listed = assign_fingerprints([dataclasses.replace(finding, context=finding.context or finding.message) for finding in findings])
     return Result(scanned_files=scanned, findings=listed, errors=errors or [])
 
 
@@ -163,6 +161,7 @@ def test_sarif_results_locate_text_and_binary_findings():
         MOD001.finding("models/b.pkl", None, None, "calls os.system", offset=7),
     ]
     result = result_of(*findings, errors=[ScanErrorEntry("bad.toml", "cannot parse")])
+    findings = result.findings  # with their fingerprints
     document = json.loads(sarif.render(result, ALL_RULES))
     validate_sarif(document)
     run = document["runs"][0]

@@ -20,6 +20,7 @@ intended levels, titles and locations, and nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import unicodedata
@@ -29,8 +30,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlgate.engine import Result
-from mlgate.findings import ScanErrorEntry, assign_fingerprints
+from mlgate.findings import Result, ScanErrorEntry, assign_fingerprints
 from mlgate.models.rules import DANGEROUS_CALL as MOD001
 from mlgate.pins.rules import ACTION_NOT_PINNED as PIN020, UNPINNED as PIN001
 from mlgate.plugins import load_hooks
@@ -146,9 +146,7 @@ HOSTILE = [
 
 
 def result_of(findings: list, errors: list[ScanErrorEntry]) -> Result:
-    for finding in findings:
-        finding.context = finding.message
-    assign_fingerprints(findings)
+    findings = assign_fingerprints([dataclasses.replace(finding, context=finding.message) for finding in findings])
     return Result(scanned_files=1, findings=findings, errors=errors)
 
 

@@ -13,23 +13,18 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlgate import __version__
-from mlgate.config import Config, ConfigError, check_selectors, find_config_file, load_config, top_level_keys
-from mlgate.findings import Rule, Severity
+from mlgate import __version__, rule_pages
+from mlgate.config import Config, check_selectors, find_config_file, load_config, top_level_keys
+from mlgate.errors import UsageError
+from mlgate.findings import Result, Rule, Severity
 from mlgate.hook import Hook
 from mlgate.plugins import HOOK_MODULES, load_hook, load_hooks
 
 if TYPE_CHECKING:
-    from mlgate.engine import Result
     from mlgate.online import OnlineSession
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-DOCS = Path(__file__).parent / "docs" / "rules"
 SEVERITIES = [str(s) for s in Severity]
-
-
-class UsageError(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -186,8 +181,10 @@ def _explain(args: argparse.Namespace) -> int:
     code = args.code.upper()
     if code not in {rule.code for rule in _all_rules(load_hooks())}:
         raise UsageError(f"mlgate explain: unknown rule code {args.code!r} (see `mlgate rules`)")
-    page = DOCS / f"{code}.md"
-    sys.stdout.write(page.read_text(encoding="utf-8"))
+    page = rule_pages.page(code)
+    if page is None:
+        raise UsageError(f"mlgate explain: rule {code} has no documentation page")
+    sys.stdout.write(page)
     return EXIT_OK
 
 
@@ -208,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             return _explain(args)
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    except (UsageError, ConfigError) as exc:
+    except UsageError as exc:  # configuration and baseline errors too
         print(f"mlgate: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
@@ -216,13 +213,6 @@ def main(argv: list[str] | None = None) -> int:
         # final flush does not print a second traceback, and fail like a killed writer would.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FINDINGS
-    except Exception as exc:  # baseline errors and the like
-        from mlgate.suppressions import BaselineError
-
-        if isinstance(exc, BaselineError):
-            print(f"mlgate: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        raise
 
 
 def hook_main(hook: str, argv: list[str] | None = None) -> int:

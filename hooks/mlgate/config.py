@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlgate.errors import UsageError
 from mlgate.files import ScanError, SourceFile, display_path
 from mlgate.findings import Severity
 from mlgate.hook import Hook
@@ -18,7 +19,7 @@ from mlgate.hook import Hook
 CONFIG_NAMES = (".mlgate.yaml", ".mlgate.yml", "pyproject.toml")
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     pass
 
 

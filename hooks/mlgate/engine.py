@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mlgate.config import Config, options_for
 from mlgate.files import ScanError, SourceFile, display_path, iter_files
-from mlgate.findings import Finding, Rule, ScanErrorEntry, Severity, assign_fingerprints
+from mlgate.findings import Finding, Result, Rule, ScanErrorEntry, assign_fingerprints
 from mlgate.hook import Hook, ScanContext
 from mlgate.notes import Note
 from mlgate.suppressions import is_suppressed_inline
 
 if TYPE_CHECKING:
     from mlgate.online import OnlineSession
-
-
-@dataclass
-class Result:
-    scanned_files: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    errors: list[ScanErrorEntry] = field(default_factory=list)
-    fixed: list[str] = field(default_factory=list)  # files `--fix` rewrote: the run fails so they get reviewed
-
-    def failed(self, fail_on: Severity) -> bool:
-        return bool(self.errors or self.fixed) or any(f.severity >= fail_on for f in self.findings)
 
 
 def _selected(code: str, hook: str, selectors: list[str]) -> bool:
@@ -84,19 +73,15 @@ def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str]
         for source in context._cache.values():
             sources.setdefault(source.path, source)
     if online is not None:
-        raw.extend(_online_findings(online, hooks, contexts, [f for f in raw if _wanted(f, config)], config))
+        raw = _online_findings(online, hooks, contexts, [f for f in raw if _wanted(f, config)], config)
         result.errors.extend(ScanErrorEntry(path, message) for path, message in online.errors)
         online.errors.clear()
 
     findings = _dedupe(f for f in raw if _wanted(f, config))
-    for finding in findings:
-        if finding.rule.code in config.severity:
-            finding.severity = config.severity[finding.rule.code]
+    findings = [dataclasses.replace(f, severity=config.severity[f.rule.code]) if f.rule.code in config.severity else f for f in findings]
     findings = [f for f in findings if not _inline_suppressed(f, sources)]
-    for finding in findings:
-        if finding.context is None:
-            finding.context = _line(sources, finding.path, finding.line).strip() or finding.message
-    assign_fingerprints(findings)
+    findings = [dataclasses.replace(f, context=_line(sources, f.path, f.line).strip() or f.message) if f.context is None else f for f in findings]
+    findings = assign_fingerprints(findings)
     if baseline:
         findings = [f for f in findings if f.fingerprint not in baseline]
     result.findings = sorted(findings, key=lambda f: f.sort_key)
@@ -107,13 +92,14 @@ def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str]
 
 
 def _online_findings(online: OnlineSession, hooks: list[Hook], contexts: dict[str, ScanContext], findings: list[Finding], config: Config) -> list[Finding]:
+    """`findings` after each hook's online check: the check returns its hook's findings as they
+    are reported (some with more said in their message) followed by new ones."""
     rules = {rule.code: rule for hook in hooks for rule in hook.rules}
     online.wanted = lambda code: code in rules and _wanted_rule(rules[code], config)
-    found: list[Finding] = []
-    for hook in hooks:
-        module = hook.online_module()
-        if module is not None:
-            found.extend(module.check(online, contexts[hook.name], [f for f in findings if f.rule.hook == hook.name]))
+    modules = {hook.name: module for hook in hooks if (module := hook.online_module()) is not None}
+    found = [f for f in findings if f.rule.hook not in modules]
+    for name, module in modules.items():
+        found.extend(module.check(online, contexts[name], [f for f in findings if f.rule.hook == name]))
     return found
 
 

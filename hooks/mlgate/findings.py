@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -80,9 +81,9 @@ def declared_rules(hook: str | None = None) -> tuple[Rule, ...]:
     return tuple(rule for rule in _REGISTRY.values() if hook is None or rule.hook == hook)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
-    """One reported problem.
+    """One reported problem, immutable: derive a changed copy with `dataclasses.replace`.
 
     `context` is what the fingerprint is built from; when a hook leaves it empty the core
     fills in the stripped text of the offending line, so moving a line does not change it.
@@ -131,8 +132,22 @@ class ScanErrorEntry:
         return {"path": self.path, "message": self.message}
 
 
-def assign_fingerprints(findings: list[Finding]) -> None:
-    """Give every finding a stable id: rule + path + normalised context + occurrence index.
+@dataclass
+class Result:
+    """What a run found: the findings, the files that could not be scanned, the files `--fix` rewrote."""
+
+    scanned_files: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[ScanErrorEntry] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)  # files `--fix` rewrote: the run fails so they get reviewed
+
+    def failed(self, fail_on: Severity) -> bool:
+        return bool(self.errors or self.fixed) or any(f.severity >= fail_on for f in self.findings)
+
+
+def assign_fingerprints(findings: list[Finding]) -> list[Finding]:
+    """The findings, in the same order, each with a stable id: rule + path + normalised
+    context + occurrence index.
 
     Line numbers are left out on purpose so that unrelated edits which move lines keep
     the id (and so baselines and code-scanning alerts) unchanged.
@@ -140,10 +155,12 @@ def assign_fingerprints(findings: list[Finding]) -> None:
     import hashlib  # loads OpenSSL: paid only by runs that have findings
 
     seen: dict[tuple[str, str, str], int] = {}
-    for finding in sorted(findings, key=lambda f: f.sort_key):
+    fingerprints: dict[int, str] = {}
+    for position, finding in sorted(enumerate(findings), key=lambda item: item[1].sort_key):
         context = " ".join((finding.context or "").split())
         key = (finding.rule.code, finding.path, context)
         index = seen.get(key, 0)
         seen[key] = index + 1
         digest = hashlib.sha256("\0".join((*key, str(index))).encode("utf-8", "surrogatepass"))
-        finding.fingerprint = digest.hexdigest()[:20]
+        fingerprints[position] = digest.hexdigest()[:20]
+    return [dataclasses.replace(finding, fingerprint=fingerprints[position]) for position, finding in enumerate(findings)]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -26,14 +25,13 @@ import traceback
 import warnings
 from pathlib import Path
 
-from mlgate.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, build_parser, run_check
-from mlgate.config import ConfigError
+from mlgate.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, build_parser, run_check
+from mlgate.errors import UsageError
+from mlgate.problem import is_full_sha
 from mlgate.pull_request import TITLE as CHANGE_TITLE, BaseGate, ConfigChange, base_gate
 from mlgate.report import github, markdown, sarif
 from mlgate.report.plain import log_line
-from mlgate.suppressions import BaselineError
 
-COMMIT_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 
 
@@ -65,7 +63,7 @@ def pull_request_commits(event_path: str) -> tuple[str, str]:
     for side in ("base", "head"):
         commit = pull_request.get(side)
         sha = commit.get("sha") if isinstance(commit, dict) else None
-        if not isinstance(sha, str) or not COMMIT_SHA.fullmatch(sha):
+        if not isinstance(sha, str) or not is_full_sha(sha):  # also keeps options (`--output=...`) away from git
             raise ChangedFilesUnknown(f"pull_request.{side}.sha in the event payload is not a commit SHA")
         shas.append(sha)
     return shas[0], shas[1]
@@ -216,7 +214,7 @@ def main() -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return run()
-    except (UsageError, ConfigError, BaselineError) as exc:
+    except UsageError as exc:  # configuration and baseline errors too
         print(github.command("error", f"mlgate: {exc}"))
         return EXIT_USAGE
     except Exception as exc:  # a bug: say so, with the traceback as plain log lines

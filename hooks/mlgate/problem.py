@@ -16,7 +16,9 @@ from mlgate.findings import Finding, Rule, Severity
 
 Locate = Callable[[int], tuple[int, int]]  # offset in a fragment -> 1-based (line, column) in its file
 
-FULL_SHA = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
+# A full git commit id: 40 hex digits. The one definition every hook and the online checks use;
+# a sha256 content digest (64 hex) is a different thing and has its own patterns where needed.
+FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
 
 
 @dataclass
@@ -31,7 +33,7 @@ Place = Callable[[Problem], Finding]
 
 
 def is_full_sha(ref: str) -> bool:
-    """A full git commit id (SHA-1 or SHA-256): the only reference nobody can move."""
+    """A full git commit id (40 hex digits): the only reference nobody can move."""
     return FULL_SHA.fullmatch(ref) is not None
 
 

@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+from mlgate.errors import UsageError
 from mlgate.findings import Finding
 
 INLINE = re.compile(r"mlgate:\s*ignore\[([A-Za-z0-9_,\s-]+)\]")
@@ -27,7 +28,7 @@ def is_suppressed_inline(finding: Finding, line_text: str, previous_line_text: s
     return bool(wanted & (inline_codes(line_text) | inline_codes(previous_line_text)))
 
 
-class BaselineError(Exception):
+class BaselineError(UsageError):
     pass
 
 

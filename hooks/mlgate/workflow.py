@@ -12,6 +12,7 @@ import re
 
 from mlgate import yamlfile
 from mlgate.files import SourceFile
+from mlgate.problem import Locate
 
 _EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 _POSIX_SHELL = re.compile(r"(?<![\w-])(?:ba|z|da|k)?sh\b")
@@ -41,7 +42,7 @@ def on_windows(job: yamlfile.Node) -> bool:
     return any("windows" in (yamlfile.text_of(label) or "").lower() for label in labels)
 
 
-def run_script(source: SourceFile, step: yamlfile.Node, default: str | None, windows: bool) -> tuple[str, yamlfile.Locate] | None:
+def run_script(source: SourceFile, step: yamlfile.Node, default: str | None, windows: bool) -> tuple[str, Locate] | None:
     """The POSIX shell text of a step's `run:` and its locate function, or None."""
     run = yamlfile.get(step, "run")
     shell = yamlfile.text_of(yamlfile.get(step, "shell")) or default

@@ -8,16 +8,17 @@ nesting, so depth is checked on the raw text first.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from mlgate.files import ScanError, SourceFile
+from mlgate.problem import Locate
 
 MAX_DEPTH = 500
 
 Node = object  # ruamel.yaml.nodes.Node; kept opaque so hooks use the helpers below
-Locate = Callable[[int], tuple[int, int]]
 
 
 def _yaml(pure: bool = False):
@@ -73,7 +74,16 @@ def _documents(source: SourceFile) -> list[Node]:
 
 
 def compose_text(text: str) -> list[Node]:
-    """All documents of YAML text (a file, an archive member) as node trees. Raises ScanError on bad YAML."""
+    """All documents of YAML text (a file, an archive member) as node trees. Raises ScanError on bad YAML.
+
+    The last two texts composed are kept: the models hook reads a file's bytes (as it reads
+    archive members) and decodes them itself, so a YAML file other hooks composed is shared by
+    its text. The trees are shared: callers must not change them."""
+    return _composed(text)
+
+
+@functools.lru_cache(maxsize=2)
+def _composed(text: str) -> list[Node]:
     _check_depth(text)
     try:
         try:

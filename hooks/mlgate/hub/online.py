@@ -18,6 +18,7 @@ config, the revision setting beside the model key (`revision: main`) becomes `re
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from mlgate.hub.configs import sibling_revision
 from mlgate.hub.references import HUB_URL, PINNED_AT_COMMIT, setting_key, url_repository
 from mlgate.hub.rules import MISSING_REFERENCE, TORCH_HUB_UNPINNED, UNPINNED
 from mlgate.online import Edit, Fixer, OnlineError, OnlineSession
-from mlgate.online.github import FULL_SHA, commit_of
+from mlgate.online.github import commit_of
 from mlgate.problem import is_full_sha
 
 DEFAULT_BRANCH = "main"  # what the hub and `revision=None` mean by "no revision"
@@ -65,7 +66,7 @@ def hub_commit(session: OnlineSession, kind: str, repo_id: str, revision: str) -
         if answer is None:
             return None
         sha = answer.get("sha") if isinstance(answer, dict) else None
-        if not isinstance(sha, str) or FULL_SHA.fullmatch(sha) is None:
+        if not isinstance(sha, str) or not is_full_sha(sha):
             raise OnlineError(f"GET {url}: malformed response (no commit sha)")
         return sha.lower()
 
@@ -243,8 +244,12 @@ def _missing_commits(session: OnlineSession, context: ScanContext) -> list[Findi
 
 
 def check(session: OnlineSession, context: ScanContext, findings: list[Finding]) -> list[Finding]:
+    """The hook's online check: the findings, each unpinned reference told which commit it names
+    today, then the references the hub cannot resolve."""
     found = _missing_commits(session, context) if session.wanted(MISSING_REFERENCE.code) else []
+    checked: list[Finding] = []
     for finding in findings:
+        checked.append(finding)
         if finding.rule not in (UNPINNED, TORCH_HUB_UNPINNED) or not finding.line:
             continue
         source = SourceFile(path=finding.path, abspath=Path(finding.path).absolute())
@@ -252,20 +257,20 @@ def check(session: OnlineSession, context: ScanContext, findings: list[Finding])
             if finding.rule is TORCH_HUB_UNPINNED:
                 resolved = _torch_hub(session, finding, source)
                 if resolved:
-                    finding.message += f"; {resolved[0]}"
+                    checked[-1] = dataclasses.replace(finding, message=f"{finding.message}; {resolved[0]}")
                 continue
             target = target_of(finding, source)
             if target is None:
                 continue
             sha = hub_commit(session, target.kind, target.repo_id, target.revision)
             if sha is not None:
-                finding.message += f"; '{target.revision}' is commit {sha} today"
+                checked[-1] = dataclasses.replace(finding, message=f"{finding.message}; '{target.revision}' is commit {sha} today")
             elif session.wanted(MISSING_REFERENCE.code):
                 message, severity = missing(session, target.kind, target.repo_id, target.revision)
                 found.append(MISSING_REFERENCE.finding(finding.path, finding.line, finding.column, message, severity=severity))
         except OnlineError as exc:
             session.error(finding.path, f"line {finding.line}: {exc}")
-    return found
+    return [*checked, *found]
 
 
 def fix_revision(session: OnlineSession, finding: Finding, source: SourceFile) -> list[Edit]:

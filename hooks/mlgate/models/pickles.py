@@ -26,6 +26,7 @@ named by any reading is reported.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 
@@ -134,17 +135,28 @@ def _stored_value_findings(data, reading: Walk, where: Where, options: dict, dep
             prefix = f"stored as {how} (at offset {inner_where.base_offset}) for a later load"
             if nested is not None and value.startswith(FILE_MAGICS):
                 inner = [finding for finding in nested(value, inner_where) if finding.severity >= Severity.HIGH and finding.rule is not UNPARSEABLE]
-                for finding in inner:  # located at the value: the file has no such member
-                    part = f"its member {finding.member}: " if finding.member else ""
-                    finding.message = f"a model file {prefix}: {part}{finding.message}"
-                    finding.member, finding.offset = where.member, inner_where.base_offset
+                inner = [  # located at the value: the file has no such member
+                    dataclasses.replace(
+                        finding,
+                        message=f"a model file {prefix}: {f'its member {finding.member}: ' if finding.member else ''}{finding.message}",
+                        member=where.member,
+                        offset=inner_where.base_offset,
+                    )
+                    for finding in inner
+                ]
             else:
                 inner = scan_pickle(value, inner_where, options, expected=False, depth=depth + 1, nested=nested, budget=budget)
                 inner = [finding for finding in inner if finding.rule in (DANGEROUS_CALL, UNKNOWN_CALL, EXPANSION_BOMB)]
-                for finding in inner:
-                    finding.message = f"a pickle {prefix.replace('a later load', 'a later pickle.loads')}: {finding.message}"
-                    if how != "bytes":  # decoded: offsets inside the value do not map to the file
-                        finding.offset = inner_where.base_offset
+                told = prefix.replace("a later load", "a later pickle.loads")
+                inner = [
+                    dataclasses.replace(
+                        finding,
+                        message=f"a pickle {told}: {finding.message}",
+                        # decoded: offsets inside the value do not map to the file
+                        offset=finding.offset if how == "bytes" else inner_where.base_offset,
+                    )
+                    for finding in inner
+                ]
             found += inner
     return found
 

@@ -17,6 +17,7 @@ entry are hashed, and a digest that no longer matches is said in every finding.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import mmap
 import os
@@ -79,8 +80,8 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
     if problem is not None and (found or job.recognised):
         raise ScanError(problem)
     if digest is not None:
-        for finding in found:
-            finding.message += f" (the allowlisted sha256 {pinned[:12]}... no longer matches: the file's is {digest[:12]}...)"
+        changed = f" (the allowlisted sha256 {pinned[:12]}... no longer matches: the file's is {digest[:12]}...)"
+        found = [dataclasses.replace(finding, message=finding.message + changed) for finding in found]
     return found
 
 

@@ -7,7 +7,10 @@ run, which exposes (see `OnlineModule`):
 - `check(session, context, findings) -> Iterable[Finding]`: runs once after the scan, with
   the hook's `ScanContext` (whose `notes`, read with `context.notes_of(kind)`, hold the
   `mlgate.notes.Note`s its scanners kept or returned, e.g. exact pins) and the hook's
-  findings; returns new findings, and may add to the messages of the given ones. Failures go to `session.error(path, message)`.
+  findings; returns the hook's findings as the run reports them: the given ones in their
+  order (findings are immutable: one the network tells more about is replaced by a copy,
+  `dataclasses.replace(finding, message=...)`), then the new ones. Failures go to
+  `session.error(path, message)`.
 - `FIXES: dict[rule code, fixer]`, `fixer(session, finding, source) -> list[Edit]`: the
   token-exact edits that make one finding go away (`[]` when it cannot be fixed here).
 

@@ -7,8 +7,8 @@ import re
 from urllib.parse import quote
 
 from mlgate.online import OnlineError, OnlineSession
+from mlgate.problem import is_full_sha
 
-FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
 GITHUB_REPO = re.compile(r"(?:https?://|git@|ssh://git@)github\.com[/:]([\w.-]+)/([\w.-]+?)(?:\.git)?/?")
 
 
@@ -19,7 +19,7 @@ def commit_of(session: OnlineSession, owner: str, repo: str, ref: str) -> str:
         url = f"{session.settings.github_api}/repos/{quote(owner)}/{quote(repo)}/commits/{quote(ref, safe='')}"
         answer = session.http.json("GET", url, token_for="github")
         sha = answer.get("sha") if isinstance(answer, dict) else None
-        if not isinstance(sha, str) or FULL_SHA.fullmatch(sha) is None:
+        if not isinstance(sha, str) or not is_full_sha(sha):
             raise OnlineError(f"GET {url}: malformed response (no commit sha)")
         return sha.lower()
 

@@ -32,11 +32,10 @@ from mlgate.pins.requirement import (
     check_poetry_version,
     check_requirement,
     check_url,
-    is_full_sha,
 )
 from mlgate.pins.pinned import note_pin
 from mlgate.pins.rules import INSECURE_INDEX, KNOWN_VULNERABLE, PIPE_TO_SHELL, UNPINNED, VCS_REF
-from mlgate.problem import Place, placer  # noqa: F401  (placer: re-exported for the pins scanners)
+from mlgate.problem import Place, is_full_sha, placer  # noqa: F401  (placer: re-exported for the pins scanners)
 
 
 MAX_NESTING = 3  # `bash -c "sh -c '...'"` strings are analysed this deep

@@ -25,8 +25,9 @@ from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
 from mlgate.pins.images import check_image
-from mlgate.pins.requirement import Problem, is_full_sha
+from mlgate.pins.requirement import Problem
 from mlgate.pins.rules import ADD_NO_CHECKSUM, VCS_REF
+from mlgate.problem import is_full_sha
 
 _ARG_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 

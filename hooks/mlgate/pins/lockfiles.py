@@ -18,9 +18,10 @@ from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import tomlfile
 from mlgate.pins.pinned import note_pin, pin_note
-from mlgate.pins.requirement import Problem, canonical_name, check_index, is_full_sha, place
+from mlgate.pins.requirement import Problem, canonical_name, check_index, place
 from mlgate.pins.rules import INSECURE_INDEX, LOCK_UNVERIFIED
 from mlgate.pins.tomlfile import Path
+from mlgate.problem import is_full_sha
 
 PYLOCK = re.compile(r"pylock\.(?:[^./]+\.)?toml")
 Checks = Iterator[tuple[Path, Problem]]

@@ -9,6 +9,7 @@ Fix: the fixers below rewrite a reference to what it resolves to, keeping the hu
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,21 +99,24 @@ def advisory_findings(session: OnlineSession, context: ScanContext) -> list[Find
 
 
 def check(session: OnlineSession, context: ScanContext, findings: list[Finding]) -> list[Finding]:
-    """The hook's online check: advisories of exact pins, and what each movable ref is now."""
+    """The hook's online check: the findings, each movable ref told what it is now, then the
+    advisories of exact pins."""
     found = advisory_findings(session, context) if session.wanted(KNOWN_VULNERABLE.code) or session.wanted(MODEL_LOADING_RCE.code) else []
-    for finding in findings:
-        resolve = _RESOLVERS.get(finding.rule.code)
-        if resolve is None:
-            continue
-        source = SourceFile(path=finding.path, abspath=Path(finding.path).absolute())
-        try:
-            resolved = resolve(session, finding, source)
-        except OnlineError as exc:
-            session.error(finding.path, f"line {finding.line}: {exc}")
-            continue
-        if resolved:
-            finding.message += f"; {resolved.now}"
-    return found
+    return [*(_with_resolution(session, finding) for finding in findings), *found]
+
+
+def _with_resolution(session: OnlineSession, finding: Finding) -> Finding:
+    """`finding`, with what its reference resolves to now added to the message when it has one."""
+    resolve = _RESOLVERS.get(finding.rule.code)
+    if resolve is None:
+        return finding
+    source = SourceFile(path=finding.path, abspath=Path(finding.path).absolute())
+    try:
+        resolved = resolve(session, finding, source)
+    except OnlineError as exc:
+        session.error(finding.path, f"line {finding.line}: {exc}")
+        return finding
+    return dataclasses.replace(finding, message=f"{finding.message}; {resolved.now}") if resolved else finding
 
 
 # --- the reference under a finding ------------------------------------------------------

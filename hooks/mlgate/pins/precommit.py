@@ -18,8 +18,9 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
-from mlgate.pins.requirement import Problem, check_conda_spec, check_requirement, is_full_sha
+from mlgate.pins.requirement import Problem, check_conda_spec, check_requirement
 from mlgate.pins.rules import PRECOMMIT_REV
+from mlgate.problem import is_full_sha
 
 _NAMES = (".pre-commit-config.yaml", ".pre-commit-config.yml")
 _PYTHON_LANGUAGES = (None, "python", "python_venv")

@@ -7,12 +7,10 @@ offending token inside the text it was given, so the caller can place the findin
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-
 from typing import TYPE_CHECKING
 
 from mlgate.findings import Finding
-from mlgate.problem import Problem, is_full_sha  # noqa: F401  (re-exported for the pins modules)
+from mlgate.problem import Locate, Problem, is_full_sha  # noqa: F401  (Problem: re-exported for the pins modules)
 from mlgate.pins.rules import EXTRA_INDEX, INSECURE_INDEX, MISSING_HASH, UNPINNED, URL_NO_HASH, VCS_REF
 
 if TYPE_CHECKING:
@@ -224,6 +222,6 @@ def place(problem: Problem, path: str, line: int, column: int) -> Finding:
     return problem.rule.finding(path, line, column + problem.offset, problem.message)
 
 
-def place_in(problem: Problem, path: str, locate: Callable[[int], tuple[int, int]], start: int = 0) -> Finding:
+def place_in(problem: Problem, path: str, locate: Locate, start: int = 0) -> Finding:
     """The finding of `problem` for a reference at offset `start` of a text that `locate` maps to the file."""
     return problem.rule.finding(path, *locate(start + problem.offset), problem.message)

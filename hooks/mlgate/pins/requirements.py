@@ -10,7 +10,7 @@ under their own path. Conda environments reuse `scan_lines` for their `pip:` ent
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from mlgate.pins.requirement import (
 )
 from mlgate.pins.pinned import note_pin
 from mlgate.pins.rules import INSECURE_INDEX, MISSING_HASH, PARTIAL_HASHES, UNPINNED, URL_NO_HASH
+from mlgate.problem import Locate
 
 REQUIREMENT_FOLDERS = {"requirements", "reqs"}
 ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".zip")
@@ -74,10 +75,10 @@ class Line:
     """One logical line: comment removed, stripped; `locate` maps an offset in it to the file."""
 
     text: str
-    locate: Callable[[int], tuple[int, int]]
+    locate: Locate
 
     @classmethod
-    def from_text(cls, text: str, locate: Callable[[int], tuple[int, int]]) -> Line:
+    def from_text(cls, text: str, locate: Locate) -> Line:
         if "#" in text:
             text = COMMENT.sub("", text)
         stripped = text.strip()

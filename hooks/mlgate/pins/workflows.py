@@ -24,8 +24,9 @@ from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
 from mlgate.pins.images import check_image
-from mlgate.pins.requirement import Problem, is_full_sha
+from mlgate.pins.requirement import Problem
 from mlgate.pins.rules import ACTION_NOT_PINNED
+from mlgate.problem import is_full_sha
 from mlgate.workflow import default_shell, matches, on_windows, run_script
 
 _MATRIX_REFERENCE = re.compile(r"\$\{\{\s*matrix\.([\w-]+(?:\.[\w-]+)*)\s*\}\}")

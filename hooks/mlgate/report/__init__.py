@@ -10,8 +10,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mlgate.engine import Result
-    from mlgate.findings import Rule
+    from mlgate.findings import Result, Rule
 
 # format name (as given to --format) -> module in this package
 FORMATS = {

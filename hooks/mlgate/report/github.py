@@ -11,8 +11,7 @@ Every line printed here is a `command`, whose values are escaped and whose line 
 
 from __future__ import annotations
 
-from mlgate.engine import Result
-from mlgate.findings import Finding, Rule, ScanErrorEntry, Severity
+from mlgate.findings import Finding, Result, Rule, ScanErrorEntry, Severity
 from mlgate.report.plain import escape_data, escape_property, log_line, without_legacy_commands
 from mlgate.report.text import location
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 
 from mlgate import __version__
-from mlgate.engine import Result
-from mlgate.findings import Rule
+from mlgate.findings import Result, Rule
 from mlgate.report.plain import printable_json
 
 

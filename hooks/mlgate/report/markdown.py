@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from mlgate.engine import Result
-from mlgate.findings import Rule, Severity
+from mlgate.findings import Result, Rule, Severity
 from mlgate.report.github import ANNOTATIONS_PER_LEVEL, by_severity, split_annotated, where_in_file
 from mlgate.report.plain import visible
 

@@ -13,10 +13,8 @@ import re
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from mlgate import __version__
-from mlgate.cli import DOCS
-from mlgate.engine import Result
-from mlgate.findings import Finding, Rule, Severity
+from mlgate import __version__, rule_pages
+from mlgate.findings import Finding, Result, Rule, Severity
 from mlgate.report.github import where_in_file
 from mlgate.report.plain import printable_json
 
@@ -29,13 +27,8 @@ SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.ME
 _WHAT_IT_FINDS = re.compile(r"^## What it finds\s*\n+(.+?)\n\s*\n", re.MULTILINE | re.DOTALL)
 
 
-def _page(rule: Rule) -> str | None:
-    page = DOCS / f"{rule.code}.md"
-    return page.read_text(encoding="utf-8") if page.is_file() else None
-
-
 def _descriptor(rule: Rule) -> dict:
-    page = _page(rule)
+    page = rule_pages.page(rule.code)
     found = _WHAT_IT_FINDS.search(page or "")
     full = " ".join(found.group(1).split()) if found else rule.summary
     hint = f"{rule.fix} (`mlgate explain {rule.code}` prints the rule's page)"

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mlgate.engine import Result
-from mlgate.findings import Finding, Rule
+from mlgate.findings import Finding, Result, Rule
 from mlgate.report.plain import neutralised
 
 

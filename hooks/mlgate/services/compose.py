@@ -19,11 +19,11 @@ from mlgate import shell, yamlfile
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
+from mlgate.problem import Locate
 from mlgate.services import report
 from mlgate.services.catalog import SERVICES, Service
 from mlgate.services.launch import (
     Launch,
-    Locate,
     Setting,
     Spot,
     classify_address,

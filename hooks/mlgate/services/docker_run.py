@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from mlgate import shell
 from mlgate.findings import Finding
+from mlgate.problem import Locate
 from mlgate.services import compose, report
-from mlgate.services.launch import Locate, Setting, Spot, classify_address, image_requires_token, service_of_image
+from mlgate.services.launch import Setting, Spot, classify_address, image_requires_token, service_of_image
 from mlgate.services.report import Exposure
 
 _RUNTIMES = frozenset({"docker", "podman", "nerdctl"})

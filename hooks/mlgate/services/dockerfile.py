@@ -17,10 +17,10 @@ from mlgate.dockerfile import Instruction, exec_form, instructions, legacy_env, 
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
+from mlgate.problem import Locate
 from mlgate.services import compose, report
 from mlgate.services.launch import (
     Launch,
-    Locate,
     Setting,
     assignments,
     commands_in,

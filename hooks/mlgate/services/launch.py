@@ -9,14 +9,14 @@ goes through the core lexer, and `sh -c '...'` strings are parsed, not executed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from mlgate import shell
+from mlgate.problem import Locate
 from mlgate.services.catalog import SERVICES, Service
 
 Spot = tuple[int, int]  # 1-based (line, column) in the file
-Locate = Callable[[int], Spot]
 
 MAX_NESTING = 3  # `sh -c "bash -c '...'"` is unwrapped this deep
 _PYTHON = re.compile(r"(?:python|pypy)[0-9.]*")

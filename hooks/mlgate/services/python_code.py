@@ -15,6 +15,7 @@ lines and `%%bash` cells as shell scripts.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 
 from mlgate import notebook, python_ast
@@ -185,9 +186,7 @@ def scan_notebook(source: SourceFile, context: ScanContext) -> list[Finding]:
         starts = [0] + [index + 1 for index, char in enumerate(cell.text) if char == "\n"]
         for finding in found:
             line, column, cell_line = cell.locate(starts[finding.line - 1] + finding.column - 1)
-            finding.line, finding.column = line, column
-            finding.message = f"{finding.message} (cell {cell.number}, line {cell_line})"
-        findings += found
+            findings.append(dataclasses.replace(finding, line=line, column=column, message=f"{finding.message} (cell {cell.number}, line {cell_line})"))
     return findings
 
 

@@ -15,8 +15,9 @@ from mlgate import shell, workflow, yamlfile
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
+from mlgate.problem import Locate
 from mlgate.services import docker_run, report
-from mlgate.services.launch import PREFILTER, Locate, Setting, assignments, commands_in, launch_of
+from mlgate.services.launch import PREFILTER, Setting, assignments, commands_in, launch_of
 from mlgate.services.report import node_spot
 
 _EXPORTS = frozenset({"export", "declare", "typeset", "readonly", "local"})
