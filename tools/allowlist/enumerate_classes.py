@@ -104,7 +104,7 @@ def modules_of(package_name: str) -> list:
                 module = importlib.import_module(name)
         except BaseException as error:  # optional dependencies missing, SystemExit in scripts
             why = str(error).splitlines()[0] if str(error) else type(error).__name__
-            sys.stderr.write("enumerate: %s not imported: %s\n" % (name, why))
+            sys.stderr.write(f"enumerate: {name} not imported: {why}\n")
             continue
         found.append(module)
         for info in pkgutil.iter_modules(getattr(module, "__path__", None) or [], name + "."):

@@ -62,7 +62,7 @@ ALLOWLIST = os.path.join(ROOT, "hooks", "mlgate", "models", "allowlist")
 CALLABLES = os.path.join(ROOT, "hooks", "mlgate", "models", "callables.py")
 VENVS = ["/work/allowlist-venv", "/work/allowlist-venv-np1", "/work/allowlist-venv-old", "/work/allowlist-venv-py39",
          "/work/allowlist-venv-py37"]
-STDLIB_PYTHONS = ["/root/.pyenv/versions/%s/bin/python" % version for version in ("3.8.18", "3.10.13", "3.12.1", "3.13.0")]
+STDLIB_PYTHONS = [f"/root/.pyenv/versions/{version}/bin/python" for version in ("3.8.18", "3.10.13", "3.12.1", "3.13.0")]
 
 ENUMERATED_PACKAGES = {"sklearn": "sklearn", "pandas": "pandas", "scipy": "scipy.sparse", "xgboost": "xgboost",
                        "lightgbm": "lightgbm", "omegaconf": "omegaconf"}
@@ -437,7 +437,7 @@ def _resolves(module: str, qualname: str) -> bool:
     return True
 
 
-def collect(families: list) -> dict:
+def collect(families: list) -> dict:  # noqa: C901 -- one block per source of records (samples, torch, numpy, enumerations), in order
     """Records [kind, module, qualname, evidence] from what this interpreter has installed."""
     import samples
     from enumerate_classes import classes_and_rebuilders
@@ -450,18 +450,18 @@ def collect(families: list) -> dict:
         try:
             for label, thing in samples.BUILDERS[family]():
                 if isinstance(thing, samples.Recorded):
-                    records += [["seen", module, name, "%s: %s" % (family, label)] for module, name in sorted(thing)]
+                    records += [["seen", module, name, f"{family}: {label}"] for module, name in sorted(thing)]
                     continue
                 for obj in thing:
-                    evidence = "%s: %s (%s)" % (family, label, type(obj).__qualname__)
+                    evidence = f"{family}: {label} ({type(obj).__qualname__})"
                     try:
                         records += [["seen", module, name, evidence] for module, name in sorted(pickled_globals(obj))]
                     except Exception as error:
-                        problems.append("%s: not pickled: %s" % (evidence, str(error)[:200]))
+                        problems.append(f"{evidence}: not pickled: {str(error)[:200]}")
         except ImportError as error:
-            problems.append("%s: not installed (%s)" % (family, error))
+            problems.append(f"{family}: not installed ({error})")
         except Exception as error:
-            problems.append("%s: builder failed: %r" % (family, error))
+            problems.append(f"{family}: builder failed: {error!r}")
     if "torch" in families:
         try:
             from torch._weights_only_unpickler import _get_allowed_globals
@@ -473,7 +473,7 @@ def collect(families: list) -> dict:
             pass
     if "numpy" in families:
         try:
-            import numpy
+            import numpy  # noqa: F401 -- only to skip the numpy records when numpy is missing
 
             from recorder import pickled_globals
 
@@ -534,7 +534,7 @@ def merge(collected: list) -> tuple:
     ufuncs = {(module, qualname) for result in collected for kind, module, qualname, _ in result["records"] if kind == "ufunc"}
     for result in collected:
         for kind, module, qualname, evidence in result["records"]:
-            entry = "%s:%s" % (module, qualname)
+            entry = f"{module}:{qualname}"
             if kind == "seen" and (module, qualname) in ufuncs:
                 kind = "ufunc"
             if kind in ("class", "rebuild", "risky") and module.startswith("sklearn.") and module in PRE_022_MODULES:
@@ -546,7 +546,7 @@ def merge(collected: list) -> tuple:
             if kind in ("seen", "class") and entry in SPECIAL_GROUPS:
                 kind = SPECIAL_GROUPS[entry]
             sources.setdefault(entry, {}).setdefault(kind, evidence)
-    for (family, group), (reason, entries) in DOCUMENTED.items():
+    for (_family, group), (_reason, entries) in DOCUMENTED.items():
         for entry in entries:
             sources.setdefault(entry, {})["documented:" + group] = "documented in generate.py"
     files = {}
@@ -556,7 +556,7 @@ def merge(collected: list) -> tuple:
         evidence = "; ".join(sorted(set(kinds.values())))[:300]
         why = _why_excluded(entry, module, qualname, kinds, dangerous_reason)
         if why:
-            excluded[entry] = (why, "%s: %s" % ("+".join(sorted(kinds)), evidence))
+            excluded[entry] = (why, "{}: {}".format("+".join(sorted(kinds)), evidence))
             continue
         group = min(kinds, key=lambda kind: GROUP_ORDER.index(kind.split(":")[0]))
         if group.startswith("documented:"):
@@ -564,7 +564,7 @@ def merge(collected: list) -> tuple:
         else:
             family = "python" if group == "http" else _family(module)
         if family.startswith("other:"):
-            excluded[entry] = ("no library family for %s (review and add one)" % family[6:], evidence)
+            excluded[entry] = (f"no library family for {family[6:]} (review and add one)", evidence)
             continue
         files.setdefault(family, {}).setdefault(group, set()).add(entry)
     return files, excluded
@@ -586,7 +586,7 @@ def _why_excluded(entry: str, module: str, qualname: str, kinds: dict, dangerous
         return "defined by the sample script itself"
     if "http" in kinds:
         return None if entry in HTTP_DATA_CLASSES else "HTTP library object not reviewed as a data class"
-    reason = dangerous_reason("%s.%s" % (module, qualname), module)
+    reason = dangerous_reason(f"{module}.{qualname}", module)
     if reason and entry in REVIEWED_FALSE_ALARMS:
         return None
     return "dangerous per mlgate.models.callables: " + reason if reason else None
@@ -601,10 +601,7 @@ def write(files: dict, excluded: dict) -> dict:
         total = 0
         keys = sorted(groups, key=lambda g: (GROUP_ORDER.index(g.split(":")[0]), g))
         for group in keys:
-            if group.startswith("documented:"):
-                reason = DOCUMENTED[(family, group.split(":", 1)[1])][0]
-            else:
-                reason = REASONS[(family, group)]
+            reason = DOCUMENTED[(family, group.split(":", 1)[1])][0] if group.startswith("documented:") else REASONS[(family, group)]
             lines.append("# reason: " + reason)
             lines += sorted(groups[group])
             total += len(groups[group])
@@ -615,7 +612,7 @@ def write(files: dict, excluded: dict) -> dict:
         handle.write("# Globals that real pickles (or documented lists) use but the allowlist leaves out, and why.\n")
         handle.write("# Generated by generate.py; evidence: which sample produced it.\n")
         for entry, (why, evidence) in sorted(excluded.items()):
-            handle.write("%s\t%s\t[%s]\n" % (entry, why, evidence))
+            handle.write(f"{entry}\t{why}\t[{evidence}]\n")
     return counts
 
 
@@ -638,25 +635,25 @@ def main() -> None:
     collected = []
     for python, families in runs:
         if not os.path.exists(python):
-            sys.stderr.write("skipped (missing): %s\n" % python)
+            sys.stderr.write(f"skipped (missing): {python}\n")
             continue
         folder = arguments.records or tempfile.mkdtemp()
         os.makedirs(folder, exist_ok=True)
         output = os.path.join(folder, python.strip("/").replace("/", "_") + ".json")
         if not (arguments.records and os.path.exists(output)):
-            sys.stderr.write("collecting with %s\n" % python)
+            sys.stderr.write(f"collecting with {python}\n")
             subprocess.run([python, os.path.abspath(__file__), "collect", output, "--families", families], check=True,
                            cwd=tempfile.gettempdir())
         with open(output, encoding="utf-8") as handle:
             collected.append(json.load(handle))
-        sys.stderr.write("  %s\n" % json.dumps(collected[-1]["versions"]))
+        sys.stderr.write("  {}\n".format(json.dumps(collected[-1]["versions"])))
         for problem in collected[-1]["problems"]:
-            sys.stderr.write("  problem: %s\n" % problem)
+            sys.stderr.write(f"  problem: {problem}\n")
     files, excluded = merge(collected)
     counts = write(files, excluded)
     for family, count in sorted(counts.items()):
-        print("%-14s %5d" % (family + ".txt", count))
-    print("excluded: %d (tools/allowlist/excluded.txt)" % len(excluded))
+        print(f"{family + '.txt':<14} {count:5d}")
+    print(f"excluded: {len(excluded):d} (tools/allowlist/excluded.txt)")
 
 
 def _all_families() -> list:

@@ -327,14 +327,14 @@ def _sklearn_estimators():
     return found
 
 
-def _sklearn_arguments(cls, task: str) -> dict:
+def _sklearn_arguments(cls, task: str) -> dict:  # noqa: C901 -- one case per constructor parameter sklearn needs filled
     """Keyword arguments that make meta-estimators constructible, for a 'classifier' or 'regressor' task."""
     import inspect
 
-    from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-    from sklearn.preprocessing import StandardScaler
     from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     try:
         parameters = inspect.signature(cls.__init__).parameters
@@ -382,7 +382,6 @@ def _sklearn_arguments(cls, task: str) -> dict:
 
 def sklearn_samples():
     import numpy as np
-
     from sklearn.base import RegressorMixin
 
     X, y = _rows(30)
@@ -417,14 +416,14 @@ def sklearn_samples():
             failed.append(cls.__name__)
     yield "estimators (unfitted and fitted)", fitted
     if failed:
-        sys.stderr.write("sklearn: not fitted: %s\n" % ", ".join(sorted(failed)))
+        sys.stderr.write("sklearn: not fitted: {}\n".format(", ".join(sorted(failed))))
     yield "composites", list(_sklearn_composites(X, y, y_reg))
     try:
         from sklearn.metrics import get_scorer, get_scorer_names
 
         names = get_scorer_names()
     except ImportError:
-        from sklearn.metrics import get_scorer, SCORERS
+        from sklearn.metrics import SCORERS, get_scorer
 
         names = sorted(SCORERS)
     yield "scorers", [get_scorer(name) for name in names]
@@ -451,17 +450,21 @@ def sklearn_samples():
 
 def _sklearn_composites(X, y, y_reg):
     import numpy as np
-
     from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-    from sklearn.ensemble import RandomForestClassifier, GradientBoostingClassifier
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
     from sklearn.feature_selection import SelectKBest, chi2, f_classif, f_regression, mutual_info_classif
-    from sklearn.linear_model import LogisticRegression, LinearRegression
-    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, KFold, StratifiedKFold
-    from sklearn.pipeline import Pipeline, make_pipeline, FeatureUnion
-    from sklearn.preprocessing import (
-        FunctionTransformer, LabelBinarizer, LabelEncoder, MultiLabelBinarizer, OneHotEncoder, StandardScaler,
-    )
     from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.model_selection import GridSearchCV, KFold, RandomizedSearchCV, StratifiedKFold
+    from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+    from sklearn.preprocessing import (
+        FunctionTransformer,
+        LabelBinarizer,
+        LabelEncoder,
+        MultiLabelBinarizer,
+        OneHotEncoder,
+        StandardScaler,
+    )
 
     def fit(model, *args):
         try:
@@ -490,7 +493,7 @@ def _sklearn_composites(X, y, y_reg):
     yield from fit(FeatureUnion([("a", StandardScaler()), ("b", FunctionTransformer())]), X)
     yield from fit(StandardScaler(), frame[["n", "m"]])
     try:
-        from sklearn.metrics import make_scorer, fbeta_score
+        from sklearn.metrics import fbeta_score, make_scorer
 
         yield make_scorer(fbeta_score, beta=2)
     except Exception:
@@ -547,7 +550,6 @@ def catboost_samples():
 
 def joblib_samples():
     """joblib.dump files (uncompressed and zlib), recorded with the arrays' raw bytes left out."""
-    import joblib
     import numpy as np
     from joblib import numpy_pickle
 
@@ -579,8 +581,8 @@ def joblib_samples():
                 found |= globals_in(buffer.getvalue())
     finally:
         wrapper.write_array = original
-    for array in object_arrays:
-        found |= globals_in(__import__("pickle").dumps(array, protocol=2))
+    for object_array in object_arrays:
+        found |= globals_in(__import__("pickle").dumps(object_array, protocol=2))
     yield "joblib.dump", found
 
 
@@ -652,7 +654,7 @@ def torch_samples():
         try:
             found |= torch_save_globals({name: value})
         except Exception as error:
-            sys.stderr.write("torch: %s not saved: %s\n" % (name, error))
+            sys.stderr.write(f"torch: {name} not saved: {error}\n")
     models = _torch_modules()
     sequential = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(),
                                      torch.nn.Flatten(), torch.nn.Linear(2, 3))
@@ -668,7 +670,7 @@ def torch_samples():
             found |= torch_save_globals(model)
             found |= torch_save_globals(model.state_dict())
         except Exception as error:
-            sys.stderr.write("torch: module %s not saved: %s\n" % (type(model).__name__, error))
+            sys.stderr.write(f"torch: module {type(model).__name__} not saved: {error}\n")
     found |= _torch_training_objects()
     yield "torch.save of tensors, modules, optimizers, schedulers, scalers", found
     yield "torch.jit.save (TorchScript)", Recorded(_torchscript_globals())
@@ -708,13 +710,13 @@ def _torch_training_objects() -> set:
             optimizer = cls(model.parameters(), lr=0.1) if "lr" in inspect.signature(cls).parameters else cls(model.parameters())
             model(torch.ones(4, 3)).sum().backward()
             if name == "LBFGS":
-                optimizer.step(lambda: model(torch.ones(4, 3)).sum())
+                optimizer.step(lambda: model(torch.ones(4, 3)).sum())  # noqa: B023 -- called within this iteration
             else:
                 optimizer.step()
             found |= torch_save_globals(optimizer.state_dict())
             found |= torch_save_globals(optimizer)
         except Exception as error:
-            sys.stderr.write("torch: optimizer %s: %s\n" % (name, error))
+            sys.stderr.write(f"torch: optimizer {name}: {error}\n")
     schedulers = torch.optim.lr_scheduler
     arguments = {
         "StepLR": (1,), "MultiStepLR": ([1, 2],), "ExponentialLR": (0.9,), "CosineAnnealingLR": (5,),
@@ -733,7 +735,7 @@ def _torch_training_objects() -> set:
             found |= torch_save_globals(scheduler.state_dict())
             found |= torch_save_globals(scheduler)
         except Exception as error:
-            sys.stderr.write("torch: scheduler %s: %s\n" % (name, error))
+            sys.stderr.write(f"torch: scheduler {name}: {error}\n")
     optimizer = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1)
     for build in (
         lambda: schedulers.SequentialLR(optimizer, [schedulers.ConstantLR(optimizer), schedulers.StepLR(optimizer, 1)], [1]),
@@ -746,7 +748,7 @@ def _torch_training_objects() -> set:
             found |= torch_save_globals(scheduler.state_dict())
             found |= torch_save_globals(scheduler)
         except Exception as error:
-            sys.stderr.write("torch: %s\n" % error)
+            sys.stderr.write(f"torch: {error}\n")
     for build in (lambda: torch.amp.GradScaler("cpu"), lambda: torch.cuda.amp.GradScaler(enabled=False),
                   lambda: torch.amp.GradScaler("cuda", enabled=False)):
         try:
@@ -754,13 +756,13 @@ def _torch_training_objects() -> set:
             found |= torch_save_globals(scaler.state_dict())
             found |= torch_save_globals(scaler)
         except Exception as error:
-            sys.stderr.write("torch: scaler %s\n" % error)
+            sys.stderr.write(f"torch: scaler {error}\n")
     return found
 
 
 # ------------------------------------------------------------------------ configs and trainers
 def omegaconf_samples():
-    from omegaconf import OmegaConf, DictConfig, ListConfig
+    from omegaconf import DictConfig, ListConfig, OmegaConf
 
     config = OmegaConf.create({
         "model": {"name": "x", "layers": [1, 2, {"a": None}], "lr": 0.1, "flag": True, "ref": "${model.name}"},
@@ -827,7 +829,7 @@ def _folder_globals(folder: str) -> set:
                 try:
                     found |= globals_in(data, max_pickles=5)
                 except Exception as error:
-                    sys.stderr.write("%s: %s\n" % (path, error))
+                    sys.stderr.write(f"{path}: {error}\n")
     return found
 
 
@@ -865,7 +867,7 @@ def lightning_samples():
     for module in ("lightning.fabric.utilities.data", "lightning_fabric.utilities.data",
                    "pytorch_lightning.utilities.parsing", "lightning.pytorch.utilities.parsing"):
         try:
-            objects.append(getattr(__import__(module, fromlist=["AttributeDict"]), "AttributeDict")(lr=0.1, layers=[1, 2]))
+            objects.append(__import__(module, fromlist=["AttributeDict"]).AttributeDict(lr=0.1, layers=[1, 2]))
         except (ImportError, AttributeError):
             pass
     yield "hparams", objects
@@ -908,7 +910,7 @@ def _lightning_checkpoint_globals(package: str) -> set:
 
 
 def tokenizers_samples():
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers, decoders, processors, AddedToken
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
     tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Lowercase()])

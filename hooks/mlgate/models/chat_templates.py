@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 from mlgate.files import ScanError
 from mlgate.findings import Finding
@@ -42,6 +43,8 @@ _CHAT_KEY = re.compile(r"chat_template", re.IGNORECASE)
 # A Jinja tag after decoding: `{{`/`{%` as written, or a brace or percent sign written as an escape.
 _JSON_TAG = re.compile(r"\{[{%]|\\u00(?:7[bB]|25)")
 _YAML_TAG = re.compile(r"\{[{%]|\\(?:x|u00|U000000)(?:7[bB]|25)|\{\\(?:\r\n|\r|\n)")
+# JSON's own string reader (the C one when built): exists at runtime, absent from typeshed.
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 
 
 def may_hold_templates(name: str) -> bool:
@@ -114,13 +117,15 @@ def _json_file(data: bytes, base: str, templates: FileTemplates) -> None:
             continue  # inside a string already judged
         # In valid JSON a `{{`, `{%` or `\u` only occurs inside a string: find its opening quote.
         opening = _quote_before(text, hit.start())
-        value, done = json.decoder.scanstring(text, opening + 1)
+        value, done = _scanstring(text, opening + 1)
         if text[done:].lstrip().startswith(":"):
             continue  # an object key, not a value
         key = _key_of(text, opening)
         chat = key is not None and (_CHAT_KEY.search(key) is not None or key == "template" and base in TOKENIZER_FILES)
-        start = opening + 1
-        templates.add(key or "string value", value, lambda index, start=start: offsets.of(_raw_index(text, start, index)), chat=chat)
+        def locate_in_string(index: int, start: int = opening + 1) -> int:
+            return offsets.of(_raw_index(text, start, index))
+
+        templates.add(key or "string value", value, locate_in_string, chat=chat)
 
 
 def _quote_before(text: str, at: int) -> int:
@@ -145,7 +150,7 @@ def _key_of(text: str, opening: int) -> str | None:
     if closing < 0 or text[closing] != '"':
         return None
     try:
-        return json.decoder.scanstring(text, _quote_before(text, closing) + 1)[0]
+        return _scanstring(text, _quote_before(text, closing) + 1)[0]
     except json.JSONDecodeError:
         return None
 
@@ -178,6 +183,7 @@ def _yaml_file(data: bytes, templates: FileTemplates) -> None:
         keys: dict[int, str] = {}  # value node -> its key
         key_nodes: set[int] = set()  # a key is not a template
         chat: set[int] = set()
+        node: Any  # a ruamel.yaml node: yamlfile keeps its Node type opaque
         for node in walk(document):
             if not is_mapping(node):
                 continue
@@ -190,7 +196,10 @@ def _yaml_file(data: bytes, templates: FileTemplates) -> None:
         for node in walk(document):
             if node.id == "scalar" and id(node) not in key_nodes and isinstance(node.value, str):
                 locate = _scalar_offsets(text, node)
-                templates.add(keys.get(id(node)) or "string value", node.value, lambda index, locate=locate: offsets.of(locate(index)), chat=id(node) in chat)
+                def locate_in_scalar(index: int, locate: Callable[[int], int] = locate) -> int:
+                    return offsets.of(locate(index))
+
+                templates.add(keys.get(id(node)) or "string value", node.value, locate_in_scalar, chat=id(node) in chat)
 
 
 def _scalar_offsets(text: str, node) -> Callable[[int], int]:

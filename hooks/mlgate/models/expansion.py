@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import pickletools
+from typing import Any
 
 UNFOLD_LIMIT = 10_000_000  # nodes; a bomb is reported past max(this, EXPANSION_RATIO x bytes)
 EXPANSION_RATIO = 1000
@@ -120,7 +121,7 @@ def _largest_unfolding(nodes: list[_Node], limit: int) -> int:
     for root in nodes:
         if id(root) in sizes:
             continue
-        path = [[root, iter(root.children), 1]]
+        path: list[list[Any]] = [[root, iter(root.children), 1]]  # [node, children left, size so far]
         on_path.add(id(root))
         while path:
             step = path[-1]

@@ -34,7 +34,8 @@ target written as an interpolation there is high.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from enum import Enum
+from typing import Any, Final, NamedTuple
 
 from mlgate.files import ScanError
 from mlgate.findings import Finding, Severity
@@ -89,11 +90,11 @@ def scan(data: bytes, where: Where) -> list[Finding]:
     for document, last_merge_wins in ((document, reading) for document in documents for reading in merge_readings):
         for judgement in _Document(document, last_merge_wins).targets():
             known = judged.get((judgement.key, judgement.shown))
-            if known is None or judgement.index < known.index:
+            if known is None or judgement.position < known.position:
                 judged[(judgement.key, judgement.shown)] = judgement
     return [
-        where.finding(HYDRA_TARGET, judgement.message, bom + len(text[: judgement.index].encode(encoding)), severity=judgement.severity)
-        for judgement in sorted(judged.values(), key=lambda judgement: judgement.index)
+        where.finding(HYDRA_TARGET, judgement.message, bom + len(text[: judgement.position].encode(encoding)), severity=judgement.severity)
+        for judgement in sorted(judged.values(), key=lambda judgement: judgement.position)
     ]
 
 
@@ -167,7 +168,7 @@ class _Place(NamedTuple):
     """A mapping or sequence where it sits in the configuration OmegaConf builds: the same
     node reached through two aliases sits in two places (relative interpolations differ)."""
 
-    node: object
+    node: Any  # a ruamel.yaml node
     parent: _Place | None
     key: int  # identifies (node, chain of containers)
 
@@ -175,12 +176,16 @@ class _Place(NamedTuple):
 class _Judged(NamedTuple):
     key: str
     shown: str
-    index: int  # character index of the target's value in the text
+    position: int  # character index of the target's value in the text
     message: str
     severity: Severity | None
 
 
-_NOT_TEXT = object()  # an interpolation that yields a mapping or a list, never a callable's name
+class _NotText(Enum):
+    NOT_TEXT = "not text"
+
+
+_NOT_TEXT: Final = _NotText.NOT_TEXT  # an interpolation that yields a mapping or a list, never a callable's name
 Pieces = list  # of str and _Hole
 
 
@@ -190,24 +195,24 @@ class _Document:
     def __init__(self, root, last_merge_wins: bool):
         self.root = root
         self.last_merge_wins = last_merge_wins
-        self._entries: dict[int, dict[str, object]] = {}
-        self._flat: dict[int, list[tuple[object, object]]] = {}
+        self._entries: dict[int, dict[str, Any]] = {}  # ruamel.yaml nodes
+        self._flat: dict[int, list[tuple[Any, Any]]] = {}
         self._merged = 0
         self._place_keys: dict[tuple[int, int], int] = {}
-        self._resolved: dict[tuple[int, int], Pieces | object] = {}
+        self._resolved: dict[tuple[int, int], Pieces | _NotText] = {}
         self._resolving: set[tuple[int, int]] = set()
         self._open = 0  # interpolations being resolved, one inside the other
         self.steps = 0
 
     # -- the configuration's shape ------------------------------------------------------
-    def entries(self, mapping) -> dict[str, object]:
+    def entries(self, mapping) -> dict[str, Any]:
         """key -> value node, merge keys applied (the last of a key's pairs wins). Non-text keys are left out."""
         cached = self._entries.get(id(mapping))
         if cached is None:
             cached = self._entries[id(mapping)] = {key.value: value for key, value in self.flattened(mapping)}
         return cached
 
-    def flattened(self, mapping) -> list[tuple[object, object]]:
+    def flattened(self, mapping) -> list[tuple[Any, Any]]:
         """The (key, value) nodes of a mapping as PyYAML's `flatten_mapping` leaves them: the
         merged pairs, then the mapping's own (which win). Merged mappings are flattened first,
         without recursion (a chain of thousands of merges), and a mapping merging itself sees
@@ -228,7 +233,7 @@ class _Document:
             self._flat[id(node)] = self._flatten(node)
         return self._flat[id(mapping)]
 
-    def _flatten(self, mapping) -> list[tuple[object, object]]:
+    def _flatten(self, mapping) -> list[tuple[Any, Any]]:
         """One mapping's pairs, its merged mappings already flattened. PyYAML <= 6.0.3: an
         earlier mapping of `<<: [*a, *b]` wins over a later one, a later `<<` key over an
         earlier one. PyYAML 6.0.4 (pyyaml#937, regression pyyaml#953): merged pairs are kept
@@ -297,7 +302,7 @@ class _Document:
                 continue
             seen.add(identity(place))
             node = place.node
-            children = list(enumerate(node.value)) if is_sequence(node) else []
+            children: list[tuple[object, Any]] = list(enumerate(node.value)) if is_sequence(node) else []  # (key or index, node)
             if is_mapping(node):
                 entries = self.entries(node)
                 children = list(entries.items())
@@ -347,7 +352,7 @@ class _Document:
         return _Judged(key, raw, index, message, Severity.HIGH)
 
     # -- interpolation ------------------------------------------------------------------
-    def resolve(self, scalar, container: _Place | None) -> Pieces | object:
+    def resolve(self, scalar, container: _Place | None) -> Pieces | _NotText:
         """The scalar's value with its interpolations resolved: pieces of text and holes, or
         _NOT_TEXT when the whole value is an interpolation of a mapping or a list."""
         text = scalar.value
@@ -368,7 +373,7 @@ class _Document:
         self._resolved[memo] = result
         return result
 
-    def _resolve_text(self, text: str, container: _Place | None) -> Pieces | object:
+    def _resolve_text(self, text: str, container: _Place | None) -> Pieces | _NotText:
         pieces: Pieces = []
         at = 0
         whole = None
@@ -381,7 +386,9 @@ class _Document:
                 pieces += _as_text(value)
             elif text[at] == "\\":
                 # Backslashes escape only before `${`: pairs make one, an odd one makes `${` text.
-                run = _BACKSLASHES.match(text, at).end() - at
+                backslashes = _BACKSLASHES.match(text, at)
+                assert backslashes is not None  # text[at] is one
+                run = backslashes.end() - at
                 if text.startswith("${", at + run):
                     pieces.append("\\" * (run // 2) + ("${" if run % 2 else ""))
                     at += run + (2 if run % 2 else 0)
@@ -389,14 +396,16 @@ class _Document:
                     pieces.append(text[at : at + run])
                     at += run
             else:
-                end = _LITERAL.match(text, at).end()
+                literal = _LITERAL.match(text, at)
+                assert literal is not None  # text[at] starts neither `${` nor a backslash run
+                end = literal.end()
                 pieces.append(text[at:end])
                 at = end
         if whole is _NOT_TEXT:
             return _NOT_TEXT
         return _bounded(pieces)
 
-    def _interpolation(self, text: str, at: int, container: _Place | None) -> tuple[Pieces | object, int]:
+    def _interpolation(self, text: str, at: int, container: _Place | None) -> tuple[Pieces | _NotText, int]:
         """The value of the interpolation whose body starts at `at` (after `${`), and the
         index after its closing brace."""
         self.steps += 1
@@ -453,7 +462,7 @@ class _Document:
         finally:
             self._open -= 1
 
-    def _lookup(self, path: Pieces, container: _Place | None) -> Pieces | object:
+    def _lookup(self, path: Pieces, container: _Place | None) -> Pieces | _NotText:
         """The value at a key path: from the root (no leading dot) or from the interpolation's
         own container (one dot, and one level up for each further dot)."""
         holes = [piece for piece in path if isinstance(piece, _Hole)]
@@ -496,7 +505,9 @@ def _split_key(key: str) -> list[str]:
     `a.b[c].d` is a, b, c, d; `[a].b` is a, b; an empty path is the container itself."""
     if not key:
         return []
-    head = _KEY_HEAD.match(key).end()
+    head_match = _KEY_HEAD.match(key)
+    assert head_match is not None  # the pattern matches the empty string
+    head = head_match.end()
     parts = [] if head == 0 and key.startswith("[") else [key[:head]]
     return parts + [dotted or bracketed for dotted, bracketed in _KEY_OTHER.findall(key, head)]
 
@@ -516,7 +527,7 @@ def _merge_sources(mapping) -> list[list]:
             for key, value in mapping.value if is_scalar(key) and key.tag.endswith(":merge")]
 
 
-def _first_of_each(pairs: list[tuple[object, object]], identity) -> list[tuple[object, object]]:
+def _first_of_each(pairs: list[tuple[Any, Any]], identity) -> list[tuple[Any, Any]]:
     """The pairs whose key's `identity` was not seen in an earlier pair."""
     seen = set()
     kept = []
@@ -527,7 +538,7 @@ def _first_of_each(pairs: list[tuple[object, object]], identity) -> list[tuple[o
     return kept
 
 
-def _as_text(value: Pieces | object) -> Pieces:
+def _as_text(value: Pieces | _NotText) -> Pieces:
     """An interpolation inside text: a mapping or list becomes text no loader could import."""
     return [_Hole("a mapping or list inside text")] if value is _NOT_TEXT else value
 

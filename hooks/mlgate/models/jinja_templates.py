@@ -35,6 +35,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from jinja2 import Environment, TemplateSyntaxError, nodes
 from jinja2.ext import Extension, do, loopcontrols
@@ -114,7 +115,7 @@ class _OffsetLexer(Lexer):
 
 class _ParseEnvironment(Environment):
     @property
-    def lexer(self) -> Lexer:
+    def lexer(self) -> _OffsetLexer:
         if "_offset_lexer" not in self.__dict__:
             self.__dict__["_offset_lexer"] = _OffsetLexer(self)
         return self.__dict__["_offset_lexer"]
@@ -330,7 +331,7 @@ class _Analysis:
             self.bind_target(node.target, items)
             self.update(("loop-items",), items)
         elif isinstance(node, nodes.With):
-            for target, expression in zip(node.targets, node.values):
+            for target, expression in zip(node.targets, node.values, strict=False):
                 self.bind_target(target, self.value(expression))
         elif isinstance(node, nodes.Macro):
             self.update(("var", node.name), of(Special("macro", id(node))))
@@ -346,7 +347,7 @@ class _Analysis:
             self.bind_call(node)
 
     def bind_defaults(self, parameters: list[nodes.Name], defaults: list[nodes.Expr]) -> None:
-        for parameter, default in zip(parameters[len(parameters) - len(defaults):], defaults):
+        for parameter, default in zip(parameters[len(parameters) - len(defaults):], defaults, strict=False):
             self.update(("var", parameter.name), self.value(default))
 
     def bind_target(self, target: nodes.Node, value: Value) -> None:
@@ -377,14 +378,14 @@ class _Analysis:
         """What a call assigns: macro and `caller()` parameters, a namespace's or cycler's
         initial values, a recursive loop's items, a container changed in place."""
         arguments = [self.value(argument) for argument in node.args]
-        keywords = {keyword.key: self.value(keyword.value) for keyword in node.kwargs}
+        keywords = {keyword.key: self.value(keyword.value) for keyword in _keywords(node)}
         extra = [self.value(node.dyn_args)] if node.dyn_args else []
         extra += [self.value(node.dyn_kwargs)] if node.dyn_kwargs else []
         for atom in self.value(node.node):
             if not isinstance(atom, Special):
                 continue
             if atom.kind == "macro":
-                self.bind_arguments(self.by_id[atom.payload].args, arguments, keywords, extra)
+                self.bind_arguments(cast(nodes.Macro, self.by_id[atom.payload]).args, arguments, keywords, extra)
             elif atom.kind == "caller":
                 for block in self.call_blocks:
                     self.bind_arguments(block.args, arguments, keywords, extra)
@@ -407,7 +408,7 @@ class _Analysis:
 
     def bind_arguments(self, parameters: list[nodes.Name], arguments: list[Value], keywords: dict[str, Value], extra: list[Value]) -> None:
         names = [parameter.name for parameter in parameters]
-        for name, value in zip(names, arguments):
+        for name, value in zip(names, arguments, strict=False):  # more arguments than names: bound below
             self.update(("var", name), value)
         if len(arguments) > len(names) or extra:
             self.update(("var", "varargs"), of(OPAQUE))
@@ -444,7 +445,7 @@ class _Analysis:
             self.memo[key] = self.evaluate(node)
         return self.memo[key]
 
-    def evaluate(self, node: nodes.Node) -> Value:
+    def evaluate(self, node: nodes.Node) -> Value:  # noqa: C901 -- one flat dispatch over Jinja's expression node types
         budget = self.budget
         if isinstance(node, nodes.Const):
             return values.constant(node.value)
@@ -457,7 +458,7 @@ class _Analysis:
             return values.apply(lambda *items: kind(items), [self.value(item) for item in node.items], budget)
         if isinstance(node, nodes.Dict):
             operands = [self.value(part) for pair in node.items for part in (pair.key, pair.value)]
-            return values.apply(lambda *parts: dict(zip(parts[::2], parts[1::2])), operands, budget)
+            return values.apply(lambda *parts: dict(zip(parts[::2], parts[1::2], strict=False)), operands, budget)
         if isinstance(node, nodes.Getattr):
             return self.lookup(self.value(node.node), of(node.attr), attribute_first=True)
         if isinstance(node, nodes.Getitem):
@@ -537,7 +538,7 @@ class _Analysis:
     def call(self, node: nodes.Call) -> Value:
         callee = self.value(node.node)
         arguments = [self.value(argument) for argument in node.args]
-        names = [keyword.key for keyword in node.kwargs]
+        names = [keyword.key for keyword in _keywords(node)]
         keywords = [self.value(keyword.value) for keyword in node.kwargs]
         if node.dyn_args is not None or node.dyn_kwargs is not None:
             dynamic = [self.value(part) for part in (node.dyn_args, node.dyn_kwargs) if part is not None]
@@ -555,7 +556,7 @@ class _Analysis:
     def call_special(self, node: nodes.Call, atom: Special, arguments: list[Value], names: list[str], keywords: list[Value]) -> Value:
         count = len(arguments)
         if atom.kind == "macro":
-            return self.render_once(atom.payload, self.by_id[atom.payload].body)
+            return self.render_once(atom.payload, cast(nodes.Macro, self.by_id[atom.payload]).body)
         if atom.kind == "caller":
             return union(*(self.render_once(id(block), block.body) for block in self.call_blocks), of(OPAQUE) if not self.call_blocks else NOTHING)
         if atom.kind == "joiner":
@@ -570,13 +571,15 @@ class _Analysis:
                 return self.env.get(("cycler", owner.payload), of(OPAQUE)) if name == "next" else of(None)
             if isinstance(owner, Special):
                 return of(OPAQUE)
-            method = lambda receiver, *parts: values.call_method(receiver, name, list(parts[:count]), dict(zip(names, parts[count:])))
+            def method(receiver, *parts):
+                return values.call_method(receiver, name, list(parts[:count]), dict(zip(names, parts[count:], strict=False)))
+
             return values.apply(method, [of(owner), *arguments, *keywords], self.budget)
         if atom.kind == "global":
             if atom.payload == "range":
                 return values.apply(lambda *parts: range(*parts), arguments, self.budget, unknown=values.numeric_kind)
             if atom.payload == "dict":
-                return values.apply(lambda *parts: dict(*parts[:count], **dict(zip(names, parts[count:]))), [*arguments, *keywords], self.budget)
+                return values.apply(lambda *parts: dict(*parts[:count], **dict(zip(names, parts[count:], strict=False))), [*arguments, *keywords], self.budget)
             if atom.payload in ("namespace", "cycler", "joiner"):
                 return of(Special(atom.payload, id(node)))
             return of(DATA) if atom.payload == "lipsum" else of(OPAQUE)
@@ -618,7 +621,7 @@ class _Analysis:
         """The value of filter `node` applied to `value`."""
         name, count = node.name, len(node.args)
         arguments = [self.value(argument) for argument in node.args]
-        names = [keyword.key for keyword in node.kwargs]
+        names = [keyword.key for keyword in _keywords(node)]
         keywords = [self.value(keyword.value) for keyword in node.kwargs]
         operands = [value, *arguments, *keywords]
         if node.dyn_args is not None or node.dyn_kwargs is not None:
@@ -635,7 +638,9 @@ class _Analysis:
         has_attribute = "attribute" in names or position is not None and count > position
         unknown = values.numeric_kind if name in values.NUMERIC_FILTERS else values.unknown_kind
         if name in values.PURE_FILTERS and not has_attribute:
-            function = lambda item, *parts: values.call_filter(ENVIRONMENT, name, item, list(parts[:count]), dict(zip(names, parts[count:])))
+            def function(item, *parts):
+                return values.call_filter(ENVIRONMENT, name, item, list(parts[:count]), dict(zip(names, parts[count:], strict=False)))
+
             return values.apply(function, operands, self.budget, unknown=unknown)
         return of(DATA) if unknown is values.numeric_kind else of(_unmodeled(operands))
 
@@ -646,7 +651,9 @@ class _Analysis:
         if filter_name not in values.PURE_FILTERS:
             return of(_unmodeled([value, *arguments, *keywords]))
         count = len(rest)
-        function = lambda sequence, *parts: (values.call_filter(ENVIRONMENT, filter_name, item, list(parts[:count]), dict(zip(names, parts[count:]))) for item in sequence)
+        def function(sequence, *parts):
+            return (values.call_filter(ENVIRONMENT, filter_name, item, list(parts[:count]), dict(zip(names, parts[count:], strict=False))) for item in sequence)
+
         return values.apply(function, [value, *rest, *keywords], self.budget)
 
     def selected(self, name: str, value: Value, arguments: list[Value]) -> Value:
@@ -654,7 +661,9 @@ class _Analysis:
         keep = name == "select"
         if not arguments:
             return values.apply(lambda sequence: (item for item in sequence if bool(item) == keep), [value], self.budget)
-        function = lambda sequence, test, *parts: (item for item in sequence if values.call_test(ENVIRONMENT, test, item, list(parts)) == keep)
+        def function(sequence, test, *parts):
+            return (item for item in sequence if values.call_test(ENVIRONMENT, test, item, list(parts)) == keep)
+
         return values.apply(function, [value, *arguments], self.budget)
 
     # -- judging ---------------------------------------------------------------------------
@@ -696,13 +705,14 @@ class _Analysis:
                 label = judge_name(text, chained=chained, called=called, chat=self.chat)
                 if label is not None:
                     self.report(offset, label if literal else f"{label} (computed)")
-        for atom in self.value(receiver) if receiver is not None else ():
-            if isinstance(atom, Special) and atom.kind == "global":
-                self.report(_offset_of(receiver), f"attribute of {atom.payload}")
+        if receiver is not None:
+            for atom in self.value(receiver):
+                if isinstance(atom, Special) and atom.kind == "global":
+                    self.report(_offset_of(receiver), f"attribute of {atom.payload}")
 
     def judge_filter(self, node: nodes.Filter) -> None:
         arguments = dict(enumerate(node.args))
-        keywords = {keyword.key: keyword.value for keyword in node.kwargs}
+        keywords = {keyword.key: keyword.value for keyword in _keywords(node)}
         if node.name == "attr":
             key = arguments.get(0, keywords.get("name"))
             if key is not None:
@@ -765,18 +775,23 @@ def _dict_values(owner) -> Value:
     return union(frozenset(item for _, item in owner)) if isinstance(owner, FrozenDict) else NOTHING
 
 
+def _keywords(node: nodes.Call | nodes.Filter | nodes.Test) -> list[nodes.Keyword]:
+    """A call's keyword arguments: jinja2 annotates `kwargs` as Pair nodes, its parser makes Keyword nodes."""
+    return cast("list[nodes.Keyword]", node.kwargs)
+
+
 def _constant_lookup(owner, key, name: str | None, attribute_first: bool) -> Value:
     """Jinja's getattr/getitem on a constant: an item, a method of it (folded when called), or Undefined."""
     python_owner, python_key = values.concrete(owner), values.concrete(key)
 
-    def attribute() -> Value:
+    def attribute(name: str) -> Value:
         if name in values.methods_of(python_owner) or name in values.MUTATING_METHODS and isinstance(python_owner, list | dict):
             return of(Special("method", (owner, name)))
         return of(OPAQUE) if hasattr(type(python_owner), name) else of(UNDEFINED)
 
     if attribute_first and name is not None and hasattr(type(python_owner), name):
-        return attribute()
+        return attribute(name)
     try:
         return values.constant(python_owner[python_key])
     except (AttributeError, TypeError, LookupError, ValueError):
-        return attribute() if name is not None else of(UNDEFINED)
+        return attribute(name) if name is not None else of(UNDEFINED)

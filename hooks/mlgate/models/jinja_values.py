@@ -23,10 +23,11 @@ from __future__ import annotations
 import operator
 import re
 import string
-from collections.abc import Callable, Iterable, Iterator, ItemsView, KeysView, ValuesView
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, ValuesView
 from dataclasses import dataclass
 from enum import Enum
 from itertools import product
+from typing import Any, cast
 
 from jinja2 import Environment, Undefined
 from markupsafe import Markup
@@ -54,7 +55,7 @@ class Special:
     'method' (payload: (receiver atom, method name))."""
 
     kind: str
-    payload: object = None
+    payload: Any = None  # its type follows `kind`
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ class _FoldedIterator:
 
     def __init__(self, atom: Special):
         self.atom = atom
-        self._items = iter([concrete(item) for item in atom.payload])
+        self._items = iter([concrete(item) for item in cast("Iterable[object]", atom.payload)])  # an iterator's payload: its items
 
     def __iter__(self):
         return self
@@ -193,7 +194,9 @@ class _FoldedIterator:
     def __str__(self):
         raise _Unfoldable
 
-    __repr__ = __format__ = __str__
+    # format(x, spec) calls __format__(spec), which __str__ refuses with a TypeError (the value is dropped,
+    # not made OPAQUE): kept as it is, mypy flags the signature.
+    __repr__ = __format__ = __str__  # type: ignore[assignment]
 
 
 def concrete(atom):
@@ -225,8 +228,9 @@ def text_of(atom) -> str | None:
 
 
 def strings_in(atom) -> Iterable[str]:
-    if text_of(atom) is not None:
-        yield text_of(atom)
+    text = text_of(atom)
+    if text is not None:
+        yield text
     elif isinstance(atom, Special) and atom.kind == "iterator":
         yield from strings_in(atom.payload)
     elif isinstance(atom, tuple):  # FrozenList and FrozenDict are tuples too
@@ -420,7 +424,7 @@ def _check_replace(text, old, new, count=-1) -> None:
 def format_fields(text: str, depth: int = 0) -> list[tuple[bool, object]]:
     """(is_attribute, name) of every attribute and index a `str.format` string looks up
     (`'{0.__class__}'`, `'{x[key]}'`, nested in format specs). Raises ValueError like format()."""
-    import _string
+    import _string  # type: ignore[import-not-found]  # CPython's private C module: typeshed has no stub
 
     found: list[tuple[bool, object]] = []
     for _, field, spec, _ in string.Formatter().parse(text):
@@ -467,7 +471,7 @@ def call_test(environment: Environment, name: str, value, arguments: list) -> bo
 
 def elements(value: Value, budget: Budget) -> Value:
     """What a `for` loop over the value iterates: items, dict keys, characters."""
-    found = set()
+    found: set = set()
     for atom in value:
         budget.spend()
         if isinstance(atom, Special) and atom.kind == "iterator":
@@ -480,8 +484,8 @@ def elements(value: Value, budget: Budget) -> Value:
             found.update(key for key, _ in atom)
         elif isinstance(atom, tuple):
             found.update(atom)
-        elif text_of(atom) is not None:
-            found.update(text_of(atom))
+        elif (text := text_of(atom)) is not None:
+            found.update(text)
         elif isinstance(atom, range):
             found.update(atom if len(atom) <= MAX_ITEMS else [DATA])
     return union(frozenset(found))

@@ -27,7 +27,7 @@ import json.decoder
 import json.scanner
 import re
 
-from mlgate.findings import Finding
+from mlgate.findings import Finding, Rule
 from mlgate.models.formats import Malformed
 from mlgate.models.rules import KERAS_CUSTOM_OBJECT, KERAS_LAMBDA
 from mlgate.models.where import Where
@@ -67,12 +67,13 @@ class _LocatingDecoder(json.JSONDecoder):
         super().__init__(object_pairs_hook=_Object)
 
         def parse_object(state: tuple[str, int], *args) -> tuple[_Object, int]:
-            found, after = json.decoder.JSONObject(state, *args)
+            # json's pure-Python object parser: present at runtime, absent from typeshed
+            found, after = json.decoder.JSONObject(state, *args)  # type: ignore[attr-defined]
             found.start = state[1] - 1  # state[1] is just past the "{"
             return found, after
 
         self.parse_object = parse_object
-        self.scan_once = json.scanner.py_make_scanner(self)
+        self.scan_once = json.scanner.py_make_scanner(self)  # type: ignore[attr-defined]  # as above
 
 
 class _Text:
@@ -113,7 +114,7 @@ def scan_config(data: bytes, where: Where) -> list[Finding]:
 
 def _json_text(data: bytes) -> _Text | None:
     """The text json.loads(data) reads: its encoding detected from the first bytes, a BOM skipped."""
-    encoding = json.detect_encoding(data)
+    encoding: str = json.detect_encoding(data)
     base = 0
     if encoding in ("utf-8-sig", "utf-16", "utf-32"):
         base, encoding = next((len(bom), name) for bom, name in _BOMS if data.startswith(bom))
@@ -209,7 +210,7 @@ def _located(text: str, start: int) -> object:
 
 def _findings(config: object, where: Where, text: _Text | None) -> list[Finding]:
     """Findings of a decoded config; offsets only when decoded by _LocatingDecoder from `text`."""
-    found: list[tuple[object, str, object]] = []  # (rule, message, node)
+    found: list[tuple[Rule, str, object]] = []  # (rule, message, node)
     reported: set[str] = set()
 
     def visit(node: object, layer: str | None) -> None:

@@ -22,7 +22,9 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 INT_MAX = (1 << 31) - 1
 MAX_DIMS = 64
@@ -43,7 +45,7 @@ class DType:
     itemsize: int
     kind: str  # numpy's dtype.kind ('V' for voids, subarrays and structured dtypes)
     void: bool = False  # dtype.type is numpy.void (a plain void, a subarray or a structured dtype)
-    fields: tuple["DType", ...] | None = None  # a structured dtype's fields (dtype.names is not None)
+    fields: tuple[DType, ...] | None = None  # a structured dtype's fields (dtype.names is not None)
 
     @property
     def unsized(self) -> bool:
@@ -136,7 +138,7 @@ def dtype_of(descr: object, depth: int = 0) -> DType:
 def _items(value: object, what: str) -> list:
     """What `for x in value` yields in descr_to_dtype."""
     if type(value) in (list, tuple, str):
-        return list(value)
+        return list(cast("Iterable[object]", value))  # mypy does not narrow on `type(x) in (...)`
     if type(value) is bytes:
         return list(value)
     if type(value) is dict:
@@ -192,7 +194,7 @@ def _from_string(text: str, depth: int) -> DType:
     size, complete = _strtol(body[1:])
     if size is not None and not 0 <= size <= INT_MAX:
         raise Rejected("dtype size out of range")
-    if not complete:
+    if not complete or size is None:  # size is None only when incomplete
         return _by_name(text)
     if kind in "Sa":
         return _plain(size, "S")
@@ -262,6 +264,7 @@ def _from_comma_string(text: str, depth: int) -> DType:
     start, listed = 0, False
     while start < len(text):
         match = _COMMA_ITEM.match(text, start)
+        assert match is not None  # every part of the pattern is optional: it always matches
         order1, repeats, order2, name = match.groups()
         start = match.end()
         if start < len(text):
@@ -329,7 +332,8 @@ def _sized_or_shaped(base: DType, second: object) -> DType:
 
 def _shape(value: object) -> tuple[int, ...]:
     """numpy's PyArray_IntpConverter for a subarray shape."""
-    dimensions = (value,) if type(value) is int else tuple(value) if type(value) in (tuple, list, bytes) else None
+    items = cast("Iterable[int]", value)  # its items' types are checked below; mypy does not narrow on `type(x) in (...)`
+    dimensions = (value,) if type(value) is int else tuple(items) if type(value) in (tuple, list, bytes) else None
     if dimensions is None or not all(type(dimension) is int for dimension in dimensions) or len(dimensions) > MAX_DIMS:
         raise Rejected("invalid shape in a dtype tuple")
     if any(not 0 <= dimension <= INT_MAX for dimension in dimensions):

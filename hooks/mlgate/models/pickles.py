@@ -171,13 +171,13 @@ def walk_all_readings(data, rules: Policy, *, start: int = 0, max_pickles: int |
     """
     pickle_walker = walker.PickleWalker(data, calls_arguments=rules.calls_arguments, hooks=joblib_files.BUILD_HOOKS)
     reading = pickle_walker.walk(start, max_pickles)
-    others = []
+    others: list[bool] = []  # the other readings, by whether their pickles share one memo
     if pickle_walker.hooked:  # pickle.load reads joblib's raw array bytes as opcodes
-        others.append({})
+        others.append(False)
     if reading.pickles > 1 or reading.pickles and reading.end < len(data):  # Unpickler.load() again keeps its memo
-        others.append({"shared_memo": True})
-    for other in others:
-        alternative = walker.walk(data, start=start, max_pickles=max_pickles, calls_arguments=rules.calls_arguments, **other)
+        others.append(True)
+    for shared_memo in others:
+        alternative = walker.walk(data, start=start, max_pickles=max_pickles, calls_arguments=rules.calls_arguments, shared_memo=shared_memo)
         reading.merge(alternative, _dangerous_global)
     if reading.irregular_frames:
         _merge_buffered_reading(reading, data, start, rules)

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 
 from mlgate.models.formats import Malformed
 
-
 MAX_GROUP_DEPTH = 100  # protobuf's own recursion limit
 
 
@@ -111,8 +110,10 @@ class _TextReader:
             if match is None:
                 raise Malformed(f"unexpected character in protobuf text: not {self.what}", self.at)
             self.at = match.end()
-            if match.lastgroup != "skip":
-                self.token = (match.lastgroup, match.group(), match.start())
+            kind = match.lastgroup
+            assert kind is not None  # every alternative of the pattern is a named group
+            if kind != "skip":
+                self.token = (kind, match.group(), match.start())
                 return
         self.token = None
 

@@ -82,7 +82,7 @@ def _tensor(name: str, info: object) -> tuple[str | None, tuple[int, int] | None
     if not isinstance(shape, list) or not all(type(size) is int and size >= 0 for size in shape):
         return f"tensor {name!r} has a shape that is not a list of non-negative integers", None
     pair = isinstance(offsets, list) and len(offsets) == 2 and all(type(value) is int and value >= 0 for value in offsets)
-    if not pair or offsets[0] > offsets[1]:
+    if not pair or not isinstance(offsets, list) or offsets[0] > offsets[1]:  # (isinstance again for mypy)
         return f"tensor {name!r} has data_offsets that are not [begin, end]", None
     count = 1
     for size in shape:

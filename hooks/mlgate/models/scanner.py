@@ -31,8 +31,22 @@ from mlgate.files import ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.models import (
-    archive_code, chat_templates, gguf, hdf5, hydra_configs, joblib_files, keras, lfs, numpy_files, onnx, pickles, safetensors, sevenzip,
-    skops_files, tensorflow, torch_formats,
+    archive_code,
+    chat_templates,
+    gguf,
+    hdf5,
+    hydra_configs,
+    joblib_files,
+    keras,
+    lfs,
+    numpy_files,
+    onnx,
+    pickles,
+    safetensors,
+    sevenzip,
+    skops_files,
+    tensorflow,
+    torch_formats,
 )
 from mlgate.models.formats import HEAD_SIZE, Malformed, TooLarge, expects_model, model_named, sniff_head, suffixes
 from mlgate.models.rules import ARCHIVE_TAMPERING, PICKLE_FORMAT, SAFETENSORS_INVALID, UNPARSEABLE
@@ -79,7 +93,7 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
         found = job.scan(data, Where(source.path), source.name, 0)
     if problem is not None and (found or job.recognised):
         raise ScanError(problem)
-    if digest is not None:
+    if digest is not None and pinned is not None:  # (digest is only taken for a pinned file)
         changed = f" (the allowlisted sha256 {pinned[:12]}... no longer matches: the file's is {digest[:12]}...)"
         found = [dataclasses.replace(finding, message=finding.message + changed) for finding in found]
     return found
@@ -330,7 +344,7 @@ class _Job:
     # -- tar --------------------------------------------------------------------------------
     def scan_tar(self, data, where: Where, depth: int) -> list[Finding]:
         members, escaping = tar_members(data)
-        legacy_torch = torch_formats.LEGACY_TAR_MEMBERS <= {name for name, _, _ in members}
+        legacy_torch = {name for name, _, _ in members} >= torch_formats.LEGACY_TAR_MEMBERS
         found = [where.finding(ARCHIVE_TAMPERING, message, offset) for message, offset in escaping]
         for name, start, size in members:
             inner = where.inside(name)
@@ -393,8 +407,8 @@ def tar_members(data) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]
     point out."""
     import tarfile
 
-    found = []
-    escaping = []
+    found: list[tuple[str, int, int]] = []
+    escaping: list[tuple[str, int]] = []
     try:
         with tarfile.open(fileobj=_BufferFile(data), mode="r:") as archive:
             while len(found) < MAX_TAR_MEMBERS and (info := archive.next()) is not None:

@@ -19,6 +19,7 @@ import bz2
 import lzma
 import zlib
 from collections.abc import Iterator
+from typing import Protocol
 
 from mlgate.models import walker
 
@@ -108,7 +109,12 @@ def _decodings(value: bytes, budget: Budget) -> Iterator[tuple[bytes, str]]:
         yield inflated
 
 
+class _Decompressor(Protocol):
+    def decompress(self, data: bytes, max_length: int, /) -> bytes: ...
+
+
 def _decompressed(value: bytes, budget: Budget) -> tuple[bytes, str] | None:
+    decompressor: _Decompressor
     if value.startswith(b"\x1f\x8b") or value[:1] == b"\x78" and len(value) > 2 and int.from_bytes(value[:2], "big") % 31 == 0:
         decompressor, name = zlib.decompressobj(zlib.MAX_WBITS | 32), "zlib/gzip-compressed"
     elif value.startswith(b"BZh"):

@@ -28,7 +28,9 @@ import itertools
 import re
 import string
 import zlib
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 from mlgate import python_ast
 
 MAX_ALTERNATIVES = 8
@@ -78,7 +80,7 @@ class _Local(NamedTuple):
 UNKNOWN = Computed()
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _PLAIN_FORMAT = re.compile(r"%[sdr%]")  # %-formats without widths: nothing grows unbounded
-_DECODERS = {
+_DECODERS: dict[str, Callable[[Any], bytes]] = {
     "base64.b64decode": base64.b64decode, "base64.standard_b64decode": base64.standard_b64decode,
     "base64.urlsafe_b64decode": base64.urlsafe_b64decode, "base64.b32decode": base64.b32decode,
     "base64.b16decode": base64.b16decode, "base64.b85decode": base64.b85decode, "base64.a85decode": base64.a85decode,
@@ -93,7 +95,8 @@ _IMPORTERS = frozenset({"builtins.__import__", "importlib.import_module", "impor
 
 class Evaluator:
     def __init__(self, tree: ast.Module):
-        self.bindings: dict[str, list[tuple[str, ast.AST | None]]] = {}
+        # name -> (how, node); the node's type follows `how` (a Constant for "ref", an AugAssign for "augment").
+        self.bindings: dict[str, list[tuple[str, Any]]] = {}
         self.attributes: dict[str, list[ast.expr]] = {}  # `<anything>.name = value`
         self.stars: list[str] = []
         self.steps = 0
@@ -103,7 +106,7 @@ class Evaluator:
         self._collect(tree)
 
     # -- bindings -------------------------------------------------------------------------
-    def _bind(self, name: str, how: str, node: ast.AST | None) -> None:
+    def _bind(self, name: str, how: str, node: Any) -> None:
         self.bindings.setdefault(name, []).append((how, node))
 
     def _collect(self, tree: ast.Module) -> None:
@@ -114,13 +117,7 @@ class Evaluator:
         nodes = sorted(ast.walk(tree), key=position)
         for node in nodes:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                for name, target in python_ast.imported_names(node):
-                    if name == "*" and target is not None:
-                        self.stars.append(target)
-                    elif target is None:
-                        self._bind(name, "local", None)
-                    else:
-                        self._bind(name, "ref", ast.Constant(target))
+                self._collect_import(node)
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                     self._assign(target, node.value)
@@ -133,11 +130,20 @@ class Evaluator:
             elif isinstance(node, ast.arg):
                 self._bind(node.arg, "local", None)
             elif isinstance(node, (ast.withitem, ast.ExceptHandler)):
-                target = node.optional_vars if isinstance(node, ast.withitem) else node.name
-                if isinstance(target, ast.Name):
-                    self._bind(target.id, "local", None)
-                elif isinstance(target, str):
-                    self._bind(target, "local", None)
+                held = node.optional_vars if isinstance(node, ast.withitem) else node.name
+                if isinstance(held, ast.Name):
+                    self._bind(held.id, "local", None)
+                elif isinstance(held, str):
+                    self._bind(held, "local", None)
+
+    def _collect_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        for name, imported in python_ast.imported_names(node):
+            if name == "*" and imported is not None:
+                self.stars.append(imported)
+            elif imported is None:
+                self._bind(name, "local", None)
+            else:
+                self._bind(name, "ref", ast.Constant(imported))
 
     def _assign(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
@@ -146,7 +152,7 @@ class Evaluator:
             self.attributes.setdefault(target.attr, []).append(value)
         elif isinstance(target, (ast.Tuple, ast.List)):
             if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
-                for part, part_value in zip(target.elts, value.elts):
+                for part, part_value in zip(target.elts, value.elts, strict=True):  # lengths checked above
                     self._assign(part, part_value)
             else:
                 for part in target.elts:
@@ -202,7 +208,7 @@ class Evaluator:
             self._memo[id(node)] = result
         return result
 
-    def _values(self, node: ast.AST, local: dict[str, list]) -> list:
+    def _values(self, node: ast.AST, local: dict[str, list]) -> list:  # noqa: C901 -- one flat dispatch over expression node types
         if isinstance(node, ast.Name):
             return local[node.id] if node.id in local else self.name(node.id)
         if isinstance(node, ast.Attribute):
@@ -217,7 +223,8 @@ class Evaluator:
             return [tuple(choice) for choice in itertools.islice(itertools.product(*parts), MAX_ALTERNATIVES)]
         if isinstance(node, ast.Dict):
             keys = [self.values(key, local or None)[0] if key is not None else UNKNOWN for key in node.keys[:MAX_ITEMS]]
-            return [Mapping(tuple(zip(keys, (self.values(value, local or None) for value in node.values[:MAX_ITEMS]))))]
+            entries = zip(keys, (self.values(value, local or None) for value in node.values[:MAX_ITEMS]), strict=True)  # a Dict has a value per key
+            return [Mapping(tuple(entries))]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Invert)):
             operation = {ast.USub: int.__neg__, ast.UAdd: int.__pos__, ast.Invert: int.__invert__}[type(node.op)]
             return [operation(value) if type(value) is int else UNKNOWN for value in self.values(node.operand, local or None)]
@@ -227,8 +234,8 @@ class Evaluator:
         if isinstance(node, ast.JoinedStr):
             return self._fstring(node, local)
         if isinstance(node, (ast.IfExp, ast.BoolOp)):
-            parts = [node.body, node.orelse] if isinstance(node, ast.IfExp) else node.values
-            return [value for part in parts for value in self.values(part, local or None)]
+            branches = [node.body, node.orelse] if isinstance(node, ast.IfExp) else node.values
+            return [value for branch in branches for value in self.values(branch, local or None)]
         if isinstance(node, ast.NamedExpr):
             return self.values(node.value, local or None)
         if isinstance(node, ast.Subscript):
@@ -268,7 +275,7 @@ class Evaluator:
         return slice(*parts) if parts[2] != 0 else UNKNOWN
 
     def _fstring(self, node: ast.JoinedStr, local: dict[str, list]) -> list:
-        texts = [""]
+        texts: list = [""]  # strings, or UNKNOWN
         for part in node.values:
             if isinstance(part, ast.Constant):
                 pieces = [part.value]
@@ -296,6 +303,7 @@ class Evaluator:
         return tuple(found)
 
     def _call(self, node: ast.Call, local: dict[str, list]) -> list:
+        arguments: list[list] | None
         arguments = [self.values(argument, local or None) for argument in node.args if not isinstance(argument, ast.Starred)]
         if len(arguments) != len(node.args) or node.keywords and not all(keyword.arg for keyword in node.keywords):
             arguments = None
@@ -514,7 +522,7 @@ def _product(left: list, right: list) -> list:
 
 def _unique(values: list) -> list:
     """At most MAX_ALTERNATIVES values; past that the rest is UNKNOWN (more is reported, never less)."""
-    found = []
+    found: list = []
     for value in values:
         if value in found:
             continue

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import codecs
 import re
-import warnings
 import struct
+import warnings
+from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-
-from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 
 # Bounds on what hostile input can make us hold; real pickles stay far below them.
 MAX_MARK_DEPTH = 1 << 16
@@ -110,7 +109,7 @@ class Walk:
     irregular_frames: bool = False  # see PickleWalker.irregular_frames
     stored_in_memo: int = 0  # memo entries of the complete pickles
 
-    def merge(self, other: "Walk", keep: Callable[[Site], bool]) -> None:
+    def merge(self, other: Walk, keep: Callable[[Site], bool]) -> None:
         """Adds the sites `keep` selects from another reading of the same bytes."""
         for key, site in other.sites.items():
             if not keep(site):
@@ -233,12 +232,12 @@ def describe(value: object) -> str:
     """A short name for a value returned by calls: `f(...)`, or `f(...)(...)` for any longer chain."""
     calls = 0
     while type(value) is Result and calls < 3:  # bounded: a chain can be 100 000 calls long
-        value = value.callee  # type: ignore[union-attr]
+        value = value.callee
         calls += 1
     if type(value) is Persistent:
         base, calls = "persistent_load", calls + 1
     else:
-        base = value.name if type(value) is Ref else "<computed>"  # type: ignore[union-attr]
+        base = value.name if type(value) is Ref else "<computed>"
     return base + "(...)" * min(calls, 2)
 
 
@@ -308,22 +307,21 @@ class PickleWalker:
             self.sites[key] = Site(ref.kind, ref.name, offset, module=ref.module)
 
     def _invoke(self, callee: object, offset: int, how: str) -> None:
-        kind = type(callee)
-        if kind is Ref:
+        if type(callee) is Ref:
             key = (callee.kind, callee.name)
             site = self.sites.get(key)
             if site is None:
                 site = self.sites[key] = Site(callee.kind, callee.name, offset, module=callee.module)
             if site.call_offset is None:
                 site.call_offset, site.how = offset, how
-        elif kind is Result:
+        elif type(callee) is Result:
             producer = callee.callee
             name = describe(callee)
             key = (SiteKind.RESULT, name)
             if key not in self.sites:
                 known = producer.name if type(producer) is Ref and producer.kind is SiteKind.GLOBAL else None
                 self.sites[key] = Site(SiteKind.RESULT, name, offset, offset, how, known)
-        elif kind is Persistent:
+        elif type(callee) is Persistent:
             # torch's legacy persistent_load returns the class named in the id: call it.
             refs = [item for item in callee.pid if type(item) is Ref] if type(callee.pid) is tuple else []
             for ref in refs:
@@ -447,7 +445,7 @@ class PickleWalker:
         return end
 
     # -- the walk -------------------------------------------------------------------------
-    def _walk_one(self, pos: int, hooks: Mapping[str, BuildHook]) -> int:
+    def _walk_one(self, pos: int, hooks: Mapping[str, BuildHook]) -> int:  # noqa: C901 -- the opcode loop, kept whole for speed (see below)
         """Walks one pickle from `pos` to its STOP; returns the offset after STOP.
 
         Dispatch is two-level (a group table, then the opcodes of the group by frequency)
@@ -580,10 +578,10 @@ class PickleWalker:
                             stack = []
                             push = stack.append
                         elif op == 0x74:  # TUPLE
-                            items = tuple(stack)
+                            members = tuple(stack)
                             stack = metastack.pop()
                             push = stack.append
-                            push(items)
+                            push(members)
                         elif op == 0x85:  # TUPLE1
                             stack[-1] = (stack[-1],)
                         elif op == 0x86:  # TUPLE2

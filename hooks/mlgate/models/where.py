@@ -16,12 +16,12 @@ class Where:
     member: str | None = None
     base_offset: int = 0
 
-    def inside(self, member: str) -> "Where":
+    def inside(self, member: str) -> Where:
         """A member of an archive nested in this one (`outer.zip!inner/data.pkl`)."""
         name = member if self.member is None else f"{self.member}!{member}"
         return Where(self.path, name, 0)
 
-    def at(self, offset: int) -> "Where":
+    def at(self, offset: int) -> Where:
         return Where(self.path, self.member, self.base_offset + offset)
 
     def finding(self, rule: Rule, message: str, offset: int | None = 0, *, severity: Severity | None = None, context: str | None = None) -> Finding:

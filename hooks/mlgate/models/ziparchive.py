@@ -155,7 +155,7 @@ def _end_record(data, at: int) -> EndRecord | None:
 class ZipArchive:
     """A zip archive in `data` (bytes or mmap). Raises Malformed when there is none."""
 
-    def __init__(self, data):
+    def __init__(self, data) -> None:
         self.data = data
         records = end_records(data)
         if not records:
@@ -330,7 +330,7 @@ class ZipArchive:
         if first > 0 and not _is_shebang(bytes(self.data[:first])):
             self.issues.append(Issue(f"{first} bytes before the first member: a loader reading from the start sees something else", 0))
         boundaries = [member.header_offset for member in laid_out[1:]] + [self._directory_start]
-        for member, boundary in zip(laid_out, boundaries):
+        for member, boundary in zip(laid_out, boundaries, strict=False):  # no members: the one boundary is unused
             try:
                 local = self.local_header(member)
             except Malformed:
@@ -399,7 +399,8 @@ def _decompressor(member: Member, data, begin: int) -> tuple[Callable[[], object
         properties_length = struct.unpack_from("<H", data, begin + 2)[0] if begin + 4 <= len(data) else 0
         properties = bytes(data[begin + 4 : begin + 4 + properties_length])
         try:
-            filters = [lzma._decode_filter_properties(lzma.FILTER_LZMA1, properties)]  # as zipfile does
+            # as zipfile does; the private helper is absent from typeshed
+            filters = [lzma._decode_filter_properties(lzma.FILTER_LZMA1, properties)]  # type: ignore[attr-defined]
         except (lzma.LZMAError, ValueError):
             raise Malformed(f"member {member.name!r} has unreadable LZMA properties", begin) from None
         return (lambda: lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters)), (lzma.LZMAError, EOFError, ValueError)
