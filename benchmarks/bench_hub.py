@@ -43,7 +43,17 @@ PRE_COMMIT_FILES = 5
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 ORGS = ["meta-llama", "mistralai", "google", "microsoft", "Qwen", "BAAI", "acme-research", "someuser", "sentence-transformers"]
-NAMES = ["Llama-2-7b-hf", "Mistral-7B-v0.1", "flan-t5-base", "phi-2", "Qwen2-7B", "bge-small-en", "tiny-model", "fine-tuned", "all-MiniLM-L6-v2"]
+NAMES = [
+    "Llama-2-7b-hf",
+    "Mistral-7B-v0.1",
+    "flan-t5-base",
+    "phi-2",
+    "Qwen2-7B",
+    "bge-small-en",
+    "tiny-model",
+    "fine-tuned",
+    "all-MiniLM-L6-v2",
+]
 
 # Code with no hub reference: what most files of an ML repository are.
 PLAIN_BLOCKS = [
@@ -60,13 +70,13 @@ class {name}(nn.Module):
     def forward(self, x):
         return self.out(self.drop(torch.relu(self.proj(x)))) + x
 ''',
-    '''
+    """
 def {name}(batch, device="cuda"):
     inputs = {{k: v.to(device) for k, v in batch.items() if k != "labels"}}
     labels = batch["labels"].to(device)
     return inputs, labels
-''',
-    '''
+""",
+    """
 def {name}(model, loader, optimizer, scheduler, epochs={n}):
     model.train()
     for epoch in range(epochs):
@@ -80,8 +90,8 @@ def {name}(model, loader, optimizer, scheduler, epochs={n}):
             total += loss.item()
         logger.info("epoch %d loss %.4f", epoch, total / max(1, step + 1))
     return model
-''',
-    '''
+""",
+    """
 def {name}(path: str, max_rows: int = {m}) -> list[dict]:
     rows = []
     with open(path, encoding="utf-8") as handle:
@@ -90,14 +100,14 @@ def {name}(path: str, max_rows: int = {m}) -> list[dict]:
                 break
             rows.append(json.loads(line))
     return rows
-''',
-    '''
+""",
+    """
 def {name}(predictions, references):
     correct = sum(int(p == r) for p, r in zip(predictions, references))
     accuracy = correct / max(1, len(references))
     return {{"accuracy": accuracy, "n": len(references), "seed": {n}}}
-''',
-    '''
+""",
+    """
 @dataclass
 class {name}:
     learning_rate: float = 3e-4
@@ -105,27 +115,30 @@ class {name}:
     warmup_steps: int = {m}
     output_dir: str = "outputs/run"
     seed: int = 42
-''',
+""",
 ]
 PLAIN_HEADER = "import json\nimport logging\nfrom dataclasses import dataclass\n\nimport numpy as np\nimport torch\nfrom torch import nn\n\nlogger = logging.getLogger(__name__)\n"
 
 # One hub reference each, in the forms real code uses ({repo} is `org/name`).
 HUB_SNIPPETS = [
-    "from transformers import AutoModelForCausalLM, AutoTokenizer\nmodel = AutoModelForCausalLM.from_pretrained(\"{repo}\")\ntokenizer = AutoTokenizer.from_pretrained(\"{repo}\")\n",
-    "import transformers as tf\nMODEL_ID = \"{repo}\"\nmodel = tf.AutoModel.from_pretrained(MODEL_ID, trust_remote_code=True)\n",
-    f"from transformers import AutoModel as AM\nmodel = AM.from_pretrained(\"{{repo}}\", revision=\"{SHA}\")\n",
-    "from transformers import pipeline\nclassifier = pipeline(\"text-classification\", model=\"{repo}\")\n",
-    "from huggingface_hub import hf_hub_download\npath = hf_hub_download(repo_id=\"{repo}\", filename=\"model.safetensors\")\n",
-    "from datasets import load_dataset\ndataset = load_dataset(\"{repo}\", split=\"train\")\n",
-    "from sentence_transformers import SentenceTransformer\nencoder = SentenceTransformer(\"{repo}\")\n",
-    "import torch\nmodel = torch.hub.load(\"pytorch/vision\", \"resnet50\", pretrained=True)\n",
-    "from diffusers import DiffusionPipeline\nkwargs = dict(revision=\"main\")\npipe = DiffusionPipeline.from_pretrained(\"{repo}\", **kwargs)\n",
-    "from peft import PeftModel\nmodel = PeftModel.from_pretrained(base_model, \"{repo}\")\n",
+    'from transformers import AutoModelForCausalLM, AutoTokenizer\nmodel = AutoModelForCausalLM.from_pretrained("{repo}")\ntokenizer = AutoTokenizer.from_pretrained("{repo}")\n',
+    'import transformers as tf\nMODEL_ID = "{repo}"\nmodel = tf.AutoModel.from_pretrained(MODEL_ID, trust_remote_code=True)\n',
+    f'from transformers import AutoModel as AM\nmodel = AM.from_pretrained("{{repo}}", revision="{SHA}")\n',
+    'from transformers import pipeline\nclassifier = pipeline("text-classification", model="{repo}")\n',
+    'from huggingface_hub import hf_hub_download\npath = hf_hub_download(repo_id="{repo}", filename="model.safetensors")\n',
+    'from datasets import load_dataset\ndataset = load_dataset("{repo}", split="train")\n',
+    'from sentence_transformers import SentenceTransformer\nencoder = SentenceTransformer("{repo}")\n',
+    'import torch\nmodel = torch.hub.load("pytorch/vision", "resnet50", pretrained=True)\n',
+    'from diffusers import DiffusionPipeline\nkwargs = dict(revision="main")\npipe = DiffusionPipeline.from_pretrained("{repo}", **kwargs)\n',
+    'from peft import PeftModel\nmodel = PeftModel.from_pretrained(base_model, "{repo}")\n',
 ]
 
 
 def plain_module(rng: random.Random, index: int) -> str:
-    blocks = [rng.choice(PLAIN_BLOCKS).format(name=f"Part{index}_{k}", n=rng.randint(2, 512), m=rng.randint(8, 4096)) for k in range(rng.randint(3, 9))]
+    blocks = [
+        rng.choice(PLAIN_BLOCKS).format(name=f"Part{index}_{k}", n=rng.randint(2, 512), m=rng.randint(8, 4096))
+        for k in range(rng.randint(3, 9))
+    ]
     return PLAIN_HEADER + "".join(blocks)
 
 
@@ -135,7 +148,10 @@ def hub_snippet(rng: random.Random) -> str:
 
 
 def notebook(rng: random.Random, index: int, with_hub: bool) -> str:
-    cells = [PLAIN_HEADER, *(rng.choice(PLAIN_BLOCKS).format(name=f"Nb{index}_{k}", n=k + 1, m=rng.randint(8, 999)) for k in range(rng.randint(2, 6)))]
+    cells = [
+        PLAIN_HEADER,
+        *(rng.choice(PLAIN_BLOCKS).format(name=f"Nb{index}_{k}", n=k + 1, m=rng.randint(8, 999)) for k in range(rng.randint(2, 6))),
+    ]
     if with_hub:
         cells.insert(1, hub_snippet(rng))
     document = {
@@ -179,7 +195,9 @@ def timed(cmd: list[str], cwd: Path, runs: int) -> list[float]:
 
 
 def mlgate_findings(bin_dir: Path, tree: Path, paths: list[str]) -> tuple[int, Counter, Counter]:
-    result = subprocess.run([str(bin_dir / "mlgate"), "check", "--select", "hub", "--format", "json", *paths], cwd=tree, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(bin_dir / "mlgate"), "check", "--select", "hub", "--format", "json", *paths], cwd=tree, capture_output=True, text=True
+    )
     report = json.loads(result.stdout)
     rules = Counter(finding["rule"] for finding in report["findings"])
     python_only = Counter(finding["rule"] for finding in report["findings"] if finding["path"].endswith(".py"))
@@ -189,7 +207,9 @@ def mlgate_findings(bin_dir: Path, tree: Path, paths: list[str]) -> tuple[int, C
 
 
 def bandit_findings(bin_dir: Path, tree: Path) -> Counter:
-    result = subprocess.run([str(bin_dir / "bandit"), "-q", "-r", ".", "-t", "B615", "-f", "json"], cwd=tree, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(bin_dir / "bandit"), "-q", "-r", ".", "-t", "B615", "-f", "json"], cwd=tree, capture_output=True, text=True
+    )
     try:
         report = json.loads(result.stdout)
     except ValueError:
@@ -199,7 +219,9 @@ def bandit_findings(bin_dir: Path, tree: Path) -> Counter:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tree", type=Path, default=Path(tempfile.gettempdir()) / "mlgate-bench-hub", help="where the generated repository goes")
+    parser.add_argument(
+        "--tree", type=Path, default=Path(tempfile.gettempdir()) / "mlgate-bench-hub", help="where the generated repository goes"
+    )
     parser.add_argument("--files", type=int, default=3000, help="Python modules to generate")
     parser.add_argument("--notebooks", type=int, default=300, help="notebooks to generate")
     parser.add_argument("--seed", type=int, default=6)
@@ -219,8 +241,28 @@ def main() -> int:
     python_files = sorted(str(path.relative_to(tree)) for path in tree.rglob("*.py"))
     same_scope = timed([str(mlgate_bin / "mlgate"), "check", "--select", "hub", "src"], tree, args.runs)
     pre_commit = timed([str(mlgate_bin / "mlgate-hub"), *handful], tree, args.runs)
-    rows.append(["mlgate --select hub", "whole tree (.py + .ipynb)", str(scanned), str(sum(rules.values())), f"{statistics.median(whole):.3f}", f"{min(whole):.3f}", "-"])
-    rows.append(["mlgate --select hub", "Python files (src/)", str(len(python_files)), str(sum(python_only.values())), f"{statistics.median(same_scope):.3f}", f"{min(same_scope):.3f}", "-"])
+    rows.append(
+        [
+            "mlgate --select hub",
+            "whole tree (.py + .ipynb)",
+            str(scanned),
+            str(sum(rules.values())),
+            f"{statistics.median(whole):.3f}",
+            f"{min(whole):.3f}",
+            "-",
+        ]
+    )
+    rows.append(
+        [
+            "mlgate --select hub",
+            "Python files (src/)",
+            str(len(python_files)),
+            str(sum(python_only.values())),
+            f"{statistics.median(same_scope):.3f}",
+            f"{min(same_scope):.3f}",
+            "-",
+        ]
+    )
     bandit_counts: Counter = Counter()
     ratio = None
     if not args.skip_tools:
@@ -228,19 +270,45 @@ def main() -> int:
         bandit_counts = bandit_findings(bandit_bin, tree)
         bandit = timed([str(bandit_bin / "bandit"), "-q", "-r", ".", "-t", "B615"], tree, args.runs)
         ratio = statistics.median(bandit) / statistics.median(same_scope)
-        rows.append(["bandit -t B615", "Python files (src/)", str(len(python_files)), str(sum(bandit_counts.values())), f"{statistics.median(bandit):.3f}", f"{min(bandit):.3f}", f"{ratio:.1f}x"])
-    rows.append(["mlgate-hub (pre-commit)", f"{len(handful)} files", str(len(handful)), "-", f"{statistics.median(pre_commit):.3f}", f"{min(pre_commit):.3f}", "-"])
+        rows.append(
+            [
+                "bandit -t B615",
+                "Python files (src/)",
+                str(len(python_files)),
+                str(sum(bandit_counts.values())),
+                f"{statistics.median(bandit):.3f}",
+                f"{min(bandit):.3f}",
+                f"{ratio:.1f}x",
+            ]
+        )
+    rows.append(
+        [
+            "mlgate-hub (pre-commit)",
+            f"{len(handful)} files",
+            str(len(handful)),
+            "-",
+            f"{statistics.median(pre_commit):.3f}",
+            f"{min(pre_commit):.3f}",
+            "-",
+        ]
+    )
 
-    print(f"tree: {tree}  ({args.files} Python files, {args.notebooks} notebooks, {len(with_hub)} with a hub reference; {args.runs} timed runs each, after one warm-up)\n")
+    print(
+        f"tree: {tree}  ({args.files} Python files, {args.notebooks} notebooks, {len(with_hub)} with a hub reference; {args.runs} timed runs each, after one warm-up)\n"
+    )
     print(table(rows))
     print("\nwhat each tool found (by rule):")
     print(f"  mlgate [whole tree]: {', '.join(f'{rule} {count}' for rule, count in rules.most_common())}")
     print(f"  mlgate [Python files]: {', '.join(f'{rule} {count}' for rule, count in python_only.most_common())}")
     if not args.skip_tools:
         print(f"  bandit [Python files]: {', '.join(f'{rule} {count}' for rule, count in bandit_counts.most_common()) or 'nothing'}")
-        print(f"\nmlgate vs bandit on the same Python files: {ratio:.1f}x faster (target >= {TARGET_RATIO:.0f}x: {'ok' if ratio >= TARGET_RATIO else 'MISSED'})")
+        print(
+            f"\nmlgate vs bandit on the same Python files: {ratio:.1f}x faster (target >= {TARGET_RATIO:.0f}x: {'ok' if ratio >= TARGET_RATIO else 'MISSED'})"
+        )
     pre_commit_s = statistics.median(pre_commit)
-    print(f"pre-commit run on {len(handful)} files: {pre_commit_s:.3f} s (target < {TARGET_PRE_COMMIT_S} s: {'ok' if pre_commit_s < TARGET_PRE_COMMIT_S else 'MISSED'})")
+    print(
+        f"pre-commit run on {len(handful)} files: {pre_commit_s:.3f} s (target < {TARGET_PRE_COMMIT_S} s: {'ok' if pre_commit_s < TARGET_PRE_COMMIT_S else 'MISSED'})"
+    )
     return 0
 
 

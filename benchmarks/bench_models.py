@@ -149,7 +149,7 @@ class Verdicts(dict):
 
 
 def read_mlgate(report: Path, output: str, verdicts: Verdicts) -> None:
-    data = json.loads(output[output.index("{"):output.rindex("}") + 1])
+    data = json.loads(output[output.index("{") : output.rindex("}") + 1])
     for finding in data["findings"]:
         verdict = DANGEROUS if finding["severity"] in ("high", "critical") else WARNING
         verdicts.add(finding["path"], verdict, f"{finding['rule']} {finding['severity']}")
@@ -207,11 +207,15 @@ TOOL_RUNS = [
     Tool("picklescan", lambda bin_dir, report: [str(bin_dir / "picklescan"), "-p", "."], read_picklescan),
     Tool("modelscan", lambda bin_dir, report: [str(bin_dir / "modelscan"), "-p", ".", "-r", "json", "-o", str(report)], read_modelscan),
     Tool("fickling", lambda bin_dir, report: [str(bin_dir / "python"), "-c", FICKLING_DRIVER, "."], read_fickling),
-    Tool("modelaudit", lambda bin_dir, report: [str(bin_dir / "modelaudit"), "scan", ".", "--format", "json", "--no-cache", "-o", str(report)], read_modelaudit),
+    Tool(
+        "modelaudit",
+        lambda bin_dir, report: [str(bin_dir / "modelaudit"), "scan", ".", "--format", "json", "--no-cache", "-o", str(report)],
+        read_modelaudit,
+    ),
 ]
 
 
-def measure(tool: Tool, bin_dir: Path, target: "Target", runs: int, names: list[str]) -> Measure:
+def measure(tool: Tool, bin_dir: Path, target: Target, runs: int, names: list[str]) -> Measure:
     """One warm-up run, then `runs` timed runs (one when the warm-up took over SLOW_S: at that
     scale the noise is small and repeating costs minutes)."""
     report = WORK / f"models-{tool.name}-report.json"
@@ -295,13 +299,26 @@ def speed_table(measures: list[Measure], targets: list[Target]) -> str:
         for m in (m for m in measures if m.target == target.key):
             work = m.seconds - by[(m.tool, "empty")].seconds
             base_work = mine.seconds - by[("mlgate", "empty")].seconds
-            ratios = ["-", "-", "-"] if m is mine else [
-                f"{m.seconds / mine.seconds:.1f}x",
-                "-" if target.key == "empty" else f"{work / max(base_work, 1e-3):.1f}x",
-                f"{m.peak_mb / mine.peak_mb:.1f}x",
-            ]
-            rows.append([labels[target.key], m.tool, f"{m.seconds:.3f}", f"{min(r.seconds for r in m.runs):.3f}",
-                         "-" if target.key == "empty" else f"{work:.3f}", f"{m.peak_mb:.0f}", *ratios])
+            ratios = (
+                ["-", "-", "-"]
+                if m is mine
+                else [
+                    f"{m.seconds / mine.seconds:.1f}x",
+                    "-" if target.key == "empty" else f"{work / max(base_work, 1e-3):.1f}x",
+                    f"{m.peak_mb / mine.peak_mb:.1f}x",
+                ]
+            )
+            rows.append(
+                [
+                    labels[target.key],
+                    m.tool,
+                    f"{m.seconds:.3f}",
+                    f"{min(r.seconds for r in m.runs):.3f}",
+                    "-" if target.key == "empty" else f"{work:.3f}",
+                    f"{m.peak_mb:.0f}",
+                    *ratios,
+                ]
+            )
     return table(rows)
 
 
@@ -311,7 +328,9 @@ def coverage(measures: list[Measure], groups: dict[str, list[str]]) -> str:
     rows = [["file that runs code when loaded", *(m.tool for m in mixed)]]
     for name in flagged:
         rows.append([name, *(m.verdicts.get(name, (CLEAN, ""))[0] for m in mixed)])
-    rows.append([f"caught (BLOCK) of {len(flagged)}", *(str(sum(m.verdicts.get(n, (CLEAN,))[0] == DANGEROUS for n in flagged)) for m in mixed)])
+    rows.append(
+        [f"caught (BLOCK) of {len(flagged)}", *(str(sum(m.verdicts.get(n, (CLEAN,))[0] == DANGEROUS for n in flagged)) for m in mixed)]
+    )
     lines = [table(rows), "", "what each tool said about each of them:"]
     descriptions = {**{name: text for name, (text, _) in MALICIOUS.items()}, **FIXTURES_WITH_CODE}
     for name in flagged:
@@ -330,8 +349,11 @@ def false_alarms(measures: list[Measure], groups: dict[str, list[str]]) -> str:
     for m in measures:
         flagged = [f"{n} ({m.verdicts[n][1]})" for n in benign if m.verdicts.get(n, (CLEAN,))[0] == DANGEROUS]
         errors = [n for n in benign if m.verdicts.get(n, (CLEAN,))[0] == ERROR]
-        lines.append(f"  {m.tool:<11} {len(flagged)} blocked, {len(errors)} errors" + (f": {', '.join(flagged)}" if flagged else "")
-                     + (f"; errors on {', '.join(errors)}" if errors else ""))
+        lines.append(
+            f"  {m.tool:<11} {len(flagged)} blocked, {len(errors)} errors"
+            + (f": {', '.join(flagged)}" if flagged else "")
+            + (f"; errors on {', '.join(errors)}" if errors else "")
+        )
     return "\n".join(lines)
 
 
@@ -367,12 +389,16 @@ def main() -> int:
     print(f"{args.runs} timed runs each after one warm-up; median wall time of the whole process and its peak RSS;")
     print("work = median minus the same tool's median on an empty folder (interpreter start-up and imports)\n")
     print(speed_table(measures, targets))
-    print(f"\nmixed dir: {len(groups['benign'])} benign model files and {len(groups['code'])} that carry code, made by the real libraries "
-          f"(tests/fixtures/models), {len(groups['malicious'])} malicious ones written by benchmarks/model_specimens.py, "
-          f"{len(groups['other'])} files that are not models" + (f"; {args.copies} copies of the set" if args.copies > 1 else "") + "\n")
+    print(
+        f"\nmixed dir: {len(groups['benign'])} benign model files and {len(groups['code'])} that carry code, made by the real libraries "
+        f"(tests/fixtures/models), {len(groups['malicious'])} malicious ones written by benchmarks/model_specimens.py, "
+        f"{len(groups['other'])} files that are not models" + (f"; {args.copies} copies of the set" if args.copies > 1 else "") + "\n"
+    )
     print(coverage(measures, groups))
-    print(f"\nrealistic dir: {len(real_groups['benign'])} benign model files, {len(real_groups['code'])} TorchScript archive (code by design), "
-          f"{len(real_groups['other'])} files that are not models")
+    print(
+        f"\nrealistic dir: {len(real_groups['benign'])} benign model files, {len(real_groups['code'])} TorchScript archive (code by design), "
+        f"{len(real_groups['other'])} files that are not models"
+    )
     print(false_alarms([m for m in measures if m.target == "realistic"], real_groups))
     print("\nbig checkpoint, what each tool said:")
     for m in measures:
@@ -397,11 +423,26 @@ def target_lines(measures: list[Measure], big_label: str) -> list[str]:
             continue
         mine = by[("mlgate", key)]
         fastest = min(others, key=lambda m: m.seconds)
-        lines.append(verdict_line(f"{key} dir, wall: mlgate vs the fastest other tool ({fastest.tool}), speed-up", fastest.seconds / mine.seconds, TARGET_SPEEDUP, "x", smaller=False))
+        lines.append(
+            verdict_line(
+                f"{key} dir, wall: mlgate vs the fastest other tool ({fastest.tool}), speed-up",
+                fastest.seconds / mine.seconds,
+                TARGET_SPEEDUP,
+                "x",
+                smaller=False,
+            )
+        )
         work = {m.tool: m.seconds - by[(m.tool, "empty")].seconds for m in others + [mine]}
         quickest = min(others, key=lambda m: work[m.tool])
-        lines.append(verdict_line(f"{key} dir, work (start-up excluded): mlgate vs the fastest other tool ({quickest.tool}), speed-up",
-                                  work[quickest.tool] / max(work["mlgate"], 1e-3), TARGET_SPEEDUP, "x", smaller=False))
+        lines.append(
+            verdict_line(
+                f"{key} dir, work (start-up excluded): mlgate vs the fastest other tool ({quickest.tool}), speed-up",
+                work[quickest.tool] / max(work["mlgate"], 1e-3),
+                TARGET_SPEEDUP,
+                "x",
+                smaller=False,
+            )
+        )
     return lines
 
 

@@ -133,8 +133,12 @@ def measure_zizmor(bin_dir: Path, corpus: Path, files: int, runs: int) -> Measur
 
 
 def measure_checkov(
-    bin_dir: Path, corpus: Path, files: int, runs: int,
-    frameworks: tuple[str, ...] = ("dockerfile", "github_actions"), scope: str = "Dockerfiles, workflows, actions",
+    bin_dir: Path,
+    corpus: Path,
+    files: int,
+    runs: int,
+    frameworks: tuple[str, ...] = ("dockerfile", "github_actions"),
+    scope: str = "Dockerfiles, workflows, actions",
 ) -> Measure:
     cmd = [str(bin_dir / "checkov"), "-d", ".", "--framework", *frameworks, "--quiet", "--compact", "--skip-download"]
     times, result = timed(cmd, corpus, runs, ["--output", "json"])
@@ -180,7 +184,11 @@ def table(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):
-        lines.append("  ".join(cell.rjust(width) if cell[:1].isdigit() or cell[:1] == "-" else cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        lines.append(
+            "  ".join(
+                cell.rjust(width) if cell[:1].isdigit() or cell[:1] == "-" else cell.ljust(width) for cell, width in zip(row, widths)
+            ).rstrip()
+        )
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
     return "\n".join(lines)
@@ -217,7 +225,9 @@ def main() -> int:
     rows = [["tool", "scope", "files", "findings", "pinning findings", "median s", "min s", "x mlgate"]]
     for m in measures:
         ratio = f"{m.median / baseline[id(m)].median:.1f}x" if id(m) in baseline else "-"
-        rows.append([m.tool, m.scope, str(m.files), str(sum(m.findings.values())), str(m.pinning), f"{m.median:.3f}", f"{min(m.times):.3f}", ratio])
+        rows.append(
+            [m.tool, m.scope, str(m.files), str(sum(m.findings.values())), str(m.pinning), f"{m.median:.3f}", f"{min(m.times):.3f}", ratio]
+        )
 
     print(f"corpus: {corpus}  ({args.runs} timed runs each, after one warm-up; wall time of the whole process)\n")
     print(table(rows))
@@ -231,8 +241,10 @@ def main() -> int:
     )
     corpus_s = measures[0].median
     print(f"\nmlgate whole corpus: {corpus_s:.3f} s (target < {TARGET_CORPUS_S} s: {'ok' if corpus_s < TARGET_CORPUS_S else 'MISSED'})")
-    print(f"import of mlgate.cli: {import_ms:.1f} ms (target < {TARGET_IMPORT_MS:.0f} ms: {'ok' if import_ms < TARGET_IMPORT_MS else 'MISSED'}); "
-          f"`python -c 'import mlgate.cli'` wall: {python_ms:.1f} ms")
+    print(
+        f"import of mlgate.cli: {import_ms:.1f} ms (target < {TARGET_IMPORT_MS:.0f} ms: {'ok' if import_ms < TARGET_IMPORT_MS else 'MISSED'}); "
+        f"`python -c 'import mlgate.cli'` wall: {python_ms:.1f} ms"
+    )
     return 0
 
 

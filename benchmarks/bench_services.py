@@ -133,12 +133,14 @@ spec:
 
 
 def dockerfile(rng: random.Random) -> str:
-    cmd = rng.choice([
-        '["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]',
-        '["python", "app.py"]',
-        '["mlflow", "server", "--host", "127.0.0.1"]',
-        '["uvicorn", "api:app", "--host", "0.0.0.0", "--port", "8000"]',
-    ])
+    cmd = rng.choice(
+        [
+            '["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]',
+            '["python", "app.py"]',
+            '["mlflow", "server", "--host", "127.0.0.1"]',
+            '["uvicorn", "api:app", "--host", "0.0.0.0", "--port", "8000"]',
+        ]
+    )
     return f"""\
 FROM python:3.11-slim@sha256:{"ab" * 32}
 WORKDIR /app

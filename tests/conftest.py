@@ -50,7 +50,13 @@ class Scan:
 
 @pytest.fixture
 def scan_tree(tmp_path, monkeypatch):
-    def run(files: dict[str, str | bytes], select: str | None = None, options: dict | None = None, paths: list[str] | None = None, online: bool = False) -> Scan:
+    def run(
+        files: dict[str, str | bytes],
+        select: str | None = None,
+        options: dict | None = None,
+        paths: list[str] | None = None,
+        online: bool = False,
+    ) -> Scan:
         write_tree(tmp_path, files)
         monkeypatch.chdir(tmp_path)
         hooks = load_hooks()

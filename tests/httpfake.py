@@ -78,7 +78,9 @@ class FakeServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
-    def reply(self, method: str, path: str, status: int = 200, body: Any = b"", headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
+    def reply(
+        self, method: str, path: str, status: int = 200, body: Any = b"", headers: dict[str, str] | None = None, delay: float = 0.0
+    ) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode() if not isinstance(body, str) else body.encode()
         self.routes.setdefault((method, path), []).append(Reply(status, data, headers, delay))
 

@@ -30,8 +30,24 @@ PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
 # Never part of the snapshot: version control, virtual environments, caches, build output and
 # downloaded tools (the same things .gitignore lists).
 SKIPPED_DIRECTORIES = {
-    ".git", ".hg", ".svn", "__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache",
-    ".tox", ".nox", ".eggs", ".venv", "venv", ".ci-venv", ".ci-wheels", "node_modules", "build", "dist",
+    ".git",
+    ".hg",
+    ".svn",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".tox",
+    ".nox",
+    ".eggs",
+    ".venv",
+    "venv",
+    ".ci-venv",
+    ".ci-wheels",
+    "node_modules",
+    "build",
+    "dist",
 }
 SKIPPED_PATHS = {"benchmarks/.work"}
 
@@ -144,7 +160,11 @@ class HookEnvironment:
         """`pre-commit ARGS` in `project`, with this session's pre-commit home."""
         return subprocess.run(
             [str(PRE_COMMIT), *args, "--color", "never"] if args[0] == "run" else [str(PRE_COMMIT), *args],
-            cwd=project, env=env or self.env(), capture_output=True, text=True, timeout=1200,
+            cwd=project,
+            env=env or self.env(),
+            capture_output=True,
+            text=True,
+            timeout=1200,
         )
 
 

@@ -117,8 +117,14 @@ class Installation:
 
 
 def run_action(
-    inputs: dict[str, str], workspace: Path, event: dict, action_path: Path, runner: Path, wheelhouse: str = WHEELHOUSE,
-    installed: Installation | None = None, steps: int | None = None,
+    inputs: dict[str, str],
+    workspace: Path,
+    event: dict,
+    action_path: Path,
+    runner: Path,
+    wheelhouse: str = WHEELHOUSE,
+    installed: Installation | None = None,
+    steps: int | None = None,
 ) -> ActionRun:
     """Run action.yml's steps (the first `steps` of them). With `installed`, the install step is
     the one already run: its recorded result stands for it and the scan uses its environment."""
@@ -168,7 +174,14 @@ def run_action(
         output.touch()
         env = {**base_env, "GITHUB_OUTPUT": str(output)}
         env.update({name: evaluate(str(value), contexts) for name, value in (step.get("env") or {}).items()})
-        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=workspace, env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         outputs = read_outputs(output)
         if "id" in step:
             contexts["steps"][step["id"]] = outputs
@@ -221,9 +234,16 @@ def pull_request(tmp_path: Path, changes: dict[str, str | bytes | None], base: d
         git(workspace, "commit", "-q", "-m", "change")
     base, head = git(workspace, "rev-parse", "HEAD~1", "HEAD").split()
     # Branch name and title are the attacker's: the action must never use them.
-    payload = {"action": "synchronize", "number": 7, "pull_request": {
-        "number": 7, "title": "$(touch pwned) ::error::fake", "base": {"sha": base, "ref": "main"},
-        "head": {"sha": head, "ref": "x`touch pwned`"}}}
+    payload = {
+        "action": "synchronize",
+        "number": 7,
+        "pull_request": {
+            "number": 7,
+            "title": "$(touch pwned) ::error::fake",
+            "base": {"sha": base, "ref": "main"},
+            "head": {"sha": head, "ref": "x`touch pwned`"},
+        },
+    }
     return workspace, payload
 
 
@@ -236,13 +256,18 @@ UNPINNED = [f"package{n:02d}>=1.0" for n in range(12)]
 
 @needs_wheelhouse
 def test_pull_request_adding_a_trojaned_model_and_unpinned_requirements_fails_with_annotations(tmp_path, action_path, installed_action):
-    workspace, event = pull_request(tmp_path, {
-        "requirements.txt": "torch==2.1.0\n" + "\n".join(UNPINNED) + "\n",
-        "models/classifier.bin": pickle.dumps(DangerousPickle(), protocol=2),
-    })
+    workspace, event = pull_request(
+        tmp_path,
+        {
+            "requirements.txt": "torch==2.1.0\n" + "\n".join(UNPINNED) + "\n",
+            "models/classifier.bin": pickle.dumps(DangerousPickle(), protocol=2),
+        },
+    )
     run = run_action({"sarif": "reports/mlgate.sarif"}, workspace, event, action_path, tmp_path / "runner", installed=installed_action)
 
-    assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 1)], run.log()
+    assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 1)], (
+        run.log()
+    )
     assert run.returncode == 1
     install, scan = run.steps
     assert install.stdout.strip() == "mlgate 0.1.0"
@@ -280,7 +305,8 @@ def test_pull_request_adding_a_trojaned_model_and_unpinned_requirements_fails_wi
     validate_sarif(report)
     results = report["runs"][0]["results"]
     assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]) for r in results] == [
-        ("MOD001", "models/classifier.bin"), *[("PIN001", "requirements.txt")] * 12
+        ("MOD001", "models/classifier.bin"),
+        *[("PIN001", "requirements.txt")] * 12,
     ]
     print(f"action harness: {run.seconds:.1f} s for a failing pull request")
 
@@ -290,13 +316,18 @@ def test_pull_request_without_risky_changes_passes(tmp_path, action_path, instal
     workspace, event = pull_request(tmp_path, {"requirements.txt": "torch==2.1.1\n", "docs/notes.md": "# notes\n"})
     run = run_action({}, workspace, event, action_path, tmp_path / "runner", installed=installed_action)
 
-    assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 0)], run.log()
+    assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 0)], (
+        run.log()
+    )
     assert run.annotations() == []
     assert run.steps[1].stdout.splitlines()[1:] == []
     # Both changed files are scanned: requirements.txt by pins and models, notes.md by models (it sniffs every file).
-    assert run.summary == "## mlgate: 0 findings in 2 scanned files\n\n| hook | critical | high | medium | low | total |\n|---|---:|---:|---:|---:|---:|\n" + "".join(
-        f"| {hook} | 0 | 0 | 0 | 0 | 0 |\n" for hook in sorted(_hook_names())
-    ) + "\n"
+    assert (
+        run.summary
+        == "## mlgate: 0 findings in 2 scanned files\n\n| hook | critical | high | medium | low | total |\n|---|---:|---:|---:|---:|---:|\n"
+        + "".join(f"| {hook} | 0 | 0 | 0 | 0 | 0 |\n" for hook in sorted(_hook_names()))
+        + "\n"
+    )
     assert run.outputs == {"findings": "0", "config-changes": "0", "sarif": ""}
     print(f"action harness: {run.seconds:.1f} s for a passing pull request")
 
@@ -304,11 +335,22 @@ def test_pull_request_without_risky_changes_passes(tmp_path, action_path, instal
 @needs_wheelhouse
 def test_whole_tree_mode_reports_what_the_pull_request_mode_leaves_out(tmp_path, action_path, installed_action):
     workspace, event = pull_request(tmp_path, {"docs/notes.md": "# notes\n"})
-    run = run_action({"changed-files-only": "false", "select": "pins", "fail-on": "high"}, workspace, event, action_path, tmp_path / "runner", installed=installed_action)
+    run = run_action(
+        {"changed-files-only": "false", "select": "pins", "fail-on": "high"},
+        workspace,
+        event,
+        action_path,
+        tmp_path / "runner",
+        installed=installed_action,
+    )
 
-    assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 0)], run.log()
+    assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 0)], (
+        run.log()
+    )
     assert run.steps[1].stdout.splitlines()[0] == "mlgate: scanning ."
-    assert [(level, props["file"], props["line"], props["col"]) for level, props, _ in run.annotations()] == [("warning", "Dockerfile", "1", "6")]
+    assert [(level, props["file"], props["line"], props["col"]) for level, props, _ in run.annotations()] == [
+        ("warning", "Dockerfile", "1", "6")
+    ]
     assert run.outputs == {"findings": "1", "config-changes": "0", "sarif": ""}  # medium: below fail-on high, so the step passes
 
 
@@ -410,7 +452,9 @@ def test_a_base_commit_missing_from_a_shallow_checkout_means_the_whole_tree(tmp_
 
 def test_changed_files_only_true_outside_a_pull_request_scans_the_whole_tree(tmp_path, monkeypatch, capsys):
     workspace, _ = pull_request(tmp_path, {"docs/notes.md": "# notes\n"})
-    code, lines, _ = scan_step(monkeypatch, capsys, workspace, {"ref": "refs/heads/main"}, select="pins", changed_files_only="true", event_name="push")
+    code, lines, _ = scan_step(
+        monkeypatch, capsys, workspace, {"ref": "refs/heads/main"}, select="pins", changed_files_only="true", event_name="push"
+    )
     assert lines[:2] == ["::warning::mlgate: scanning the whole tree: the event payload has no pull_request", "mlgate: scanning ."]
     assert code == 1
 
@@ -418,17 +462,27 @@ def test_changed_files_only_true_outside_a_pull_request_scans_the_whole_tree(tmp
 def test_paths_limit_the_changed_files(tmp_path, monkeypatch, capsys):
     workspace, event = pull_request(tmp_path, {"app/requirements.txt": "numpy\n", "other/requirements.txt": "torch\n"})
     code, lines, outputs = scan_step(monkeypatch, capsys, workspace, event, select="pins", paths="app\n")
-    assert lines[0].endswith("scanning 1 file(s) changed between " + event["pull_request"]["base"]["sha"][:12] + " and " + event["pull_request"]["head"]["sha"][:12])
-    assert [line.split("::")[1] for line in lines[1:]] == ["warning file=app/requirements.txt,line=1,col=1,title=mlgate PIN001 unpinned-requirement [medium]"]
+    assert lines[0].endswith(
+        "scanning 1 file(s) changed between "
+        + event["pull_request"]["base"]["sha"][:12]
+        + " and "
+        + event["pull_request"]["head"]["sha"][:12]
+    )
+    assert [line.split("::")[1] for line in lines[1:]] == [
+        "warning file=app/requirements.txt,line=1,col=1,title=mlgate PIN001 unpinned-requirement [medium]"
+    ]
     assert (code, outputs.read_text()) == (1, "findings=1\nconfig-changes=0\nsarif=\n")
 
 
-@pytest.mark.parametrize(("inputs", "message"), [
-    ({"changed_files_only": "maybe"}, "::error::mlgate: changed-files-only must be auto, true or false, not 'maybe'"),
-    ({"select": "nosuchhook"}, "::error::mlgate: --select: unknown hook or rule code 'nosuchhook'"),
-    ({"baseline": "missing.json"}, "::error::mlgate: missing.json: baseline file not found"),
-    ({"fail_on": "severe"}, "::error::mlgate: mlgate check: argument --fail-on: invalid choice: 'severe'"),
-])
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"changed_files_only": "maybe"}, "::error::mlgate: changed-files-only must be auto, true or false, not 'maybe'"),
+        ({"select": "nosuchhook"}, "::error::mlgate: --select: unknown hook or rule code 'nosuchhook'"),
+        ({"baseline": "missing.json"}, "::error::mlgate: missing.json: baseline file not found"),
+        ({"fail_on": "severe"}, "::error::mlgate: mlgate check: argument --fail-on: invalid choice: 'severe'"),
+    ],
+)
 def test_bad_inputs_are_usage_errors(tmp_path, monkeypatch, capsys, inputs, message):
     workspace, event = pull_request(tmp_path, {"docs/notes.md": "# notes\n"})
     code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, **inputs)
@@ -465,9 +519,14 @@ def annotations_of(lines: list[str]) -> list[tuple[str, str | None, str | None, 
 
 
 def test_a_pull_request_that_allowlists_its_own_payload_changes_nothing(tmp_path, monkeypatch, capsys):
-    workspace, event = pull_request(tmp_path, {
-        ".mlgate.yaml": SELF_ALLOWLISTING, "models/classifier.bin": TROJAN, "requirements.txt": "torch>=2\n",
-    })
+    workspace, event = pull_request(
+        tmp_path,
+        {
+            ".mlgate.yaml": SELF_ALLOWLISTING,
+            "models/classifier.bin": TROJAN,
+            "requirements.txt": "torch>=2\n",
+        },
+    )
     code, lines, outputs = scan_step(monkeypatch, capsys, workspace, event)
     assert code == 1
     assert annotations_of(lines) == [
@@ -485,9 +544,15 @@ def test_a_pull_request_that_allowlists_its_own_payload_changes_nothing(tmp_path
 
 def test_the_base_commits_configuration_is_the_one_used(tmp_path, monkeypatch, capsys):
     base = {".mlgate.yaml": "ignore: [PIN001]\n"}
-    workspace, event = pull_request(tmp_path, {
-        ".mlgate.yaml": "ignore: [PIN001, models]\nfail-on: critical\n", "requirements.txt": "torch>=2\n", "models/classifier.bin": TROJAN,
-    }, base=base)
+    workspace, event = pull_request(
+        tmp_path,
+        {
+            ".mlgate.yaml": "ignore: [PIN001, models]\nfail-on: critical\n",
+            "requirements.txt": "torch>=2\n",
+            "models/classifier.bin": TROJAN,
+        },
+        base=base,
+    )
     code, lines, outputs = scan_step(monkeypatch, capsys, workspace, event, summary=True)
     assert code == 1
     assert annotations_of(lines) == [
@@ -504,10 +569,13 @@ def test_a_pyproject_mlgate_table_added_or_removed_is_a_change_and_other_edits_a
     pyproject = '[project]\nname = "demo"\n\n[tool.mlgate]\nignore = ["models"]\n'
     workspace, event = pull_request(tmp_path, {"pyproject.toml": pyproject, "models/classifier.bin": TROJAN})
     code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, select="models")
-    assert (code, annotations_of(lines)) == (1, [
-        ("error", "pyproject.toml", "4", "mlgate: configuration changed by this pull request"),
-        ("error", "models/classifier.bin", None, "mlgate MOD001 pickle-dangerous-call [critical]"),
-    ])
+    assert (code, annotations_of(lines)) == (
+        1,
+        [
+            ("error", "pyproject.toml", "4", "mlgate: configuration changed by this pull request"),
+            ("error", "models/classifier.bin", None, "mlgate MOD001 pickle-dangerous-call [critical]"),
+        ],
+    )
     assert first_command(lines)[2] == CHANGE.format(verb="adds", what="the mlgate table [tool.mlgate]")
 
     edited = pyproject.replace('name = "demo"', 'name = "demo"\nversion = "2"')
@@ -538,10 +606,13 @@ def test_a_pull_request_cannot_baseline_its_own_findings(tmp_path, monkeypatch, 
     ]:
         workspace, event = pull_request(tmp_path / how, {"requirements.txt": "torch>=2\n", **changes}, base=base)
         code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, select="pins", **inputs)
-        assert (code, annotations_of(lines)) == (1, [
-            ("error", "ci/baseline.json", "1", "mlgate: configuration changed by this pull request"),
-            ("warning", "requirements.txt", "1", "mlgate PIN001 unpinned-requirement [medium]"),
-        ]), how
+        assert (code, annotations_of(lines)) == (
+            1,
+            [
+                ("error", "ci/baseline.json", "1", "mlgate: configuration changed by this pull request"),
+                ("warning", "requirements.txt", "1", "mlgate PIN001 unpinned-requirement [medium]"),
+            ],
+        ), how
         what = "the baseline file" if how == "input" else "the baseline the configuration names"
         assert first_command(lines)[2] == CHANGE.format(verb="changes", what=what)
 
@@ -559,7 +630,9 @@ def test_pull_request_adding_a_config_that_allowlists_its_payload_still_fails(tm
     workspace, event = pull_request(tmp_path, {".mlgate.yaml": SELF_ALLOWLISTING, "models/classifier.bin": TROJAN})
     run = run_action({}, workspace, event, action_path, tmp_path / "runner", installed=installed_action)
 
-    assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 1)], run.log()
+    assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 1)], (
+        run.log()
+    )
     assert [(level, props.get("file"), props.get("line"), props.get("title")) for level, props, _ in run.annotations()] == [
         ("error", ".mlgate.yaml", "1", "mlgate: configuration changed by this pull request"),
         ("error", "models/classifier.bin", None, "mlgate MOD001 pickle-dangerous-call [critical]"),

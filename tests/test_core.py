@@ -11,12 +11,11 @@ import sys
 import pytest
 
 import demo_hook
+from conftest import write_tree
 from mlgate import engine, plugins
 from mlgate.cli import main
 from mlgate.config import Config
 from mlgate.hook import Scanner
-
-from conftest import write_tree
 
 
 @pytest.fixture
@@ -54,7 +53,13 @@ def test_json_output_follows_the_contract(demo, capsys):
     assert doc["errors"] == []
     [finding] = doc["findings"]
     assert {k: finding[k] for k in ("rule", "hook", "severity", "path", "line", "column", "message")} == {
-        "rule": "DEMO001", "hook": "demo", "severity": "high", "path": "sub/a.txt", "line": 1, "column": 1, "message": "line says BAD",
+        "rule": "DEMO001",
+        "hook": "demo",
+        "severity": "high",
+        "path": "sub/a.txt",
+        "line": 1,
+        "column": 1,
+        "message": "line says BAD",
     }
     assert len(finding["fingerprint"]) == 20
 
@@ -319,7 +324,9 @@ def test_a_scanner_that_raises_is_an_internal_error_entry_and_the_run_goes_on(tm
     monkeypatch.chdir(tmp_path)
     write_tree(tmp_path, {"boom.txt": "BAD one\n", "other.txt": "BAD two\n"})
     result = engine.scan(["."], [_crashing_hook()], Config())
-    assert [(error.path, error.message) for error in result.errors] == [("boom.txt", "internal error in demo/crashy: RuntimeError: cannot cope with boom.txt")]
+    assert [(error.path, error.message) for error in result.errors] == [
+        ("boom.txt", "internal error in demo/crashy: RuntimeError: cannot cope with boom.txt")
+    ]
     assert result.errors[0].message.startswith("internal error in demo/crashy")
     # the other file, and the hook's other scanner on the same file, are still scanned
     assert result.scanned_files == 2

@@ -29,8 +29,13 @@ EXAMPLE = re.compile(r"^\*\*(Bad|Good)\*\* — `([^`]+)`\n\n```[\w-]*\n(.*?)\n``
 SCANNABLE_EXAMPLES = sorted(code for code, rule in RULES.items() if rule.hook in ("pins", "hub", "services"))
 # Options a page's examples need (the rule only exists in that profile).
 OSV_DATABASE = str(Path(__file__).resolve().parent / "fixtures" / "osv")
-EXAMPLE_OPTIONS = {"PIN007": {"require-hashes": True}, "PIN030": {"osv-database": OSV_DATABASE}, "PIN031": {"osv-database": OSV_DATABASE},
-                    "HUB007": {"allowed-namespaces": ["sentence-transformers", "meta-llama", "our-org"]}, "HUB008": {"report-unresolved": True}}
+EXAMPLE_OPTIONS = {
+    "PIN007": {"require-hashes": True},
+    "PIN030": {"osv-database": OSV_DATABASE},
+    "PIN031": {"osv-database": OSV_DATABASE},
+    "HUB007": {"allowed-namespaces": ["sentence-transformers", "meta-llama", "our-org"]},
+    "HUB008": {"report-unresolved": True},
+}
 # Rules reported only with --online: their examples run online, against an offline OSV
 # database (PIN030/PIN031) and a fake hub on 127.0.0.1 that knows no repository (HUB010).
 ONLINE_EXAMPLES = {"PIN030", "PIN031", "HUB010"}

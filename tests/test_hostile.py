@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from mlgate.cli import main
-
 from conftest import write_tree
+from mlgate.cli import main
 from workcount import count_calls
 
 ALIAS_BOMB = "\n".join(
@@ -32,7 +31,7 @@ HOSTILE = {
     ".github/workflows/broken.yml": "jobs: [\n",
     ".pre-commit-config.yaml": "repos: &r\n  - repo: *r\n",
     "Dockerfile": b"FROM \x00\x01\x02",
-    "notebook.ipynb": "{\"cells\": [" + "[" * 100000,
+    "notebook.ipynb": '{"cells": [' + "[" * 100000,
     "scripts/install.sh": b"\xfe\xfe pip install torch\n",
     "Pipfile.lock": "{" * 100000,
     "uv.lock": "[[package]\n",
@@ -51,7 +50,9 @@ def test_hostile_manifests_become_error_entries(tmp_path, monkeypatch, capsys):
     size = sum(len(content) for content in HOSTILE.values())
     assert calls <= 5 * size, (calls, size)
     # The good file next to them is still scanned.
-    assert [(f["rule"], f["path"], f["line"]) for f in doc["findings"] if f["path"] == "ok/requirements.txt"] == [("PIN001", "ok/requirements.txt", 1)]
+    assert [(f["rule"], f["path"], f["line"]) for f in doc["findings"] if f["path"] == "ok/requirements.txt"] == [
+        ("PIN001", "ok/requirements.txt", 1)
+    ]
     errors = {e["path"]: e["message"] for e in doc["errors"]}
     assert not [m for m in errors.values() if "internal error" in m], errors
     must_error = set(HOSTILE) - {"environment.yml", ".github/workflows/bomb.yml", ".pre-commit-config.yaml"}
@@ -66,7 +67,9 @@ def test_huge_requirements_file(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["check", "--select", "pins", "--format", "json", "."]) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert doc["errors"] == [{"path": "requirements.txt", "message": "file is 50.0 MB, larger than the 5 MB limit for text manifests; not scanned"}]
+    assert doc["errors"] == [
+        {"path": "requirements.txt", "message": "file is 50.0 MB, larger than the 5 MB limit for text manifests; not scanned"}
+    ]
 
 
 @pytest.mark.parametrize("name", ["requirements.txt", "environment.yml", ".github/workflows/ci.yml", "Dockerfile", "setup.py"])

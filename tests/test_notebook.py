@@ -29,11 +29,13 @@ def test_cells_and_positions():
     assert source.lines[line - 1].strip() == '"!pip install torch\\n"'
     assert (column, cell_line) == (14, 2)
     line, _, cell_line = second.locate(second.text.index("y ="))
-    assert source.lines[line - 1].strip() == "\"source\": \"x = 1\\ny = 'é'\""
+    assert source.lines[line - 1].strip() == '"source": "x = 1\\ny = \'é\'"'
     assert cell_line == 2
 
 
-@pytest.mark.parametrize(("text", "message"), [("{", "invalid notebook JSON"), ("[]", "not a Jupyter notebook"), ('{"cells": 3}', "not a Jupyter notebook")])
+@pytest.mark.parametrize(
+    ("text", "message"), [("{", "invalid notebook JSON"), ("[]", "not a Jupyter notebook"), ('{"cells": 3}', "not a Jupyter notebook")]
+)
 def test_not_a_notebook(text, message):
     with pytest.raises(ScanError, match=message):
         code_cells(SourceFile.from_text("n.ipynb", text))

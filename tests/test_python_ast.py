@@ -57,7 +57,10 @@ def test_a_scan_prints_nothing_of_the_scanned_code_to_stderr(tmp_path, action):
     write_tree(tmp_path, TREE)
     done = subprocess.run(
         [sys.executable, "-W", action, "-m", "mlgate", "check", "--select", "pins,hub,services", "."],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.stderr == ""
     assert [line.split(" [")[0] for line in done.stdout.splitlines() if ": " in line and not line.startswith(" ")][:-1] == EXPECTED

@@ -18,15 +18,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from conftest import write_tree
 from mlgate.cli import main
 from mlgate.findings import Finding, Result, ScanErrorEntry, Severity, assign_fingerprints
 from mlgate.models.rules import DANGEROUS_CALL as MOD001
-from mlgate.pins.rules import ACTION_NOT_PINNED as PIN020, IMAGE_NO_DIGEST as PIN010, UNPINNED as PIN001
+from mlgate.pins.rules import ACTION_NOT_PINNED as PIN020
+from mlgate.pins.rules import IMAGE_NO_DIGEST as PIN010
+from mlgate.pins.rules import UNPINNED as PIN001
 from mlgate.plugins import load_hooks
 from mlgate.report import FORMATS, github, markdown, plain, sarif
 from mlgate.rule_pages import DOCS
-
-from conftest import write_tree
 
 SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
 ALL_RULES = sorted((rule for hook in load_hooks() for rule in hook.rules), key=lambda rule: rule.code)
@@ -70,6 +71,7 @@ def result_of(*findings: Finding, errors: list[ScanErrorEntry] | None = None, sc
 
 # ---- workflow commands -------------------------------------------------------------------
 
+
 def test_escaping_matches_the_actions_toolkit():
     assert plain.escape_data("100% done\r\nnext: a,b") == "100%25 done%0D%0Anext: a,b"
     assert plain.escape_property("100% done\r\nnext: a,b") == "100%25 done%0D%0Anext%3A a%2Cb"
@@ -98,7 +100,9 @@ def test_severity_maps_to_error_warning_notice():
         PIN001.finding("r.txt", 2, 1, "low one", severity=Severity.LOW),
     ]
     commands = [parse_command(line) for line in github.render(result_of(*findings), ALL_RULES).splitlines()]
-    assert [(level, props.get("file"), props.get("line"), props.get("col"), message.split("\n")[0]) for level, props, message in commands] == [
+    assert [
+        (level, props.get("file"), props.get("line"), props.get("col"), message.split("\n")[0]) for level, props, message in commands
+    ] == [
         ("error", "m.bin", None, None, "critical one (byte offset 7)"),
         ("error", "ci.yml", "1", "2", "high one"),
         ("warning", "r.txt", "1", "1", "medium one"),
@@ -139,6 +143,7 @@ def test_json_report_keeps_offset_and_member_of_binary_findings():
 
 # ---- SARIF --------------------------------------------------------------------------------
 
+
 def test_sarif_lists_every_rule_with_its_page_and_security_severity():
     document = json.loads(sarif.render(result_of(), ALL_RULES))
     validate_sarif(document)
@@ -168,31 +173,55 @@ def test_sarif_results_locate_text_and_binary_findings():
     index = [rule.code for rule in ALL_RULES]
     assert run["results"] == [
         {
-            "ruleId": "PIN010", "ruleIndex": index.index("PIN010"), "level": "warning",
+            "ruleId": "PIN010",
+            "ruleIndex": index.index("PIN010"),
+            "level": "warning",
             "message": {"text": "image by tag"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "docker/My%20Dockerfile", "uriBaseId": "%SRCROOT%"}, "region": {"startLine": 4, "startColumn": 6}}}],
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": "docker/My%20Dockerfile", "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": 4, "startColumn": 6},
+                    }
+                }
+            ],
             "partialFingerprints": {"mlgate/v1": findings[0].fingerprint},
             "properties": {"severity": "medium", "hook": "pins"},
         },
         {
-            "ruleId": "MOD001", "ruleIndex": index.index("MOD001"), "level": "error",
+            "ruleId": "MOD001",
+            "ruleIndex": index.index("MOD001"),
+            "level": "error",
             "message": {"text": "calls os.system (member archive/data.pkl, byte offset 42)"},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": "models/a.pt", "uriBaseId": "%SRCROOT%"}}}],
             "partialFingerprints": {"mlgate/v1": findings[1].fingerprint},
             "properties": {"severity": "critical", "hook": "models"},
         },
         {
-            "ruleId": "MOD001", "ruleIndex": index.index("MOD001"), "level": "error",
+            "ruleId": "MOD001",
+            "ruleIndex": index.index("MOD001"),
+            "level": "error",
             "message": {"text": "calls os.system (byte offset 7)"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "models/b.pkl", "uriBaseId": "%SRCROOT%"}, "region": {"byteOffset": 7}}}],
+            "locations": [
+                {"physicalLocation": {"artifactLocation": {"uri": "models/b.pkl", "uriBaseId": "%SRCROOT%"}, "region": {"byteOffset": 7}}}
+            ],
             "partialFingerprints": {"mlgate/v1": findings[2].fingerprint},
             "properties": {"severity": "critical", "hook": "models"},
         },
     ]
     assert all(len(finding.fingerprint) == 20 for finding in findings)
-    assert run["invocations"] == [{"executionSuccessful": False, "toolExecutionNotifications": [
-        {"level": "error", "message": {"text": "cannot parse"}, "locations": [{"physicalLocation": {"artifactLocation": {"uri": "bad.toml", "uriBaseId": "%SRCROOT%"}}}]},
-    ]}]
+    assert run["invocations"] == [
+        {
+            "executionSuccessful": False,
+            "toolExecutionNotifications": [
+                {
+                    "level": "error",
+                    "message": {"text": "cannot parse"},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": "bad.toml", "uriBaseId": "%SRCROOT%"}}}],
+                },
+            ],
+        }
+    ]
 
 
 def test_the_schema_check_can_fail():
@@ -232,6 +261,7 @@ def test_every_format_is_a_cli_choice(capsys):
 
 # ---- Markdown summary ---------------------------------------------------------------------
 
+
 def test_markdown_summary_counts_lists_and_explains():
     findings = [
         PIN001.finding("requirements.txt", 2, 1, "'numpy' has no version pin"),
@@ -240,32 +270,34 @@ def test_markdown_summary_counts_lists_and_explains():
     text = markdown.render(result_of(*findings, scanned=3), ALL_RULES)
     hooks = sorted({rule.hook for rule in ALL_RULES})
     rows = {"models": "| models | 1 | 0 | 0 | 0 | 1 |", "pins": "| pins | 0 | 0 | 1 | 0 | 1 |"}
-    assert text == "\n".join([
-        "## mlgate: 2 findings (1 critical, 1 medium) in 3 scanned files",
-        "",
-        "| hook | critical | high | medium | low | total |",
-        "|---|---:|---:|---:|---:|---:|",
-        *[rows.get(hook, f"| {hook} | 0 | 0 | 0 | 0 | 0 |") for hook in hooks],
-        "",
-        "| severity | rule | location | message |",
-        "|---|---|---|---|",
-        "| critical | MOD001 | ` models/x.bin ` | ` pickle calls posix.system (byte offset 42) ` |",
-        "| medium | PIN001 | ` requirements.txt:2:1 ` | ` 'numpy' has no version pin ` |",
-        "",
-        "### How to fix",
-        "",
-        f"- **MOD001** {MOD001.summary}: {MOD001.fix} (`mlgate explain MOD001`)",
-        f"- **PIN001** {PIN001.summary}: {PIN001.fix} (`mlgate explain PIN001`)",
-        "",
-        "### How to suppress a finding you have reviewed",
-        "",
-        "- on the line or the line above: a comment `mlgate: ignore[CODE]`;",
-        "- all current findings at once: `mlgate baseline`, then commit `.mlgate-baseline.json` and pass it as `baseline`;",
-        "- a reviewed model file: an entry in the models hook's `allowlist` with its path and sha256 (accepted only while the digest is unchanged);",
-        "- a whole rule: `ignore` in `.mlgate.yaml` or `[tool.mlgate]`.",
-        "",
-        "",
-    ])
+    assert text == "\n".join(
+        [
+            "## mlgate: 2 findings (1 critical, 1 medium) in 3 scanned files",
+            "",
+            "| hook | critical | high | medium | low | total |",
+            "|---|---:|---:|---:|---:|---:|",
+            *[rows.get(hook, f"| {hook} | 0 | 0 | 0 | 0 | 0 |") for hook in hooks],
+            "",
+            "| severity | rule | location | message |",
+            "|---|---|---|---|",
+            "| critical | MOD001 | ` models/x.bin ` | ` pickle calls posix.system (byte offset 42) ` |",
+            "| medium | PIN001 | ` requirements.txt:2:1 ` | ` 'numpy' has no version pin ` |",
+            "",
+            "### How to fix",
+            "",
+            f"- **MOD001** {MOD001.summary}: {MOD001.fix} (`mlgate explain MOD001`)",
+            f"- **PIN001** {PIN001.summary}: {PIN001.fix} (`mlgate explain PIN001`)",
+            "",
+            "### How to suppress a finding you have reviewed",
+            "",
+            "- on the line or the line above: a comment `mlgate: ignore[CODE]`;",
+            "- all current findings at once: `mlgate baseline`, then commit `.mlgate-baseline.json` and pass it as `baseline`;",
+            "- a reviewed model file: an entry in the models hook's `allowlist` with its path and sha256 (accepted only while the digest is unchanged);",
+            "- a whole rule: `ignore` in `.mlgate.yaml` or `[tool.mlgate]`.",
+            "",
+            "",
+        ]
+    )
 
 
 def test_markdown_writes_what_the_scanned_tree_controls_as_code_spans():

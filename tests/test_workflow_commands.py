@@ -32,7 +32,8 @@ from hypothesis import strategies as st
 
 from mlgate.findings import Result, ScanErrorEntry, assign_fingerprints
 from mlgate.models.rules import DANGEROUS_CALL as MOD001
-from mlgate.pins.rules import ACTION_NOT_PINNED as PIN020, UNPINNED as PIN001
+from mlgate.pins.rules import ACTION_NOT_PINNED as PIN020
+from mlgate.pins.rules import UNPINNED as PIN001
 from mlgate.plugins import load_hooks
 from mlgate.report import github, markdown, plain, render
 
@@ -109,6 +110,7 @@ def runner_commands(output: str) -> list[tuple[int, RunnerCommand]]:
 
 # ---- the emulation itself, against the runner's own unit-test examples -----------------
 
+
 def test_the_emulation_reads_the_runners_own_examples():
     # From actions/runner src/Test/L0/Worker/ActionCommandL0.cs and ActionCommandManagerL0.cs.
     assert runner_command("##[do-something k1=v1;]msg") == RunnerCommand("do-something", {"k1": "v1"}, "msg", True)
@@ -183,7 +185,8 @@ def test_crafted_paths_and_messages_give_exactly_the_intended_annotations():
     annotated = [command for _, command in commands][github.ANNOTATIONS_PER_LEVEL :]
     for finding, command in zip(shown, annotated):
         assert (command.properties.get("line"), command.properties.get("col")) == (
-            None if finding.line is None else str(finding.line), None if finding.column is None else str(finding.column)
+            None if finding.line is None else str(finding.line),
+            None if finding.column is None else str(finding.column),
         )
         if plain.visible(finding.path) == finding.path and "##[" not in finding.path:
             assert command.properties["file"] == finding.path
@@ -202,10 +205,39 @@ def test_hidden_characters_are_shown_percent_encoded():
 
 # Pieces an attacker would combine: the two command syntaxes, their separators and escapes,
 # the runner's line breaks and white space, and characters that hide text.
-_PIECES = st.sampled_from([
-    "::", ":", "##[", "#", "[", "]", "%", "%0A", "%25", "%3A", ",", "=", ";", " ", "\t", "\r", "\n", "\r\n",
-    "\u3000", "\u00a0", "\u2028", "\x85", "\x1b", "\u202e", "\udcff", "error", "add-mask", "stop-commands", "a",
-])
+_PIECES = st.sampled_from(
+    [
+        "::",
+        ":",
+        "##[",
+        "#",
+        "[",
+        "]",
+        "%",
+        "%0A",
+        "%25",
+        "%3A",
+        ",",
+        "=",
+        ";",
+        " ",
+        "\t",
+        "\r",
+        "\n",
+        "\r\n",
+        "\u3000",
+        "\u00a0",
+        "\u2028",
+        "\x85",
+        "\x1b",
+        "\u202e",
+        "\udcff",
+        "error",
+        "add-mask",
+        "stop-commands",
+        "a",
+    ]
+)
 _CRAFTED = st.lists(_PIECES, max_size=12).map("".join)
 
 
@@ -218,7 +250,8 @@ def test_no_crafted_text_makes_another_command(path, message, member):
     output = github.render(result, ALL_RULES)
     commands = runner_commands(output)
     assert [(command.name, command.properties.get("title")) for _, command in commands] == (
-        [("error", "mlgate: file not scanned")] * 9 + [("error", "mlgate MOD001 pickle-dangerous-call [critical]")]
+        [("error", "mlgate: file not scanned")] * 9
+        + [("error", "mlgate MOD001 pickle-dangerous-call [critical]")]
         + [("warning", "mlgate PIN001 unpinned-requirement [medium]")] * 10
     )
     assert len(runner_lines(output)) == 9 + 1 + 10 + 2 + 1  # and the 2 findings past the cap, the count: plain
@@ -238,9 +271,11 @@ def test_the_other_reports_in_a_ci_log_make_no_command(format_name):
         assert len(runner_lines(output)) == 2 * len(result.findings) + len(result.errors) + 1  # one line each, whatever the names hold
     else:
         document = json.loads(output)  # and the JSON still says exactly what was found
-        paths = [f["path"] for f in document["findings"]] if format_name == "json" else [
-            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in document["runs"][0]["results"]
-        ]
+        paths = (
+            [f["path"] for f in document["findings"]]
+            if format_name == "json"
+            else [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in document["runs"][0]["results"]]
+        )
         if format_name == "json":
             assert paths == [f.path for f in result.findings]
 
@@ -279,13 +314,21 @@ def test_a_crafted_file_in_a_scanned_tree_makes_only_its_own_annotation(tmp_path
     assert github_action.main() == 1
     output = capsys.readouterr().out
     assert [(command.name, command.properties) for _, command in runner_commands(output)] == [
-        ("warning", {"file": "requirements-#%23[add-mask]x::error::y\r::warning::z.txt", "line": "1", "col": "1",
-                     "title": "mlgate PIN001 unpinned-requirement [medium]"}),
+        (
+            "warning",
+            {
+                "file": "requirements-#%23[add-mask]x::error::y\r::warning::z.txt",
+                "line": "1",
+                "col": "1",
+                "title": "mlgate PIN001 unpinned-requirement [medium]",
+            },
+        ),
     ]
     assert runner_lines(output)[0] == "mlgate: scanning ."
 
 
 # ---- the Markdown summary: GFM table cells and code spans ---------------------------------
+
 
 def gfm_cells(row: str) -> list[str]:
     """The cells of a table row as cmark-gfm's table extension splits them, pipes then unescaped.
@@ -315,11 +358,26 @@ def cell_text(cell: str) -> str | None:
     return inner
 
 
-@pytest.mark.parametrize("text", [
-    "a|b", "a\\|b", "a\\\\|b|", "`x`", "``", "` leading", "trailing `", "x ``` y ` z", "<img src=x onerror=alert(1)>",
-    "http://evil.example/x www.evil.example a@b.example", "@octocat #12 owner/repo#3 deadbeefcafe", "*b* _i_ ~~s~~ [l](u) ![i](u)",
-    "&amp; &#64; \\* \\", "  spaced  ", "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a|b",
+        "a\\|b",
+        "a\\\\|b|",
+        "`x`",
+        "``",
+        "` leading",
+        "trailing `",
+        "x ``` y ` z",
+        "<img src=x onerror=alert(1)>",
+        "http://evil.example/x www.evil.example a@b.example",
+        "@octocat #12 owner/repo#3 deadbeefcafe",
+        "*b* _i_ ~~s~~ [l](u) ![i](u)",
+        "&amp; &#64; \\* \\",
+        "  spaced  ",
+        "",
+    ],
+)
 def test_a_summary_cell_is_one_code_span_holding_the_text(text):
     finding = PIN001.finding(text or "p", 1, 1, text)
     rendered = markdown.render(result_of([finding], [ScanErrorEntry(text, text)]), ALL_RULES)

@@ -28,7 +28,9 @@ NODE = shutil.which("node")
 def zizmor(*paths: Path) -> subprocess.CompletedProcess:
     assert ZIZMOR.is_file(), f"{ZIZMOR} is missing: install the test extras (pip install -e '.[test]')"
     # --offline: no GitHub API (the network is not there in tests); every offline audit runs.
-    return subprocess.run([str(ZIZMOR), "--offline", "--no-progress", "--format", "json", *map(str, paths)], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(ZIZMOR), "--offline", "--no-progress", "--format", "json", *map(str, paths)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_zizmor_finds_nothing_in_the_action_and_the_workflows():
@@ -43,7 +45,7 @@ def test_zizmor_would_report_an_injected_expression(tmp_path):
     action = tmp_path / "action.yml"
     action.write_text(
         "name: x\ndescription: x\ninputs:\n  title:\n    description: x\nruns:\n  using: composite\n  steps:\n"
-        "    - shell: bash\n      run: echo \"${{ inputs.title }}\"\n"
+        '    - shell: bash\n      run: echo "${{ inputs.title }}"\n'
     )
     done = zizmor(action)
     assert [finding["ident"] for finding in json.loads(done.stdout)] == ["template-injection"], done.stdout + done.stderr
@@ -72,7 +74,7 @@ def test_actionlint_would_report_an_untrusted_expression_in_a_script(tmp_path):
     workflow = tmp_path / "bad.yml"
     workflow.write_text(
         "on: pull_request\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
-        "      - run: echo \"${{ github.event.pull_request.title }}\"\n"
+        '      - run: echo "${{ github.event.pull_request.title }}"\n'
     )
     assert [(finding["line"], finding["column"], finding["kind"]) for finding in actionlint(workflow)] == [(6, 24, "expression")]
 

@@ -107,19 +107,44 @@ def test_merges_of_merges_are_expanded_once_each():
     assert len(list(yamlfile.items(yamlfile.get(document, "l11")))) == 12
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("yes", True), ("Y", True), ("on", True), ("TRUE", True), ("no", False), ("Off", False), ("n", False),
-    ('"yes"', None), ("'false'", None), ("1", None), ("yes please", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", True),
+        ("Y", True),
+        ("on", True),
+        ("TRUE", True),
+        ("no", False),
+        ("Off", False),
+        ("n", False),
+        ('"yes"', None),
+        ("'false'", None),
+        ("1", None),
+        ("yes please", None),
+    ],
+)
 def test_yaml_1_1_booleans(text, expected):
     [document] = load(f"v: {text}\n")
     assert yamlfile.boolean(yamlfile.get(document, "v")) is expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("8080", 8080), ('"8080"', 8080), ("0x1F90", 8080), ("0o17", 15), ("017", 15), ('"017"', 17), ("8_080", 8080), ("0b11", 3),
-    ('"0x10"', None), ("http", None), ("1.5", None), ("8080:80", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("8080", 8080),
+        ('"8080"', 8080),
+        ("0x1F90", 8080),
+        ("0o17", 15),
+        ("017", 15),
+        ('"017"', 17),
+        ("8_080", 8080),
+        ("0b11", 3),
+        ('"0x10"', None),
+        ("http", None),
+        ("1.5", None),
+        ("8080:80", None),
+    ],
+)
 def test_integers_as_go_yaml_v2_reads_them(text, expected):
     [document] = load(f"v: {text}\n")
     assert yamlfile.number(yamlfile.get(document, "v")) == expected

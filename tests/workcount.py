@@ -13,7 +13,8 @@ loops that go quadratic; it says nothing about a single slow regular expression.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class CallCounter:

@@ -39,7 +39,10 @@ def _split(values: list[str] | None) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     from mlgate.report import FORMATS
 
-    parser = _Parser(prog="mlgate", description="Block ML supply-chain risks: unpinned dependencies, executable model files, swappable hub references, exposed services.")
+    parser = _Parser(
+        prog="mlgate",
+        description="Block ML supply-chain risks: unpinned dependencies, executable model files, swappable hub references, exposed services.",
+    )
     parser.add_argument("--version", action="version", version=f"mlgate {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -56,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     check.add_argument("--fail-on", choices=SEVERITIES, help="lowest severity that fails the run (default: low)")
     check.add_argument("--baseline", metavar="FILE", help="hide findings listed in this baseline")
-    check.add_argument("--online", action="store_true", help="also run the checks that use the network (OSV advisories, what tags and images point to now)")
+    check.add_argument(
+        "--online", action="store_true", help="also run the checks that use the network (OSV advisories, what tags and images point to now)"
+    )
     check.add_argument("--fix", action="store_true", help="rewrite movable references to what they resolve to now (implies --online)")
     sub.add_parser("fix", help="same as `check --fix`: pin actions, pre-commit repos and images in place", add_help=False)
 
@@ -170,7 +175,15 @@ def _check(args: argparse.Namespace, write_baseline: bool = False) -> int:
 def _rules(args: argparse.Namespace) -> int:
     rules = _all_rules(load_hooks())
     if args.format == "json":
-        print(json.dumps([{"code": r.code, "name": r.name, "hook": r.hook, "severity": str(r.severity), "summary": r.summary, "fix": r.fix} for r in rules], indent=2))
+        print(
+            json.dumps(
+                [
+                    {"code": r.code, "name": r.name, "hook": r.hook, "severity": str(r.severity), "summary": r.summary, "fix": r.fix}
+                    for r in rules
+                ],
+                indent=2,
+            )
+        )
         return EXIT_OK
     for rule in rules:
         print(f"{rule.code:<8} {str(rule.severity):<9} {rule.hook:<9} {rule.name:<34} {rule.summary}")

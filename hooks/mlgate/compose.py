@@ -49,7 +49,9 @@ def services(source: SourceFile, document: yamlfile.Node, context: ScanContext |
         yield name, _extended(source, services_node, node, context, 0)
 
 
-def _extended(source: SourceFile, services_node: yamlfile.Node, node: yamlfile.Node, context: ScanContext | None, depth: int) -> yamlfile.Node:
+def _extended(
+    source: SourceFile, services_node: yamlfile.Node, node: yamlfile.Node, context: ScanContext | None, depth: int
+) -> yamlfile.Node:
     extends = yamlfile.get(node, "extends")
     if extends is None or not yamlfile.is_mapping(node) or depth >= MAX_EXTENDS:
         return node
@@ -81,7 +83,8 @@ def _merged(base: yamlfile.Node, own: yamlfile.Node, key: str) -> yamlfile.Node:
         mine = {name: (key_node, value) for name, key_node, value in yamlfile.items(own) if name != "extends"}
         entries = [
             (mine[name][0], _merged(value, mine[name][1], name)) if name in mine else (key_node, value)
-            for name, key_node, value in yamlfile.items(base) if name != "extends"
+            for name, key_node, value in yamlfile.items(base)
+            if name != "extends"
         ]
         theirs = {name for name, _, _ in yamlfile.items(base)}
         entries += [entry for name, entry in mine.items() if name not in theirs]

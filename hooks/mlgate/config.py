@@ -169,7 +169,7 @@ def load_config(path: str | None, hooks: list[Hook], start: Path | None = None) 
         elif key == "baseline":
             if not isinstance(value, str):
                 raise ConfigError(f"{where}: expected a path")
-            config.baseline = str((config_path.parent / value))
+            config.baseline = str(config_path.parent / value)
         elif key == "exclude":
             config.exclude = _str_list(value, where)
         elif key == "severity":

@@ -64,7 +64,7 @@ class Instruction:
         start, in_file = self.pieces[index]
         return in_file + offset - start
 
-    def tail(self, start: int) -> "Instruction":
+    def tail(self, start: int) -> Instruction:
         """The instruction after its first `start` characters (the `RUN ...` of `ONBUILD RUN ...`)."""
         keyword = _KEYWORD.match(self.text, start)
         end = keyword.end() if keyword else start
@@ -123,7 +123,9 @@ def instructions(text: str) -> Iterator[Instruction]:
             line, column = lines[index], 0
         name = keyword.group(1).upper()
         first_line = "".join(parts).rstrip(GO_SPACES)
-        if name in _HEREDOC_KEYWORDS or (name == "ONBUILD" and _KEYWORD.match(first_line) and _KEYWORD.match(first_line).group(1).upper() in _HEREDOC_KEYWORDS):
+        if name in _HEREDOC_KEYWORDS or (
+            name == "ONBUILD" and _KEYWORD.match(first_line) and _KEYWORD.match(first_line).group(1).upper() in _HEREDOC_KEYWORDS
+        ):
             # Heredoc bodies follow the instruction line; they belong to it, never to the parser.
             for strip_tabs, delimiter in heredocs(first_line):
                 while index < len(lines):

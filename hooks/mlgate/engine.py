@@ -32,7 +32,9 @@ def _wanted_rule(rule: Rule, config: Config) -> bool:
     return not _selected(code, hook, config.ignore)
 
 
-def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str] | None = None, online: OnlineSession | None = None) -> Result:
+def scan(
+    paths: list[str], hooks: list[Hook], config: Config, baseline: set[str] | None = None, online: OnlineSession | None = None
+) -> Result:
     """Scan `paths`; with an `online` session, each hook's online check runs after the scan."""
     result = Result()
     hooks = [hook for hook in hooks if any(_wanted_rule(rule, config) for rule in hook.rules)]
@@ -64,7 +66,9 @@ def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str]
                 except Exception as exc:  # a bug must not end the run over the other files
                     if debug:
                         raise
-                    result.errors.append(ScanErrorEntry(shown, f"internal error in {hook.name}/{scanner.name}: {type(exc).__name__}: {exc}"))
+                    result.errors.append(
+                        ScanErrorEntry(shown, f"internal error in {hook.name}/{scanner.name}: {type(exc).__name__}: {exc}")
+                    )
         source.forget_parses()
         if matched:
             result.scanned_files += 1
@@ -80,7 +84,9 @@ def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str]
     findings = _dedupe(f for f in raw if _wanted(f, config))
     findings = [dataclasses.replace(f, severity=config.severity[f.rule.code]) if f.rule.code in config.severity else f for f in findings]
     findings = [f for f in findings if not _inline_suppressed(f, sources)]
-    findings = [dataclasses.replace(f, context=_line(sources, f.path, f.line).strip() or f.message) if f.context is None else f for f in findings]
+    findings = [
+        dataclasses.replace(f, context=_line(sources, f.path, f.line).strip() or f.message) if f.context is None else f for f in findings
+    ]
     findings = assign_fingerprints(findings)
     if baseline:
         findings = [f for f in findings if f.fingerprint not in baseline]
@@ -91,7 +97,9 @@ def scan(paths: list[str], hooks: list[Hook], config: Config, baseline: set[str]
     return result
 
 
-def _online_findings(online: OnlineSession, hooks: list[Hook], contexts: dict[str, ScanContext], findings: list[Finding], config: Config) -> list[Finding]:
+def _online_findings(
+    online: OnlineSession, hooks: list[Hook], contexts: dict[str, ScanContext], findings: list[Finding], config: Config
+) -> list[Finding]:
     """`findings` after each hook's online check: the check returns its hook's findings as they
     are reported (some with more said in their message) followed by new ones."""
     rules = {rule.code: rule for hook in hooks for rule in hook.rules}
@@ -128,6 +136,3 @@ def _inline_suppressed(finding: Finding, sources: dict[str, SourceFile]) -> bool
         _line(sources, finding.path, finding.line),
         _line(sources, finding.path, finding.line - 1),
     )
-
-
-

@@ -24,7 +24,20 @@ Parsed = TypeVar("Parsed")
 MAX_TEXT_BYTES = 5 * 1024 * 1024
 
 # Folders that never hold the project's own manifests when no git tells us better.
-SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+SKIPPED_DIRS = {
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+}
 
 
 class ScanError(Exception):
@@ -41,7 +54,7 @@ def display_path(path: Path) -> str:
     cwd = os.getcwd()
     inside = cwd if cwd.endswith(os.sep) else cwd + os.sep
     if absolute.startswith(inside):  # the common case, without relpath's two abspath calls
-        return absolute[len(inside):].replace(os.sep, "/")
+        return absolute[len(inside) :].replace(os.sep, "/")
     try:
         rel = os.path.relpath(path)
     except ValueError:  # another drive on Windows
@@ -69,7 +82,7 @@ class SourceFile:
     _parsed: dict[Callable[[SourceFile], Any], Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_text(cls, path: str, text: str) -> "SourceFile":
+    def from_text(cls, path: str, text: str) -> SourceFile:
         """A file whose text is already known (tests, notebooks cells, stdin)."""
         return cls(path=path, abspath=Path(path), _text=text)
 
@@ -100,8 +113,7 @@ class SourceFile:
             raise ScanError(f"cannot read file: {exc.strerror or exc}") from None
         if size > MAX_TEXT_BYTES:
             raise ScanError(
-                f"file is {size / 1048576:.1f} MB, larger than the {MAX_TEXT_BYTES // 1048576} MB "
-                "limit for text manifests; not scanned"
+                f"file is {size / 1048576:.1f} MB, larger than the {MAX_TEXT_BYTES // 1048576} MB limit for text manifests; not scanned"
             )
         try:
             data = self.read_bytes()

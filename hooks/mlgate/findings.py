@@ -17,18 +17,16 @@ class Severity(IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, text: str) -> "Severity":
+    def parse(cls, text: str) -> Severity:
         try:
             return cls[text.strip().upper()]
         except KeyError:
-            raise ValueError(
-                f"unknown severity {text!r} (expected one of: {', '.join(str(s) for s in cls)})"
-            ) from None
+            raise ValueError(f"unknown severity {text!r} (expected one of: {', '.join(str(s) for s in cls)})") from None
 
 
 # Every declared rule, by code, in declaration order. Declaring a `Rule` is what registers it:
 # a hook's rules are here once its `rules` module is imported.
-_REGISTRY: dict[str, "Rule"] = {}
+_REGISTRY: dict[str, Rule] = {}
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,7 @@ class Rule:
         offset: int | None = None,
         member: str | None = None,
         context: str | None = None,
-    ) -> "Finding":
+    ) -> Finding:
         return Finding(
             rule=self,
             path=path,

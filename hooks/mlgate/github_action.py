@@ -28,7 +28,8 @@ from pathlib import Path
 from mlgate.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, build_parser, run_check
 from mlgate.errors import UsageError
 from mlgate.problem import is_full_sha
-from mlgate.pull_request import TITLE as CHANGE_TITLE, BaseGate, ConfigChange, base_gate
+from mlgate.pull_request import TITLE as CHANGE_TITLE
+from mlgate.pull_request import BaseGate, ConfigChange, base_gate
 from mlgate.report import github, markdown, sarif
 from mlgate.report.plain import log_line
 
@@ -78,7 +79,9 @@ def _in_checkout(base: str, head: str) -> None:
 def changed_files(base: str, head: str) -> list[str]:
     """Files the pull request adds or modifies (deleted ones have nothing to scan), relative to
     the current directory, from the merge base of base and head to head: what the PR changes."""
-    names = _git("-c", "core.quotepath=off", "diff", "--name-only", "-z", "--no-renames", "--diff-filter=d", "--relative", f"{base}...{head}", "--")
+    names = _git(
+        "-c", "core.quotepath=off", "diff", "--name-only", "-z", "--no-renames", "--diff-filter=d", "--relative", f"{base}...{head}", "--"
+    )
     return [name for name in names.split("\0") if name and os.path.isfile(name)]
 
 
@@ -165,12 +168,23 @@ def change_annotation(change: ConfigChange) -> str:
 def changes_summary(changes: list[ConfigChange]) -> str:
     if not changes:
         return ""
-    rows = [f"| {markdown.cell(change.path if change.line is None else f'{change.path}:{change.line}')} | {markdown.cell(change.message)} |" for change in changes]
-    return "\n".join([
-        "### Configuration changed by this pull request", "",
-        "This run used the base commit's configuration and baseline; the step fails until a reviewer has approved these changes.", "",
-        "| file | change |", "|---|---|", *rows, "", "",
-    ])
+    rows = [
+        f"| {markdown.cell(change.path if change.line is None else f'{change.path}:{change.line}')} | {markdown.cell(change.message)} |"
+        for change in changes
+    ]
+    return "\n".join(
+        [
+            "### Configuration changed by this pull request",
+            "",
+            "This run used the base commit's configuration and baseline; the step fails until a reviewer has approved these changes.",
+            "",
+            "| file | change |",
+            "|---|---|",
+            *rows,
+            "",
+            "",
+        ]
+    )
 
 
 def _append(variable: str, text: str) -> None:

@@ -58,7 +58,7 @@ class Scanner:
 
     name: str
     matches: Callable[[str], bool]
-    scan: Callable[[SourceFile, "ScanContext"], Iterable[Finding | Note]]
+    scan: Callable[[SourceFile, ScanContext], Iterable[Finding | Note]]
 
 
 @dataclass(frozen=True)

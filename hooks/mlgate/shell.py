@@ -59,7 +59,7 @@ class Word:
     offset: int
     quoted: bool = False
     dynamic: bool = False  # holds a $parameter, ${...}, $(...), `...` or <(...)
-    substitutions: list["Command"] = field(default_factory=list, repr=False)
+    substitutions: list[Command] = field(default_factory=list, repr=False)
     _segments: tuple[tuple[int, int], ...] = field(default=(), repr=False)
 
     @property
@@ -96,8 +96,8 @@ class Command:
     argv: list[Word]  # the command proper: argv[0] is the real program
     redirects: list[tuple[str, Word]] = field(default_factory=list)
     heredocs: list[Heredoc] = field(default_factory=list)
-    pipe_to: "Command | None" = field(default=None, repr=False)
-    piped_from: "Command | None" = field(default=None, repr=False)
+    pipe_to: Command | None = field(default=None, repr=False)
+    piped_from: Command | None = field(default=None, repr=False)
 
     @property
     def program(self) -> str:
@@ -111,7 +111,7 @@ class Command:
         first = self.argv or self.words
         return first[0].offset if first else 0
 
-    def downstream(self) -> Iterator["Command"]:
+    def downstream(self) -> Iterator[Command]:
         """The commands this one's output is piped into, nearest first."""
         seen: set[int] = set()
         command = self.pipe_to
@@ -161,7 +161,9 @@ def _options(spec: str) -> frozenset[str]:
 _ENV_RUNNER = _Wrapper(_options("-n --name -p --prefix --cwd -r --root-prefix"), subcommand="run")
 _WRAPPERS = {
     "sudo": _Wrapper(
-        _options("-u -g -h -p -C -D -r -t -T -U --user --group --host --prompt --close-from --chdir --role --type --command-timeout --other-user"),
+        _options(
+            "-u -g -h -p -C -D -r -t -T -U --user --group --host --prompt --close-from --chdir --role --type --command-timeout --other-user"
+        ),
         assignments=True,
     ),
     "doas": _Wrapper(_options("-u -C")),
@@ -562,7 +564,7 @@ def is_script_path(path: str) -> bool:
     return "." not in name and not _SCRIPT_FOLDERS.isdisjoint(folders.split("/"))
 
 
-def is_shell_script(source: "SourceFile") -> bool:
+def is_shell_script(source: SourceFile) -> bool:
     """A file `is_script_path` accepted is shell: by its suffix, or else by a sh/bash/zsh shebang.
 
     Only the first bytes of an extensionless file are read, so binaries in `bin/` are never decoded.

@@ -8,7 +8,12 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 def notebook(*cells: list[str]) -> str:
-    document = {"cells": [{"cell_type": "code", "metadata": {}, "source": lines, "outputs": [], "execution_count": None} for lines in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    document = {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": lines, "outputs": [], "execution_count": None} for lines in cells],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     return json.dumps(document, indent=1) + "\n"
 
 
@@ -43,7 +48,10 @@ def test_notebook_with_ipython_only_syntax_is_not_an_error(hub_scan):
 
 
 def test_notebook_writefile_python_cells_are_read(hub_scan):
-    text = notebook(["%%writefile train.py\n", "from transformers import AutoModel\n", "AutoModel.from_pretrained('acme/w')\n"], ["%%writefile notes.md\n", "AutoModel.from_pretrained('acme/md')\n"])
+    text = notebook(
+        ["%%writefile train.py\n", "from transformers import AutoModel\n", "AutoModel.from_pretrained('acme/w')\n"],
+        ["%%writefile notes.md\n", "AutoModel.from_pretrained('acme/md')\n"],
+    )
     assert hub_scan({"nb.ipynb": text}).hits == [("HUB001", "nb.ipynb", 9, 27)]
 
 
@@ -73,8 +81,10 @@ def test_training_config_keys_revisions_and_trust(hub_scan):
     )
     scan = hub_scan({"configs/train.yaml": config})
     assert scan.hits == [
-        ("HUB001", "configs/train.yaml", 1, 21), ("HUB002", "configs/train.yaml", 5, 1),
-        ("HUB001", "configs/train.yaml", 7, 11), ("HUB001", "configs/train.yaml", 12, 8),
+        ("HUB001", "configs/train.yaml", 1, 21),
+        ("HUB002", "configs/train.yaml", 5, 1),
+        ("HUB001", "configs/train.yaml", 7, 11),
+        ("HUB001", "configs/train.yaml", 12, 8),
     ]
     assert str(scan.findings[1].severity) == "critical"
 
@@ -124,8 +134,10 @@ def test_workflow_run_blocks(hub_scan):
     )
     scan = hub_scan({".github/workflows/ci.yml": workflow})
     assert scan.hits == [
-        ("HUB001", ".github/workflows/ci.yml", 7, 36), ("HUB001", ".github/workflows/ci.yml", 9, 22),
-        ("HUB002", ".github/workflows/ci.yml", 9, 31), ("HUB005", ".github/workflows/ci.yml", 11, 16),
+        ("HUB001", ".github/workflows/ci.yml", 7, 36),
+        ("HUB001", ".github/workflows/ci.yml", 9, 22),
+        ("HUB002", ".github/workflows/ci.yml", 9, 31),
+        ("HUB005", ".github/workflows/ci.yml", 11, 16),
     ]
 
 
@@ -148,9 +160,12 @@ def test_shell_script(hub_scan):
     )
     scan = hub_scan({"scripts/train.sh": script})
     assert scan.hits == [
-        ("HUB001", "scripts/train.sh", 2, 19), ("HUB001", "scripts/train.sh", 3, 11),
-        ("HUB001", "scripts/train.sh", 6, 10), ("HUB001", "scripts/train.sh", 8, 49),
-        ("HUB001", "scripts/train.sh", 9, 44), ("HUB002", "scripts/train.sh", 9, 54),
+        ("HUB001", "scripts/train.sh", 2, 19),
+        ("HUB001", "scripts/train.sh", 3, 11),
+        ("HUB001", "scripts/train.sh", 6, 10),
+        ("HUB001", "scripts/train.sh", 8, 49),
+        ("HUB001", "scripts/train.sh", 9, 44),
+        ("HUB002", "scripts/train.sh", 9, 54),
         ("HUB001", "scripts/train.sh", 10, 66),
     ]
 
@@ -167,8 +182,10 @@ def test_dockerfile(hub_scan):
     )
     scan = hub_scan({"docker/Dockerfile": dockerfile})
     assert scan.hits == [
-        ("HUB001", "docker/Dockerfile", 2, 14), ("HUB001", "docker/Dockerfile", 4, 23),
-        ("HUB004", "docker/Dockerfile", 4, 23), ("HUB001", "docker/Dockerfile", 5, 5),
+        ("HUB001", "docker/Dockerfile", 2, 14),
+        ("HUB001", "docker/Dockerfile", 4, 23),
+        ("HUB004", "docker/Dockerfile", 4, 23),
+        ("HUB001", "docker/Dockerfile", 5, 5),
         ("HUB001", "docker/Dockerfile", 6, 21),
     ]
 
@@ -203,8 +220,10 @@ def test_nested_model_keys_and_argument_lists(hub_scan):
     )
     scan = hub_scan({"deploy/k8s.yaml": manifest})
     assert scan.hits == [
-        ("HUB001", "deploy/k8s.yaml", 4, 26), ("HUB002", "deploy/k8s.yaml", 4, 38),
-        ("HUB001", "deploy/k8s.yaml", 9, 19), ("HUB001", "deploy/k8s.yaml", 11, 9),
+        ("HUB001", "deploy/k8s.yaml", 4, 26),
+        ("HUB002", "deploy/k8s.yaml", 4, 38),
+        ("HUB001", "deploy/k8s.yaml", 9, 19),
+        ("HUB001", "deploy/k8s.yaml", 11, 9),
     ]
 
 
@@ -219,7 +238,7 @@ def test_trust_remote_code_beside_a_local_model_is_not_reported(hub_scan):
 def test_inline_python_lfs_clones_and_llama_cpp(hub_scan):
     script = (
         "python -c \"from sentence_transformers import SentenceTransformer; SentenceTransformer('all-MiniLM-L6-v2')\"\n"
-        "python3 -c \"\n"
+        'python3 -c "\n'
         "from transformers import AutoModel\n"
         "AutoModel.from_pretrained('acme/x', trust_remote_code=True)\n"
         '"\n'
@@ -230,13 +249,17 @@ def test_inline_python_lfs_clones_and_llama_cpp(hub_scan):
     )
     scan = hub_scan({"download.sh": script})
     assert scan.hits == [
-        ("HUB001", "download.sh", 1, 87), ("HUB001", "download.sh", 4, 27), ("HUB002", "download.sh", 4, 37),
-        ("HUB001", "download.sh", 6, 15), ("HUB001", "download.sh", 7, 18), ("HUB001", "download.sh", 8, 21),
+        ("HUB001", "download.sh", 1, 87),
+        ("HUB001", "download.sh", 4, 27),
+        ("HUB002", "download.sh", 4, 37),
+        ("HUB001", "download.sh", 6, 15),
+        ("HUB001", "download.sh", 7, 18),
+        ("HUB001", "download.sh", 8, 21),
     ]
 
 
 def test_dockerfile_run_python_inline(hub_scan):
-    dockerfile = 'FROM python:3.11\nRUN python -c "from transformers import pipeline; pipeline(\'ner\', model=\'dslim/bert-base-NER\')"\n'
+    dockerfile = "FROM python:3.11\nRUN python -c \"from transformers import pipeline; pipeline('ner', model='dslim/bert-base-NER')\"\n"
     assert hub_scan({"Dockerfile": dockerfile}).hits == [("HUB001", "Dockerfile", 2, 73)]
 
 

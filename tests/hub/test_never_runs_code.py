@@ -16,7 +16,12 @@ PAYLOAD = (
 
 
 def test_scanned_python_and_notebooks_are_never_imported_or_executed(scan_tree, tmp_path):
-    notebook = {"cells": [{"cell_type": "code", "source": PAYLOAD, "metadata": {}, "outputs": []}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    notebook = {
+        "cells": [{"cell_type": "code", "source": PAYLOAD, "metadata": {}, "outputs": []}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     files = {
         "evil.py": PAYLOAD,
         "transformers/__init__.py": PAYLOAD,  # a local package shadowing the real one

@@ -125,8 +125,11 @@ def test_os_getenv_default_and_settings_outside_loaders(hub_scan):
     )
     scan = hub_scan({"m.py": source})
     assert scan.hits == [
-        ("HUB001", "m.py", 5, 27), ("HUB001", "m.py", 7, 53), ("HUB001", "m.py", 10, 37),
-        ("HUB001", "m.py", 11, 21), ("HUB001", "m.py", 13, 19),
+        ("HUB001", "m.py", 5, 27),
+        ("HUB001", "m.py", 7, 53),
+        ("HUB001", "m.py", 10, 37),
+        ("HUB001", "m.py", 11, 21),
+        ("HUB001", "m.py", 13, 19),
     ]
 
 
@@ -144,8 +147,11 @@ def test_trust_remote_code_is_critical_unless_pinned(hub_scan):
     )
     scan = hub_scan({"m.py": source})
     assert scan.hits == [
-        ("HUB001", "m.py", 3, 31), ("HUB002", "m.py", 3, 41), ("HUB002", "m.py", 4, 94),
-        ("HUB001", "m.py", 5, 31), ("HUB002", "m.py", 6, 8),
+        ("HUB001", "m.py", 3, 31),
+        ("HUB002", "m.py", 3, 41),
+        ("HUB002", "m.py", 4, 94),
+        ("HUB001", "m.py", 5, 31),
+        ("HUB002", "m.py", 6, 8),
     ]
     assert [str(f.severity) for f in scan.findings if f.rule.code == "HUB002"] == ["critical", "high", "critical"]
 
@@ -165,8 +171,11 @@ def test_torch_hub(hub_scan):
     )
     scan = hub_scan({"m.py": source})
     assert scan.hits == [
-        ("HUB003", "m.py", 3, 16), ("HUB003", "m.py", 4, 9), ("HUB002", "m.py", 4, 54),
-        ("HUB002", "m.py", 5, 90), ("HUB003", "m.py", 7, 16),
+        ("HUB003", "m.py", 3, 16),
+        ("HUB003", "m.py", 4, 9),
+        ("HUB002", "m.py", 4, 54),
+        ("HUB002", "m.py", 5, 90),
+        ("HUB003", "m.py", 7, 16),
     ]
     assert [str(f.severity) for f in scan.findings if f.rule.code == "HUB002"] == ["critical", "high"]
 
@@ -212,8 +221,12 @@ def test_hub_urls_hf_paths_and_hf_hub_names_in_strings(hub_scan):
     )
     scan = hub_scan({"m.py": source})
     assert scan.hits == [
-        ("HUB001", "m.py", 3, 6), ("HUB001", "m.py", 5, 6), ("HUB004", "m.py", 5, 6),
-        ("HUB001", "m.py", 6, 30), ("HUB001", "m.py", 7, 24), ("HUB001", "m.py", 8, 5),
+        ("HUB001", "m.py", 3, 6),
+        ("HUB001", "m.py", 5, 6),
+        ("HUB004", "m.py", 5, 6),
+        ("HUB001", "m.py", 6, 30),
+        ("HUB001", "m.py", 7, 24),
+        ("HUB001", "m.py", 8, 5),
     ]
 
 
@@ -226,7 +239,9 @@ def test_hub_urls_of_legacy_repositories_without_a_namespace(hub_scan):
     )
     scan = hub_scan({"m.py": source})
     assert scan.hits == [("HUB001", "m.py", 1, 6), ("HUB001", "m.py", 3, 6), ("HUB004", "m.py", 3, 6)]
-    assert scan.messages("HUB001")[0].startswith("https://huggingface.co/bert-base-uncased/resolve/main resolves hub model 'bert-base-uncased' at 'main'")
+    assert scan.messages("HUB001")[0].startswith(
+        "https://huggingface.co/bert-base-uncased/resolve/main resolves hub model 'bert-base-uncased' at 'main'"
+    )
 
 
 # --- namespaces -----------------------------------------------------------------------------------
@@ -234,7 +249,14 @@ def test_hub_urls_of_legacy_repositories_without_a_namespace(hub_scan):
 
 @pytest.mark.parametrize(
     ("namespace", "imitated"),
-    [("meta-Ilama", "meta-llama"), ("rnicrosoft", "microsoft"), ("g00gle", "google"), ("mistralal", "mistralai"), ("stabilityai1", "stabilityai"), ("deepseek_ai", "deepseek-ai")],
+    [
+        ("meta-Ilama", "meta-llama"),
+        ("rnicrosoft", "microsoft"),
+        ("g00gle", "google"),
+        ("mistralal", "mistralai"),
+        ("stabilityai1", "stabilityai"),
+        ("deepseek_ai", "deepseek-ai"),
+    ],
 )
 def test_look_alike_namespaces(hub_scan, namespace, imitated):
     source = f"from transformers import AutoModel\nAutoModel.from_pretrained('{namespace}/m', revision='{SHA}')\n"

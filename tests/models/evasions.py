@@ -145,7 +145,9 @@ STORED: list[Case] = [
     _stored_case("hex-pickle-as-text", _stored_text(_reduce("subprocess", "check_output")[0].hex().encode())),
     _stored_case("zlib-pickle-as-bytes", _stored(zlib.compress(_INNER))),
     _stored_case("base64-of-zlib-pickle", _stored_text(base64.b64encode(zlib.compress(_INNER)))),
-    _stored_case("protocol-0-pickle-as-string", (b"(dS'state'\n" + string(_INNER.decode().replace("\n", "\\n").replace("'", "\\'")) + b"s.", 12)),
+    _stored_case(
+        "protocol-0-pickle-as-string", (b"(dS'state'\n" + string(_INNER.decode().replace("\n", "\\n").replace("'", "\\'")) + b"s.", 12)
+    ),
 ]
 
 ALL: list[Case] = RESOLUTION + READINGS + STORED

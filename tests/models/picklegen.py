@@ -1,10 +1,10 @@
 """Writes pickle byte streams opcode by opcode, for malicious fixtures (never loaded).
 
-    stream = Pickle(protocol=4)
-    stream.add(stack_global("os", "system"), short_unicode("id"), TUPLE1)
-    call_at = stream.add(REDUCE)   # add() returns the offset of its first chunk
-    stream.add(STOP)
-    data = stream.bytes()
+stream = Pickle(protocol=4)
+stream.add(stack_global("os", "system"), short_unicode("id"), TUPLE1)
+call_at = stream.add(REDUCE)   # add() returns the offset of its first chunk
+stream.add(STOP)
+data = stream.bytes()
 """
 
 from __future__ import annotations

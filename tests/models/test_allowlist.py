@@ -17,7 +17,10 @@ def options(*entries: dict) -> dict:
 
 
 def test_matching_path_and_digest_is_accepted(scan_tree):
-    entries = options({"path": "models/reviewed.pkl", "sha256": DIGEST, "reason": "our own"}, {"path": "./other.pkl", "sha256": "sha256:" + DIGEST.upper()})
+    entries = options(
+        {"path": "models/reviewed.pkl", "sha256": DIGEST, "reason": "our own"},
+        {"path": "./other.pkl", "sha256": "sha256:" + DIGEST.upper()},
+    )
     scan = scan_tree({"models/reviewed.pkl": DATA, "other.pkl": DATA, "copy.pkl": DATA}, select="models", options=entries)
     assert hits(scan) == [("MOD001", "copy.pkl", None, EVIL_CALL)]
 
@@ -40,7 +43,10 @@ def test_bad_entries_are_errors_on_model_files_only(scan_tree):
 
 
 def test_entry_shapes():
-    assert allowlist({"allowlist": ["a.pkl"]})[1] == "models.allowlist entry 1: expected {path: ..., sha256: ...} (and optionally reason), got 'a.pkl'"
+    assert (
+        allowlist({"allowlist": ["a.pkl"]})[1]
+        == "models.allowlist entry 1: expected {path: ..., sha256: ...} (and optionally reason), got 'a.pkl'"
+    )
     assert allowlist({"allowlist": [{"path": "a.pkl"}]})[1].startswith("models.allowlist entry 1: expected {path")
     assert allowlist({"allowlist": [{"path": "a", "sha256": DIGEST, "extra": 1}]})[1].startswith("models.allowlist entry 1: expected")
     assert allowlist({"allowlist": [{"path": "", "sha256": DIGEST}]})[1] == "models.allowlist entry 1: 'path' must be a file path"

@@ -9,7 +9,7 @@ from scanhits import EVIL_CALL, evil, hits
 from zipgen import Entry, build
 
 MANIFEST = json.dumps({"model": {"modelName": "resnet", "handler": "handler.py", "serializedFile": "model.pt"}}).encode()
-BENIGN_HANDLER = b'''import json
+BENIGN_HANDLER = b"""import json
 import os
 
 import torch
@@ -23,8 +23,10 @@ class Handler(ImageClassifier):
             self.mapping = json.load(f)
         self.model = torch.jit.load(os.path.join(model_dir, "model.pt"))
         os.makedirs(os.environ.get("TS_CACHE", "/tmp/ts"), exist_ok=True)
-'''
-EVIL_HANDLER = BENIGN_HANDLER + b'''
+"""
+EVIL_HANDLER = (
+    BENIGN_HANDLER
+    + b"""
 import subprocess as sp
 from os import system as run_it
 
@@ -34,7 +36,8 @@ def _setup():
     sp.Popen(["sh", "-c", "id"])
     eval(compile("print(1)", "<x>", "exec"))  # \xc3\xa9 a non-ASCII comment before the next call
     sp.Popen(["sh"])
-'''
+"""
+)
 
 
 def mar(handler: bytes, *extra: Entry) -> bytes:
@@ -96,9 +99,9 @@ OBFUSCATED = [
     (b'import os\nclass H:\n    def initialize(self, ctx):\n        self.run = getattr(os, "system")\n', b"getattr", "os.system"),
     (b'getattr(__import__("builtins"), "ex" + "ec")("print(1)")\n', b"getattr", "builtins.exec"),
     (b'import os\ngetattr(os, request["cmd"])("id")\n', b"getattr", "getattr(os, <computed name>)"),
-    (b'import importlib\nimportlib.import_module(config.name).run()\n', b"importlib.import_module(", "import_module(<computed name>)"),
-    (b'globals()[handler_name]()\n', b"globals", "globals()[<computed name>]"),
-    (b'import sys\nsys.modules[module].main()\n', b"sys.modules", "sys.modules[<computed name>]"),
+    (b"import importlib\nimportlib.import_module(config.name).run()\n", b"importlib.import_module(", "import_module(<computed name>)"),
+    (b"globals()[handler_name]()\n", b"globals", "globals()[<computed name>]"),
+    (b"import sys\nsys.modules[module].main()\n", b"sys.modules", "sys.modules[<computed name>]"),
 ]
 
 
@@ -112,7 +115,7 @@ def test_dangerous_functions_reached_by_computed_names(scan_tree, handler, first
 def test_ordinary_dynamic_code_is_quiet(scan_tree):
     """Computed attributes of objects and of modules without dangerous functions, constant
     imports, local functions named like builtins, the constants of subprocess."""
-    handler = b'''import importlib
+    handler = b"""import importlib
 import os
 import subprocess
 import torch
@@ -134,7 +137,7 @@ class Handler:
 
     def run(self):
         return self.system()
-'''
+"""
     scan = scan_tree({"m.mar": mar(handler)}, select="models")
     assert (hits(scan), scan.errors) == ([], [])
 
@@ -142,12 +145,17 @@ class Handler:
 def test_folding_is_bounded(scan_tree):
     """Strings that would grow past the caps are not built; deep or huge expressions end
     as unknown values (reported when they name a module attribute), never as a hang."""
-    handler = b'''import os
+    handler = (
+        b"""import os
 x = "a" * 10 ** 9
 y = "{:>1000000000}".format("x")
 z = "%1000000000s" % "x"
 w = "x".replace("", "y" * 100000)
 getattr(os, x + y + z + w)("id")
-''' + b"v = " + b" + ".join(b'"a"' for _ in range(400)) + b"\n"
+"""
+        + b"v = "
+        + b" + ".join(b'"a"' for _ in range(400))
+        + b"\n"
+    )
     scan = scan_tree({"m.mar": mar(handler)}, select="models")
     assert hits(scan) == [("MOD015", "m.mar", "handler.py", handler.index(b"getattr"))]

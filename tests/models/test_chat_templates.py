@@ -45,7 +45,9 @@ def test_injection_in_tokenizer_config_is_found_at_its_byte(scan_tree):
     # json.dumps escapes the newline as two characters: the offset is in the file's bytes
     scan = scan_tree({"model/tokenizer_config.json": data}, select="models")
     assert hits(scan) == [("MOD009", "model/tokenizer_config.json", None, data.index(b"__class__"))]
-    assert scan.messages("MOD009") == ["chat_template uses Jinja constructs that reach Python internals: __class__, __base__, __subclasses__"]
+    assert scan.messages("MOD009") == [
+        "chat_template uses Jinja constructs that reach Python internals: __class__, __base__, __subclasses__"
+    ]
 
 
 def test_named_templates_of_a_list_are_each_checked(scan_tree):
@@ -55,14 +57,17 @@ def test_named_templates_of_a_list_are_each_checked(scan_tree):
     assert scan.messages("MOD009")[0].startswith("template uses")
 
 
-@pytest.mark.parametrize(("raw_template", "marker"), [
-    (r"{{ ()[\"\u005f\u005fclass\u005f\u005f\"] }}", rb"\"\u005f"),  # the key's string token starts at its escaped quote
-    (r"\u007b\u007b ().__class__ }}", b"__class__"),
-    (r"\u007B% set x = ().__class__ %}", b"__class__"),
-    (r"{\u0025 set x = ()\u002e__class__ %}", b"__class__"),
-    (r"\ud83d\ude00\u00e9 {{ ().__class__ }}", b"__class__"),  # a surrogate pair is one character
-    (r"{{ ()['\\x5f\\x5fclass\\x5f\\x5f'] }}", rb"'\\x5f"),  # JSON escape of a Jinja escape
-])
+@pytest.mark.parametrize(
+    ("raw_template", "marker"),
+    [
+        (r"{{ ()[\"\u005f\u005fclass\u005f\u005f\"] }}", rb"\"\u005f"),  # the key's string token starts at its escaped quote
+        (r"\u007b\u007b ().__class__ }}", b"__class__"),
+        (r"\u007B% set x = ().__class__ %}", b"__class__"),
+        (r"{\u0025 set x = ()\u002e__class__ %}", b"__class__"),
+        (r"\ud83d\ude00\u00e9 {{ ().__class__ }}", b"__class__"),  # a surrogate pair is one character
+        (r"{{ ()['\\x5f\\x5fclass\\x5f\\x5f'] }}", rb"'\\x5f"),  # JSON escape of a Jinja escape
+    ],
+)
 def test_json_is_judged_after_decoding(scan_tree, raw_template, marker):
     data = b'{"chat_template": "' + raw_template.encode() + b'"}'
     scan = scan_tree({"tokenizer_config.json": data}, select="models")
@@ -134,8 +139,8 @@ def test_yaml_values_keys_and_offsets(scan_tree):
         "    {{ m.__class__ }}{% endfor %}\n"
         "prompt: 'say {{ cycler.__init__ }}'\n"
         'escaped: "{{ ()[\\"\\x5f\\x5fclass\\x5f\\x5f\\"] }}"\n'
-        "joined: \"{\\\n  { ().__class__ }}\"\n"
-        "web: \"{{ request.environ }}\"\n"
+        'joined: "{\\\n  { ().__class__ }}"\n'
+        'web: "{{ request.environ }}"\n'
     )
     data = text.encode()
     scan = scan_tree({"conf.yaml": data}, select="models")
@@ -158,7 +163,9 @@ def test_templates_inside_archives(scan_tree):
     data = config(SSTI)
     yaml = b"chat_template: '" + SSTI.encode() + b"'\n"
     archive = build([Entry("snapshot/tokenizer_config.json", data), Entry("snapshot/serve.yaml", yaml)]).data
-    scan = scan_tree({"snapshot.zip": archive, "model.nemo": tar_archive({"./tokenizer_config.json": data, "./t.jinja": SSTI.encode()})}, select="models")
+    scan = scan_tree(
+        {"snapshot.zip": archive, "model.nemo": tar_archive({"./tokenizer_config.json": data, "./t.jinja": SSTI.encode()})}, select="models"
+    )
     assert hits(scan) == [
         ("MOD009", "model.nemo", "./t.jinja", SSTI.index("__class__")),
         ("MOD009", "model.nemo", "./tokenizer_config.json", data.index(b"__class__")),
@@ -213,4 +220,4 @@ def test_characters_parsed_per_file_are_bounded(scan_tree, parses, monkeypatch):
     data = json.dumps({"a": template, "b": template, "c": SSTI}).encode()
     scan = scan_tree({"two.json": data}, select="models")
     assert parses == [template]
-    assert hits(scan) == [("MOD004", "two.json", None, data.index(b'{{ x[0] }}', data.index(b'"b"')))]
+    assert hits(scan) == [("MOD004", "two.json", None, data.index(b"{{ x[0] }}", data.index(b'"b"')))]

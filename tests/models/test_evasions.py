@@ -87,4 +87,6 @@ def test_a_reviewers_allowed_callable_does_not_cover_a_route_to_a_dangerous_one(
 def test_the_frame_reading_of_torch_load_names_the_hidden_global(scan_tree):
     case = next(case for case in READINGS if case[0] == "frame-hides-bytes-from-bytesio")
     scan = scan_tree({"data.pkl": case[1]}, select="models")
-    assert [(f.rule.code, f.offset) for f in scan.findings if "os.system" in f.message and "FRAMEs hide bytes" in f.message] == [("MOD001", case[3])]
+    assert [(f.rule.code, f.offset) for f in scan.findings if "os.system" in f.message and "FRAMEs hide bytes" in f.message] == [
+        ("MOD001", case[3])
+    ]

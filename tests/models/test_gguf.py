@@ -17,7 +17,7 @@ CHATML = (
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 CVE_PAYLOAD = (
-    "{% for x in ().__class__.__base__.__subclasses__() %}{% if \"warning\" in x.__name__ %}"
+    '{% for x in ().__class__.__base__.__subclasses__() %}{% if "warning" in x.__name__ %}'
     "{{x()._module.__builtins__['__import__']('os').popen(\"touch /tmp/retr0reg\")}}{%endif%}{% endfor %}"
 )
 
@@ -55,8 +55,16 @@ def typical(writer: Writer) -> Writer:
     writer.add_string("general.architecture", "llama")
     writer.add_string("general.description", "mentions __class__ outside any template")
     tokens = [writer.string(token) for token in ("<s>", "</s>", "hello", "__init__")]
-    writer.add("tokenizer.ggml.tokens", ARRAY, struct.pack(writer.order + "I", STRING) + struct.pack(writer.order + writer.length, len(tokens)) + b"".join(tokens))
-    writer.add("tokenizer.ggml.token_type", ARRAY, struct.pack(writer.order + "I", UINT32) + struct.pack(writer.order + writer.length, 2) + struct.pack(writer.order + "2I", 1, 3))
+    writer.add(
+        "tokenizer.ggml.tokens",
+        ARRAY,
+        struct.pack(writer.order + "I", STRING) + struct.pack(writer.order + writer.length, len(tokens)) + b"".join(tokens),
+    )
+    writer.add(
+        "tokenizer.ggml.token_type",
+        ARRAY,
+        struct.pack(writer.order + "I", UINT32) + struct.pack(writer.order + writer.length, 2) + struct.pack(writer.order + "2I", 1, 3),
+    )
     writer.add("general.file_type", UINT32, struct.pack(writer.order + "I", 15))
     return writer
 

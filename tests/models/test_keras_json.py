@@ -37,7 +37,9 @@ def no_h5py(monkeypatch):
 def escape_keys(text: str, keys=("class_name", "config", "module", "registered_name", "function", "function_type")) -> str:
     """Every listed key written with \\u escapes, which json decodes to the same key."""
     for key in keys:
-        text = text.replace(f'"{key}"', '"' + "".join(f"\\u{ord(char):04x}" if index % 2 == 0 else char for index, char in enumerate(key)) + '"')
+        text = text.replace(
+            f'"{key}"', '"' + "".join(f"\\u{ord(char):04x}" if index % 2 == 0 else char for index, char in enumerate(key)) + '"'
+        )
     return text
 
 
@@ -114,24 +116,43 @@ def test_weights_npz_inside_a_keras_zip_with_an_object_array(scan_tree):
     weights = build([Entry("vars/0.npy", npy("<f4", b"\0" * 8)), Entry("vars/1.npy", member)]).data
     archive = build([Entry("config.json", keras3(layer("Dense", {"name": "d"})).encode()), Entry("model.weights.npz", weights)]).data
     scan = scan_tree({"model.keras": archive}, select="models")
-    assert [(f.rule.code, f.member, f.offset) for f in scan.findings] == [("MOD001", "model.weights.npz!vars/1.npy", data_start(member) + at)]
+    assert [(f.rule.code, f.member, f.offset) for f in scan.findings] == [
+        ("MOD001", "model.weights.npz!vars/1.npy", data_start(member) + at)
+    ]
 
 
 # -- Lambda layers ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"name": "l", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda"}, "Lambda layer 'l' carries serialized Python bytecode that runs when the model is loaded"),
-        ({"name": "l", "function": "4wEAAAAAAAAA", "function_type": "lambda"}, "Lambda layer 'l' carries serialized Python bytecode that runs when the model is loaded"),
-        ({"name": "l", "function": ["4wEAAAAAAAAA", None, None]}, "Lambda layer 'l' carries serialized Python bytecode that runs when the model is loaded"),
-        ({"name": "l", "function": "f", "function_type": "function", "output_shape": "4wEAAAAA", "output_shape_type": "lambda"},
-         "Lambda layer 'l' carries serialized Python bytecode as its output_shape that runs when the model is loaded"),
-        ({"name": "l", "function": "f", "function_type": "function", "mask": "4wEAAAAA", "mask_type": "lambda"},
-         "Lambda layer 'l' carries serialized Python bytecode as its mask that runs when the model is loaded"),
-        ({"name": "l", "function": "lambda x: eval('print(1)')"},
-         "Lambda layer 'l' carries Python source text in place of a function name: code for whatever compiles it on load"),
-        ({"name": "l", "function": "lambda x: __import__('os').system('id')", "function_type": "function"},
-         "Lambda layer 'l' carries Python source text in place of a function name: code for whatever compiles it on load"),
+        (
+            {"name": "l", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda"},
+            "Lambda layer 'l' carries serialized Python bytecode that runs when the model is loaded",
+        ),
+        (
+            {"name": "l", "function": "4wEAAAAAAAAA", "function_type": "lambda"},
+            "Lambda layer 'l' carries serialized Python bytecode that runs when the model is loaded",
+        ),
+        (
+            {"name": "l", "function": ["4wEAAAAAAAAA", None, None]},
+            "Lambda layer 'l' carries serialized Python bytecode that runs when the model is loaded",
+        ),
+        (
+            {"name": "l", "function": "f", "function_type": "function", "output_shape": "4wEAAAAA", "output_shape_type": "lambda"},
+            "Lambda layer 'l' carries serialized Python bytecode as its output_shape that runs when the model is loaded",
+        ),
+        (
+            {"name": "l", "function": "f", "function_type": "function", "mask": "4wEAAAAA", "mask_type": "lambda"},
+            "Lambda layer 'l' carries serialized Python bytecode as its mask that runs when the model is loaded",
+        ),
+        (
+            {"name": "l", "function": "lambda x: eval('print(1)')"},
+            "Lambda layer 'l' carries Python source text in place of a function name: code for whatever compiles it on load",
+        ),
+        (
+            {"name": "l", "function": "lambda x: __import__('os').system('id')", "function_type": "function"},
+            "Lambda layer 'l' carries Python source text in place of a function name: code for whatever compiles it on load",
+        ),
     ],
     ids=["keras2 list", "keras2 base64 string", "list without type", "output_shape", "mask", "source text", "source text typed function"],
 )
@@ -144,7 +165,25 @@ def test_lambda_layers_carrying_code(config, message):
 
 @pytest.mark.parametrize("function", ["my_fn", "pkg.module.fn", "tf.math.square"])
 def test_lambda_layers_naming_a_function_carry_no_code(function):
-    text = json.dumps({"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "config": {"name": "l", "function": function, "function_type": "function", "output_shape": [None, 4], "output_shape_type": "raw"}}]}})
+    text = json.dumps(
+        {
+            "class_name": "Sequential",
+            "config": {
+                "layers": [
+                    {
+                        "class_name": "Lambda",
+                        "config": {
+                            "name": "l",
+                            "function": function,
+                            "function_type": "function",
+                            "output_shape": [None, 4],
+                            "output_shape_type": "raw",
+                        },
+                    }
+                ]
+            },
+        }
+    )
     assert hdf5.scan(fake_h5(text)[0], Where("model.h5")) == []
 
 
@@ -157,7 +196,18 @@ def test_the_modelaudit_style_source_lambda_in_an_h5():
 
 
 def test_h5_model_config_with_escaped_keys_and_keys_in_any_order():
-    text = escape_keys(json.dumps({"config": {"layers": [{"config": {"name": "l", "function": ["4wE", None, None], "function_type": "lambda"}, "class_name": "Lambda"}]}, "class_name": "Sequential"}))
+    text = escape_keys(
+        json.dumps(
+            {
+                "config": {
+                    "layers": [
+                        {"config": {"name": "l", "function": ["4wE", None, None], "function_type": "lambda"}, "class_name": "Lambda"}
+                    ]
+                },
+                "class_name": "Sequential",
+            }
+        )
+    )
     data, at = fake_h5(text)
     found = hdf5.scan(data, Where("model.h5"))
     assert [(f.rule.code, f.offset) for f in found] == [("MOD007", at + _object_start(text, "Lambda"))]
@@ -220,7 +270,9 @@ def test_search_work_is_linear_in_the_file(monkeypatch, filler, bounded):
 
 def test_a_real_config_is_decoded_once_whatever_its_size(monkeypatch):
     work = Work(monkeypatch)
-    layers = [layer("Dense", {"name": f"d{index}", "units": 4}) for index in range(5_000)] + [layer("Lambda", {"name": "scale", "function": LAMBDA_3})]
+    layers = [layer("Dense", {"name": f"d{index}", "units": 4}) for index in range(5_000)] + [
+        layer("Lambda", {"name": "scale", "function": LAMBDA_3})
+    ]
     text = keras3(*layers)
     data, at = fake_h5(text)
     found = hdf5.scan(data, Where("model.h5"))
@@ -232,8 +284,14 @@ def test_a_real_config_is_decoded_once_whatever_its_size(monkeypatch):
 # -- the oracle: json.loads ------------------------------------------------------------------
 _KEYS = ["class_name", "config", "module", "registered_name", "name", "layers", "function", "function_type", "x"]
 _CLASSES = ["Lambda", "__lambda__", "Dense", "Sequential", "function"]
-_LEAVES = st.one_of(st.none(), st.integers(-3, 3), st.sampled_from(_CLASSES + ["keras.layers", "os", "my>Thing", "lambda", "lambda x: x", "f", "get_file", "\u00e9\u4e2d\U0001f600"]))
-_VALUES = st.recursive(_LEAVES, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=5)), max_leaves=20)
+_LEAVES = st.one_of(
+    st.none(),
+    st.integers(-3, 3),
+    st.sampled_from(_CLASSES + ["keras.layers", "os", "my>Thing", "lambda", "lambda x: x", "f", "get_file", "\u00e9\u4e2d\U0001f600"]),
+)
+_VALUES = st.recursive(
+    _LEAVES, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=5)), max_leaves=20
+)
 
 
 def reference_lambdas(value: object) -> int:
@@ -243,7 +301,9 @@ def reference_lambdas(value: object) -> int:
     if not isinstance(value, dict):
         return 0
     own = value.get("class_name") == "__lambda__" or (
-        value.get("class_name") == "Lambda" and isinstance(value.get("config"), dict) and keras._lambda_code(value["config"], "x") is not None
+        value.get("class_name") == "Lambda"
+        and isinstance(value.get("config"), dict)
+        and keras._lambda_code(value["config"], "x") is not None
     )
     return own + sum(reference_lambdas(item) for item in value.values())
 
@@ -255,8 +315,13 @@ def write(value: object, escape: bool, ascii_only: bool, indent: int | None) -> 
 
 @FUZZ
 @given(
-    st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=5).map(lambda extra: {"class_name": "Sequential", "config": {"layers": []}, **extra}),
-    st.booleans(), st.booleans(), st.sampled_from([None, 1]), st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-be", "utf-32-le"]),
+    st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=5).map(
+        lambda extra: {"class_name": "Sequential", "config": {"layers": []}, **extra}
+    ),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from([None, 1]),
+    st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-be", "utf-32-le"]),
 )
 def test_configs_read_as_json_loads_reads_them(value, escape, ascii_only, indent, encoding):
     text = write(value, escape, ascii_only, indent)

@@ -27,5 +27,7 @@ def test_malformed_pointers(scan_tree):
 
 
 def test_documents_mentioning_lfs_are_not_pointers(scan_tree):
-    scan = scan_tree({"README.md": f"Run git lfs pull.\n{POINTER}", ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"}, select="models")
+    scan = scan_tree(
+        {"README.md": f"Run git lfs pull.\n{POINTER}", ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"}, select="models"
+    )
     assert (scan.findings, scan.errors) == ([], [])

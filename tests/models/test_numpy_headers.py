@@ -30,17 +30,76 @@ def data_start(data: bytes) -> int:
 
 
 OBJECT_SPELLINGS = [
-    "O", "|O", "<O", ">O", "=O", "O8", "O4", "|O8", ">O4", "O 8", "O+8", "O\t8", "O08", "O\n8", "object", "object_",
-    "T", "<T",  # numpy 2's variable-width string dtype holds references: it is pickled too
-    "\x11", "|\x11", ("\x11", (2,)),  # a character below 24 is numpy's type number: 17 is NPY_OBJECT
-    "(1,)O", "1O", "2O", "0O", "(2,3)O", "()O", "|(2,)O", "(2,)>O", " (2,)O", "2 O", "2,O", "( 2 , )O",
-    "O,", "O, ", "O,i4", "i4,O", "i4, (2,)O", "f8,2O8", "O8,O8", "3T",
-    ("O", (2,)), ("O", 2), ("O", 1), ("O", 0), ("O", ()), ("O", [2, 3]), ("O", b"\x02\x03"), ("O", [("a", "O")]),
-    ("O", (2,), "ignored"), (("O", (2,)), (3,)), ("V0", [("a", "O")]), ("T", 2),
-    [("a", "<i4"), ("b", "|O")], [("a", "O", (2,))], [("a", "O", 1)], [("a", ("O", (2,)))], [("a", "2O")],
-    [("a", "<f8"), ("b", [("c", "<i4"), ("d", [("e", "O")])])], [("a", [("b", "O")], (2,))], [("", "O")],
-    [("", [("a", "O")])], [("", "O,")], [(("title", "a"), "O")], [((1, "a"), "O")], [("a", "O"), ("b", "i4", 0)],
-    ["aO"], [["a", "O"]], [{"a": 1, "O": 2}], {("a", "O"): 1},
+    "O",
+    "|O",
+    "<O",
+    ">O",
+    "=O",
+    "O8",
+    "O4",
+    "|O8",
+    ">O4",
+    "O 8",
+    "O+8",
+    "O\t8",
+    "O08",
+    "O\n8",
+    "object",
+    "object_",
+    "T",
+    "<T",  # numpy 2's variable-width string dtype holds references: it is pickled too
+    "\x11",
+    "|\x11",
+    ("\x11", (2,)),  # a character below 24 is numpy's type number: 17 is NPY_OBJECT
+    "(1,)O",
+    "1O",
+    "2O",
+    "0O",
+    "(2,3)O",
+    "()O",
+    "|(2,)O",
+    "(2,)>O",
+    " (2,)O",
+    "2 O",
+    "2,O",
+    "( 2 , )O",
+    "O,",
+    "O, ",
+    "O,i4",
+    "i4,O",
+    "i4, (2,)O",
+    "f8,2O8",
+    "O8,O8",
+    "3T",
+    ("O", (2,)),
+    ("O", 2),
+    ("O", 1),
+    ("O", 0),
+    ("O", ()),
+    ("O", [2, 3]),
+    ("O", b"\x02\x03"),
+    ("O", [("a", "O")]),
+    ("O", (2,), "ignored"),
+    (("O", (2,)), (3,)),
+    ("V0", [("a", "O")]),
+    ("T", 2),
+    [("a", "<i4"), ("b", "|O")],
+    [("a", "O", (2,))],
+    [("a", "O", 1)],
+    [("a", ("O", (2,)))],
+    [("a", "2O")],
+    [("a", "<f8"), ("b", [("c", "<i4"), ("d", [("e", "O")])])],
+    [("a", [("b", "O")], (2,))],
+    [("", "O")],
+    [("", [("a", "O")])],
+    [("", "O,")],
+    [(("title", "a"), "O")],
+    [((1, "a"), "O")],
+    [("a", "O"), ("b", "i4", 0)],
+    ["aO"],
+    [["a", "O"]],
+    [{"a": 1, "O": 2}],
+    {("a", "O"): 1},
     "object0",  # numpy 1.x's alias, still what older installs read
 ]
 
@@ -53,9 +112,36 @@ def test_every_spelling_of_an_object_dtype_is_a_pickle(descr):
 
 
 PLAIN_SPELLINGS = [
-    "<f8", "|b1", "\x0c", "\x00", "<U10", "|S5", "|V8", "<M8[ns]", "<m8[s]", "M 8", "c", "a5", "<c16", "float64", "int", "2i4", "(2,3)<f4",
-    "i4,f8", "S0", [("a", "<i4"), ("b", "<f8", (2,))], [("O", "<i4")], [("", "O", (2,))], [("", ("O", (2,)))], [("", "2O")],
-    [("", "V8"), ("x", "i4")], [], ("i8", "f8"), ("V8", [("a", "<i8")]), [("a", "i8", None)], [("o", "<U1")],
+    "<f8",
+    "|b1",
+    "\x0c",
+    "\x00",
+    "<U10",
+    "|S5",
+    "|V8",
+    "<M8[ns]",
+    "<m8[s]",
+    "M 8",
+    "c",
+    "a5",
+    "<c16",
+    "float64",
+    "int",
+    "2i4",
+    "(2,3)<f4",
+    "i4,f8",
+    "S0",
+    [("a", "<i4"), ("b", "<f8", (2,))],
+    [("O", "<i4")],
+    [("", "O", (2,))],
+    [("", ("O", (2,)))],
+    [("", "2O")],
+    [("", "V8"), ("x", "i4")],
+    [],
+    ("i8", "f8"),
+    ("V8", [("a", "<i8")]),
+    [("a", "i8", None)],
+    [("o", "<U1")],
 ]
 
 
@@ -68,11 +154,50 @@ def test_plain_dtypes_hold_no_pickle(descr):
 
 
 REJECTED_SPELLINGS = [
-    "O16", "O1", "O0", "O-8", " O", "O ", "!O", "|object", "Oi", "O\x008", "(2)O", "(2,)(3,)O", "<(2,)>O", ",O",
-    ("O",), (), ("O", -1), ("O", True), ("O", "i8"), ("i8", "O"), ("V8", "O"), ("O", 2.0), ("O", ["O"]), ("O", b"\x02"), "i4,\x11", "2\x11", ("O", (2**31,)),
-    ("O", tuple([1] * 65)), (("O", (2,)), [("a", "O")]), ("O", [("a", "O"), ("b", "O")]), ("T", "i8"),
-    [("a", "O"), ("a", "i4")], [(1, "O")], [(b"a", "O")], [(("a", "a"), "O")], [(("t", "a", "x"), "O")], [("a", "O", 2, 3)],
-    [("a", "O", True)], [("a", "S2147483647"), ("b", "O")], 5, None, b"O", [b"aO"], ["aOx"],
+    "O16",
+    "O1",
+    "O0",
+    "O-8",
+    " O",
+    "O ",
+    "!O",
+    "|object",
+    "Oi",
+    "O\x008",
+    "(2)O",
+    "(2,)(3,)O",
+    "<(2,)>O",
+    ",O",
+    ("O",),
+    (),
+    ("O", -1),
+    ("O", True),
+    ("O", "i8"),
+    ("i8", "O"),
+    ("V8", "O"),
+    ("O", 2.0),
+    ("O", ["O"]),
+    ("O", b"\x02"),
+    "i4,\x11",
+    "2\x11",
+    ("O", (2**31,)),
+    ("O", tuple([1] * 65)),
+    (("O", (2,)), [("a", "O")]),
+    ("O", [("a", "O"), ("b", "O")]),
+    ("T", "i8"),
+    [("a", "O"), ("a", "i4")],
+    [(1, "O")],
+    [(b"a", "O")],
+    [(("a", "a"), "O")],
+    [(("t", "a", "x"), "O")],
+    [("a", "O", 2, 3)],
+    [("a", "O", True)],
+    [("a", "S2147483647"), ("b", "O")],
+    5,
+    None,
+    b"O",
+    [b"aO"],
+    ["aOx"],
 ]
 
 
@@ -95,7 +220,10 @@ def test_dtypes_numpy_refuses_load_nothing(descr):
         (npy([{"a", "O"}]), "a set as a field: numpy reads its items in a per-process order"),
         (npy(("O", {"a": ("O", 0)})), "a dict as a dtype"),
         (npy(("S0", [("a", "O")])), "a byte or text dtype over fields holding objects"),
-        (npy("O", shape=(2,), version=2)[:8] + struct.pack("<I", (1 << 20) + 1) + b" " * ((1 << 20) + 1), "header of 1048577 bytes, over the 1048576 mlgate reads"),
+        (
+            npy("O", shape=(2,), version=2)[:8] + struct.pack("<I", (1 << 20) + 1) + b" " * ((1 << 20) + 1),
+            "header of 1048577 bytes, over the 1048576 mlgate reads",
+        ),
     ],
 )
 def test_what_numpy_may_read_but_mlgate_cannot_judge_fails_closed(data, reason):
@@ -109,7 +237,10 @@ def test_header_keys_and_values_as_numpy_checks_them():
     good = "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"
     assert read_header(npy_text(good, malicious)).verdict is Verdict.OBJECTS
     for header, reason in [
-        ("{'descr': '|O', 'fortran_order': False, 'shape': (2,), 'extra': 1}", "not a dict with exactly the keys descr, fortran_order and shape"),
+        (
+            "{'descr': '|O', 'fortran_order': False, 'shape': (2,), 'extra': 1}",
+            "not a dict with exactly the keys descr, fortran_order and shape",
+        ),
         ("{'descr': '|O', 'shape': (2,)}", "not a dict with exactly the keys descr, fortran_order and shape"),
         ("{'descr': '|O', 'fortran_order': 0, 'shape': (2,)}", "fortran_order is not a bool"),
         ("{'descr': '|O', 'fortran_order': False, 'shape': [2]}", "shape is not a tuple of integers"),
@@ -119,8 +250,13 @@ def test_header_keys_and_values_as_numpy_checks_them():
         header_read = read_header(npy_text(header, malicious))
         assert (header_read.verdict, header_read.reason) == (Verdict.REJECTED, reason), header
     # duplicate keys: the last one wins, as in any dict literal
-    assert read_header(npy_text("{'descr': '<f8', 'descr': '|O', 'fortran_order': False, 'shape': (2,)}", malicious)).verdict is Verdict.OBJECTS
-    assert read_header(npy_text("{'descr': '|O', 'descr': '<f8', 'fortran_order': False, 'shape': (2,)}", malicious)).verdict is Verdict.PLAIN
+    assert (
+        read_header(npy_text("{'descr': '<f8', 'descr': '|O', 'fortran_order': False, 'shape': (2,)}", malicious)).verdict
+        is Verdict.OBJECTS
+    )
+    assert (
+        read_header(npy_text("{'descr': '|O', 'descr': '<f8', 'fortran_order': False, 'shape': (2,)}", malicious)).verdict is Verdict.PLAIN
+    )
     # shapes of bools are integers to numpy; an empty shape is one element
     assert read_header(npy_text("{'descr': '|O', 'fortran_order': True, 'shape': (True,)}", malicious)).verdict is Verdict.OBJECTS
     assert read_header(npy_text("{'descr': '|O', 'fortran_order': False, 'shape': ()}", malicious)).verdict is Verdict.OBJECTS
@@ -132,7 +268,7 @@ def test_escaped_and_concatenated_spellings_are_the_same_literal():
         "{'descr': '\\u004f8', 'fortran_order': False, 'shape': (2,)}",
         "{'descr': 'ob' 'ject', 'fortran_order': False, 'shape': (2,)}",
         "{'descr': [('a', '|O')], 'fortran_order': False, 'shape': (2,)}",
-        "{\"descr\": '|O', \"fortran_order\": False, \"shape\": (+2,)}",
+        '{"descr": \'|O\', "fortran_order": False, "shape": (+2,)}',
     ]:
         assert read_header(npy_text(header, system_call()[0])).verdict is Verdict.OBJECTS, header
 
@@ -158,4 +294,6 @@ def test_object_spellings_inside_npz_members(scan_tree, descr):
     member = npy(descr, malicious)
     archive = build([Entry("plain.npy", npy("<f8", b"\x00" * 16)), Entry("weights", member)]).data
     scan = scan_tree({"arrays.npz": archive}, select="models")
-    assert [(f.rule.code, f.path, f.member, f.offset) for f in scan.findings] == [("MOD001", "arrays.npz", "weights", data_start(member) + at)]
+    assert [(f.rule.code, f.path, f.member, f.offset) for f in scan.findings] == [
+        ("MOD001", "arrays.npz", "weights", data_start(member) + at)
+    ]

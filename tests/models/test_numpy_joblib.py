@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import lzma
 import pickle
 import struct
@@ -14,8 +13,28 @@ from pathlib import Path
 
 import pytest
 from picklegen import (
-    BUILD, EMPTY_DICT, EMPTY_TUPLE, MARK, NEWFALSE, NEWOBJ, NEWTRUE, NONE, POP, REDUCE, SETITEMS, STOP, TUPLE,
-    TUPLE1, TUPLE3, Pickle, binint, binint1, global_, short_unicode, stack_global, system_call,
+    BUILD,
+    EMPTY_DICT,
+    EMPTY_TUPLE,
+    MARK,
+    NEWFALSE,
+    NEWOBJ,
+    NEWTRUE,
+    NONE,
+    POP,
+    REDUCE,
+    SETITEMS,
+    STOP,
+    TUPLE,
+    TUPLE1,
+    TUPLE3,
+    Pickle,
+    binint,
+    binint1,
+    global_,
+    short_unicode,
+    stack_global,
+    system_call,
 )
 from zipgen import Entry, build
 
@@ -26,7 +45,6 @@ from mlgate.models.numpy_files import scan_npy
 from mlgate.models.pickles import scan_pickle
 from mlgate.models.where import Where
 
-
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "models"
 
 
@@ -35,6 +53,7 @@ def hits(found) -> list[tuple[str, str, str | None, int | None]]:
 
 
 # -- .npy --------------------------------------------------------------------------------
+
 
 def npy(descr, payload: bytes = b"", version: int = 1, shape=(2,)) -> bytes:
     header = repr({"descr": descr, "fortran_order": False, "shape": shape}).encode("latin-1")
@@ -107,6 +126,7 @@ def test_unparseable_npy_header_fails_closed_when_expected(data, reason):
 
 
 # -- plain joblib ---------------------------------------------------------------------
+
 
 def joblib_files_scan(data: bytes):
     return scan_pickle(data, Where("m.joblib"), {})
@@ -185,6 +205,7 @@ def test_truncated_array_data_fails_closed():
 
 
 # -- compressed joblib ------------------------------------------------------------------
+
 
 def compress(kind: str, data: bytes) -> bytes:
     if kind == "zlib":
@@ -267,7 +288,10 @@ def test_decompression_stops_at_the_cap(monkeypatch):
     bomb = zlib.compress(b"\x80\x04\x8e" + struct.pack("<Q", 10**9) + b"\x00" * 50_000_000)
     found = scan_compressed(bomb, Where("m.joblib"), {})
     assert hits(found) == [("MOD004", "m.joblib", "<zlib stream>", 100_000)]
-    assert found[0].message == f"decompresses to more than 100000 bytes (16 times the file's size plus {4 << 20}, at most 100000): the rest was not analysed"
+    assert (
+        found[0].message
+        == f"decompresses to more than 100000 bytes (16 times the file's size plus {4 << 20}, at most 100000): the rest was not analysed"
+    )
 
 
 def test_calls_before_the_cap_are_still_reported(monkeypatch):

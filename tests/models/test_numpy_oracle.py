@@ -85,11 +85,52 @@ def test_sets_fail_closed_whatever_order_numpy_picks():
 # -- generated headers -----------------------------------------------------------------------
 _ORDERS = st.sampled_from(["", "<", ">", "|", "=", "!"])
 _REPEATS = st.sampled_from(["", "", "", "1", "2", "0", "(2,)", "(1,)", "()", "(2,3)", "(2)", " 2 ", "2,", "( 2 , )", "(,)", "08"])
-_TYPES = st.sampled_from([
-    "O", "O8", "O4", "O16", "O 8", "O+8", "O-8", "O0", "T", "T8", "i4", "f8", "u1", "b1", "c16", "S", "S5", "U3", "V", "V8", "V0",
-    "a", "a4", "c", "?", "M8", "m8", "M8[ns]", "m8[2s]", "M 8", "object", "object_", "int", "float64", "x", "", "Oi", "i 4",
-    "\x11", "\x00", "\x0c", "\x18",
-])
+_TYPES = st.sampled_from(
+    [
+        "O",
+        "O8",
+        "O4",
+        "O16",
+        "O 8",
+        "O+8",
+        "O-8",
+        "O0",
+        "T",
+        "T8",
+        "i4",
+        "f8",
+        "u1",
+        "b1",
+        "c16",
+        "S",
+        "S5",
+        "U3",
+        "V",
+        "V8",
+        "V0",
+        "a",
+        "a4",
+        "c",
+        "?",
+        "M8",
+        "m8",
+        "M8[ns]",
+        "m8[2s]",
+        "M 8",
+        "object",
+        "object_",
+        "int",
+        "float64",
+        "x",
+        "",
+        "Oi",
+        "i 4",
+        "\x11",
+        "\x00",
+        "\x0c",
+        "\x18",
+    ]
+)
 _SEPARATORS = st.sampled_from([",", ", ", " ,", ",,", " "])
 _DTYPE_STRINGS = st.one_of(
     st.builds(lambda order, repeats, order2, kind: order + repeats + order2 + kind, _ORDERS, _REPEATS, _ORDERS, _TYPES),
@@ -97,7 +138,9 @@ _DTYPE_STRINGS = st.one_of(
     st.text(alphabet="O<>|=T()0123456789, i8fSUVabM\t", max_size=8),
 )
 _NAMES = st.sampled_from(["a", "b", "", "O", ("t", "a"), ("a", "a"), (1, "c"), (None, "d"), 1, b"a", ("t", "", "x")])
-_SECONDS = st.sampled_from([0, 1, 2, -1, (), (0,), (2,), (2, 3), [2], [], True, None, "i8", "O", "T", b"O", b"\x02", 2.0, [("x", "O")], [("x", "i8")], (2**31,)])
+_SECONDS = st.sampled_from(
+    [0, 1, 2, -1, (), (0,), (2,), (2, 3), [2], [], True, None, "i8", "O", "T", b"O", b"\x02", 2.0, [("x", "O")], [("x", "i8")], (2**31,)]
+)
 
 
 def _composite(inner):
@@ -114,17 +157,23 @@ def test_generated_descriptions(descr, version, shape):
     assert_same_reading(npy(descr, b"\x80\x04N.", version, shape))
 
 
-_HEADER_TEXTS = st.sampled_from([
-    "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }",
-    "{'descr': [('a', '<f8'), ('b', '|O', (2,))], 'fortran_order': True, 'shape': (3L, 4L), }",
-    "{'shape': (), 'descr': '(2,)O', 'fortran_order': False}",
-    "{'descr': 'i4,O', 'fortran_order': False, 'shape': (1, 2), 'x': 1}",
-    "{'descr': '\\x4f8', 'fortran_order': False, 'shape': (2,)}",
-])
+_HEADER_TEXTS = st.sampled_from(
+    [
+        "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }",
+        "{'descr': [('a', '<f8'), ('b', '|O', (2,))], 'fortran_order': True, 'shape': (3L, 4L), }",
+        "{'shape': (), 'descr': '(2,)O', 'fortran_order': False}",
+        "{'descr': 'i4,O', 'fortran_order': False, 'shape': (1, 2), 'x': 1}",
+        "{'descr': '\\x4f8', 'fortran_order': False, 'shape': (2,)}",
+    ]
+)
 
 
 @FUZZ
-@given(_HEADER_TEXTS, st.sampled_from([1, 2, 3]), st.lists(st.tuples(st.integers(0, 200), st.sampled_from(list("{}()[]',:L O<|T8 \"\\x")), st.integers(0, 2)), max_size=3))
+@given(
+    _HEADER_TEXTS,
+    st.sampled_from([1, 2, 3]),
+    st.lists(st.tuples(st.integers(0, 200), st.sampled_from(list("{}()[]',:L O<|T8 \"\\x")), st.integers(0, 2)), max_size=3),
+)
 def test_mutated_header_texts(text, version, edits):
     for position, replacement, removed in edits:
         at = position % (len(text) + 1)

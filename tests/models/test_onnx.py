@@ -60,7 +60,9 @@ def test_tensors_in_subgraphs_constants_sparse_and_training_graphs(scan_tree):
     training = field(20, field(1, graph(field(5, tensor("init", "/init.bin")))))
     data = model(graph(if_node, constant, sparse), training)
     scan = scan_tree({"model.onnx": data}, select="models")
-    assert hits(scan) == [("MOD010", "model.onnx", None, data.index(path)) for path in (b"/sub.bin", b"/const.bin", b"/values.bin", b"/init.bin")]
+    assert hits(scan) == [
+        ("MOD010", "model.onnx", None, data.index(path)) for path in (b"/sub.bin", b"/const.bin", b"/values.bin", b"/init.bin")
+    ]
 
 
 def test_unparseable_onnx_fails_closed(scan_tree):

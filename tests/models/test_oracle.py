@@ -65,7 +65,9 @@ def pickle_fixtures() -> list[tuple[str, bytes]]:
         data = path.read_bytes()
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
-                found += [(f"{path.name}!{info.filename}", archive.read(info)) for info in archive.infolist() if info.filename.endswith(".pkl")]
+                found += [
+                    (f"{path.name}!{info.filename}", archive.read(info)) for info in archive.infolist() if info.filename.endswith(".pkl")
+                ]
         elif path.suffix not in (".py", ".md", ".txt"):
             found.append((path.name, data))
     return found
@@ -93,9 +95,42 @@ def _short_unicode(text: str) -> bytes:
 
 
 _CHUNKS = st.one_of(
-    st.sampled_from([b"(", b".", b"0", b"1", b"2", b"N", b"R", b"b", b"t", b"\x85", b"\x86", b"\x87", b")", b"]", b"}",
-                     b"a", b"e", b"s", b"u", b"l", b"d", b"o", b"\x81", b"\x92", b"\x93", b"\x94", b"\x88", b"\x89",
-                     b"\x8f", b"\x90", b"\x91", b"Q"]),
+    st.sampled_from(
+        [
+            b"(",
+            b".",
+            b"0",
+            b"1",
+            b"2",
+            b"N",
+            b"R",
+            b"b",
+            b"t",
+            b"\x85",
+            b"\x86",
+            b"\x87",
+            b")",
+            b"]",
+            b"}",
+            b"a",
+            b"e",
+            b"s",
+            b"u",
+            b"l",
+            b"d",
+            b"o",
+            b"\x81",
+            b"\x92",
+            b"\x93",
+            b"\x94",
+            b"\x88",
+            b"\x89",
+            b"\x8f",
+            b"\x90",
+            b"\x91",
+            b"Q",
+        ]
+    ),
     st.builds(lambda m, n: b"c" + m.encode() + b"\n" + n.encode() + b"\n", st.sampled_from(_MODULES), st.sampled_from(_NAMES)),
     st.builds(lambda m, n: b"i" + m.encode() + b"\n" + n.encode() + b"\n", st.sampled_from(_MODULES), st.sampled_from(_NAMES)),
     st.builds(_short_unicode, _TEXT),

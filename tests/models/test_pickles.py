@@ -11,9 +11,40 @@ import pickle
 
 import pytest
 from picklegen import (
-    BINPERSID, BUILD, DUP, EMPTY_DICT, EMPTY_TUPLE, MARK, MEMOIZE, NEWFALSE, NEWOBJ, NEWOBJ_EX, NONE, POP,
-    REDUCE, SETITEM, STACK_GLOBAL, STOP, TUPLE, TUPLE1, TUPLE2, Pickle, binget, binint1, binput, ext1, ext2, ext4,
-    get, global_, put, short_unicode, stack_global, string, system_call, unicode_line,
+    BINPERSID,
+    BUILD,
+    DUP,
+    EMPTY_DICT,
+    EMPTY_TUPLE,
+    MARK,
+    MEMOIZE,
+    NEWFALSE,
+    NEWOBJ,
+    NEWOBJ_EX,
+    NONE,
+    POP,
+    REDUCE,
+    SETITEM,
+    STACK_GLOBAL,
+    STOP,
+    TUPLE,
+    TUPLE1,
+    TUPLE2,
+    Pickle,
+    binget,
+    binint1,
+    binput,
+    ext1,
+    ext2,
+    ext4,
+    get,
+    global_,
+    put,
+    short_unicode,
+    stack_global,
+    string,
+    system_call,
+    unicode_line,
 )
 
 from mlgate.models.callables import Policy, Verdict
@@ -258,7 +289,9 @@ def test_extension_registry_callable_is_unknown(opcode, code):
     stream.add(opcode(code), short_unicode("id"), TUPLE1)
     at = stream.add(REDUCE, STOP)
     assert scan(stream.bytes()) == [("MOD002", PATH, None, at)]
-    assert messages(stream.bytes()) == [f"pickle calls the copyreg extension code {code} via REDUCE: the registry can map it to any callable"]
+    assert messages(stream.bytes()) == [
+        f"pickle calls the copyreg extension code {code} via REDUCE: the registry can map it to any callable"
+    ]
 
 
 def test_extension_code_zero_breaks_the_stream():
@@ -280,7 +313,16 @@ def torch_like_state_dict() -> bytes:
     stream = Pickle(2)
     stream.add(global_("collections", "OrderedDict"), binput(0), EMPTY_TUPLE, REDUCE, binput(1))
     stream.add(short_unicode("w"), global_("torch._utils", "_rebuild_tensor_v2"), binput(2), MARK)
-    stream.add(MARK, short_unicode("storage"), global_("torch", "FloatStorage"), short_unicode("0"), short_unicode("cpu"), binint1(4), TUPLE, BINPERSID)
+    stream.add(
+        MARK,
+        short_unicode("storage"),
+        global_("torch", "FloatStorage"),
+        short_unicode("0"),
+        short_unicode("cpu"),
+        binint1(4),
+        TUPLE,
+        BINPERSID,
+    )
     stream.add(binint1(0), binint1(2), binint1(2), TUPLE2, binint1(2), binint1(1), TUPLE2, NEWFALSE)
     stream.add(binget(0), EMPTY_TUPLE, REDUCE, TUPLE, REDUCE, SETITEM, STOP)
     return stream.bytes()
@@ -421,7 +463,15 @@ def test_a_global_handed_to_an_allowed_call_is_called_only_where_the_callee_call
     at = constructed.add(REDUCE, STOP)
     assert scan(constructed.bytes()) == [("MOD002", PATH, None, at)]
     stored = Pickle(2)
-    stored.add(global_("torch._utils", "_rebuild_meta_tensor_no_storage"), MARK, global_("mypkg", "Dtype"), EMPTY_TUPLE, EMPTY_TUPLE, NEWFALSE, TUPLE)
+    stored.add(
+        global_("torch._utils", "_rebuild_meta_tensor_no_storage"),
+        MARK,
+        global_("mypkg", "Dtype"),
+        EMPTY_TUPLE,
+        EMPTY_TUPLE,
+        NEWFALSE,
+        TUPLE,
+    )
     stored.add(REDUCE, STOP)
     assert scan(stored.bytes()) == [("MOD003", PATH, None, 0)]
 
@@ -452,7 +502,9 @@ def test_constructors_that_call_their_first_argument(callee):
     stream.add(global_(*callee), global_("evil", "Cls"), NONE, TUPLE2)
     at = stream.add(REDUCE, STOP)
     assert scan(stream.bytes()) == [("MOD002", PATH, None, at)]
-    assert messages(stream.bytes()) == [f"pickle calls evil.Cls via {'.'.join(callee)} (REDUCE), which is not in the allowlist of data-rebuilding callables"]
+    assert messages(stream.bytes()) == [
+        f"pickle calls evil.Cls via {'.'.join(callee)} (REDUCE), which is not in the allowlist of data-rebuilding callables"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -519,7 +571,10 @@ def test_a_pickle_kept_as_bytes_is_walked_for_dangerous_calls():
     inner, at = system_call(protocol=4)
     data, payload_at = bytes_value("optimizer", inner)
     assert scan(data) == [("MOD003", PATH, None, 0), ("MOD001", PATH, None, payload_at + at)]
-    assert messages(data)[1] == f"a pickle stored as bytes (at offset {payload_at}) for a later pickle.loads: pickle calls os.system via REDUCE: runs processes or shell commands"
+    assert (
+        messages(data)[1]
+        == f"a pickle stored as bytes (at offset {payload_at}) for a later pickle.loads: pickle calls os.system via REDUCE: runs processes or shell commands"
+    )
 
 
 @pytest.mark.parametrize(

@@ -106,9 +106,7 @@ def test_the_folder_is_scanned_without_errors(result):
 
 def test_no_false_critical_or_high_on_what_the_real_libraries_write(result):
     alarms = [
-        (f.rule.code, f.path, f.member, f.message)
-        for f in result.findings
-        if f.severity >= Severity.HIGH and f.path not in CARRIES_CODE
+        (f.rule.code, f.path, f.member, f.message) for f in result.findings if f.severity >= Severity.HIGH and f.path not in CARRIES_CODE
     ]
     assert alarms == []
 

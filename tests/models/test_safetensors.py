@@ -69,7 +69,10 @@ def test_layout_gaps_overlaps_and_trailing_bytes(scan_tree):
         "short.safetensors": safetensors(VALID, b"\0" * 10),
     }
     scan = scan_tree(files, select="models")
-    header_end = {name: len(data) - len(payload) for (name, data), payload in zip(files.items(), (b"\0" * 18, b"\0" * 14, b"\0" * 18 + evil(), b"\0" * 10))}
+    header_end = {
+        name: len(data) - len(payload)
+        for (name, data), payload in zip(files.items(), (b"\0" * 18, b"\0" * 14, b"\0" * 18 + evil(), b"\0" * 10))
+    }
     assert hits(scan) == [
         ("MOD011", "gap.safetensors", None, header_end["gap.safetensors"] + 4),
         ("MOD011", "overlap.safetensors", None, at_key(files["overlap.safetensors"], "b")),
@@ -87,11 +90,17 @@ def test_layout_gaps_overlaps_and_trailing_bytes(scan_tree):
 def test_headers_that_are_not_json(scan_tree):
     files = {
         "broken.safetensors": safetensors('{"a": {"dtype": ', b""),
-        "dup.safetensors": safetensors('{"a": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}, "a": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}}', b""),
+        "dup.safetensors": safetensors(
+            '{"a": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}, "a": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}}', b""
+        ),
         "huge.safetensors": struct.pack("<Q", 1 << 40) + b"{}",
     }
     scan = scan_tree(files, select="models")
-    assert hits(scan) == [("MOD011", "broken.safetensors", None, 8), ("MOD011", "dup.safetensors", None, 8), ("MOD011", "huge.safetensors", None, 0)]
+    assert hits(scan) == [
+        ("MOD011", "broken.safetensors", None, 8),
+        ("MOD011", "dup.safetensors", None, 8),
+        ("MOD011", "huge.safetensors", None, 0),
+    ]
     assert scan.messages("MOD011")[1:] == [
         "invalid safetensors: header is not UTF-8 JSON (duplicate keys)",
         "named .safetensors but the content is not a format mlgate knows",
@@ -107,9 +116,14 @@ def test_a_pickle_or_zip_renamed_safetensors_is_reported_and_scanned(scan_tree):
         ("MOD011", "other.safetensors", None, 0),
         ("MOD001", "other.safetensors", "archive/data.pkl", EVIL_CALL),
     ]
-    assert scan.messages("MOD011") == ["named .safetensors but the content is a pickle", "named .safetensors but the content is a zip archive"]
+    assert scan.messages("MOD011") == [
+        "named .safetensors but the content is a pickle",
+        "named .safetensors but the content is a zip archive",
+    ]
 
 
 def test_safetensors_content_under_another_name_is_checked_too(scan_tree):
-    scan = scan_tree({"weights.bin": safetensors(with_tensor(dtype="X"), b"\0" * 18), "ok.bin": safetensors(VALID, b"\0" * 18)}, select="models")
+    scan = scan_tree(
+        {"weights.bin": safetensors(with_tensor(dtype="X"), b"\0" * 18), "ok.bin": safetensors(VALID, b"\0" * 18)}, select="models"
+    )
     assert [(rule, path) for rule, path, _, _ in hits(scan)] == [("MOD011", "weights.bin")]

@@ -34,7 +34,9 @@ def test_headerless_data_pickles_matter_only_under_model_names(scan_tree):
 
 
 def test_python_path_files_named_pth(scan_tree):
-    scan = scan_tree({"distutils-precedence.pth": "import os; var = 'x'\n", "site.pth": "/opt/lib\n", "model.pth": b"\x01\x02\x00\x00"}, select="models")
+    scan = scan_tree(
+        {"distutils-precedence.pth": "import os; var = 'x'\n", "site.pth": "/opt/lib\n", "model.pth": b"\x01\x02\x00\x00"}, select="models"
+    )
     assert hits(scan) == [("MOD004", "model.pth", None, 0)]
 
 
@@ -45,7 +47,7 @@ def test_ordinary_repository_files_produce_nothing(scan_tree):
         "data.json": '{"labels": ["cat", "dog"], "version": 2}\n',
         "logo.png": PNG,
         "train.py": "import torch\n\ntorch.save(model.state_dict(), 'x.pt')\n",
-        "run.sh": "#!/bin/sh\nexec python train.py \"$@\"\n",
+        "run.sh": '#!/bin/sh\nexec python train.py "$@"\n',
         "params.yaml": "lr: 0.1\nlayers: [1, 2]\n",
         "table.csv": "a,b\n1,2\n",
         "empty.txt": "",
@@ -61,7 +63,10 @@ def test_ordinary_repository_files_produce_nothing(scan_tree):
 
 
 def test_model_names_fail_closed_on_unknown_content(scan_tree):
-    scan = scan_tree({"model.pkl": "hello world, not a pickle\n", "arr.npy": b"\x00" * 10, "empty.pt": b"", "x.bin": b"\x80\x02\x00garbage"}, select="models")
+    scan = scan_tree(
+        {"model.pkl": "hello world, not a pickle\n", "arr.npy": b"\x00" * 10, "empty.pt": b"", "x.bin": b"\x80\x02\x00garbage"},
+        select="models",
+    )
     assert hits(scan) == [
         ("MOD004", "arr.npy", None, 0),
         ("MOD004", "empty.pt", None, 0),

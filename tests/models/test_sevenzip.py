@@ -30,7 +30,9 @@ def test_a_7z_archive_is_unscanned_whatever_its_name(scan_tree):
 
 
 def test_a_7z_archive_inside_other_archives(scan_tree):
-    scan = scan_tree({"bundle.zip": build([Entry("inner/archive.7z", ARCHIVE)]).data, "m.nemo": tar_archive({"x.dat": ARCHIVE})}, select="models")
+    scan = scan_tree(
+        {"bundle.zip": build([Entry("inner/archive.7z", ARCHIVE)]).data, "m.nemo": tar_archive({"x.dat": ARCHIVE})}, select="models"
+    )
     assert hits(scan) == [("MOD004", "bundle.zip", "inner/archive.7z", 0), ("MOD004", "m.nemo", "x.dat", 0)]
 
 

@@ -9,12 +9,23 @@ import struct
 from scanhits import EVIL_CALL, evil, hits
 from zipgen import DEFLATED, Entry, build
 
-SCHEMA = json.dumps({
-    "__class__": "LogisticRegression", "__module__": "sklearn.linear_model._logistic", "__loader__": "ObjectNode",
-    "content": {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode", "content": {
-        "coef_": {"__class__": "ndarray", "__module__": "numpy", "__loader__": "NdArrayNode", "type": "numpy", "file": "0.npy"}}},
-    "protocol": 2, "_skops_version": "0.10",
-}).encode()
+SCHEMA = json.dumps(
+    {
+        "__class__": "LogisticRegression",
+        "__module__": "sklearn.linear_model._logistic",
+        "__loader__": "ObjectNode",
+        "content": {
+            "__class__": "dict",
+            "__module__": "builtins",
+            "__loader__": "DictNode",
+            "content": {
+                "coef_": {"__class__": "ndarray", "__module__": "numpy", "__loader__": "NdArrayNode", "type": "numpy", "file": "0.npy"}
+            },
+        },
+        "protocol": 2,
+        "_skops_version": "0.10",
+    }
+).encode()
 
 
 def npy(descr: str, payload: bytes) -> bytes:

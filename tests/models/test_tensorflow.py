@@ -58,7 +58,9 @@ def test_a_saved_model_inside_an_archive(scan_tree):
 
 def test_ordinary_graphs_and_other_pb_files_are_quiet(scan_tree):
     files = {
-        "saved_model.pb": saved_model(BENIGN, [function("__inference__traced_save_40", node("save", "SaveV2"), node("merge", "MergeV2Checkpoints"))]),
+        "saved_model.pb": saved_model(
+            BENIGN, [function("__inference__traced_save_40", node("save", "SaveV2"), node("merge", "MergeV2Checkpoints"))]
+        ),
         # the op name as a string constant elsewhere (a node's name) is not an operation
         "other/saved_model.pb": saved_model([node("ReadFile", "Identity")]),
         "frozen_graph.pb": field(1, node("x", "ReadFile")),  # not a SavedModel: only saved_model.pb is parsed
@@ -77,14 +79,19 @@ def test_a_broken_saved_model_fails_closed(scan_tree):
     ]
 
 
-KERAS_LAMBDA = {"class_name": "Lambda", "config": {"name": "lambda", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda", "module": "__main__"}}
+KERAS_LAMBDA = {
+    "class_name": "Lambda",
+    "config": {"name": "lambda", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda", "module": "__main__"},
+}
 
 
 def keras_metadata(model_config: dict) -> bytes:
     """SavedMetadata{nodes: SavedObject{node_id, node_path, identifier, metadata (JSON)}}."""
     metadata = json.dumps({"name": "sequential", "trainable": True, "class_name": "Sequential", "config": model_config})
     root = number(2, 0) + field(3, b"root") + field(4, b"_tf_keras_sequential") + field(5, metadata.encode())
-    layer = number(2, 1) + field(3, b"root.layer-0") + field(4, b"_tf_keras_layer") + field(5, b'{"name": "lambda", "class_name": "Lambda"}')
+    layer = (
+        number(2, 1) + field(3, b"root.layer-0") + field(4, b"_tf_keras_layer") + field(5, b'{"name": "lambda", "class_name": "Lambda"}')
+    )
     return field(1, root) + field(1, layer)
 
 
@@ -138,7 +145,9 @@ def test_text_saved_models_are_judged_like_binary_ones(scan_tree):
 
 def test_benign_and_broken_text_saved_models(scan_tree):
     benign = PBTXT.replace(b"'Read' \"File\"", b'"MatMul"').replace(b'"\\105ager\\x50y\\u0046unc"', b'"Identity"')
-    broken = b"meta_graphs {\n  graph_def { node { op: \"ReadFile\" }\n"
+    broken = b'meta_graphs {\n  graph_def { node { op: "ReadFile" }\n'
     scan = scan_tree({"a/saved_model.pbtxt": benign, "b/saved_model.pbtxt": broken}, select="models")
     assert hits(scan) == [("MOD004", "b/saved_model.pbtxt", None, len(broken))]
-    assert scan.messages("MOD004") == ["a TensorFlow SavedModel that cannot be parsed: protobuf text expected } before the end: not a TensorFlow SavedModel"]
+    assert scan.messages("MOD004") == [
+        "a TensorFlow SavedModel that cannot be parsed: protobuf text expected } before the end: not a TensorFlow SavedModel"
+    ]

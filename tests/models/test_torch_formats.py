@@ -24,14 +24,16 @@ RAW_LOOKING_EVIL = evil("rm -rf /")  # tensor bytes that happen to read as a pic
 
 
 def checkpoint(data_pkl: bytes, *extra: Entry) -> bytes:
-    return build([
-        Entry("archive/data.pkl", data_pkl, method=DEFLATED),
-        Entry("archive/byteorder", b"little"),
-        Entry("archive/data/0", RAW_LOOKING_EVIL),
-        Entry("archive/data/1", b"\x80\x02" + b"\0" * 64),
-        Entry("archive/version", b"3\n"),
-        *extra,
-    ]).data
+    return build(
+        [
+            Entry("archive/data.pkl", data_pkl, method=DEFLATED),
+            Entry("archive/byteorder", b"little"),
+            Entry("archive/data/0", RAW_LOOKING_EVIL),
+            Entry("archive/data/1", b"\x80\x02" + b"\0" * 64),
+            Entry("archive/version", b"3\n"),
+            *extra,
+        ]
+    ).data
 
 
 def test_zip_checkpoint_storages_are_never_read(scan_tree):
@@ -73,7 +75,9 @@ def test_torchscript_code_members(scan_tree):
         ("MOD006", "scripted.pt", "archive/code/__torch__/model.py", 0),
         ("MOD001", "scripted.pt", "archive/extra/hook.pkl", EVIL_CALL),
     ]
-    assert scan.messages("MOD006") == ["TorchScript archive with 1 code member(s) that run when it is loaded: archive/code/__torch__/model.py"]
+    assert scan.messages("MOD006") == [
+        "TorchScript archive with 1 code member(s) that run when it is loaded: archive/code/__torch__/model.py"
+    ]
 
 
 def test_mobile_bytecode_and_many_code_members(scan_tree):
@@ -189,9 +193,13 @@ def test_tar_members_that_extraction_would_write_outside_the_folder(scan_tree):
     """NeMo's restore_from extracts the whole .nemo tar: `..` names and outward links write elsewhere."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, kind, link in [("ok/../inside.txt", tarfile.REGTYPE, ""), ("../../.bashrc", tarfile.REGTYPE, ""),
-                                 ("cfg/key", tarfile.SYMTYPE, "../../../home/user/.ssh/id_rsa"), ("cfg/sibling", tarfile.SYMTYPE, "../ok.txt"),
-                                 ("hard", tarfile.LNKTYPE, "/etc/passwd")]:
+        for name, kind, link in [
+            ("ok/../inside.txt", tarfile.REGTYPE, ""),
+            ("../../.bashrc", tarfile.REGTYPE, ""),
+            ("cfg/key", tarfile.SYMTYPE, "../../../home/user/.ssh/id_rsa"),
+            ("cfg/sibling", tarfile.SYMTYPE, "../ok.txt"),
+            ("hard", tarfile.LNKTYPE, "/etc/passwd"),
+        ]:
             info = tarfile.TarInfo(name)
             info.type, info.linkname = kind, link
             archive.addfile(info, io.BytesIO(b""))

@@ -13,12 +13,64 @@ import uuid
 
 import pytest
 from picklegen import (
-    ADDITEMS, APPEND, APPENDS, BINPERSID, BUILD, DICT, DUP, EMPTY_DICT, EMPTY_LIST, EMPTY_SET, EMPTY_TUPLE, LIST,
-    MARK, MEMOIZE, NEWFALSE, NEWOBJ, NEWOBJ_EX, NEWTRUE, NEXT_BUFFER, NONE, OBJ, POP, POP_MARK, READONLY_BUFFER,
-    REDUCE, SETITEM, SETITEMS, STACK_GLOBAL, STOP, TUPLE, TUPLE1, TUPLE2, TUPLE3, Pickle, binbytes,
-    binbytes8_header, binget, binint, binint1, binput, binunicode, bytearray8, ext1, ext2, ext4, frame, get,
-    global_, inst, integer, long_binget, long_binput, put, short_binstring, short_unicode, stack_global,
-    string, unicode_line,
+    ADDITEMS,
+    APPEND,
+    APPENDS,
+    BINPERSID,
+    BUILD,
+    DICT,
+    DUP,
+    EMPTY_DICT,
+    EMPTY_LIST,
+    EMPTY_SET,
+    EMPTY_TUPLE,
+    LIST,
+    MARK,
+    MEMOIZE,
+    NEWFALSE,
+    NEWOBJ,
+    NEWOBJ_EX,
+    NEWTRUE,
+    NEXT_BUFFER,
+    NONE,
+    OBJ,
+    POP,
+    POP_MARK,
+    READONLY_BUFFER,
+    REDUCE,
+    SETITEM,
+    SETITEMS,
+    STACK_GLOBAL,
+    STOP,
+    TUPLE,
+    TUPLE1,
+    TUPLE2,
+    TUPLE3,
+    Pickle,
+    binbytes,
+    binbytes8_header,
+    binget,
+    binint,
+    binint1,
+    binput,
+    binunicode,
+    bytearray8,
+    ext1,
+    ext2,
+    ext4,
+    frame,
+    get,
+    global_,
+    inst,
+    integer,
+    long_binget,
+    long_binput,
+    put,
+    short_binstring,
+    short_unicode,
+    stack_global,
+    string,
+    unicode_line,
 )
 
 from mlgate.models import walker
@@ -44,11 +96,21 @@ def every_opcode_stream() -> bytes:
     stream.add(NONE, NEWTRUE, NEWFALSE, b"G" + struct.pack(">d", 1.0), NEXT_BUFFER, READONLY_BUFFER)
     stream.add(EMPTY_LIST, binint1(1), APPEND, MARK, binint1(2), APPENDS, MARK, binint1(3), LIST, EMPTY_TUPLE)
     stream.add(MARK, binint1(4), TUPLE, binint1(5), TUPLE1, binint1(6), binint1(7), TUPLE2, NONE, NONE, NONE, TUPLE3)
-    stream.add(EMPTY_DICT, short_unicode("k"), NONE, SETITEM, MARK, short_unicode("l"), NONE, SETITEMS, MARK, short_unicode("m"), NONE, DICT)
+    stream.add(
+        EMPTY_DICT, short_unicode("k"), NONE, SETITEM, MARK, short_unicode("l"), NONE, SETITEMS, MARK, short_unicode("m"), NONE, DICT
+    )
     stream.add(EMPTY_SET, MARK, binint1(8), ADDITEMS, MARK, binint1(9), b"\x91", POP, DUP, POP, MARK, POP_MARK)
     stream.add(MEMOIZE, put(10), binput(11), long_binput(12), get(10), binget(11), long_binget(12))
     stream.add(global_("collections", "OrderedDict"), EMPTY_TUPLE, REDUCE, NONE, BUILD)
-    stream.add(stack_global("collections", "OrderedDict"), EMPTY_TUPLE, NEWOBJ, stack_global("collections", "OrderedDict"), EMPTY_TUPLE, EMPTY_DICT, NEWOBJ_EX)
+    stream.add(
+        stack_global("collections", "OrderedDict"),
+        EMPTY_TUPLE,
+        NEWOBJ,
+        stack_global("collections", "OrderedDict"),
+        EMPTY_TUPLE,
+        EMPTY_DICT,
+        NEWOBJ_EX,
+    )
     stream.add(MARK, inst("collections", "OrderedDict"), MARK, global_("collections", "OrderedDict"), OBJ)
     stream.add(ext1(1), ext2(2), ext4(3), b"P0\n", binint1(0), BINPERSID)
     stream.add(b"t", STOP)  # the TUPLE closes the first MARK: everything becomes one value
@@ -69,10 +131,33 @@ class Plain:
 
 
 VALUES = [
-    None, True, -5, 2**70, -(2**600), 1.5, "h\xe9llo \u2603", b"bytes", bytearray(b"ba"), [1, [2, [3]]], (1, (2,)),
-    {"a": {"b": 1}}, {1, 2}, frozenset({3}), collections.OrderedDict(a=1), collections.defaultdict(list, x=[1]),
-    datetime.datetime(2020, 1, 2), decimal.Decimal("1.5"), uuid.UUID(int=5), complex(1, 2), range(5), slice(1, 2),
-    Plain(), [Plain(), Plain()], list(range(3000)), {str(i): i for i in range(2500)}, "x" * 5000,
+    None,
+    True,
+    -5,
+    2**70,
+    -(2**600),
+    1.5,
+    "h\xe9llo \u2603",
+    b"bytes",
+    bytearray(b"ba"),
+    [1, [2, [3]]],
+    (1, (2,)),
+    {"a": {"b": 1}},
+    {1, 2},
+    frozenset({3}),
+    collections.OrderedDict(a=1),
+    collections.defaultdict(list, x=[1]),
+    datetime.datetime(2020, 1, 2),
+    decimal.Decimal("1.5"),
+    uuid.UUID(int=5),
+    complex(1, 2),
+    range(5),
+    slice(1, 2),
+    Plain(),
+    [Plain(), Plain()],
+    list(range(3000)),
+    {str(i): i for i in range(2500)},
+    "x" * 5000,
 ]
 
 

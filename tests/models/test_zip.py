@@ -119,7 +119,10 @@ def test_self_extracting_offsets_and_trailing_bytes(scan_tree):
         ("MOD005", "m.zip", None, len(built.data) - 4),
         ("MOD001", "m.zip", "a.pkl", EVIL_CALL),
     ]
-    assert scan.messages("MOD005") == ["17 bytes before the first member: a loader reading from the start sees something else", "4 bytes after the end of the archive"]
+    assert scan.messages("MOD005") == [
+        "17 bytes before the first member: a loader reading from the start sees something else",
+        "4 bytes after the end of the archive",
+    ]
 
 
 def test_a_zipapp_shebang_is_not_data_before_the_archive(scan_tree):
@@ -217,7 +220,9 @@ def test_unlisted_bytes_between_members(scan_tree):
     data += directory + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(directory), len(data), 0)
     scan = scan_tree({"m.zip": data}, select="models")
     assert hits(scan) == [("MOD005", "m.zip", None, first.directory), ("MOD003", "m.zip", "a.pkl", 0)]
-    assert scan.messages("MOD005") == [f"{len(hidden_local)} unlisted bytes after member 'a.pkl' holding a local header the directory does not list"]
+    assert scan.messages("MOD005") == [
+        f"{len(hidden_local)} unlisted bytes after member 'a.pkl' holding a local header the directory does not list"
+    ]
 
 
 def test_member_without_local_header_fails_closed(scan_tree):
@@ -351,7 +356,9 @@ def test_aes_encrypted_member(scan_tree):
     built = build([Entry("model.bin", b"x" * 270, method=99, flags=0x1, payload=ciphertext)])
     scan = scan_tree({"m.zip": built.data}, select="models")
     assert hits(scan) == [("MOD004", "m.zip", None, built.directory)]
-    assert scan.messages("MOD004") == ["member 'model.bin' is encrypted (AES): its content cannot be read without the password and was not scanned"]
+    assert scan.messages("MOD004") == [
+        "member 'model.bin' is encrypted (AES): its content cannot be read without the password and was not scanned"
+    ]
 
 
 def test_an_encryption_flag_over_plain_deflated_data_is_still_tampering(scan_tree):

@@ -207,7 +207,9 @@ def assert_mlgate_covers_readers(data: bytes, payloads: dict[bytes, int], name: 
             continue  # not a payload, a raw tensor storage, or a folder (extraction makes a directory, no loader opens it)
         expected += 1
         names = {member} | {listed_member.name for listed_member in listed if listed_member.header_offset == header}
-        covering = [f for f in found if f.rule.code == "MOD001" and f.severity == Severity.CRITICAL and f.offset == offset and f.member in names]
+        covering = [
+            f for f in found if f.rule.code == "MOD001" and f.severity == Severity.CRITICAL and f.offset == offset and f.member in names
+        ]
         reported = [(f.rule.code, f.member, f.offset) for f in found]
         assert covering, f"a reader loads {member!r} (the pickle calling at {offset}); mlgate reports {reported}"
     return expected
@@ -242,9 +244,23 @@ def test_every_member_of_the_fixtures(fixture, member):
 
 
 # -- archives written by the tests ---------------------------------------------------------
-_NAMES = ["archive/data.pkl", "archive/DATA.PKL", "archive/data/0", "archive/constants/1", "archive/version", "archive/.data/version",
-          "other/data.pkl", "data.pkl", "x.npy", "config.json", "../evil.pkl", "archive/code/m.py.debug_pkl", "\u00e9/data.pkl",
-          "archive/", "a\x00b.pkl"]
+_NAMES = [
+    "archive/data.pkl",
+    "archive/DATA.PKL",
+    "archive/data/0",
+    "archive/constants/1",
+    "archive/version",
+    "archive/.data/version",
+    "other/data.pkl",
+    "data.pkl",
+    "x.npy",
+    "config.json",
+    "../evil.pkl",
+    "archive/code/m.py.debug_pkl",
+    "\u00e9/data.pkl",
+    "archive/",
+    "a\x00b.pkl",
+]
 _METHODS = [STORED, STORED, DEFLATED, DEFLATED, BZIP2, 99, 7]
 _FLAGS = [0, 0, 0x8, 0x800, 0x1, 0x20, 0x40, 0x2000]
 
@@ -300,7 +316,10 @@ def test_written_archives(archive):
 
 
 @FUZZ
-@given(archives(), st.lists(st.tuples(st.integers(0, 64), st.integers(-8, 60), st.binary(max_size=4), st.integers(0, 4)), min_size=1, max_size=4))
+@given(
+    archives(),
+    st.lists(st.tuples(st.integers(0, 64), st.integers(-8, 60), st.binary(max_size=4), st.integers(0, 4)), min_size=1, max_size=4),
+)
 def test_mutated_archives(archive, edits):
     data, payloads, anchors = archive
     mutated = bytearray(data)
@@ -373,11 +392,14 @@ def test_end_records_in_entry_comments_cannot_make_directory_parsing_quadratic()
         here = built.end + len(hidden)
         hidden += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, here - entries[number], 0, 0)
     struct.pack_into("<H", data, entries[-1] + 32, len(hidden))  # the last entry's comment holds them
-    data += hidden + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(data) + len(hidden) - built.directory, built.directory, 0)
+    data += hidden + struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(data) + len(hidden) - built.directory, built.directory, 0
+    )
     with counted() as work:
         archive = ZipArchive(bytes(data))
     assert len(archive.members) == count == len(zipfile.ZipFile(io.BytesIO(bytes(data))).infolist())
     assert MAX_ENTRIES_READ < work.entries <= MAX_ENTRIES_READ + 1  # uncapped: about count * records / 2
     assert [issue.message for issue in archive.issues] == [
         f"more than {MAX_ENTRIES_READ} central directory entries in all the directories a reader could pick: "
-        "the other central directories were not read"]
+        "the other central directories were not read"
+    ]

@@ -63,9 +63,24 @@ def local_header(entry: Entry, compressed: bytes) -> bytes:
     method = entry.method if entry.local_method is None else entry.local_method
     crc = zlib.crc32(entry.content) if entry.crc is None else entry.crc
     size = len(entry.content) if entry.size is None else entry.size
-    return struct.pack(
-        "<4s5H3L2H", b"PK\x03\x04", 20, flags, method, 0, 0x21, crc, len(compressed), size, len(name), len(entry.local_extra),
-    ) + name + entry.local_extra
+    return (
+        struct.pack(
+            "<4s5H3L2H",
+            b"PK\x03\x04",
+            20,
+            flags,
+            method,
+            0,
+            0x21,
+            crc,
+            len(compressed),
+            size,
+            len(name),
+            len(entry.local_extra),
+        )
+        + name
+        + entry.local_extra
+    )
 
 
 def central_entry(entry: Entry, compressed: bytes, offset: int) -> bytes:
@@ -77,10 +92,30 @@ def central_entry(entry: Entry, compressed: bytes, offset: int) -> bytes:
     if entry.zip64:
         extra = struct.pack("<2H3Q", 1, 24, size, len(compressed), offset) + extra
         stated = (0xFFFFFFFF,) * 3
-    return struct.pack(
-        "<4s6H3L5H2L", b"PK\x01\x02", 45 if entry.zip64 else 20, 45 if entry.zip64 else 20, entry.flags, entry.method, 0, 0x21, crc,
-        stated[0], stated[1], len(name), len(extra), 0, 0, 0, 0, stated[2],
-    ) + name + extra
+    return (
+        struct.pack(
+            "<4s6H3L5H2L",
+            b"PK\x01\x02",
+            45 if entry.zip64 else 20,
+            45 if entry.zip64 else 20,
+            entry.flags,
+            entry.method,
+            0,
+            0x21,
+            crc,
+            stated[0],
+            stated[1],
+            len(name),
+            len(extra),
+            0,
+            0,
+            0,
+            0,
+            stated[2],
+        )
+        + name
+        + extra
+    )
 
 
 def end_record(count: int, directory_size: int, directory_offset: int, comment: bytes = b"") -> bytes:
@@ -93,8 +128,15 @@ def zip64_end_records(count: int, directory_size: int, directory_offset: int, at
     return record + struct.pack("<4sLQL", b"PK\x06\x07", 0, at, 1)
 
 
-def build(entries: list[Entry], *, prefix: bytes = b"", comment: bytes = b"", trailing: bytes = b"", offsets_from_prefix: bool = True,
-          zip64: bool = False) -> Built:
+def build(
+    entries: list[Entry],
+    *,
+    prefix: bytes = b"",
+    comment: bytes = b"",
+    trailing: bytes = b"",
+    offsets_from_prefix: bool = True,
+    zip64: bool = False,
+) -> Built:
     """The archive, after `prefix`. Offsets count the prefix (as an archiver appending to a
     file would) unless `offsets_from_prefix` is False (as a stub prepended later). `zip64`
     writes the ZIP64 end records and maxes out the classic one's fields."""
@@ -114,7 +156,11 @@ def build(entries: list[Entry], *, prefix: bytes = b"", comment: bytes = b"", tr
         data += zip64_end_records(len(entries), len(directory), built.directory - base, len(data) - base)
     built.end = len(data)
     if zip64:
-        data += struct.pack("<4s4H2LH", b"PK\x05\x06", 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, len(comment)) + comment + trailing
+        data += (
+            struct.pack("<4s4H2LH", b"PK\x05\x06", 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, len(comment))
+            + comment
+            + trailing
+        )
     else:
         data += end_record(len(entries), len(directory), built.directory - base, comment) + trailing
     built.data = bytes(data)

@@ -84,8 +84,14 @@ def test_missing_repository_is_an_error_and_nothing_is_rewritten(monkeypatch, tm
     assert "mlgate: no file rewritten: 1 fix(es) could not be made (see the errors)" in captured.err
     assert (tmp_path / ".github/workflows/ci.yml").read_text() == WORKFLOW
     assert report["errors"] == [
-        {"path": ".github/workflows/ci.yml", "message": f"line 7: GET {server.url}/repos/actions/setup-python/commits/v5: HTTP 404 (Not Found)"},
-        {"path": ".github/workflows/ci.yml", "message": f"line 7: cannot fix PIN020: GET {server.url}/repos/actions/setup-python/commits/v5: HTTP 404 (Not Found)"},
+        {
+            "path": ".github/workflows/ci.yml",
+            "message": f"line 7: GET {server.url}/repos/actions/setup-python/commits/v5: HTTP 404 (Not Found)",
+        },
+        {
+            "path": ".github/workflows/ci.yml",
+            "message": f"line 7: cannot fix PIN020: GET {server.url}/repos/actions/setup-python/commits/v5: HTTP 404 (Not Found)",
+        },
     ]
 
 
@@ -117,7 +123,9 @@ def test_fix_freezes_pre_commit_revs_of_github_repositories(monkeypatch, tmp_pat
     assert server.seen() == [("GET", "/repos/astral-sh/ruff-pre-commit/commits/v0.6.9")]
 
 
-DOCKERFILE = "# syntax=docker/dockerfile:1\r\nFROM python:3.11 AS build\r\nFROM ghcr.io/org/app:1.0\r\nFROM build\r\nARG BASE=ubuntu:22.04\r\n"
+DOCKERFILE = (
+    "# syntax=docker/dockerfile:1\r\nFROM python:3.11 AS build\r\nFROM ghcr.io/org/app:1.0\r\nFROM build\r\nARG BASE=ubuntu:22.04\r\n"
+)
 
 
 def registry(server) -> None:
@@ -138,7 +146,11 @@ def test_fix_pins_images_by_digest_with_the_registry_token_flow(monkeypatch, tmp
     )
     python = [r for r in server.requests if r.path == "/v2/library/python/manifests/3.11"]
     assert [r.headers.get("authorization") for r in python] == [None, "Bearer pull-token"]
-    assert python[0].headers["accept"].startswith("application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json")
+    assert (
+        python[0]
+        .headers["accept"]
+        .startswith("application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json")
+    )
     [token] = [r.path for r in server.requests if r.path.startswith("/token")]
     assert token == "/token?service=registry.docker.io&scope=repository%3Alibrary%2Fpython%3Apull"
     # The second run (on the unfixed file again) asks nothing: the digests are cached, not the token.
@@ -153,8 +165,7 @@ def test_fix_pins_compose_images_by_digest(monkeypatch, tmp_path, server, online
     text = "services:\n  api:\n    image: 'python:3.11'  # the API\n  worker:\n    image: ghcr.io/org/app:1.0\n"
     assert run(monkeypatch, tmp_path, {"compose.yaml": text}, "fix", ".") == 1  # files changed
     assert (tmp_path / "compose.yaml").read_text() == (
-        f"services:\n  api:\n    image: 'python:3.11@{DIGEST}'  # the API\n"
-        f"  worker:\n    image: ghcr.io/org/app:1.0@sha256:{'cd' * 32}\n"
+        f"services:\n  api:\n    image: 'python:3.11@{DIGEST}'  # the API\n  worker:\n    image: ghcr.io/org/app:1.0@sha256:{'cd' * 32}\n"
     )
 
 

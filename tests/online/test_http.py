@@ -128,16 +128,32 @@ def test_token_goes_to_its_own_origin_only(server, tmp_path):
 
 
 def test_settings_come_from_the_usual_environment_variables(tmp_path):
-    settings = Settings.from_env({
-        "GITHUB_API_URL": "http://127.0.0.1:1/api/", "GITHUB_TOKEN": "gh", "HF_ENDPOINT": "http://127.0.0.1:2",
-        "HF_TOKEN": "hf", "MLGATE_OSV_URL": "http://127.0.0.1:3/", "MLGATE_REGISTRY_URLS": "docker.io=http://127.0.0.1:4/, ghcr.io=http://127.0.0.1:5",
-        "XDG_CACHE_HOME": str(tmp_path), "MLGATE_CACHE_TTL": "60",
-    })
-    assert (settings.github_api, settings.hf_endpoint, settings.osv_url) == ("http://127.0.0.1:1/api", "http://127.0.0.1:2", "http://127.0.0.1:3")
+    settings = Settings.from_env(
+        {
+            "GITHUB_API_URL": "http://127.0.0.1:1/api/",
+            "GITHUB_TOKEN": "gh",
+            "HF_ENDPOINT": "http://127.0.0.1:2",
+            "HF_TOKEN": "hf",
+            "MLGATE_OSV_URL": "http://127.0.0.1:3/",
+            "MLGATE_REGISTRY_URLS": "docker.io=http://127.0.0.1:4/, ghcr.io=http://127.0.0.1:5",
+            "XDG_CACHE_HOME": str(tmp_path),
+            "MLGATE_CACHE_TTL": "60",
+        }
+    )
+    assert (settings.github_api, settings.hf_endpoint, settings.osv_url) == (
+        "http://127.0.0.1:1/api",
+        "http://127.0.0.1:2",
+        "http://127.0.0.1:3",
+    )
     assert settings.tokens == {"github": "gh", "hub": "hf"}
-    assert (settings.token_for("github", "http://127.0.0.1:1/api/repos"), settings.token_for("hub", "http://127.0.0.1:1/api/repos")) == ("gh", None)
+    assert (settings.token_for("github", "http://127.0.0.1:1/api/repos"), settings.token_for("hub", "http://127.0.0.1:1/api/repos")) == (
+        "gh",
+        None,
+    )
     assert (settings.registry_url("docker.io"), settings.registry_url("ghcr.io"), settings.registry_url("quay.io")) == (
-        "http://127.0.0.1:4", "http://127.0.0.1:5", "https://quay.io",
+        "http://127.0.0.1:4",
+        "http://127.0.0.1:5",
+        "https://quay.io",
     )
     assert (settings.cache_dir, settings.cache_ttl) == (tmp_path / "mlgate", 60.0)
 
@@ -145,7 +161,10 @@ def test_settings_come_from_the_usual_environment_variables(tmp_path):
 def test_default_settings_point_at_the_public_services():
     settings = Settings.from_env({"HOME": "/home/u"})
     assert (settings.github_api, settings.hf_endpoint, settings.osv_url, settings.tokens) == (
-        "https://api.github.com", "https://huggingface.co", "https://api.osv.dev", {},
+        "https://api.github.com",
+        "https://huggingface.co",
+        "https://api.osv.dev",
+        {},
     )
     assert settings.registry_url("docker.io") == "https://registry-1.docker.io"
     assert Settings.from_env({"MLGATE_NO_CACHE": "1"}).cache_dir is None

@@ -46,8 +46,10 @@ hub = torch.hub.load("pytorch/vision:{SHA[5]}", "resnet18")
 
 def hub(server) -> None:
     for path, sha in (
-        ("models/bert-base-uncased/revision/main", SHA[0]), ("models/google/flan-t5-base/revision/main", SHA[1]),
-        ("models/org/model/revision/main", SHA[2]), ("models/acme/model/revision/dev", SHA[3]),
+        ("models/bert-base-uncased/revision/main", SHA[0]),
+        ("models/google/flan-t5-base/revision/main", SHA[1]),
+        ("models/org/model/revision/main", SHA[2]),
+        ("models/acme/model/revision/dev", SHA[3]),
         ("models/acme/other/revision/main", SHA[4]),
     ):
         server.reply("GET", f"/api/{path}", body={"sha": sha})
@@ -82,7 +84,12 @@ def test_online_messages_say_what_a_revision_is_today(monkeypatch, tmp_path, ser
     assert run(monkeypatch, tmp_path, {"train.py": TRAIN}, "check", "--online", "--select", "HUB001,HUB003", "--format", "json", ".") == 1
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert [(f["rule"], f["line"], f["column"]) for f in findings] == [
-        ("HUB001", 3, 35), ("HUB001", 4, 37), ("HUB001", 5, 8), ("HUB001", 7, 5), ("HUB001", 11, 5), ("HUB003", 13, 22),
+        ("HUB001", 3, 35),
+        ("HUB001", 4, 37),
+        ("HUB001", 5, 8),
+        ("HUB001", 7, 5),
+        ("HUB001", 11, 5),
+        ("HUB003", 13, 22),
     ]
     assert findings[0]["message"].endswith(f"; 'main' is commit {SHA[0]} today")
     assert findings[5]["message"].endswith(f"; 'v0.10.0' is commit {SHA[5]} today")
@@ -104,9 +111,24 @@ def test_missing_namespace_repository_and_revision_are_reported(monkeypatch, tmp
     assert run(monkeypatch, tmp_path, {"train.py": GONE}, "check", "--online", "--select", "hub", "--format", "json", ".") == 1
     findings = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["rule"] == "HUB010"]
     assert [(f["line"], f["column"], f["severity"], f["message"]) for f in findings] == [
-        (3, 31, "critical", "hub model 'deleted-org/model': the namespace 'deleted-org' no longer exists on the hub, so anyone can register it and publish their own repository under this name (namespace reuse)"),
-        (4, 31, "high", "hub model 'acme/removed' does not exist on the hub (deleted, renamed or private): a repository re-created under this name would be loaded without review"),
-        (5, 18, "high", "hub dataset 'acme/data' has no revision 'v2': loading it fails today, and whoever creates that branch or tag decides what loads"),
+        (
+            3,
+            31,
+            "critical",
+            "hub model 'deleted-org/model': the namespace 'deleted-org' no longer exists on the hub, so anyone can register it and publish their own repository under this name (namespace reuse)",
+        ),
+        (
+            4,
+            31,
+            "high",
+            "hub model 'acme/removed' does not exist on the hub (deleted, renamed or private): a repository re-created under this name would be loaded without review",
+        ),
+        (
+            5,
+            18,
+            "high",
+            "hub dataset 'acme/data' has no revision 'v2': loading it fails today, and whoever creates that branch or tag decides what loads",
+        ),
     ]
 
 
@@ -137,7 +159,9 @@ url = "https://huggingface.co/deleted-org/model/resolve/{GONE_SHA}/model.safeten
 """,
     "config.yaml": f"model_name_or_path: acme/rewritten\nrevision: {LOST}\n",
     "fetch.sh": f"#!/bin/sh\nhuggingface-cli download acme/rewritten --revision {LOST}\n",
-    "explore.ipynb": json.dumps({"cells": [{"cell_type": "code", "source": [f'm = AutoModel.from_pretrained("acme/rewritten", revision="{LOST}")\n']}]}),
+    "explore.ipynb": json.dumps(
+        {"cells": [{"cell_type": "code", "source": [f'm = AutoModel.from_pretrained("acme/rewritten", revision="{LOST}")\n']}]}
+    ),
 }
 
 
@@ -160,15 +184,29 @@ def test_pinned_commits_the_hub_does_not_have_are_reported(monkeypatch, tmp_path
         ("HUB010", "fetch.sh", 2, 26, "high", rewritten),
         ("HUB010", "train.py", 4, 31, "high", rewritten),
         ("HUB010", "train.py", 5, 18, "high", rewritten.replace("model 'acme/rewritten'", "dataset 'acme/data'")),
-        ("HUB010", "train.py", 6, 8, "critical", "hub model 'deleted-org/model': the namespace 'deleted-org' no longer exists on the hub, so anyone can register it and publish their own repository under this name (namespace reuse)"),
+        (
+            "HUB010",
+            "train.py",
+            6,
+            8,
+            "critical",
+            "hub model 'deleted-org/model': the namespace 'deleted-org' no longer exists on the hub, so anyone can register it and publish their own repository under this name (namespace reuse)",
+        ),
     ]
     asked = sorted({path for method, path in server.seen()})
-    assert asked == sorted({
-        f"/api/models/acme/kept/revision/{GOOD}", f"/api/models/acme/rewritten/revision/{LOST}", "/api/models/acme/rewritten",
-        f"/api/datasets/acme/data/revision/{LOST}", "/api/datasets/acme/data",
-        f"/api/models/deleted-org/model/revision/{GONE_SHA}", "/api/models/deleted-org/model",
-        "/api/users/deleted-org/overview", "/api/organizations/deleted-org/overview",
-    })
+    assert asked == sorted(
+        {
+            f"/api/models/acme/kept/revision/{GOOD}",
+            f"/api/models/acme/rewritten/revision/{LOST}",
+            "/api/models/acme/rewritten",
+            f"/api/datasets/acme/data/revision/{LOST}",
+            "/api/datasets/acme/data",
+            f"/api/models/deleted-org/model/revision/{GONE_SHA}",
+            "/api/models/deleted-org/model",
+            "/api/users/deleted-org/overview",
+            "/api/organizations/deleted-org/overview",
+        }
+    )
 
 
 def test_pinned_references_cost_no_request_offline_and_nothing_when_their_commit_exists(monkeypatch, tmp_path, server, online_env, capsys):
@@ -232,4 +270,7 @@ def test_a_failed_commit_lookup_is_an_error_not_a_finding(monkeypatch, tmp_path,
     assert run(monkeypatch, tmp_path, files, "check", "--online", "--select", "hub", "--format", "json", ".") == 1
     report = json.loads(capsys.readouterr().out)
     url = f"{server.url}/api/models/acme/kept/revision/{GOOD}"
-    assert (report["findings"], report["errors"]) == ([], [{"path": "train.py", "message": f"line 1: GET {url}: HTTP 503 (after 4 attempts)"}])
+    assert (report["findings"], report["errors"]) == (
+        [],
+        [{"path": "train.py", "message": f"line 1: GET {url}: HTTP 503 (after 4 attempts)"}],
+    )

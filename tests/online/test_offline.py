@@ -46,7 +46,13 @@ def test_offline_scan_of_every_file_kind_and_the_corpus_opens_no_socket(tmp_path
     report = json.loads((tmp_path / "report.json").read_text())
     assert (outcome["status"], outcome["attempts"], outcome["loaded"]) == (1, [], [])
     assert report["errors"] == []
-    assert sorted({f["rule"] for f in report["findings"] if not f["path"].startswith("/")}) == ["PIN001", "PIN008", "PIN010", "PIN020", "PIN021"]
+    assert sorted({f["rule"] for f in report["findings"] if not f["path"].startswith("/")}) == [
+        "PIN001",
+        "PIN008",
+        "PIN010",
+        "PIN020",
+        "PIN021",
+    ]
 
 
 def test_the_probe_sees_an_online_run(tmp_path, monkeypatch):

@@ -6,11 +6,10 @@ import json
 import zipfile
 
 import pytest
+from osvdata import KERAS, REQUESTS, TORCH, YAML_TOOL
 
 from httpfake import online_env, server  # noqa: F401  (fixtures)
-
 from mlgate.pins.osv import version_key
-from osvdata import KERAS, REQUESTS, TORCH, YAML_TOOL
 
 REQUIREMENTS = "torch==2.5.1\nrequests==2.31.0\nnumpy==1.26.4\ntransformers>=4\n"
 TORCH_MESSAGE = (
@@ -24,11 +23,17 @@ REQUESTS_MESSAGE = (
 
 
 def osv_api(server) -> None:
-    server.reply("POST", "/v1/querybatch", body={"results": [  # numpy, requests, torch: the order asked
-        {},
-        {"vulns": [{"id": "GHSA-9wx4-h78v-vm56", "modified": "2024-06-10T00:00:00Z"}]},
-        {"vulns": [{"id": "GHSA-53q9-r3pm-6pq6", "modified": "2025-04-18T00:00:00Z"}]},
-    ]})
+    server.reply(
+        "POST",
+        "/v1/querybatch",
+        body={
+            "results": [  # numpy, requests, torch: the order asked
+                {},
+                {"vulns": [{"id": "GHSA-9wx4-h78v-vm56", "modified": "2024-06-10T00:00:00Z"}]},
+                {"vulns": [{"id": "GHSA-53q9-r3pm-6pq6", "modified": "2025-04-18T00:00:00Z"}]},
+            ]
+        },
+    )
     server.reply("GET", "/v1/vulns/GHSA-53q9-r3pm-6pq6", body=TORCH)
     server.reply("GET", "/v1/vulns/GHSA-9wx4-h78v-vm56", body=REQUESTS)
 
@@ -41,18 +46,24 @@ def test_api_reports_advisories_of_exact_pins(scan_tree, server, online_env):
     osv_api(server)
     scan = online_scan(scan_tree, {"requirements.txt": REQUIREMENTS})
     assert scan.hits == [
-        ("PIN031", "requirements.txt", 1, 1), ("PIN030", "requirements.txt", 2, 1), ("PIN001", "requirements.txt", 4, 1),
+        ("PIN031", "requirements.txt", 1, 1),
+        ("PIN030", "requirements.txt", 2, 1),
+        ("PIN001", "requirements.txt", 4, 1),
     ]
     assert scan.messages("PIN031") == [TORCH_MESSAGE]
     assert scan.messages("PIN030") == [REQUESTS_MESSAGE]
     assert [str(f.severity) for f in scan.findings] == ["critical", "medium", "medium"]
-    assert server.requests[0].json() == {"queries": [
-        {"package": {"name": "numpy", "ecosystem": "PyPI"}, "version": "1.26.4"},
-        {"package": {"name": "requests", "ecosystem": "PyPI"}, "version": "2.31.0"},
-        {"package": {"name": "torch", "ecosystem": "PyPI"}, "version": "2.5.1"},
-    ]}
+    assert server.requests[0].json() == {
+        "queries": [
+            {"package": {"name": "numpy", "ecosystem": "PyPI"}, "version": "1.26.4"},
+            {"package": {"name": "requests", "ecosystem": "PyPI"}, "version": "2.31.0"},
+            {"package": {"name": "torch", "ecosystem": "PyPI"}, "version": "2.5.1"},
+        ]
+    }
     assert server.seen() == [
-        ("POST", "/v1/querybatch"), ("GET", "/v1/vulns/GHSA-53q9-r3pm-6pq6"), ("GET", "/v1/vulns/GHSA-9wx4-h78v-vm56"),
+        ("POST", "/v1/querybatch"),
+        ("GET", "/v1/vulns/GHSA-53q9-r3pm-6pq6"),
+        ("GET", "/v1/vulns/GHSA-9wx4-h78v-vm56"),
     ]
 
 
@@ -96,7 +107,9 @@ def test_unreachable_osv_is_an_error_not_a_traceback(scan_tree, monkeypatch, onl
     monkeypatch.setenv("MLGATE_OSV_URL", "http://127.0.0.1:9")
     scan = online_scan(scan_tree, {"requirements.txt": "torch==2.5.1\n"})
     assert scan.hits == []
-    assert scan.errors == [("http://127.0.0.1:9", "POST http://127.0.0.1:9/v1/querybatch: cannot connect (ConnectionError) (after 4 attempts)")]
+    assert scan.errors == [
+        ("http://127.0.0.1:9", "POST http://127.0.0.1:9/v1/querybatch: cannot connect (ConnectionError) (after 4 attempts)")
+    ]
 
 
 def write_database(folder, records, zipped=()):
@@ -114,8 +127,10 @@ def test_offline_database_matches_versions_and_ranges(scan_tree, tmp_path, serve
     requirements = "torch==2.6.0\nrequests==2.31.0\nkeras==3.8.0\nyamltool==1.1\ntorch==2.5.1\nkeras==3.8.1\nyamltool==1.2rc1\n"
     scan = online_scan(scan_tree, {"requirements.txt": requirements}, options={"pins": {"osv-database": str(tmp_path / "osv")}})
     assert scan.hits == [
-        ("PIN030", "requirements.txt", 2, 1), ("PIN031", "requirements.txt", 3, 1),
-        ("PIN030", "requirements.txt", 4, 1), ("PIN031", "requirements.txt", 5, 1),
+        ("PIN030", "requirements.txt", 2, 1),
+        ("PIN031", "requirements.txt", 3, 1),
+        ("PIN030", "requirements.txt", 4, 1),
+        ("PIN031", "requirements.txt", 5, 1),
     ]
     assert scan.messages("PIN031")[0] == (
         "keras 3.8.0 has advisories that let a model file run code when it is loaded: PYSEC-2099-1, severity not given, "
@@ -149,10 +164,20 @@ def test_missing_database_folder_is_an_error(scan_tree, tmp_path, online_env):
     assert scan.errors == [("nowhere", "OSV database nowhere: not a directory")]
 
 
-@pytest.mark.parametrize("lower, higher", [
-    ("1.0.dev1", "1.0a1"), ("1.0a1", "1.0b2"), ("1.0b2", "1.0rc1"), ("1.0rc1", "1.0"), ("1.0", "1.0.post1"),
-    ("1.0.post1", "1.1.dev0"), ("2.5.1", "2.6.0"), ("2.9", "2.10"), ("0", "0.0.1"),
-])
+@pytest.mark.parametrize(
+    "lower, higher",
+    [
+        ("1.0.dev1", "1.0a1"),
+        ("1.0a1", "1.0b2"),
+        ("1.0b2", "1.0rc1"),
+        ("1.0rc1", "1.0"),
+        ("1.0", "1.0.post1"),
+        ("1.0.post1", "1.1.dev0"),
+        ("2.5.1", "2.6.0"),
+        ("2.9", "2.10"),
+        ("0", "0.0.1"),
+    ],
+)
 def test_version_order_follows_pep_440(lower, higher):
     assert version_key(lower) < version_key(higher)
 

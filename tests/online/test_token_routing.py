@@ -65,11 +65,15 @@ def scan(monkeypatch, tmp_path, files: dict[str, str], *args: str) -> int:
 
 # ---- a registry's realm ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("realm", [
-    "{api}/repos/victim/private/commits/main",  # the GitHub API
-    "{api}/api/whoami-v2",  # the hub
-    "{api_localhost}/repos/victim/private/commits/main",  # the same server by another name
-])
+
+@pytest.mark.parametrize(
+    "realm",
+    [
+        "{api}/repos/victim/private/commits/main",  # the GitHub API
+        "{api}/api/whoami-v2",  # the hub
+        "{api_localhost}/repos/victim/private/commits/main",  # the same server by another name
+    ],
+)
 def test_a_registry_realm_pointing_at_an_api_gets_no_token(monkeypatch, tmp_path, api_env, other, realm):
     monkeypatch.setenv("MLGATE_REGISTRY_URLS", f"evil.example={other.url}")
     realm = realm.format(api=api_env.url, api_localhost=localhost(api_env))
@@ -80,7 +84,10 @@ def test_a_registry_realm_pointing_at_an_api_gets_no_token(monkeypatch, tmp_path
 
     assert scan(monkeypatch, tmp_path, {"Dockerfile": "FROM evil.example/team/app:1.0\n"}) == 1
     assert authorizations(api_env) == [(f"{path}?service=x", None)]
-    assert authorizations(other) == [("/v2/team/app/manifests/1.0", None), ("/v2/team/app/manifests/1.0", "Bearer what-the-api-told-the-token")]
+    assert authorizations(other) == [
+        ("/v2/team/app/manifests/1.0", None),
+        ("/v2/team/app/manifests/1.0", "Bearer what-the-api-told-the-token"),
+    ]
     assert not any(token in str(request.headers) for request in api_env.requests + other.requests for token in TOKENS)
 
 
@@ -100,14 +107,18 @@ def test_a_registry_redirect_to_another_host_does_not_carry_the_pull_token(monke
     other.reply("HEAD", "/cdn/manifest", headers={"Docker-Content-Digest": DIGEST})
     assert scan(monkeypatch, tmp_path, {"Dockerfile": "FROM evil.example/team/app:1.0\n"}) == 1
     assert authorizations(other) == [
-        ("/v2/team/app/manifests/1.0", None), ("/token?service=x", None),
-        ("/v2/team/app/manifests/1.0", "Bearer pull-token"), ("/cdn/manifest", None),
+        ("/v2/team/app/manifests/1.0", None),
+        ("/token?service=x", None),
+        ("/v2/team/app/manifests/1.0", "Bearer pull-token"),
+        ("/cdn/manifest", None),
     ]
 
 
 # ---- redirects from the API itself ----------------------------------------------------------
 
-WORKFLOW = {".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"}
+WORKFLOW = {
+    ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+}
 
 
 @pytest.mark.parametrize("elsewhere", ["other", "localhost"])
@@ -125,7 +136,10 @@ def test_a_redirect_within_the_api_keeps_the_token(monkeypatch, tmp_path, api_en
     api_env.reply("GET", "/repos/actions/checkout/commits/v4", 301, headers={"Location": "/repositories/1/commits/v4"})
     api_env.reply("GET", "/repositories/1/commits/v4", body={"sha": SHA})
     assert scan(monkeypatch, tmp_path, WORKFLOW) == 1
-    assert authorizations(api_env) == [("/repos/actions/checkout/commits/v4", f"Bearer {TOKENS[0]}"), ("/repositories/1/commits/v4", f"Bearer {TOKENS[0]}")]
+    assert authorizations(api_env) == [
+        ("/repos/actions/checkout/commits/v4", f"Bearer {TOKENS[0]}"),
+        ("/repositories/1/commits/v4", f"Bearer {TOKENS[0]}"),
+    ]
 
 
 def test_a_redirect_that_leaves_the_api_and_comes_back_gets_no_token(monkeypatch, tmp_path, api_env, other):
@@ -134,11 +148,14 @@ def test_a_redirect_that_leaves_the_api_and_comes_back_gets_no_token(monkeypatch
     api_env.reply("GET", "/repos/victim/private/commits/main", body={"sha": SHA})
     assert scan(monkeypatch, tmp_path, WORKFLOW) == 1
     assert authorizations(api_env, other) == [
-        ("/repos/actions/checkout/commits/v4", f"Bearer {TOKENS[0]}"), ("/repos/victim/private/commits/main", None), ("/bounce", None),
+        ("/repos/actions/checkout/commits/v4", f"Bearer {TOKENS[0]}"),
+        ("/repos/victim/private/commits/main", None),
+        ("/bounce", None),
     ]
 
 
 # ---- the client itself ---------------------------------------------------------------------
+
 
 def client(server: FakeServer) -> Client:
     return Client(Settings(github_api=server.url, tokens={"github": "secret"}, cache_dir=None, backoff=0.01, max_wait=0.01, retries=2))
@@ -166,7 +183,8 @@ def test_see_other_turns_a_post_into_a_get_without_its_body(server):
     server.reply("GET", "/answer", body={"ok": True})
     assert client(server).json("POST", f"{server.url}/query", body={"q": 1}, token_for="github") == {"ok": True}
     assert [(r.method, r.path, r.body, r.headers.get("content-type"), r.headers.get("authorization")) for r in server.requests] == [
-        ("POST", "/query", b'{"q": 1}', "application/json", "Bearer secret"), ("GET", "/answer", b"", None, "Bearer secret"),
+        ("POST", "/query", b'{"q": 1}', "application/json", "Bearer secret"),
+        ("GET", "/answer", b"", None, "Bearer secret"),
     ]
 
 

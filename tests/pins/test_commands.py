@@ -49,7 +49,9 @@ def test_every_installer_is_recognised(scan_tree):
 
 def test_message_names_the_installer_and_package(scan_tree):
     scan = scan_tree({"run.sh": "python3 -m pip install -U torch\n"}, select="pins")
-    assert scan.messages("PIN001") == ["python3 -m pip install: 'torch' has no version pin: a new release, or a hijacked one, is installed without review"]
+    assert scan.messages("PIN001") == [
+        "python3 -m pip install: 'torch' has no version pin: a new release, or a hijacked one, is installed without review"
+    ]
 
 
 def test_exact_pins_local_paths_and_files_are_fine(scan_tree):
@@ -71,10 +73,7 @@ def test_exact_pins_local_paths_and_files_are_fine(scan_tree):
 
 
 def test_variables_are_unresolvable_unless_a_range_is_written(scan_tree):
-    script = (
-        "pip install torch==${TORCH_VERSION} $PKGS \"${EXTRA}\" torch$SPEC\n"
-        "pip install \"transformers>=${MIN}\"\n"
-    )
+    script = 'pip install torch==${TORCH_VERSION} $PKGS "${EXTRA}" torch$SPEC\npip install "transformers>=${MIN}"\n'
     assert hits_of(scan_tree, script) == [("PIN001", "run.sh", 2, 14)]
 
 
@@ -120,8 +119,7 @@ def test_vcs_installs_must_name_a_commit(scan_tree):
 
 def test_clone_without_checkout_of_a_commit(scan_tree):
     script = (
-        "git clone --depth 1 https://github.com/o/a.git\n"
-        "git clone --branch v1.2 git@github.com:o/b.git b && cd b && git checkout v1.2\n"
+        "git clone --depth 1 https://github.com/o/a.git\ngit clone --branch v1.2 git@github.com:o/b.git b && cd b && git checkout v1.2\n"
     )
     scan = scan_tree({"run.sh": script}, select="pins")
     assert scan.hits == [("PIN002", "run.sh", 1, 21), ("PIN002", "run.sh", 2, 25)]
@@ -172,7 +170,7 @@ def test_urls_need_a_hash(scan_tree):
 def test_index_options(scan_tree):
     script = (
         "pip install x==1 --extra-index-url https://download.pytorch.org/whl/cu121\n"
-        "uv pip install x==1 --extra-index-url=\"${TORCH_URL}\" --index-strategy unsafe-best-match\n"
+        'uv pip install x==1 --extra-index-url="${TORCH_URL}" --index-strategy unsafe-best-match\n'
         "pip install -i http://mirror.local/simple x==1\n"
         "pip install --trusted-host mirror.local x==1\n"
         "pip install --index-url https://mirror.example/simple x==1 -f https://download.pytorch.org/whl/torch_stable.html\n"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from realcorpus import CORPUS, corpus_text
+from realcorpus import CORPUS
 
 ENVIRONMENT = """\
 name: demo
@@ -72,7 +70,9 @@ def test_pinned_environment_is_clean(scan_tree):
     assert (scan.hits, scan.errors) == ([], [])
 
 
-@pytest.mark.parametrize("name", ["environment.yml", "environment-gpu.yaml", "conda.yml", "envs/conda-cuda.yaml", "env.yml", "env-dev.yaml"])
+@pytest.mark.parametrize(
+    "name", ["environment.yml", "environment-gpu.yaml", "conda.yml", "envs/conda-cuda.yaml", "env.yml", "env-dev.yaml"]
+)
 def test_conda_file_names(name, scan_tree):
     assert scan_tree({name: "dependencies:\n  - numpy\n"}).hits == [("PIN001", name, 2, 5)]
 

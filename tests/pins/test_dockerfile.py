@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mlgate.pins import dockerfile
+from realcorpus import corpus_text
 
-from realcorpus import CORPUS, corpus_text
 DIGEST = "sha256:" + "ab" * 32
 SHA = "0123456789abcdef0123456789abcdef01234567"
-
 
 
 @pytest.mark.parametrize(
@@ -167,6 +164,7 @@ def test_escape_directive(scan_tree):
 
 # ---- read as BuildKit reads it (moby/buildkit frontend/dockerfile/parser) ----------------------
 
+
 def test_unicode_white_space_around_an_instruction_is_trimmed(scan_tree):
     text = (
         "FROM scratch\n"
@@ -202,7 +200,9 @@ def test_heredocs_belong_to_run_add_and_copy_only(scan_tree):
         "RUN pip install scipy\n"
     )
     assert scan_tree({"Dockerfile": text}, select="pins").hits == [
-        ("PIN001", "Dockerfile", 3, 17), ("PIN001", "Dockerfile", 6, 17), ("PIN001", "Dockerfile", 11, 17),
+        ("PIN001", "Dockerfile", 3, 17),
+        ("PIN001", "Dockerfile", 6, 17),
+        ("PIN001", "Dockerfile", 11, 17),
     ]
 
 

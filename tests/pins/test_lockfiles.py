@@ -324,7 +324,12 @@ def test_lock_reader_agrees_with_tomllib():
     expected["dt"] = "1979-05-27 07:32:00Z"  # kept as written: lock checks never read dates
     expected["a"]["arr"][1]["x"] = "-2"  # only plain integers are typed
     assert data == expected
-    assert [positions.value(path) for path in [("ml",), ("lit",), ("a", "arr", 1, "sub", "y"), ("a", "b", "c", "d", 2, "g", "h")]] == [(5, 1), (8, 1), (17, 5), (11, 39)]
+    assert [positions.value(path) for path in [("ml",), ("lit",), ("a", "arr", 1, "sub", "y"), ("a", "b", "c", "d", 2, "g", "h")]] == [
+        (5, 1),
+        (8, 1),
+        (17, 5),
+        (11, 39),
+    ]
     assert positions.key(("quoted.key",)) == (3, 2)
 
 
@@ -337,7 +342,14 @@ def test_large_lock_files_are_read_in_linear_work(scan_tree):
         for i in range(3000)
     )
     scan_tree({"uv.lock": "version = 1\n"})  # imports and first-use set-up, not counted below
-    scan, calls = count_calls(scan_tree, {"uv.lock": "version = 1\n\n" + packages + '[[package]]\nname = "last"\nversion = "1"\nsource = { registry = "https://pypi.org/simple" }\n'})
+    scan, calls = count_calls(
+        scan_tree,
+        {
+            "uv.lock": "version = 1\n\n"
+            + packages
+            + '[[package]]\nname = "last"\nversion = "1"\nsource = { registry = "https://pypi.org/simple" }\n'
+        },
+    )
     # Every function call of the whole scan, Python and built-in: about 245 per package today;
     # a pass that went back over the earlier packages for each one would make millions more.
     assert calls <= 500 * 3000, calls

@@ -9,7 +9,10 @@ from mlgate.pins import notebooks
 
 def notebook(*cells: tuple[str, list[str]]) -> str:
     document = {
-        "cells": [{"cell_type": kind, "metadata": {}, "source": source, **({"outputs": [], "execution_count": None} if kind == "code" else {})} for kind, source in cells],
+        "cells": [
+            {"cell_type": kind, "metadata": {}, "source": source, **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+            for kind, source in cells
+        ],
         "metadata": {},
         "nbformat": 4,
         "nbformat_minor": 5,

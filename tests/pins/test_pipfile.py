@@ -107,7 +107,9 @@ def test_pipfile_sources(scan_tree):
 
 
 def test_single_https_source_is_clean(scan_tree):
-    scan = scan_tree({"Pipfile": '[[source]]\nurl = "https://pypi.org/simple"\nverify_ssl = true\nname = "pypi"\n\n[packages]\nflask = "==3.0.0"\n'})
+    scan = scan_tree(
+        {"Pipfile": '[[source]]\nurl = "https://pypi.org/simple"\nverify_ssl = true\nname = "pypi"\n\n[packages]\nflask = "==3.0.0"\n'}
+    )
     assert (scan.hits, scan.errors) == ([], [])
 
 

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mlgate.pins import precommit
+from realcorpus import CORPUS
 
-from realcorpus import CORPUS, corpus_text
 SHA = "0123456789abcdef0123456789abcdef01234567"
 CONFIG = ".pre-commit-config.yaml"
 
 
 @pytest.mark.parametrize(
     ("path", "expected"),
-    [(".pre-commit-config.yaml", True), ("sub/.pre-commit-config.yml", True), (".pre-commit-hooks.yaml", False), ("pre-commit-config.yaml", False)],
+    [
+        (".pre-commit-config.yaml", True),
+        ("sub/.pre-commit-config.yml", True),
+        (".pre-commit-hooks.yaml", False),
+        ("pre-commit-config.yaml", False),
+    ],
 )
 def test_matches(path, expected):
     assert precommit.matches(path) is expected

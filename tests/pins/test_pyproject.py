@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from realcorpus import CORPUS, corpus_text
+from realcorpus import CORPUS
+
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 PROJECT = """\
@@ -51,7 +50,9 @@ def test_a_lock_file_beside_accepts_metadata_ranges_but_not_build_ones(lock, sca
 
 def test_a_lock_file_elsewhere_does_not_count(scan_tree):
     scan = scan_tree({"app/pyproject.toml": PROJECT, "other/uv.lock": ""})
-    assert scan.hits == [(rule, "app/pyproject.toml", line, column) for rule, _, line, column in sorted(BUILD + RANGES + VCS, key=lambda hit: hit[2:])]
+    assert scan.hits == [
+        (rule, "app/pyproject.toml", line, column) for rule, _, line, column in sorted(BUILD + RANGES + VCS, key=lambda hit: hit[2:])
+    ]
 
 
 def test_policy_never_reports_ranges_even_beside_a_lock_file(scan_tree):
@@ -240,5 +241,20 @@ def test_invalid_toml_is_an_error_entry(scan_tree):
 def test_real_pyproject(policy, scan_tree):
     text = (CORPUS / "haotian-liu__LLaVA/pyproject.toml").read_text()
     scan = scan_tree({"pyproject.toml": text}, options={"pins": {"ranges": policy}})
-    expected = [(2, 14), (17, 77), (18, 28), (18, 36), (19, 6), (19, 18), (19, 36), (21, 6), (21, 35), (21, 46), (26, 32), (26, 41), (27, 11), (27, 20)]
+    expected = [
+        (2, 14),
+        (17, 77),
+        (18, 28),
+        (18, 36),
+        (19, 6),
+        (19, 18),
+        (19, 36),
+        (21, 6),
+        (21, 35),
+        (21, 46),
+        (26, 32),
+        (26, 41),
+        (27, 11),
+        (27, 20),
+    ]
     assert scan.hits == ([] if policy == "always" else [("PIN001", "pyproject.toml", line, column) for line, column in expected])

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from realcorpus import CORPUS, corpus_text
+from realcorpus import CORPUS
+
 SHA = "0123456789abcdef0123456789abcdef01234567"
 DIGEST = "a" * 64
 
@@ -23,7 +22,10 @@ def test_bare_names_and_ranges_are_unpinned(scan_tree):
         ("PIN001", "requirements.txt", 7, 3),
         ("PIN001", "requirements.txt", 8, 1),
     ]
-    assert scan.messages("PIN001")[1] == "'numpy' is not pinned to one version ('>=1.26' allows others): a new release, or a hijacked one, is installed without review"
+    assert (
+        scan.messages("PIN001")[1]
+        == "'numpy' is not pinned to one version ('>=1.26' allows others): a new release, or a hijacked one, is installed without review"
+    )
 
 
 def test_environment_markers(scan_tree):
@@ -136,13 +138,7 @@ def test_other_global_options_are_read_quietly(scan_tree):
 
 
 def test_hashes_are_all_or_nothing_in_a_file(scan_tree):
-    text = (
-        "torch==2.1.0 --hash=sha256:aaaa\n"
-        "numpy==1.26.4\n"
-        "-e .\n"
-        f"git+https://github.com/x/y@{SHA}\n"
-        "scipy>=1 --hash=sha256:bbbb\n"
-    )
+    text = f"torch==2.1.0 --hash=sha256:aaaa\nnumpy==1.26.4\n-e .\ngit+https://github.com/x/y@{SHA}\nscipy>=1 --hash=sha256:bbbb\n"
     scan = scan_tree({"requirements.txt": text, "other-requirements.txt": "rich==13.0.0\n"})
     assert scan.hits == [("PIN006", "requirements.txt", 2, 1), ("PIN001", "requirements.txt", 5, 1)]
 
@@ -164,7 +160,11 @@ def test_require_hashes_option_reports_exact_pins_without_hash(scan_tree):
 
 
 def test_includes_are_followed_and_report_under_their_own_path(scan_tree):
-    files = {"requirements.txt": "-r base.txt\n--requirement=sub/more.txt\ntorch==2.1.0\n", "base.txt": "numpy\n", "sub/more.txt": "-r ../base.txt\nscipy>=1\n"}
+    files = {
+        "requirements.txt": "-r base.txt\n--requirement=sub/more.txt\ntorch==2.1.0\n",
+        "base.txt": "numpy\n",
+        "sub/more.txt": "-r ../base.txt\nscipy>=1\n",
+    }
     scan = scan_tree(files)
     assert (scan.hits, scan.errors) == ([("PIN001", "base.txt", 1, 1), ("PIN001", "sub/more.txt", 2, 1)], [])
 
@@ -209,9 +209,20 @@ def test_constraints_files_still_report_moving_references(scan_tree):
 
 @pytest.mark.parametrize(
     "name",
-    ["requirements.txt", "requirements-dev.txt", "dev-requirements.txt", "requirements_flax.txt", "requirements.in",
-     "requirements-dev.in", "constraints.txt", "requirements/base.txt", "requirements/gpu/cuda.txt", "reqs/test.txt",
-     "requirements/base.in", "deps/gpu.pip"],
+    [
+        "requirements.txt",
+        "requirements-dev.txt",
+        "dev-requirements.txt",
+        "requirements_flax.txt",
+        "requirements.in",
+        "requirements-dev.in",
+        "constraints.txt",
+        "requirements/base.txt",
+        "requirements/gpu/cuda.txt",
+        "reqs/test.txt",
+        "requirements/base.in",
+        "deps/gpu.pip",
+    ],
 )
 def test_requirements_files_of_any_name(name, scan_tree):
     assert scan_tree({name: "git+https://github.com/x/y@main\n"}).hits == [("PIN002", name, 1, 1)]
@@ -243,8 +254,60 @@ def test_real_file_with_an_include(scan_tree):
     vllm = CORPUS / "vllm-project__vllm/requirements"
     files = {"requirements/cuda.txt": (vllm / "cuda.txt").read_text(), "requirements/common.txt": (vllm / "common.txt").read_text()}
     scan = scan_tree(files, paths=["requirements/cuda.txt"])
-    assert [hit for hit in scan.hits if hit[1] == "requirements/cuda.txt"] == [("PIN001", "requirements/cuda.txt", 7, 1), ("PIN001", "requirements/cuda.txt", 15, 1)]
+    assert [hit for hit in scan.hits if hit[1] == "requirements/cuda.txt"] == [
+        ("PIN001", "requirements/cuda.txt", 7, 1),
+        ("PIN001", "requirements/cuda.txt", 15, 1),
+    ]
     # common.txt is read through `-r common.txt`: its exact pins (lines 21, 23, 25-27, 40, 41) pass.
-    unpinned = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 28, 29, 30, 31, 32, 33, 34,
-                35, 36, 37, 38, 39, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55]
-    assert [hit for hit in scan.hits if hit[1] == "requirements/common.txt"] == [("PIN001", "requirements/common.txt", n, 1) for n in unpinned]
+    unpinned = [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        10,
+        11,
+        12,
+        13,
+        14,
+        15,
+        16,
+        17,
+        18,
+        19,
+        20,
+        22,
+        28,
+        29,
+        30,
+        31,
+        32,
+        33,
+        34,
+        35,
+        36,
+        37,
+        38,
+        39,
+        42,
+        43,
+        44,
+        45,
+        46,
+        47,
+        48,
+        49,
+        50,
+        51,
+        52,
+        53,
+        54,
+        55,
+    ]
+    assert [hit for hit in scan.hits if hit[1] == "requirements/common.txt"] == [
+        ("PIN001", "requirements/common.txt", n, 1) for n in unpinned
+    ]

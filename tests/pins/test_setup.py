@@ -61,7 +61,11 @@ def test_setup_cfg_follows_the_ranges_policy(policy, lock, reported, scan_tree):
 
 
 def test_setup_cfg_url_requirement_needs_a_hash(scan_tree):
-    text = "[options.extras_require]\nx =\n    a @ https://example.com/a-1.0.tar.gz\n    b @ https://example.com/b-1.0.tar.gz#sha256=" + "f" * 64 + "\n"
+    text = (
+        "[options.extras_require]\nx =\n    a @ https://example.com/a-1.0.tar.gz\n    b @ https://example.com/b-1.0.tar.gz#sha256="
+        + "f" * 64
+        + "\n"
+    )
     assert scan_tree({"setup.cfg": text}, options={"pins": {"ranges": "always"}}).hits == [("PIN003", "setup.cfg", 3, 9)]
 
 
@@ -116,7 +120,9 @@ def test_setup_py_requirements(scan_tree):
     assert scan.hits == PY_RANGES + PY_VCS
 
 
-@pytest.mark.parametrize(("policy", "lock", "reported"), [("never", True, PY_RANGES + PY_VCS), ("with-lock-file", True, PY_VCS), ("always", False, PY_VCS)])
+@pytest.mark.parametrize(
+    ("policy", "lock", "reported"), [("never", True, PY_RANGES + PY_VCS), ("with-lock-file", True, PY_VCS), ("always", False, PY_VCS)]
+)
 def test_setup_py_follows_the_ranges_policy(policy, lock, reported, scan_tree):
     files = {"setup.py": SETUP_PY} | ({"poetry.lock": ""} if lock else {})
     assert scan_tree(files, options={"pins": {"ranges": policy}}).hits == reported

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mlgate.pins import workflows
+from realcorpus import corpus_text
 
-from realcorpus import CORPUS, corpus_text
 SHA = "0123456789abcdef0123456789abcdef01234567"
 DIGEST = "sha256:" + "ab" * 32
 WF = ".github/workflows/ci.yml"
-
 
 
 @pytest.mark.parametrize(

@@ -46,12 +46,12 @@ CMD ["python", "app.py"]
 
 
 NOT_EXPOSED = {
-    "loopback": 'FROM python:3.11\nEXPOSE 5000\nCMD mlflow server --host 127.0.0.1\n',
+    "loopback": "FROM python:3.11\nEXPOSE 5000\nCMD mlflow server --host 127.0.0.1\n",
     "default loopback": 'FROM python:3.11\nEXPOSE 5000\nCMD ["mlflow", "server"]\n',
     "no expose": 'FROM vllm/vllm-openai:v0.6.0\nCMD ["--model", "x"]\n',
     "api key": 'FROM vllm/vllm-openai:v0.6.0\nEXPOSE 8000\nCMD ["--model", "x", "--api-key", "k"]\n',
-    "jupyter token": 'FROM jupyter/base-notebook\nEXPOSE 8888\n',
-    "unknown program": 'FROM python:3.11\nEXPOSE 8000\nCMD uvicorn app:app --host 0.0.0.0\n',
+    "jupyter token": "FROM jupyter/base-notebook\nEXPOSE 8888\n",
+    "unknown program": "FROM python:3.11\nEXPOSE 8000\nCMD uvicorn app:app --host 0.0.0.0\n",
     "earlier stage": 'FROM ollama/ollama AS models\nEXPOSE 11434\nFROM python:3.11\nCMD ["python", "app.py"]\n',
 }
 

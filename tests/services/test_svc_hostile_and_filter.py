@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_precommit_e2e import hook_entry
 
 from mlgate.services import HOOK
+from test_precommit_e2e import hook_entry
 
 HOSTILE = {
     "docker-compose.yml": "services:\n  a: &a\n    ports: [*a, *a]\n    image: [1]\n    command: {x: 1}\n  b: 7\n",
@@ -37,12 +37,34 @@ def test_deeply_nested_yaml_is_an_error_not_a_crash(scan_tree):
 
 # Every file kind the services readers take, and look-alikes they do not.
 SAMPLE_PATHS = [
-    "docker-compose.yml", "compose.yaml", "deploy/docker-compose.prod.yml", "k8s/deployment.yaml", "chart/values.yaml",
-    "chart/templates/service.yaml", "cluster.yml", ".github/workflows/ci.yml", "action.yml", "Dockerfile", "docker/Dockerfile.gpu",
-    "serve.Dockerfile", "scripts/serve.sh", "bin/start", "app.py", "jupyter_server_config.py", "config.properties", ".env",
-    ".env.local", "deploy/prod.env",
+    "docker-compose.yml",
+    "compose.yaml",
+    "deploy/docker-compose.prod.yml",
+    "k8s/deployment.yaml",
+    "chart/values.yaml",
+    "chart/templates/service.yaml",
+    "cluster.yml",
+    ".github/workflows/ci.yml",
+    "action.yml",
+    "Dockerfile",
+    "docker/Dockerfile.gpu",
+    "serve.Dockerfile",
+    "scripts/serve.sh",
+    "bin/start",
+    "app.py",
+    "jupyter_server_config.py",
+    "config.properties",
+    ".env",
+    ".env.local",
+    "deploy/prod.env",
     "notebooks/demo.ipynb",
-    "k8s/deployment.json", "README.md", "Dockerfile.dockerignore", "requirements.txt", "Makefile", "data.txt", "scripts/run.ps1",
+    "k8s/deployment.json",
+    "README.md",
+    "Dockerfile.dockerignore",
+    "requirements.txt",
+    "Makefile",
+    "data.txt",
+    "scripts/run.ps1",
 ]
 
 

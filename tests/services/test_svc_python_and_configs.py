@@ -58,8 +58,10 @@ def test_jupyter_config(scan_tree):
     hashed = "from notebook.auth import passwd\nc.NotebookApp.ip = '*'\nc.NotebookApp.token = u''\nc.NotebookApp.password = passwd('x')\n"
     scan = scan_tree(
         {
-            "jupyter_server_config.py": config, "b/jupyter_server_config.py": with_password,
-            "c/jupyter_notebook_config.py": local, "d/jupyter_notebook_config.py": hashed,
+            "jupyter_server_config.py": config,
+            "b/jupyter_server_config.py": with_password,
+            "c/jupyter_notebook_config.py": local,
+            "d/jupyter_notebook_config.py": hashed,
         },
         select="services",
     )
@@ -75,8 +77,10 @@ def test_jupyter_config_any_origin_with_an_empty_token(scan_tree):
     with_password = wildcard + "c.ServerApp.password = 'argon2:$argon2id$v=19$m=10240'\n"
     scan = scan_tree(
         {
-            "a/jupyter_server_config.py": wildcard, "b/jupyter_notebook_config.py": pattern,
-            "c/jupyter_server_config.py": with_token, "d/jupyter_server_config.py": one_site,
+            "a/jupyter_server_config.py": wildcard,
+            "b/jupyter_notebook_config.py": pattern,
+            "c/jupyter_server_config.py": with_token,
+            "d/jupyter_server_config.py": one_site,
             "e/jupyter_server_config.py": with_password,
         },
         select="services",
@@ -117,7 +121,12 @@ def test_f_string_command_line(scan_tree):
 
 def test_notebook_cells_and_shell_lines(scan_tree):
     cells = [
-        ["!pip install gradio\n", "import gradio as gr\n", "demo = gr.Interface(fn=lambda x: x, inputs='text', outputs='text')\n", "demo.launch(share=True)\n"],
+        [
+            "!pip install gradio\n",
+            "import gradio as gr\n",
+            "demo = gr.Interface(fn=lambda x: x, inputs='text', outputs='text')\n",
+            "demo.launch(share=True)\n",
+        ],
         ["%load_ext tensorboard\n", "!ray start --head --dashboard-host=0.0.0.0\n", "%tensorboard --logdir runs\n"],
         ["demo.launch(share=True, auth=('admin', secret))\n", "!ray start --head\n"],
     ]

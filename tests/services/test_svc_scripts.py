@@ -38,7 +38,13 @@ def test_defaults_on_a_machine_are_not_findings(scan_tree):
 
 
 def test_extensionless_script_needs_a_shebang(scan_tree):
-    scan = scan_tree({"bin/serve": "#!/usr/bin/env bash\nollama serve\nOLLAMA_HOST=0.0.0.0 ollama serve\n", "bin/data": "ray start --head --dashboard-host=0.0.0.0\n"}, select="services")
+    scan = scan_tree(
+        {
+            "bin/serve": "#!/usr/bin/env bash\nollama serve\nOLLAMA_HOST=0.0.0.0 ollama serve\n",
+            "bin/data": "ray start --head --dashboard-host=0.0.0.0\n",
+        },
+        select="services",
+    )
     assert scan.hits == [("SVC001", "bin/serve", 3, 13)]
 
 

@@ -79,17 +79,31 @@ SERVICE_JSON = {
     "kind": "List",
     "items": [
         {
-            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "mlflow"},
-            "spec": {"template": {
-                "metadata": {"labels": {"app": "mlflow"}},
-                "spec": {"containers": [{
-                    "name": "mlflow", "image": "ghcr.io/mlflow/mlflow:v2.9.2",
-                    "args": ["mlflow", "server", "--host", "0.0.0.0"], "ports": [{"containerPort": 5000}],
-                }]},
-            }},
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "mlflow"},
+            "spec": {
+                "template": {
+                    "metadata": {"labels": {"app": "mlflow"}},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "mlflow",
+                                "image": "ghcr.io/mlflow/mlflow:v2.9.2",
+                                "args": ["mlflow", "server", "--host", "0.0.0.0"],
+                                "ports": [{"containerPort": 5000}],
+                            }
+                        ]
+                    },
+                }
+            },
         },
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "mlflow"},
-         "spec": {"type": "LoadBalancer", "selector": {"app": "mlflow"}, "ports": [{"port": 80, "targetPort": 5000}]}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "mlflow"},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "mlflow"}, "ports": [{"port": 80, "targetPort": 5000}]},
+        },
     ],
 }
 
@@ -102,7 +116,10 @@ def test_a_json_manifest_is_read_like_yaml(scan_tree):
 
 
 def test_json_that_is_not_a_manifest_is_not_read(scan_tree):
-    files = {"package.json": '{"name": "x", "kind": "app", "image": "jupyter/base-notebook"}', "broken.json": '{"apiVersion": "v1", "kind": '}
+    files = {
+        "package.json": '{"name": "x", "kind": "app", "image": "jupyter/base-notebook"}',
+        "broken.json": '{"apiVersion": "v1", "kind": ',
+    }
     scan = scan_tree(files, select="services")
     assert (scan.hits, [path for path, _ in scan.errors]) == ([], ["broken.json"])
 

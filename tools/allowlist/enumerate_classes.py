@@ -42,7 +42,7 @@ SKIPPED_MODULES = {
     "lightgbm.dask": "distributed training on a dask cluster (network)",
     "lightgbm.plotting": "matplotlib/graphviz plotting",
     "lightgbm.compat": "placeholders for optional dependencies: with dask/pyarrow installed the names are dask's Client "
-                       "(network) and pyarrow objects",
+    "(network) and pyarrow objects",
     "sklearn.callback._progressbar": "terminal progress bar (rich) that runs a refresh thread",
     "sklearn.utils.estimator_checks": "test helpers",
     "sklearn.utils._unittest_backport": "test helpers",
@@ -56,13 +56,28 @@ SKIPPED_MODULES = {
 # Base classes whose instances do I/O (joblib.Memory creates its cache folder), run processes or threads, touch
 # raw memory or unpickle: they and their subclasses are left out.
 _RISKY_BASES = (
-    ("pickle", "Pickler"), ("pickle", "Unpickler"), ("pickle", "_Pickler"), ("pickle", "_Unpickler"),
-    ("io", "IOBase"), ("threading", "Thread"), ("subprocess", "Popen"), ("socket", "socket"),
-    ("multiprocessing.process", "BaseProcess"), ("concurrent.futures", "Executor"), ("logging", "Handler"),
-    ("zipfile", "ZipFile"), ("tarfile", "TarFile"), ("joblib", "Parallel"), ("joblib", "Memory"),
-    ("tempfile", "TemporaryDirectory"), ("tempfile", "SpooledTemporaryFile"), ("weakref", "finalize"),
-    ("ctypes", "Structure"), ("ctypes", "Union"),  # raw native memory layouts (pointer fields)
-    ("xgboost.core", "DMatrix"), ("xgboost.core", "DataIter"),  # read data files or iterate user callbacks
+    ("pickle", "Pickler"),
+    ("pickle", "Unpickler"),
+    ("pickle", "_Pickler"),
+    ("pickle", "_Unpickler"),
+    ("io", "IOBase"),
+    ("threading", "Thread"),
+    ("subprocess", "Popen"),
+    ("socket", "socket"),
+    ("multiprocessing.process", "BaseProcess"),
+    ("concurrent.futures", "Executor"),
+    ("logging", "Handler"),
+    ("zipfile", "ZipFile"),
+    ("tarfile", "TarFile"),
+    ("joblib", "Parallel"),
+    ("joblib", "Memory"),
+    ("tempfile", "TemporaryDirectory"),
+    ("tempfile", "SpooledTemporaryFile"),
+    ("weakref", "finalize"),
+    ("ctypes", "Structure"),
+    ("ctypes", "Union"),  # raw native memory layouts (pointer fields)
+    ("xgboost.core", "DMatrix"),
+    ("xgboost.core", "DataIter"),  # read data files or iterate user callbacks
 )
 
 REBUILD_FUNCTION = re.compile(r"^(__pyx_unpickle_\w+|_?_?\w*unpickle\w*|_new_\w+|_reconstruct\w*|newObj|__\w+_ctor)$")
@@ -164,7 +179,7 @@ def classes_and_rebuilders(package_name: str):
                 if owner != name and sys.modules.get(owner) is not module:
                     continue
                 if attribute.startswith("__pyx_unpickle_"):
-                    companion = namespace.get(attribute[len("__pyx_unpickle_"):])
+                    companion = namespace.get(attribute[len("__pyx_unpickle_") :])
                     if not inspect.isclass(companion):
                         continue  # Cython internals (the memoryview Enum), no class of this module
                 yield "rebuild", owner, attribute

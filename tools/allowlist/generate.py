@@ -60,24 +60,49 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 ALLOWLIST = os.path.join(ROOT, "hooks", "mlgate", "models", "allowlist")
 CALLABLES = os.path.join(ROOT, "hooks", "mlgate", "models", "callables.py")
-VENVS = ["/work/allowlist-venv", "/work/allowlist-venv-np1", "/work/allowlist-venv-old", "/work/allowlist-venv-py39",
-         "/work/allowlist-venv-py37"]
+VENVS = [
+    "/work/allowlist-venv",
+    "/work/allowlist-venv-np1",
+    "/work/allowlist-venv-old",
+    "/work/allowlist-venv-py39",
+    "/work/allowlist-venv-py37",
+]
 STDLIB_PYTHONS = [f"/root/.pyenv/versions/{version}/bin/python" for version in ("3.8.18", "3.10.13", "3.12.1", "3.13.0")]
 
-ENUMERATED_PACKAGES = {"sklearn": "sklearn", "pandas": "pandas", "scipy": "scipy.sparse", "xgboost": "xgboost",
-                       "lightgbm": "lightgbm", "omegaconf": "omegaconf"}
+ENUMERATED_PACKAGES = {
+    "sklearn": "sklearn",
+    "pandas": "pandas",
+    "scipy": "scipy.sparse",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "omegaconf": "omegaconf",
+}
 ENUM_MODULES = {
-    "transformers": ["transformers.trainer_utils", "transformers.training_args", "transformers.debug_utils",
-                     "transformers.utils.generic", "transformers.generation.configuration_utils",
-                     "transformers.trainer_callback", "transformers.integrations.deepspeed"],
+    "transformers": [
+        "transformers.trainer_utils",
+        "transformers.training_args",
+        "transformers.debug_utils",
+        "transformers.utils.generic",
+        "transformers.generation.configuration_utils",
+        "transformers.trainer_callback",
+        "transformers.integrations.deepspeed",
+    ],
     "accelerate": ["accelerate.utils.dataclasses"],
-    "lightning": ["lightning.pytorch.trainer.states", "lightning.fabric.utilities.enums", "lightning.pytorch.utilities.enums",
-                  "pytorch_lightning.trainer.states", "lightning_fabric.utilities.enums", "pytorch_lightning.utilities.enums"],
+    "lightning": [
+        "lightning.pytorch.trainer.states",
+        "lightning.fabric.utilities.enums",
+        "lightning.pytorch.utilities.enums",
+        "pytorch_lightning.trainer.states",
+        "lightning_fabric.utilities.enums",
+        "pytorch_lightning.utilities.enums",
+    ],
 }
 
 # Old module paths that scikit-learn 0.22 renamed (private module, deprecated public shim until 0.24),
 # from sklearn/_build_utils/deprecated_modules.py of scikit-learn 0.22: (new module, pre-0.22 module).
-SKLEARN_022_RENAMES = [tuple(line.split()) for line in """
+SKLEARN_022_RENAMES = [
+    tuple(line.split())
+    for line in """
     sklearn.utils._mocking sklearn.utils.mocking
     sklearn.ensemble._bagging sklearn.ensemble.bagging
     sklearn.ensemble._base sklearn.ensemble.base
@@ -192,56 +217,126 @@ SKLEARN_022_RENAMES = [tuple(line.split()) for line in """
     sklearn.feature_selection._rfe sklearn.feature_selection.rfe
     sklearn.feature_selection._univariate_selection sklearn.feature_selection.univariate_selection
     sklearn.feature_selection._variance_threshold sklearn.feature_selection.variance_threshold
-""".strip().splitlines()]
+""".strip().splitlines()
+]
 PRE_022_MODULES = {old for _, old in SKLEARN_022_RENAMES}
 
 # Reviewed by hand, listed with their reason: objects real pickles need that no enumeration yields.
 DOCUMENTED = {
-    ("python", "pickle"): ("pickle's own rebuilders (copyreg): allocate an instance of the class given (itself checked) and set its state",
-                           ["copyreg:_reconstructor", "copyreg:__newobj__", "copyreg:__newobj_ex__"]),
-    ("python", "bytes"): ("encodes a str to bytes: how protocol 0-2 pickles (and torch.save) store bytes",
-                          ["_codecs:encode", "codecs:encode"]),
-    ("python", "builtins"): ("built-in data type: calling it builds a value from the arguments, nothing else", [
-        "builtins:set", "builtins:frozenset", "builtins:slice", "builtins:complex", "builtins:bytearray", "builtins:bytes",
-        "builtins:range", "builtins:str", "builtins:int", "builtins:float", "builtins:bool", "builtins:list",
-        "builtins:tuple", "builtins:dict", "builtins:object"]),
-    ("python", "stdlib"): ("standard-library data type: constructing it stores or parses the values given", [
-        "collections:OrderedDict", "collections:defaultdict", "collections:deque", "collections:Counter",
-        "array:array", "array:_array_reconstructor", "datetime:date", "datetime:time", "datetime:datetime",
-        "datetime:timedelta", "datetime:timezone", "decimal:Decimal", "fractions:Fraction", "uuid:UUID",
-        "uuid:SafeUUID", "argparse:Namespace", "types:SimpleNamespace", "pathlib:PurePath", "pathlib:PurePosixPath",
-        "pathlib:PureWindowsPath", "pathlib:Path", "pathlib:PosixPath", "pathlib:WindowsPath", "re:_compile"]),
-    ("numpy", "legacy"): ("RandomState rebuilder of numpy < 1.17 (takes no arguments, returns RandomState(seed=0))",
-                          ["numpy.random:__RandomState_ctor"]),
-    ("numpy", "compat"): ("the array rebuilder under the names pickles of numpy < 1.0 (Python 2) and numpy's own "
-                          "compatibility aliases record (numpy/_core/_internal.py re-exports multiarray._reconstruct)",
-                          ["numpy._core._internal:_reconstruct", "numpy.core._internal:_reconstruct",
-                           "numpy._core._multiarray_umath:_reconstruct", "numpy.core._multiarray_umath:_reconstruct"]),
-    ("numpy", "dtype"): ("numpy's DType-class rebuilder (copyreg reducer of numpy >= 1.25): returns type(np.dtype(scalar_type))",
-                         ["numpy._core:_DType_reconstruct", "numpy.core:_DType_reconstruct"]),
-    ("torch", "torchscript"): ("TorchScript's pickle helpers (torch.jit._pickle): each returns the list or value it is given",
-                               ["torch.jit._pickle:build_tensor_from_id"]),
-    ("torch", "legacy"): ("tensor rebuild function of earlier torch releases, named by their checkpoints (XLA tensors, "
-                          "sparse CSR before torch 2.0, Tensor subclasses): rebuilds a tensor from arrays or storages; "
-                          "_rebuild_from_type calls the rebuild function it is given (itself checked)",
-                          ["torch._utils:_rebuild_xla_tensor", "torch._utils:_rebuild_sparse_csr_tensor",
-                           "torch._tensor:_rebuild_from_type"]),
-    ("joblib", "compat"): ("array wrapper of joblib < 0.10 files (numpy_pickle_compat; joblib.numpy_pickle before 0.10) "
-                           "and of scikit-learn's vendored joblib: constructing it stores the array's metadata; joblib's "
-                           "own loader reads the array from the side file it names (no code runs)", [
-        "joblib.numpy_pickle:NDArrayWrapper", "joblib.numpy_pickle:ZNDArrayWrapper",
-        "joblib.numpy_pickle_compat:NDArrayWrapper", "joblib.numpy_pickle_compat:ZNDArrayWrapper",
-        "sklearn.externals.joblib.numpy_pickle:NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle:NDArrayWrapper",
-        "sklearn.externals.joblib.numpy_pickle:ZNDArrayWrapper", "sklearn.externals.joblib.numpy_pickle_compat:NDArrayWrapper",
-        "sklearn.externals.joblib.numpy_pickle_compat:ZNDArrayWrapper"]),
+    ("python", "pickle"): (
+        "pickle's own rebuilders (copyreg): allocate an instance of the class given (itself checked) and set its state",
+        ["copyreg:_reconstructor", "copyreg:__newobj__", "copyreg:__newobj_ex__"],
+    ),
+    ("python", "bytes"): (
+        "encodes a str to bytes: how protocol 0-2 pickles (and torch.save) store bytes",
+        ["_codecs:encode", "codecs:encode"],
+    ),
+    ("python", "builtins"): (
+        "built-in data type: calling it builds a value from the arguments, nothing else",
+        [
+            "builtins:set",
+            "builtins:frozenset",
+            "builtins:slice",
+            "builtins:complex",
+            "builtins:bytearray",
+            "builtins:bytes",
+            "builtins:range",
+            "builtins:str",
+            "builtins:int",
+            "builtins:float",
+            "builtins:bool",
+            "builtins:list",
+            "builtins:tuple",
+            "builtins:dict",
+            "builtins:object",
+        ],
+    ),
+    ("python", "stdlib"): (
+        "standard-library data type: constructing it stores or parses the values given",
+        [
+            "collections:OrderedDict",
+            "collections:defaultdict",
+            "collections:deque",
+            "collections:Counter",
+            "array:array",
+            "array:_array_reconstructor",
+            "datetime:date",
+            "datetime:time",
+            "datetime:datetime",
+            "datetime:timedelta",
+            "datetime:timezone",
+            "decimal:Decimal",
+            "fractions:Fraction",
+            "uuid:UUID",
+            "uuid:SafeUUID",
+            "argparse:Namespace",
+            "types:SimpleNamespace",
+            "pathlib:PurePath",
+            "pathlib:PurePosixPath",
+            "pathlib:PureWindowsPath",
+            "pathlib:Path",
+            "pathlib:PosixPath",
+            "pathlib:WindowsPath",
+            "re:_compile",
+        ],
+    ),
+    ("numpy", "legacy"): (
+        "RandomState rebuilder of numpy < 1.17 (takes no arguments, returns RandomState(seed=0))",
+        ["numpy.random:__RandomState_ctor"],
+    ),
+    ("numpy", "compat"): (
+        "the array rebuilder under the names pickles of numpy < 1.0 (Python 2) and numpy's own "
+        "compatibility aliases record (numpy/_core/_internal.py re-exports multiarray._reconstruct)",
+        [
+            "numpy._core._internal:_reconstruct",
+            "numpy.core._internal:_reconstruct",
+            "numpy._core._multiarray_umath:_reconstruct",
+            "numpy.core._multiarray_umath:_reconstruct",
+        ],
+    ),
+    ("numpy", "dtype"): (
+        "numpy's DType-class rebuilder (copyreg reducer of numpy >= 1.25): returns type(np.dtype(scalar_type))",
+        ["numpy._core:_DType_reconstruct", "numpy.core:_DType_reconstruct"],
+    ),
+    ("torch", "torchscript"): (
+        "TorchScript's pickle helpers (torch.jit._pickle): each returns the list or value it is given",
+        ["torch.jit._pickle:build_tensor_from_id"],
+    ),
+    ("torch", "legacy"): (
+        "tensor rebuild function of earlier torch releases, named by their checkpoints (XLA tensors, "
+        "sparse CSR before torch 2.0, Tensor subclasses): rebuilds a tensor from arrays or storages; "
+        "_rebuild_from_type calls the rebuild function it is given (itself checked)",
+        ["torch._utils:_rebuild_xla_tensor", "torch._utils:_rebuild_sparse_csr_tensor", "torch._tensor:_rebuild_from_type"],
+    ),
+    ("joblib", "compat"): (
+        "array wrapper of joblib < 0.10 files (numpy_pickle_compat; joblib.numpy_pickle before 0.10) "
+        "and of scikit-learn's vendored joblib: constructing it stores the array's metadata; joblib's "
+        "own loader reads the array from the side file it names (no code runs)",
+        [
+            "joblib.numpy_pickle:NDArrayWrapper",
+            "joblib.numpy_pickle:ZNDArrayWrapper",
+            "joblib.numpy_pickle_compat:NDArrayWrapper",
+            "joblib.numpy_pickle_compat:ZNDArrayWrapper",
+            "sklearn.externals.joblib.numpy_pickle:NumpyArrayWrapper",
+            "sklearn.externals.joblib.numpy_pickle:NDArrayWrapper",
+            "sklearn.externals.joblib.numpy_pickle:ZNDArrayWrapper",
+            "sklearn.externals.joblib.numpy_pickle_compat:NDArrayWrapper",
+            "sklearn.externals.joblib.numpy_pickle_compat:ZNDArrayWrapper",
+        ],
+    ),
 }
 
 # Data classes of dangerous (network) packages that pickles in the wild contain, reviewed one by one:
 # their constructors store values and open nothing. Everything else of those packages stays dangerous.
 HTTP_DATA_CLASSES = {
-    "requests.models:Response", "requests.models:PreparedRequest", "requests.models:Request",
-    "requests.structures:CaseInsensitiveDict", "requests.cookies:RequestsCookieJar",
-    "urllib3._collections:HTTPHeaderDict", "http.cookiejar:Cookie", "http.cookiejar:DefaultCookiePolicy",
+    "requests.models:Response",
+    "requests.models:PreparedRequest",
+    "requests.models:Request",
+    "requests.structures:CaseInsensitiveDict",
+    "requests.cookies:RequestsCookieJar",
+    "urllib3._collections:HTTPHeaderDict",
+    "http.cookiejar:Cookie",
+    "http.cookiejar:DefaultCookiePolicy",
 }
 
 # Flagged by mlgate's dangerous_reason (judged without an allowlist), reviewed and kept: why the flag does not apply.
@@ -250,15 +345,25 @@ REVIEWED_FALSE_ALARMS = {
     "copyreg:__newobj_ex__": "pickle's own rebuilder: the dunder is the function's name, not an attribute walk",
     "numpy.random:__RandomState_ctor": "numpy < 1.17's RandomState rebuilder: the dunder is the function's name",
     **dict.fromkeys(
-        ["torch.jit._pickle:" + name for name in ("build_intlist", "build_tensorlist", "build_doublelist",
-                                                  "build_boollist", "build_tensor_from_id", "restore_type_tag")],
-        "torch.jit._pickle is torch's submodule, not the stdlib _pickle; each function returns the value it is given"),
+        [
+            "torch.jit._pickle:" + name
+            for name in (
+                "build_intlist",
+                "build_tensorlist",
+                "build_doublelist",
+                "build_boollist",
+                "build_tensor_from_id",
+                "restore_type_tag",
+            )
+        ],
+        "torch.jit._pickle is torch's submodule, not the stdlib _pickle; each function returns the value it is given",
+    ),
     "numpy.random._pickle:__bit_generator_ctor": "numpy.random._pickle is numpy's submodule, not the stdlib _pickle; "
-                                                  "builds a bit generator from its name or class",
+    "builds a bit generator from its name or class",
     "numpy.random._pickle:__generator_ctor": "numpy.random._pickle is numpy's submodule, not the stdlib _pickle; "
-                                              "builds a Generator around a bit generator",
+    "builds a Generator around a bit generator",
     "numpy.random._pickle:__randomstate_ctor": "numpy.random._pickle is numpy's submodule, not the stdlib _pickle; "
-                                                "builds a RandomState around a bit generator",
+    "builds a RandomState around a bit generator",
 }
 
 # Seen or enumerated, but left out: calling them does more than rebuild data.
@@ -276,7 +381,7 @@ EXCLUDED = {
     "xgboost.core:ExtMemQuantileDMatrix": "constructing it iterates a user data iterator and writes cache files",
     "xgboost.core:DataIter": "iterates user callbacks and writes cache files",
     "lightgbm.basic:Dataset": "with lightgbm.Booster it builds a training set; Booster(train_set=..., params={'machines': ...}) "
-                              "opens network connections; no real pickle of a trained model contains it",
+    "opens network connections; no real pickle of a trained model contains it",
     "lightgbm.basic:Sequence": "user data access protocol (calls user code)",
     "lightgbm.basic:_TempFile": "creates a temporary file",
     "lightgbm.basic:_InnerPredictor": "takes a native Booster handle (raw pointer), or reads a model file",
@@ -290,100 +395,115 @@ EXCLUDED = {
     "pandas.core.groupby.groupby:GroupByPlot": "__getattr__ forwards any method name to the plotting accessor",
     "pandas.core.nanops:bottleneck_switch": "calling it looks up a bottleneck function by the name it holds (bottleneck.test runs tests)",
     "sklearn.metrics._scorer:_Scorer": "calling it calls the method named by its response_method on the object given "
-                                       "(Path.write_text): a getattr gadget; fitted searches with a scoring string hold one",
+    "(Path.write_text): a getattr gadget; fitted searches with a scoring string hold one",
     "sklearn.metrics._scorer:_CurveScorer": "calling it calls the method named by its response_method on the object given",
     "sklearn.model_selection._classification_threshold:_CurveScorer": "calling it calls the method named by its "
-                                                                      "response_method on the object given",
+    "response_method on the object given",
     "sklearn.utils.deprecation:deprecated": "decorator: calling it rewrites the class or function it is given",
     "sklearn.utils:parallel_backend": "sets joblib's process-wide parallel backend (and registers dask/ray backends)",
     "pandas.core.indexes.interval:SetopCheck": "calls the Index method named by its state",
     "pandas.core.algorithms:_reconstruct_data": "not a pickle rebuilder (its name matched): converts arrays by calling "
-                                                "methods of the dtype object it is given",
+    "methods of the dtype object it is given",
     "accelerate.state:PartialState": "constructing it initializes torch.distributed with the keyword arguments given (network "
-                                     "connection in a distributed job) and sets environment variables; pickled TrainingArguments "
-                                     "of transformers hold one (rebuilt there by __newobj__, without __init__)",
+    "connection in a distributed job) and sets environment variables; pickled TrainingArguments "
+    "of transformers hold one (rebuilt there by __newobj__, without __init__)",
     "numpy:vectorize": "wraps a callable to call it later, like functools.partial (scipy discrete distributions store one)",
 }
 
 FAMILIES = {
-    "torch": "torch", "numpy": "numpy", "pandas": "pandas", "sklearn": "sklearn", "scipy": "scipy", "xgboost": "xgboost",
-    "lightgbm": "lightgbm", "catboost": "catboost", "joblib": "joblib", "omegaconf": "omegaconf",
-    "transformers": "transformers", "accelerate": "accelerate", "lightning": "lightning", "lightning_fabric": "lightning",
-    "pytorch_lightning": "lightning", "tokenizers": "tokenizers", "pytz": "timezones", "dateutil": "timezones",
-    "requests": "python", "urllib3": "python",
+    "torch": "torch",
+    "numpy": "numpy",
+    "pandas": "pandas",
+    "sklearn": "sklearn",
+    "scipy": "scipy",
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "catboost": "catboost",
+    "joblib": "joblib",
+    "omegaconf": "omegaconf",
+    "transformers": "transformers",
+    "accelerate": "accelerate",
+    "lightning": "lightning",
+    "lightning_fabric": "lightning",
+    "pytorch_lightning": "lightning",
+    "tokenizers": "tokenizers",
+    "pytz": "timezones",
+    "dateutil": "timezones",
+    "requests": "python",
+    "urllib3": "python",
     "_loss": "sklearn",  # scikit-learn 1.5's Cython losses name their module by its build name
 }
 
 # (file, group) -> the reason line written above the group (groups are written in GROUP_ORDER).
 REASONS = {
     ("torch", "weights_only"): "accepted by PyTorch's weights_only unpickler (torch 2.13 _get_allowed_globals): tensor, storage, "
-                               "dtype, layout and quantization-scheme rebuilders",
+    "dtype, layout and quantization-scheme rebuilders",
     ("torch", "seen"): "recorded in torch.save files of nn modules, optimizers, LR schedulers, GradScaler and tensors "
-                       "(full objects and state_dicts) and in TorchScript archives: classes are rebuilt by "
-                       "__newobj__/_reconstructor + __setstate__ (no __init__ runs; calling one builds a module or "
-                       "optimizer), functions are tensor operations",
+    "(full objects and state_dicts) and in TorchScript archives: classes are rebuilt by "
+    "__newobj__/_reconstructor + __setstate__ (no __init__ runs; calling one builds a module or "
+    "optimizer), functions are tensor operations",
     ("python", "weights_only"): "accepted by PyTorch's weights_only unpickler (torch 2.13 _get_allowed_globals): builtin data "
-                                "types and the bytes encoder",
+    "types and the bytes encoder",
     ("python", "seen"): "recorded in pickles of standard-library values and of the libraries' objects (Python 3.7-3.13): "
-                        "constructing it only builds the value",
+    "constructing it only builds the value",
     ("python", "http"): "data class of an HTTP library: constructing it stores data, opens no connection",
     ("numpy", "seen"): "recorded in pickles of NumPy arrays, scalars, dtypes, masked arrays, matrices, polynomials and random "
-                       "generators (numpy 1.17-2.4): rebuilds arrays, dtypes and generator states",
+    "generators (numpy 1.17-2.4): rebuilds arrays, dtypes and generator states",
     ("numpy", "ufunc"): "NumPy ufunc as pickles name it (numpy >= 2: numpy.<name>, numpy <= 1.19: "
-                        "numpy.core._multiarray_umath.<name>), e.g. in FunctionTransformer(np.log1p): calling it computes "
-                        "element-wise on the arrays given",
+    "numpy.core._multiarray_umath.<name>), e.g. in FunctionTransformer(np.log1p): calling it computes "
+    "element-wise on the arrays given",
     ("pandas", "seen"): "recorded in pickles of pandas frames, series, indexes, extension arrays, dtypes, offsets and scalars "
-                        "(pandas 0.25-3.1): rebuilds the container from arrays and metadata",
+    "(pandas 0.25-3.1): rebuilds the container from arrays and metadata",
     ("pandas", "rebuild"): "pandas pickle rebuild function (Cython __pyx_unpickle_*, _unpickle*, _new_*): allocates the object "
-                           "of the class given and sets its state",
+    "of the class given and sets its state",
     ("pandas", "class"): "a class pandas defines (every module but io, plotting, computation and tests; pandas 0.25-3.1): "
-                         "constructing it stores data",
+    "constructing it stores data",
     ("sklearn", "seen"): "recorded in pickles of fitted scikit-learn estimators, pipelines, searches and scorers "
-                         "(scikit-learn 0.21-1.9): estimators are rebuilt by __newobj__ + __setstate__, functions are "
-                         "metrics or score functions that only compute on arrays",
+    "(scikit-learn 0.21-1.9): estimators are rebuilt by __newobj__ + __setstate__, functions are "
+    "metrics or score functions that only compute on arrays",
     ("sklearn", "rebuild"): "scikit-learn Cython rebuild function (newObj, __pyx_unpickle_*): allocates an instance of the "
-                            "class given and sets its state",
+    "class given and sets its state",
     ("sklearn", "class"): "a class scikit-learn defines (every module but datasets, externals and tests; scikit-learn "
-                          "0.21-1.9): constructing an estimator stores its parameters",
+    "0.21-1.9): constructing an estimator stores its parameters",
     ("sklearn", "pre022"): "module path of scikit-learn <= 0.21 that 0.22 renamed (sklearn/_build_utils/deprecated_modules.py): "
-                           "the same classes and rebuild functions, as enumerated in scikit-learn 0.21.3",
+    "the same classes and rebuild functions, as enumerated in scikit-learn 0.21.3",
     ("scipy", "seen"): "recorded in pickles of scipy.sparse matrices/arrays, frozen distributions, interpolators and "
-                       "spatial trees (scipy 1.3-1.17): rebuilds the object from arrays",
+    "spatial trees (scipy 1.3-1.17): rebuilds the object from arrays",
     ("scipy", "rebuild"): "scipy Cython rebuild function: allocates an instance of the class given and sets its state",
     ("scipy", "class"): "a class scipy.sparse defines (scipy 1.3-1.17): constructing it stores or converts arrays",
     ("xgboost", "seen"): "recorded in pickles of xgboost sklearn-API models (xgboost 1.7-3.2): model classes rebuilt by "
-                         "__newobj__ + __setstate__ around a Booster",
+    "__newobj__ + __setstate__ around a Booster",
     ("xgboost", "booster"): "xgboost Booster: pickles rebuild it from its serialized model bytes (__setstate__); called "
-                            "with model_file it loads and parses that model file (no code runs)",
+    "with model_file it loads and parses that model file (no code runs)",
     ("lightgbm", "booster"): "lightgbm Booster: pickles rebuild it from its model string (__setstate__); called with "
-                             "model_file it parses that model file; training with network parameters needs a Dataset, "
-                             "which is not allowlisted",
+    "model_file it parses that model file; training with network parameters needs a Dataset, "
+    "which is not allowlisted",
     ("timezones", "tzfile"): "dateutil tzfile: pickles rebuild it from its zone data (dateutil 2.x: called with no file "
-                             "and the zone name); called with a path it opens and parses that file as a TZif zone (reads only)",
+    "and the zone name); called with a path it opens and parses that file as a TZif zone (reads only)",
     ("xgboost", "class"): "a class xgboost defines (not the dask/spark/tracker/collective/federated modules): constructing "
-                          "it stores parameters",
+    "it stores parameters",
     ("lightgbm", "seen"): "recorded in pickles of lightgbm sklearn-API models (lightgbm 3.3-4.7): model classes rebuilt by "
-                          "__newobj__ + __setstate__ around a Booster",
+    "__newobj__ + __setstate__ around a Booster",
     ("lightgbm", "class"): "a class lightgbm defines (not the dask and plotting modules): constructing it stores parameters",
     ("catboost", "seen"): "recorded in pickles of catboost models (catboost 1.2): the model is rebuilt from its serialized bytes",
     ("joblib", "seen"): "recorded in joblib.dump files (joblib 0.14-1.6): array wrapper that joblib's loader reads the array for",
     ("omegaconf", "seen"): "recorded in pickles of omegaconf DictConfig/ListConfig trees (omegaconf 2.3-2.4): rebuilds nodes "
-                           "and their metadata",
+    "and their metadata",
     ("omegaconf", "class"): "a class omegaconf defines (not its grammar, parser and resolvers): constructing it stores a config node",
     ("transformers", "seen"): "recorded in a transformers Trainer checkpoint and in pickled TrainingArguments / "
-                              "Seq2SeqTrainingArguments / GenerationConfig / TrainerState (transformers 4.46-5.25): "
-                              "dataclasses and enums, rebuilt by __newobj__ + state; calling TrainingArguments runs "
-                              "__post_init__, which validates options and may read the JSON config files its fields name",
+    "Seq2SeqTrainingArguments / GenerationConfig / TrainerState (transformers 4.46-5.25): "
+    "dataclasses and enums, rebuilt by __newobj__ + state; calling TrainingArguments runs "
+    "__post_init__, which validates options and may read the JSON config files its fields name",
     ("transformers", "enum"): "transformers enum (trainer, training-argument and generation options): calling it looks up a member",
     ("accelerate", "seen"): "recorded in accelerate save_state folders and pickled TrainingArguments (accelerate 1.1-1.16): "
-                            "enums and state dataclasses",
+    "enums and state dataclasses",
     ("accelerate", "enum"): "accelerate enum (distributed types, precision and plugin options): calling it looks up a member",
     ("lightning", "seen"): "recorded in Lightning checkpoints and pickled hparams (lightning 2.4-2.6): AttributeDict and state",
     ("lightning", "enum"): "Lightning enum (trainer states and stages): calling it looks up a member",
     ("tokenizers", "seen"): "recorded in pickles of tokenizers Tokenizer/models/normalizers and transformers fast tokenizers: "
-                            "rebuilt from their JSON state",
+    "rebuilt from their JSON state",
     ("timezones", "seen"): "time zone object (pytz, dateutil) recorded in pandas pickles: rebuilds a zone from its name or "
-                           "offset, reading only the bundled zone database",
+    "offset, reading only the bundled zone database",
 }
 EXCLUDED_MODULES = {
     "_cyutility": "Cython's shared utility module (memoryview internals), never in a model pickle",
@@ -391,20 +511,38 @@ EXCLUDED_MODULES = {
 
 # Objects whose call can do more than their group's reason says: their own group, with the whole story.
 SPECIAL_GROUPS = {
-    "xgboost.core:Booster": "booster", "lightgbm.basic:Booster": "booster",
-    "dateutil.tz.tz:tzfile": "tzfile", "dateutil.tz._tzfile:tzfile": "tzfile",
+    "xgboost.core:Booster": "booster",
+    "lightgbm.basic:Booster": "booster",
+    "dateutil.tz.tz:tzfile": "tzfile",
+    "dateutil.tz._tzfile:tzfile": "tzfile",
 }
 
 # When one object comes from several sources, the first group in this order names it.
-GROUP_ORDER = ["weights_only", "documented", "http", "booster", "tzfile", "pre022", "seen", "enum", "ufunc", "rebuild",
-               "class"]
+GROUP_ORDER = ["weights_only", "documented", "http", "booster", "tzfile", "pre022", "seen", "enum", "ufunc", "rebuild", "class"]
 
 
 # ------------------------------------------------------------------------------------- collecting
 def _versions() -> dict:
     versions = {"python": sys.version.split()[0]}
-    for name in ("torch", "numpy", "pandas", "sklearn", "scipy", "xgboost", "lightgbm", "catboost", "joblib", "omegaconf",
-                 "transformers", "accelerate", "lightning", "pytorch_lightning", "tokenizers", "requests", "urllib3"):
+    for name in (
+        "torch",
+        "numpy",
+        "pandas",
+        "sklearn",
+        "scipy",
+        "xgboost",
+        "lightgbm",
+        "catboost",
+        "joblib",
+        "omegaconf",
+        "transformers",
+        "accelerate",
+        "lightning",
+        "pytorch_lightning",
+        "tokenizers",
+        "requests",
+        "urllib3",
+    ):
         try:
             versions[name] = importlib.import_module(name).__version__
         except Exception:
@@ -594,8 +732,10 @@ def _why_excluded(entry: str, module: str, qualname: str, kinds: dict, dangerous
 
 def write(files: dict, excluded: dict) -> dict:
     counts = {}
-    header = ["# Generated by tools/allowlist/generate.py: exact objects a pickle may call (module:qualname).",
-              "# Add an entry by hand only with a reason (tools/allowlist/README.md)."]
+    header = [
+        "# Generated by tools/allowlist/generate.py: exact objects a pickle may call (module:qualname).",
+        "# Add an entry by hand only with a reason (tools/allowlist/README.md).",
+    ]
     for family, groups in sorted(files.items()):
         lines = list(header)
         total = 0
@@ -642,8 +782,9 @@ def main() -> None:
         output = os.path.join(folder, python.strip("/").replace("/", "_") + ".json")
         if not (arguments.records and os.path.exists(output)):
             sys.stderr.write(f"collecting with {python}\n")
-            subprocess.run([python, os.path.abspath(__file__), "collect", output, "--families", families], check=True,
-                           cwd=tempfile.gettempdir())
+            subprocess.run(
+                [python, os.path.abspath(__file__), "collect", output, "--families", families], check=True, cwd=tempfile.gettempdir()
+            )
         with open(output, encoding="utf-8") as handle:
             collected.append(json.load(handle))
         sys.stderr.write("  {}\n".format(json.dumps(collected[-1]["versions"])))
@@ -657,8 +798,24 @@ def main() -> None:
 
 
 def _all_families() -> list:
-    return ["python", "http", "numpy", "pandas", "scipy", "sklearn", "xgboost", "lightgbm", "catboost", "joblib", "torch",
-            "omegaconf", "transformers", "accelerate", "lightning", "tokenizers"]
+    return [
+        "python",
+        "http",
+        "numpy",
+        "pandas",
+        "scipy",
+        "sklearn",
+        "xgboost",
+        "lightgbm",
+        "catboost",
+        "joblib",
+        "torch",
+        "omegaconf",
+        "transformers",
+        "accelerate",
+        "lightning",
+        "tokenizers",
+    ]
 
 
 if __name__ == "__main__":

@@ -45,35 +45,98 @@ def _rows(count: int = 24, features: int = 4, seed: int = 0):
 
 # ----------------------------------------------------------------------------------------- python
 def python_samples():
-    yield "builtins", [
-        {1, 2}, frozenset({1}), slice(1, 5, 2), complex(1, 2), bytearray(b"ab"), b"bytes", range(3),
-        Ellipsis, NotImplemented, 10 ** 30, 1.5, True, None, ("a",), ["a"], {"a": 1},
-        set, frozenset, slice, complex, bytearray, bytes, range, str, int, float, bool, list, tuple, dict,
-        object, type(None), type(Ellipsis), type(NotImplemented),
-    ]
-    yield "collections", [
-        collections.OrderedDict(a=1), collections.defaultdict(list, a=[1]), collections.defaultdict(int),
-        collections.defaultdict(dict), collections.defaultdict(set), collections.deque([1, 2], maxlen=3),
-        collections.Counter("abca"), collections.ChainMap({"a": 1}), collections.UserDict(a=1),
-        collections.UserList([1]), collections.UserString("a"),
-    ]
+    yield (
+        "builtins",
+        [
+            {1, 2},
+            frozenset({1}),
+            slice(1, 5, 2),
+            complex(1, 2),
+            bytearray(b"ab"),
+            b"bytes",
+            range(3),
+            Ellipsis,
+            NotImplemented,
+            10**30,
+            1.5,
+            True,
+            None,
+            ("a",),
+            ["a"],
+            {"a": 1},
+            set,
+            frozenset,
+            slice,
+            complex,
+            bytearray,
+            bytes,
+            range,
+            str,
+            int,
+            float,
+            bool,
+            list,
+            tuple,
+            dict,
+            object,
+            type(None),
+            type(Ellipsis),
+            type(NotImplemented),
+        ],
+    )
+    yield (
+        "collections",
+        [
+            collections.OrderedDict(a=1),
+            collections.defaultdict(list, a=[1]),
+            collections.defaultdict(int),
+            collections.defaultdict(dict),
+            collections.defaultdict(set),
+            collections.deque([1, 2], maxlen=3),
+            collections.Counter("abca"),
+            collections.ChainMap({"a": 1}),
+            collections.UserDict(a=1),
+            collections.UserList([1]),
+            collections.UserString("a"),
+        ],
+    )
     utc = datetime.timezone.utc
-    yield "datetime", [
-        datetime.date(2020, 1, 2), datetime.time(1, 2, 3, 4), datetime.datetime(2020, 1, 2, 3, 4, 5, 6),
-        datetime.datetime(2020, 1, 2, tzinfo=utc), datetime.timedelta(days=1, seconds=2),
-        datetime.timezone(datetime.timedelta(hours=2), "X"), utc, datetime.time(1, tzinfo=utc),
-    ]
+    yield (
+        "datetime",
+        [
+            datetime.date(2020, 1, 2),
+            datetime.time(1, 2, 3, 4),
+            datetime.datetime(2020, 1, 2, 3, 4, 5, 6),
+            datetime.datetime(2020, 1, 2, tzinfo=utc),
+            datetime.timedelta(days=1, seconds=2),
+            datetime.timezone(datetime.timedelta(hours=2), "X"),
+            utc,
+            datetime.time(1, tzinfo=utc),
+        ],
+    )
     yield "numbers", [decimal.Decimal("1.10"), decimal.Decimal("NaN"), fractions.Fraction(1, 3)]
     yield "uuid", [uuid.UUID(int=5), uuid.uuid4(), uuid.UUID(int=1, is_safe=uuid.SafeUUID.safe)]
     yield "array", [array.array("d", [1.0, 2.0]), array.array("b", [1]), array.array("u", "ab")]
     yield "namespaces", [argparse.Namespace(lr=0.1, name="x"), types.SimpleNamespace(a=1)]
-    yield "pathlib", [
-        pathlib.PurePosixPath("/a/b"), pathlib.PureWindowsPath("c:/a"), pathlib.Path("a/b"),
-        pathlib.PurePath("x"),
-    ]
+    yield (
+        "pathlib",
+        [
+            pathlib.PurePosixPath("/a/b"),
+            pathlib.PureWindowsPath("c:/a"),
+            pathlib.Path("a/b"),
+            pathlib.PurePath("x"),
+        ],
+    )
     yield "re", [re.compile(r"a+b", re.I | re.M), re.compile(rb"x")]
-    yield "ipaddress", [ipaddress.ip_address("10.0.0.1"), ipaddress.ip_network("10.0.0.0/8"),
-                        ipaddress.ip_address("::1"), ipaddress.ip_interface("10.0.0.1/24")]
+    yield (
+        "ipaddress",
+        [
+            ipaddress.ip_address("10.0.0.1"),
+            ipaddress.ip_network("10.0.0.0/8"),
+            ipaddress.ip_address("::1"),
+            ipaddress.ip_interface("10.0.0.1/24"),
+        ],
+    )
     try:
         import zoneinfo
 
@@ -87,7 +150,22 @@ def http_samples():
     import http.cookiejar
 
     jar_cookie = http.cookiejar.Cookie(
-        0, "name", "value", None, False, "example.org", True, False, "/", True, False, None, False, None, None, {},
+        0,
+        "name",
+        "value",
+        None,
+        False,
+        "example.org",
+        True,
+        False,
+        "/",
+        True,
+        False,
+        None,
+        False,
+        None,
+        None,
+        {},
     )
     yield "http.cookiejar", [jar_cookie, http.cookiejar.DefaultCookiePolicy()]
     try:
@@ -123,32 +201,102 @@ def http_samples():
 def numpy_samples():
     import numpy as np
 
-    codes = ["?", "b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "e", "f", "d", "g", "F", "D", "G",
-             "M8[ns]", "M8[D]", "m8[s]", "U3", "S3", "V4", ">i4", "<f8", "O"]
+    codes = [
+        "?",
+        "b",
+        "B",
+        "h",
+        "H",
+        "i",
+        "I",
+        "l",
+        "L",
+        "q",
+        "Q",
+        "e",
+        "f",
+        "d",
+        "g",
+        "F",
+        "D",
+        "G",
+        "M8[ns]",
+        "M8[D]",
+        "m8[s]",
+        "U3",
+        "S3",
+        "V4",
+        ">i4",
+        "<f8",
+        "O",
+    ]
     arrays = []
     for code in codes:
         value = np.zeros((2, 3), dtype=code)
         arrays += [value, np.asfortranarray(value), value[0, 0], np.zeros((), dtype=code), np.dtype(code)]
     structured = np.dtype([("a", "<i4"), ("b", "f8", (2,)), ("c", [("d", "U2")]), (("title", "e"), "u1")], align=True)
-    arrays += [np.zeros(2, dtype=structured), structured, np.zeros(2, dtype=structured)[0],
-               np.array([1, "a", None, 2.5], dtype=object), np.arange(6).reshape(2, 3)[:, ::2],
-               np.array([(1, [2, 3])], dtype=[("x", "i8"), ("y", "O", (2,))])]
+    arrays += [
+        np.zeros(2, dtype=structured),
+        structured,
+        np.zeros(2, dtype=structured)[0],
+        np.array([1, "a", None, 2.5], dtype=object),
+        np.arange(6).reshape(2, 3)[:, ::2],
+        np.array([(1, [2, 3])], dtype=[("x", "i8"), ("y", "O", (2,))]),
+    ]
     if hasattr(np, "dtypes") and hasattr(np.dtypes, "StringDType"):
         arrays += [np.array(["a", "bc"], dtype=np.dtypes.StringDType()), np.dtypes.StringDType()]
     yield "arrays and scalars", arrays
-    yield "scalar types", [getattr(np, name) for name in (
-        "float64", "float32", "float16", "int64", "int32", "int8", "uint8", "bool_", "complex128", "str_",
-        "bytes_", "void", "datetime64", "timedelta64", "object_", "ndarray", "dtype", "generic", "number",
-        "floating", "integer", "signedinteger", "unsignedinteger", "inexact", "complexfloating",
-    ) if hasattr(np, name)]
+    yield (
+        "scalar types",
+        [
+            getattr(np, name)
+            for name in (
+                "float64",
+                "float32",
+                "float16",
+                "int64",
+                "int32",
+                "int8",
+                "uint8",
+                "bool_",
+                "complex128",
+                "str_",
+                "bytes_",
+                "void",
+                "datetime64",
+                "timedelta64",
+                "object_",
+                "ndarray",
+                "dtype",
+                "generic",
+                "number",
+                "floating",
+                "integer",
+                "signedinteger",
+                "unsignedinteger",
+                "inexact",
+                "complexfloating",
+            )
+            if hasattr(np, name)
+        ],
+    )
     if hasattr(np, "dtypes"):
         yield "dtype classes", [getattr(np.dtypes, name) for name in dir(np.dtypes) if name.endswith("DType")]
     masked = np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0], fill_value=-1)
-    yield "masked and subclasses", [
-        masked, np.ma.masked, np.ma.masked_array(np.zeros((2, 2)), mask=True), np.ma.array([1], dtype=object),
-        np.matrix([[1, 2], [3, 4]]), np.rec.array([(1, 2.0)], names="a,b"), np.rec.array([(1, 2.0)], names="a,b")[0],
-        np.char.array(["a", "b"]), np.ma.mrecords.fromarrays([np.arange(2)]) if hasattr(np.ma, "mrecords") else np.ma.masked,
-    ]
+    yield (
+        "masked and subclasses",
+        [
+            masked,
+            np.ma.masked,
+            np.ma.masked_array(np.zeros((2, 2)), mask=True),
+            np.ma.array([1], dtype=object),
+            np.matrix([[1, 2], [3, 4]]),
+            np.rec.array([(1, 2.0)], names="a,b"),
+            np.rec.array([(1, 2.0)], names="a,b")[0],
+            np.char.array(["a", "b"]),
+            np.ma.mrecords.fromarrays([np.arange(2)]) if hasattr(np.ma, "mrecords") else np.ma.masked,
+        ],
+    )
     rng = [np.random.RandomState(0), np.random.mtrand._rand]
     if hasattr(np.random, "default_rng"):
         rng.append(np.random.default_rng(0))
@@ -158,9 +306,15 @@ def numpy_samples():
                 rng += [bit_generator, np.random.Generator(bit_generator), np.random.RandomState(bit_generator)]
         rng.append(np.random.SeedSequence(5))
     yield "random", rng
-    polynomials = [np.poly1d([1, 2, 3]), np.polynomial.Polynomial([1, 2]), np.polynomial.Chebyshev([1]),
-                   np.polynomial.Legendre([1]), np.polynomial.Hermite([1]), np.polynomial.HermiteE([1]),
-                   np.polynomial.Laguerre([1])]
+    polynomials = [
+        np.poly1d([1, 2, 3]),
+        np.polynomial.Polynomial([1, 2]),
+        np.polynomial.Chebyshev([1]),
+        np.polynomial.Legendre([1]),
+        np.polynomial.Hermite([1]),
+        np.polynomial.HermiteE([1]),
+        np.polynomial.Laguerre([1]),
+    ]
     yield "polynomials", polynomials
     yield "info", [np.finfo(np.float32), np.iinfo(np.int16)]
 
@@ -189,14 +343,20 @@ def pandas_samples():
         lambda: pd.Series([1, 2, 3], name="x"),
         lambda: pd.Series(["a", None], dtype="string"),
         lambda: pd.Series(["a", None], dtype="str"),
-        lambda: pd.Series([1, None], dtype="Int64"), lambda: pd.Series([1, None], dtype="UInt8"),
-        lambda: pd.Series([1, None], dtype="Int8"), lambda: pd.Series([1, None], dtype="Int16"),
-        lambda: pd.Series([1, None], dtype="Int32"), lambda: pd.Series([1, None], dtype="UInt16"),
-        lambda: pd.Series([1, None], dtype="UInt32"), lambda: pd.Series([1, None], dtype="UInt64"),
-        lambda: pd.Series([1.5, None], dtype="Float64"), lambda: pd.Series([1.5, None], dtype="Float32"),
+        lambda: pd.Series([1, None], dtype="Int64"),
+        lambda: pd.Series([1, None], dtype="UInt8"),
+        lambda: pd.Series([1, None], dtype="Int8"),
+        lambda: pd.Series([1, None], dtype="Int16"),
+        lambda: pd.Series([1, None], dtype="Int32"),
+        lambda: pd.Series([1, None], dtype="UInt16"),
+        lambda: pd.Series([1, None], dtype="UInt32"),
+        lambda: pd.Series([1, None], dtype="UInt64"),
+        lambda: pd.Series([1.5, None], dtype="Float64"),
+        lambda: pd.Series([1.5, None], dtype="Float32"),
         lambda: pd.Series([True, None], dtype="boolean"),
         lambda: pd.Series(pd.Categorical(["a", "b", "a"], ordered=True)),
-        lambda: pd.Categorical(["a", "b"]), lambda: pd.CategoricalDtype(["a", "b"]),
+        lambda: pd.Categorical(["a", "b"]),
+        lambda: pd.CategoricalDtype(["a", "b"]),
         lambda: pd.Series(pd.date_range("2020-01-01", periods=3, freq="D")),
         lambda: pd.Series(pd.date_range("2020-01-01", periods=3, freq="h", tz="Europe/Paris")),
         lambda: pd.Series(pd.date_range("2020-01-01", periods=3, freq="h", tz="UTC")),
@@ -208,27 +368,48 @@ def pandas_samples():
         lambda: pd.Series(pd.arrays.SparseArray([0, 0, 1])),
         lambda: pd.Series(pd.SparseArray([0, 0, 1])),
         lambda: pd.DataFrame({"a": [1, 2]}).astype(pd.SparseDtype("int64", 0)),
-        lambda: pd.Index([1, 2, 3]), lambda: pd.Index([1.0, 2.0]), lambda: pd.Index(["a", "b"]),
-        lambda: pd.Index([1, 2], dtype="uint64"), lambda: pd.Index([1, 2], dtype="int32"),
-        lambda: pd.RangeIndex(5), lambda: pd.CategoricalIndex(["a", "b"]),
-        lambda: pd.DatetimeIndex(["2020-01-01", "2020-01-02"]), lambda: pd.TimedeltaIndex(["1 day"]),
-        lambda: pd.PeriodIndex(["2020-01", "2020-02"], freq="M"), lambda: pd.IntervalIndex.from_breaks([0, 1, 2]),
+        lambda: pd.Index([1, 2, 3]),
+        lambda: pd.Index([1.0, 2.0]),
+        lambda: pd.Index(["a", "b"]),
+        lambda: pd.Index([1, 2], dtype="uint64"),
+        lambda: pd.Index([1, 2], dtype="int32"),
+        lambda: pd.RangeIndex(5),
+        lambda: pd.CategoricalIndex(["a", "b"]),
+        lambda: pd.DatetimeIndex(["2020-01-01", "2020-01-02"]),
+        lambda: pd.TimedeltaIndex(["1 day"]),
+        lambda: pd.PeriodIndex(["2020-01", "2020-02"], freq="M"),
+        lambda: pd.IntervalIndex.from_breaks([0, 1, 2]),
         lambda: pd.MultiIndex.from_product([["a", "b"], [1, 2]], names=["x", "y"]),
-        lambda: pd.Index([True, False]), lambda: pd.Index([1, None], dtype="Int64"),
+        lambda: pd.Index([True, False]),
+        lambda: pd.Index([1, None], dtype="Int64"),
         lambda: pd.Index([complex(1, 1)]),
-        lambda: pd.DataFrame(np.zeros((2, 2)), index=pd.MultiIndex.from_tuples([("a", 1), ("b", 2)]),
-                             columns=pd.Index(["x", "y"], name="c")),
-        lambda: pd.Timestamp("2020-01-01"), lambda: pd.Timestamp("2020-01-01", tz="Asia/Tokyo"),
-        lambda: pd.Timestamp("2020-01-01", tz="UTC"), lambda: pd.Timedelta("1 day"),
-        lambda: pd.Period("2020-01", freq="M"), lambda: pd.Period("2020-01-01", freq="D"),
-        lambda: pd.Interval(0, 1, closed="left"), lambda: pd.NaT, lambda: pd.NA,
-        lambda: pd.DatetimeTZDtype(tz="UTC"), lambda: pd.PeriodDtype("D"), lambda: pd.IntervalDtype("int64"),
-        lambda: pd.Int64Dtype(), lambda: pd.StringDtype(), lambda: pd.BooleanDtype(), lambda: pd.Float64Dtype(),
+        lambda: pd.DataFrame(
+            np.zeros((2, 2)), index=pd.MultiIndex.from_tuples([("a", 1), ("b", 2)]), columns=pd.Index(["x", "y"], name="c")
+        ),
+        lambda: pd.Timestamp("2020-01-01"),
+        lambda: pd.Timestamp("2020-01-01", tz="Asia/Tokyo"),
+        lambda: pd.Timestamp("2020-01-01", tz="UTC"),
+        lambda: pd.Timedelta("1 day"),
+        lambda: pd.Period("2020-01", freq="M"),
+        lambda: pd.Period("2020-01-01", freq="D"),
+        lambda: pd.Interval(0, 1, closed="left"),
+        lambda: pd.NaT,
+        lambda: pd.NA,
+        lambda: pd.DatetimeTZDtype(tz="UTC"),
+        lambda: pd.PeriodDtype("D"),
+        lambda: pd.IntervalDtype("int64"),
+        lambda: pd.Int64Dtype(),
+        lambda: pd.StringDtype(),
+        lambda: pd.BooleanDtype(),
+        lambda: pd.Float64Dtype(),
         lambda: pd.arrays.IntegerArray(np.array([1, 2]), np.array([False, True])),
-        lambda: pd.array([1, None], dtype="Int64"), lambda: pd.array(["a", None], dtype="string"),
+        lambda: pd.array([1, None], dtype="Int64"),
+        lambda: pd.array(["a", None], dtype="string"),
         lambda: pd.array(pd.date_range("2020", periods=2, tz="UTC")),
-        lambda: pd.array(pd.timedelta_range("1 day", periods=2)), lambda: pd.array(pd.period_range("2020", periods=2)),
-        lambda: pd.arrays.IntervalArray.from_breaks([0, 1, 2]), lambda: pd.array([1.5], dtype="Float32"),
+        lambda: pd.array(pd.timedelta_range("1 day", periods=2)),
+        lambda: pd.array(pd.period_range("2020", periods=2)),
+        lambda: pd.arrays.IntervalArray.from_breaks([0, 1, 2]),
+        lambda: pd.array([1.5], dtype="Float32"),
         lambda: pd.DataFrame({"d": pd.to_datetime(["2020-01-01"]).tz_localize("US/Eastern")}),
         lambda: pd.Series([1, 2], index=pd.date_range("2020", periods=2, freq="B")),
         lambda: pd.Series([1], index=pd.to_datetime(["2020-01-01"]).tz_localize(__import__("pytz").timezone("Europe/Berlin"))),
@@ -249,11 +430,14 @@ def pandas_samples():
     offsets += attempt(lambda: pd.tseries.frequencies.to_offset("15min"))
     yield "date offsets", offsets
     frame = pd.DataFrame({"a": [1, 2, 2], "b": [1.0, 2.0, 3.0]})
-    yield "groupby and window objects", [
-        x for build in (lambda: frame.groupby("a"), lambda: frame.rolling(2), lambda: frame.expanding(),
-                        lambda: frame.ewm(com=0.5))
-        for x in attempt(build)
-    ]
+    yield (
+        "groupby and window objects",
+        [
+            x
+            for build in (lambda: frame.groupby("a"), lambda: frame.rolling(2), lambda: frame.expanding(), lambda: frame.ewm(com=0.5))
+            for x in attempt(build)
+        ],
+    )
 
 
 # ------------------------------------------------------------------------------------------ scipy
@@ -263,8 +447,22 @@ def scipy_samples():
 
     dense = np.array([[0, 1.0, 0], [2.0, 0, 3.0]])
     matrices = []
-    for name in ("csr_matrix", "csc_matrix", "coo_matrix", "bsr_matrix", "lil_matrix", "dok_matrix", "dia_matrix",
-                 "csr_array", "csc_array", "coo_array", "bsr_array", "lil_array", "dok_array", "dia_array"):
+    for name in (
+        "csr_matrix",
+        "csc_matrix",
+        "coo_matrix",
+        "bsr_matrix",
+        "lil_matrix",
+        "dok_matrix",
+        "dia_matrix",
+        "csr_array",
+        "csc_array",
+        "coo_array",
+        "bsr_array",
+        "lil_array",
+        "dok_array",
+        "dia_array",
+    ):
         if hasattr(sp, name):
             matrices.append(getattr(sp, name)(dense))
     matrices += [sp.random(3, 3, density=0.5, format="csr", random_state=0), sp.eye(3, dtype=np.float32)]
@@ -273,8 +471,26 @@ def scipy_samples():
     try:
         import scipy.stats as stats
 
-        for name in ("norm", "uniform", "loguniform", "randint", "expon", "beta", "gamma", "poisson", "bernoulli",
-                     "truncnorm", "lognorm", "reciprocal", "binom", "geom", "t", "chi2", "dirichlet", "multivariate_normal"):
+        for name in (
+            "norm",
+            "uniform",
+            "loguniform",
+            "randint",
+            "expon",
+            "beta",
+            "gamma",
+            "poisson",
+            "bernoulli",
+            "truncnorm",
+            "lognorm",
+            "reciprocal",
+            "binom",
+            "geom",
+            "t",
+            "chi2",
+            "dirichlet",
+            "multivariate_normal",
+        ):
             distribution = getattr(stats, name, None)
             if distribution is None:
                 continue
@@ -292,11 +508,18 @@ def scipy_samples():
         import scipy.interpolate as interpolate
 
         x = np.linspace(0, 1, 6)
-        others += [interpolate.interp1d(x, x ** 2), interpolate.interp1d(x, x, kind="cubic"),
-                   interpolate.UnivariateSpline(x, x ** 2), interpolate.PchipInterpolator(x, x),
-                   interpolate.CubicSpline(x, x), interpolate.BSpline(np.arange(7.0), np.ones(3), 3),
-                   interpolate.make_interp_spline(x, x), interpolate.RegularGridInterpolator((x,), x),
-                   interpolate.Akima1DInterpolator(x, x), interpolate.PPoly(np.ones((2, 1)), [0, 1])]
+        others += [
+            interpolate.interp1d(x, x**2),
+            interpolate.interp1d(x, x, kind="cubic"),
+            interpolate.UnivariateSpline(x, x**2),
+            interpolate.PchipInterpolator(x, x),
+            interpolate.CubicSpline(x, x),
+            interpolate.BSpline(np.arange(7.0), np.ones(3), 3),
+            interpolate.make_interp_spline(x, x),
+            interpolate.RegularGridInterpolator((x,), x),
+            interpolate.Akima1DInterpolator(x, x),
+            interpolate.PPoly(np.ones((2, 1)), [0, 1]),
+        ]
     except Exception:
         pass
     try:
@@ -391,9 +614,21 @@ def sklearn_samples():
     y_three = np.arange(len(y)) % 3
     text = ["the cat sat", "a dog ran", "the dog sat", "a cat ran"] * 6
     text_y = np.arange(len(text)) % 2
-    datasets = ((X, y), (X, y_reg), (positive, y), (X, y_three), (X, y_multi), (X, None), (text, text_y),
-                ([{"a": 1, "b": "x"}, {"a": 2, "b": "y"}] * 5, None), (X[:, 0], y_reg), (y, None),
-                ([["a", "b"], ["b"]] * 5, None), (X.reshape(30, 2, 2), None), (X.dot(X.T), None))
+    datasets = (
+        (X, y),
+        (X, y_reg),
+        (positive, y),
+        (X, y_three),
+        (X, y_multi),
+        (X, None),
+        (text, text_y),
+        ([{"a": 1, "b": "x"}, {"a": 2, "b": "y"}] * 5, None),
+        (X[:, 0], y_reg),
+        (y, None),
+        ([["a", "b"], ["b"]] * 5, None),
+        (X.reshape(30, 2, 2), None),
+        (X.dot(X.T), None),
+    )
     fitted = []
     failed = []
     warnings.simplefilter("ignore")
@@ -507,8 +742,12 @@ def xgboost_samples():
 
     X, y = _rows(40)
     models = []
-    for cls, target in ((xgboost.XGBClassifier, y), (xgboost.XGBRegressor, X[:, 0]), (xgboost.XGBRFClassifier, y),
-                        (xgboost.XGBRFRegressor, X[:, 0])):
+    for cls, target in (
+        (xgboost.XGBClassifier, y),
+        (xgboost.XGBRegressor, X[:, 0]),
+        (xgboost.XGBRFClassifier, y),
+        (xgboost.XGBRFRegressor, X[:, 0]),
+    ):
         models.append(cls(n_estimators=2, max_depth=2).fit(X, target))
     ranker = xgboost.XGBRanker(n_estimators=2)
     try:
@@ -626,29 +865,56 @@ def torch_samples():
 
     found = Recorded()
     tensors = {}
-    for dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int8, torch.uint8, torch.int16,
-                  torch.int32, torch.int64, torch.bool, torch.complex64, torch.complex128, torch.complex32,
-                  getattr(torch, "float8_e4m3fn", torch.float32), getattr(torch, "float8_e5m2", torch.float32),
-                  getattr(torch, "uint16", torch.float32), getattr(torch, "uint32", torch.float32),
-                  getattr(torch, "uint64", torch.float32)):
+    for dtype in (
+        torch.float32,
+        torch.float64,
+        torch.float16,
+        torch.bfloat16,
+        torch.int8,
+        torch.uint8,
+        torch.int16,
+        torch.int32,
+        torch.int64,
+        torch.bool,
+        torch.complex64,
+        torch.complex128,
+        torch.complex32,
+        getattr(torch, "float8_e4m3fn", torch.float32),
+        getattr(torch, "float8_e5m2", torch.float32),
+        getattr(torch, "uint16", torch.float32),
+        getattr(torch, "uint32", torch.float32),
+        getattr(torch, "uint64", torch.float32),
+    ):
         try:
             tensors[str(dtype)] = torch.zeros(2, 3, dtype=dtype)
         except Exception:
             pass
     dense = torch.tensor([[0.0, 1.0], [2.0, 0.0]])
     tensors.update(
-        coo=dense.to_sparse(), csr=dense.to_sparse_csr(), csc=dense.to_sparse_csc(),
-        bsr=dense.to_sparse_bsr((1, 1)), bsc=dense.to_sparse_bsc((1, 1)),
+        coo=dense.to_sparse(),
+        csr=dense.to_sparse_csr(),
+        csc=dense.to_sparse_csc(),
+        bsr=dense.to_sparse_bsr((1, 1)),
+        bsc=dense.to_sparse_bsc((1, 1)),
         qint8=torch.quantize_per_tensor(dense, 0.1, 0, torch.qint8),
         quint8=torch.quantize_per_tensor(dense, 0.1, 0, torch.quint8),
         qchannel=torch.quantize_per_channel(dense, torch.tensor([0.1, 0.2]), torch.tensor([0, 0]), 0, torch.qint8),
-        meta=torch.empty(2, device="meta"), parameter=torch.nn.Parameter(dense), size=torch.Size([2, 3]),
-        device=torch.device("cpu"), dtype=torch.float16, strided=dense.t(),
+        meta=torch.empty(2, device="meta"),
+        parameter=torch.nn.Parameter(dense),
+        size=torch.Size([2, 3]),
+        device=torch.device("cpu"),
+        dtype=torch.float16,
+        strided=dense.t(),
         channels_last=torch.zeros(1, 2, 2, 2).to(memory_format=torch.channels_last),
-        rng=torch.get_rng_state(), generator=torch.Generator().get_state(), requires_grad=torch.ones(2, requires_grad=True),
-        layout=torch.sparse_coo, layouts=[torch.strided, torch.sparse_csr, torch.sparse_csc, torch.sparse_bsr, torch.sparse_bsc],
-        view=dense[0], nested=torch.nested.nested_tensor([torch.ones(2), torch.ones(3)]),
-        max=torch.max(dense, 0), sort=torch.sort(dense),
+        rng=torch.get_rng_state(),
+        generator=torch.Generator().get_state(),
+        requires_grad=torch.ones(2, requires_grad=True),
+        layout=torch.sparse_coo,
+        layouts=[torch.strided, torch.sparse_csr, torch.sparse_csc, torch.sparse_bsr, torch.sparse_bsc],
+        view=dense[0],
+        nested=torch.nested.nested_tensor([torch.ones(2), torch.ones(3)]),
+        max=torch.max(dense, 0),
+        sort=torch.sort(dense),
     )
     for name, value in tensors.items():
         try:
@@ -656,8 +922,9 @@ def torch_samples():
         except Exception as error:
             sys.stderr.write(f"torch: {name} not saved: {error}\n")
     models = _torch_modules()
-    sequential = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(),
-                                     torch.nn.Flatten(), torch.nn.Linear(2, 3))
+    sequential = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(2, 3)
+    )
     models.append(sequential)
     models.append(torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(3, 3)))
     try:
@@ -719,9 +986,17 @@ def _torch_training_objects() -> set:
             sys.stderr.write(f"torch: optimizer {name}: {error}\n")
     schedulers = torch.optim.lr_scheduler
     arguments = {
-        "StepLR": (1,), "MultiStepLR": ([1, 2],), "ExponentialLR": (0.9,), "CosineAnnealingLR": (5,),
-        "CyclicLR": (0.01, 0.1), "OneCycleLR": (0.1, 10), "CosineAnnealingWarmRestarts": (2,), "PolynomialLR": (),
-        "ConstantLR": (), "LinearLR": (), "ReduceLROnPlateau": (),
+        "StepLR": (1,),
+        "MultiStepLR": ([1, 2],),
+        "ExponentialLR": (0.9,),
+        "CosineAnnealingLR": (5,),
+        "CyclicLR": (0.01, 0.1),
+        "OneCycleLR": (0.1, 10),
+        "CosineAnnealingWarmRestarts": (2,),
+        "PolynomialLR": (),
+        "ConstantLR": (),
+        "LinearLR": (),
+        "ReduceLROnPlateau": (),
     }
     for name in sorted(dir(schedulers)):
         cls = getattr(schedulers, name)
@@ -749,8 +1024,11 @@ def _torch_training_objects() -> set:
             found |= torch_save_globals(scheduler)
         except Exception as error:
             sys.stderr.write(f"torch: {error}\n")
-    for build in (lambda: torch.amp.GradScaler("cpu"), lambda: torch.cuda.amp.GradScaler(enabled=False),
-                  lambda: torch.amp.GradScaler("cuda", enabled=False)):
+    for build in (
+        lambda: torch.amp.GradScaler("cpu"),
+        lambda: torch.cuda.amp.GradScaler(enabled=False),
+        lambda: torch.amp.GradScaler("cuda", enabled=False),
+    ):
         try:
             scaler = build()
             found |= torch_save_globals(scaler.state_dict())
@@ -764,10 +1042,13 @@ def _torch_training_objects() -> set:
 def omegaconf_samples():
     from omegaconf import DictConfig, ListConfig, OmegaConf
 
-    config = OmegaConf.create({
-        "model": {"name": "x", "layers": [1, 2, {"a": None}], "lr": 0.1, "flag": True, "ref": "${model.name}"},
-        "list": [[1], {"b": "c"}], "missing": "???",
-    })
+    config = OmegaConf.create(
+        {
+            "model": {"name": "x", "layers": [1, 2, {"a": None}], "lr": 0.1, "flag": True, "ref": "${model.name}"},
+            "list": [[1], {"b": "c"}],
+            "missing": "???",
+        }
+    )
     typed = OmegaConf.structured({"a": 1})
     config_with_flags = OmegaConf.create({"a": {"b": 1}})
     OmegaConf.set_struct(config_with_flags, True)
@@ -779,9 +1060,15 @@ def transformers_samples():
     import transformers
 
     output_dir = tempfile.mkdtemp()
-    arguments = [transformers.TrainingArguments(output_dir=output_dir, report_to=[]),
-                 transformers.Seq2SeqTrainingArguments(output_dir=output_dir, report_to=[], predict_with_generate=True,
-                                                       generation_config=transformers.GenerationConfig(max_new_tokens=3))]
+    arguments = [
+        transformers.TrainingArguments(output_dir=output_dir, report_to=[]),
+        transformers.Seq2SeqTrainingArguments(
+            output_dir=output_dir,
+            report_to=[],
+            predict_with_generate=True,
+            generation_config=transformers.GenerationConfig(max_new_tokens=3),
+        ),
+    ]
     objects = list(arguments) + [transformers.GenerationConfig(do_sample=True, top_k=5, num_beams=2)]
     for name in ("TrainerState", "TrainerControl"):
         if hasattr(transformers, name):
@@ -799,14 +1086,31 @@ def _trainer_checkpoint_globals() -> set:
     import torch
     import transformers
 
-    config = transformers.BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=8, max_position_embeddings=16, num_labels=2)
+    config = transformers.BertConfig(
+        vocab_size=30,
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=8,
+        max_position_embeddings=16,
+        num_labels=2,
+    )
     model = transformers.BertForSequenceClassification(config)
-    data = [{"input_ids": torch.tensor([1, 2, 3]), "attention_mask": torch.ones(3, dtype=torch.long), "labels": torch.tensor(i % 2)}
-            for i in range(8)]
+    data = [
+        {"input_ids": torch.tensor([1, 2, 3]), "attention_mask": torch.ones(3, dtype=torch.long), "labels": torch.tensor(i % 2)}
+        for i in range(8)
+    ]
     output_dir = tempfile.mkdtemp()
-    wanted = dict(output_dir=output_dir, per_device_train_batch_size=4, max_steps=2, save_steps=1, report_to=[],
-                  logging_steps=1, use_cpu=True, save_safetensors=True)
+    wanted = dict(
+        output_dir=output_dir,
+        per_device_train_batch_size=4,
+        max_steps=2,
+        save_steps=1,
+        report_to=[],
+        logging_steps=1,
+        use_cpu=True,
+        save_safetensors=True,
+    )
     fields = transformers.TrainingArguments.__dataclass_fields__
     arguments = transformers.TrainingArguments(**{key: value for key, value in wanted.items() if key in fields})
     transformers.Trainer(model=model, args=arguments, train_dataset=data).train()
@@ -850,9 +1154,15 @@ def accelerate_samples():
     yield "save_state folder", Recorded(_folder_globals(folder))
     import accelerate.utils.dataclasses as dataclasses
 
-    yield "enums", [member for cls in vars(dataclasses).values()
-                    if isinstance(cls, type) and issubclass(cls, enum.Enum) and cls.__module__ == dataclasses.__name__
-                    for member in list(cls)[:1]]
+    yield (
+        "enums",
+        [
+            member
+            for cls in vars(dataclasses).values()
+            if isinstance(cls, type) and issubclass(cls, enum.Enum) and cls.__module__ == dataclasses.__name__
+            for member in list(cls)[:1]
+        ],
+    )
 
 
 def lightning_samples():
@@ -864,8 +1174,12 @@ def lightning_samples():
             continue
     yield "trainer checkpoints", found
     objects = []
-    for module in ("lightning.fabric.utilities.data", "lightning_fabric.utilities.data",
-                   "pytorch_lightning.utilities.parsing", "lightning.pytorch.utilities.parsing"):
+    for module in (
+        "lightning.fabric.utilities.data",
+        "lightning_fabric.utilities.data",
+        "pytorch_lightning.utilities.parsing",
+        "lightning.pytorch.utilities.parsing",
+    ):
         try:
             objects.append(__import__(module, fromlist=["AttributeDict"]).AttributeDict(lr=0.1, layers=[1, 2]))
         except (ImportError, AttributeError):
@@ -899,10 +1213,17 @@ def _lightning_checkpoint_globals(package: str) -> set:
     Tiny.__module__ = "tiny_model"
     folder = tempfile.mkdtemp()
     trainer = pl.Trainer(
-        max_steps=2, default_root_dir=folder, accelerator="cpu", logger=False, enable_progress_bar=False,
+        max_steps=2,
+        default_root_dir=folder,
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[callbacks.ModelCheckpoint(dirpath=folder, monitor="loss", save_last=True),
-                   callbacks.EarlyStopping(monitor="loss"), callbacks.ModelCheckpoint(dirpath=folder)],
+        callbacks=[
+            callbacks.ModelCheckpoint(dirpath=folder, monitor="loss", save_last=True),
+            callbacks.EarlyStopping(monitor="loss"),
+            callbacks.ModelCheckpoint(dirpath=folder),
+        ],
     )
     trainer.fit(Tiny(), torch.utils.data.DataLoader(torch.ones(8, 3), batch_size=4))
     found = _folder_globals(folder)
@@ -918,15 +1239,36 @@ def tokenizers_samples():
     tokenizer.decoder = decoders.BPEDecoder()
     tokenizer.train_from_iterator(["the cat sat", "a dog ran"] * 4, trainers.BpeTrainer(special_tokens=["[UNK]", "[CLS]", "[SEP]"]))
     tokenizer.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 1), ("[SEP]", 2)])
-    objects = [tokenizer, models.BPE(), models.WordPiece(), models.Unigram(), models.WordLevel(), AddedToken("x"),
-               normalizers.NFKC(), pre_tokenizers.ByteLevel(), decoders.ByteLevel(), processors.ByteLevel()]
+    objects = [
+        tokenizer,
+        models.BPE(),
+        models.WordPiece(),
+        models.Unigram(),
+        models.WordLevel(),
+        AddedToken("x"),
+        normalizers.NFKC(),
+        pre_tokenizers.ByteLevel(),
+        decoders.ByteLevel(),
+        processors.ByteLevel(),
+    ]
     yield "tokenizers", objects
 
 
 BUILDERS = {
-    "python": python_samples, "http": http_samples, "numpy": numpy_samples, "pandas": pandas_samples,
-    "scipy": scipy_samples, "sklearn": sklearn_samples, "xgboost": xgboost_samples, "lightgbm": lightgbm_samples,
-    "catboost": catboost_samples, "joblib": joblib_samples, "torch": torch_samples, "omegaconf": omegaconf_samples,
-    "transformers": transformers_samples, "accelerate": accelerate_samples, "lightning": lightning_samples,
+    "python": python_samples,
+    "http": http_samples,
+    "numpy": numpy_samples,
+    "pandas": pandas_samples,
+    "scipy": scipy_samples,
+    "sklearn": sklearn_samples,
+    "xgboost": xgboost_samples,
+    "lightgbm": lightgbm_samples,
+    "catboost": catboost_samples,
+    "joblib": joblib_samples,
+    "torch": torch_samples,
+    "omegaconf": omegaconf_samples,
+    "transformers": transformers_samples,
+    "accelerate": accelerate_samples,
+    "lightning": lightning_samples,
     "tokenizers": tokenizers_samples,
 }

@@ -19,12 +19,14 @@ from __future__ import annotations
 import re
 
 from mlgate import shell
-from mlgate.hub.references import REFERENCE_KEYS, Judge, Reference, is_api_model, is_weight_url, repo_id_of, setting_key
 from mlgate.findings import Finding
+from mlgate.hub.references import REFERENCE_KEYS, Judge, Reference, is_api_model, is_weight_url, repo_id_of, setting_key
 from mlgate.problem import Place, Problem, is_full_sha
 
 # Text without any of these cannot hold anything this module reports: skip the lexer.
-PREFILTER = re.compile(r"huggingface|\bhf\b|hf\.co|hf://|hf[-_]hub:|trust.remote.code|model|MODEL|dataset|DATASET|tokenizer|\.(?:pt|pth|bin|ckpt|safetensors|onnx|gguf|h5)\b")
+PREFILTER = re.compile(
+    r"huggingface|\bhf\b|hf\.co|hf://|hf[-_]hub:|trust.remote.code|model|MODEL|dataset|DATASET|tokenizer|\.(?:pt|pth|bin|ckpt|safetensors|onnx|gguf|h5)\b"
+)
 _CHECKSUM_TOOLS = re.compile(r"\b(?:sha256sum|sha512sum|shasum|sha256|hashlib)\b")
 _CLI_REVISIONS = frozenset({"--revision", "--model-revision", "--model_revision"})
 _CLI_TRUST = frozenset({"--trust-remote-code", "--trust_remote_code"})
@@ -33,7 +35,19 @@ _MODEL_ARGS = frozenset({"--model_args", "--model-args"})
 _LLAMA_CPP_REPO = frozenset({"-hf", "-hfr"})  # llama.cpp's short forms of --hf-repo
 _PYTHON = re.compile(r"python[0-9.]*")
 _ARGV_STRIDE = 1 << 20  # offsets of a list of arguments: element index * stride + offset inside it
-_DOWNLOAD_TAKES_VALUE = frozenset({"--revision", "--repo-type", "--include", "--exclude", "--local-dir", "--cache-dir", "--token", "--max-workers", "--local-dir-use-symlinks"})
+_DOWNLOAD_TAKES_VALUE = frozenset(
+    {
+        "--revision",
+        "--repo-type",
+        "--include",
+        "--exclude",
+        "--local-dir",
+        "--cache-dir",
+        "--token",
+        "--max-workers",
+        "--local-dir-use-symlinks",
+    }
+)
 
 
 class ShellScan:
@@ -171,7 +185,11 @@ class ShellScan:
                 continue
             following = argv[index] if index < len(argv) else None
             if name in _CLI_TRUST:
-                explicit = value if equals else (following.text if following is not None and following.text in _FALSE | {"true", "True", "1", "yes"} else "")
+                explicit = (
+                    value
+                    if equals
+                    else (following.text if following is not None and following.text in _FALSE | {"true", "True", "1", "yes"} else "")
+                )
                 if explicit not in _FALSE:
                     trust.append(word.offset_at(0))
                 continue
@@ -225,7 +243,14 @@ class ShellScan:
             if key in fields:
                 repo_id = repo_id_of(fields[key][0], bare=key == "pretrained")
                 if repo_id is not None and not self.judge.is_local(repo_id):
-                    reference = Reference(repo_id, word.offset_at(start + fields[key][1]), "model", revision, "$" not in (revision or ""), where="--model_args")
+                    reference = Reference(
+                        repo_id,
+                        word.offset_at(start + fields[key][1]),
+                        "model",
+                        revision,
+                        "$" not in (revision or ""),
+                        where="--model_args",
+                    )
                     self.report(self.judge.reference(reference), place)
         return Reference("", 0, revision=revision, revision_known="$" not in (revision or "")).pinned
 

@@ -45,20 +45,53 @@ PREFILTER = re.compile(
 _SHELL_KEYS = frozenset({"command", "entrypoint", "args", "script", "cmd", "before_script", "after_script"})
 _SCRIPT_LISTS = frozenset({"script", "before_script", "after_script"})  # GitLab CI: one shell line per element
 # `model: {name: ns/name}`, `datasets: [{path: ns/name}]`: the parent says what the child key names.
-_PARENTS = frozenset({
-    "model", "tokenizer", "base_model", "teacher", "teacher_model", "reward_model", "ref_model", "embedding",
-    "embedder", "embedding_model", "llm", "encoder", "vae", "adapter", "models", "dataset", "datasets",
-    "test_datasets", "eval_datasets", "pretraining_dataset",
-})
+_PARENTS = frozenset(
+    {
+        "model",
+        "tokenizer",
+        "base_model",
+        "teacher",
+        "teacher_model",
+        "reward_model",
+        "ref_model",
+        "embedding",
+        "embedder",
+        "embedding_model",
+        "llm",
+        "encoder",
+        "vae",
+        "adapter",
+        "models",
+        "dataset",
+        "datasets",
+        "test_datasets",
+        "eval_datasets",
+        "pretraining_dataset",
+    }
+)
 _CHILD_KEYS = frozenset({"name", "id", "path", "repo", "repo_id", "name_or_path", "pretrained", "hf_id", "hub_id", "model"})
 
 
 # Files that describe a saved model, dataset or run (what was used), not what is loaded.
-_METADATA_FILES = frozenset({
-    "dataset_info.json", "dataset_infos.json", "dataset_dict.json", "state.json", "trainer_state.json",
-    "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "preprocessor_config.json",
-    "processor_config.json", "model_index.json", "tokenizer.json", "vocab.json", "package.json", "package-lock.json",
-})
+_METADATA_FILES = frozenset(
+    {
+        "dataset_info.json",
+        "dataset_infos.json",
+        "dataset_dict.json",
+        "state.json",
+        "trainer_state.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "generation_config.json",
+        "preprocessor_config.json",
+        "processor_config.json",
+        "model_index.json",
+        "tokenizer.json",
+        "vocab.json",
+        "package.json",
+        "package-lock.json",
+    }
+)
 
 
 def matches(path: str) -> bool:

@@ -39,7 +39,9 @@ _FROM_PRETRAINED = Loader("model", 0, ("pretrained_model_name_or_path", "model_i
 _FROM_PRETRAINED_UNKNOWN = Loader("model", 0, _FROM_PRETRAINED.keywords, bare=False)
 _FROM_MODEL_ID = Loader("model", None, ("model_id",))
 _PEFT_ADAPTER = Loader("model", 1, ("model_id",))
-_ADAPTER_METHOD = Loader("model", 0, ("pretrained_model_name_or_path_or_dict", "pretrained_model_name_or_path", "peft_model_id"), bare=False)
+_ADAPTER_METHOD = Loader(
+    "model", 0, ("pretrained_model_name_or_path_or_dict", "pretrained_model_name_or_path", "peft_model_id"), bare=False
+)
 _HUB_DOWNLOAD = Loader("model", 0, ("repo_id", "model_id"))
 _DATASET = Loader("dataset", 0, ("path",))
 _TORCH_HUB = Loader("torch hub", 0, ("repo_or_dir", "github"))

@@ -41,10 +41,17 @@ DEFAULT_BRANCH = "main"  # what the hub and `revision=None` mean by "no revision
 _NAMED = re.compile(r"hub (model|dataset|space) '([^']+)' is loaded .*?(?:at '([^']*)'|without a revision)")
 _TORCH_HUB = re.compile(r"([A-Za-z0-9][\w.-]*)/([\w.-]+)(?::([^\s'\"]+))?")
 # Loader calls that take `revision=`; only these get one added.
-_TAKES_REVISION = frozenset({
-    "from_pretrained", "load_dataset", "load_dataset_builder", "hf_hub_download", "snapshot_download",
-    "SentenceTransformer", "CrossEncoder",
-})
+_TAKES_REVISION = frozenset(
+    {
+        "from_pretrained",
+        "load_dataset",
+        "load_dataset_builder",
+        "hf_hub_download",
+        "snapshot_download",
+        "SentenceTransformer",
+        "CrossEncoder",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -87,16 +94,23 @@ def missing(session: OnlineSession, kind: str, repo_id: str, revision: str) -> t
                 f"hub {kind} '{repo_id}' has no commit '{revision}': its history was rewritten (force-push, squash) "
                 "or the commit never was in it, so loading it fails today; review the repository again before pinning a new commit"
             ), Severity.HIGH
-        return f"hub {kind} '{repo_id}' has no revision '{revision}': loading it fails today, and whoever creates that branch or tag decides what loads", Severity.HIGH
+        return (
+            f"hub {kind} '{repo_id}' has no revision '{revision}': loading it fails today, and whoever creates that branch or tag decides what loads",
+            Severity.HIGH,
+        )
     if namespace and not (_exists(session, f"users/{namespace}/overview") or _exists(session, f"organizations/{namespace}/overview")):
         return (
             f"hub {kind} '{repo_id}': the namespace '{namespace}' no longer exists on the hub, so anyone can register it "
             "and publish their own repository under this name (namespace reuse)"
         ), Severity.CRITICAL
-    return f"hub {kind} '{repo_id}' does not exist on the hub (deleted, renamed or private): a repository re-created under this name would be loaded without review", Severity.HIGH
+    return (
+        f"hub {kind} '{repo_id}' does not exist on the hub (deleted, renamed or private): a repository re-created under this name would be loaded without review",
+        Severity.HIGH,
+    )
 
 
 # --- what a finding points at -----------------------------------------------------------------
+
 
 def _string_start(line: str, column: int) -> int:
     """Index of the first character of the value at a finding: past an opening quote."""
@@ -129,7 +143,11 @@ def _python_call(source: SourceFile, line_number: int, column: int) -> ast.Call 
             continue
         values = [*node.args, *(keyword.value for keyword in node.keywords)]
         for value in values:
-            if isinstance(value, ast.Constant) and value.lineno == line_number and python_ast.char_column(line, value.col_offset) + 1 == column:
+            if (
+                isinstance(value, ast.Constant)
+                and value.lineno == line_number
+                and python_ast.char_column(line, value.col_offset) + 1 == column
+            ):
                 return node
     return None
 
@@ -137,7 +155,13 @@ def _python_call(source: SourceFile, line_number: int, column: int) -> ast.Call 
 def _python_pin(source: SourceFile, finding: Finding, revision: str | None) -> Callable[[str], list[Edit]]:
     """How to pin the loader call under the finding: replace its `revision=` or add one."""
     call = _python_call(source, finding.line, finding.column or 1)
-    name = call.func.attr if call is not None and isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "") if call is not None else ""
+    name = (
+        call.func.attr
+        if call is not None and isinstance(call.func, ast.Attribute)
+        else getattr(call.func, "id", "")
+        if call is not None
+        else ""
+    )
     if call is None or name not in _TAKES_REVISION:
         return lambda sha: []
     written = next((k.value for k in call.keywords if k.arg == "revision"), None)
@@ -148,12 +172,18 @@ def _python_pin(source: SourceFile, finding: Finding, revision: str | None) -> C
         line = lines[written.lineno - 1]
         column = python_ast.char_column(line, written.col_offset) + 1
         old = line[column - 1 : python_ast.char_column(line, written.end_col_offset)]
-        return lambda sha: [Edit(finding.path, written.lineno, column, old, f'"{sha}"'), *_comment(finding.path, written.lineno, line, revision)]
+        return lambda sha: [
+            Edit(finding.path, written.lineno, column, old, f'"{sha}"'),
+            *_comment(finding.path, written.lineno, line, revision),
+        ]
     # After the last argument (before any trailing comma): valid however the call is laid out.
     last = max([*call.args, *call.keywords], key=lambda node: (node.end_lineno, node.end_col_offset))
     line = lines[last.end_lineno - 1]
     column = python_ast.char_column(line, last.end_col_offset) + 1
-    return lambda sha: [Edit(finding.path, last.end_lineno, column, "", f', revision="{sha}"'), *_comment(finding.path, last.end_lineno, line, DEFAULT_BRANCH)]
+    return lambda sha: [
+        Edit(finding.path, last.end_lineno, column, "", f', revision="{sha}"'),
+        *_comment(finding.path, last.end_lineno, line, DEFAULT_BRANCH),
+    ]
 
 
 def _yaml_pin(source: SourceFile, finding: Finding, repo_id: str, revision: str | None) -> Callable[[str], list[Edit]]:
@@ -177,7 +207,10 @@ def _yaml_pin(source: SourceFile, finding: Finding, repo_id: str, revision: str 
                 old = f"{quote}{revision}{quote}"
                 if line[column - 1 : column - 1 + len(old)] != old:
                     return _unpinnable  # a block scalar or an escape: not one token
-                return lambda sha: [Edit(finding.path, line_number, column, old, f"{quote}{sha}{quote}"), *_comment(finding.path, line_number, line, revision)]
+                return lambda sha: [
+                    Edit(finding.path, line_number, column, old, f"{quote}{sha}{quote}"),
+                    *_comment(finding.path, line_number, line, revision),
+                ]
     return _unpinnable
 
 
@@ -213,6 +246,7 @@ def target_of(finding: Finding, source: SourceFile) -> Target | None:
 
 # --- torch.hub ---------------------------------------------------------------------------------
 
+
 def _torch_hub(session: OnlineSession, finding: Finding, source: SourceFile) -> tuple[str, list[Edit]] | None:
     """(what the ref is today, the edits) for `torch.hub.load("owner/repo[:ref]", ...)`."""
     line = source.line_text(finding.line)
@@ -228,6 +262,7 @@ def _torch_hub(session: OnlineSession, finding: Finding, source: SourceFile) -> 
 
 
 # --- the hook's online check and fixers ----------------------------------------------------------
+
 
 def _missing_commits(session: OnlineSession, context: ScanContext) -> list[Finding]:
     """HUB010 for each SHA-pinned reference (noted by the scanners) whose commit the hub does not have."""

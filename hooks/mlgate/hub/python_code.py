@@ -49,8 +49,10 @@ MAX_RESOLVE_DEPTH = 8
 _CHECKSUM_IN_FILE = re.compile(r"sha256|sha384|sha512|blake2|check_integrity|verify_checksum")
 _MUTATORS = frozenset({"update", "setdefault", "pop", "__setitem__", "clear"})
 _ENV_GETTERS = frozenset({"os.getenv", "os.environ.get"})
-_SHELL_RUNNERS = frozenset({"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"})
-_STRING_START = re.compile("[rbuRBU]*(\'\'\'|\"\"\"|\'|\")")
+_SHELL_RUNNERS = frozenset(
+    {"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"}
+)
+_STRING_START = re.compile("[rbuRBU]*('''|\"\"\"|'|\")")
 
 
 @dataclass
@@ -107,7 +109,7 @@ class _Nodes:
     functions: list[ast.AST] = field(default_factory=list)  # defs and lambdas, for their parameter defaults
     docstrings: set[int] = field(default_factory=set)
 
-    def loader_calls(self, scan: "PythonScan") -> list[ast.Call]:
+    def loader_calls(self, scan: PythonScan) -> list[ast.Call]:
         return [call for call in self.calls if loader_for(scan.qualified(call.func) or "") is not None]
 
 
@@ -231,7 +233,14 @@ class PythonScan:
             left, right = self.literal(node.left, at, depth + 1), self.literal(node.right, at, depth + 1)
             return left + right if isinstance(left, str) and isinstance(right, str) else UNKNOWN
         if isinstance(node, ast.JoinedStr):  # f"{ORG}/{NAME}" with both constants
-            parts = [self.literal(part.value if isinstance(part, ast.FormattedValue) and part.format_spec is None and part.conversion == -1 else part, at, depth + 1) for part in node.values]
+            parts = [
+                self.literal(
+                    part.value if isinstance(part, ast.FormattedValue) and part.format_spec is None and part.conversion == -1 else part,
+                    at,
+                    depth + 1,
+                )
+                for part in node.values
+            ]
             return "".join(parts) if all(isinstance(part, str) for part in parts) else UNKNOWN
         if isinstance(node, ast.Call) and self.qualified(node.func) in _ENV_GETTERS and len(node.args) == 2:
             return self.literal(node.args[1], at, depth + 1)
@@ -341,7 +350,9 @@ class PythonScan:
                 return keywords[name][0]
         return None
 
-    def revision(self, names: tuple[str, ...], keywords: dict[str, tuple[ast.expr, int]], known: bool, at: tuple[int, int, int]) -> tuple[str | None, bool]:
+    def revision(
+        self, names: tuple[str, ...], keywords: dict[str, tuple[ast.expr, int]], known: bool, at: tuple[int, int, int]
+    ) -> tuple[str | None, bool]:
         for name in names:
             if name in keywords:
                 value = self.literal(keywords[name][0], at)
@@ -350,7 +361,9 @@ class PythonScan:
                 return value, True
         return None, known
 
-    def hub_load(self, argument, loader: Loader, keywords, keywords_known: bool, unit: Unit, at, short: str, qualified: str) -> tuple[bool | None, bool]:
+    def hub_load(
+        self, argument, loader: Loader, keywords, keywords_known: bool, unit: Unit, at, short: str, qualified: str
+    ) -> tuple[bool | None, bool]:
         """HUB001 and namespace checks of one loader call: (is its revision pinned, does it load a local path)."""
         revision, revision_known = self.revision(loader.revision, keywords, keywords_known, at)
         reference = Reference("", 0, loader.kind, revision, revision_known, where=short)
@@ -414,7 +427,11 @@ class PythonScan:
         """`os.system("hf download ns/name")`, `subprocess.run(["git", "clone", URL])`: literal commands only."""
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             self.shell.add(node.value, self._placer_in(node, unit))
-        elif isinstance(node, (ast.List, ast.Tuple)) and node.elts and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+        elif (
+            isinstance(node, (ast.List, ast.Tuple))
+            and node.elts
+            and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+        ):
             self.shell.add_arguments([element.value for element in node.elts], [self._placer_in(element, unit) for element in node.elts])
 
     def _placer_in(self, node: ast.Constant, unit: Unit) -> Place:
@@ -478,8 +495,15 @@ class PythonScan:
             for binding in bindings:
                 if binding.unit is unit and binding.value is not None:
                     value = binding.value
-                    if isinstance(value, ast.Call) and self.qualified(value.func) in ("field", "dataclasses.field", "pydantic.Field", "Field"):
-                        default = next((keyword.value for keyword in value.keywords if keyword.arg == "default"), value.args[0] if value.args else None)
+                    if isinstance(value, ast.Call) and self.qualified(value.func) in (
+                        "field",
+                        "dataclasses.field",
+                        "pydantic.Field",
+                        "Field",
+                    ):
+                        default = next(
+                            (keyword.value for keyword in value.keywords if keyword.arg == "default"), value.args[0] if value.args else None
+                        )
                         if default is None:
                             continue
                         value = default

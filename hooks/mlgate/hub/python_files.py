@@ -28,7 +28,9 @@ _MARKERS = (
 )  # fmt: skip
 # Or a `ns/name` literal assigned to something named like a model setting (`model = "ns/name"`).
 _SLASH_LITERAL = re.compile(r"""["'][A-Za-z0-9][\w.-]*/[\w.-]+["']""")
-_SETTING_BEFORE = re.compile(r"(?i:(?:model|tokenizer|dataset|vae|adapter|embed|teacher|reward|ref|draft)\w*[\"']?\s*[=:,]\s*(?:\w+\(\s*)?)$")
+_SETTING_BEFORE = re.compile(
+    r"(?i:(?:model|tokenizer|dataset|vae|adapter|embed|teacher|reward|ref|draft)\w*[\"']?\s*[=:,]\s*(?:\w+\(\s*)?)$"
+)
 
 
 def worth_parsing(text: str) -> bool:

@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from mlgate.findings import Severity
 from mlgate.hook import ScanContext
 from mlgate.hub.namespaces import imitated_organisation
 from mlgate.hub.rules import (
@@ -26,7 +27,6 @@ from mlgate.hub.rules import (
     UNPINNED,
     UNRESOLVED,
 )
-from mlgate.findings import Severity
 from mlgate.notes import NoteKind
 from mlgate.problem import Problem, is_full_sha
 
@@ -48,11 +48,32 @@ def url_repository(match: re.Match) -> str:
 
 
 # `f"https://huggingface.co/{repo}/resolve/main/{file}"`: the repository is unknown, the revision is not.
-_TEMPLATE_RESOLVE = re.compile(r"https?://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/(?P<repo>[^\s'\"]*?)/resolve/(?P<rev>[^/\s'\"?#]+)")
+_TEMPLATE_RESOLVE = re.compile(
+    r"https?://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/(?P<repo>[^\s'\"]*?)/resolve/(?P<rev>[^/\s'\"?#]+)"
+)
 _HF_PATH = re.compile(r"hf://(?P<kind>datasets/|spaces/|buckets/)?(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/\s'\"]+))?")
 _HF_HUB_PREFIX = re.compile(r"hf[-_]hub:(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/\s'\"]+))?")
 URL_MARKERS = re.compile(r"huggingface\.co|hf\.co/|hf-mirror\.com|hf://|hf[-_]hub:")
-_NOT_REPO_NAMESPACES = frozenset({"api", "docs", "blog", "models", "datasets", "spaces", "settings", "join", "login", "collections", "papers", "learn", "organizations", "new", "tasks", "pricing"})
+_NOT_REPO_NAMESPACES = frozenset(
+    {
+        "api",
+        "docs",
+        "blog",
+        "models",
+        "datasets",
+        "spaces",
+        "settings",
+        "join",
+        "login",
+        "collections",
+        "papers",
+        "learn",
+        "organizations",
+        "new",
+        "tasks",
+        "pricing",
+    }
+)
 _FILE_SUFFIXES = (
     ".json", ".jsonl", ".yaml", ".yml", ".txt", ".py", ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".onnx",
     ".gguf", ".h5", ".hdf5", ".pkl", ".pickle", ".csv", ".tsv", ".parquet", ".arrow", ".tar", ".gz", ".zip",
@@ -69,12 +90,45 @@ WEIGHT_SUFFIXES = (
     ".msgpack", ".tflite", ".keras", ".joblib", ".npz", ".pb", ".tar", ".tar.gz", ".tgz", ".zip", ".model",
 )  # fmt: skip
 # Names of LLM API providers in `provider/model` strings (LiteLLM, LangChain): not hub repositories.
-_API_PROVIDERS = frozenset({
-    "anthropic", "azure", "azure_ai", "bedrock", "vertex_ai", "gemini", "ollama", "ollama_chat", "groq", "together_ai",
-    "openrouter", "cohere_chat", "deepinfra", "fireworks_ai", "perplexity", "replicate", "sagemaker", "watsonx", "xai",
-    "mistral", "text-completion-openai", "deepseek", "anyscale", "cloudflare", "voyage", "nvidia_nim", "sambanova",
-    "cerebras", "ai21", "nlp_cloud", "aleph_alpha", "dashscope", "moonshot", "litellm_proxy", "hosted_vllm",
-})
+_API_PROVIDERS = frozenset(
+    {
+        "anthropic",
+        "azure",
+        "azure_ai",
+        "bedrock",
+        "vertex_ai",
+        "gemini",
+        "ollama",
+        "ollama_chat",
+        "groq",
+        "together_ai",
+        "openrouter",
+        "cohere_chat",
+        "deepinfra",
+        "fireworks_ai",
+        "perplexity",
+        "replicate",
+        "sagemaker",
+        "watsonx",
+        "xai",
+        "mistral",
+        "text-completion-openai",
+        "deepseek",
+        "anyscale",
+        "cloudflare",
+        "voyage",
+        "nvidia_nim",
+        "sambanova",
+        "cerebras",
+        "ai21",
+        "nlp_cloud",
+        "aleph_alpha",
+        "dashscope",
+        "moonshot",
+        "litellm_proxy",
+        "hosted_vllm",
+    }
+)
 _OPENAI_API_MODEL = re.compile(r"(?:gpt-|o[134]\b|o[134]-|text-|chatgpt|dall-e|davinci|babbage|tts-|omni-)", re.IGNORECASE)
 
 KINDS = ("model", "dataset", "space")
@@ -190,7 +244,9 @@ class Judge:
     def trust_remote_code(self, offset: int, pinned: bool | None, what: str = "trust_remote_code=True") -> Problem:
         """HUB002: critical unless the code it trusts is pinned to a commit."""
         if pinned:
-            return Problem(TRUST_REMOTE_CODE, f"{what} runs the repository's Python on this machine (pinned to a commit: review that code)", offset)
+            return Problem(
+                TRUST_REMOTE_CODE, f"{what} runs the repository's Python on this machine (pinned to a commit: review that code)", offset
+            )
         return Problem(
             TRUST_REMOTE_CODE,
             f"{what} runs the repository's Python on this machine, and the revision is not pinned: whoever can push to it runs code here",
@@ -207,7 +263,9 @@ class Judge:
         if ref is not None and is_full_sha(ref):
             return []
         at = f"at '{ref}', a branch or tag that can be moved" if ref else "at its default branch"
-        message = f"torch.hub runs hubconf.py of {match.group(1)}/{match.group(2)} {at}; use {match.group(1)}/{match.group(2)}:<full commit SHA>"
+        message = (
+            f"torch.hub runs hubconf.py of {match.group(1)}/{match.group(2)} {at}; use {match.group(1)}/{match.group(2)}:<full commit SHA>"
+        )
         return [Problem(TORCH_HUB_UNPINNED, message, offset)]
 
     def unresolved(self, offset: int, where: str) -> list[Problem]:
@@ -230,7 +288,11 @@ class Judge:
                 continue
             start = offset + match.start()
             if match.group("scheme") == "http":
-                problems.append(Problem(INSECURE_DOWNLOAD, f"{match.group()} is fetched over plain http: anyone on the network path can replace it", start))
+                problems.append(
+                    Problem(
+                        INSECURE_DOWNLOAD, f"{match.group()} is fetched over plain http: anyone on the network path can replace it", start
+                    )
+                )
             if any(mark in match.group() for mark in "{$"):
                 continue  # a template: judged by _TEMPLATE_RESOLVE below
             kind = (match.group("kind") or "model/").rstrip("s/")
@@ -238,7 +300,11 @@ class Judge:
             problems += self._url_reference(reference, match.group())
         for match in _TEMPLATE_RESOLVE.finditer(text):
             revision = match.group("rev")
-            if any(mark in match.group("repo") for mark in "{$") and not any(mark in revision for mark in "{$") and not is_full_sha(revision):
+            if (
+                any(mark in match.group("repo") for mark in "{$")
+                and not any(mark in revision for mark in "{$")
+                and not is_full_sha(revision)
+            ):
                 message = f"hub URL template {match.group()} resolves files at '{revision}', a branch or tag that can be moved; use a full commit SHA"
                 problems.append(Problem(UNPINNED, message, offset + match.start()))
         for pattern, where in ((_HF_PATH, "an hf:// path"), (_HF_HUB_PREFIX, "an hf-hub: name")):
@@ -246,7 +312,9 @@ class Judge:
                 kind = (match.groupdict().get("kind") or "model/").rstrip("s/")
                 if kind == "bucket":
                     continue
-                reference = Reference(f"{match.group('ns')}/{match.group('name')}", offset + match.start(), kind, match.group("rev"), where=where)
+                reference = Reference(
+                    f"{match.group('ns')}/{match.group('name')}", offset + match.start(), kind, match.group("rev"), where=where
+                )
                 problems += self._url_reference(reference, match.group())
         return problems
 
@@ -254,9 +322,13 @@ class Judge:
         problems = self.reference(reference)
         if problems and problems[0].rule is UNPINNED:
             if reference.revision is None:
-                problems[0].message = f"{written} names hub {reference.kind} '{reference.repo_id}' without a revision: it gets whatever the default branch holds; pin a full commit SHA"
+                problems[
+                    0
+                ].message = f"{written} names hub {reference.kind} '{reference.repo_id}' without a revision: it gets whatever the default branch holds; pin a full commit SHA"
             else:
-                problems[0].message = f"{written} resolves hub {reference.kind} '{reference.repo_id}' at '{reference.revision}', a branch or tag that can be moved; use the full commit SHA"
+                problems[
+                    0
+                ].message = f"{written} resolves hub {reference.kind} '{reference.repo_id}' at '{reference.revision}', a branch or tag that can be moved; use the full commit SHA"
         return problems
 
     def weight_url(self, url: str, offset: int, verified: bool, what: str) -> list[Problem]:
@@ -265,10 +337,16 @@ class Judge:
         if URL_MARKERS.search(lower) or not lower.startswith(("http://", "https://")):
             return []
         if lower.startswith("http://"):
-            return [Problem(INSECURE_DOWNLOAD, f"{what} fetches {url} over plain http: anyone on the network path can replace the weights", offset)]
+            return [
+                Problem(
+                    INSECURE_DOWNLOAD, f"{what} fetches {url} over plain http: anyone on the network path can replace the weights", offset
+                )
+            ]
         if verified:
             return []
-        return [Problem(NO_CHECKSUM, f"{what} fetches {url} without checking a sha256: whoever controls that URL controls the weights", offset)]
+        return [
+            Problem(NO_CHECKSUM, f"{what} fetches {url} without checking a sha256: whoever controls that URL controls the weights", offset)
+        ]
 
 
 def is_weight_url(url: str) -> bool:

@@ -8,49 +8,76 @@ from mlgate.findings import Rule, Severity
 HOOK = "hub"
 
 UNPINNED = Rule(
-    "HUB001", "hub-revision-not-pinned", HOOK, Severity.MEDIUM,
+    "HUB001",
+    "hub-revision-not-pinned",
+    HOOK,
+    Severity.MEDIUM,
     "hub model, dataset or file loaded without a revision, or at a branch or tag",
     "pass revision=<40-hex commit SHA> (or /resolve/<sha>/ in URLs, --revision <sha> on the command line)",
 )
 TRUST_REMOTE_CODE = Rule(
-    "HUB002", "trust-remote-code", HOOK, Severity.HIGH,
+    "HUB002",
+    "trust-remote-code",
+    HOOK,
+    Severity.HIGH,
     "hub code allowed to run on this machine (trust_remote_code / trust_repo); critical when the revision is not pinned",
     "drop trust_remote_code (use a model class transformers ships), or pin revision= to a reviewed commit SHA",
 )
 TORCH_HUB_UNPINNED = Rule(
-    "HUB003", "torch-hub-not-pinned", HOOK, Severity.HIGH,
+    "HUB003",
+    "torch-hub-not-pinned",
+    HOOK,
+    Severity.HIGH,
     "torch.hub runs hubconf.py from a GitHub repository that is not pinned to a commit",
     "use owner/repo:<40-hex commit SHA>, or vendor the model code and load weights with a checksum",
 )
 INSECURE_DOWNLOAD = Rule(
-    "HUB004", "weights-over-http", HOOK, Severity.HIGH,
+    "HUB004",
+    "weights-over-http",
+    HOOK,
+    Severity.HIGH,
     "model weights or hub files fetched over plain http",
     "use https:// (and a checksum, or a /resolve/<sha>/ URL)",
 )
 NO_CHECKSUM = Rule(
-    "HUB005", "weights-without-checksum", HOOK, Severity.MEDIUM,
+    "HUB005",
+    "weights-without-checksum",
+    HOOK,
+    Severity.MEDIUM,
     "model weights downloaded by URL without a checksum",
     "verify the file: check_hash=True with a hash in the file name, hash_prefix=, file_hash=, or a sha256 compare",
 )
 LOOKALIKE_NAMESPACE = Rule(
-    "HUB006", "look-alike-namespace", HOOK, Severity.HIGH,
+    "HUB006",
+    "look-alike-namespace",
+    HOOK,
+    Severity.HIGH,
     "hub namespace that looks like a well-known organisation but is not it",
     "use the real organisation's namespace; if this one is yours, add it to trusted-namespaces",
 )
 NAMESPACE_NOT_ALLOWED = Rule(
-    "HUB007", "namespace-not-allowed", HOOK, Severity.MEDIUM,
+    "HUB007",
+    "namespace-not-allowed",
+    HOOK,
+    Severity.MEDIUM,
     "hub namespace not in the project's allowed-namespaces list",
     "load from an allowed namespace, or add this one to allowed-namespaces after review",
 )
 UNRESOLVED = Rule(
-    "HUB008", "unresolved-hub-reference", HOOK, Severity.LOW,
+    "HUB008",
+    "unresolved-hub-reference",
+    HOOK,
+    Severity.LOW,
     "hub loader whose model or dataset name is computed at run time (reported with report-unresolved)",
     "make sure the value is pinned where it is set (a config with revision=<sha>), or suppress the note",
 )
 
 # Online only (`--online`, hub/online.py): what the hub says about a reference.
 MISSING_REFERENCE = Rule(
-    "HUB010", "hub-reference-missing", HOOK, Severity.HIGH,
+    "HUB010",
+    "hub-reference-missing",
+    HOOK,
+    Severity.HIGH,
     "hub repository or revision that no longer exists; critical when its namespace is gone (reported with --online)",
     "load from the repository's new home pinned to a reviewed commit SHA, or vendor the files; never re-point at a re-registered name",
 )

@@ -43,9 +43,23 @@ _PACKAGES = "installs packages"
 # (reading a label map, loading the weights with torch.load) and is left out. Importing a
 # module by a constant name is an import statement; by a computed one, see below.
 _EXACT = {
-    **dict.fromkeys(("os.system", "os.popen", "os.fork", "os.forkpty", "os.posix_spawn", "os.posix_spawnp", "pty.spawn",
-                     "platform.popen", "asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell",
-                     "commands.getoutput", "commands.getstatusoutput"), _PROCESS),
+    **dict.fromkeys(
+        (
+            "os.system",
+            "os.popen",
+            "os.fork",
+            "os.forkpty",
+            "os.posix_spawn",
+            "os.posix_spawnp",
+            "pty.spawn",
+            "platform.popen",
+            "asyncio.create_subprocess_exec",
+            "asyncio.create_subprocess_shell",
+            "commands.getoutput",
+            "commands.getstatusoutput",
+        ),
+        _PROCESS,
+    ),
     **dict.fromkeys(("builtins.eval", "builtins.exec", "builtins.compile", "runpy.run_path", "runpy.run_module", "code.interact"), _EVAL),
     **dict.fromkeys(("pip.main", "pip._internal.main", "pip._internal.cli.main.main", "ensurepip.bootstrap"), _PACKAGES),
 }
@@ -74,7 +88,11 @@ def call_reason(name: str) -> str | None:
 
 def scan(data: bytes, where: Where) -> list[Finding]:
     if len(data) > MAX_SOURCE:  # padding a handler past the cap must not hide it
-        return [where.finding(UNPARSEABLE, f"handler source of {len(data)} bytes is over the {MAX_SOURCE >> 20} MiB mlgate parses: not checked", 0)]
+        return [
+            where.finding(
+                UNPARSEABLE, f"handler source of {len(data)} bytes is over the {MAX_SOURCE >> 20} MiB mlgate parses: not checked", 0
+            )
+        ]
     try:
         tree = python_ast.parse(data)  # byte offsets are what this scan reports
     except (SyntaxError, ValueError, RecursionError, MemoryError):

@@ -48,7 +48,9 @@ def _entries(reason: str, names: str) -> dict[str, str]:
 
 
 DANGEROUS: dict[str, str] = {
-    **_entries(_PROCESS, """
+    **_entries(
+        _PROCESS,
+        """
         os posix nt _posixsubprocess _winapi subprocess pty commands popen2 platform pipes
         multiprocessing _multiprocessing concurrent.futures.process concurrent.futures.ProcessPoolExecutor
         asyncio _osx_support _aix_support builtins.help
@@ -57,8 +59,11 @@ DANGEROUS: dict[str, str] = {
         uuid._find_mac_under_heading uuid._ifconfig_getnode uuid._ip_getnode uuid._arp_getnode
         uuid._lanscan_getnode uuid._netstat_getnode uuid._ipconfig_getnode uuid.getnode
         torch.utils.collect_env torch.utils.bottleneck torch.multiprocessing
-    """),
-    **_entries(_EVAL, """
+    """,
+    ),
+    **_entries(
+        _EVAL,
+        """
         builtins.eval builtins.exec builtins.execfile builtins.compile builtins.input
         builtins.raw_input builtins.breakpoint builtins.__build_class__ __builtins__ code codeop types.CodeType
         types.FunctionType types.LambdaType types.MethodType types.new_class types.coroutine
@@ -69,18 +74,27 @@ DANGEROUS: dict[str, str] = {
         torch.utils.data.datapipes.utils.decoder torch.utils.benchmark torch.testing
         keras.saving keras.src.saving keras.models.load_model tensorflow.keras.models.load_model
         tensorflow.saved_model.load transformers.dynamic_module_utils sklearn.utils._testing
-    """),
-    **_entries(_IMPORT, """
+    """,
+    ),
+    **_entries(
+        _IMPORT,
+        """
         builtins.__import__ importlib importlib_metadata importlib_resources _frozen_importlib
         _frozen_importlib_external _imp imp pkgutil zipimport runpy pydoc pkg_resources
         logging.config hydra.utils.get_method hydra.utils.get_class hydra.utils.get_object
         hydra.utils.call hydra.utils.instantiate hydra._internal.utils hydra._internal.instantiate
-    """),
-    **_entries(_ATTRIBUTE, """
+    """,
+    ),
+    **_entries(
+        _ATTRIBUTE,
+        """
         builtins.getattr builtins.setattr builtins.delattr builtins.hasattr builtins.globals
         builtins.locals builtins.vars builtins.dir builtins.apply inspect gc sys
-    """),
-    **_entries(_NESTED, """
+    """,
+    ),
+    **_entries(
+        _NESTED,
+        """
         pickle _pickle cPickle dill cloudpickle jsonpickle shelve marshal numpy.load
         numpy.lib.npyio numpy.lib._npyio_impl numpy.lib.format numpy.lib._format_impl
         torch.load torch.serialization.load torch.serialization._load torch.storage._load_from_bytes
@@ -90,39 +104,55 @@ DANGEROUS: dict[str, str] = {
         sklearn.externals.joblib.load sklearn.externals.joblib.numpy_pickle.load
         yaml.load yaml.load_all yaml.unsafe_load yaml.unsafe_load_all yaml.full_load
         yaml.full_load_all yaml.Loader yaml.UnsafeLoader yaml.FullLoader yaml.constructor
-    """),
-    **_entries(_NETWORK, """
+    """,
+    ),
+    **_entries(
+        _NETWORK,
+        """
         socket _socket ssl _ssl http.client http.server urllib.request urllib.robotparser
         urllib2 httplib requests httpx urllib3 aiohttp websocket websockets pycurl ftplib
         smtplib smtpd poplib nntplib telnetlib xmlrpc socketserver asyncore asynchat imaplib select selectors
         webbrowser antigravity wsgiref huggingface_hub torch.distributed.rpc numpy.lib._datasource
         numpy.DataSource transformers.utils.hub
-    """),
-    **_entries(_FILES, """
+    """,
+    ),
+    **_entries(
+        _FILES,
+        """
         builtins.open builtins.file io.open io.open_code io.FileIO _io.open _io.open_code _io.FileIO
         codecs.open shutil tempfile fileinput filecmp tarfile zipfile distutils setuptools glob syslog
         py_compile compileall linecache dbm sqlite3 _sqlite3 readline gzip.open gzip.GzipFile
         bz2.open bz2.BZ2File lzma.open lzma.LZMAFile logging.FileHandler logging.basicConfig
         logging.handlers numpy.save numpy.savez numpy.savez_compressed numpy.savetxt
         numpy.loadtxt numpy.genfromtxt numpy.fromregex numpy.fromfile numpy.tofile
-    """),
+    """,
+    ),
     **_entries(_RUNNER, "pdb bdb cProfile _lsprof profile trace timeit doctest unittest test idlelib lib2to3"),
     **_entries(_PACKAGES, "pip ensurepip venv virtualenv site sitecustomize _distutils_hack"),
     **_entries(_NATIVE, "ctypes _ctypes cffi mmap numpy.ctypeslib"),
-    **_entries(_INTERPRETER, """
+    **_entries(
+        _INTERPRETER,
+        """
         atexit signal _signal threading _thread sched weakref.finalize faulthandler winreg _winreg
         resource builtins.exit builtins.quit
-    """),
+    """,
+    ),
     **_entries(_WRAPPER, "functools _functools operator _operator"),
-    **_entries(_CALLS_GIVEN, """
+    **_entries(
+        _CALLS_GIVEN,
+        """
         builtins.map builtins.filter builtins.iter builtins.next itertools.starmap itertools.accumulate
         itertools.groupby itertools.filterfalse itertools.takewhile itertools.dropwhile
-    """),
-    **_entries(_PICKLE_STATE, """
+    """,
+    ),
+    **_entries(
+        _PICKLE_STATE,
+        """
         copyreg.add_extension copyreg.remove_extension copyreg.clear_extension_cache copyreg.pickle
         copyreg.constructor copyreg._inverted_registry copyreg._extension_registry
         copyreg._extension_cache copyreg.dispatch_table
-    """),
+    """,
+    ),
 }
 
 # Harmless corners of dangerous modules: `os.path` only computes paths, TorchScript's
@@ -133,12 +163,15 @@ NOT_DANGEROUS = frozenset({"os.path", "torch.jit._pickle"})
 # Callables that are dangerous under any module: reached as an attribute anywhere in the chain
 # (`mypkg.utils.os.system`, `errors.ctypes.CDLL`) they are what the pickle runs.
 DANGEROUS_NAMES: dict[str, str] = {
-    **_entries(_PROCESS, """
+    **_entries(
+        _PROCESS,
+        """
         system popen popen2 popen3 popen4 Popen spawnl spawnle spawnlp spawnlpe spawnv spawnve spawnvp
         spawnvpe execl execle execlp execlpe execv execve execvp execvpe fork forkpty posix_spawn
         posix_spawnp startfile kill killpg call check_call check_output getoutput getstatusoutput
         run_path run_module
-    """),
+    """,
+    ),
     **_entries(_EVAL, "eval exec execfile compile breakpoint"),
     **_entries(_IMPORT, "__import__ import_module reload resolve_name find_spec load_module exec_module"),
     **_entries(_ATTRIBUTE, "getattr setattr delattr globals locals vars attrgetter methodcaller"),
@@ -150,18 +183,23 @@ DANGEROUS_NAMES: dict[str, str] = {
 # Where these names stand in a module path (`scipy.signal`, `mypkg.test`), they are a
 # package's own submodule, not the standard-library module: `import a.signal` cannot yield
 # `signal`. In the attribute chain they are judged like any other name.
-SUBMODULE_NAMES = frozenset("""
+SUBMODULE_NAMES = frozenset(
+    """
     signal test profile trace code platform site select sh glob resource sched commands invoke
     fabric inspect operator functools gc timeit
-""".split())
+""".split()
+)
 
 # Methods reached through a dotted name (`numpy.ndarray.tofile`, `pathlib.Path.write_text`):
 # the last component decides, whatever class it hangs from.
 DANGEROUS_METHODS: dict[str, str] = {
-    **_entries(_FILES, """
+    **_entries(
+        _FILES,
+        """
         tofile dump write_text write_bytes unlink rmdir rmtree rename touch mkdir chmod
         symlink_to hardlink_to open read_text read_bytes save to_pickle from_file
-    """),
+    """,
+    ),
     **_entries(_EVAL, "eval exec compile runcode runsource runcommand query"),
     **_entries(_PROCESS, "system popen spawn run_path run_module"),
     **_entries(_NESTED, "load loads load_model from_pretrained"),

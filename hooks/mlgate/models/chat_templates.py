@@ -122,6 +122,7 @@ def _json_file(data: bytes, base: str, templates: FileTemplates) -> None:
             continue  # an object key, not a value
         key = _key_of(text, opening)
         chat = key is not None and (_CHAT_KEY.search(key) is not None or key == "template" and base in TOKENIZER_FILES)
+
         def locate_in_string(index: int, start: int = opening + 1) -> int:
             return offsets.of(_raw_index(text, start, index))
 
@@ -164,7 +165,11 @@ def _raw_index(text: str, start: int, decoded: int) -> int:
             at += 1
         elif text[at + 1] != "u":
             at += 2
-        elif 0xD800 <= int(text[at + 2 : at + 6], 16) <= 0xDBFF and text[at + 6 : at + 8] == "\\u" and 0xDC00 <= int(text[at + 8 : at + 12], 16) <= 0xDFFF:
+        elif (
+            0xD800 <= int(text[at + 2 : at + 6], 16) <= 0xDBFF
+            and text[at + 6 : at + 8] == "\\u"
+            and 0xDC00 <= int(text[at + 8 : at + 12], 16) <= 0xDFFF
+        ):
             at += 12
         else:
             at += 6
@@ -196,6 +201,7 @@ def _yaml_file(data: bytes, templates: FileTemplates) -> None:
         for node in walk(document):
             if node.id == "scalar" and id(node) not in key_nodes and isinstance(node.value, str):
                 locate = _scalar_offsets(text, node)
+
                 def locate_in_scalar(index: int, locate: Callable[[int], int] = locate) -> int:
                     return offsets.of(locate(index))
 

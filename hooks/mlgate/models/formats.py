@@ -26,10 +26,25 @@ LFS_PREFIXES = (b"version https://git-lfs.github.com/spec/", b"version https://h
 
 # Content that is not a format we know is MOD004 under these names (they only ever hold
 # models), and nothing under any other name.
-STRICT_SUFFIXES = frozenset({
-    ".pkl", ".pickle", ".pt", ".pth", ".ckpt", ".joblib", ".jbl", ".npy", ".npz",
-    ".keras", ".gguf", ".h5", ".hdf5", ".onnx", ".safetensors",
-})
+STRICT_SUFFIXES = frozenset(
+    {
+        ".pkl",
+        ".pickle",
+        ".pt",
+        ".pth",
+        ".ckpt",
+        ".joblib",
+        ".jbl",
+        ".npy",
+        ".npz",
+        ".keras",
+        ".gguf",
+        ".h5",
+        ".hdf5",
+        ".onnx",
+        ".safetensors",
+    }
+)
 # Names models often hide behind, but which plenty of unrelated binaries share
 # (`.bin` firmware, sentencepiece `.model`, TF `.pb`): a recognised format that fails to
 # parse is MOD004, unrecognised content is not reported.

@@ -136,8 +136,12 @@ def _read_argument(reader: _Reader, size: int) -> None:
     elif size == pickletools.UP_TO_NEWLINE:
         reader.readline()
     else:
-        width = {pickletools.TAKEN_FROM_ARGUMENT1: 1, pickletools.TAKEN_FROM_ARGUMENT4: 4,
-                 pickletools.TAKEN_FROM_ARGUMENT4U: 4, pickletools.TAKEN_FROM_ARGUMENT8U: 8}[size]
+        width = {
+            pickletools.TAKEN_FROM_ARGUMENT1: 1,
+            pickletools.TAKEN_FROM_ARGUMENT4: 4,
+            pickletools.TAKEN_FROM_ARGUMENT4U: 4,
+            pickletools.TAKEN_FROM_ARGUMENT8U: 8,
+        }[size]
         length = int.from_bytes(reader.read(width), "little", signed=size == pickletools.TAKEN_FROM_ARGUMENT4)
         if length < 0:
             raise _Stop

@@ -33,6 +33,7 @@ _TAGS = (b"{{", b"{%")
 def scan(data, where: Where) -> list[Finding]:
     templates = FileTemplates(where)
     for key, template, offset, chat in template_strings(data):
+
         def byte_offset(index: int, offset: int = offset, template: str = template) -> int:
             return offset + len(template[:index].encode("utf-8", "surrogateescape"))
 

@@ -59,8 +59,12 @@ _CALL_ALIAS = ".__call__"  # `os.system.__call__` is os.system to instantiate
 # Keys whose value the loader imports and calls: Hydra's, and NeMo's (`import_class_by_path`
 # for `target`; Hydra < 1.1 accepted `cls` and `class`). The latter are ordinary words in
 # other configs, so they count only for dotted names, which is all those loaders accept.
-TARGET_KEYS = {"_target_": "hydra.utils.instantiate", "target": "NeMo's import_class_by_path",
-               "cls": "hydra.utils.instantiate (Hydra < 1.1)", "class": "hydra.utils.instantiate (Hydra < 1.1)"}
+TARGET_KEYS = {
+    "_target_": "hydra.utils.instantiate",
+    "target": "NeMo's import_class_by_path",
+    "cls": "hydra.utils.instantiate (Hydra < 1.1)",
+    "class": "hydra.utils.instantiate (Hydra < 1.1)",
+}
 _HYDRA_KEY = "_target_"
 _HOLE_NAME = "UNRESOLVED"  # what a hole reads as when the name is judged: no dangerous name is upper case
 _KEY_END = set(".[]}:")
@@ -142,8 +146,10 @@ def _scan_pattern(data: bytes, where: Where) -> list[Finding]:
         if reason is not None:
             found.append(where.finding(HYDRA_TARGET, _called(_HYDRA_KEY, target, reason), at))
         else:
-            message = (f"Hydra {_HYDRA_KEY} {written}...}} is built by interpolation mlgate cannot resolve (the member was not read "
-                       f"as YAML): {TARGET_KEYS[_HYDRA_KEY]} imports and calls whatever it resolves to, which cannot be checked")
+            message = (
+                f"Hydra {_HYDRA_KEY} {written}...}} is built by interpolation mlgate cannot resolve (the member was not read "
+                f"as YAML): {TARGET_KEYS[_HYDRA_KEY]} imports and calls whatever it resolves to, which cannot be checked"
+            )
             found.append(where.finding(HYDRA_TARGET, message, at, severity=Severity.HIGH))
     return found
 
@@ -224,7 +230,12 @@ class _Document:
             if id(node) in self._flat:
                 stack.pop()
                 continue
-            waiting = [source for sources in _merge_sources(node) for source in sources if id(source) not in self._flat and id(source) not in opened]
+            waiting = [
+                source
+                for sources in _merge_sources(node)
+                for source in sources
+                if id(source) not in self._flat and id(source) not in opened
+            ]
             if waiting and id(node) not in opened:
                 opened.add(id(node))
                 stack += waiting
@@ -308,8 +319,11 @@ class _Document:
                 children = list(entries.items())
                 # A key written twice: PyYAML keeps the last, OmegaConf refuses the file, and two
                 # spellings YAML 1.1 types apart (`on:` is True, `'on':` text) are two keys: all walked.
-                children += [(key.value, value) for key, value in node.value
-                             if is_scalar(key) and not key.tag.endswith(":merge") and entries.get(key.value) is not value]
+                children += [
+                    (key.value, value)
+                    for key, value in node.value
+                    if is_scalar(key) and not key.tag.endswith(":merge") and entries.get(key.value) is not value
+                ]
             work += len(children) + 1
             if budget is not None and work > budget:
                 return False
@@ -347,8 +361,10 @@ class _Document:
         if reason is not None:
             message = f"Hydra {key} {raw!r} is built by interpolation ({unknown}); whatever it resolves to, {name} {reason}"
             return _Judged(key, raw, index, message, None)
-        message = (f"Hydra {key} {raw!r} is built by interpolation mlgate cannot resolve ({unknown}): "
-                   f"{TARGET_KEYS[key]} imports and calls whatever it resolves to, which cannot be checked")
+        message = (
+            f"Hydra {key} {raw!r} is built by interpolation mlgate cannot resolve ({unknown}): "
+            f"{TARGET_KEYS[key]} imports and calls whatever it resolves to, which cannot be checked"
+        )
         return _Judged(key, raw, index, message, Severity.HIGH)
 
     # -- interpolation ------------------------------------------------------------------
@@ -523,8 +539,11 @@ def _index(name: str, length: int) -> int | None:
 
 def _merge_sources(mapping) -> list[list]:
     """The mappings each of a mapping's `<<` keys merges in, in order."""
-    return [[source for source in (value.value if is_sequence(value) else [value]) if is_mapping(source)]
-            for key, value in mapping.value if is_scalar(key) and key.tag.endswith(":merge")]
+    return [
+        [source for source in (value.value if is_sequence(value) else [value]) if is_mapping(source)]
+        for key, value in mapping.value
+        if is_scalar(key) and key.tag.endswith(":merge")
+    ]
 
 
 def _first_of_each(pairs: list[tuple[Any, Any]], identity) -> list[tuple[Any, Any]]:

@@ -59,23 +59,91 @@ _MAX_ROUNDS = 40
 _WIDEN_AFTER = 3
 _SHOWN = 5
 
-INTERNAL_NAMES = frozenset({
-    "mro", "func_globals", "func_code", "func_closure", "func_defaults", "func_dict", "gi_frame", "gi_code",
-    "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "cr_origin", "ag_frame", "ag_code", "ag_await", "f_back",
-    "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "tb_next", "im_func", "im_self", "im_class",
-    "co_code", "co_consts",
-})
-CALLED_NAMES = frozenset({
-    "popen", "system", "eval", "exec", "execfile", "compile", "import_module", "getattr", "setattr", "delattr",
-    "globals", "locals", "vars", "open", "check_output", "check_call", "getoutput", "getstatusoutput", "spawnl",
-    "spawnlp", "spawnv", "spawnvp", "execl", "execlp", "execv", "execve", "execvp", "load_module", "exec_module",
-    "subprocess", "builtins", "subclasses", "breakpoint",
-})
+INTERNAL_NAMES = frozenset(
+    {
+        "mro",
+        "func_globals",
+        "func_code",
+        "func_closure",
+        "func_defaults",
+        "func_dict",
+        "gi_frame",
+        "gi_code",
+        "gi_yieldfrom",
+        "cr_frame",
+        "cr_code",
+        "cr_await",
+        "cr_origin",
+        "ag_frame",
+        "ag_code",
+        "ag_await",
+        "f_back",
+        "f_globals",
+        "f_locals",
+        "f_builtins",
+        "f_code",
+        "tb_frame",
+        "tb_next",
+        "im_func",
+        "im_self",
+        "im_class",
+        "co_code",
+        "co_consts",
+    }
+)
+CALLED_NAMES = frozenset(
+    {
+        "popen",
+        "system",
+        "eval",
+        "exec",
+        "execfile",
+        "compile",
+        "import_module",
+        "getattr",
+        "setattr",
+        "delattr",
+        "globals",
+        "locals",
+        "vars",
+        "open",
+        "check_output",
+        "check_call",
+        "getoutput",
+        "getstatusoutput",
+        "spawnl",
+        "spawnlp",
+        "spawnv",
+        "spawnvp",
+        "execl",
+        "execlp",
+        "execv",
+        "execve",
+        "execvp",
+        "load_module",
+        "exec_module",
+        "subprocess",
+        "builtins",
+        "subclasses",
+        "breakpoint",
+    }
+)
 MODULE_NAMES = frozenset({"os", "sys", "subprocess", "builtins", "importlib", "posix", "nt", "pty", "ctypes", "shutil", "socket"})
 JINJA_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace"})
 SERVER_GLOBALS = frozenset({"config", "request", "url_for", "get_flashed_messages"})
 # Filters that look items up by an attribute path: the position of that argument (or `attribute=`).
-ATTRIBUTE_ARGUMENT = {"sort": 2, "groupby": 0, "selectattr": 0, "rejectattr": 0, "sum": 0, "unique": 1, "min": 1, "max": 1, "join": 1, "map": None}
+ATTRIBUTE_ARGUMENT = {
+    "sort": 2,
+    "groupby": 0,
+    "selectattr": 0,
+    "rejectattr": 0,
+    "sum": 0,
+    "unique": 1,
+    "min": 1,
+    "max": 1,
+    "join": 1,
+    "map": None,
+}
 _LOOP_BOOLEANS = frozenset({"first", "last"})
 _LOOP_METHODS = frozenset({"cycle", "changed"})
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -236,13 +304,19 @@ class FileTemplates:
         names = ", ".join(list(dict.fromkeys(_shown(construct.label) for construct in verdict.constructs))[:_SHOWN])
         severity = max(construct.severity for construct in verdict.constructs)
         message = f"{key} {verdict.summary}: {names}"
-        self.found.append(self.where.finding(CHAT_TEMPLATE, message, byte_offset(verdict.constructs[0].offset), severity=severity, context=f"{key}|{names}"))
+        self.found.append(
+            self.where.finding(
+                CHAT_TEMPLATE, message, byte_offset(verdict.constructs[0].offset), severity=severity, context=f"{key}|{names}"
+            )
+        )
 
     def findings(self) -> list[Finding]:
         if not self.skipped:
             return self.found
-        message = (f"{len(self.skipped)} more strings look like Jinja templates, past the {MAX_TEMPLATES} templates, "
-                   f"{MAX_CHARACTERS >> 20} MiB or folding work judged per file: they cannot be checked")
+        message = (
+            f"{len(self.skipped)} more strings look like Jinja templates, past the {MAX_TEMPLATES} templates, "
+            f"{MAX_CHARACTERS >> 20} MiB or folding work judged per file: they cannot be checked"
+        )
         return self.found + [self.where.finding(UNPARSEABLE, message, self.skipped[0])]
 
 
@@ -279,7 +353,9 @@ class _Analysis:
         self.assigned = {node.name for node in self.nodes if isinstance(node, nodes.Name) and node.ctx in ("store", "param")}
         self.assigned |= {node.name for node in self.nodes if isinstance(node, nodes.Macro)}
         self.assigned |= {node.target for node in self.nodes if isinstance(node, nodes.Import)}
-        self.assigned |= {name if isinstance(name, str) else name[1] for node in self.nodes if isinstance(node, nodes.FromImport) for name in node.names}
+        self.assigned |= {
+            name if isinstance(name, str) else name[1] for node in self.nodes if isinstance(node, nodes.FromImport) for name in node.names
+        }
         self.call_blocks = [node for node in self.nodes if isinstance(node, nodes.CallBlock)]
         self.recursive_loops = [node for node in self.nodes if isinstance(node, nodes.For) and node.recursive]
         self.env: dict[tuple, Value] = {}
@@ -347,7 +423,7 @@ class _Analysis:
             self.bind_call(node)
 
     def bind_defaults(self, parameters: list[nodes.Name], defaults: list[nodes.Expr]) -> None:
-        for parameter, default in zip(parameters[len(parameters) - len(defaults):], defaults, strict=False):
+        for parameter, default in zip(parameters[len(parameters) - len(defaults) :], defaults, strict=False):
             self.update(("var", parameter.name), self.value(default))
 
     def bind_target(self, target: nodes.Node, value: Value) -> None:
@@ -478,7 +554,9 @@ class _Analysis:
             return union(self.value(node.left), self.value(node.right))
         if isinstance(node, nodes.BinExpr):
             operation = _OPERATIONS[type(node)]
-            return values.apply(values.BINARY[operation], [self.value(node.left), self.value(node.right)], budget, unknown=values.UNKNOWN_RESULT[operation])
+            return values.apply(
+                values.BINARY[operation], [self.value(node.left), self.value(node.right)], budget, unknown=values.UNKNOWN_RESULT[operation]
+            )
         if isinstance(node, nodes.Neg | nodes.Pos):
             sign = (lambda number: -number) if isinstance(node, nodes.Neg) else (lambda number: +number)
             return values.apply(sign, [self.value(node.node)], budget, unknown=values.numeric_kind)
@@ -558,7 +636,9 @@ class _Analysis:
         if atom.kind == "macro":
             return self.render_once(atom.payload, cast(nodes.Macro, self.by_id[atom.payload]).body)
         if atom.kind == "caller":
-            return union(*(self.render_once(id(block), block.body) for block in self.call_blocks), of(OPAQUE) if not self.call_blocks else NOTHING)
+            return union(
+                *(self.render_once(id(block), block.body) for block in self.call_blocks), of(OPAQUE) if not self.call_blocks else NOTHING
+            )
         if atom.kind == "joiner":
             return union(of(""), self.env.get(("joiner", atom.payload), of(", ")))
         if atom.kind == "loop":
@@ -571,6 +651,7 @@ class _Analysis:
                 return self.env.get(("cycler", owner.payload), of(OPAQUE)) if name == "next" else of(None)
             if isinstance(owner, Special):
                 return of(OPAQUE)
+
             def method(receiver, *parts):
                 return values.call_method(receiver, name, list(parts[:count]), dict(zip(names, parts[count:], strict=False)))
 
@@ -579,7 +660,11 @@ class _Analysis:
             if atom.payload == "range":
                 return values.apply(lambda *parts: range(*parts), arguments, self.budget, unknown=values.numeric_kind)
             if atom.payload == "dict":
-                return values.apply(lambda *parts: dict(*parts[:count], **dict(zip(names, parts[count:], strict=False))), [*arguments, *keywords], self.budget)
+                return values.apply(
+                    lambda *parts: dict(*parts[:count], **dict(zip(names, parts[count:], strict=False))),
+                    [*arguments, *keywords],
+                    self.budget,
+                )
             if atom.payload in ("namespace", "cycler", "joiner"):
                 return of(Special(atom.payload, id(node)))
             return of(DATA) if atom.payload == "lipsum" else of(OPAQUE)
@@ -638,6 +723,7 @@ class _Analysis:
         has_attribute = "attribute" in names or position is not None and count > position
         unknown = values.numeric_kind if name in values.NUMERIC_FILTERS else values.unknown_kind
         if name in values.PURE_FILTERS and not has_attribute:
+
             def function(item, *parts):
                 return values.call_filter(ENVIRONMENT, name, item, list(parts[:count]), dict(zip(names, parts[count:], strict=False)))
 
@@ -651,8 +737,12 @@ class _Analysis:
         if filter_name not in values.PURE_FILTERS:
             return of(_unmodeled([value, *arguments, *keywords]))
         count = len(rest)
+
         def function(sequence, *parts):
-            return (values.call_filter(ENVIRONMENT, filter_name, item, list(parts[:count]), dict(zip(names, parts[count:], strict=False))) for item in sequence)
+            return (
+                values.call_filter(ENVIRONMENT, filter_name, item, list(parts[:count]), dict(zip(names, parts[count:], strict=False)))
+                for item in sequence
+            )
 
         return values.apply(function, [value, *rest, *keywords], self.budget)
 
@@ -661,6 +751,7 @@ class _Analysis:
         keep = name == "select"
         if not arguments:
             return values.apply(lambda sequence: (item for item in sequence if bool(item) == keep), [value], self.budget)
+
         def function(sequence, test, *parts):
             return (item for item in sequence if values.call_test(ENVIRONMENT, test, item, list(parts)) == keep)
 
@@ -669,7 +760,9 @@ class _Analysis:
     # -- judging ---------------------------------------------------------------------------
     def judge_all(self) -> list[Construct]:
         self.callees = {id(node.node) for node in self.nodes if isinstance(node, nodes.Call)}
-        self.receivers = {id(node.node) for node in self.nodes if isinstance(node, nodes.Getattr | nodes.Getitem | nodes.Filter | nodes.Call)}
+        self.receivers = {
+            id(node.node) for node in self.nodes if isinstance(node, nodes.Getattr | nodes.Getitem | nodes.Filter | nodes.Call)
+        }
         self.found: list[Construct] = []
         for node in self.nodes:
             if isinstance(node, nodes.Getattr):
@@ -682,7 +775,9 @@ class _Analysis:
                 self.judge_filter(node)
             elif isinstance(node, nodes.Call):
                 self.judge_call(node)
-            elif self.chat and isinstance(node, nodes.Name) and node.ctx == "load" and _dunder(node.name) and node.name not in self.assigned:
+            elif (
+                self.chat and isinstance(node, nodes.Name) and node.ctx == "load" and _dunder(node.name) and node.name not in self.assigned
+            ):
                 # no server passes a chat template a dunder variable; web and build templates are
                 # given their own (`__pip_cache__`), and a variable the template sets is its own
                 self.report(node.lineno, node.name)
@@ -760,7 +855,15 @@ class _Analysis:
                             self.report(_offset_of(callee.node), f"{label} in a format string")
 
 
-_OPERATIONS = {nodes.Add: "add", nodes.Sub: "sub", nodes.Mul: "mul", nodes.Div: "div", nodes.FloorDiv: "floordiv", nodes.Mod: "mod", nodes.Pow: "pow"}
+_OPERATIONS = {
+    nodes.Add: "add",
+    nodes.Sub: "sub",
+    nodes.Mul: "mul",
+    nodes.Div: "div",
+    nodes.FloorDiv: "floordiv",
+    nodes.Mod: "mod",
+    nodes.Pow: "pow",
+}
 
 
 def _unmodeled(operands: Iterable[Value]):

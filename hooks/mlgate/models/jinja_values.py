@@ -311,6 +311,7 @@ def apply(function: Callable, operands: list[Value], budget: Budget, *, unknown:
 
 # -- operators --------------------------------------------------------------------------------
 
+
 def _checked_repeat(left, right):
     if isinstance(left, int) and isinstance(right, str | list | tuple):
         left, right = right, left
@@ -322,7 +323,7 @@ def _checked_repeat(left, right):
 def _checked_power(left, right):
     if isinstance(right, int) and abs(right) > 64 or isinstance(left, int) and abs(left) > MAX_INT:
         raise _TooLarge
-    return left ** right
+    return left**right
 
 
 _SPECIFIER = re.compile(r"%(?:\([^)]*\))?([^a-zA-Z%]*)")
@@ -342,8 +343,13 @@ def checked_percent(text, arguments):
 
 
 BINARY = {
-    "add": operator.add, "sub": operator.sub, "mul": _checked_repeat, "div": operator.truediv,
-    "floordiv": operator.floordiv, "mod": checked_percent, "pow": _checked_power,
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": _checked_repeat,
+    "div": operator.truediv,
+    "floordiv": operator.floordiv,
+    "mod": checked_percent,
+    "pow": _checked_power,
 }
 
 
@@ -358,14 +364,33 @@ def repeat_kind(atoms: tuple) -> Marker:
 
 # What an unfoldable combination of each operator gives.
 UNKNOWN_RESULT = {
-    "add": sum_kind, "sub": numeric_kind, "mul": repeat_kind, "div": numeric_kind, "floordiv": numeric_kind,
-    "mod": unknown_kind, "pow": numeric_kind,
+    "add": sum_kind,
+    "sub": numeric_kind,
+    "mul": repeat_kind,
+    "div": numeric_kind,
+    "floordiv": numeric_kind,
+    "mod": unknown_kind,
+    "pow": numeric_kind,
 }
 NUMERIC_FILTERS = frozenset({"length", "count", "int", "float", "abs", "round", "wordcount", "sum"})
-NUMERIC_METHODS = frozenset({
-    "count", "find", "rfind", "index", "rindex", "startswith", "endswith", "isalnum", "isalpha", "isdigit",
-    "islower", "isspace", "istitle", "isupper",
-})
+NUMERIC_METHODS = frozenset(
+    {
+        "count",
+        "find",
+        "rfind",
+        "index",
+        "rindex",
+        "startswith",
+        "endswith",
+        "isalnum",
+        "isalpha",
+        "isdigit",
+        "islower",
+        "isspace",
+        "istitle",
+        "isupper",
+    }
+)
 
 
 def concatenate(*parts) -> str:
@@ -378,22 +403,103 @@ def concatenate(*parts) -> str:
 # Jinja's own filter functions, called on plain constants only; filters that look up
 # attributes (attr, map, selectattr, sort/groupby/sum/unique/min/max/join with an attribute)
 # are judged by the walker and folded here only without an attribute argument.
-PURE_FILTERS = frozenset({
-    "abs", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape", "filesizeformat",
-    "first", "float", "forceescape", "format", "indent", "int", "items", "join", "last", "length", "list", "lower",
-    "max", "min", "pprint", "replace", "reverse", "round", "safe", "slice", "sort", "string", "striptags", "sum",
-    "title", "tojson", "trim", "truncate", "unique", "upper", "urlencode", "wordcount", "wordwrap", "xmlattr",
-})
-STRING_METHODS = frozenset({
-    "capitalize", "casefold", "center", "count", "endswith", "find", "format", "format_map", "index", "isalnum",
-    "isalpha", "isdigit", "islower", "isspace", "istitle", "isupper", "join", "ljust", "lower", "lstrip", "partition",
-    "removeprefix", "removesuffix", "replace", "rfind", "rindex", "rjust", "rpartition", "rsplit", "rstrip", "split",
-    "splitlines", "startswith", "strip", "swapcase", "title", "upper", "zfill",
-})
+PURE_FILTERS = frozenset(
+    {
+        "abs",
+        "batch",
+        "capitalize",
+        "center",
+        "count",
+        "d",
+        "default",
+        "dictsort",
+        "e",
+        "escape",
+        "filesizeformat",
+        "first",
+        "float",
+        "forceescape",
+        "format",
+        "indent",
+        "int",
+        "items",
+        "join",
+        "last",
+        "length",
+        "list",
+        "lower",
+        "max",
+        "min",
+        "pprint",
+        "replace",
+        "reverse",
+        "round",
+        "safe",
+        "slice",
+        "sort",
+        "string",
+        "striptags",
+        "sum",
+        "title",
+        "tojson",
+        "trim",
+        "truncate",
+        "unique",
+        "upper",
+        "urlencode",
+        "wordcount",
+        "wordwrap",
+        "xmlattr",
+    }
+)
+STRING_METHODS = frozenset(
+    {
+        "capitalize",
+        "casefold",
+        "center",
+        "count",
+        "endswith",
+        "find",
+        "format",
+        "format_map",
+        "index",
+        "isalnum",
+        "isalpha",
+        "isdigit",
+        "islower",
+        "isspace",
+        "istitle",
+        "isupper",
+        "join",
+        "ljust",
+        "lower",
+        "lstrip",
+        "partition",
+        "removeprefix",
+        "removesuffix",
+        "replace",
+        "rfind",
+        "rindex",
+        "rjust",
+        "rpartition",
+        "rsplit",
+        "rstrip",
+        "split",
+        "splitlines",
+        "startswith",
+        "strip",
+        "swapcase",
+        "title",
+        "upper",
+        "zfill",
+    }
+)
 LIST_METHODS = frozenset({"count", "index", "copy", "pop"})
 DICT_METHODS = frozenset({"get", "items", "keys", "values", "copy", "pop"})
 # Calls that change a container in place: the container then holds what the call added.
-MUTATING_METHODS = frozenset({"append", "extend", "insert", "update", "setdefault", "add", "remove", "clear", "pop", "popitem", "sort", "reverse"})
+MUTATING_METHODS = frozenset(
+    {"append", "extend", "insert", "update", "setdefault", "add", "remove", "clear", "pop", "popitem", "sort", "reverse"}
+)
 
 
 def methods_of(python_value) -> frozenset[str]:

@@ -47,10 +47,17 @@ MAX_STREAM_PICKLES = 1024
 CHUNK = 16 << 10  # compressed bytes fed at a time: what came out before a corrupt chunk is kept
 _SNIFF = 4096
 # joblib's compressors in its registration order (compressor.py), prefixes as it checks them
-_PREFIXES = ((b"\x78", "zlib"), (b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x5d\x00", "lzma"), (b"\xfd7zXZ", "xz"), (b"\x04\x22\x4d\x18", "lz4"))
+_PREFIXES = (
+    (b"\x78", "zlib"),
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\x5d\x00", "lzma"),
+    (b"\xfd7zXZ", "xz"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+)
 _SINGLE_STREAM = frozenset({"zlib", "ZF"})
 _MAX_DTYPE_DEPTH = 8
-_ZF_HEADER = 2 + len(f"{2 ** 64:#x}")  # b"ZF" + the hex length joblib < 0.9.3 wrote
+_ZF_HEADER = 2 + len(f"{2**64:#x}")  # b"ZF" + the hex length joblib < 0.9.3 wrote
 
 WRAPPER_CLASSES = ("joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper")
 
@@ -175,8 +182,10 @@ def scan_compressed(data, where: Where, options: dict, *, expected: bool = True,
     if problem is not None and content:
         found.append(inner.finding(UNPARSEABLE, f"{kind} data cannot be decompressed past this point: {problem}", len(content)))
     if capped:
-        message = (f"decompresses to more than {allowance.total} bytes ({MAX_RATIO} times the file's size plus {FREE_OUTPUT}, "
-                   f"at most {MAX_DECOMPRESSED}): the rest was not analysed")
+        message = (
+            f"decompresses to more than {allowance.total} bytes ({MAX_RATIO} times the file's size plus {FREE_OUTPUT}, "
+            f"at most {MAX_DECOMPRESSED}): the rest was not analysed"
+        )
         found.append(inner.finding(UNPARSEABLE, message, len(content)))
     return found
 

@@ -49,8 +49,13 @@ WORK_FREE = 1 << 20
 _CANDIDATE_COST = 64  # characters' worth of work a decoding attempt costs however soon it fails
 _FIRST_WINDOW = 1024
 _LONGEST_TOKEN = 16  # a literal, number or escape cut by a window's end fails this close to it
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
-         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 _DECODER = json.JSONDecoder()
 
 
@@ -139,7 +144,9 @@ def scan_embedded(data, where: Where) -> tuple[list[Finding], bool]:
         stop = _CONTROL_BYTE.search(data, match.start())
         end = stop.start() if stop is not None else len(data)
         if end - match.start() > MAX_RUN:
-            raise Malformed(f"{end - match.start()} bytes of text with no control byte: too long to search for a model config", match.start())
+            raise Malformed(
+                f"{end - match.start()} bytes of text with no control byte: too long to search for a model config", match.start()
+            )
         # h5py hands Keras such strings decoded with surrogate escapes: undecodable bytes are kept
         search.run(_Text(bytes(data[match.start() : end]).decode("utf-8", "surrogateescape"), "utf-8", match.start(), "surrogateescape"))
         position = end
@@ -183,7 +190,9 @@ class _Search:
             try:
                 value, end = _DECODER.raw_decode(chunk)
             except json.JSONDecodeError as error:
-                cut = start + len(chunk) < len(text) and (error.pos >= len(chunk) - _LONGEST_TOKEN or error.msg.startswith("Unterminated string"))
+                cut = start + len(chunk) < len(text) and (
+                    error.pos >= len(chunk) - _LONGEST_TOKEN or error.msg.startswith("Unterminated string")
+                )
                 self._spend(len(chunk) if cut else error.pos, offset)
                 if not cut:
                     return None
@@ -197,7 +206,9 @@ class _Search:
     def _spend(self, characters: int, offset: int) -> None:
         self.work += characters + _CANDIDATE_COST
         if self.work > WORK_PER_BYTE * self.searched + WORK_FREE:
-            raise Malformed("searching for model configs in this file costs more than it should (JSON fragments overlapping one another)", offset)
+            raise Malformed(
+                "searching for model configs in this file costs more than it should (JSON fragments overlapping one another)", offset
+            )
 
 
 def _located(text: str, start: int) -> object:

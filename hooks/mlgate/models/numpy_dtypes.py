@@ -59,43 +59,114 @@ def _plain(itemsize: int, kind: str) -> DType:
 
 # Single-character type codes numpy knows (numpy 2, 64-bit Linux): itemsize and kind.
 _CODES = {
-    "?": (1, "b"), "b": (1, "i"), "B": (1, "u"), "h": (2, "i"), "H": (2, "u"), "i": (4, "i"), "I": (4, "u"),
-    "l": (8, "i"), "L": (8, "u"), "q": (8, "i"), "Q": (8, "u"), "n": (8, "i"), "N": (8, "u"), "p": (8, "i"),
-    "P": (8, "u"), "e": (2, "f"), "f": (4, "f"), "d": (8, "f"), "g": (16, "f"), "F": (8, "c"), "D": (16, "c"),
-    "G": (32, "c"), "O": (8, "O"), "T": (16, "T"), "S": (0, "S"), "c": (1, "S"), "U": (0, "U"),
-    "V": (0, "V"), "M": (8, "M"), "m": (8, "m"),
+    "?": (1, "b"),
+    "b": (1, "i"),
+    "B": (1, "u"),
+    "h": (2, "i"),
+    "H": (2, "u"),
+    "i": (4, "i"),
+    "I": (4, "u"),
+    "l": (8, "i"),
+    "L": (8, "u"),
+    "q": (8, "i"),
+    "Q": (8, "u"),
+    "n": (8, "i"),
+    "N": (8, "u"),
+    "p": (8, "i"),
+    "P": (8, "u"),
+    "e": (2, "f"),
+    "f": (4, "f"),
+    "d": (8, "f"),
+    "g": (16, "f"),
+    "F": (8, "c"),
+    "D": (16, "c"),
+    "G": (32, "c"),
+    "O": (8, "O"),
+    "T": (16, "T"),
+    "S": (0, "S"),
+    "c": (1, "S"),
+    "U": (0, "U"),
+    "V": (0, "V"),
+    "M": (8, "M"),
+    "m": (8, "m"),
     # A character below 24 is read as numpy's type number: chr(17) is NPY_OBJECT.
-    **{chr(number): code for number, code in enumerate([
-        (1, "b"), (1, "i"), (1, "u"), (2, "i"), (2, "u"), (4, "i"), (4, "u"), (8, "i"), (8, "u"), (8, "i"), (8, "u"), (4, "f"),
-        (8, "f"), (16, "f"), (8, "c"), (16, "c"), (32, "c"), (8, "O"), (0, "S"), (0, "U"), (0, "V"), (8, "M"), (8, "m"), (2, "f"),
-    ])},
+    **{
+        chr(number): code
+        for number, code in enumerate(
+            [
+                (1, "b"),
+                (1, "i"),
+                (1, "u"),
+                (2, "i"),
+                (2, "u"),
+                (4, "i"),
+                (4, "u"),
+                (8, "i"),
+                (8, "u"),
+                (8, "i"),
+                (8, "u"),
+                (4, "f"),
+                (8, "f"),
+                (16, "f"),
+                (8, "c"),
+                (16, "c"),
+                (32, "c"),
+                (8, "O"),
+                (0, "S"),
+                (0, "U"),
+                (0, "V"),
+                (8, "M"),
+                (8, "m"),
+                (2, "f"),
+            ]
+        )
+    },
 }
 # A kind followed by a size in bytes ('<f8', '|O8', 'b1', 'M 8'); S, a, U and V take any size.
 _SIZED_KINDS = {
-    "b": (1,), "i": (1, 2, 4, 8), "u": (1, 2, 4, 8), "f": (2, 4, 8, 16), "c": (8, 16, 32), "O": (4, 8), "M": (8,), "m": (8,),
+    "b": (1,),
+    "i": (1, 2, 4, 8),
+    "u": (1, 2, 4, 8),
+    "f": (2, 4, 8, 16),
+    "c": (8, 16, 32),
+    "O": (4, 8),
+    "M": (8,),
+    "m": (8,),
 }
 # Names in numpy's type dictionary, looked up with the byte order character included.
 _NAMES = {
     **dict.fromkeys(("object", "object_", "object0", "Object0"), (8, "O")),  # object0: numpy < 2
     **dict.fromkeys(("bool", "bool_"), (1, "b")),
-    **dict.fromkeys(("int8", "byte"), (1, "i")), **dict.fromkeys(("uint8", "ubyte"), (1, "u")),
-    **dict.fromkeys(("int16", "short"), (2, "i")), **dict.fromkeys(("uint16", "ushort"), (2, "u")),
-    **dict.fromkeys(("int32", "intc"), (4, "i")), **dict.fromkeys(("uint32", "uintc"), (4, "u")),
+    **dict.fromkeys(("int8", "byte"), (1, "i")),
+    **dict.fromkeys(("uint8", "ubyte"), (1, "u")),
+    **dict.fromkeys(("int16", "short"), (2, "i")),
+    **dict.fromkeys(("uint16", "ushort"), (2, "u")),
+    **dict.fromkeys(("int32", "intc"), (4, "i")),
+    **dict.fromkeys(("uint32", "uintc"), (4, "u")),
     **dict.fromkeys(("int64", "long", "longlong", "intp", "int_", "int"), (8, "i")),
     **dict.fromkeys(("uint64", "ulong", "ulonglong", "uintp", "uint"), (8, "u")),
-    **dict.fromkeys(("float16", "half"), (2, "f")), **dict.fromkeys(("float32", "single"), (4, "f")),
-    **dict.fromkeys(("float64", "double", "float"), (8, "f")), **dict.fromkeys(("float128", "longdouble"), (16, "f")),
-    **dict.fromkeys(("complex64", "csingle"), (8, "c")), **dict.fromkeys(("complex128", "cdouble", "complex"), (16, "c")),
+    **dict.fromkeys(("float16", "half"), (2, "f")),
+    **dict.fromkeys(("float32", "single"), (4, "f")),
+    **dict.fromkeys(("float64", "double", "float"), (8, "f")),
+    **dict.fromkeys(("float128", "longdouble"), (16, "f")),
+    **dict.fromkeys(("complex64", "csingle"), (8, "c")),
+    **dict.fromkeys(("complex128", "cdouble", "complex"), (16, "c")),
     **dict.fromkeys(("complex256", "clongdouble"), (32, "c")),
-    **dict.fromkeys(("bytes_", "bytes"), (0, "S")), **dict.fromkeys(("str_", "str", "unicode"), (0, "U")),
-    "void": (0, "V"), "datetime64": (8, "M"), "timedelta64": (8, "m"), "a": (0, "S"),
+    **dict.fromkeys(("bytes_", "bytes"), (0, "S")),
+    **dict.fromkeys(("str_", "str", "unicode"), (0, "U")),
+    "void": (0, "V"),
+    "datetime64": (8, "M"),
+    "timedelta64": (8, "m"),
+    "a": (0, "S"),
 }
 _BYTE_ORDERS = b"<>|="
 _C_SPACES = b" \t\n\v\f\r"  # what strtol skips
 # [multiplier unit/divisor], the numbers read by strtol (numpy checks more, but never finds objects)
 _DATETIME_UNIT = re.compile(r"\[(?:[ \t\n\v\f\r]*\+?\d+)?(?:generic|Y|M|W|D|h|m|s|ms|us|\u03bcs|ns|ps|fs|as)(?:/[ \t\n\v\f\r]*[+-]?\d+)?\]")
 # numpy._core._internal's grammar of comma strings: '<(2,3)>f8, i4'
-_COMMA_ITEM = re.compile(r"(?P<order1>[<>|=]?)(?P<repeats> *[(]?[ ,0-9]*[)]? *)(?P<order2>[<>|=]?)(?P<dtype>[A-Za-z0-9.?]*(?:\[[a-zA-Z0-9,.]+\])?)")
+_COMMA_ITEM = re.compile(
+    r"(?P<order1>[<>|=]?)(?P<repeats> *[(]?[ ,0-9]*[)]? *)(?P<order2>[<>|=]?)(?P<dtype>[A-Za-z0-9.?]*(?:\[[a-zA-Z0-9,.]+\])?)"
+)
 _COMMA_SEPARATOR = re.compile(r"\s*,\s*")
 _TRAILING_SPACE = re.compile(r"\s+$")
 _NATIVE_ORDER = "<"
@@ -172,6 +243,7 @@ def _structured(fields: list[tuple[object, DType]], itemsize: int) -> DType:
 
 # -- strings ------------------------------------------------------------------------------
 
+
 def _from_string(text: str, depth: int) -> DType:
     """numpy's _convert_from_str: what numpy.dtype('...') builds."""
     try:
@@ -218,7 +290,7 @@ def _strtol(digits: bytes) -> tuple[int | None, bool]:
     value = int(match.group(2)) * (-1 if match.group(1) == b"-" else 1)
     if not -(1 << 63) <= value < (1 << 63):
         return INT_MAX + 1, False  # ERANGE: strtol returns LONG_MAX/LONG_MIN
-    rest = digits[match.end():]
+    rest = digits[match.end() :]
     if rest[:1] == b"\0":
         raise Rejected("NUL byte inside a dtype string")
     return value, not rest
@@ -293,6 +365,7 @@ def _from_comma_string(text: str, depth: int) -> DType:
 
 
 # -- (base, second) tuples ----------------------------------------------------------------
+
 
 def _with_second(base: DType, second: object, depth: int) -> DType:
     """numpy.dtype((base, second)): a subarray, a sized flexible type, or a union ('new' view)."""

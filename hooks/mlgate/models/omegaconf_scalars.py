@@ -16,22 +16,31 @@ import re
 # PyYAML's implicit resolvers (yaml/resolver.py) in the order PyYAML tries them, then
 # OmegaConf's added float (omegaconf/_utils.py get_yaml_loader).
 _BOOL = re.compile(r"(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)")
-_FLOAT = re.compile(r"""(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+_FLOAT = re.compile(
+    r"""(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
     |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
     |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
     |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))""", re.X)
-_INT = re.compile(r"""(?:[-+]?0b[0-1_]+
+    |\.(?:nan|NaN|NAN))""",
+    re.X,
+)
+_INT = re.compile(
+    r"""(?:[-+]?0b[0-1_]+
     |[-+]?0[0-7_]+
     |[-+]?(?:0|[1-9][0-9_]*)
     |[-+]?0x[0-9a-fA-F_]+
-    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)""", re.X)
-_OMEGACONF_FLOAT = re.compile(r"""(?:[-+]?[0-9]+(?:_[0-9]+)*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)""",
+    re.X,
+)
+_OMEGACONF_FLOAT = re.compile(
+    r"""(?:[-+]?[0-9]+(?:_[0-9]+)*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+)
     |\.[0-9]+(?:_[0-9]+)*(?:[eE][-+][0-9]+)?
     |[-+]?[0-9]+(?:_[0-9]+)*(?::[0-5]?[0-9])+\.[0-9_]*
     |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))""", re.X)
+    |\.(?:nan|NaN|NAN))""",
+    re.X,
+)
 _NULL = re.compile(r"(?:~|null|Null|NULL|)")
 
 

@@ -62,8 +62,16 @@ NestedScan = Callable[[bytes, Where], list[Finding]]
 
 
 def scan_pickle(
-    data, where: Where, options: dict, *, expected: bool = True, start: int = 0, max_pickles: int | None = None,
-    depth: int = 0, nested: NestedScan | None = None, budget: stored_values.Budget | None = None,
+    data,
+    where: Where,
+    options: dict,
+    *,
+    expected: bool = True,
+    start: int = 0,
+    max_pickles: int | None = None,
+    depth: int = 0,
+    nested: NestedScan | None = None,
+    budget: stored_values.Budget | None = None,
 ) -> list[Finding]:
     rules = policy(options)
     reading = walk_all_readings(data, rules, start=start, max_pickles=max_pickles)
@@ -75,7 +83,13 @@ def scan_pickle(
         budget = budget or stored_values.Budget(STORED_BUDGET)
         found += _stored_value_findings(data, reading, where, options, depth, nested, budget)
     if reading.stored_overflow or budget is not None and budget.exhausted:
-        found.append(where.finding(UNPARSEABLE, "more values stored inside the pickle than mlgate reads: the rest were not checked for pickles or model files", start))
+        found.append(
+            where.finding(
+                UNPARSEABLE,
+                "more values stored inside the pickle than mlgate reads: the rest were not checked for pickles or model files",
+                start,
+            )
+        )
     found.sort(key=lambda finding: finding.offset or 0)
     return found
 
@@ -103,7 +117,8 @@ def _credible(reading: Walk) -> bool:
     """A global named like a real module and attribute that is called or dangerous: not an
     accident of reading text or random bytes as opcodes."""
     return any(
-        site.kind is SiteKind.GLOBAL and _identifier_like(site.name)
+        site.kind is SiteKind.GLOBAL
+        and _identifier_like(site.name)
         and (site.call_offset is not None or dangerous_reason(site.name, site.module) is not None)
         for site in reading.sites.values()
     )
@@ -118,10 +133,18 @@ def _expansion_findings(reading: Walk, data, where: Where, start: int) -> list[F
     unfolded = expansion.unfolded_size(data, start, threshold)
     if unfolded <= threshold:
         return []
-    return [where.finding(EXPANSION_BOMB, f"pickle of {size} bytes whose shared references unfold into more than {threshold:,} objects (a billion-laughs expansion): anything that walks it exhausts memory or time", start)]
+    return [
+        where.finding(
+            EXPANSION_BOMB,
+            f"pickle of {size} bytes whose shared references unfold into more than {threshold:,} objects (a billion-laughs expansion): anything that walks it exhausts memory or time",
+            start,
+        )
+    ]
 
 
-def _stored_value_findings(data, reading: Walk, where: Where, options: dict, depth: int, nested: NestedScan | None, budget: stored_values.Budget) -> list[Finding]:
+def _stored_value_findings(
+    data, reading: Walk, where: Where, options: dict, depth: int, nested: NestedScan | None, budget: stored_values.Budget
+) -> list[Finding]:
     """Calls in a pickle (or a model file) kept as a value inside this one: loading the outer
     pickle does not run them, the code that later loads the value does."""
     found: list[Finding] = []
@@ -134,7 +157,11 @@ def _stored_value_findings(data, reading: Walk, where: Where, options: dict, dep
             inner_where = where.at(begin)
             prefix = f"stored as {how} (at offset {inner_where.base_offset}) for a later load"
             if nested is not None and value.startswith(FILE_MAGICS):
-                inner = [finding for finding in nested(value, inner_where) if finding.severity >= Severity.HIGH and finding.rule is not UNPARSEABLE]
+                inner = [
+                    finding
+                    for finding in nested(value, inner_where)
+                    if finding.severity >= Severity.HIGH and finding.rule is not UNPARSEABLE
+                ]
                 inner = [  # located at the value: the file has no such member
                     dataclasses.replace(
                         finding,
@@ -177,7 +204,9 @@ def walk_all_readings(data, rules: Policy, *, start: int = 0, max_pickles: int |
     if reading.pickles > 1 or reading.pickles and reading.end < len(data):  # Unpickler.load() again keeps its memo
         others.append(True)
     for shared_memo in others:
-        alternative = walker.walk(data, start=start, max_pickles=max_pickles, calls_arguments=rules.calls_arguments, shared_memo=shared_memo)
+        alternative = walker.walk(
+            data, start=start, max_pickles=max_pickles, calls_arguments=rules.calls_arguments, shared_memo=shared_memo
+        )
         reading.merge(alternative, _dangerous_global)
     if reading.irregular_frames:
         _merge_buffered_reading(reading, data, start, rules)
@@ -212,7 +241,9 @@ def findings(reading: Walk, data, where: Where, rules: Policy, *, expected: bool
         done = f" after {reading.pickles} complete pickle(s)" if reading.pickles else ""
         found.append(where.finding(UNPARSEABLE, f"pickle stream cannot be parsed{done}: {reading.error}", reading.error_offset))
     elif not found and reading.pickles and not broken:
-        found.append(where.finding(PICKLE_FORMAT, f"pickle ({_protocol(data, start)}): loading it can execute code; prefer safetensors", start))
+        found.append(
+            where.finding(PICKLE_FORMAT, f"pickle ({_protocol(data, start)}): loading it can execute code; prefer safetensors", start)
+        )
     return sorted(found, key=lambda finding: finding.offset or 0)
 
 
@@ -226,12 +257,24 @@ def _site_finding(site: Site, where: Where, rules: Policy) -> Finding | None:
             return where.finding(DANGEROUS_CALL, f"pickle {verb} {site.name}{how}: {reason}", site.first_offset)
         if called and not rules.allowed(site.name, site.module or None):
             route = f" (the attribute chain {site.qualname} of module {site.module})" if "." in site.qualname else ""
-            return where.finding(UNKNOWN_CALL, f"pickle calls {site.name}{route}{how}, which is not in the allowlist of data-rebuilding callables", site.first_offset)
+            return where.finding(
+                UNKNOWN_CALL,
+                f"pickle calls {site.name}{route}{how}, which is not in the allowlist of data-rebuilding callables",
+                site.first_offset,
+            )
         return None
     if site.kind is SiteKind.DYNAMIC:
-        return where.finding(DANGEROUS_CALL, f"pickle imports a global whose name is computed at load time ({site.name}): a scanner-evasion technique", site.first_offset)
+        return where.finding(
+            DANGEROUS_CALL,
+            f"pickle imports a global whose name is computed at load time ({site.name}): a scanner-evasion technique",
+            site.first_offset,
+        )
     if site.kind is SiteKind.MUTATION:
-        return where.finding(DANGEROUS_CALL, f"pickle modifies the global {site.name} in place via {site.how}: it can redirect later imports and calls", site.first_offset)
+        return where.finding(
+            DANGEROUS_CALL,
+            f"pickle modifies the global {site.name} in place via {site.how}: it can redirect later imports and calls",
+            site.first_offset,
+        )
     if site.kind is SiteKind.RESULT:
         producer = rules.verdict(site.producer) if site.producer else Verdict.UNKNOWN
         if producer is Verdict.DANGEROUS:

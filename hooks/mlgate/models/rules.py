@@ -8,82 +8,130 @@ from mlgate.findings import Rule, Severity
 HOOK = "models"
 
 DANGEROUS_CALL = Rule(
-    "MOD001", "pickle-dangerous-call", HOOK, Severity.CRITICAL,
+    "MOD001",
+    "pickle-dangerous-call",
+    HOOK,
+    Severity.CRITICAL,
     "pickle invokes a known-dangerous callable (process, eval/exec, import machinery, network, files)",
     "do not load this file; if it is yours, re-save the weights as safetensors",
 )
 UNKNOWN_CALL = Rule(
-    "MOD002", "pickle-unknown-call", HOOK, Severity.HIGH,
+    "MOD002",
+    "pickle-unknown-call",
+    HOOK,
+    Severity.HIGH,
     "pickle invokes a callable outside the allowlist of what ML libraries need to rebuild data",
     "review the callable; convert to safetensors, or accept the reviewed file by path + sha256 in models.allowlist",
 )
 PICKLE_FORMAT = Rule(
-    "MOD003", "pickle-format", HOOK, Severity.MEDIUM,
+    "MOD003",
+    "pickle-format",
+    HOOK,
+    Severity.MEDIUM,
     "model file in a pickle-based format: it can execute code when loaded",
     "prefer safetensors; load with torch.load(weights_only=True); or allowlist the reviewed file by sha256",
 )
 UNPARSEABLE = Rule(
-    "MOD004", "unparseable-model", HOOK, Severity.HIGH,
+    "MOD004",
+    "unparseable-model",
+    HOOK,
+    Severity.HIGH,
     "model content that cannot be parsed where a pickle or model format is expected (fails closed)",
     "re-export the file; a corrupt or truncated pickle is a known way to slip past scanners",
 )
 ARCHIVE_TAMPERING = Rule(
-    "MOD005", "archive-tampering", HOOK, Severity.HIGH,
+    "MOD005",
+    "archive-tampering",
+    HOOK,
+    Severity.HIGH,
     "model archive built to confuse scanners (mismatched names, data before the archive, odd flags)",
     "re-save the model with the library that made it; do not load the archive as it is",
 )
 TORCHSCRIPT_CODE = Rule(
-    "MOD006", "torchscript-code", HOOK, Severity.HIGH,
+    "MOD006",
+    "torchscript-code",
+    HOOK,
+    Severity.HIGH,
     "TorchScript archive carries code that runs when the model is loaded",
     "load only TorchScript from trusted sources; prefer safetensors weights + model code from your repo",
 )
 KERAS_LAMBDA = Rule(
-    "MOD007", "keras-lambda-layer", HOOK, Severity.CRITICAL,
+    "MOD007",
+    "keras-lambda-layer",
+    HOOK,
+    Severity.CRITICAL,
     "Keras model with a Lambda layer: serialized Python code that runs on load",
     "rebuild the layer in code and save weights only (model.save_weights / safetensors)",
 )
 KERAS_CUSTOM_OBJECT = Rule(
-    "MOD008", "keras-custom-object", HOOK, Severity.HIGH,
+    "MOD008",
+    "keras-custom-object",
+    HOOK,
+    Severity.HIGH,
     "Keras model referencing modules outside Keras: loading imports and runs them",
     "register custom objects from your own code and review the module names in config.json",
 )
 CHAT_TEMPLATE = Rule(
-    "MOD009", "chat-template-injection", HOOK, Severity.CRITICAL,
+    "MOD009",
+    "chat-template-injection",
+    HOOK,
+    Severity.CRITICAL,
     "chat template (GGUF metadata, tokenizer_config.json, chat_template.jinja) with Jinja constructs that reach Python internals (CVE-2024-34359)",
     "replace the chat_template with a plain one; load with a sandboxed Jinja environment",
 )
 ONNX_EXTERNAL = Rule(
-    "MOD010", "onnx-external-data-escape", HOOK, Severity.HIGH,
+    "MOD010",
+    "onnx-external-data-escape",
+    HOOK,
+    Severity.HIGH,
     "ONNX external_data location that leaves the model's folder (absolute or ..)",
     "keep external tensor files beside the model with relative names",
 )
 SAFETENSORS_INVALID = Rule(
-    "MOD011", "safetensors-invalid", HOOK, Severity.HIGH,
+    "MOD011",
+    "safetensors-invalid",
+    HOOK,
+    Severity.HIGH,
     "file named safetensors whose header is not valid safetensors",
     "re-export the weights with the safetensors library",
 )
 LFS_POINTER = Rule(
-    "MOD012", "lfs-pointer", HOOK, Severity.LOW,
+    "MOD012",
+    "lfs-pointer",
+    HOOK,
+    Severity.LOW,
     "git-LFS pointer: the model itself is not in this checkout and was not scanned",
     "run mlgate where the LFS objects are fetched (git lfs pull) so the real file is scanned",
 )
 TENSORFLOW_OP = Rule(
-    "MOD013", "tensorflow-unsafe-op", HOOK, Severity.HIGH,
+    "MOD013",
+    "tensorflow-unsafe-op",
+    HOOK,
+    Severity.HIGH,
     "TensorFlow SavedModel graph with operations that read or write files or call Python (ReadFile, WriteFile, PyFunc)",
     "remove the operation from the exported graph (do file I/O and Python in the serving code), re-export the SavedModel",
 )
 HYDRA_TARGET = Rule(
-    "MOD014", "hydra-target-dangerous", HOOK, Severity.CRITICAL,
+    "MOD014",
+    "hydra-target-dangerous",
+    HOOK,
+    Severity.CRITICAL,
     "model archive config (NeMo .nemo, Hydra YAML) whose _target_ names a dangerous callable (CVE-2025-23304)",
     "do not restore the model; re-export it from a trusted source with a config naming only model classes",
 )
 ARCHIVE_CODE = Rule(
-    "MOD015", "model-archive-code-call", HOOK, Severity.CRITICAL,
+    "MOD015",
+    "model-archive-code-call",
+    HOOK,
+    Severity.CRITICAL,
     "Python code inside a model archive (a TorchServe .mar handler) that starts processes, evaluates strings or installs packages",
     "do not serve the archive; rebuild it from handler code you have reviewed (torch-model-archiver)",
 )
 EXPANSION_BOMB = Rule(
-    "MOD016", "pickle-expansion-bomb", HOOK, Severity.HIGH,
+    "MOD016",
+    "pickle-expansion-bomb",
+    HOOK,
+    Severity.HIGH,
     "pickle whose shared references (DUP, memo GET) unfold into a tree thousands of times its size (billion laughs)",
     "do not load the file; re-save the data from its source (a real model's objects do not repeat themselves a billion times)",
 )

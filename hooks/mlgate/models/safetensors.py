@@ -20,9 +20,26 @@ from mlgate.models.where import Where
 MAX_HEADER = 100 << 20  # the library refuses larger headers
 # bits per element, as the library defines its dtypes
 DTYPE_BITS = {
-    "BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "I16": 16, "U16": 16,
-    "F16": 16, "BF16": 16, "I32": 32, "U32": 32, "F32": 32, "C64": 64, "F64": 64, "I64": 64, "U64": 64,
-    "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
+    "BOOL": 8,
+    "U8": 8,
+    "I8": 8,
+    "F8_E5M2": 8,
+    "F8_E4M3": 8,
+    "F8_E8M0": 8,
+    "I16": 16,
+    "U16": 16,
+    "F16": 16,
+    "BF16": 16,
+    "I32": 32,
+    "U32": 32,
+    "F32": 32,
+    "C64": 64,
+    "F64": 64,
+    "I64": 64,
+    "U64": 64,
+    "F4": 4,
+    "F6_E2M3": 6,
+    "F6_E3M2": 6,
 }
 _SHOWN = 3
 
@@ -101,7 +118,9 @@ def _layout(spans: list[tuple[int, int, str, int]], area: int, area_start: int) 
         if begin < expected:
             problems.append((f"tensor {name!r} overlaps another tensor", at))
         elif begin > expected:
-            problems.append((f"{begin - expected} bytes of the data area before tensor {name!r} belong to no tensor", area_start + expected))
+            problems.append(
+                (f"{begin - expected} bytes of the data area before tensor {name!r} belong to no tensor", area_start + expected)
+            )
         if end > area:
             problems.append((f"tensor {name!r} ends past the end of the file", at))
         expected = max(expected, end)

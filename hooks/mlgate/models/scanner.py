@@ -64,10 +64,20 @@ _COMPRESSED_SNIFF = 1 << 16
 # weights inside a .keras, a GGUF in a zip) are only reported when they can be read.
 _CODE_KINDS = frozenset({"pickle", "zip", "tar", "compressed", "7z"})
 _DESCRIPTIONS = {
-    None: "not a format mlgate knows", "zip": "a zip archive", "pickle": "a pickle", "npy": "a NumPy array",
-    "gguf": "a GGUF file", "hdf5": "an HDF5 file", "tar": "a tar archive", "compressed": "compressed data",
-    "lfs": "a git-LFS pointer", "onnx": "an ONNX model", "safetensors": "a safetensors file",
-    "saved_model": "a TensorFlow SavedModel", "keras_metadata": "Keras SavedModel metadata", "7z": "a 7z archive",
+    None: "not a format mlgate knows",
+    "zip": "a zip archive",
+    "pickle": "a pickle",
+    "npy": "a NumPy array",
+    "gguf": "a GGUF file",
+    "hdf5": "an HDF5 file",
+    "tar": "a tar archive",
+    "compressed": "compressed data",
+    "lfs": "a git-LFS pointer",
+    "onnx": "an ONNX model",
+    "safetensors": "a safetensors file",
+    "saved_model": "a TensorFlow SavedModel",
+    "keras_metadata": "Keras SavedModel metadata",
+    "7z": "a 7z archive",
 }
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 KERAS_CONFIG = "config.json"  # the architecture Keras rebuilds (in a .keras zip, a preset folder)
@@ -206,14 +216,18 @@ class _Job:
         if kind == "pickle":
             return []
         seen = {(finding.rule.code, finding.message) for finding in found}
-        return [finding for finding in pickles.scan_other_reading(data, where, self.options) if (finding.rule.code, finding.message) not in seen]
+        return [
+            finding for finding in pickles.scan_other_reading(data, where, self.options) if (finding.rule.code, finding.message) not in seen
+        ]
 
     def nested(self, depth: int) -> pickles.NestedScan:
         """Scans a value stored inside a pickle as a file of its own (a .keras or torch zip kept as bytes)."""
+
         def scan_value(value: bytes, where: Where) -> list[Finding]:
             if depth + 1 > MAX_DEPTH:
                 return [_too_deep(where)]
             return self.scan(value, where, "", depth + 1)
+
         return scan_value
 
     def kind_of(self, data, name: str) -> str | None:
@@ -265,7 +279,14 @@ class _Job:
             return hdf5.scan(data, where, self.path if depth == 0 else None)
         if kind == "keras_metadata":
             return keras.scan_embedded(data, where)[0]
-        formats = {"gguf": gguf.scan, "onnx": onnx.scan, "safetensors": safetensors.scan, "lfs": lfs.scan, "saved_model": tensorflow.scan, "7z": sevenzip.scan}
+        formats = {
+            "gguf": gguf.scan,
+            "onnx": onnx.scan,
+            "safetensors": safetensors.scan,
+            "lfs": lfs.scan,
+            "saved_model": tensorflow.scan,
+            "7z": sevenzip.scan,
+        }
         return formats[kind](data, where)
 
     # -- zip --------------------------------------------------------------------------------
@@ -315,7 +336,11 @@ class _Job:
             if read_by_name(member.name):
                 return self.read_and(archive, member, container, lambda content: self.scan(content, where, member.name, depth + 1), raw=raw)
             if expects_model(member.name, head):
-                return [where.finding(UNPARSEABLE, f"member named {suffixes(member.name)[-1]} is not a format mlgate knows: it cannot be checked", 0)]
+                return [
+                    where.finding(
+                        UNPARSEABLE, f"member named {suffixes(member.name)[-1]} is not a format mlgate knows: it cannot be checked", 0
+                    )
+                ]
             return []
         if depth + 1 > MAX_DEPTH:
             return [_too_deep(where)]
@@ -352,7 +377,11 @@ class _Job:
                 # Mostly raw tensor bytes that are stepped over, not read: no copy, no cap.
                 with memoryview(data)[start : start + size] as view:
                     found += torch_formats.scan_tar_member(name, view, inner, self.options)
-            elif self.sniff(head := bytes(data[start : start + min(size, HEAD_SIZE)]), size) is not None or expects_model(name, head) or read_by_name(name):
+            elif (
+                self.sniff(head := bytes(data[start : start + min(size, HEAD_SIZE)]), size) is not None
+                or expects_model(name, head)
+                or read_by_name(name)
+            ):
                 found += self.scan_part(data, start, size, inner, name, depth, member=True)
         return found
 
@@ -377,8 +406,12 @@ class _Job:
 def read_by_name(name: str) -> bool:
     """Archive members whose name, not their content, says they can carry code: Jinja templates (JSON, YAML, .jinja),
     TensorFlow graphs and Keras metadata, Hydra configs (a NeMo archive's model_config.yaml)."""
-    return (chat_templates.may_hold_templates(name) or tensorflow.is_saved_model(name)
-            or keras.is_saved_model_metadata(name) or hydra_configs.is_config(name))
+    return (
+        chat_templates.may_hold_templates(name)
+        or tensorflow.is_saved_model(name)
+        or keras.is_saved_model_metadata(name)
+        or hydra_configs.is_config(name)
+    )
 
 
 def _too_deep(where: Where) -> Finding:

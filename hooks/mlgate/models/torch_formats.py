@@ -31,9 +31,23 @@ _STORAGE_KEY = re.compile(r"[0-9]+")
 _CODE_SHOWN = 5
 
 _ELEMENT_SIZES = {
-    "Double": 8, "Float": 4, "Half": 2, "BFloat16": 2, "Long": 8, "Int": 4, "Short": 2, "Char": 1,
-    "Byte": 1, "Bool": 1, "ComplexDouble": 16, "ComplexFloat": 8, "QUInt8": 1, "QInt8": 1, "QInt32": 4,
-    "QUInt4x2": 1, "QUInt2x4": 1,
+    "Double": 8,
+    "Float": 4,
+    "Half": 2,
+    "BFloat16": 2,
+    "Long": 8,
+    "Int": 4,
+    "Short": 2,
+    "Char": 1,
+    "Byte": 1,
+    "Bool": 1,
+    "ComplexDouble": 16,
+    "ComplexFloat": 8,
+    "QUInt8": 1,
+    "QInt8": 1,
+    "QInt32": 4,
+    "QUInt4x2": 1,
+    "QUInt2x4": 1,
 }
 _STORAGE_TYPE = re.compile(r"torch\.(?:cuda\.)?(\w+)Storage")
 LEGACY_TAR_MEMBERS = frozenset({"pickle", "storages", "tensors"})
@@ -66,6 +80,7 @@ def is_storage(member: Member, prefix: str) -> bool:
 
 def torchscript_findings(archive: ZipArchive, prefix: str, where: Where) -> list[Finding]:
     """MOD006 naming the code members `torch.jit.load` compiles and runs."""
+
     def is_code(name: str) -> bool:
         return name.startswith(f"{prefix}/code/") and name.endswith(".py") or name == f"{prefix}/bytecode.pkl"
 
@@ -134,4 +149,3 @@ def _checked(data, end: int, at: int) -> int:
     if end > len(data) or end < at:
         raise Malformed("legacy torch tar member: raw data runs past its end", at)
     return end
-

@@ -81,15 +81,39 @@ UNKNOWN = Computed()
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _PLAIN_FORMAT = re.compile(r"%[sdr%]")  # %-formats without widths: nothing grows unbounded
 _DECODERS: dict[str, Callable[[Any], bytes]] = {
-    "base64.b64decode": base64.b64decode, "base64.standard_b64decode": base64.standard_b64decode,
-    "base64.urlsafe_b64decode": base64.urlsafe_b64decode, "base64.b32decode": base64.b32decode,
-    "base64.b16decode": base64.b16decode, "base64.b85decode": base64.b85decode, "base64.a85decode": base64.a85decode,
-    "base64.decodebytes": base64.decodebytes, "binascii.unhexlify": binascii.unhexlify, "binascii.a2b_hex": binascii.a2b_hex,
-    "binascii.a2b_base64": binascii.a2b_base64, "builtins.bytes.fromhex": bytes.fromhex, "builtins.bytearray.fromhex": bytes.fromhex,
+    "base64.b64decode": base64.b64decode,
+    "base64.standard_b64decode": base64.standard_b64decode,
+    "base64.urlsafe_b64decode": base64.urlsafe_b64decode,
+    "base64.b32decode": base64.b32decode,
+    "base64.b16decode": base64.b16decode,
+    "base64.b85decode": base64.b85decode,
+    "base64.a85decode": base64.a85decode,
+    "base64.decodebytes": base64.decodebytes,
+    "binascii.unhexlify": binascii.unhexlify,
+    "binascii.a2b_hex": binascii.a2b_hex,
+    "binascii.a2b_base64": binascii.a2b_base64,
+    "builtins.bytes.fromhex": bytes.fromhex,
+    "builtins.bytearray.fromhex": bytes.fromhex,
 }
 _CODECS = frozenset({"rot13", "rot_13", "hex", "hex_codec", "base64", "base64_codec", "utf-8", "utf8", "ascii", "latin-1", "latin1"})
-_STR_METHODS = frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "title", "capitalize", "swapcase", "casefold",
-                          "replace", "removeprefix", "removesuffix", "split", "rsplit"})
+_STR_METHODS = frozenset(
+    {
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "title",
+        "capitalize",
+        "swapcase",
+        "casefold",
+        "replace",
+        "removeprefix",
+        "removesuffix",
+        "split",
+        "rsplit",
+    }
+)
 _IMPORTERS = frozenset({"builtins.__import__", "importlib.import_module", "importlib.__import__"})
 
 
@@ -223,7 +247,9 @@ class Evaluator:
             return [tuple(choice) for choice in itertools.islice(itertools.product(*parts), MAX_ALTERNATIVES)]
         if isinstance(node, ast.Dict):
             keys = [self.values(key, local or None)[0] if key is not None else UNKNOWN for key in node.keys[:MAX_ITEMS]]
-            entries = zip(keys, (self.values(value, local or None) for value in node.values[:MAX_ITEMS]), strict=True)  # a Dict has a value per key
+            entries = zip(
+                keys, (self.values(value, local or None) for value in node.values[:MAX_ITEMS]), strict=True
+            )  # a Dict has a value per key
             return [Mapping(tuple(entries))]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Invert)):
             operation = {ast.USub: int.__neg__, ast.UAdd: int.__pos__, ast.Invert: int.__invert__}[type(node.op)]
@@ -283,8 +309,10 @@ class Evaluator:
                 pieces = [_text(value, part.conversion) for value in self.values(part.value, local or None)]
             else:
                 return [UNKNOWN]
-            texts = [_bounded(left + right) if isinstance(left, str) and isinstance(right, str) else UNKNOWN
-                     for left, right in _product(texts, pieces)]
+            texts = [
+                _bounded(left + right) if isinstance(left, str) and isinstance(right, str) else UNKNOWN
+                for left, right in _product(texts, pieces)
+            ]
         return texts
 
     def _comprehension(self, node, local: dict[str, list]):
@@ -346,8 +374,12 @@ class Evaluator:
                 left, right = right, left
             if isinstance(left, (str, bytes, tuple)) and isinstance(right, int) and len(left) * max(right, 0) <= MAX_STRING:
                 return left * right
-        if isinstance(op, ast.Mod) and isinstance(left, str) and set(_PLAIN_FORMAT.findall(left)) <= {"%s", "%d", "%r", "%%"} \
-                and "%" not in _PLAIN_FORMAT.sub("", left):
+        if (
+            isinstance(op, ast.Mod)
+            and isinstance(left, str)
+            and set(_PLAIN_FORMAT.findall(left)) <= {"%s", "%d", "%r", "%%"}
+            and "%" not in _PLAIN_FORMAT.sub("", left)
+        ):
             values = right if isinstance(right, tuple) else (right,)
             if all(isinstance(value, (str, int)) for value in values):
                 try:
@@ -355,8 +387,14 @@ class Evaluator:
                 except (TypeError, ValueError):
                     return UNKNOWN
         if isinstance(left, int) and isinstance(right, int) and abs(left) < 1 << 32 and abs(right) < 1 << 32:
-            operations = {ast.Add: int.__add__, ast.Sub: int.__sub__, ast.Mult: int.__mul__, ast.BitXor: int.__xor__,
-                          ast.BitOr: int.__or__, ast.BitAnd: int.__and__}
+            operations = {
+                ast.Add: int.__add__,
+                ast.Sub: int.__sub__,
+                ast.Mult: int.__mul__,
+                ast.BitXor: int.__xor__,
+                ast.BitOr: int.__or__,
+                ast.BitAnd: int.__and__,
+            }
             operation = operations.get(type(op))
             if operation is not None:
                 return operation(left, right)
@@ -400,7 +438,11 @@ def _convert(name: str, arguments: list):
         return first
     if name == "builtins.str" and isinstance(first, bytes) and len(arguments) >= 2 and isinstance(arguments[1], str):
         return _decode(first, arguments[1])
-    if name in ("builtins.bytes", "builtins.bytearray") and isinstance(first, tuple) and all(isinstance(item, int) and 0 <= item < 256 for item in first):
+    if (
+        name in ("builtins.bytes", "builtins.bytearray")
+        and isinstance(first, tuple)
+        and all(isinstance(item, int) and 0 <= item < 256 for item in first)
+    ):
         return bytes(first)
     if name in ("builtins.bytes", "builtins.bytearray") and isinstance(first, (str, bytes)):
         return first if isinstance(first, bytes) else _encode(first, arguments[1] if len(arguments) > 1 else "utf-8")

@@ -45,8 +45,21 @@ HIGHEST_PROTOCOL = 5
 MIN_STORED = 20  # the shortest pickle that calls something, `cos\nsystem\n(S'x'\ntR.`, has 21 bytes
 MAX_STORED = 1 << 20  # values remembered for a later look (past it: Walk.stored_overflow)
 # Starts of stored values worth a look as files: zip, npy, HDF5, GGUF, zlib, gzip, bz2, xz, lzma.
-STORED_MAGICS = (b"PK\x03\x04", b"\x93NUMPY", b"\x89HDF", b"GGUF", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda",
-                 b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\x00\x00", b"\x80")
+STORED_MAGICS = (
+    b"PK\x03\x04",
+    b"\x93NUMPY",
+    b"\x89HDF",
+    b"GGUF",
+    b"\x78\x01",
+    b"\x78\x5e",
+    b"\x78\x9c",
+    b"\x78\xda",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"\x5d\x00\x00",
+    b"\x80",
+)
 _ESCAPED_TEXT = (0x53, 0x56)  # STRING, UNICODE: a newline in the value is written as an escape
 _BASE64_TEXT = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_"
 
@@ -182,20 +195,74 @@ BuildHook = Callable[["PickleWalker", Result, int], int]
 _CONSTRUCTORS = frozenset({"copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__"})
 
 _OPCODE_NAMES = {
-    b"(": "MARK", b".": "STOP", b"0": "POP", b"1": "POP_MARK", b"2": "DUP", b"F": "FLOAT",
-    b"I": "INT", b"J": "BININT", b"K": "BININT1", b"L": "LONG", b"M": "BININT2", b"N": "NONE",
-    b"P": "PERSID", b"Q": "BINPERSID", b"R": "REDUCE", b"S": "STRING", b"T": "BINSTRING",
-    b"U": "SHORT_BINSTRING", b"V": "UNICODE", b"X": "BINUNICODE", b"a": "APPEND", b"b": "BUILD",
-    b"c": "GLOBAL", b"d": "DICT", b"}": "EMPTY_DICT", b"e": "APPENDS", b"g": "GET", b"h": "BINGET",
-    b"i": "INST", b"j": "LONG_BINGET", b"l": "LIST", b"]": "EMPTY_LIST", b"o": "OBJ", b"p": "PUT",
-    b"q": "BINPUT", b"r": "LONG_BINPUT", b"s": "SETITEM", b"t": "TUPLE", b")": "EMPTY_TUPLE",
-    b"u": "SETITEMS", b"G": "BINFLOAT", b"\x80": "PROTO", b"\x81": "NEWOBJ", b"\x82": "EXT1",
-    b"\x83": "EXT2", b"\x84": "EXT4", b"\x85": "TUPLE1", b"\x86": "TUPLE2", b"\x87": "TUPLE3",
-    b"\x88": "NEWTRUE", b"\x89": "NEWFALSE", b"\x8a": "LONG1", b"\x8b": "LONG4", b"B": "BINBYTES",
-    b"C": "SHORT_BINBYTES", b"\x8c": "SHORT_BINUNICODE", b"\x8d": "BINUNICODE8", b"\x8e": "BINBYTES8",
-    b"\x8f": "EMPTY_SET", b"\x90": "ADDITEMS", b"\x91": "FROZENSET", b"\x92": "NEWOBJ_EX",
-    b"\x93": "STACK_GLOBAL", b"\x94": "MEMOIZE", b"\x95": "FRAME", b"\x96": "BYTEARRAY8",
-    b"\x97": "NEXT_BUFFER", b"\x98": "READONLY_BUFFER",
+    b"(": "MARK",
+    b".": "STOP",
+    b"0": "POP",
+    b"1": "POP_MARK",
+    b"2": "DUP",
+    b"F": "FLOAT",
+    b"I": "INT",
+    b"J": "BININT",
+    b"K": "BININT1",
+    b"L": "LONG",
+    b"M": "BININT2",
+    b"N": "NONE",
+    b"P": "PERSID",
+    b"Q": "BINPERSID",
+    b"R": "REDUCE",
+    b"S": "STRING",
+    b"T": "BINSTRING",
+    b"U": "SHORT_BINSTRING",
+    b"V": "UNICODE",
+    b"X": "BINUNICODE",
+    b"a": "APPEND",
+    b"b": "BUILD",
+    b"c": "GLOBAL",
+    b"d": "DICT",
+    b"}": "EMPTY_DICT",
+    b"e": "APPENDS",
+    b"g": "GET",
+    b"h": "BINGET",
+    b"i": "INST",
+    b"j": "LONG_BINGET",
+    b"l": "LIST",
+    b"]": "EMPTY_LIST",
+    b"o": "OBJ",
+    b"p": "PUT",
+    b"q": "BINPUT",
+    b"r": "LONG_BINPUT",
+    b"s": "SETITEM",
+    b"t": "TUPLE",
+    b")": "EMPTY_TUPLE",
+    b"u": "SETITEMS",
+    b"G": "BINFLOAT",
+    b"\x80": "PROTO",
+    b"\x81": "NEWOBJ",
+    b"\x82": "EXT1",
+    b"\x83": "EXT2",
+    b"\x84": "EXT4",
+    b"\x85": "TUPLE1",
+    b"\x86": "TUPLE2",
+    b"\x87": "TUPLE3",
+    b"\x88": "NEWTRUE",
+    b"\x89": "NEWFALSE",
+    b"\x8a": "LONG1",
+    b"\x8b": "LONG4",
+    b"B": "BINBYTES",
+    b"C": "SHORT_BINBYTES",
+    b"\x8c": "SHORT_BINUNICODE",
+    b"\x8d": "BINUNICODE8",
+    b"\x8e": "BINBYTES8",
+    b"\x8f": "EMPTY_SET",
+    b"\x90": "ADDITEMS",
+    b"\x91": "FROZENSET",
+    b"\x92": "NEWOBJ_EX",
+    b"\x93": "STACK_GLOBAL",
+    b"\x94": "MEMOIZE",
+    b"\x95": "FRAME",
+    b"\x96": "BYTEARRAY8",
+    b"\x97": "NEXT_BUFFER",
+    b"\x98": "READONLY_BUFFER",
 }
 OPCODE_NAMES: dict[int, str] = {code[0]: name for code, name in _OPCODE_NAMES.items()}
 
@@ -244,7 +311,14 @@ def describe(value: object) -> str:
 class PickleWalker:
     """Walks pickles in `data` (bytes, bytearray, mmap or memoryview) from `start`."""
 
-    def __init__(self, data, *, calls_arguments: CallsArguments | None = None, hooks: Mapping[str, BuildHook] | None = None, shared_memo: bool = False):
+    def __init__(
+        self,
+        data,
+        *,
+        calls_arguments: CallsArguments | None = None,
+        hooks: Mapping[str, BuildHook] | None = None,
+        shared_memo: bool = False,
+    ):
         self.data = data
         self.end = len(data)
         self.calls_arguments = calls_arguments or _no_argument_called
@@ -372,9 +446,14 @@ class PickleWalker:
             self.stored_overflow = True
             return
         head = bytes(self.data[start : start + MIN_STORED])
-        if (head.startswith(STORED_MAGICS) or not head.translate(None, _BASE64_TEXT)
-                or self._find_between(b"\n", start, end) >= 0 or self._find_between(b"\x93", start, end) >= 0
-                or op in _ESCAPED_TEXT and self._find_between(b"\\", start, end) >= 0):
+        if (
+            head.startswith(STORED_MAGICS)
+            or not head.translate(None, _BASE64_TEXT)
+            or self._find_between(b"\n", start, end) >= 0
+            or self._find_between(b"\x93", start, end) >= 0
+            or op in _ESCAPED_TEXT
+            and self._find_between(b"\\", start, end) >= 0
+        ):
             self.embedded.append((op, start, end))
 
     def _find_between(self, needle: bytes, start: int, end: int) -> int:

@@ -24,7 +24,9 @@ class Where:
     def at(self, offset: int) -> Where:
         return Where(self.path, self.member, self.base_offset + offset)
 
-    def finding(self, rule: Rule, message: str, offset: int | None = 0, *, severity: Severity | None = None, context: str | None = None) -> Finding:
+    def finding(
+        self, rule: Rule, message: str, offset: int | None = 0, *, severity: Severity | None = None, context: str | None = None
+    ) -> Finding:
         """A binary finding: no line/column, the member and absolute offset instead.
 
         The fingerprint context defaults to rule + member + message (no offset), so a

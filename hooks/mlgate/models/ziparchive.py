@@ -42,7 +42,17 @@ MAX_DIRECTORY = 64 << 20  # bytes of central directory; a real checkpoint's is a
 _CHUNK = 1 << 16
 
 STORED, DEFLATED, BZIP2, LZMA = 0, 8, 12, 14
-_METHOD_NAMES = {1: "shrunk", 6: "imploded", 9: "deflate64", 12: "bzip2", 14: "lzma", 93: "zstandard", 95: "xz", 98: "ppmd", 99: "AES-encrypted"}
+_METHOD_NAMES = {
+    1: "shrunk",
+    6: "imploded",
+    9: "deflate64",
+    12: "bzip2",
+    14: "lzma",
+    93: "zstandard",
+    95: "xz",
+    98: "ppmd",
+    99: "AES-encrypted",
+}
 
 # General-purpose flag bits every writer uses: deflate options (1-2), sizes in a data
 # descriptor (3), UTF-8 names (11). Anything else makes readers disagree: zipfile refuses
@@ -50,7 +60,13 @@ _METHOD_NAMES = {1: "shrunk", 6: "imploded", 9: "deflate64", 12: "bzip2", 14: "l
 _ORDINARY_FLAGS = 0x0006 | 0x0008 | 0x0800
 _DESCRIPTOR_FLAG = 0x0008
 _UTF8_FLAG = 0x0800
-_FLAG_NAMES = {0x0001: "encrypted", 0x0010: "enhanced deflate", 0x0020: "patched data", 0x0040: "strong encryption", 0x2000: "masked local headers"}
+_FLAG_NAMES = {
+    0x0001: "encrypted",
+    0x0010: "enhanced deflate",
+    0x0020: "patched data",
+    0x0040: "strong encryption",
+    0x2000: "masked local headers",
+}
 ENCRYPTED_FLAGS = 0x0001 | 0x0040
 AES = 99  # WinZip AES: the real method is in the 0x9901 extra field
 
@@ -175,8 +191,10 @@ class ZipArchive:
         self._audit()
         # where the first member really starts (a directory shifted back can name offsets before
         # the data, or where no local header is): what comes before is scanned on its own
-        self.start = min((member.header_offset for member in self.members if isinstance(self._locals.get(member.header_offset), LocalHeader)),
-                         default=main.directory_start)
+        self.start = min(
+            (member.header_offset for member in self.members if isinstance(self._locals.get(member.header_offset), LocalHeader)),
+            default=main.directory_start,
+        )
 
     # -- directory ----------------------------------------------------------------------
     def _directory(self, start: int, size: int, shift: int, record: EndRecord) -> list[Member]:
@@ -198,7 +216,14 @@ class ZipArchive:
                 raise Malformed("corrupt central directory entry", at)
             fields = _CENTRAL.unpack_from(data, at)
             flags, method, crc, compressed, size_, name_length, extra_length, comment_length = (
-                fields[3], fields[4], fields[7], fields[8], fields[9], fields[10], fields[11], fields[12]
+                fields[3],
+                fields[4],
+                fields[7],
+                fields[8],
+                fields[9],
+                fields[10],
+                fields[11],
+                fields[12],
             )
             name_end = at + _CENTRAL.size + name_length
             following = name_end + extra_length + comment_length
@@ -212,7 +237,9 @@ class ZipArchive:
             members.append(Member(_decode(raw_name, flags), raw_name, flags, method, crc, compressed, size_, offset + shift, at))
             at = following
         if len(members) != record.entries:
-            self.issues.append(Issue(f"end record announces {record.entries} members, the central directory holds {len(members)}", record.offset))
+            self.issues.append(
+                Issue(f"end record announces {record.entries} members, the central directory holds {len(members)}", record.offset)
+            )
         return members
 
     def _alternatives(self, main: EndRecord, others: list[EndRecord]) -> None:
@@ -225,7 +252,11 @@ class ZipArchive:
         """
         seen = {(main.directory_start, main.directory_start - main.stated_offset)}
         candidates = [(main.stated_offset, 0, main)] if main.stated_offset != main.directory_start else []
-        candidates += [(other.directory_start, other.directory_start - other.stated_offset, other) for other in others if other.offset >= main.directory_start]
+        candidates += [
+            (other.directory_start, other.directory_start - other.stated_offset, other)
+            for other in others
+            if other.offset >= main.directory_start
+        ]
         known = {member.header_offset for member in self.members}
         listed = {(member.header_offset, member.raw_name) for member in self.members}
         for start, shift, record in candidates:
@@ -242,8 +273,11 @@ class ZipArchive:
                 continue
             # Only members a reader can open count (a record in a comment whose directory names
             # offsets where no local header is makes no other archive)
-            readable = [member for member in members
-                        if member.header_offset >= 0 and self.data[member.header_offset : member.header_offset + 4] == LOCAL_MAGIC]
+            readable = [
+                member
+                for member in members
+                if member.header_offset >= 0 and self.data[member.header_offset : member.header_offset + 4] == LOCAL_MAGIC
+            ]
             if all((member.header_offset, member.raw_name) in listed for member in readable):
                 del self.issues[issues:]
                 continue

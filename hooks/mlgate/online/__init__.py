@@ -84,7 +84,7 @@ class Settings:
     max_wait: float = 30.0  # cap on any one wait, Retry-After included
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         settings = cls(
             github_api=(env.get("GITHUB_API_URL") or cls.github_api).rstrip("/"),
@@ -140,7 +140,7 @@ class OnlineSession:
         self._http: Client | None = None
 
     @property
-    def http(self) -> "Client":
+    def http(self) -> Client:
         if self._http is None:
             from mlgate.online.http import Client  # requests is imported here, and only here
 

@@ -54,8 +54,15 @@ class Client:
         self.session.headers["User-Agent"] = f"mlgate/{__version__}"
 
     def request(
-        self, method: str, url: str, *, body: Any = None, headers: dict[str, str] | None = None,
-        ok: tuple[int, ...] = (200,), cache: bool = True, token_for: str | None = None,
+        self,
+        method: str,
+        url: str,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200,),
+        cache: bool = True,
+        token_for: str | None = None,
     ) -> Response:
         """Send (or answer from the cache) one request; a status outside `ok` is an OnlineError.
 
@@ -74,7 +81,14 @@ class Client:
         return response
 
     def json(
-        self, method: str, url: str, *, body: Any = None, ok: tuple[int, ...] = (200,), cache: bool = True, token_for: str | None = None,
+        self,
+        method: str,
+        url: str,
+        *,
+        body: Any = None,
+        ok: tuple[int, ...] = (200,),
+        cache: bool = True,
+        token_for: str | None = None,
     ) -> Any:
         """The decoded JSON answer; None for a non-200 status listed in `ok` (e.g. 404)."""
         response = self.request(method, url, body=body, ok=ok, cache=cache, token_for=token_for)
@@ -114,7 +128,6 @@ class Client:
             time.sleep(min(wait, settings.max_wait))
             attempt += 1
 
-
     def _follow(self, method: str, url: str, data: str, headers: dict[str, str]) -> tuple[requests.Response, str]:
         """One request and its redirects (the answer, and the URL that gave it). Authorization
         is sent only while every hop so far stayed on the first request's origin."""
@@ -122,7 +135,9 @@ class Client:
         for _ in range(MAX_REDIRECTS + 1):
             left = left or origin(url) != first_origin
             sent = {name: value for name, value in headers.items() if not (left and name.lower() == "authorization")}
-            answer = self.session.request(method, url, data=data or None, headers=sent, timeout=self.settings.timeout, allow_redirects=False)
+            answer = self.session.request(
+                method, url, data=data or None, headers=sent, timeout=self.settings.timeout, allow_redirects=False
+            )
             location = answer.headers.get("Location")
             if answer.status_code not in REDIRECTS or not location:
                 return answer, url

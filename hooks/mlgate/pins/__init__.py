@@ -46,8 +46,19 @@ HOOK = Hook(
     scanners=tuple(
         module.SCANNER
         for module in (
-            requirements, pyproject, setup_cfg, setup_py, pipfile, conda, lockfiles,
-            dockerfile, compose, workflows, precommit, shell_scripts, notebooks,
+            requirements,
+            pyproject,
+            setup_cfg,
+            setup_py,
+            pipfile,
+            conda,
+            lockfiles,
+            dockerfile,
+            compose,
+            workflows,
+            precommit,
+            shell_scripts,
+            notebooks,
         )
     ),
     options=OPTIONS,

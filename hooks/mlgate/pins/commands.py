@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from mlgate import shell
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext
+from mlgate.pins.pinned import note_pin
 from mlgate.pins.requirement import (
     Problem,
     check_conda_spec,
@@ -33,15 +34,15 @@ from mlgate.pins.requirement import (
     check_requirement,
     check_url,
 )
-from mlgate.pins.pinned import note_pin
 from mlgate.pins.rules import INSECURE_INDEX, KNOWN_VULNERABLE, PIPE_TO_SHELL, UNPINNED, VCS_REF
 from mlgate.problem import Place, is_full_sha, placer  # noqa: F401  (placer: re-exported for the pins scanners)
-
 
 MAX_NESTING = 3  # `bash -c "sh -c '...'"` strings are analysed this deep
 
 # Text without any of these cannot hold anything this module reports: skip the lexer.
-_PREFILTER = re.compile(r"\b(?:pip[0-9.]*|pipx|uv|conda|mamba|micromamba|poetry|curl|wget|git)\b|INDEX|TRUSTED_HOST|FIND_LINKS|INSECURE_HOST")
+_PREFILTER = re.compile(
+    r"\b(?:pip[0-9.]*|pipx|uv|conda|mamba|micromamba|poetry|curl|wget|git)\b|INDEX|TRUSTED_HOST|FIND_LINKS|INSECURE_HOST"
+)
 _PYTHON = re.compile(r"(?:python|pypy)[0-9.]*|py")
 _PIP = re.compile(r"pip[0-9.]*")
 _VARIABLE_ONLY = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
@@ -86,7 +87,13 @@ def check_setting(setting: str, value: str, offset: int, allowed: tuple[str, ...
     problems = []
     for url in value.split():
         if setting == "trusted-host":
-            problems.append(Problem(INSECURE_INDEX, f"{label} {url} turns TLS certificate checks off for that host: anyone on the network path can serve the packages", offset))
+            problems.append(
+                Problem(
+                    INSECURE_INDEX,
+                    f"{label} {url} turns TLS certificate checks off for that host: anyone on the network path can serve the packages",
+                    offset,
+                )
+            )
             continue
         if "=" in url.split("://", 1)[0]:
             url = url.split("=", 1)[1]
@@ -234,9 +241,13 @@ _PYTHON_TAKES_VALUE = _options(
     "--spec --pip-args --suffix --preinstall"
 ) | frozenset(_SETTING_OF_OPTION)
 _POETRY_TAKES_VALUE = _options("-G --group -E --extras --source --python --platform --markers -C --directory -P --project")
-_CONDA_TAKES_VALUE = _options("-c --channel -n --name -p --prefix --file -f --clone --solver --repodata-fn --subdir --platform -r --root-prefix")
+_CONDA_TAKES_VALUE = _options(
+    "-c --channel -n --name -p --prefix --file -f --clone --solver --repodata-fn --subdir --platform -r --root-prefix"
+)
 
-_REQUIREMENT_FILES = _options("-r --requirement -c --constraint --override --overrides -b --build-constraint --build-constraints --with-requirements")
+_REQUIREMENT_FILES = _options(
+    "-r --requirement -c --constraint --override --overrides -b --build-constraint --build-constraints --with-requirements"
+)
 _PACKAGE_OPTIONS = _options("-e --editable --with --with-editable --spec --from --preinstall")
 _REPLACES_OPERANDS = _options("--spec --from")  # the operand then only names the app
 
@@ -540,7 +551,9 @@ class Script:
                 if option.name in ("-c", "--channel"):
                     problems += value.problems(check_index(value.text, extra=False), f"{label} channel")
             elif option.name in _SETTING_OF_OPTION:
-                problems += check_setting(_SETTING_OF_OPTION[option.name], value.text, option.token.offset_at(0), self.allowed, f"{label} {option.name}")
+                problems += check_setting(
+                    _SETTING_OF_OPTION[option.name], value.text, option.token.offset_at(0), self.allowed, f"{label} {option.name}"
+                )
             elif option.name in _REQUIREMENT_FILES and "://" in value.text and not _unresolvable(value):
                 problems += value.problems(check_url(value.text), label)
             elif option.name in ("-e", "--editable") and "://" not in value.text and not value.text.lower().startswith("git+"):

@@ -134,7 +134,9 @@ class _Dockerfile:
                 ref = source.partition("#")[2].split(":", 1)[0]
                 if not is_full_sha(ref):
                     where = f"at '{ref}', a branch or tag that can be moved" if ref else "at the default branch, which moves"
-                    self.problems.append((Problem(VCS_REF, f"ADD of the git repository {source} {where}; add #<full commit SHA>", offset), instruction))
+                    self.problems.append(
+                        (Problem(VCS_REF, f"ADD of the git repository {source} {where}; add #<full commit SHA>", offset), instruction)
+                    )
             elif source.lower().startswith(("http://", "https://")) and not verified:
                 message = f"ADD {source} without --checksum: whoever controls the URL controls what lands in the image"
                 self.problems.append((Problem(ADD_NO_CHECKSUM, message, offset), instruction))

@@ -227,7 +227,11 @@ def index_releases(data: dict[str, Any]) -> Iterator[tuple[Path, str, str]]:
     for i, package in enumerate(_dicts(data.get(key))):
         name, version = package.get("name"), package.get("version")
         source = package.get("source") if isinstance(package.get("source"), dict) else {}
-        elsewhere = NOT_FROM_INDEX.intersection(package) or NOT_FROM_INDEX.intersection(source) or source.get("type") in ("git", "directory", "file")
+        elsewhere = (
+            NOT_FROM_INDEX.intersection(package)
+            or NOT_FROM_INDEX.intersection(source)
+            or source.get("type") in ("git", "directory", "file")
+        )
         if isinstance(name, str) and isinstance(version, str) and not elsewhere:
             yield (key, i, "name"), name, version
 

@@ -20,30 +20,69 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding, Severity
 from mlgate.hook import ScanContext
 from mlgate.online import Edit, Fixer, OnlineError, OnlineSession
+from mlgate.online.github import commit_of, github_repo
 from mlgate.pins import osv
 from mlgate.pins.pinned import PIN, pin_key
 from mlgate.pins.requirement import canonical_name
-from mlgate.online.github import commit_of, github_repo
 from mlgate.pins.resolve import Image, digest_of
 from mlgate.pins.rules import ACTION_NOT_PINNED, IMAGE_NO_DIGEST, KNOWN_VULNERABLE, MODEL_LOADING_RCE, PRECOMMIT_REV
 
 # Advisories where loading a model (or a scanner's verdict on one) is the door to code execution.
-CODE_EXECUTION_ON_LOAD = frozenset({
-    "CVE-2025-32434", "GHSA-53q9-r3pm-6pq6",  # torch.load(weights_only=True) still runs code
-    "CVE-2024-3660",  # Keras Lambda layers run code on load before 2.13
-    "CVE-2025-1550", "CVE-2025-8747",  # Keras load_model safe_mode bypasses
-    "CVE-2024-34359",  # llama-cpp-python: a GGUF chat template runs code (Jinja2 SSTI)
-    "CVE-2024-3568", "CVE-2023-6730", "CVE-2023-7018",  # transformers: pickle in checkpoints and vocab files
-    "CVE-2024-11392", "CVE-2024-11393", "CVE-2024-11394",
-    "CVE-2024-37052", "CVE-2024-37053", "CVE-2024-37054", "CVE-2024-37055", "CVE-2024-37056",
-    "CVE-2024-37057", "CVE-2024-37059", "CVE-2024-37060",  # MLflow: loading a logged model runs code
-    "CVE-2025-1716", "CVE-2025-1889", "CVE-2025-1944", "CVE-2025-1945",  # picklescan passes malicious pickles
-})
-ML_PACKAGES = frozenset({
-    "torch", "transformers", "keras", "tensorflow", "tf-keras", "mlflow", "joblib", "llama-cpp-python",
-    "diffusers", "huggingface-hub", "safetensors", "onnx", "onnxruntime", "lightning", "pytorch-lightning",
-    "scikit-learn", "skops", "picklescan", "modelscan", "bentoml", "torchserve", "vllm", "sentence-transformers",
-})
+CODE_EXECUTION_ON_LOAD = frozenset(
+    {
+        "CVE-2025-32434",
+        "GHSA-53q9-r3pm-6pq6",  # torch.load(weights_only=True) still runs code
+        "CVE-2024-3660",  # Keras Lambda layers run code on load before 2.13
+        "CVE-2025-1550",
+        "CVE-2025-8747",  # Keras load_model safe_mode bypasses
+        "CVE-2024-34359",  # llama-cpp-python: a GGUF chat template runs code (Jinja2 SSTI)
+        "CVE-2024-3568",
+        "CVE-2023-6730",
+        "CVE-2023-7018",  # transformers: pickle in checkpoints and vocab files
+        "CVE-2024-11392",
+        "CVE-2024-11393",
+        "CVE-2024-11394",
+        "CVE-2024-37052",
+        "CVE-2024-37053",
+        "CVE-2024-37054",
+        "CVE-2024-37055",
+        "CVE-2024-37056",
+        "CVE-2024-37057",
+        "CVE-2024-37059",
+        "CVE-2024-37060",  # MLflow: loading a logged model runs code
+        "CVE-2025-1716",
+        "CVE-2025-1889",
+        "CVE-2025-1944",
+        "CVE-2025-1945",  # picklescan passes malicious pickles
+    }
+)
+ML_PACKAGES = frozenset(
+    {
+        "torch",
+        "transformers",
+        "keras",
+        "tensorflow",
+        "tf-keras",
+        "mlflow",
+        "joblib",
+        "llama-cpp-python",
+        "diffusers",
+        "huggingface-hub",
+        "safetensors",
+        "onnx",
+        "onnxruntime",
+        "lightning",
+        "pytorch-lightning",
+        "scikit-learn",
+        "skops",
+        "picklescan",
+        "modelscan",
+        "bentoml",
+        "torchserve",
+        "vllm",
+        "sentence-transformers",
+    }
+)
 _LOADING = re.compile(r"deseriali[sz]|pickle|weights_only|torch\.load|load_model|safe_mode|checkpoint|model file|chat template", re.I)
 _RUNS_CODE = re.compile(r"arbitrary code|code execution|execute (?:arbitrary )?code|remote code|\bRCE\b", re.I)
 _TOKEN = re.compile(r"[^\s\"'#,\]}]+")
@@ -120,6 +159,7 @@ def _with_resolution(session: OnlineSession, finding: Finding) -> Finding:
 
 
 # --- the reference under a finding ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Resolved:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgate.online import OnlineError, OnlineSession
 from mlgate.notes import Note
+from mlgate.online import OnlineError, OnlineSession
 from mlgate.pins.pinned import pin_key
 from mlgate.pins.requirement import canonical_name
 
@@ -56,7 +56,9 @@ def advisory(record: dict[str, Any], package: str) -> Advisory:
         if "fixed" in event
     ]
     aliases = tuple(str(alias) for alias in _list(record.get("aliases")) if isinstance(alias, str))
-    return Advisory(record["id"], aliases, str(record.get("summary") or ""), str(record.get("details") or ""), severity, tuple(dict.fromkeys(fixed)))
+    return Advisory(
+        record["id"], aliases, str(record.get("summary") or ""), str(record.get("details") or ""), severity, tuple(dict.fromkeys(fixed))
+    )
 
 
 def _list(value: Any) -> list[Any]:
@@ -74,6 +76,7 @@ def _affected(record: dict[str, Any], package: str) -> Iterator[dict[str, Any]]:
 
 
 # --- online -------------------------------------------------------------------------------
+
 
 def query_api(session: OnlineSession, pins: list[Note]) -> dict[tuple[str, str], list[Advisory]]:
     """Advisories of each (canonical name, version), from the OSV API."""
@@ -102,6 +105,7 @@ def query_api(session: OnlineSession, pins: list[Note]) -> dict[tuple[str, str],
 
 
 # --- offline database ---------------------------------------------------------------------
+
 
 def _records(folder: Path) -> Iterator[tuple[str, bytes]]:
     import zipfile
@@ -173,9 +177,7 @@ def _in_range(key: tuple, events: list[dict[str, Any]]) -> bool:
     for bound, kind in sorted(keyed):
         if kind == "introduced" and key >= bound:
             affected = True
-        elif kind == "fixed" and key >= bound:
-            affected = False
-        elif kind == "last_affected" and key > bound:
+        elif kind == "fixed" and key >= bound or kind == "last_affected" and key > bound:
             affected = False
     return affected
 

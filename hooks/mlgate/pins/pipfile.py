@@ -14,6 +14,7 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import tomlfile
+from mlgate.pins.pinned import note_pin
 from mlgate.pins.requirement import (
     Problem,
     check_git_table,
@@ -24,7 +25,6 @@ from mlgate.pins.requirement import (
     ranges_accepted,
     without_ranges,
 )
-from mlgate.pins.pinned import note_pin
 from mlgate.pins.rules import INSECURE_INDEX
 from mlgate.pins.tomlfile import Positions
 
@@ -71,7 +71,13 @@ def source_problems(index: int, source: dict[str, Any], used: set[str], allowed:
         for problem in check_index(url, extra=extra, allowed=allowed):
             yield "url", problem
     if source.get("verify_ssl") is False:
-        yield "verify_ssl", Problem(INSECURE_INDEX, f"source {source.get('name', url)!s} sets verify_ssl = false: TLS certificate checks are off, anyone on the network path can serve packages")
+        yield (
+            "verify_ssl",
+            Problem(
+                INSECURE_INDEX,
+                f"source {source.get('name', url)!s} sets verify_ssl = false: TLS certificate checks are off, anyone on the network path can serve packages",
+            ),
+        )
 
 
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:

@@ -57,7 +57,14 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
             url, rev = yamlfile.text_of(url_node), yamlfile.text_of(rev_node)
             if url is not None and url not in ("local", "meta"):
                 if rev is None:
-                    report([Problem(PRECOMMIT_REV, f"{url} has no rev: pre-commit cannot pin it, and it follows whatever the repository serves")], url_node)
+                    report(
+                        [
+                            Problem(
+                                PRECOMMIT_REV, f"{url} has no rev: pre-commit cannot pin it, and it follows whatever the repository serves"
+                            )
+                        ],
+                        url_node,
+                    )
                 elif not is_full_sha(rev):
                     report([Problem(PRECOMMIT_REV, f"{url} is at rev '{rev}', a tag or branch that can be moved to other code")], rev_node)
             for hook in yamlfile.elements(yamlfile.get(repo, "hooks")):

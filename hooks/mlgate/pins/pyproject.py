@@ -183,7 +183,9 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
         yield from check_strings(path, items, positions, source, context, accepted, governed)
     # A lock file pins the project's dependencies but not what builds it.
     build_accepted = context.options.get("ranges") == "always"
-    yield from check_strings(("build-system", "requires"), _table(data, "build-system").get("requires"), positions, source, context, build_accepted, frozenset())
+    yield from check_strings(
+        ("build-system", "requires"), _table(data, "build-system").get("requires"), positions, source, context, build_accepted, frozenset()
+    )
 
     poetry = _table(data, "tool", "poetry")
     for path, table in poetry_dependency_tables(poetry):

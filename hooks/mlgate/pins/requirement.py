@@ -10,8 +10,8 @@ import re
 from typing import TYPE_CHECKING
 
 from mlgate.findings import Finding
-from mlgate.problem import Locate, Problem, is_full_sha  # noqa: F401  (Problem: re-exported for the pins modules)
 from mlgate.pins.rules import EXTRA_INDEX, INSECURE_INDEX, MISSING_HASH, UNPINNED, URL_NO_HASH, VCS_REF
+from mlgate.problem import Locate, Problem, is_full_sha  # noqa: F401  (Problem: re-exported for the pins modules)
 
 if TYPE_CHECKING:
     from mlgate.files import SourceFile
@@ -181,11 +181,13 @@ def check_index(url: str, *, extra: bool, allowed: list[str] | tuple[str, ...] =
     """A package index: an extra one opens dependency confusion, an http one lets the network choose."""
     problems = []
     if extra and not any(url.startswith(prefix) for prefix in allowed):
-        problems.append(Problem(
-            EXTRA_INDEX,
-            f"extra index {url}: a package name found on both indexes can be served by either, "
-            "so anyone who registers your private names on the other index is installed",
-        ))
+        problems.append(
+            Problem(
+                EXTRA_INDEX,
+                f"extra index {url}: a package name found on both indexes can be served by either, "
+                "so anyone who registers your private names on the other index is installed",
+            )
+        )
     if url.lower().startswith("http://"):
         problems.append(Problem(INSECURE_INDEX, f"{url} is plain http: anyone on the network path can serve other packages"))
     return problems

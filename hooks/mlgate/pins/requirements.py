@@ -17,6 +17,7 @@ from pathlib import Path
 from mlgate.files import MissingFile, ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
+from mlgate.pins.pinned import note_pin
 from mlgate.pins.requirement import (
     HASH_FRAGMENT,
     VCS_PREFIXES,
@@ -27,7 +28,6 @@ from mlgate.pins.requirement import (
     is_local_path,
     place_in,
 )
-from mlgate.pins.pinned import note_pin
 from mlgate.pins.rules import INSECURE_INDEX, MISSING_HASH, PARTIAL_HASHES, UNPINNED, URL_NO_HASH
 from mlgate.problem import Locate
 
@@ -61,10 +61,22 @@ NAMED_REQUIREMENT = re.compile(
 
 # Options pip accepts in a requirements file: name -> takes a value.
 LONG_OPTIONS = {
-    "requirement": True, "constraint": True, "editable": True, "index-url": True,
-    "extra-index-url": True, "find-links": True, "trusted-host": True, "hash": True,
-    "no-binary": True, "only-binary": True, "use-feature": True, "global-option": True,
-    "config-settings": True, "no-index": False, "pre": False, "prefer-binary": False,
+    "requirement": True,
+    "constraint": True,
+    "editable": True,
+    "index-url": True,
+    "extra-index-url": True,
+    "find-links": True,
+    "trusted-host": True,
+    "hash": True,
+    "no-binary": True,
+    "only-binary": True,
+    "use-feature": True,
+    "global-option": True,
+    "config-settings": True,
+    "no-index": False,
+    "pre": False,
+    "prefer-binary": False,
     "require-hashes": False,
 }
 SHORT_OPTIONS = {"r": "requirement", "c": "constraint", "e": "editable", "i": "index-url", "f": "find-links"}
@@ -241,14 +253,22 @@ class _Walk:
         if option.name == "find-links":
             return check_index(url, extra=False)
         if option.name == "trusted-host":
-            return [Problem(INSECURE_INDEX, f"--trusted-host {url} turns off TLS certificate checks for that host: anyone on the network path can serve packages")]
+            return [
+                Problem(
+                    INSECURE_INDEX,
+                    f"--trusted-host {url} turns off TLS certificate checks for that host: anyone on the network path can serve packages",
+                )
+            ]
         return []
 
     def include(self, option: Option, line: Line, source: SourceFile, constraints: frozenset[str], is_constraints: bool) -> Scan:
         target = option.value or ""
         if "://" in target and not target.lower().startswith("file:"):
             kind = "constraints" if option.name == "constraint" else "requirements"
-            problem = Problem(URL_NO_HASH, f"{kind} file {target} is read from a URL: whoever controls it decides what is installed, and pip cannot check its hash")
+            problem = Problem(
+                URL_NO_HASH,
+                f"{kind} file {target} is read from a URL: whoever controls it decides what is installed, and pip cannot check its hash",
+            )
             yield place_in(problem, source.path, line.locate, option.offset)
             return set()
         try:
@@ -286,11 +306,13 @@ class _Walk:
                 problems = check_requirement(text, hashed=requirement.hashed, constraints=pinned, require_hashes=strict)
             # (A URL without a hash is PIN003 already; VCS checkouts and editables cannot be hashed.)
             if partial and not requirement.hashed and not requirement.editable and not is_url:
-                problems.append(Problem(
-                    PARTIAL_HASHES,
-                    f"'{text.split(';')[0].strip()}' has no --hash while other requirements of this file have one: "
-                    "its download is not verified, and pip's hash-checking mode rejects the file",
-                ))
+                problems.append(
+                    Problem(
+                        PARTIAL_HASHES,
+                        f"'{text.split(';')[0].strip()}' has no --hash while other requirements of this file have one: "
+                        "its download is not verified, and pip's hash-checking mode rejects the file",
+                    )
+                )
             if is_constraints:  # a constraint installs nothing by itself: ranges there only fail to pin
                 problems = [p for p in problems if p.rule not in (UNPINNED, MISSING_HASH, PARTIAL_HASHES)]
             for problem in problems:

@@ -14,12 +14,14 @@ from urllib.parse import quote, urlencode
 
 from mlgate.online import DOCKER_HUB, OnlineError, OnlineSession
 
-MANIFEST_TYPES = ", ".join((
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-))
+MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -31,7 +33,7 @@ class Image:
     tag: str
 
     @classmethod
-    def parse(cls, reference: str) -> "Image | None":
+    def parse(cls, reference: str) -> Image | None:
         """`python:3.11`, `ghcr.io/org/img:tag`, `localhost:5000/x` -> Image; None if it has a digest."""
         if "@" in reference or "$" in reference or not reference:
             return None

@@ -50,7 +50,9 @@ def requirement_values(source: SourceFile) -> Iterator[tuple[int, int, str]]:
             continue
         key = KEY.match(raw)
         if key is None or section is None:
-            raise ScanError(f"line {number}: {'not a key = value line' if section is not None else 'a key before any [section]'}; not scanned")
+            raise ScanError(
+                f"line {number}: {'not a key = value line' if section is not None else 'a key before any [section]'}; not scanned"
+            )
         name = key.group(1).strip().lower()
         wanted = section == "options.extras_require" or (section == "options" and name in OPTION_KEYS)
         value = raw[key.end() :].rstrip()

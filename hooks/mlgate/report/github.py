@@ -84,5 +84,7 @@ def render(result: Result, rules: list[Rule], reserved_errors: int = 0) -> str:
     out += [annotation(finding) for finding in shown]
     out += [plain(finding) for finding in hidden]
     if hidden:
-        out.append(f"mlgate: {len(hidden)} more finding(s) not annotated: GitHub shows {ANNOTATIONS_PER_LEVEL} annotations per level in a step.")
+        out.append(
+            f"mlgate: {len(hidden)} more finding(s) not annotated: GitHub shows {ANNOTATIONS_PER_LEVEL} annotations per level in a step."
+        )
     return "".join(line + "\n" for line in out)

@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 
 # .NET's char.IsWhiteSpace: what the runner's TrimStart() skips before looking for `::`.
-_DOTNET_WHITESPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_DOTNET_WHITESPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 # Shown percent-encoded (UTF-8 bytes, or the original byte of an undecodable file name):
 # C0/C1 controls but tab, line and paragraph separators, bidirectional marks and overrides,
 # surrogates.
@@ -60,7 +62,7 @@ def neutralised(text: str) -> str:
     line = without_legacy_commands(visible(text))
     indent = len(line) - len(line.lstrip(_DOTNET_WHITESPACE))
     if line.startswith("::", indent):
-        line = f"{line[:indent]}%3A{line[indent + 1:]}"
+        line = f"{line[:indent]}%3A{line[indent + 1 :]}"
     return line
 
 

@@ -79,7 +79,11 @@ def _result(finding: Finding, index: int) -> dict:
 def render(result: Result, rules: list[Rule]) -> str:
     index = {rule.code: number for number, rule in enumerate(rules)}
     notifications = [
-        {"level": "error", "message": {"text": error.message}, "locations": [{"physicalLocation": {"artifactLocation": _artifact(error.path)}}]}
+        {
+            "level": "error",
+            "message": {"text": error.message},
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(error.path)}}],
+        }
         for error in result.errors
     ]
     run = {

@@ -14,7 +14,15 @@ HOOK = Hook(
     description="MLOps and inference services (Ray, TorchServe, MLflow, Jupyter, Ollama, vLLM, Gradio, ...) exposed without authentication",
     rules=declared_rules(rules.HOOK),
     scanners=(
-        compose.SCANNER, kubernetes.SCANNER, dockerfile.SCANNER, scripts.SCANNER, scripts.WORKFLOW_SCANNER,
-        python_code.SCANNER, python_code.NOTEBOOK_SCANNER, jupyter_config.SCANNER, properties.SCANNER, dotenv.SCANNER,
+        compose.SCANNER,
+        kubernetes.SCANNER,
+        dockerfile.SCANNER,
+        scripts.SCANNER,
+        scripts.WORKFLOW_SCANNER,
+        python_code.SCANNER,
+        python_code.NOTEBOOK_SCANNER,
+        jupyter_config.SCANNER,
+        properties.SCANNER,
+        dotenv.SCANNER,
     ),
 )

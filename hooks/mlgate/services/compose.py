@@ -28,8 +28,8 @@ from mlgate.services.launch import (
     Spot,
     classify_address,
     commands_in,
-    image_requires_token,
     commands_of,
+    image_requires_token,
     launch_of,
     options,
     service_of_image,
@@ -107,7 +107,9 @@ def word_lines(words: list[tuple[str, Spot]]) -> list[tuple[shell.Command, Locat
     return list(commands_of([command], locate))
 
 
-def configure(service: Service | None, lines: list[tuple[shell.Command, Locate]], env: dict[str, Setting]) -> tuple[Service | None, dict[str, Setting]]:
+def configure(
+    service: Service | None, lines: list[tuple[shell.Command, Locate]], env: dict[str, Setting]
+) -> tuple[Service | None, dict[str, Setting]]:
     """The service (from the image, or the command that starts one) and all its settings.
 
     An image's command line often leaves out the program (`command: server /data` for MinIO,
@@ -183,7 +185,11 @@ def _fronted(name: str, proxies: list[tuple[str, list[str]]]) -> bool:
 
 def _labels_authenticate(node: yamlfile.Node) -> bool:
     labels = yamlfile.get(node, "labels")
-    texts = [key for key, _, _ in yamlfile.items(labels)] + [yamlfile.text_of(sub) or "" for sub in yamlfile.walk(labels)] if labels is not None else []
+    texts = (
+        [key for key, _, _ in yamlfile.items(labels)] + [yamlfile.text_of(sub) or "" for sub in yamlfile.walk(labels)]
+        if labels is not None
+        else []
+    )
     return any(_AUTH_WORDS.search(text) for text in texts)
 
 
@@ -207,7 +213,9 @@ def service_findings(source: SourceFile, name: str, node: yamlfile.Node, proxies
         return findings  # listening on the container's loopback: publishing reaches nothing
     network_mode = yamlfile.get(node, "network_mode")
     # On the host's network the service's own default decides (an official image binds every interface).
-    if yamlfile.text_of(network_mode) == "host" and (bound != "default" or service.binds_all_by_default or service_of_image(image) is service):
+    if yamlfile.text_of(network_mode) == "host" and (
+        bound != "default" or service.binds_all_by_default or service_of_image(image) is service
+    ):
         exposures.append(Exposure(node_spot(source, network_mode), launch.port(), "on every interface of the host (network_mode: host)"))
     # An env_file may hold the service's key (VLLM_API_KEY): we cannot see it, so we do not guess.
     unseen_key = yamlfile.get(node, "env_file") is not None and service.key_in_environment

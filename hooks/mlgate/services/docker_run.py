@@ -75,7 +75,9 @@ def findings(path: str, command: shell.Command, locate: Locate) -> list[Finding]
             continue
         ip, first, last = parsed
         where = "on every interface of the host" if not ip or classify_address(ip) == "all" else f"on {ip}"
-        exposures += [Exposure(spot, number, f"{where} (docker run -p {value})") for number in range(first, min(last, first + compose.MAX_RANGE) + 1)]
+        exposures += [
+            Exposure(spot, number, f"{where} (docker run -p {value})") for number in range(first, min(last, first + compose.MAX_RANGE) + 1)
+        ]
     if host_network is not None:
         exposures.append(Exposure(host_network, None, "on every interface of the host (--network host)"))
     proxied = (env_file and service.key_in_environment) or image_requires_token(service, image.text)

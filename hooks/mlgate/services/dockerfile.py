@@ -87,7 +87,9 @@ class _Image:
     def findings(self) -> list[Finding]:
         path = self.source.path
         findings = report.credentials(path, (setting for setting in self.env.values() if not setting.name.startswith("-")))
-        service, settings = compose.configure(service_of_image(self.base) or compose.service_from_env(self.env), self.command_lines(), self.env)
+        service, settings = compose.configure(
+            service_of_image(self.base) or compose.service_from_env(self.env), self.command_lines(), self.env
+        )
         if service is None:
             return findings
         launch = Launch(service, (1, 1), settings)
@@ -96,7 +98,11 @@ class _Image:
         if exposure is not None:
             exposures = [exposure]
         elif bound == "default" and (service.binds_all_by_default or service_of_image(self.base) is service):
-            exposures = [Exposure(spot, int(port), f"on every interface of the container (EXPOSE {port})") for port, spot in self.exposed if port.isdigit()]
+            exposures = [
+                Exposure(spot, int(port), f"on every interface of the container (EXPOSE {port})")
+                for port, spot in self.exposed
+                if port.isdigit()
+            ]
         else:
             exposures = []
         proxied = image_requires_token(service, self.base)

@@ -184,7 +184,9 @@ class _Manifest:
                 host_port = yamlfile.get(entry, "hostPort")
                 host_ip = yamlfile.text_of(yamlfile.get(entry, "hostIP")) or ""
                 if yamlfile.text_of(host_port) and classify_address(host_ip) != "loopback":
-                    exposures.append(Exposure(node_spot(source, host_port), int(number), f"on every node's interfaces (hostPort {_port(host_port)})"))
+                    exposures.append(
+                        Exposure(node_spot(source, host_port), int(number), f"on every node's interfaces (hostPort {_port(host_port)})")
+                    )
             if host_network is not None:
                 exposures.append(Exposure(node_spot(source, host_network), launch.port(), "on the node's interfaces (hostNetwork: true)"))
             env_from = yamlfile.get(container, "envFrom") is not None
@@ -198,8 +200,12 @@ class _Manifest:
             return
         service = container.service
         self.findings += report.judge(
-            self.source.path, service, exposures, container.settings,
-            configured_port=Launch(service, container.spot, container.settings).port(), proxied=pod.proxied or container.unseen_auth,
+            self.source.path,
+            service,
+            exposures,
+            container.settings,
+            configured_port=Launch(service, container.spot, container.settings).port(),
+            proxied=pod.proxied or container.unseen_auth,
         )
 
     # Services and Ingresses ----------------------------------------------------------------
@@ -219,7 +225,9 @@ class _Manifest:
             return
         service = service_of_name(" ".join([name, *selector.keys(), *selector.values()]))
         if service is not None and not service.authenticated_by_default:
-            exposures = [Exposure(node_spot(self.source, node), int(target) if target.isdigit() else None, how) for target, node in port_entries]
+            exposures = [
+                Exposure(node_spot(self.source, node), int(target) if target.isdigit() else None, how) for target, node in port_entries
+            ]
             self.findings += report.judge(self.source.path, service, exposures, {})
 
     def service(self, document: yamlfile.Node) -> None:
@@ -230,7 +238,9 @@ class _Manifest:
         external = yamlfile.elements(yamlfile.get(spec, "externalIPs"))
         if kind not in _EXPOSING_TYPES and not external:
             return
-        how = f"from outside the cluster (Service {name} of type {kind})" if kind in _EXPOSING_TYPES else f"on external IPs (Service {name})"
+        how = (
+            f"from outside the cluster (Service {name} of type {kind})" if kind in _EXPOSING_TYPES else f"on external IPs (Service {name})"
+        )
         self.backend(name, _labels(yamlfile.get(spec, "selector")), self.service_ports(spec), how)
 
     def service_ports(self, spec: yamlfile.Node | None, only: str | None = None) -> list[tuple[str, yamlfile.Node]]:
@@ -255,7 +265,11 @@ class _Manifest:
             if backend is None:
                 continue
             port = yamlfile.get(service, "port") if yamlfile.is_mapping(service) else None
-            wanted = _port(yamlfile.get(port, "number")) or yamlfile.text_of(yamlfile.get(port, "name")) or _port(yamlfile.get(node, "servicePort"))
+            wanted = (
+                _port(yamlfile.get(port, "number"))
+                or yamlfile.text_of(yamlfile.get(port, "name"))
+                or _port(yamlfile.get(node, "servicePort"))
+            )
             how = f"from outside the cluster (Ingress {name})"
             if backend in self.services:
                 _, spec = self.services[backend]
@@ -272,7 +286,10 @@ class _Manifest:
         if head is None:
             return
         ray = BY_KEY["ray"]
-        settings = {f"--{key}": Setting(f"--{key}", yamlfile.text_of(value), node_spot(self.source, value)) for key, _, value in yamlfile.items(yamlfile.get(head, "rayStartParams"))}
+        settings = {
+            f"--{key}": Setting(f"--{key}", yamlfile.text_of(value), node_spot(self.source, value))
+            for key, _, value in yamlfile.items(yamlfile.get(head, "rayStartParams"))
+        }
         if yamlfile.text_of(yamlfile.get(yamlfile.get(cluster, "authOptions"), "mode")) == "token":
             settings["RAY_AUTH_MODE"] = Setting("RAY_AUTH_MODE", "token", (0, 0))
         for container in yamlfile.elements(yamlfile.get(yamlfile.get(yamlfile.get(head, "template"), "spec"), "containers")):
@@ -280,14 +297,22 @@ class _Manifest:
         exposures = []
         service_type = yamlfile.get(head, "serviceType")
         if yamlfile.text_of(service_type) in _EXPOSING_TYPES:
-            exposures.append(Exposure(node_spot(self.source, service_type), None, f"from outside the cluster (head service of type {yamlfile.text_of(service_type)})"))
+            exposures.append(
+                Exposure(
+                    node_spot(self.source, service_type),
+                    None,
+                    f"from outside the cluster (head service of type {yamlfile.text_of(service_type)})",
+                )
+            )
         ingress = yamlfile.get(head, "enableIngress")
         if yamlfile.boolean(ingress):
             exposures.append(Exposure(node_spot(self.source, ingress), None, "from outside the cluster (enableIngress: true)"))
         self.findings += report.judge(self.source.path, ray, exposures, settings)
 
 
-def _values(source: SourceFile, node: yamlfile.Node, chart: Service | None, findings: list[Finding], seen: set[int], depth: int = 0) -> None:
+def _values(
+    source: SourceFile, node: yamlfile.Node, chart: Service | None, findings: list[Finding], seen: set[int], depth: int = 0
+) -> None:
     """Helm values: the block of a known service (the chart's own, or one with its `image`)."""
     if not yamlfile.is_mapping(node) or id(node) in seen or depth > 20:
         return
@@ -337,7 +362,8 @@ def _values_authenticate(node: yamlfile.Node) -> bool:
         for key, _, value in yamlfile.items(sub):
             lowered, text = key.lower(), (yamlfile.text_of(value) or "").strip()
             if ("auth" in lowered and (yamlfile.boolean(value) or yamlfile.boolean(yamlfile.get(value, "enabled")))) or (
-                any(word in lowered for word in ("password", "token", "apikey", "api_key", "existingsecret")) and text not in ("", "false", "null", '""', "''")
+                any(word in lowered for word in ("password", "token", "apikey", "api_key", "existingsecret"))
+                and text not in ("", "false", "null", '""', "''")
             ):
                 return True
     return False

@@ -69,7 +69,7 @@ def host_of(address: str) -> str:
 
 
 def classify_address(address: str) -> str:
-    """"all" (every interface), "loopback", "network" (one routable address) or "unknown"."""
+    """ "all" (every interface), "loopback", "network" (one routable address) or "unknown"."""
     host = host_of(address)
     if host in _ALL_INTERFACES:
         return "all"

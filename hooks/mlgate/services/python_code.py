@@ -34,7 +34,13 @@ _SUBPROCESS = frozenset({"run", "Popen", "call", "check_call", "check_output"})
 _SHELL_CALLS = frozenset({"system", "popen"})
 # Keyword arguments of each launch call, as the catalog names the same settings.
 _RAY_INIT = {"dashboard_host": "--dashboard-host", "dashboard_port": "--dashboard-port"}
-_GRADIO_LAUNCH = {"server_name": "GRADIO_SERVER_NAME", "server_port": "GRADIO_SERVER_PORT", "auth": "auth", "auth_dependency": "auth", "share": "share"}
+_GRADIO_LAUNCH = {
+    "server_name": "GRADIO_SERVER_NAME",
+    "server_port": "GRADIO_SERVER_PORT",
+    "auth": "auth",
+    "auth_dependency": "auth",
+    "share": "share",
+}
 _UVICORN = {"host": "--host", "port": "--port"}
 _TENSORBOARD = {"host": "--host", "port": "--port", "bind_all": "--bind_all"}
 _SERVER_MODULES = {"vllm": "vllm", "mlflow": "mlflow"}  # imported module -> the server uvicorn runs
@@ -186,7 +192,9 @@ def scan_notebook(source: SourceFile, context: ScanContext) -> list[Finding]:
         starts = [0] + [index + 1 for index, char in enumerate(cell.text) if char == "\n"]
         for finding in found:
             line, column, cell_line = cell.locate(starts[finding.line - 1] + finding.column - 1)
-            findings.append(dataclasses.replace(finding, line=line, column=column, message=f"{finding.message} (cell {cell.number}, line {cell_line})"))
+            findings.append(
+                dataclasses.replace(finding, line=line, column=column, message=f"{finding.message} (cell {cell.number}, line {cell_line})")
+            )
     return findings
 
 

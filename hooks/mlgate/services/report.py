@@ -99,7 +99,8 @@ def credentials(path: str, settings: Iterable[Setting]) -> list[Finding]:
     """SVC003 for every variable set to a service's shipped credential."""
     return [
         DEFAULT_CREDENTIALS.finding(
-            path, *setting.spot,
+            path,
+            *setting.spot,
             f"{setting.name}={setting.value} is {service.name}'s default credential, published in its documentation: {service.danger}",
         )
         for service, setting in default_credentials(settings)

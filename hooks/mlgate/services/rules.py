@@ -9,17 +9,26 @@ from mlgate.findings import Rule, Severity
 HOOK = "services"
 
 EXPOSED = Rule(
-    "SVC001", "service-exposed-without-auth", HOOK, Severity.CRITICAL,
+    "SVC001",
+    "service-exposed-without-auth",
+    HOOK,
+    Severity.CRITICAL,
     "ML service (Ray, TorchServe, MLflow, Ollama, vLLM, Gradio, Redis, ...) reachable beyond the machine without authentication",
     "bind it to 127.0.0.1 (or publish the port on 127.0.0.1:), or put authentication in front of it (the service's own, or an auth proxy)",
 )
 AUTH_DISABLED = Rule(
-    "SVC002", "authentication-disabled", HOOK, Severity.CRITICAL,
+    "SVC002",
+    "authentication-disabled",
+    HOOK,
+    Severity.CRITICAL,
     "authentication explicitly turned off on a reachable ML service (empty Jupyter token, TorchServe token auth off, Gradio share link without auth, Redis protected mode off)",
     "remove the setting that turns authentication off, or bind the service to 127.0.0.1",
 )
 DEFAULT_CREDENTIALS = Rule(
-    "SVC003", "default-credentials", HOOK, Severity.HIGH,
+    "SVC003",
+    "default-credentials",
+    HOOK,
+    Severity.HIGH,
     "service configured with the credentials it ships with (MinIO minioadmin, MLflow basic-auth password1234)",
     "generate a random secret, keep it out of the repository (a secret store or an untracked .env) and rotate the old one",
 )
