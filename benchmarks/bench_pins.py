@@ -186,7 +186,8 @@ def table(rows: list[list[str]]) -> str:
     for index, row in enumerate(rows):
         lines.append(
             "  ".join(
-                cell.rjust(width) if cell[:1].isdigit() or cell[:1] == "-" else cell.ljust(width) for cell, width in zip(row, widths)
+                cell.rjust(width) if cell[:1].isdigit() or cell[:1] == "-" else cell.ljust(width)
+                for cell, width in zip(row, widths, strict=True)
             ).rstrip()
         )
         if index == 0:

@@ -111,7 +111,7 @@ def safetensors(tensors: list[tuple[str, tuple[int, ...]]]) -> Iterator[bytes]:
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
     yield struct.pack("<Q", len(text)) + text
-    for name, shape in tensors:
+    for _name, shape in tensors:
         yield from _filler(4 * _numel(shape))
 
 

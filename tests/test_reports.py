@@ -50,8 +50,8 @@ def validate_sarif(document: dict) -> None:
 
 def _unescape(text: str, *, is_property: bool) -> str:
     pairs = [("%0D", "\r"), ("%0A", "\n")] + ([("%3A", ":"), ("%2C", ",")] if is_property else []) + [("%25", "%")]
-    for escaped, plain in pairs:
-        text = text.replace(escaped, plain)
+    for escaped, unescaped in pairs:
+        text = text.replace(escaped, unescaped)
     return text
 
 

@@ -54,8 +54,8 @@ class RunnerCommand:
 
 
 def _unescape(text: str, mappings: list[tuple[str, str]]) -> str:
-    for escaped, plain in mappings:  # in the runner's order
-        text = text.replace(escaped, plain)
+    for escaped, unescaped in mappings:  # in the runner's order
+        text = text.replace(escaped, unescaped)
     return text
 
 
@@ -183,7 +183,7 @@ def test_crafted_paths_and_messages_give_exactly_the_intended_annotations():
     assert [number for number, _ in commands] == [*range(cap), *range(error_count, error_count + len(shown))]
     # Locations survive: line and column exactly, and the file as written when it has nothing to neutralise.
     annotated = [command for _, command in commands][github.ANNOTATIONS_PER_LEVEL :]
-    for finding, command in zip(shown, annotated):
+    for finding, command in zip(shown, annotated, strict=True):
         assert (command.properties.get("line"), command.properties.get("col")) == (
             None if finding.line is None else str(finding.line),
             None if finding.column is None else str(finding.column),

@@ -513,7 +513,7 @@ _INDEX_SPELLINGS = ["1", "01", "+1", "1_0", "0x1", "-1"]
 def _built_configs(draw) -> str:
     name = draw(st.sampled_from(_BUILT_NAMES))
     cuts = sorted(draw(st.sets(st.integers(1, len(name) - 1), max_size=4)))
-    fragments = [name[start:end] for start, end in zip([0, *cuts], [*cuts, len(name)])]
+    fragments = [name[start:end] for start, end in zip([0, *cuts], [*cuts, len(name)], strict=True)]
 
     def spelled(text: str, flow: bool = True) -> str:
         return _scalar(text, draw(_STYLE), draw(st.integers(0, 3)), 2, flow)

@@ -71,7 +71,7 @@ def test_layout_gaps_overlaps_and_trailing_bytes(scan_tree):
     scan = scan_tree(files, select="models")
     header_end = {
         name: len(data) - len(payload)
-        for (name, data), payload in zip(files.items(), (b"\0" * 18, b"\0" * 14, b"\0" * 18 + evil(), b"\0" * 10))
+        for (name, data), payload in zip(files.items(), (b"\0" * 18, b"\0" * 14, b"\0" * 18 + evil(), b"\0" * 10), strict=True)
     }
     assert hits(scan) == [
         ("MOD011", "gap.safetensors", None, header_end["gap.safetensors"] + 4),

@@ -42,9 +42,11 @@ def test_archive_written_by_zipfile_has_no_issue(scan_tree, tmp_path):
         archive.writestr("a/data.pkl", BENIGN)
         archive.writestr("a/version", "3\n")
         archive.writestr("a/empty/", b"")
-    with zipfile.ZipFile(tmp_path / "big.zip", "w") as archive:
-        with archive.open("a/data.pkl", "w", force_zip64=True) as member:  # ZIP64 extra fields + data descriptor
-            member.write(BENIGN)
+    with (
+        zipfile.ZipFile(tmp_path / "big.zip", "w") as archive,
+        archive.open("a/data.pkl", "w", force_zip64=True) as member,  # ZIP64 extra fields + data descriptor
+    ):
+        member.write(BENIGN)
     scan = scan_tree({}, select="models")
     assert hits(scan) == [("MOD003", "big.zip", "a/data.pkl", 0), ("MOD003", "made.zip", "a/data.pkl", 0)]
 
