@@ -31,3 +31,14 @@ def test_documents_mentioning_lfs_are_not_pointers(scan_tree):
         {"README.md": f"Run git lfs pull.\n{POINTER}", ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"}, select="models"
     )
     assert (scan.findings, scan.errors) == ([], [])
+
+
+def test_a_pointer_named_safetensors_gets_lfs_advice_only(scan_tree):
+    scan = scan_tree({"model.safetensors": POINTER, "broken.safetensors": "not a header"}, select="models")
+    assert hits(scan) == [("MOD011", "broken.safetensors", None, 0), ("MOD012", "model.safetensors", None, 0)]
+
+
+def test_empty_model_files_have_nothing_to_load(scan_tree):
+    """Placeholders (kserve's example `model.pkl`): no loader runs anything from 0 bytes; one byte is checked."""
+    scan = scan_tree({"model.pkl": b"", "model.joblib": b"", "model.safetensors": b"", "model.pt": b"x"}, select="models")
+    assert hits(scan) == [("MOD004", "model.pt", None, 0)]

@@ -64,17 +64,16 @@ def test_ordinary_repository_files_produce_nothing(scan_tree):
 
 def test_model_names_fail_closed_on_unknown_content(scan_tree):
     scan = scan_tree(
-        {"model.pkl": "hello world, not a pickle\n", "arr.npy": b"\x00" * 10, "empty.pt": b"", "x.bin": b"\x80\x02\x00garbage"},
+        {"model.pkl": "hello world, not a pickle\n", "arr.npy": b"\x00" * 10, "x.bin": b"\x80\x02\x00garbage"},
         select="models",
     )
     assert hits(scan) == [
         ("MOD004", "arr.npy", None, 0),
-        ("MOD004", "empty.pt", None, 0),
         ("MOD004", "model.pkl", None, 0),
         ("MOD004", "x.bin", None, 0),
     ]
     assert scan.messages("MOD004")[0] == "named .npy but the content is not a format mlgate knows: it cannot be checked"
-    assert scan.messages("MOD004")[3] == "starts like a pickle (protocol 2) but does not parse as one: it cannot be checked"
+    assert scan.messages("MOD004")[2] == "starts like a pickle (protocol 2) but does not parse as one: it cannot be checked"
 
 
 def test_compressed_pickles(scan_tree):

@@ -176,12 +176,15 @@ class _Job:
         return self._sniffed[key]
 
     def scan(self, data, where: Where, name: str, depth: int) -> list[Finding]:
+        if not len(data):
+            return []  # an empty file (a placeholder `model.pkl`) has nothing any loader could run
         kind = self.kind_of(data, name)
         if depth == 0:
             self.recognised = kind is not None
             self.inflation = joblib_files.Allowance(len(data))
         found = []
-        if ".safetensors" in suffixes(name)[-1:] and kind != "safetensors":
+        # an LFS pointer gets LFS advice (MOD012), not advice to re-export weights it does not hold
+        if ".safetensors" in suffixes(name)[-1:] and kind not in ("safetensors", "lfs"):
             found.append(where.finding(SAFETENSORS_INVALID, f"named .safetensors but the content is {_DESCRIPTIONS[kind]}", 0))
         if kind is None:
             if found:
