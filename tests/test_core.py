@@ -141,6 +141,11 @@ def test_bad_toml_config(demo, capsys):
     assert "pyproject.toml: cannot read configuration" in capsys.readouterr().err
 
 
+def test_toml_config_whose_tool_is_not_a_table(demo, capsys):
+    assert demo({"mlgate.toml": "tool = 1\n"}, "check", "--config", "mlgate.toml", ".") == 2
+    assert "mlgate.toml: 'tool' must be a table, not int" in capsys.readouterr().err
+
+
 def test_explicit_missing_config(demo, capsys):
     assert demo({}, "check", "--config", "nope.yaml", ".") == 2
     assert "nope.yaml: configuration file not found" in capsys.readouterr().err

@@ -50,7 +50,7 @@ def services(source: SourceFile, document: yamlfile.Node, context: ScanContext |
 
 
 def _extended(
-    source: SourceFile, services_node: yamlfile.Node, node: yamlfile.Node, context: ScanContext | None, depth: int
+    source: SourceFile, services_node: yamlfile.Node | None, node: yamlfile.Node, context: ScanContext | None, depth: int
 ) -> yamlfile.Node:
     extends = yamlfile.get(node, "extends")
     if extends is None or not yamlfile.is_mapping(node) or depth >= MAX_EXTENDS:
@@ -68,7 +68,7 @@ def _extended(
             return node  # compose refuses to start without it: nothing of it runs
         base_services = yamlfile.get(documents[0], "services") if documents else None
     base = yamlfile.get(base_services, base_name) if base_name else None
-    if not yamlfile.is_mapping(base) or base is node:
+    if base is None or not yamlfile.is_mapping(base) or base is node:
         return node
     base = _extended(base_source, base_services, base, context, depth + 1)
     if base_source is not source:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import UsageError
 from mlgate.files import ScanError, SourceFile, display_path
 from mlgate.findings import Severity
 from mlgate.hook import Hook
+
+if TYPE_CHECKING:
+    from mlgate import yamlfile
 
 CONFIG_NAMES = (".mlgate.yaml", ".mlgate.yml", "pyproject.toml")
 
@@ -45,7 +48,7 @@ CORE_KEYS = {
 }
 
 
-def _plain(node) -> Any:
+def _plain(node: yamlfile.Node) -> Any:
     """YAML nodes to plain data, with no object construction at all."""
     from mlgate import yamlfile
 
@@ -53,7 +56,7 @@ def _plain(node) -> Any:
         return {key: _plain(value) for key, _k, value in yamlfile.items(node)}
     if yamlfile.is_sequence(node):
         return [_plain(item) for item in yamlfile.elements(node)]
-    tag = node.tag.rsplit(":", 1)[-1]
+    tag = (node.tag or "").rsplit(":", 1)[-1]  # composed nodes always have a tag
     if tag == "null":
         return None
     if tag == "bool":
@@ -66,8 +69,9 @@ def _plain(node) -> Any:
     return node.value
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    """The mlgate table of a config file, or None when a pyproject has none."""
+def _read(path: Path) -> object:
+    """The mlgate table of a config file, or None when a pyproject has none; not checked yet
+    (a YAML file or a TOML `mlgate` key may hold anything)."""
     shown = display_path(path)
     if path.suffix == ".toml":
         if sys.version_info >= (3, 11):  # imported here: most runs read no TOML at all
@@ -79,7 +83,10 @@ def _read(path: Path) -> dict[str, Any] | None:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{shown}: cannot read configuration: {exc}") from None
         if path.name == "pyproject.toml" or "tool" in data:
-            data = data.get("tool", {}).get("mlgate")
+            tool = data.get("tool", {})
+            if not isinstance(tool, dict):
+                raise ConfigError(f"{shown}: 'tool' must be a table, not {type(tool).__name__}")
+            return tool.get("mlgate")
         return data
     from mlgate import yamlfile
 
@@ -139,14 +146,9 @@ def check_selectors(values: list[str], hooks: list[Hook], where: str) -> list[st
 
 def load_config(path: str | None, hooks: list[Hook], start: Path | None = None) -> Config:
     """Read and validate the configuration (an explicit `path` or the nearest file)."""
-    if path is not None:
-        config_path = Path(path)
-        if not config_path.is_file():
-            raise ConfigError(f"{path}: configuration file not found")
-    else:
-        config_path = find_config_file((start or Path.cwd()).resolve())
-        if config_path is None:
-            return Config()
+    config_path = _config_path(path, start)
+    if config_path is None:
+        return Config()
     data = _read(config_path)
     shown = display_path(config_path)
     config = Config(path=shown)
@@ -156,39 +158,56 @@ def load_config(path: str | None, hooks: list[Hook], start: Path | None = None) 
         raise ConfigError(f"{shown}: the mlgate configuration must be a table/mapping")
     hooks_by_name = {hook.name: hook for hook in hooks}
     for key, value in data.items():
-        where = f"{shown}: key '{key}'"
-        if key == "select":
-            config.select = check_selectors(_str_list(value, where), hooks, where)
-        elif key == "ignore":
-            config.ignore = check_selectors(_str_list(value, where), hooks, where)
-        elif key == "fail-on":
-            try:
-                config.fail_on = Severity.parse(str(value))
-            except ValueError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
-        elif key == "baseline":
-            if not isinstance(value, str):
-                raise ConfigError(f"{where}: expected a path")
-            config.baseline = str(config_path.parent / value)
-        elif key == "exclude":
-            config.exclude = _str_list(value, where)
-        elif key == "severity":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}: expected a mapping of rule code to severity")
-            codes = {rule.code for hook in hooks for rule in hook.rules}
-            for code, level in value.items():
-                if code not in codes:
-                    raise ConfigError(f"{shown}: key 'severity.{code}': unknown rule code")
-                try:
-                    config.severity[code] = Severity.parse(str(level))
-                except ValueError as exc:
-                    raise ConfigError(f"{shown}: key 'severity.{code}': {exc}") from None
+        if key in CORE_KEYS:
+            _set_core_key(config, key, value, hooks, config_path)
         elif key in hooks_by_name:
             config.hook_options[key] = _hook_options(hooks_by_name[key], value, shown)
         else:
             allowed = ", ".join([*CORE_KEYS, *hooks_by_name])
-            raise ConfigError(f"{where}: unknown key (allowed: {allowed})")
+            raise ConfigError(f"{shown}: key '{key}': unknown key (allowed: {allowed})")
     return config
+
+
+def _config_path(path: str | None, start: Path | None) -> Path | None:
+    """The file to read: `path` (which must exist), else the nearest one from `start` (None: none)."""
+    if path is None:
+        return find_config_file((start or Path.cwd()).resolve())
+    config_path = Path(path)
+    if not config_path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    return config_path
+
+
+def _set_core_key(config: Config, key: str, value: Any, hooks: list[Hook], config_path: Path) -> None:
+    """Check one of the CORE_KEYS and set it on `config` (whose `path` is the file shown)."""
+    shown = config.path
+    where = f"{shown}: key '{key}'"
+    if key == "select":
+        config.select = check_selectors(_str_list(value, where), hooks, where)
+    elif key == "ignore":
+        config.ignore = check_selectors(_str_list(value, where), hooks, where)
+    elif key == "fail-on":
+        try:
+            config.fail_on = Severity.parse(str(value))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    elif key == "baseline":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a path")
+        config.baseline = str(config_path.parent / value)
+    elif key == "exclude":
+        config.exclude = _str_list(value, where)
+    elif key == "severity":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping of rule code to severity")
+        codes = {rule.code for hook in hooks for rule in hook.rules}
+        for code, level in value.items():
+            if code not in codes:
+                raise ConfigError(f"{shown}: key 'severity.{code}': unknown rule code")
+            try:
+                config.severity[code] = Severity.parse(str(level))
+            except ValueError as exc:
+                raise ConfigError(f"{shown}: key 'severity.{code}': {exc}") from None
 
 
 def _hook_options(hook: Hook, value: Any, shown: str) -> dict[str, Any]:

@@ -77,14 +77,13 @@ def _blank_or_comment(line: str) -> bool:
     return not rest or rest.startswith("#")
 
 
-def instructions(text: str) -> Iterator[Instruction]:
-    lines = text.split("\n")
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line) + 1)
+def _directives(lines: list[str], starts: list[int]) -> tuple[int, str, list[Instruction]]:
+    """The parser directives a Dockerfile opens with: (index of the first line after them, the
+    escape character, the `#syntax` instruction if any)."""
     escape = "\\"
     index = 0
     seen: set[str] = set()
+    syntax: list[Instruction] = []
     while index < len(lines) and (directive := _DIRECTIVE.fullmatch(lines[index])):
         name, value = directive.group(1).lower(), directive.group(2)
         if name not in ("escape", "syntax", "check") or name in seen:
@@ -93,8 +92,26 @@ def instructions(text: str) -> Iterator[Instruction]:
         if name == "escape" and value in ("\\", "`"):
             escape = value
         elif name == "syntax":  # BuildKit pulls and runs this frontend image
-            yield Instruction("#syntax", value, [(0, starts[index] + directive.start(2))], escape)
+            syntax.append(Instruction("#syntax", value, [(0, starts[index] + directive.start(2))], escape))
         index += 1
+    return index, escape, syntax
+
+
+def _opens_heredocs(name: str, first_line: str) -> bool:
+    """Does an instruction take heredoc bodies (RUN, COPY, ADD, or ONBUILD of one)?"""
+    if name in _HEREDOC_KEYWORDS:
+        return True
+    inner = _KEYWORD.match(first_line) if name == "ONBUILD" else None
+    return inner is not None and inner.group(1).upper() in _HEREDOC_KEYWORDS
+
+
+def instructions(text: str) -> Iterator[Instruction]:
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    index, escape, syntax = _directives(lines, starts)
+    yield from syntax
     continuation = re.compile(rf"(?<!{re.escape(escape)}){re.escape(escape)}[ \t]*$")
     while index < len(lines):
         line = lines[index]
@@ -123,9 +140,7 @@ def instructions(text: str) -> Iterator[Instruction]:
             line, column = lines[index], 0
         name = keyword.group(1).upper()
         first_line = "".join(parts).rstrip(GO_SPACES)
-        if name in _HEREDOC_KEYWORDS or (
-            name == "ONBUILD" and _KEYWORD.match(first_line) and _KEYWORD.match(first_line).group(1).upper() in _HEREDOC_KEYWORDS
-        ):
+        if _opens_heredocs(name, first_line):
             # Heredoc bodies follow the instruction line; they belong to it, never to the parser.
             for strip_tabs, delimiter in heredocs(first_line):
                 while index < len(lines):
@@ -252,7 +267,7 @@ def exec_form(text: str) -> list[tuple[str, int]] | None:
     found = list(_JSON_STRING.finditer(text))
     if len(found) != len(values):
         return None
-    return [(value, match.start(1)) for value, match in zip(values, found)]
+    return [(value, match.start(1)) for value, match in zip(values, found, strict=True)]
 
 
 def tokens(text: str) -> list[tuple[str, int]]:
@@ -268,7 +283,8 @@ def command_form(text: str) -> tuple[str, list[tuple[str, int]] | None]:
 
     Leading `--flags` are blanked, not cut, so offsets stay those of the instruction.
     """
-    flags = _FLAGS.match(text).end()
+    leading = _FLAGS.match(text)  # matches at every position (it may match nothing)
+    flags = leading.end() if leading else 0
     exec_words = exec_form(text[flags:]) if text[flags:].startswith("[") else None
     if exec_words is not None:
         return "", [(value, flags + offset) for value, offset in exec_words]

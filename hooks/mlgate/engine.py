@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mlgate.config import Config, options_for
@@ -111,8 +112,8 @@ def _online_findings(
     return found
 
 
-def _dedupe(findings) -> list[Finding]:
-    unique: dict[tuple, Finding] = {}
+def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    unique: dict[tuple[str, str, int | None, int | None, int | None, str | None, str], Finding] = {}
     for f in findings:
         unique.setdefault((f.rule.code, f.path, f.line, f.column, f.offset, f.member, f.message), f)
     return list(unique.values())

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 Parsed = TypeVar("Parsed")
 
@@ -93,7 +93,7 @@ class SourceFile:
     def size(self) -> int:
         return self.abspath.stat().st_size
 
-    def open_binary(self):
+    def open_binary(self) -> BinaryIO:
         return open(self.abspath, "rb")
 
     def read_bytes(self, limit: int | None = None) -> bytes:
@@ -201,7 +201,7 @@ def _git_files(root: Path) -> list[str] | None:
 
 
 def _walk_plain(root: Path) -> list[str]:
-    found = []
+    found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
         rel = Path(dirpath).relative_to(root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 
 class Severity(IntEnum):
@@ -99,11 +100,11 @@ class Finding:
     fingerprint: str = field(default="", compare=False)
 
     @property
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, str, int, str]:
         return (self.path, self.line or 0, self.column or 0, self.member or "", self.offset or 0, self.rule.code)
 
-    def to_dict(self) -> dict:
-        data = {
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "rule": self.rule.code,
             "hook": self.rule.hook,
             "severity": str(self.severity),
@@ -126,7 +127,7 @@ class ScanErrorEntry:
     path: str
     message: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         return {"path": self.path, "message": self.message}
 
 

@@ -87,10 +87,7 @@ def changed_files(base: str, head: str) -> list[str]:
 
 def _within(path: str, roots: list[str]) -> bool:
     path = os.path.normpath(path)
-    for root in map(os.path.normpath, roots):
-        if root == "." or path == root or path.startswith(root + os.sep):
-            return True
-    return False
+    return any(root == "." or path == root or path.startswith(root + os.sep) for root in map(os.path.normpath, roots))
 
 
 class PullRequest:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlgate.findings import Finding, Rule, Severity
+from mlgate.notes import Note, NoteKind
 
 Locate = Callable[[int], tuple[int, int]]  # offset in a fragment -> 1-based (line, column) in its file
 
@@ -23,13 +24,13 @@ FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
 
 @dataclass
 class Problem:
-    rule: Rule
+    rule: Rule | NoteKind  # a NoteKind: the placer makes a `Note` of it (see mlgate.notes)
     message: str
     offset: int = 0
     severity: Severity | None = None  # None: the rule's own
 
 
-Place = Callable[[Problem], Finding]
+Place = Callable[[Problem], Finding | Note]  # a Note when the problem's `rule` is a NoteKind
 
 
 def is_full_sha(ref: str) -> bool:
@@ -40,7 +41,7 @@ def is_full_sha(ref: str) -> bool:
 def placer(path: str, locate: Locate) -> Place:
     """A `place` function for a fragment whose offsets `locate` maps to (line, column)."""
 
-    def place(problem: Problem) -> Finding:
+    def place(problem: Problem) -> Finding | Note:
         line, column = locate(problem.offset)
         return problem.rule.finding(path, line, column, problem.message, severity=problem.severity)
 

@@ -93,7 +93,8 @@ def _mlgate_table(data: bytes | None) -> Any:
     else:  # pragma: no cover
         import tomli as tomllib
     try:
-        return tomllib.loads(data.decode("utf-8")).get("tool", {}).get("mlgate")
+        tool = tomllib.loads(data.decode("utf-8")).get("tool", {})
+        return tool.get("mlgate") if isinstance(tool, dict) else tool
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return data
 
@@ -109,7 +110,7 @@ def _changed_line(old: bytes | None, new: bytes, name: str) -> int:
     if name.endswith("pyproject.toml"):
         return next((number for number, text in enumerate(new_lines, 1) if text.strip().startswith("[tool.mlgate")), 1)
     old_lines = (old or b"").decode("utf-8", "replace").splitlines()
-    for tag, first, _, second, _ in difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_opcodes():
+    for tag, _, _, second, _ in difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_opcodes():
         if tag != "equal":
             return min(second + 1, max(len(new_lines), 1))
     return 1
@@ -171,9 +172,9 @@ def _baselines_from_base(base: str, baseline_input: str, root: Path, folder: Pat
     except ConfigError:
         named = None  # reported when the scan loads it
     if named is not None and Path(os.path.normpath(named)).is_relative_to(folder):
-        inside = Path(os.path.normpath(named)).relative_to(folder).as_posix()
-        watched[inside] = "the baseline the configuration names"
-        _materialise(base, inside, folder)
+        named_inside = Path(os.path.normpath(named)).relative_to(folder).as_posix()
+        watched[named_inside] = "the baseline the configuration names"
+        _materialise(base, named_inside, folder)
     if not baseline_input:
         return
     inside = _in_repository(baseline_input, root)

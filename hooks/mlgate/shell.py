@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -290,7 +290,7 @@ class _Lexer:
         self.text = text
         self.size = len(text)
 
-    def commands(self, pos: int, closer: str, depth: int) -> tuple[list[Command], int]:
+    def commands(self, pos: int, closer: str, depth: int) -> tuple[list[Command], int]:  # noqa: C901 -- the tokenizer loop: one flat dispatch on the next character, kept whole for speed
         """Commands from `pos` to the unmatched `closer` (')' or '`', '' for the end).
 
         Returns them and the position just after the closer.
@@ -336,14 +336,14 @@ class _Lexer:
             char = text[pos]
             if word is None and char not in _NOT_PLAIN:
                 # Fast path: most words are one plain run ending at a space or operator.
-                end = _PLAIN.match(text, pos).end()
+                end = _PLAIN.match(text, pos).end()  # type: ignore[union-attr]  # char is not in _NOT_PLAIN: _PLAIN matches it
                 if end >= size or text[end] in _WORD_END:
                     emit(Word(text[pos:end], text[pos:end], pos))
                     pos = end
                     continue
             if char in _WHITESPACE:
                 finish_word(pos)
-                pos = _SPACES.match(text, pos).end()
+                pos = _SPACES.match(text, pos).end()  # type: ignore[union-attr]  # char is in _WHITESPACE: _SPACES matches it
             elif char == "\n":
                 finish_word(pos)
                 finish_command(False)  # an empty line after `|` keeps the pipe open
@@ -420,7 +420,7 @@ class _Lexer:
             doc.offset = size
         return done, pos
 
-    def _redirect(self, pos: int, current: _CommandBuilder, finish_word) -> int:
+    def _redirect(self, pos: int, current: _CommandBuilder, finish_word: Callable[[int], None]) -> int:
         finish_word(pos)
         operator = next(op for op in _REDIRECTS if self.text.startswith(op, pos))
         current.target = operator
@@ -472,6 +472,7 @@ class _Lexer:
                 pos = self._substitution(pos, pos + 1, "`", word, depth)
             else:
                 match = _DOUBLE_QUOTED_PLAIN.match(text, pos)
+                assert match is not None  # char is none of " \\ $ `: the pattern matches it
                 word.add(match.group(), pos)
                 pos = match.end()
         return size

@@ -47,7 +47,7 @@ def run_script(source: SourceFile, step: yamlfile.Node, default: str | None, win
     run = yamlfile.get(step, "run")
     shell = yamlfile.text_of(yamlfile.get(step, "shell")) or default
     posix = bool(_POSIX_SHELL.search(shell)) if shell else not windows  # Windows runners default to pwsh
-    if yamlfile.text_of(run) is None or not posix:
+    if run is None or yamlfile.text_of(run) is None or not posix:
         return None
     text, locate = yamlfile.scalar_text(source, run)
     if getattr(run, "style", None) == ">":

@@ -12,13 +12,17 @@ import functools
 import re
 import warnings
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mlgate.files import ScanError, SourceFile
 from mlgate.problem import Locate
 
-MAX_DEPTH = 500
+if TYPE_CHECKING:
+    from ruamel.yaml.nodes import Node
+else:
+    Node = object  # ruamel.yaml.nodes.Node, imported lazily (see `_yaml`); hooks use the helpers below
 
-Node = object  # ruamel.yaml.nodes.Node; kept opaque so hooks use the helpers below
+MAX_DEPTH = 500
 
 
 def _yaml(pure: bool = False):
@@ -43,7 +47,7 @@ def _yaml(pure: bool = False):
     return yaml
 
 
-_DEEP_INDENT = re.compile(r"^[ -]{%d}" % (MAX_DEPTH * 2 + 1), re.M)
+_DEEP_INDENT = re.compile(rf"^[ -]{{{MAX_DEPTH * 2 + 1}}}", re.M)
 
 
 def _check_depth(text: str) -> None:
@@ -107,23 +111,26 @@ def _composed(text: str) -> list[Node]:
         raise ScanError(f"invalid YAML{where}: {problem}") from None
 
 
+# ruamel's base `Node` declares no `id`: each composed node is a ScalarNode, SequenceNode or
+# MappingNode, whose classes set it (compared rather than isinstance: ruamel is imported lazily).
 def is_mapping(node: Node | None) -> bool:
-    return node is not None and node.id == "mapping"
+    return node is not None and node.id == "mapping"  # type: ignore[attr-defined]  # set by every composed node's class
 
 
 def is_sequence(node: Node | None) -> bool:
-    return node is not None and node.id == "sequence"
+    return node is not None and node.id == "sequence"  # type: ignore[attr-defined]  # set by every composed node's class
 
 
 def is_scalar(node: Node | None) -> bool:
-    return node is not None and node.id == "scalar"
+    return node is not None and node.id == "scalar"  # type: ignore[attr-defined]  # set by every composed node's class
 
 
 def text_of(node: Node | None) -> str | None:
     """The string value of a scalar node (None for anything else or a null)."""
-    if not is_scalar(node) or node.tag.endswith(":null"):
+    if node is None or not is_scalar(node) or (node.tag or "").endswith(":null"):  # composed nodes always have a tag
         return None
-    return node.value
+    value: str = node.value
+    return value
 
 
 MERGE_TAG = "tag:yaml.org,2002:merge"  # a plain `<<` key (YAML 1.1 merge; every loader our consumers use applies it)
@@ -151,7 +158,7 @@ def items(node: Node | None) -> Iterator[tuple[str, Node, Node]]:
     """(key, key_node, value_node) of a mapping, merge keys applied as YAML loaders apply them
     (`<<: *base`, `<<: [*a, *b]`): a key the mapping sets itself wins over a merged one, an
     earlier merged mapping over a later one. Non-scalar keys are skipped."""
-    if not is_mapping(node):
+    if node is None or not is_mapping(node):
         return
     if not any(key.tag == MERGE_TAG for key, _ in node.value):
         for key_node, value_node in node.value:  # the common case: no merge key
@@ -177,7 +184,7 @@ def readings(node: Node | None, key: str) -> list[Node]:
     hides. go-yaml v2 (sigs.k8s.io/yaml, which kubectl and Helm use) applies a `<<` in document
     order, so a merged value can win over the mapping's own key written before it: a check of
     a dangerous setting looks at every reading."""
-    if not is_mapping(node):
+    if node is None or not is_mapping(node):
         return []
     return [value for name, _key_node, value in _every_item(node, set()) if name == key]
 
@@ -191,7 +198,7 @@ _FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off"
 def boolean(node: Node | None) -> bool | None:
     """True or False for a plain scalar that YAML 1.1 or 1.2 reads as a boolean, else None
     (a quoted "true" is a string to every loader)."""
-    if not is_scalar(node) or getattr(node, "style", None):
+    if node is None or not is_scalar(node) or getattr(node, "style", None):
         return None
     return True if node.value in _TRUE else False if node.value in _FALSE else None
 
@@ -235,11 +242,13 @@ def relocated(node: Node, at: Node) -> Node:
     """A copy of `node` whose every part is placed at `at`: a value read from another file is
     reported where this file brings it in. Block scalars become plain (their text is kept),
     so nothing reads this file's lines for them; shared (aliased) nodes stay shared."""
+    from ruamel.yaml.nodes import ScalarNode
+
     copies: dict[int, Node] = {}
 
     def copy(original: Node) -> Node:
         if id(original) not in copies:
-            if is_scalar(original):
+            if isinstance(original, ScalarNode):  # is_scalar, as the type checker reads it
                 style = original.style if original.style in ('"', "'") else None
                 copies[id(original)] = type(original)(original.tag, original.value, at.start_mark, at.start_mark, style=style)
             else:
@@ -254,7 +263,7 @@ def relocated(node: Node, at: Node) -> Node:
 
 
 def elements(node: Node | None) -> list[Node]:
-    return list(node.value) if is_sequence(node) else []
+    return list(node.value) if node is not None and is_sequence(node) else []
 
 
 def position(node: Node) -> tuple[int, int]:
@@ -289,13 +298,13 @@ def scalar_text(source: SourceFile, node: Node) -> tuple[str, Locate]:
     style = getattr(node, "style", None)
     if style in ("|", ">"):
         raw_lines = source.lines[line : node.end_mark.line + 1]
-        indents = [len(l) - len(l.lstrip(" ")) for l in raw_lines if l.strip()]
+        indents = [len(raw) - len(raw.lstrip(" ")) for raw in raw_lines if raw.strip()]
         indent = min(indents) if indents else 0
-        body = [l[indent:] for l in raw_lines]
+        body = [raw[indent:] for raw in raw_lines]
         text = "\n".join(body)
         starts = [0]
-        for l in body:
-            starts.append(starts[-1] + len(l) + 1)
+        for text_line in body:
+            starts.append(starts[-1] + len(text_line) + 1)
 
         def locate_block(offset: int) -> tuple[int, int]:
             import bisect

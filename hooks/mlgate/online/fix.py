@@ -97,13 +97,15 @@ def _read(shown: str, edits: list[Edit]) -> _Rewrite:
     return _Rewrite(shown, path, before, status, (bom + _edited(raw[len(bom) :], edits)).encode("utf-8"))
 
 
-def _stage(rewrite: _Rewrite) -> None:
+def _stage(rewrite: _Rewrite) -> str:
     """Write the new content next to the file (same folder: the rename stays on one file
-    system), with the file's permissions."""
-    handle, rewrite.staged = tempfile.mkstemp(dir=rewrite.path.parent, prefix=f".{rewrite.path.name}.", suffix=".mlgate")
+    system), with the file's permissions; the staged copy's path (also kept in `rewrite.staged`)."""
+    handle, staged = tempfile.mkstemp(dir=rewrite.path.parent, prefix=f".{rewrite.path.name}.", suffix=".mlgate")
+    rewrite.staged = staged
     with os.fdopen(handle, "wb") as out:
         out.write(rewrite.after)
-    os.chmod(rewrite.staged, rewrite.stat.st_mode & 0o7777)
+    os.chmod(staged, rewrite.stat.st_mode & 0o7777)
+    return staged
 
 
 def _unchanged(rewrite: _Rewrite) -> bool:
@@ -129,6 +131,7 @@ def _commit(rewrites: list[_Rewrite]) -> Errors:
             if not _unchanged(current):
                 raise _NotWritten("the file changed while it was being fixed; run the fix again")
         for current in rewrites:
+            assert current.staged is not None  # every file was staged by the first loop
             os.replace(current.staged, current.path)
             current.staged = None
             replaced.append(current)
@@ -138,8 +141,7 @@ def _commit(rewrites: list[_Rewrite]) -> Errors:
         for rewrite in replaced:
             try:
                 rewrite.after, rewrite.staged = rewrite.before, None
-                _stage(rewrite)
-                os.replace(rewrite.staged, rewrite.path)
+                os.replace(_stage(rewrite), rewrite.path)
                 rewrite.staged = None
             except OSError as undo:
                 errors.append((rewrite.shown, f"already rewritten and could not be put back: {_why(undo)}"))

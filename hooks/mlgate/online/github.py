@@ -23,7 +23,8 @@ def commit_of(session: OnlineSession, owner: str, repo: str, ref: str) -> str:
             raise OnlineError(f"GET {url}: malformed response (no commit sha)")
         return sha.lower()
 
-    return session.lookup(("github", owner.lower(), repo.lower(), ref), fetch)
+    sha: str = session.lookup(("github", owner.lower(), repo.lower(), ref), fetch)  # what fetch returned (or cached)
+    return sha
 
 
 def github_repo(url: str) -> tuple[str, str] | None:

@@ -23,4 +23,5 @@ FORMATS = {
 
 
 def render(format_name: str, result: Result, rules: list[Rule]) -> str:
-    return importlib.import_module(f"mlgate.report.{FORMATS[format_name]}").render(result, rules)
+    text: str = importlib.import_module(f"mlgate.report.{FORMATS[format_name]}").render(result, rules)  # every format's render returns str
+    return text

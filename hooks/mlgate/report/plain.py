@@ -29,7 +29,7 @@ LEGACY_PREFIX = "##["  # actions/runner ActionCommand.Prefix
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _percent(match: re.Match) -> str:
+def _percent(match: re.Match[str]) -> str:
     char = match.group()
     raw = char.encode("utf-8", "surrogateescape" if "\udc80" <= char <= "\udcff" else "surrogatepass")
     return "".join(f"%{byte:02X}" for byte in raw)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import quote
 
 from mlgate import __version__, rule_pages
@@ -27,7 +28,7 @@ SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.ME
 _WHAT_IT_FINDS = re.compile(r"^## What it finds\s*\n+(.+?)\n\s*\n", re.MULTILINE | re.DOTALL)
 
 
-def _descriptor(rule: Rule) -> dict:
+def _descriptor(rule: Rule) -> dict[str, Any]:
     page = rule_pages.page(rule.code)
     found = _WHAT_IT_FINDS.search(page or "")
     full = " ".join(found.group(1).split()) if found else rule.summary
@@ -46,7 +47,7 @@ def _descriptor(rule: Rule) -> dict:
     }
 
 
-def _artifact(path: str) -> dict:
+def _artifact(path: str) -> dict[str, Any]:
     posix = PurePosixPath(path)
     if posix.is_absolute():  # scanned outside the current directory: no base to be relative to
         return {"uri": "file://" + quote(path, errors="surrogateescape")}
@@ -54,8 +55,8 @@ def _artifact(path: str) -> dict:
     return {"uri": quote(path, errors="surrogateescape"), "uriBaseId": SOURCE_ROOT}
 
 
-def _location(finding: Finding) -> dict:
-    physical: dict = {"artifactLocation": _artifact(finding.path)}
+def _location(finding: Finding) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": _artifact(finding.path)}
     if finding.line is not None:
         physical["region"] = {"startLine": finding.line, "startColumn": finding.column or 1}
     elif finding.offset is not None and finding.member is None:
@@ -64,7 +65,7 @@ def _location(finding: Finding) -> dict:
     return {"physicalLocation": physical}
 
 
-def _result(finding: Finding, index: int) -> dict:
+def _result(finding: Finding, index: int) -> dict[str, Any]:
     return {
         "ruleId": finding.rule.code,
         "ruleIndex": index,

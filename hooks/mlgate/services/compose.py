@@ -71,12 +71,12 @@ def environment(source: SourceFile, node: yamlfile.Node | None) -> dict[str, Set
     """`environment:` as a mapping or a list of `NAME=value` strings (or, after `extends`, a
     list of both, later ones winning)."""
     found: dict[str, Setting] = {}
-    for name, _, value in yamlfile.items(node):
-        text = yamlfile.text_of(value)
+    for name, _, value_node in yamlfile.items(node):
+        text = yamlfile.text_of(value_node)
         if text is None:  # `NAME:` with no value: passed through from the host, set but unknown
-            found[name] = Setting(name, _FROM_HOST, node_spot(source, value), True)
+            found[name] = Setting(name, _FROM_HOST, node_spot(source, value_node), True)
         else:
-            found[name] = Setting(name, text, node_spot(source, value), "$" in text)
+            found[name] = Setting(name, text, node_spot(source, value_node), "$" in text)
     for element in yamlfile.elements(node):
         if not yamlfile.is_scalar(element):
             found.update(environment(source, element))
@@ -93,7 +93,7 @@ def environment(source: SourceFile, node: yamlfile.Node | None) -> dict[str, Set
 
 def command_lines(source: SourceFile, node: yamlfile.Node | None) -> list[tuple[shell.Command, Locate]]:
     """The commands of a `command:`/`args:` value (a string, or a list of words)."""
-    if yamlfile.text_of(node) is not None:
+    if node is not None and yamlfile.text_of(node) is not None:
         text, locate = yamlfile.scalar_text(source, node)
         return list(commands_in(text, locate))
     return word_lines([(yamlfile.text_of(element) or "", node_spot(source, element)) for element in yamlfile.elements(node)])
@@ -213,8 +213,10 @@ def service_findings(source: SourceFile, name: str, node: yamlfile.Node, proxies
         return findings  # listening on the container's loopback: publishing reaches nothing
     network_mode = yamlfile.get(node, "network_mode")
     # On the host's network the service's own default decides (an official image binds every interface).
-    if yamlfile.text_of(network_mode) == "host" and (
-        bound != "default" or service.binds_all_by_default or service_of_image(image) is service
+    if (
+        network_mode is not None
+        and yamlfile.text_of(network_mode) == "host"
+        and (bound != "default" or service.binds_all_by_default or service_of_image(image) is service)
     ):
         exposures.append(Exposure(node_spot(source, network_mode), launch.port(), "on every interface of the host (network_mode: host)"))
     # An env_file may hold the service's key (VLLM_API_KEY): we cannot see it, so we do not guess.

@@ -76,8 +76,9 @@ class _Image:
     def command_lines(self) -> list[tuple[shell.Command, Locate]]:
         parts = [part for part in (self.entrypoint, self.cmd) if part is not None]
         forms = [exec_form(part.text) if part.text.lstrip().startswith("[") else None for part in parts]
-        if parts and all(form is not None for form in forms):
-            words = [(text, self.locate(part)(offset)) for part, form in zip(parts, forms) for text, offset in form]
+        exec_forms = [form for form in forms if form is not None]
+        if parts and len(exec_forms) == len(parts):  # every part is an exec form
+            words = [(text, self.locate(part)(offset)) for part, form in zip(parts, exec_forms, strict=True) for text, offset in form]
             if not words:
                 return []
             command, locate = words_command(words)

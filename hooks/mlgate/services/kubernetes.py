@@ -127,7 +127,7 @@ class _Manifest:
     def __init__(self, source: SourceFile):
         self.source = source
         self.pods: list[_Pod] = []
-        self.services: dict[str, tuple[yamlfile.Node, yamlfile.Node]] = {}  # name -> (document, spec)
+        self.services: dict[str, tuple[yamlfile.Node, yamlfile.Node | None]] = {}  # name -> (document, spec)
         self.findings: list[Finding] = []
 
     # pods --------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ class _Manifest:
                 ports[yamlfile.text_of(yamlfile.get(entry, "name")) or number] = int(number)
                 host_port = yamlfile.get(entry, "hostPort")
                 host_ip = yamlfile.text_of(yamlfile.get(entry, "hostIP")) or ""
-                if yamlfile.text_of(host_port) and classify_address(host_ip) != "loopback":
+                if host_port is not None and yamlfile.text_of(host_port) and classify_address(host_ip) != "loopback":
                     exposures.append(
                         Exposure(node_spot(source, host_port), int(number), f"on every node's interfaces (hostPort {_port(host_port)})")
                     )
@@ -258,11 +258,14 @@ class _Manifest:
         if any(_AUTH_KEY.search(key) for key, _, _ in yamlfile.items(yamlfile.get(metadata, "annotations"))):
             return
         name = yamlfile.text_of(yamlfile.get(metadata, "name")) or ""
-        for node in yamlfile.walk(yamlfile.get(document, "spec")):
+        spec = yamlfile.get(document, "spec")
+        if spec is None:
+            return
+        for node in yamlfile.walk(spec):
             service = yamlfile.get(node, "service")
             backend_name = yamlfile.get(service, "name") if yamlfile.is_mapping(service) else yamlfile.get(node, "serviceName")
             backend = yamlfile.text_of(backend_name)
-            if backend is None:
+            if backend_name is None or backend is None:
                 continue
             port = yamlfile.get(service, "port") if yamlfile.is_mapping(service) else None
             wanted = (
@@ -272,9 +275,9 @@ class _Manifest:
             )
             how = f"from outside the cluster (Ingress {name})"
             if backend in self.services:
-                _, spec = self.services[backend]
-                entries = [(target, backend_name) for target, _ in self.service_ports(spec, wanted)]
-                self.backend(backend, _labels(yamlfile.get(spec, "selector")), entries, how)
+                _, backend_spec = self.services[backend]
+                entries = [(target, backend_name) for target, _ in self.service_ports(backend_spec, wanted)]
+                self.backend(backend, _labels(yamlfile.get(backend_spec, "selector")), entries, how)
             else:
                 self.backend(backend, {}, [(wanted or "", backend_name)], how)
 
@@ -296,7 +299,7 @@ class _Manifest:
             settings.update(_env(self.source, yamlfile.get(container, "env")))
         exposures = []
         service_type = yamlfile.get(head, "serviceType")
-        if yamlfile.text_of(service_type) in _EXPOSING_TYPES:
+        if service_type is not None and yamlfile.text_of(service_type) in _EXPOSING_TYPES:
             exposures.append(
                 Exposure(
                     node_spot(self.source, service_type),
@@ -305,7 +308,7 @@ class _Manifest:
                 )
             )
         ingress = yamlfile.get(head, "enableIngress")
-        if yamlfile.boolean(ingress):
+        if ingress is not None and yamlfile.boolean(ingress):
             exposures.append(Exposure(node_spot(self.source, ingress), None, "from outside the cluster (enableIngress: true)"))
         self.findings += report.judge(self.source.path, ray, exposures, settings)
 
@@ -333,11 +336,13 @@ def _values_findings(source: SourceFile, block: yamlfile.Node, service: Service)
     for node in yamlfile.walk(block):
         for key, _, value in yamlfile.items(node):
             service_type = yamlfile.get(value, "type") if key == "service" else None
-            if yamlfile.text_of(service_type) in _EXPOSING_TYPES:
+            if service_type is not None and yamlfile.text_of(service_type) in _EXPOSING_TYPES:
                 number = _port(yamlfile.get(value, "targetPort")) or _port(yamlfile.get(value, "port"))
                 how = f"from outside the cluster (service.type: {yamlfile.text_of(service_type)})"
                 exposures.append(Exposure(node_spot(source, service_type), int(number) if number.isdigit() else None, how))
             enabled = yamlfile.get(value, "enabled") if key in ("ingress", "auth") else None
+            if enabled is None:
+                continue
             if key == "ingress" and yamlfile.boolean(enabled):
                 if not any(_AUTH_KEY.search(name) for name, _, _ in yamlfile.items(yamlfile.get(value, "annotations"))):
                     exposures.append(Exposure(node_spot(source, enabled), None, "from outside the cluster (ingress.enabled: true)"))

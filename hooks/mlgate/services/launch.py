@@ -291,8 +291,13 @@ def commands_of(commands: list[shell.Command], locate: Locate, depth: int = 0) -
             for index, word in enumerate(argv[1:-1], start=1):
                 if word.text.startswith("-") and "c" in word.text[1:] and not word.text.startswith("--"):
                     script = argv[index + 1]
-                    yield from commands_in(script.text, lambda offset, script=script: locate(script.offset_at(offset)), depth + 1)
+                    yield from commands_in(script.text, _inside_word(locate, script), depth + 1)
                     break
+
+
+def _inside_word(locate: Locate, word: shell.Word) -> Locate:
+    """`locate` for offsets into a word's text (an `sh -c` script)."""
+    return lambda offset: locate(word.offset_at(offset))
 
 
 def words_command(words: list[tuple[str, Spot]]) -> tuple[shell.Command, Locate]:

@@ -67,8 +67,8 @@ class _Module:
         """1-based (line, column) of a node; ast columns count UTF-8 bytes, ours characters."""
         return self.parsed.position(node)
 
-    def string_start(self, node: ast.Constant) -> Spot:
-        """Where the characters of a one-line string literal start (after prefix and quotes)."""
+    def string_start(self, node: ast.expr) -> Spot:
+        """Where the characters of a one-line string literal (or f-string) start (after prefix and quotes)."""
         line, column = self.spot(node)
         match = re.match(r"[rRbBuUfF]*('''|\"\"\"|'|\")", self.source.line_text(line)[column - 1 :])
         return line, column + (match.end() if match else 0)
@@ -191,6 +191,7 @@ def scan_notebook(source: SourceFile, context: ScanContext) -> list[Finding]:
             found += scripts.script_findings(source.path, shell_text, python.position, {})
         starts = [0] + [index + 1 for index, char in enumerate(cell.text) if char == "\n"]
         for finding in found:
+            assert finding.line is not None and finding.column is not None  # placed in the cell's text by both scans
             line, column, cell_line = cell.locate(starts[finding.line - 1] + finding.column - 1)
             findings.append(
                 dataclasses.replace(finding, line=line, column=column, message=f"{finding.message} (cell {cell.number}, line {cell_line})")

@@ -46,7 +46,7 @@ def load(source: SourceFile) -> tuple[SourceFile, list[yamlfile.Node], str | Non
         documents: list[yamlfile.Node] = []
         failed: list[str] = []
         blank = _SEPARATOR.sub("#--", text)  # `#--`: a comment of the same length
-        for start, end in zip(starts, starts[1:]):
+        for start, end in zip(starts, starts[1:], strict=False):
             alone = re.sub(r"[^\n]", " ", blank[:start]) + text[start:end] + re.sub(r"[^\n]", " ", blank[end:])
             try:
                 documents += yamlfile.load_documents(SourceFile.from_text(source.path, alone))
