@@ -77,3 +77,15 @@ def test_character_positions_of_nodes_after_wide_characters():
     assert module.position(target) == (1, 16)
     assert module.line(1)[module.offset(target) :] == '"x"'
     assert module.end_offset(target) == module.offset(target) + 3
+
+
+def test_python_with_a_coding_line_is_read_in_that_encoding(scan_tree):
+    """PEP 263: a latin-1 file is valid Python, and the interpreter reads it; other text must be UTF-8."""
+    latin = '# -*- coding: latin-1 -*-\nauthor = "Jos\xe9"\nray.init(dashboard_host="0.0.0.0")\n'.encode("latin-1")
+    undeclared = 'author = "Jos\xe9"\n'.encode("latin-1")
+    scan = scan_tree({"serve.py": latin, "plain.py": undeclared, "requirements.txt": b"torch==2.1\n# Jos\xe9\n"})
+    assert [hit[:3] for hit in scan.hits] == [("SVC001", "serve.py", 3)]
+    assert scan.errors == [
+        ("plain.py", "not valid UTF-8 (byte 13); not scanned"),
+        ("requirements.txt", "not valid UTF-8 (byte 16); not scanned"),
+    ]

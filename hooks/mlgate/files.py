@@ -124,7 +124,10 @@ class SourceFile:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ScanError(f"not valid UTF-8 (byte {exc.start}); not scanned") from None
+            declared = _declared_python_text(self.path, data)
+            if declared is None:
+                raise ScanError(f"not valid UTF-8 (byte {exc.start}); not scanned") from None
+            text = declared
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
     def parsed(self, parser: Callable[[SourceFile], Parsed]) -> Parsed:
@@ -170,6 +173,22 @@ class SourceFile:
             self._line_starts = starts
         line = bisect.bisect_right(self._line_starts, offset) - 1
         return line + 1, offset - self._line_starts[line] + 1
+
+
+def _declared_python_text(path: str, data: bytes) -> str | None:
+    """Python source in the encoding its coding line declares (PEP 263, `# -*- coding: latin-1 -*-`),
+    found as the interpreter finds it (`tokenize.detect_encoding`); None for other files, or when
+    the source does not decode that way either."""
+    if not path.endswith((".py", ".pyw")):
+        return None
+    import io
+    import tokenize
+
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return None
 
 
 def _may_be_work_tree(root: Path) -> bool:
