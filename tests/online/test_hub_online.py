@@ -274,3 +274,11 @@ def test_a_failed_commit_lookup_is_an_error_not_a_finding(monkeypatch, tmp_path,
         [],
         [{"path": "train.py", "message": f"line 1: GET {url}: HTTP 503 (after 4 attempts)"}],
     )
+
+
+def test_fix_of_revision_none_names_the_default_branch(monkeypatch, tmp_path, server, online_env):
+    """`revision=None` is the default branch: the pin's comment says `main`, not `None`."""
+    hub(server)
+    text = 'from transformers import AutoModel\nmodel = AutoModel.from_pretrained("bert-base-uncased", revision=None)\n'
+    assert run(monkeypatch, tmp_path, {"train.py": text}, "fix", "--select", "HUB001", ".") == 1
+    assert (tmp_path / "train.py").read_text() == text.replace("revision=None)", f'revision="{SHA[0]}")  # main')

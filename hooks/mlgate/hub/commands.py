@@ -21,6 +21,7 @@ import re
 from mlgate import shell
 from mlgate.findings import Finding
 from mlgate.hub.references import REFERENCE_KEYS, Judge, Reference, is_api_model, is_weight_url, repo_id_of, setting_key
+from mlgate.notes import Note
 from mlgate.problem import Place, Problem, is_full_sha
 
 # Text without any of these cannot hold anything this module reports: skip the lexer.
@@ -58,7 +59,7 @@ class ShellScan:
         self.verified = _CHECKSUM_TOOLS.search(whole_text) is not None
         self.found: list[tuple[Problem, Place]] = []
         self.clones: list[tuple[list[Problem], Place]] = []  # hub clones no later checkout pinned yet
-        self.placed: list[Finding] = []  # findings of inline Python, already placed
+        self.placed: list[Finding | Note] = []  # findings (and notes) of inline Python, already placed
 
     def add(self, text: str, place: Place) -> None:
         if PREFILTER.search(text):
@@ -72,7 +73,7 @@ class ShellScan:
         command = shell.command_from_words([(text, index * _ARGV_STRIDE) for index, text in enumerate(words)])
         self.add_command(command, lambda problem: places[problem.offset // _ARGV_STRIDE](_moved(problem, problem.offset % _ARGV_STRIDE)))
 
-    def findings(self) -> list[Finding]:
+    def findings(self) -> list[Finding | Note]:
         pending = [(problem, place) for problems, place in self.clones for problem in problems]
         return [place(problem) for problem, place in self.found + pending] + self.placed
 
@@ -120,7 +121,7 @@ class ShellScan:
                 # imported here: python_code reads shell strings (subprocess) through this module
                 from mlgate.hub.python_code import Unit, scan_units
 
-                def inner(problem: Problem, code: shell.Word = code) -> Finding:
+                def inner(problem: Problem, code: shell.Word = code) -> Finding | Note:
                     return place(_moved(problem, code.offset_at(problem.offset)))
 
                 self.placed.extend(scan_units(self.judge, [Unit(code.text, inner)], code.text))
@@ -185,12 +186,7 @@ class ShellScan:
                 continue
             following = argv[index] if index < len(argv) else None
             if name in _CLI_TRUST:
-                explicit = (
-                    value
-                    if equals
-                    else (following.text if following is not None and following.text in _FALSE | {"true", "True", "1", "yes"} else "")
-                )
-                if explicit not in _FALSE:
+                if _turns_trust_on(value if equals else None, following):
                     trust.append(word.offset_at(0))
                 continue
             if not equals and following is not None and not following.text.startswith("-"):
@@ -203,16 +199,19 @@ class ShellScan:
             if name in _CLI_REVISIONS:
                 revision, revision_known = value, not value_word.dynamic
             elif name in _MODEL_ARGS:
-                pinned = self.model_args(value, value_word, start, place)
-                trust_offset = value.find("trust_remote_code=True")
-                if trust_offset != -1:
-                    self.report([self.judge.trust_remote_code(value_word.offset_at(start + trust_offset), pinned)], place)
+                self.model_args(value, value_word, start, place)
             elif key in REFERENCE_KEYS and not value_word.dynamic:
                 kind, bare = REFERENCE_KEYS[key]
                 if key == "hf_repo":
                     value = value.split(":", 1)[0]  # llama.cpp's `ns/name:Q4_K_M` names a quantisation
                 self.candidate(value_word, value, start, kind, bare, name, references)
                 local_models = local_models or self.judge.is_local_path(value)
+        self.option_references(references, revision, revision_known, trust, local_models, place)
+
+    def option_references(
+        self, references: list[Reference], revision: str | None, revision_known: bool, trust: list[int], local_models: bool, place: Place
+    ) -> None:
+        """The models an option list names, at the revision it gives; then its `--trust-remote-code`, judged by whether they are pinned."""
         pinned: bool | None = None
         for reference in references:
             reference.revision, reference.revision_known = revision, revision_known
@@ -230,7 +229,7 @@ class ShellScan:
             return
         into.append(Reference(repo_id, word.offset_at(start), kind, where=where))
 
-    def model_args(self, value: str, word: shell.Word, start: int, place: Place) -> bool | None:
+    def model_args(self, value: str, word: shell.Word, start: int, place: Place) -> None:
         """lm-eval's `--model_args pretrained=ns/name,revision=...,trust_remote_code=True`."""
         fields = {}
         position = 0
@@ -252,7 +251,10 @@ class ShellScan:
                         where="--model_args",
                     )
                     self.report(self.judge.reference(reference), place)
-        return Reference("", 0, revision=revision, revision_known="$" not in (revision or "")).pinned
+        trust_offset = value.find("trust_remote_code=True")
+        if trust_offset != -1:
+            pinned = Reference("", 0, revision=revision, revision_known="$" not in (revision or "")).pinned
+            self.report([self.judge.trust_remote_code(word.offset_at(start + trust_offset), pinned)], place)
 
     def git(self, argv: list[shell.Word], place: Place) -> None:
         found = shell.git_subcommand(argv)
@@ -276,11 +278,17 @@ class ShellScan:
                     if problems:
                         self.clones.append((problems, place))
                     break
-        elif subcommand in ("checkout", "reset", "switch") and self.clones:
-            if any(is_full_sha(word.text) or word.dynamic for word in args):
-                problems, clone_place = self.clones.pop()
-                # the namespace checks stand whatever is checked out
-                self.report([problem for problem in problems if problem.rule.code != "HUB001"], clone_place)
+        elif subcommand in ("checkout", "reset", "switch") and self.clones and any(is_full_sha(word.text) or word.dynamic for word in args):
+            problems, clone_place = self.clones.pop()
+            # the namespace checks stand whatever is checked out
+            self.report([problem for problem in problems if problem.rule.code != "HUB001"], clone_place)
+
+
+def _turns_trust_on(value: str | None, following: shell.Word | None) -> bool:
+    """Whether `--trust-remote-code` is on: given alone, `=value` or followed by a word that is a boolean."""
+    if value is None:  # no `=`: a following boolean word is its value
+        value = following.text if following is not None and following.text in _FALSE | {"true", "True", "1", "yes"} else ""
+    return value not in _FALSE
 
 
 def _moved(problem: Problem, offset: int) -> Problem:

@@ -33,6 +33,7 @@ from mlgate.hub.references import (
     revision_keys_for,
     setting_key,
 )
+from mlgate.notes import Note
 from mlgate.problem import Problem, placer
 
 _KEY_NAMES = "|".join(sorted({re.escape(key) for key in REFERENCE_KEYS}, key=len, reverse=True))
@@ -163,7 +164,7 @@ class _Config:
         values = {setting_key(key): value for key, _, value in yamlfile.items(node)}
         pinned: bool | None = None
         references = local_models = 0
-        for key, key_node, value in yamlfile.items(node):
+        for key, _key_node, value in yamlfile.items(node):
             name = setting_key(key)
             if not yamlfile.is_scalar(value):
                 continue
@@ -201,11 +202,11 @@ class _Config:
 
     def argv_list(self, elements: list[yamlfile.Node]) -> None:
         """`args: ["--model", "ns/name", "--trust-remote-code"]`: one command, each word its own scalar."""
-        scalars = [element for element in elements if yamlfile.text_of(element) is not None]
+        scalars = [(element, text) for element in elements if (text := yamlfile.text_of(element)) is not None]
         if not scalars:
             return
-        places = [placer(self.source.path, yamlfile.scalar_text(self.source, element)[1]) for element in scalars]
-        self.script.add_arguments([yamlfile.text_of(element) for element in scalars], places)
+        places = [placer(self.source.path, yamlfile.scalar_text(self.source, element)[1]) for element, _ in scalars]
+        self.script.add_arguments([text for _, text in scalars], places)
 
     def reference(self, text: str, spec: tuple[str, bool], node: yamlfile.Node, siblings: dict, key: str) -> Reference | None:
         if "${" in text or "{{" in text or self.judge.is_local(text):
@@ -236,7 +237,7 @@ def sibling_revision(siblings: dict[str, yamlfile.Node], key: str) -> yamlfile.N
     return next((siblings[name] for name in revision_keys_for(key) if name in siblings), None)
 
 
-def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
+def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     if not PREFILTER.search(source.text):
         return []
     config = _Config(source, Judge(context, str(source.abspath.parent)))

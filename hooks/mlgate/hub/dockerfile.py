@@ -11,12 +11,18 @@ from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.hub.commands import PREFILTER, ShellScan
 from mlgate.hub.references import Judge
-from mlgate.problem import placer
+from mlgate.notes import Note
+from mlgate.problem import Locate, placer
 
 _COMMANDS = frozenset({"RUN", "CMD", "ENTRYPOINT"})
 
 
-def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
+def _locate(source: SourceFile, instruction: dockerfile.Instruction) -> Locate:
+    """File positions of offsets into one instruction's text."""
+    return lambda offset: source.position(instruction.file_offset(offset))
+
+
+def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     if not PREFILTER.search(source.text):
         return []
     judge = Judge(context, str(source.abspath.parent))
@@ -24,7 +30,7 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
     for instruction in dockerfile.instructions(source.text):
         if instruction.keyword == "ONBUILD":
             instruction = instruction.tail(0)
-        place = placer(source.path, lambda offset, instruction=instruction: source.position(instruction.file_offset(offset)))
+        place = placer(source.path, _locate(source, instruction))
         keyword = instruction.keyword
         if keyword in _COMMANDS:
             text, exec_words = dockerfile.command_form(instruction.text)

@@ -18,6 +18,7 @@ from mlgate.hub.commands import ShellScan
 from mlgate.hub.python_code import Unit, scan_units
 from mlgate.hub.python_files import worth_parsing
 from mlgate.hub.references import Judge
+from mlgate.notes import Note
 from mlgate.problem import Place, Problem
 
 _IPYTHON_LINE = re.compile(r"[ \t]*[!%]")
@@ -38,7 +39,7 @@ def python_view(cell: str) -> str | None:
 
 
 def _placer(source: SourceFile, cell: notebook.Cell) -> Place:
-    def place(problem: Problem) -> Finding:
+    def place(problem: Problem) -> Finding | Note:
         line, column, cell_line = cell.locate(problem.offset)
         message = f"{problem.message} (cell {cell.number}, line {cell_line})"
         return problem.rule.finding(source.path, line, column, message, severity=problem.severity)
@@ -46,12 +47,12 @@ def _placer(source: SourceFile, cell: notebook.Cell) -> Place:
     return place
 
 
-def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
+def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     if not worth_parsing(source.text):
         return []
     judge = Judge(context, str(source.abspath.parent))
     script = ShellScan(judge, source.text)
-    units = []
+    units: list[Unit] = []
     for cell in notebook.code_cells(source):
         place = _placer(source, cell)
         view = python_view(cell.text)

@@ -120,12 +120,13 @@ def _string_start(line: str, column: int) -> int:
 
 def _url_target(finding: Finding, line: str, start: int) -> Target | None:
     match = HUB_URL.match(line, start)
-    if match is None or match.group("action") != "resolve" or any(mark in match.group() for mark in "{$"):
+    line_number = finding.line
+    if match is None or line_number is None or match.group("action") != "resolve" or any(mark in match.group() for mark in "{$"):
         return None
     revision, rev_column = match.group("rev"), match.start("rev") + 1
 
     def pin(sha: str) -> list[Edit]:
-        return [Edit(finding.path, finding.line, rev_column, revision, sha)]
+        return [Edit(finding.path, line_number, rev_column, revision, sha)]
 
     kind = (match.group("kind") or "models/").rstrip("s/")
     return Target(kind, url_repository(match), revision, pin)
@@ -154,6 +155,8 @@ def _python_call(source: SourceFile, line_number: int, column: int) -> ast.Call 
 
 def _python_pin(source: SourceFile, finding: Finding, revision: str | None) -> Callable[[str], list[Edit]]:
     """How to pin the loader call under the finding: replace its `revision=` or add one."""
+    if finding.line is None:
+        return _unpinnable
     call = _python_call(source, finding.line, finding.column or 1)
     name = (
         call.func.attr
@@ -169,20 +172,26 @@ def _python_pin(source: SourceFile, finding: Finding, revision: str | None) -> C
     if written is not None:
         if not (isinstance(written, ast.Constant) and written.value == revision):
             return lambda sha: []  # a variable, or not the revision the finding names
-        line = lines[written.lineno - 1]
+        if written.end_col_offset is None:  # parsed nodes always have their end
+            return _unpinnable
+        line_number, line = written.lineno, lines[written.lineno - 1]
         column = python_ast.char_column(line, written.col_offset) + 1
         old = line[column - 1 : python_ast.char_column(line, written.end_col_offset)]
         return lambda sha: [
-            Edit(finding.path, written.lineno, column, old, f'"{sha}"'),
-            *_comment(finding.path, written.lineno, line, revision),
+            Edit(finding.path, line_number, column, old, f'"{sha}"'),
+            *_comment(finding.path, line_number, line, revision or DEFAULT_BRANCH),  # `revision=None`: the default branch
         ]
     # After the last argument (before any trailing comma): valid however the call is laid out.
-    last = max([*call.args, *call.keywords], key=lambda node: (node.end_lineno, node.end_col_offset))
-    line = lines[last.end_lineno - 1]
-    column = python_ast.char_column(line, last.end_col_offset) + 1
+    arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
+    last = max(arguments, key=lambda node: (node.end_lineno or 0, node.end_col_offset or 0))
+    end_line, end_column = last.end_lineno, last.end_col_offset
+    if end_line is None or end_column is None:  # parsed nodes always have their end
+        return _unpinnable
+    line = lines[end_line - 1]
+    column = python_ast.char_column(line, end_column) + 1
     return lambda sha: [
-        Edit(finding.path, last.end_lineno, column, "", f', revision="{sha}"'),
-        *_comment(finding.path, last.end_lineno, line, DEFAULT_BRANCH),
+        Edit(finding.path, end_line, column, "", f', revision="{sha}"'),
+        *_comment(finding.path, end_line, line, DEFAULT_BRANCH),
     ]
 
 
@@ -192,7 +201,9 @@ def _yaml_pin(source: SourceFile, finding: Finding, repo_id: str, revision: str 
     A config without one is left alone: which key its program reads (`revision`,
     `model_revision`, none at all) is the program's business, and a strict parser rejects an unknown key.
     """
-    for root in yamlfile.load_documents(source) if revision else ():
+    if not revision:
+        return _unpinnable
+    for root in yamlfile.load_documents(source):
         for node in yamlfile.walk(root):
             siblings = {setting_key(key): value for key, _, value in yamlfile.items(node)}
             for key, _, value in yamlfile.items(node):
@@ -249,6 +260,8 @@ def target_of(finding: Finding, source: SourceFile) -> Target | None:
 
 def _torch_hub(session: OnlineSession, finding: Finding, source: SourceFile) -> tuple[str, list[Edit]] | None:
     """(what the ref is today, the edits) for `torch.hub.load("owner/repo[:ref]", ...)`."""
+    if finding.line is None:
+        return None
     line = source.line_text(finding.line)
     start = _string_start(line, finding.column or 1)
     match = _TORCH_HUB.match(line, start)

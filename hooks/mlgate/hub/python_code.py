@@ -42,6 +42,7 @@ from mlgate.hub.references import (
     revision_keys_for,
     setting_key,
 )
+from mlgate.notes import Note
 from mlgate.problem import Place, Problem
 
 UNKNOWN = object()  # a value that cannot be read statically
@@ -53,6 +54,7 @@ _SHELL_RUNNERS = frozenset(
     {"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"}
 )
 _STRING_START = re.compile("[rbuRBU]*('''|\"\"\"|'|\")")
+_Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda  # what has parameter defaults
 
 
 @dataclass
@@ -105,8 +107,8 @@ class _Nodes:
 
     calls: list[ast.Call] = field(default_factory=list)
     dicts: list[ast.Dict] = field(default_factory=list)
-    strings: list[ast.expr] = field(default_factory=list)  # str constants (not docstrings) and f-strings
-    functions: list[ast.AST] = field(default_factory=list)  # defs and lambdas, for their parameter defaults
+    strings: list[ast.Constant | ast.JoinedStr] = field(default_factory=list)  # str constants (not docstrings) and f-strings
+    functions: list[_Function] = field(default_factory=list)  # defs and lambdas, for their parameter defaults
     docstrings: set[int] = field(default_factory=set)
 
     def loader_calls(self, scan: PythonScan) -> list[ast.Call]:
@@ -126,7 +128,7 @@ class PythonScan:
 
     # --- collection -------------------------------------------------------------------------
 
-    def scan(self, units: list[Unit]) -> list[Finding]:
+    def scan(self, units: list[Unit]) -> list[Finding | Note]:
         parsed = [unit for unit in units if unit.parse()]
         nodes = {id(unit): self._collect(unit) for unit in parsed}
         # Loader calls first, in every unit: they claim the constants and dicts they read, so
@@ -139,12 +141,12 @@ class PythonScan:
             for call in found.calls:
                 if loader_for(self.qualified(call.func) or "") is None:
                     self.call(call, unit)
-            for node in found.dicts:
-                self.settings_dict(node, unit)
+            for dict_node in found.dicts:
+                self.settings_dict(dict_node, unit)
             self.settings_in_definitions(unit, found.functions)
-            for node in found.strings:
-                if id(node) not in found.docstrings:
-                    self.string(node, unit)
+            for string in found.strings:
+                if id(string) not in found.docstrings:
+                    self.string(string, unit)
         return [unit.place(problem) for problem, unit in self.problems.values()] + self.shell.findings()
 
     def _collect(self, unit: Unit) -> _Nodes:
@@ -167,23 +169,32 @@ class PythonScan:
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 found.functions.append(node)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                for name, target in python_ast.imported_names(node):
-                    if target is not None and name != "*":
-                        self.aliases[name] = target
-            elif isinstance(node, ast.Assign):
-                for target in node.targets:
-                    self._bind(target, node.value, node, unit)
-            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
-                self._bind(node.target, node.value if isinstance(node, ast.AnnAssign) else None, node, unit)
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-                self._bind(node.target, None, node if not isinstance(node, ast.comprehension) else node.target, unit)
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
-                for item in node.items:
-                    if item.optional_vars is not None:
-                        self._bind(item.optional_vars, None, node, unit)
+                self._collect_import(node)
+            else:
+                self._collect_binding(node, unit)
         return found
 
-    def _bind(self, target: ast.expr, value: ast.expr | None, where: ast.AST, unit: Unit) -> None:
+    def _collect_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        """The aliases an import binds (`import transformers as tf`)."""
+        for name, imported in python_ast.imported_names(node):
+            if imported is not None and name != "*":
+                self.aliases[name] = imported
+
+    def _collect_binding(self, node: ast.AST, unit: Unit) -> None:
+        """The names a statement (or comprehension) assigns, with the value when it is one expression."""
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                self._bind(target, node.value, node, unit)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            self._bind(node.target, node.value if isinstance(node, ast.AnnAssign) else None, node, unit)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            self._bind(node.target, None, node if not isinstance(node, ast.comprehension) else node.target, unit)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    self._bind(item.optional_vars, None, node, unit)
+
+    def _bind(self, target: ast.expr, value: ast.expr | None, where: ast.stmt | ast.expr, unit: Unit) -> None:
         if isinstance(target, ast.Name):
             key = (unit.index, where.lineno, where.col_offset)
             self.bindings.setdefault(target.id, []).append(_Binding(key, value, unit))
@@ -241,7 +252,8 @@ class PythonScan:
                 )
                 for part in node.values
             ]
-            return "".join(parts) if all(isinstance(part, str) for part in parts) else UNKNOWN
+            strings = [part for part in parts if isinstance(part, str)]
+            return "".join(strings) if len(strings) == len(parts) else UNKNOWN
         if isinstance(node, ast.Call) and self.qualified(node.func) in _ENV_GETTERS and len(node.args) == 2:
             return self.literal(node.args[1], at, depth + 1)
         return UNKNOWN
@@ -268,7 +280,7 @@ class PythonScan:
             return self.dict_entries(binding.value, binding.key, unit, depth + 1)
         entries: dict[str, tuple[ast.expr, int]] = {}
         if isinstance(node, ast.Dict):
-            for key, value in zip(node.keys, node.values):
+            for key, value in zip(node.keys, node.values, strict=True):
                 if key is None:
                     inner = self.dict_entries(value, at, unit, depth + 1)
                     if inner is None:
@@ -293,7 +305,7 @@ class PythonScan:
         for problem in problems:
             self.problems.setdefault((problem.rule.code, unit.index, problem.offset), (problem, unit))
 
-    def _key(self, node: ast.AST, unit: Unit) -> tuple[int, int, int]:
+    def _key(self, node: ast.stmt | ast.expr, unit: Unit) -> tuple[int, int, int]:
         return (unit.index, node.lineno, node.col_offset)
 
     def keywords(self, call: ast.Call, unit: Unit) -> tuple[dict[str, tuple[ast.expr, int]], bool]:
@@ -427,12 +439,10 @@ class PythonScan:
         """`os.system("hf download ns/name")`, `subprocess.run(["git", "clone", URL])`: literal commands only."""
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             self.shell.add(node.value, self._placer_in(node, unit))
-        elif (
-            isinstance(node, (ast.List, ast.Tuple))
-            and node.elts
-            and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
-        ):
-            self.shell.add_arguments([element.value for element in node.elts], [self._placer_in(element, unit) for element in node.elts])
+        elif isinstance(node, (ast.List, ast.Tuple)) and node.elts:
+            words = [(e, e.value) for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+            if len(words) == len(node.elts):  # every element a string literal
+                self.shell.add_arguments([text for _, text in words], [self._placer_in(element, unit) for element, _ in words])
 
     def _placer_in(self, node: ast.Constant, unit: Unit) -> Place:
         """Place problems at offsets into a string literal's value (exact up to its first escape)."""
@@ -480,13 +490,16 @@ class PythonScan:
             option = max(options, key=len)
             self.setting(option, keywords["default"][0], {}, unit, self._key(call, unit), f"the default of {option}")
 
-    def settings_in_definitions(self, unit: Unit, functions: list[ast.AST]) -> None:
+    def settings_in_definitions(self, unit: Unit, functions: list[_Function]) -> None:
         """Parameter defaults, dataclass fields and variables named like a model setting."""
         for node in functions:
             arguments = node.args
             positional = arguments.posonlyargs + arguments.args
-            pairs = list(zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults))
-            pairs += [(arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults) if default is not None]
+            # ast gives the defaults of the last positional parameters, and one (maybe None) per keyword-only one
+            pairs = list(zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True))
+            pairs += [
+                (arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if default is not None
+            ]
             for arg, default in pairs:
                 self.setting(arg.arg, default, {}, unit, self._key(default, unit), f"the default of {arg.arg}")
         for name, bindings in self.bindings.items():
@@ -501,29 +514,32 @@ class PythonScan:
                         "pydantic.Field",
                         "Field",
                     ):
-                        default = next(
+                        field_default = next(
                             (keyword.value for keyword in value.keywords if keyword.arg == "default"), value.args[0] if value.args else None
                         )
-                        if default is None:
+                        if field_default is None:
                             continue
-                        value = default
+                        value = field_default
                     if isinstance(value, ast.Constant):
                         self.setting(name, value, {}, unit, binding.key, name)
 
     # --- hub URLs in strings ------------------------------------------------------------------------
 
-    def string(self, node: ast.expr, unit: Unit) -> None:
+    def string(self, node: ast.Constant | ast.JoinedStr, unit: Unit) -> None:
         if isinstance(node, ast.JoinedStr):
-            text = "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
+            text = "".join(part.value if isinstance(part, ast.Constant) and isinstance(part.value, str) else "{}" for part in node.values)
             start = unit.offset(node)
             self.report([_moved(problem, start) for problem in self.judge.urls(text)], unit)
             return
-        problems = self.judge.urls(node.value)
+        value = node.value
+        if not isinstance(value, str):  # `_collect` keeps only str constants
+            return
+        problems = self.judge.urls(value)
         if not problems:
             return
         start, end = unit.offset(node), unit.end_offset(node)
         for problem in problems:
-            fragment = node.value[problem.offset : problem.offset + 24]
+            fragment = value[problem.offset : problem.offset + 24]
             found = unit.text.find(fragment, start, max(end, start + 1)) if fragment else -1
             self.report([_moved(problem, found if found != -1 else start)], unit)
 
@@ -532,7 +548,7 @@ def _moved(problem: Problem, offset: int) -> Problem:
     return Problem(problem.rule, problem.message, offset, problem.severity)
 
 
-def scan_units(judge: Judge, units: list[Unit], whole_text: str) -> list[Finding]:
+def scan_units(judge: Judge, units: list[Unit], whole_text: str) -> list[Finding | Note]:
     if not units:
         return []
     try:

@@ -14,6 +14,7 @@ from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.hub.python_code import Unit, scan_units
 from mlgate.hub.references import Judge
+from mlgate.notes import Note
 from mlgate.problem import placer
 
 # Text without any of these cannot hold a reference python_code reports (plain substring
@@ -48,7 +49,7 @@ def matches(path: str) -> bool:
     return path.endswith((".py", ".pyw"))
 
 
-def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
+def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     text = source.text
     if not worth_parsing(text):
         return []

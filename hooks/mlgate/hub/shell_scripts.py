@@ -8,10 +8,11 @@ from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.hub.commands import PREFILTER, ShellScan
 from mlgate.hub.references import Judge
+from mlgate.notes import Note
 from mlgate.problem import placer
 
 
-def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
+def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     if not shell.is_shell_script(source) or not PREFILTER.search(source.text):
         return []
     script = ShellScan(Judge(context, str(source.abspath.parent)), source.text)

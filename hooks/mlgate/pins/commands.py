@@ -33,9 +33,21 @@ from mlgate.pins.requirement import (
     check_poetry_version,
     check_requirement,
     check_url,
+    finding_of,
 )
 from mlgate.pins.rules import INSECURE_INDEX, KNOWN_VULNERABLE, PIPE_TO_SHELL, UNPINNED, VCS_REF
-from mlgate.problem import Place, is_full_sha, placer  # noqa: F401  (placer: re-exported for the pins scanners)
+from mlgate.problem import Locate, is_full_sha
+from mlgate.problem import placer as problem_placer
+
+# `mlgate.problem.Place` for pins problems, which carry rules: placing one makes a Finding.
+Place = Callable[[Problem], Finding]
+
+
+def placer(path: str, locate: Locate) -> Place:
+    """`mlgate.problem.placer` for the pins scanners (see `Place`)."""
+    place = problem_placer(path, locate)
+    return lambda problem: finding_of(place(problem))
+
 
 MAX_NESTING = 3  # `bash -c "sh -c '...'"` strings are analysed this deep
 
@@ -115,6 +127,11 @@ def allowed_indexes(context: ScanContext) -> tuple[str, ...]:
 def _shifted(place: Place, to_outer: Callable[[int], int]) -> Place:
     """A place for text nested in a piece (a `bash -c` string, a heredoc body)."""
     return lambda problem: place(Problem(problem.rule, problem.message, to_outer(problem.offset)))
+
+
+def _starting_at(start: int) -> Callable[[int], int]:
+    """Offsets in a piece that starts at `start` of its outer text, made outer offsets."""
+    return lambda offset: start + offset
 
 
 # --- install commands ----------------------------------------------------------------------
@@ -303,7 +320,8 @@ def _tool(argv: list[shell.Word]) -> tuple[str, str, list[shell.Word]] | None:
 
 def _subcommand(args: list[shell.Word], takes_value: frozenset[str]) -> list[int]:
     """Indexes of the leading operands (subcommand words), skipping global options."""
-    found, index = [], 0
+    found: list[int] = []
+    index = 0
     while index < len(args) and len(found) < 2:
         text = args[index].text
         if text.startswith("-"):
@@ -481,8 +499,7 @@ class Script:
         if depth >= MAX_NESTING:
             return
         for doc in command.heredocs:
-            start = doc.offset
-            self._commands(shell.parse(doc.body), _shifted(place, lambda offset, start=start: start + offset), depth + 1)
+            self._commands(shell.parse(doc.body), _shifted(place, _starting_at(doc.offset)), depth + 1)
 
     # PIN002 for git clone ----------------------------------------------------------------------
 

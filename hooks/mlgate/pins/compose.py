@@ -22,7 +22,7 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
         for _, _, service in yamlfile.items(yamlfile.get(document, "services")):
             image = yamlfile.get(service, "image")
             reference = yamlfile.text_of(image)
-            if reference is None or yamlfile.get(service, "build") is not None:
+            if image is None or reference is None or yamlfile.get(service, "build") is not None:
                 continue
             problem = check_image(reference)
             if problem is not None:

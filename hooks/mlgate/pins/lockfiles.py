@@ -36,6 +36,11 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def _table(value: Any) -> dict[str, Any]:
+    """`value` if it is a table (a dict), else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _label(package: dict[str, Any]) -> str:
     return f"'{package.get('name', '?')}' {package.get('version', '')}".rstrip()
 
@@ -72,7 +77,7 @@ def uv_lock(data: dict[str, Any]) -> Checks:
     registries = _Registries()
     for i, package in enumerate(_dicts(data.get("package"))):
         here = ("package", i, "name")
-        source = package.get("source") if isinstance(package.get("source"), dict) else {}
+        source = _table(package.get("source"))
         if isinstance(source.get("git"), str):  # git = "https://host/repo?rev=main#<commit>"
             url, _, commit = source["git"].partition("#")
             for problem in not_at_commit(package, url, commit):
@@ -91,12 +96,12 @@ def uv_lock(data: dict[str, Any]) -> Checks:
 
 def poetry_lock(data: dict[str, Any]) -> Checks:
     registries = _Registries()
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    metadata = _table(data.get("metadata"))
     # Lock files before Poetry 1.5 keep the hashes apart, in [metadata.files].
     old_files = {canonical_name(k): v for k, v in metadata.get("files", {}).items()} if isinstance(metadata.get("files"), dict) else {}
     for i, package in enumerate(_dicts(data.get("package"))):
         here = ("package", i, "name")
-        source = package.get("source") if isinstance(package.get("source"), dict) else {}
+        source = _table(package.get("source"))
         kind = source.get("type")
         if kind == "git":
             for problem in not_at_commit(package, str(source.get("url", "")), source.get("resolved_reference")):
@@ -148,7 +153,7 @@ def pipfile_lock(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     if not isinstance(data, dict):
         raise ScanError("not a Pipfile.lock: the top level is not an object")
     locate = _JsonLocator(source)
-    meta = data.get("_meta") if isinstance(data.get("_meta"), dict) else {}
+    meta = _table(data.get("_meta"))
     registries = _Registries()
     for index, entry in enumerate(_dicts(meta.get("sources"))):
         for problem in registries.check(entry.get("url")):
@@ -189,8 +194,8 @@ class _JsonLocator:
         self.source = source
         self.cursors: dict[str, int] = {}
 
-    def _after(self, start: int, key: str) -> re.Match | None:
-        return re.compile(r'"%s"\s*:\s*"?' % re.escape(json.dumps(key)[1:-1])).search(self.source.text, start)
+    def _after(self, start: int, key: str) -> re.Match[str] | None:
+        return re.compile(rf'"{re.escape(json.dumps(key)[1:-1])}"\s*:\s*"?').search(self.source.text, start)
 
     def _section(self, section: str) -> int | None:
         if section not in self.cursors:
@@ -226,7 +231,7 @@ def index_releases(data: dict[str, Any]) -> Iterator[tuple[Path, str, str]]:
     key = "packages" if "packages" in data else "package"
     for i, package in enumerate(_dicts(data.get(key))):
         name, version = package.get("name"), package.get("version")
-        source = package.get("source") if isinstance(package.get("source"), dict) else {}
+        source = _table(package.get("source"))
         elsewhere = (
             NOT_FROM_INDEX.intersection(package)
             or NOT_FROM_INDEX.intersection(source)

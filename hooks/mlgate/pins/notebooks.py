@@ -13,7 +13,7 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
-from mlgate.pins.requirement import Problem
+from mlgate.pins.requirement import Problem, finding_of
 
 
 def matches(path: str) -> bool:
@@ -29,7 +29,7 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
 
         def place(problem: Problem, cell: notebook.Cell = cell) -> Finding:
             line, column, cell_line = cell.locate(problem.offset)
-            return problem.rule.finding(source.path, line, column, f"{problem.message} (cell {cell.number}, line {cell_line})")
+            return finding_of(problem.rule.finding(source.path, line, column, f"{problem.message} (cell {cell.number}, line {cell_line})"))
 
         script.add(view, place)
     return script.findings()

@@ -174,6 +174,8 @@ class Resolved:
     now: str  # what it points to today, for the finding's message
 
     def edits(self, finding: Finding) -> list[Edit]:
+        if finding.line is None:  # no line, no token: `_token` finds nothing there to resolve
+            return []
         edits = [Edit(finding.path, finding.line, self.column, self.old, self.new)]
         if self.comment and self.comment_column is not None:
             edits.append(Edit(finding.path, finding.line, self.comment_column, "", self.comment))

@@ -46,7 +46,7 @@ def advisory(record: dict[str, Any], package: str) -> Advisory:
     """An OSV record, reduced to what a finding says about one package."""
     if not isinstance(record, dict) or not isinstance(record.get("id"), str):
         raise ValueError("an OSV record needs an 'id'")
-    specific = record.get("database_specific") if isinstance(record.get("database_specific"), dict) else {}
+    specific = _dict(record.get("database_specific"))
     severity = _SEVERITY_WORDS.get(str(specific.get("severity", "")).lower())
     fixed = [
         str(event["fixed"])
@@ -65,12 +65,16 @@ def _list(value: Any) -> list[Any]:
     return [item for item in value if isinstance(item, (dict, str))] if isinstance(value, list) else []
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _affected(record: dict[str, Any], package: str) -> Iterator[dict[str, Any]]:
     wanted = canonical_name(package)
     for affected in _list(record.get("affected")):
         if not isinstance(affected, dict):
             continue
-        meta = affected.get("package") if isinstance(affected.get("package"), dict) else {}
+        meta = _dict(affected.get("package"))
         if meta.get("ecosystem") == ECOSYSTEM and canonical_name(str(meta.get("name", ""))) == wanted:
             yield affected
 
@@ -90,7 +94,7 @@ def query_api(session: OnlineSession, pins: list[Note]) -> dict[tuple[str, str],
         results = answer.get("results") if isinstance(answer, dict) else None
         if not isinstance(results, list) or len(results) != len(chunk):
             raise OnlineError(f"POST {base}/v1/querybatch: malformed response (expected {len(chunk)} results)")
-        for key, result in zip(chunk, results):
+        for key, result in zip(chunk, results, strict=True):  # lengths checked above
             vulns = result.get("vulns", []) if isinstance(result, dict) else None
             if not isinstance(vulns, list) or not all(isinstance(v, dict) and isinstance(v.get("id"), str) for v in vulns):
                 raise OnlineError(f"POST {base}/v1/querybatch: malformed response (a result without vulnerability ids)")

@@ -55,8 +55,8 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
             seen.add(id(repo))
             url_node, rev_node = yamlfile.get(repo, "repo"), yamlfile.get(repo, "rev")
             url, rev = yamlfile.text_of(url_node), yamlfile.text_of(rev_node)
-            if url is not None and url not in ("local", "meta"):
-                if rev is None:
+            if url_node is not None and url is not None and url not in ("local", "meta"):
+                if rev_node is None or rev is None:
                     report(
                         [
                             Problem(

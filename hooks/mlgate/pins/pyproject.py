@@ -45,8 +45,8 @@ def _table(data: Any, *keys: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def requirement_lists(data: dict[str, Any]) -> Iterator[tuple[Path, list[Any]]]:
-    """Every list of PEP 508 strings a pyproject holds as metadata, by path."""
+def requirement_lists(data: dict[str, Any]) -> Iterator[tuple[Path, Any]]:
+    """Every list of PEP 508 strings a pyproject holds as metadata, by path (as written: maybe not a list, or None)."""
     project = _table(data, "project")
     yield ("project", "dependencies"), project.get("dependencies")
     for extra, items in _table(project, "optional-dependencies").items():

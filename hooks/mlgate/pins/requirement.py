@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 from mlgate.findings import Finding
+from mlgate.notes import Note
 from mlgate.pins.rules import EXTRA_INDEX, INSECURE_INDEX, MISSING_HASH, UNPINNED, URL_NO_HASH, VCS_REF
 from mlgate.problem import Locate, Problem, is_full_sha  # noqa: F401  (Problem: re-exported for the pins modules)
 
@@ -164,10 +165,7 @@ def check_conda_spec(text: str) -> list[Problem]:
         if version and "*" not in version and not any(c in version for c in "<>,|") and (version.count(".") >= 2 or build):
             return []
     label = name.split("::")[-1]
-    if not spec:
-        why = "has no version pin"
-    else:
-        why = f"is not pinned to one version ('{spec}' allows others)"
+    why = f"is not pinned to one version ('{spec}' allows others)" if spec else "has no version pin"
     return [Problem(UNPINNED, f"conda package '{label}' {why}", 0)]
 
 
@@ -219,11 +217,18 @@ def without_ranges(problems: list[Problem], accepted: bool) -> list[Problem]:
     return [p for p in problems if not accepted or p.rule is not UNPINNED]
 
 
+def finding_of(placed: Finding | Note) -> Finding:
+    """What placing a pins problem made: a Finding, as pins problems carry rules (a `NoteKind` in a
+    problem would make a Note; the pins hook keeps its notes with `context.note` instead)."""
+    assert isinstance(placed, Finding), "a pins problem carries a rule, not a NoteKind"
+    return placed
+
+
 def place(problem: Problem, path: str, line: int, column: int) -> Finding:
     """The finding of `problem` for a reference written on one line from (line, column)."""
-    return problem.rule.finding(path, line, column + problem.offset, problem.message)
+    return finding_of(problem.rule.finding(path, line, column + problem.offset, problem.message))
 
 
 def place_in(problem: Problem, path: str, locate: Locate, start: int = 0) -> Finding:
     """The finding of `problem` for a reference at offset `start` of a text that `locate` maps to the file."""
-    return problem.rule.finding(path, *locate(start + problem.offset), problem.message)
+    return finding_of(problem.rule.finding(path, *locate(start + problem.offset), problem.message))

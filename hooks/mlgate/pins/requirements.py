@@ -105,6 +105,11 @@ class Option:
     offset: int  # where the value starts (the option itself when it takes none)
 
 
+def _on_line(number: int) -> Locate:
+    """Positions in line `number` taken as it is: offset 0 is its column 1."""
+    return lambda offset: (number, offset + 1)
+
+
 def logical_lines(source: SourceFile) -> Iterator[Line]:
     """pip's line joining (`\\` at the end of a line) with positions kept."""
     pieces: list[tuple[int, str]] = []  # (line number, text) of the lines joined so far
@@ -132,7 +137,7 @@ def logical_lines(source: SourceFile) -> Iterator[Line]:
             yield joined()
             pieces = []
         elif not comment:
-            yield Line.from_text(raw, lambda offset, number=number: (number, offset + 1))
+            yield Line.from_text(raw, _on_line(number))
     if pieces:
         yield joined()
 
@@ -153,6 +158,7 @@ def split_line(text: str) -> tuple[str, list[Option]]:
     first = next((i for i, (_, token) in enumerate(tokens) if token.startswith("-")), len(tokens))
     requirement = text[: tokens[first][0]].rstrip() if first < len(tokens) else text
     options: list[Option] = []
+    value: str | None
     rest = iter(tokens[first:])
     for start, token in rest:
         if token.startswith("--"):

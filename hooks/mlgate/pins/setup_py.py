@@ -70,7 +70,7 @@ class Bindings:
         import ast
 
         if isinstance(node, ast.Dict):
-            for key, value in zip(node.keys, node.values):
+            for key, value in zip(node.keys, node.values, strict=True):
                 yield from (self.dict_values(value, seen) if key is None else [value])  # `**other`
         elif isinstance(node, ast.Name) and node.id not in seen:
             for value in self.values.get(node.id, []):
@@ -117,12 +117,13 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     except RecursionError:
         raise ScanError("expressions nested too deeply to follow; not scanned") from None
     for node in nodes:
-        if "\n" in node.value:
+        text = node.value
+        if not isinstance(text, str) or "\n" in text:  # (`strings` yields only str constants)
             continue  # a multi-line string is not one requirement
-        for problem in without_ranges(check_requirement(node.value), accepted):
+        for problem in without_ranges(check_requirement(text), accepted):
             yield place(problem, source.path, *string_start(source, node))
         if context.online:  # looked up in OSV after the scan
-            note_pin(context, node.value, source.path, *string_start(source, node))
+            note_pin(context, text, source.path, *string_start(source, node))
 
 
 SCANNER = Scanner("setup_py", matches=matches, scan=scan)

@@ -38,6 +38,13 @@ _SIMPLE_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '
 MAX_NESTING = 100
 
 
+def _skip(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where `pattern` stops matching at `pos`; for patterns that match the empty string, so never fail."""
+    match = pattern.match(text, pos)
+    assert match is not None, "pattern matches the empty string"
+    return match.end()
+
+
 def load(source: SourceFile) -> dict[str, Any]:
     """The document as tomllib reads it (strict); ScanError when it is not valid TOML."""
     if sys.version_info >= (3, 11):
@@ -98,7 +105,7 @@ def _unescape(text: str) -> str:
     if "\\" not in text:
         return text
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         code = match.group(1) or match.group(2) or match.group(3)
         if code:
             return chr(int(code, 16)) if int(code, 16) <= sys.maxunicode else ""
@@ -123,10 +130,11 @@ class _Parser:
 
     def document(self) -> None:
         text, end = self.text, len(self.text)
+        table_path: Path
         table, table_path = self.root, ()
         pos = 0
         while True:
-            pos = _GAP.match(text, pos).end()
+            pos = _skip(_GAP, text, pos)
             if pos >= end:
                 return
             if text[pos] == "[":
@@ -142,7 +150,8 @@ class _Parser:
         many = self.text.startswith("[[", pos)
         keys, pos = self.key(pos + (2 if many else 1))
         close = "]]" if many else "]"
-        pos = _SPACE.match(self.text, pos).end()
+        path: Path
+        pos = _skip(_SPACE, self.text, pos)
         if not self.text.startswith(close, pos):
             raise self.fail(pos, f"expected '{close}'")
         table, path = self.root, ()
@@ -170,21 +179,22 @@ class _Parser:
 
     def key(self, pos: int) -> tuple[list[tuple[str, int]], int]:
         """A dotted key as (name, offset of its first character) parts."""
-        text, parts = self.text, []
+        text = self.text
+        parts: list[tuple[str, int]] = []
         while True:
-            pos = _SPACE.match(text, pos).end()
-            for pattern, quoted in ((_BARE_KEY, False), (_BASIC, True), (_LITERAL, True)):
+            pos = _skip(_SPACE, text, pos)
+            for pattern in (_BARE_KEY, _BASIC, _LITERAL):
                 match = pattern.match(text, pos)
                 if match:
                     break
             else:
                 raise self.fail(pos, "expected a key")
-            if quoted:
+            if pattern is _BARE_KEY:
+                parts.append((match.group(), pos))
+            else:  # quoted: the name starts after the quote
                 name = _unescape(match.group(1)) if pattern is _BASIC else match.group(1)
                 parts.append((name, pos + 1))
-            else:
-                parts.append((match.group(), pos))
-            pos = _SPACE.match(text, match.end()).end()
+            pos = _skip(_SPACE, text, match.end())
             if not text.startswith(".", pos):
                 return parts, pos
             pos += 1
@@ -205,7 +215,7 @@ class _Parser:
         name, offset = keys[-1]
         path = (*table_path, name)
         self.keys[path] = offset
-        table[name], pos = self.value(_SPACE.match(self.text, pos + 1).end(), path, 0)
+        table[name], pos = self.value(_skip(_SPACE, self.text, pos + 1), path, 0)
         return pos
 
     def value(self, pos: int, path: Path, depth: int) -> tuple[Any, int]:
@@ -252,38 +262,40 @@ class _Parser:
         return (_unescape(content) if pattern is _BASIC or pattern is _ML_BASIC else content), match.end()
 
     def array(self, pos: int, path: Path, depth: int) -> tuple[list[Any], int]:
-        text, items = self.text, []
+        text = self.text
+        items: list[Any] = []
         self.values[path] = pos - 1
         while True:
-            pos = _GAP.match(text, pos).end()
+            pos = _skip(_GAP, text, pos)
             if text.startswith("]", pos):
                 return items, pos + 1
             item, pos = self.value(pos, (*path, len(items)), depth)
             items.append(item)
-            pos = _GAP.match(text, pos).end()
+            pos = _skip(_GAP, text, pos)
             if text.startswith(",", pos):
                 pos += 1
             elif not text.startswith("]", pos):
                 raise self.fail(pos, "expected ',' or ']' in an array")
 
     def inline_table(self, pos: int, path: Path, depth: int) -> tuple[dict[str, Any], int]:
-        text, table = self.text, {}
+        text = self.text
+        table: dict[str, Any] = {}
         self.values[path] = pos - 1
         flat = _FLAT_TABLE.match(text, pos - 1)
         if flat:
             for pair in _FLAT_PAIR.finditer(text, pos, flat.end()):
                 name, string = pair.group(1), pair.group(2)
-                inner = (*path, name)
-                self.keys[inner] = pair.start()
+                pair_path = (*path, name)
+                self.keys[pair_path] = pair.start()
                 if string is None:
                     table[name] = self.scalar(pair.group(3))
-                    self.values[inner] = pair.start(3)
+                    self.values[pair_path] = pair.start(3)
                 else:
                     table[name] = string
-                    self.values[inner] = pair.start(2)
+                    self.values[pair_path] = pair.start(2)
             return table, flat.end()
         while True:
-            pos = _GAP.match(text, pos).end()
+            pos = _skip(_GAP, text, pos)
             if text.startswith("}", pos):
                 return table, pos + 1
             keys, pos = self.key(pos)
@@ -293,9 +305,10 @@ class _Parser:
             for name, _offset in keys[:-1]:
                 inner, inner_path = self.descend(inner, inner_path, name, pos)
             name, offset = keys[-1]
-            self.keys[(*inner_path, name)] = offset
-            inner[name], pos = self.value(_SPACE.match(text, pos + 1).end(), (*inner_path, name), depth)
-            pos = _GAP.match(text, pos).end()
+            value_path = (*inner_path, name)
+            self.keys[value_path] = offset
+            inner[name], pos = self.value(_skip(_SPACE, text, pos + 1), value_path, depth)
+            pos = _skip(_GAP, text, pos)
             if text.startswith(",", pos):
                 pos += 1
             elif not text.startswith("}", pos):

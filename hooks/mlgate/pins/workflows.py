@@ -33,8 +33,8 @@ _MATRIX_REFERENCE = re.compile(r"\$\{\{\s*matrix\.([\w-]+(?:\.[\w-]+)*)\s*\}\}")
 MAX_MATRIX_VALUES = 256  # aliases could multiply a matrix; we only need to see its values
 
 
-def _matrix_values(job: yamlfile.Node, path: str) -> list[yamlfile.Node]:
-    """Scalar nodes that `${{ matrix.<path> }}` takes in the job's own `strategy.matrix`.
+def _matrix_values(job: yamlfile.Node, path: str) -> list[tuple[yamlfile.Node, str]]:
+    """Scalar nodes that `${{ matrix.<path> }}` takes in the job's own `strategy.matrix`, with their text.
 
     `include:` entries count; a matrix computed at run time (`fromJSON(...)`) has no values.
     """
@@ -42,13 +42,18 @@ def _matrix_values(job: yamlfile.Node, path: str) -> list[yamlfile.Node]:
     first, *rest = path.split(".")
     nodes = [yamlfile.get(matrix, first)] + [yamlfile.get(entry, first) for entry in yamlfile.elements(yamlfile.get(matrix, "include"))]
     for key in [*rest, ""]:
-        flat: list[yamlfile.Node] = []
+        flat: list[yamlfile.Node | None] = []
         for node in nodes:
             flat.extend(yamlfile.elements(node) if yamlfile.is_sequence(node) else [node])
             if len(flat) > MAX_MATRIX_VALUES:
                 break
         nodes = [yamlfile.get(node, key) for node in flat] if key else flat
-    return [node for node in nodes if yamlfile.text_of(node) is not None]
+    values: list[tuple[yamlfile.Node, str]] = []
+    for node in nodes:
+        text = yamlfile.text_of(node)
+        if node is not None and text is not None:
+            values.append((node, text))
+    return values
 
 
 class _Workflow:
@@ -113,7 +118,7 @@ class _Workflow:
 
     def image(self, node: yamlfile.Node | None, job: yamlfile.Node | None = None, docker_scheme: bool = False) -> None:
         reference = yamlfile.text_of(node)
-        if reference is None:
+        if node is None or reference is None:
             return
         matrix = _MATRIX_REFERENCE.search(reference)
         if job is not None and matrix:
@@ -126,7 +131,7 @@ class _Workflow:
         else:
             self.report(check_image(reference.removeprefix("docker://")), node)
 
-    def matrix_image(self, node: yamlfile.Node, reference: str, matrix: re.Match, job: yamlfile.Node) -> None:
+    def matrix_image(self, node: yamlfile.Node, reference: str, matrix: re.Match[str], job: yamlfile.Node) -> None:
         """`image: ${{ matrix.config.image }}`: judge the values the matrix gives it.
 
         A whole-value reference is reported at each matrix value (where the fix goes); a
@@ -136,19 +141,19 @@ class _Workflow:
             return  # another expression we cannot see through
         values = _matrix_values(job, matrix.group(1))
         if matrix.group() == reference:
-            for value in values:
+            for value, _text in values:
                 self.image(value)
             return
-        for value in values:
-            problem = check_image(reference[: matrix.start()] + yamlfile.text_of(value) + reference[matrix.end() :])
+        for _value, text in values:
+            problem = check_image(reference[: matrix.start()] + text + reference[matrix.end() :])
             if problem is not None:
-                problem.message += f" (with matrix.{matrix.group(1)} = {yamlfile.text_of(value)})"
+                problem.message += f" (with matrix.{matrix.group(1)} = {text})"
                 self.report(problem, node)
                 return
 
     def uses(self, node: yamlfile.Node | None) -> None:
         value = yamlfile.text_of(node)
-        if value is None or value.startswith(("./", "../")) or "${{" in value:
+        if node is None or value is None or value.startswith(("./", "../")) or "${{" in value:
             return
         if value.startswith("docker://"):
             self.image(node, docker_scheme=True)
