@@ -302,3 +302,12 @@ def test_folded_strings_stay_within_their_caps(template, atom_count):
     """A string the folding would make huge is a computed value, never built."""
     verdict = jinja_templates.judge(template, chat=True, budget=Budget(50))
     assert [construct.label for construct in verdict.constructs] == ["computed attribute name"] * atom_count
+
+
+def test_formatting_a_folded_iterator_is_a_computed_value():
+    """format(iterator, spec) has no constant text (an object's address): opaque, not dropped."""
+    from mlgate.models import jinja_values
+
+    iterator = jinja_values.Special("iterator", (jinja_values.atomize("a"),))
+    formatted = jinja_values.apply(format, [jinja_values.of(iterator), jinja_values.of(jinja_values.atomize(""))], jinja_values.Budget(100))
+    assert formatted == jinja_values.of(jinja_values.OPAQUE)

@@ -194,9 +194,10 @@ class _FoldedIterator:
     def __str__(self):
         raise _Unfoldable
 
-    # format(x, spec) calls __format__(spec), which __str__ refuses with a TypeError (the value is dropped,
-    # not made OPAQUE): kept as it is, mypy flags the signature.
-    __repr__ = __format__ = __str__  # type: ignore[assignment]
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:  # format(x, spec): a computed value, like str(x)
+        raise _Unfoldable
 
 
 def concrete(atom):
