@@ -124,13 +124,9 @@ def test_os_getenv_default_and_settings_outside_loaders(hub_scan):
         "other = 'data/train'\n"
     )
     scan = hub_scan({"m.py": source})
-    assert scan.hits == [
-        ("HUB001", "m.py", 5, 27),
-        ("HUB001", "m.py", 7, 53),
-        ("HUB001", "m.py", 10, 37),
-        ("HUB001", "m.py", 11, 21),
-        ("HUB001", "m.py", 13, 19),
-    ]
+    # the env default reaches a loader; `Args` is a settings class; the argparse default, the
+    # parameter default and the constant reach no loader (tests/hub/test_data_flow.py)
+    assert scan.hits == [("HUB001", "m.py", 5, 27), ("HUB001", "m.py", 10, 37)]
 
 
 # --- trust_remote_code ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ metadata files that describe a saved model or dataset (`tokenizer_config.json`,
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from mlgate import workflow, yamlfile
@@ -25,16 +26,18 @@ from mlgate.hub.commands import ShellScan
 from mlgate.hub.references import (
     REFERENCE_KEYS,
     REVISION_KEYS,
+    URL_MARKERS,
     Judge,
     Reference,
     is_api_model,
+    is_recorded_data,
     is_truthy,
     repo_id_of,
     revision_keys_for,
     setting_key,
 )
 from mlgate.notes import Note
-from mlgate.problem import Problem, placer
+from mlgate.problem import Locate, Problem, placer
 
 _KEY_NAMES = "|".join(sorted({re.escape(key) for key in REFERENCE_KEYS}, key=len, reverse=True))
 PREFILTER = re.compile(
@@ -95,21 +98,120 @@ _METADATA_FILES = frozenset(
 )
 
 
+# lm-eval task files and templates without an extension (`_default_template_yaml`, `flores`):
+# YAML whose top level has `task:` or `dataset_path:`.
+_TASK_FILE = re.compile(r"^(?:task|dataset_path)[ \t]*:", re.MULTILINE)
+_YAML_KEY_LINE = re.compile(rb"^[A-Za-z_][\w-]*[ \t]*:", re.MULTILINE)
+_INCLUDE_LINE = re.compile(r"^include[ \t]*:", re.MULTILINE)
+_PROBE_BYTES = 4096
+_MAX_EXTENSIONLESS = 256 * 1024
+# Recorded exchanges (VCR cassettes, recorded API responses): top-level keys of one.
+_RECORDING_KEYS = frozenset({"response", "responses"})
+# A model's storage URI beside its name (KServe `model: {uri: hf://ns/name, name: ns/name}`): one reference.
+_URI_KEYS = frozenset({"uri", "storage_uri", "storageuri", "model_uri"})
+
+
+def _extensionless(path: str) -> bool:
+    return "." not in path.rsplit("/", 1)[-1]
+
+
 def matches(path: str) -> bool:
-    return path.endswith((".yaml", ".yml", ".json")) and path.rsplit("/", 1)[-1] not in _METADATA_FILES
+    """YAML and JSON files, and extensionless YAML named so (`_default_template_yaml`); other
+    extensionless task files (`flores`) are read through the `include:` of a task that uses them."""
+    if is_recorded_data(path):
+        return False
+    name = path.rsplit("/", 1)[-1]
+    if _extensionless(path):
+        return name.endswith(("yaml", "yml"))
+    return path.endswith((".yaml", ".yml", ".json")) and name not in _METADATA_FILES
+
+
+def _is_task_file(source: SourceFile) -> bool:
+    """An extensionless file is read only when it is YAML with `task:`/`dataset_path:` at the top."""
+    try:
+        if source.size() > _MAX_EXTENSIONLESS:
+            return False
+        head = source.read_bytes(_PROBE_BYTES)
+    except OSError:
+        return False
+    if b"\0" in head or _YAML_KEY_LINE.search(head) is None:
+        return False
+    return _TASK_FILE.search(source.text) is not None
+
+
+def _is_recording(root: yamlfile.Node) -> bool:
+    """A VCR cassette or recorded response: `interactions:`, or `request:` beside `response:`."""
+    if yamlfile.is_sequence(root):
+        first = yamlfile.elements(root)[:1]
+        return bool(first) and _is_recording(first[0])
+    if not yamlfile.is_mapping(root):
+        return False
+    keys = {key for key, _, _ in yamlfile.items(root)}
+    if keys & {"interactions", "http_interactions"} or ("request" in keys and keys & _RECORDING_KEYS):
+        return True
+    # an API's answer kept as is: `{"object": "chat.completion", "model": ..., "choices": [...]}`
+    return {"object", "model"} <= keys and bool(keys & {"choices", "data", "usage"})
 
 
 class _Config:
-    def __init__(self, source: SourceFile, judge: Judge):
+    def __init__(self, source: SourceFile, judge: Judge, context: ScanContext | None = None):
         self.source = source
         self.judge = judge
+        self.context = context
+        self._lines: list[str] | None = None  # the file's lines, split once (block scalars are placed from them)
+        self._includes: dict[str, bool] = {}
         self.script = ShellScan(judge, source.text)
         self.problems: list[tuple[Problem, yamlfile.Node]] = []
         self.seen: set[int] = set()
         self.is_workflow = workflow.matches(source.path)
 
     def place(self, node: yamlfile.Node):
-        return placer(self.source.path, yamlfile.scalar_text(self.source, node)[1])
+        return placer(self.source.path, self.scalar_text(node)[1])
+
+    def scalar_text(self, node: yamlfile.Node) -> tuple[str, Locate]:
+        """`yamlfile.scalar_text`, with the file split into lines once: a block scalar there splits
+        the whole text at every call, quadratic on a big manifest full of `command: |` blocks."""
+        if getattr(node, "style", None) not in ("|", ">"):
+            return yamlfile.scalar_text(self.source, node)
+        if self._lines is None:
+            self._lines = self.source.text.split("\n")
+        line, _ = yamlfile.position(node)
+        raw_lines = self._lines[line : node.end_mark.line + 1]
+        indents = [len(raw) - len(raw.lstrip(" ")) for raw in raw_lines if raw.strip()]
+        indent = min(indents) if indents else 0
+        body = [raw[indent:] for raw in raw_lines]
+        starts = [0]
+        for text_line in body:
+            starts.append(starts[-1] + len(text_line) + 1)
+
+        def locate_block(offset: int) -> tuple[int, int]:
+            index = max(0, bisect.bisect_right(starts, offset) - 1)
+            return line + 1 + index, indent + offset - starts[index] + 1
+
+        return "\n".join(body), locate_block
+
+    def includes_dataset_path(self, include: str, depth: int = 0) -> bool:
+        """lm-eval `include: other_yaml`: does the included file (or one it includes) set `dataset_path`?"""
+        if self.context is None or depth > 3 or "{" in include or "$" in include:
+            return False
+        if include not in self._includes:
+            self._includes[include] = False
+            try:
+                text = self.context.source(include, relative_to=self.source).text
+            except Exception:  # a missing or unreadable include: nothing to learn from it
+                return False
+            found = re.search(r"^dataset_path[ \t]*:", text, re.MULTILINE) is not None
+            nested = re.search(r"^include[ \t]*:[ \t]*['\"]?([^'\"\s#]+)", text, re.MULTILINE)
+            self._includes[include] = found or (nested is not None and self.includes_dataset_path(nested.group(1), depth + 1))
+        return self._includes[include]
+
+    def dataset_config(self, values: dict[str, yamlfile.Node]) -> bool:
+        """`dataset_name:` is the config (subset) of `dataset_path:` in an lm-eval task, not a repository:
+        beside `dataset_path:` or `task:`, or with an `include:` of a file that sets `dataset_path:`."""
+        if "dataset_path" in values or "task" in values:
+            return True
+        include = yamlfile.text_of(values.get("include"))
+        return include is not None and self.includes_dataset_path(include)
 
     def report(self, problems: list[Problem], node: yamlfile.Node) -> None:
         if problems:
@@ -126,8 +228,9 @@ class _Config:
                 continue
             self.seen.add(id(node))
             if yamlfile.is_mapping(node):
-                self.mapping(node, parent_key)
-                stack.extend((value, setting_key(key)) for key, _, value in yamlfile.items(node) if not yamlfile.is_scalar(value))
+                items = [(setting_key(key), key_node, value) for key, key_node, value in yamlfile.items(node)]
+                self.mapping(items, parent_key)
+                stack.extend((value, name) for name, _, value in items if not yamlfile.is_scalar(value))
             elif yamlfile.is_sequence(node):
                 if parent_key in _SCRIPT_LISTS:
                     for element in yamlfile.elements(node):
@@ -139,9 +242,9 @@ class _Config:
                     if yamlfile.is_scalar(element) and parent_key in _PARENTS:  # `models: [ns/name, ...]`
                         spec = ("dataset" if "data" in parent_key else "model", False)
                         if self.reference(yamlfile.text_of(element) or "", spec, element, {}, parent_key) is None:
-                            self.scalar(parent_key, element, node)
+                            self.scalar(parent_key, element)
                     elif yamlfile.is_scalar(element):
-                        self.scalar(parent_key, element, node)
+                        self.scalar(parent_key, element)
                     else:
                         stack.append((element, parent_key))
 
@@ -160,12 +263,12 @@ class _Config:
             if run is not None:
                 self.script.add(run[0], placer(self.source.path, run[1]))
 
-    def mapping(self, node: yamlfile.Node, parent_key: str) -> None:
-        values = {setting_key(key): value for key, _, value in yamlfile.items(node)}
+    def mapping(self, items: list[tuple[str, yamlfile.Node, yamlfile.Node]], parent_key: str) -> None:
+        values = {name: value for name, _, value in items}
         pinned: bool | None = None
         references = local_models = 0
-        for key, _key_node, value in yamlfile.items(node):
-            name = setting_key(key)
+        beside_uri = any(name in _URI_KEYS and URL_MARKERS.search(yamlfile.text_of(value) or "") is not None for name, _, value in items)
+        for name, _key_node, value in items:
             if not yamlfile.is_scalar(value):
                 continue
             text = yamlfile.text_of(value)
@@ -179,6 +282,10 @@ class _Config:
             spec = REFERENCE_KEYS.get(name)
             if name in _CHILD_KEYS and parent_key in _PARENTS:
                 spec = ("dataset" if "data" in parent_key else "model", False)
+                if beside_uri and name not in _URI_KEYS:
+                    spec = None  # the name of the model its `uri:` loads: reported once, at the URI
+            if name == "dataset_name" and (parent_key == "dataset_kwargs" or self.dataset_config(values)):
+                spec = None
             if spec is not None:
                 reference = self.reference(text, spec, value, values, name)
                 if reference is not None:
@@ -186,17 +293,17 @@ class _Config:
                     pinned = reference.pinned if references == 1 else (pinned and reference.pinned)
                     continue
                 local_models += self.judge.is_local_path(text)
-            self.scalar(name, value, node)
+            self.scalar(name, value)
         trust = values.get("trust_remote_code")
         if yamlfile.is_scalar(trust) and is_truthy(yamlfile.text_of(trust) or "") and (references or not local_models):
             if not references:
                 revision = next((yamlfile.text_of(values[key]) for key in REVISION_KEYS if key in values), None)
                 pinned = Reference("", 0, revision=revision).pinned
-            key_node = next(key_node for key, key_node, _ in yamlfile.items(node) if setting_key(key) == "trust_remote_code")
+            key_node = next(key_node for name, key_node, _ in items if name == "trust_remote_code")
             self.report([self.judge.trust_remote_code(0, pinned, "trust_remote_code: true")], key_node)
 
     def shell_scalar(self, node: yamlfile.Node) -> None:
-        scalar, locate = yamlfile.scalar_text(self.source, node)
+        scalar, locate = self.scalar_text(node)
         self.seen.add(id(node))
         self.script.add(workflow.mask_expressions(scalar), placer(self.source.path, locate))
 
@@ -205,7 +312,7 @@ class _Config:
         scalars = [(element, text) for element in elements if (text := yamlfile.text_of(element)) is not None]
         if not scalars:
             return
-        places = [placer(self.source.path, yamlfile.scalar_text(self.source, element)[1]) for element, _ in scalars]
+        places = [placer(self.source.path, self.scalar_text(element)[1]) for element, _ in scalars]
         self.script.add_arguments([text for _, text in scalars], places)
 
     def reference(self, text: str, spec: tuple[str, bool], node: yamlfile.Node, siblings: dict, key: str) -> Reference | None:
@@ -221,14 +328,14 @@ class _Config:
         self.report(self.judge.reference(reference), node)
         return reference
 
-    def scalar(self, key: str, node: yamlfile.Node, parent: yamlfile.Node) -> None:
+    def scalar(self, key: str, node: yamlfile.Node) -> None:
         text = yamlfile.text_of(node)
         if not text or id(node) in self.seen:
             return
         self.seen.add(id(node))
         problems = self.judge.urls(text)
         if problems:
-            _, locate = yamlfile.scalar_text(self.source, node)
+            _, locate = self.scalar_text(node)
             self.script.found.extend((problem, placer(self.source.path, locate)) for problem in problems)
 
 
@@ -238,12 +345,33 @@ def sibling_revision(siblings: dict[str, yamlfile.Node], key: str) -> yamlfile.N
 
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
-    if not PREFILTER.search(source.text):
+    if _extensionless(source.path) and not _is_task_file(source):
         return []
-    config = _Config(source, Judge(context, str(source.abspath.parent)))
+    if not PREFILTER.search(source.text) and not _INCLUDE_LINE.search(source.text):
+        return []
+    config = _Config(source, Judge(context, str(source.abspath.parent), source.path), context)
+    included: list[Finding | Note] = []
     for root in yamlfile.load_documents(source):
+        if _is_recording(root):
+            return []  # what a service answered once, not what the project loads
         config.document(root)
-    return config.script.findings()
+        included += _included_task(source, root, context)
+    return config.script.findings() + included
+
+
+def _included_task(source: SourceFile, root: yamlfile.Node, context: ScanContext) -> list[Finding | Note]:
+    """lm-eval `include: _template` of an extensionless task file, read as YAML (its findings are
+    placed in it; the engine keeps one of each when several tasks include the same template)."""
+    include = yamlfile.text_of(yamlfile.get(root, "include")) if yamlfile.is_mapping(root) else None
+    if include is None or not _extensionless(include) or include.endswith(("yaml", "yml")) or "{" in include:
+        return []  # a `.yaml` (or `_yaml`) include is scanned as a file of its own
+    try:
+        target = context.source(include, relative_to=source)
+        if not _is_task_file(target):
+            return []
+        return scan(target, context)
+    except Exception:  # a missing, unreadable or broken include is the including tool's error, not ours
+        return []
 
 
 SCANNER = Scanner("configs", matches=matches, scan=scan)

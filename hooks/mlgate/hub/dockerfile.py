@@ -25,7 +25,7 @@ def _locate(source: SourceFile, instruction: dockerfile.Instruction) -> Locate:
 def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     if not PREFILTER.search(source.text):
         return []
-    judge = Judge(context, str(source.abspath.parent))
+    judge = Judge(context, str(source.abspath.parent), source.path)
     script = ShellScan(judge, source.text)
     for instruction in dockerfile.instructions(source.text):
         if instruction.keyword == "ONBUILD":

@@ -50,6 +50,8 @@ _KERAS_GET_FILE = Loader("weights url", 1, ("origin",), checksum=("file_hash", "
 _FETCH = Loader("fetch", 0, ("url",))
 _MODEL_FIRST = Loader("model", 0, ("model_name_or_path", "model", "model_name"))
 _PIPELINE = Loader("model", 1, ("model",))
+# TRL's trainers load a model given as a string (`SFTTrainer(model="ns/name")`) with `from_pretrained`.
+_TRL_TRAINER = Loader("model", 0, ("model",), revision=())
 
 _ADAPTER_METHODS = frozenset({"load_lora_weights", "load_textual_inversion", "load_ip_adapter", "load_adapter"})
 _HUB_DOWNLOADS = frozenset({"hf_hub_download", "snapshot_download", "hf_hub_url"})
@@ -94,4 +96,6 @@ def loader_for(qualified: str) -> Loader | None:
         return _MODEL_FIRST
     if root == "transformers" and last == "pipeline":
         return _PIPELINE
+    if root == "trl" and last.endswith("Trainer"):
+        return _TRL_TRAINER
     return None

@@ -50,7 +50,7 @@ def _placer(source: SourceFile, cell: notebook.Cell) -> Place:
 def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     if not worth_parsing(source.text):
         return []
-    judge = Judge(context, str(source.abspath.parent))
+    judge = Judge(context, str(source.abspath.parent), source.path)
     script = ShellScan(judge, source.text)
     units: list[Unit] = []
     for cell in notebook.code_cells(source):

@@ -55,6 +55,8 @@ _SHELL_RUNNERS = frozenset(
 )
 _STRING_START = re.compile("[rbuRBU]*('''|\"\"\"|'|\")")
 _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda  # what has parameter defaults
+# Classes that hold a program's settings (dataclasses parsed by HfArgumentParser, pydantic settings).
+_SETTINGS_CLASS = re.compile(r"(?:Config|Configuration|Arguments|Args|Params|Parameters|Settings|Options)$")
 
 
 @dataclass
@@ -109,6 +111,7 @@ class _Nodes:
     dicts: list[ast.Dict] = field(default_factory=list)
     strings: list[ast.Constant | ast.JoinedStr] = field(default_factory=list)  # str constants (not docstrings) and f-strings
     functions: list[_Function] = field(default_factory=list)  # defs and lambdas, for their parameter defaults
+    classes: list[ast.ClassDef] = field(default_factory=list)  # for their fields (dataclasses, settings classes)
     docstrings: set[int] = field(default_factory=set)
 
     def loader_calls(self, scan: PythonScan) -> list[ast.Call]:
@@ -125,16 +128,24 @@ class PythonScan:
         self.consumed: set[int] = set()  # value nodes a loader call already judged
         self.problems: dict[tuple[str, int, int], tuple[Problem, Unit]] = {}
         self.shell = ShellScan(judge, whole_text)  # commands the code runs (os.system, subprocess)
+        # Names whose value reaches a loader's repository argument (`args.model_name_or_path`,
+        # `cfg["base_model"]`, `kwargs.get("model_id")`, a parameter `model_name`): setting key -> loader.
+        self.flows: dict[str, Loader] = {}
+        self.local_functions: set[str] = set()
 
     # --- collection -------------------------------------------------------------------------
 
     def scan(self, units: list[Unit]) -> list[Finding | Note]:
         parsed = [unit for unit in units if unit.parse()]
         nodes = {id(unit): self._collect(unit) for unit in parsed}
+        loader_calls = {id(unit): nodes[id(unit)].loader_calls(self) for unit in parsed}
+        for unit in parsed:  # where values flow: before any setting is judged
+            for call in loader_calls[id(unit)]:
+                self.collect_flow(call, unit)
         # Loader calls first, in every unit: they claim the constants and dicts they read, so
         # those are not judged again as free-standing settings.
         for unit in parsed:
-            for call in nodes[id(unit)].loader_calls(self):
+            for call in loader_calls[id(unit)]:
                 self.call(call, unit)
         for unit in parsed:
             found = nodes[id(unit)]
@@ -144,6 +155,7 @@ class PythonScan:
             for dict_node in found.dicts:
                 self.settings_dict(dict_node, unit)
             self.settings_in_definitions(unit, found.functions)
+            self.settings_in_classes(unit, found.classes)
             for string in found.strings:
                 if id(string) not in found.docstrings:
                     self.string(string, unit)
@@ -168,6 +180,10 @@ class PythonScan:
                 found.docstrings.add(id(node.value))
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 found.functions.append(node)
+                if not isinstance(node, ast.Lambda):
+                    self.local_functions.add(node.name)
+            elif isinstance(node, ast.ClassDef):
+                found.classes.append(node)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._collect_import(node)
             else:
@@ -254,9 +270,71 @@ class PythonScan:
             ]
             strings = [part for part in parts if isinstance(part, str)]
             return "".join(strings) if len(strings) == len(parts) else UNKNOWN
-        if isinstance(node, ast.Call) and self.qualified(node.func) in _ENV_GETTERS and len(node.args) == 2:
+        # `os.getenv("X", "ns/m")`, `kwargs.get("model_id", "ns/m")`: the default when nothing is set
+        if (
+            isinstance(node, ast.Call)
+            and len(node.args) == 2
+            and not node.keywords
+            and (self.qualified(node.func) in _ENV_GETTERS or (isinstance(node.func, ast.Attribute) and node.func.attr == "get"))
+        ):
             return self.literal(node.args[1], at, depth + 1)
         return UNKNOWN
+
+    # --- data flow into loaders ---------------------------------------------------------------------
+
+    def collect_flow(self, call: ast.Call, unit: Unit) -> None:
+        loader = loader_for(self.qualified(call.func) or "")
+        if loader is None or loader.kind not in ("model", "dataset"):
+            return
+        keywords = {keyword.arg: (keyword.value, 0) for keyword in call.keywords if keyword.arg is not None}
+        argument = self.argument(call, loader, keywords)
+        if argument is not None:
+            for name in self.flow_names(argument, self._key(call, unit)):
+                self.flows.setdefault(setting_key(name), loader)
+
+    def flow_names(self, node: ast.expr, at: tuple[int, int, int], depth: int = 0) -> set[str]:
+        """The names a loader's argument reads its value from: `args.model`, `cfg["model"]`,
+        `kwargs.get("model")`, `getattr(cfg, "model")`, a variable (and what it was assigned)."""
+        if depth > MAX_RESOLVE_DEPTH:
+            return set()
+        if isinstance(node, ast.Attribute):
+            return {node.attr}
+        if isinstance(node, ast.Name):
+            binding = self._binding(node.id, at)
+            inner = self.flow_names(binding.value, binding.key, depth + 1) if binding is not None and binding.value is not None else set()
+            return {node.id} | inner
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+            return {node.slice.value}
+        if isinstance(node, ast.Call) and node.args:
+            first = node.args[1] if isinstance(node.func, ast.Name) and node.func.id == "getattr" and len(node.args) > 1 else node.args[0]
+            if (isinstance(node.func, ast.Attribute) and node.func.attr == "get") or first is not node.args[0]:
+                return {first.value} if isinstance(first, ast.Constant) and isinstance(first.value, str) else set()
+            return set()
+        if isinstance(node, ast.BoolOp):
+            return set().union(*(self.flow_names(value, at, depth + 1) for value in node.values))
+        if isinstance(node, ast.IfExp):
+            return self.flow_names(node.body, at, depth + 1) | self.flow_names(node.orelse, at, depth + 1)
+        return set()
+
+    def loaded(self, key: str, callee: str | None = None) -> tuple[str, bool] | None:
+        """(kind, a bare name counts) when a setting called `key` is loaded, else None.
+
+        A setting is a reference when its name reaches a loader in this code (`flows`): a dict
+        entry, an argparse default, a parameter default, a field, or a keyword of a function
+        defined here. A keyword of any other call is one only for a settings class
+        (`ModelConfig(model_name_or_path=...)`): `push_to_hub(dataset_name=...)`, a model card's
+        `base_model=`, a logger's `model=` load nothing."""
+        name = setting_key(key)
+        if callee is not None:
+            last = callee.replace("()", "").rsplit(".", 1)[-1]
+            if _SETTINGS_CLASS.search(last) and name in REFERENCE_KEYS:
+                return REFERENCE_KEYS[name]
+            if last not in self.local_functions:
+                return None
+        loader = self.flows.get(name)
+        if loader is None:
+            return None
+        return loader.kind, loader.bare
 
     def source_node(self, node: ast.expr | None, at: tuple[int, int, int]) -> ast.expr | None:
         """The literal a Name stands for (to mark it judged), else the node itself."""
@@ -340,7 +418,7 @@ class PythonScan:
             if qualified.endswith(".add_argument"):
                 self.argparse_default(call, keywords, unit)
             else:
-                self.settings(keywords, unit, at, f"{short}()")
+                self.settings(keywords, unit, at, f"{short}()", callee=qualified)
             return
         argument = self.argument(call, loader, keywords)
         if loader.kind == "torch hub":
@@ -453,13 +531,22 @@ class PythonScan:
 
     # --- settings outside loader calls ----------------------------------------------------------
 
-    def setting(self, key: str, value_node: ast.expr, siblings: dict[str, tuple[ast.expr, int]], unit: Unit, at, where: str) -> None:
-        """A keyword, dict entry, default or variable named like REFERENCE_KEYS."""
-        spec = REFERENCE_KEYS.get(setting_key(key))
+    def setting(
+        self,
+        key: str,
+        value_node: ast.expr,
+        siblings: dict[str, tuple[ast.expr, int]],
+        unit: Unit,
+        at,
+        where: str,
+        spec: tuple[str, bool] | None = None,
+    ) -> None:
+        """A keyword, dict entry, default or field whose value is loaded (`spec`: its kind, bare names count)."""
+        spec = spec or self.loaded(key)
         if spec is None or id(value_node) in self.consumed:
             return
         value = self.literal(value_node, at)
-        if not isinstance(value, str) or self.judge.is_local(value):
+        if not isinstance(value, str) or self.judge.is_local(value) or (spec[0] == "dataset" and value in PACKAGED_BUILDERS):
             return
         repo_id = repo_id_of(value, bare=spec[1])
         if repo_id is None or is_api_model(repo_id):
@@ -469,9 +556,11 @@ class PythonScan:
         reference = Reference(repo_id, unit.offset(value_node), spec[0], revision, known, where=where)
         self.report(self.judge.reference(reference), unit)
 
-    def settings(self, entries: dict[str, tuple[ast.expr, int]], unit: Unit, at, where: str) -> None:
+    def settings(self, entries: dict[str, tuple[ast.expr, int]], unit: Unit, at, where: str, callee: str | None = None) -> None:
         for key, (value, _) in entries.items():
-            self.setting(key, value, entries, unit, at, f"{key}= of {where}")
+            spec = self.loaded(key, callee)
+            if spec is not None:
+                self.setting(key, value, entries, unit, at, f"{key}= of {where}", spec)
         if "trust_remote_code" in entries:
             revision, known = self.revision(tuple(REVISION_KEYS), entries, True, at)
             self.trust(entries, unit, at, Reference("", 0, revision=revision, revision_known=known).pinned)
@@ -491,7 +580,7 @@ class PythonScan:
             self.setting(option, keywords["default"][0], {}, unit, self._key(call, unit), f"the default of {option}")
 
     def settings_in_definitions(self, unit: Unit, functions: list[_Function]) -> None:
-        """Parameter defaults, dataclass fields and variables named like a model setting."""
+        """Parameter defaults of parameters whose value reaches a loader."""
         for node in functions:
             arguments = node.args
             positional = arguments.posonlyargs + arguments.args
@@ -502,26 +591,29 @@ class PythonScan:
             ]
             for arg, default in pairs:
                 self.setting(arg.arg, default, {}, unit, self._key(default, unit), f"the default of {arg.arg}")
-        for name, bindings in self.bindings.items():
-            if setting_key(name) not in REFERENCE_KEYS:
-                continue
-            for binding in bindings:
-                if binding.unit is unit and binding.value is not None:
-                    value = binding.value
-                    if isinstance(value, ast.Call) and self.qualified(value.func) in (
-                        "field",
-                        "dataclasses.field",
-                        "pydantic.Field",
-                        "Field",
-                    ):
-                        field_default = next(
-                            (keyword.value for keyword in value.keywords if keyword.arg == "default"), value.args[0] if value.args else None
-                        )
-                        if field_default is None:
-                            continue
-                        value = field_default
-                    if isinstance(value, ast.Constant):
-                        self.setting(name, value, {}, unit, binding.key, name)
+
+    def settings_in_classes(self, unit: Unit, classes: list[ast.ClassDef]) -> None:
+        """Field defaults (`model_name: str = "ns/name"`, `field(default=...)`) of a class: reported
+        when the field's name reaches a loader here, or, in a settings class (`ScriptArguments`,
+        `TrainConfig`), when it is a well-known model or dataset setting (`model_name_or_path`)."""
+        for node in classes:
+            settings_class = _SETTINGS_CLASS.search(node.name) is not None
+            for statement in node.body:
+                value: ast.expr | None
+                if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
+                    name, value = statement.target.id, statement.value
+                elif isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+                    name, value = statement.targets[0].id, statement.value
+                else:
+                    continue
+                spec = self.loaded(name) or (REFERENCE_KEYS.get(setting_key(name)) if settings_class else None)
+                if spec is None:
+                    continue
+                if isinstance(value, ast.Call) and self.qualified(value.func) in ("field", "dataclasses.field", "pydantic.Field", "Field"):
+                    default = next((keyword.value for keyword in value.keywords if keyword.arg == "default"), None)
+                    value = default if default is not None else (value.args[0] if value.args else None)
+                if isinstance(value, ast.Constant):
+                    self.setting(name, value, {}, unit, self._key(statement, unit), f"{node.name}.{name}", spec)
 
     # --- hub URLs in strings ------------------------------------------------------------------------
 

@@ -53,7 +53,7 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     text = source.text
     if not worth_parsing(text):
         return []
-    judge = Judge(context, str(source.abspath.parent))
+    judge = Judge(context, str(source.abspath.parent), source.path)
     unit = Unit(text, placer(source.path, source.position), module=python_ast.module(source))
     return scan_units(judge, [unit], text)
 

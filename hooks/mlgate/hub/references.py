@@ -10,6 +10,7 @@ revision" (the default branch) all move.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -51,7 +52,10 @@ def url_repository(match: re.Match) -> str:
 _TEMPLATE_RESOLVE = re.compile(
     r"https?://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/(?P<repo>[^\s'\"]*?)/resolve/(?P<rev>[^/\s'\"?#]+)"
 )
-_HF_PATH = re.compile(r"hf://(?P<kind>datasets/|spaces/|buckets/)?(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/\s'\"]+))?")
+# `hf://ns/name@rev/file` (huggingface_hub's file system) and `hf://ns/name:rev` (KServe's storage URI).
+_HF_PATH = re.compile(r"hf://(?P<kind>datasets/|spaces/|buckets/)?(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:[@:](?P<rev>[^/\s'\":@]+))?")
+# `hf://example.com/model`: a host name where a namespace belongs (hub namespaces have no TLD).
+_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|ai|co|dev|local|internal|example)", re.IGNORECASE)
 _HF_HUB_PREFIX = re.compile(r"hf[-_]hub:(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/\s'\"]+))?")
 URL_MARKERS = re.compile(r"huggingface\.co|hf\.co/|hf-mirror\.com|hf://|hf[-_]hub:")
 _NOT_REPO_NAMESPACES = frozenset(
@@ -200,10 +204,11 @@ def _revision_text(reference: Reference) -> str:
 class Judge:
     """The hub hook's verdicts, with the hook's options."""
 
-    def __init__(self, context: ScanContext, folder: str = "."):
+    def __init__(self, context: ScanContext, folder: str = ".", path: str = ""):
         options = context.options
         self.context = context
         self.folder = folder
+        self.in_tests = is_test_path(path)  # tiny test fixtures loaded by tests are not reported
         self.trusted = frozenset(name.lower() for name in options.get("trusted-namespaces", []) if isinstance(name, str))
         self.allowed = frozenset(name.lower() for name in options.get("allowed-namespaces", []) if isinstance(name, str))
         self.report_unresolved = bool(options.get("report-unresolved", False))
@@ -223,7 +228,7 @@ class Judge:
         if self.context.online and reference.pinned:  # does the commit exist? asked after the scan
             subject = PINNED_AT_COMMIT.message(reference.kind, reference.repo_id, reference.revision or "")
             problems.append(Problem(PINNED_AT_COMMIT, subject, reference.offset))  # placed as a Note, not a finding
-        if reference.pinned is False:
+        if reference.pinned is False and not (self.in_tests and is_test_fixture(reference.repo_id)):
             where = f" by {reference.where}" if reference.where else ""
             message = f"hub {reference.kind} '{reference.repo_id}' is loaded{where} {_revision_text(reference)}; pin revision to a full commit SHA"
             problems.insert(0, Problem(UNPINNED, message, reference.offset))
@@ -310,7 +315,7 @@ class Judge:
         for pattern, where in ((_HF_PATH, "an hf:// path"), (_HF_HUB_PREFIX, "an hf-hub: name")):
             for match in pattern.finditer(text):
                 kind = (match.groupdict().get("kind") or "model/").rstrip("s/")
-                if kind == "bucket":
+                if kind == "bucket" or _DOMAIN.fullmatch(match.group("ns")):
                     continue
                 reference = Reference(
                     f"{match.group('ns')}/{match.group('name')}", offset + match.start(), kind, match.group("rev"), where=where
@@ -377,6 +382,7 @@ REFERENCE_KEYS: dict[str, tuple[str, bool]] = {
 REVISION_KEYS = frozenset({"revision", "model_revision", "code_revision"})
 
 
+@functools.lru_cache(maxsize=4096)
 def setting_key(name: str) -> str:
     """`--model-name-or-path`, `MODEL_ID`, `modelNameOrPath` -> the REFERENCE_KEYS spelling."""
     name = name.lstrip("-")
@@ -393,3 +399,27 @@ def revision_keys_for(key: str) -> tuple[str, ...]:
 
 def is_truthy(text: str) -> bool:
     return text.strip().lower() in ("true", "yes", "on", "1")
+
+
+# Recorded data (snapshot tests, VCR cassettes, recorded API responses) says what a service once
+# answered, not what the project loads: never scanned for references.
+_RECORDED_PATH = re.compile(r"(?:^|/)(?:__snapshots__|cassettes?)/|(?:^|/)fixtures/(?:[^/]+/)*responses?/|\.snap$")
+# Test code and configs: where the hub's tiny test fixtures are loaded.
+_TEST_PATH = re.compile(r"(?:^|/)tests?/|(?:^|/)(?:test_[^/]*|[^/]*_test\.py|conftest\.py)$")
+_FIXTURE_NAME = re.compile(r"^(?:tiny|dummy|random)(?:[-_]|$)|[-_](?:tiny|dummy)(?:[-_]|$)", re.IGNORECASE)
+
+
+def is_recorded_data(path: str) -> bool:
+    """A file under `__snapshots__/`, `cassettes/`, `fixtures/**/responses/`, or a `*.snap`."""
+    return _RECORDED_PATH.search(path.replace("\\", "/")) is not None
+
+
+def is_test_path(path: str) -> bool:
+    return _TEST_PATH.search(path.replace("\\", "/")) is not None
+
+
+def is_test_fixture(repo_id: str) -> bool:
+    """`hf-internal-testing/tiny-random-gpt2`, `trl-internal-testing/tiny-Qwen2ForCausalLM`: a
+    repository of random weights made for unit tests (a testing namespace, or a tiny/dummy name)."""
+    namespace, _, name = repo_id.rpartition("/")
+    return "testing" in namespace.lower() or _FIXTURE_NAME.search(name) is not None

@@ -15,7 +15,7 @@ from mlgate.problem import placer
 def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     if not shell.is_shell_script(source) or not PREFILTER.search(source.text):
         return []
-    script = ShellScan(Judge(context, str(source.abspath.parent)), source.text)
+    script = ShellScan(Judge(context, str(source.abspath.parent), source.path), source.text)
     script.add(source.text, placer(source.path, source.position))
     return script.findings()
 

@@ -1,0 +1,291 @@
+"""The hub hook judges by data flow: a value is a reference when it reaches a loader (issue 15).
+
+Python settings (argparse and dataclass defaults, parameters, keywords, dict entries) count when
+their name reaches a loader in the same code, or are well-known model settings of a settings
+class; lm-eval `dataset_name:` is a config of `dataset_path:`; recorded data is not read.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mlgate import files
+from mlgate.files import SourceFile
+from mlgate.hook import ScanContext
+from mlgate.hub import configs
+from mlgate.hub.references import Judge
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+# --- Python: settings count when they reach a loader ----------------------------------------------
+
+
+def test_argparse_default_that_reaches_a_loader(hub_scan):
+    source = (
+        "import argparse\n"
+        "from transformers import AutoModel\n"
+        "parser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--model_name_or_path', default='acme-ai/arg')\n"
+        "parser.add_argument('--hub_model_id', default='acme-ai/pushed')\n"
+        "args = parser.parse_args()\n"
+        "AutoModel.from_pretrained(args.model_name_or_path)\n"
+    )
+    assert hub_scan({"train.py": source}).hits == [("HUB001", "train.py", 4, 53)]
+
+
+def test_argparse_default_that_reaches_no_loader(hub_scan):
+    source = (
+        "import argparse\n"
+        "parser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--model_name_or_path', default='acme-ai/arg')\n"
+        "args = parser.parse_args()\n"
+        "print(args.model_name_or_path)\n"
+    )
+    assert hub_scan({"report.py": source}).hits == []
+
+
+def test_dataclass_field_of_a_settings_class(hub_scan):
+    source = (
+        "from dataclasses import dataclass, field\n"
+        "@dataclass\n"
+        "class ScriptArguments:\n"
+        "    model_name_or_path: str = 'acme-ai/script'\n"
+        "    dataset_name: str = field(default='acme-ai/data')\n"
+        "    output_dir: str = 'acme-ai/out'\n"
+    )
+    assert hub_scan({"args.py": source}).hits == [("HUB001", "args.py", 4, 31), ("HUB001", "args.py", 5, 39)]
+
+
+def test_field_of_an_ordinary_class_counts_only_when_it_reaches_a_loader(hub_scan):
+    source = (
+        "from transformers import AutoModel\n"
+        "class Embedder:\n"
+        "    model_name = 'acme-ai/embedder'\n"
+        "    def load(self):\n"
+        "        return AutoModel.from_pretrained(self.model_name)\n"
+        "class Card:\n"
+        "    base_model = 'acme-ai/described'\n"
+    )
+    assert hub_scan({"embed.py": source}).hits == [("HUB001", "embed.py", 3, 18)]
+
+
+def test_kwargs_get_default_reaches_a_loader(hub_scan):
+    source = (
+        "from transformers import AutoTokenizer\n"
+        "def build(**kwargs):\n"
+        "    name = kwargs.get('tokenizer', 'acme-ai/tok')\n"
+        "    return AutoTokenizer.from_pretrained(name)\n"
+        "def other(**kwargs):\n"
+        "    return kwargs.get('label', 'acme-ai/label')\n"
+    )
+    assert hub_scan({"tok.py": source}).hits == [("HUB001", "tok.py", 4, 42)]
+
+
+def test_keywords_of_functions_that_load_nothing(hub_scan):
+    source = (
+        "from datasets import load_dataset\n"
+        "ds = load_dataset(args.dataset_name)\n"
+        "ds.push_to_hub(dataset_name='acme-ai/pushed')\n"
+        "create_model_card(base_model='acme-ai/card', model_name='acme-ai/me')\n"
+        "logger.info('done', model='acme-ai/logged')\n"
+        "meta = {'base_model': 'acme-ai/meta'}\n"
+    )
+    assert hub_scan({"push.py": source}).hits == []
+
+
+def test_keyword_of_a_local_function_whose_parameter_reaches_a_loader(hub_scan):
+    source = (
+        "from transformers import AutoModel\n"
+        "def load(model_name='acme-ai/default'):\n"
+        "    return AutoModel.from_pretrained(model_name)\n"
+        "load(model_name='acme-ai/called')\n"
+        "ModelConfig(model_name_or_path='acme-ai/config')\n"
+    )
+    assert hub_scan({"load.py": source}).hits == [
+        ("HUB001", "load.py", 2, 21),
+        ("HUB001", "load.py", 4, 17),
+        ("HUB001", "load.py", 5, 32),
+    ]
+
+
+def test_dict_entry_counts_when_its_key_reaches_a_loader(hub_scan):
+    source = (
+        "from transformers import AutoModel\n"
+        "cfg = {'base_model': 'acme-ai/base', 'wandb_project': 'acme-ai/proj'}\n"
+        "other = {'base_model': 'acme-ai/other'}\n"
+        "def run(cfg):\n"
+        "    return AutoModel.from_pretrained(cfg['base_model'])\n"
+    )
+    assert hub_scan({"cfg.py": source}).hits == [("HUB001", "cfg.py", 2, 22), ("HUB001", "cfg.py", 3, 24)]
+
+
+def test_argv_lists_of_the_hub_cli(hub_scan):
+    source = (
+        "import subprocess\n"
+        "subprocess.run(['huggingface-cli', 'download', 'acme-ai/cli'])\n"
+        f"subprocess.run(['hf', 'download', 'acme-ai/pinned', '--revision', '{SHA}'])\n"
+        "subprocess.run(['echo', 'acme-ai/echoed'])\n"
+    )
+    assert hub_scan({"dl.py": source}).hits == [("HUB001", "dl.py", 2, 49)]
+
+
+def test_load_dataset_config_is_not_a_repository(hub_scan):
+    source = (
+        "from datasets import load_dataset\n"
+        "a = load_dataset('glue', 'mrpc')\n"
+        "b = load_dataset('acme-ai/data', name='subset')\n"
+        "c = load_dataset('json', data_files='x.json')\n"
+    )
+    assert hub_scan({"data.py": source}).hits == [("HUB001", "data.py", 2, 18), ("HUB001", "data.py", 3, 18)]
+
+
+def test_trl_trainer_loads_its_model_string(hub_scan):
+    source = "from trl import SFTTrainer\ntrainer = SFTTrainer(model='acme-ai/policy', train_dataset=ds)\n"
+    assert hub_scan({"sft.py": source}).hits == [("HUB001", "sft.py", 2, 28)]
+
+
+def test_tiny_test_fixtures_in_tests_are_not_reported(hub_scan):
+    source = (
+        "from transformers import AutoModel\n"
+        "a = AutoModel.from_pretrained('trl-internal-testing/tiny-Qwen2ForCausalLM')\n"
+        "b = AutoModel.from_pretrained('acme-ai/tiny-bert')\n"
+        "c = AutoModel.from_pretrained('acme-ai/real-model')\n"
+    )
+    assert hub_scan({"tests/test_model.py": source}).hits == [("HUB001", "tests/test_model.py", 4, 31)]
+
+
+def test_tiny_fixtures_outside_tests_are_reported(hub_scan):
+    source = "from transformers import AutoModel\na = AutoModel.from_pretrained('trl-internal-testing/tiny-Qwen2ForCausalLM')\n"
+    assert hub_scan({"src/model.py": source}).hits == [("HUB001", "src/model.py", 2, 31)]
+
+
+# --- YAML: lm-eval task configs -----------------------------------------------------------------------
+
+
+def test_lm_eval_dataset_name_beside_dataset_path_is_a_config(hub_scan):
+    text = "task: boolq\ndataset_path: acme-ai/glue\ndataset_name: boolq\noutput_type: multiple_choice\n"
+    assert hub_scan({"tasks/boolq.yaml": text}).hits == [("HUB001", "tasks/boolq.yaml", 2, 15)]
+
+
+def test_dataset_name_is_a_config_through_include(hub_scan):
+    template = "dataset_path: acme-ai/bench\noutput_type: generate_until\n"
+    task = "include: _default_template_yaml\ndataset_name: subset_a\n"
+    scan = hub_scan({"tasks/_default_template_yaml": template, "tasks/a.yaml": task})
+    assert scan.hits == [("HUB001", "tasks/_default_template_yaml", 1, 15)]
+
+
+def test_dataset_name_of_a_training_script_config_is_a_repository(hub_scan):
+    text = "dataset_name: acme-ai/corpus\ndataset_config_name: wiki\nmodel_name_or_path: gpt2\n"
+    assert hub_scan({"run.yaml": text}).hits == [("HUB001", "run.yaml", 1, 15), ("HUB001", "run.yaml", 3, 21)]
+
+
+def test_extensionless_task_file_read_through_include(hub_scan):
+    shared = "dataset_path: acme-ai/flores\ntrust_remote_code: true\n"
+    task = "include: flores\ntask: flores_en\ndataset_name: en\n"
+    scan = hub_scan({"tasks/flores": shared, "tasks/flores_en.yaml": task})
+    assert scan.hits == [("HUB001", "tasks/flores", 1, 15), ("HUB002", "tasks/flores", 2, 1)]
+
+
+def test_extensionless_file_that_is_not_a_task_is_not_read(hub_scan):
+    scan = hub_scan(
+        {
+            "tasks/notes_yaml": "model_name_or_path: acme-ai/m\n",
+            "tasks/a.yaml": "include: notes\ntask: a\n",
+            "tasks/notes": "model_name_or_path: acme-ai/n\n",
+        }
+    )
+    assert scan.hits == []
+
+
+# --- recorded data ----------------------------------------------------------------------------------
+
+RESPONSE = '{"id": "cmpl-1", "object": "chat.completion", "model": "acme-ai/served", "choices": []}\n'
+CONFIG = "model_name_or_path: acme-ai/served\n"
+
+
+@pytest.mark.parametrize(
+    "path", ["tests/__snapshots__/serve.json", "tests/cassettes/chat.yaml", "tests/fixtures/openai/responses/chat.json"]
+)
+def test_recorded_data_is_not_scanned_by_path(hub_scan, path):
+    assert hub_scan({path: CONFIG}).hits == []
+
+
+def test_recorded_data_is_not_scanned_by_content(hub_scan):
+    cassette = "interactions:\n- request:\n    body: '{\"model\": \"acme-ai/x\"}'\n  response:\n    body: {string: 'hf://acme-ai/y'}\n"
+    assert hub_scan({"rec/chat.yaml": cassette, "rec/answer.json": RESPONSE}).hits == []
+
+
+def test_a_config_beside_recordings_is_scanned(hub_scan):
+    assert hub_scan({"tests/serve.yaml": CONFIG}).hits == [("HUB001", "tests/serve.yaml", 1, 21)]
+
+
+# --- KServe storage URIs ----------------------------------------------------------------------------
+
+
+def test_kserve_hf_uri_with_revision(hub_scan):
+    text = (
+        "spec:\n"
+        "  predictor:\n"
+        "    model:\n"
+        f"      storageUri: hf://acme-ai/pinned:{SHA}\n"
+        "---\n"
+        "spec:\n"
+        "  model:\n"
+        "    storageUri: hf://acme-ai/moving:v1\n"
+        "---\n"
+        "spec:\n"
+        "  model:\n"
+        "    storageUri: hf://example.com/model\n"
+    )
+    scan = hub_scan({"isvc.yaml": text})
+    assert scan.hits == [("HUB001", "isvc.yaml", 8, 17)]
+    assert "at 'v1'" in scan.messages("HUB001")[0]
+
+
+def test_model_name_beside_its_uri_is_reported_once(hub_scan):
+    text = "spec:\n  model:\n    uri: hf://acme-ai/llm\n    name: acme-ai/llm\n"
+    assert hub_scan({"llmisvc.yaml": text}).hits == [("HUB001", "llmisvc.yaml", 3, 10)]
+
+
+def test_model_name_without_a_uri_is_reported(hub_scan):
+    assert hub_scan({"serve.yaml": "model:\n  name: acme-ai/llm\n  source: huggingface\n"}).hits == [("HUB001", "serve.yaml", 2, 9)]
+
+
+# --- speed: the config scanner's cost is linear in the file -------------------------------------------
+
+
+def _big_manifest(size: int) -> str:
+    block = "- name: job{i}\n  command: |\n    echo {i}\n    python train.py --model_name_or_path acme-ai/m{i}\n  image: hf://acme-ai/model:v1\n"
+    parts, total, i = [], 0, 0
+    while total < size:
+        part = block.format(i=i)
+        parts.append(part)
+        total += len(part)
+        i += 1
+    return "items:\n" + "".join(parts)
+
+
+def test_config_scanner_work_per_byte_is_bounded(tmp_path, monkeypatch):
+    """On a 4 MB manifest full of findings and block scalars: the file is split into lines at most
+    once, and the text handed to the URL search is at most the file's size (no whole-text search per node)."""
+    text = _big_manifest(4 * 1024 * 1024)
+    path = tmp_path / "bundle.yaml"
+    path.write_text(text)
+    counts = {"splits": 0, "url_chars": 0}
+    original_lines = files.SourceFile.lines
+    original_urls = Judge.urls
+
+    def counted_lines(self):
+        counts["splits"] += 1
+        return original_lines.fget(self)
+
+    def counted_urls(self, value, offset=0, clone=False):
+        counts["url_chars"] += len(value)
+        return original_urls(self, value, offset, clone)
+
+    monkeypatch.setattr(files.SourceFile, "lines", property(counted_lines))
+    monkeypatch.setattr(Judge, "urls", counted_urls)
+    found = configs.scan(SourceFile(path="bundle.yaml", abspath=path), ScanContext())
+    assert len(found) > 10_000  # every job: its --model_name_or_path and its image
+    assert counts["splits"] <= 1
+    assert counts["url_chars"] / len(text) < 1.0
