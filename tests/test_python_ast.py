@@ -27,6 +27,8 @@ TREE = {
     "train.py": ESCAPES + 'from transformers import AutoModel\nmodel = AutoModel.from_pretrained("org/model")\n',
     "serve.py": ESCAPES + 'import subprocess\nsubprocess.run(["jupyter", "notebook", "--ip", "0.0.0.0", "--NotebookApp.token="])\n',
     "jupyter_notebook_config.py": ESCAPES + "c.NotebookApp.token = ''\nc.NotebookApp.ip = '0.0.0.0'\n",
+    # a setup.py is a library, whose ranges are fine by default: ask for exact pins so it is read and reported
+    ".mlgate.yaml": "pins:\n  ranges: never\n",
 }
 EXPECTED = [
     "jupyter_notebook_config.py:2:24: SVC002",

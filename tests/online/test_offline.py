@@ -28,7 +28,8 @@ print(json.dumps({"status": status, "attempts": attempts, "loaded": loaded}), fi
 
 TREE = {
     "requirements.txt": "torch==2.5.1\nrequests==2.31.0\n",
-    "uv.lock": 'version = 1\n[[package]]\nname = "torch"\nversion = "2.5.1"\nsource = { registry = "https://pypi.org/simple" }\n',
+    "uv.lock": 'version = 1\n[[package]]\nname = "torch"\nversion = "2.5.1"\nsource = { registry = "https://pypi.org/simple" }\n'
+    'sdist = { url = "https://files.example/torch-2.5.1.tar.gz" }\n',
     ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    container: python:3.11\n    steps:\n      - uses: actions/checkout@v4\n",
     ".pre-commit-config.yaml": "repos:\n  - repo: https://github.com/psf/black\n    rev: 24.1.0\n    hooks:\n      - id: black\n",
     "Dockerfile": "FROM python:3.11\nRUN pip install torch\n",

@@ -79,7 +79,7 @@ def test_uv_lock(scan_tree):
     assert scan.hits == [
         ("PIN008", "uv.lock", 19, 9),
         ("PIN005", "uv.lock", 21, 24),
-        ("PIN008", "uv.lock", 25, 9),
+        # nohash2 (line 25) lists no distribution for any platform: nothing is downloaded for it
         ("PIN008", "uv.lock", 35, 9),
         ("PIN008", "uv.lock", 40, 9),
     ]
@@ -348,9 +348,25 @@ def test_large_lock_files_are_read_in_linear_work(scan_tree):
             "uv.lock": "version = 1\n\n"
             + packages
             + '[[package]]\nname = "last"\nversion = "1"\nsource = { registry = "https://pypi.org/simple" }\n'
+            + 'sdist = { url = "https://files.example/last-1.tar.gz" }\n'
         },
     )
     # Every function call of the whole scan, Python and built-in: about 245 per package today;
     # a pass that went back over the earlier packages for each one would make millions more.
     assert calls <= 500 * 3000, calls
     assert scan.hits == [("PIN008", "uv.lock", 3000 * 13 + 4, 9)]
+
+
+def test_an_entry_without_any_distribution_has_nothing_to_verify(scan_tree):
+    # uv records a release that has files only for other platforms with none at all; pylock alike.
+    uv = (
+        'version = 1\n\n[[package]]\nname = "cuda-bindings"\nversion = "12.9.4"\n'
+        'source = { registry = "https://pypi.org/simple" }\n\n'
+        '[[package]]\nname = "partial"\nversion = "1.0"\nsource = { registry = "https://pypi.org/simple" }\n'
+        'wheels = [{ url = "https://files/partial-1.0-py3-none-any.whl" }]\n'
+    )
+    pylock = 'lock-version = "1.0"\n\n[[packages]]\nname = "empty"\nversion = "1.0"\n'
+    # Poetry falls back to the index for an entry with no files: what it downloads is not verified.
+    poetry = '[[package]]\nname = "bare"\nversion = "1.0"\nfiles = []\n'
+    scan = scan_tree({"uv.lock": uv, "pylock.toml": pylock, "poetry.lock": poetry})
+    assert scan.hits == [("PIN008", "poetry.lock", 2, 9), ("PIN008", "uv.lock", 9, 9)]

@@ -38,18 +38,20 @@ VCS = [("PIN002", "pyproject.toml", 10, 12)]
 
 
 def test_metadata_ranges_are_reported_without_a_lock_file(scan_tree):
-    scan = scan_tree({"pyproject.toml": PROJECT})
+    scan = scan_tree({"pyproject.toml": PROJECT}, options={"pins": {"ranges": "with-lock-file"}})
     assert scan.hits == sorted(BUILD + RANGES + VCS, key=lambda hit: hit[2:])
 
 
 @pytest.mark.parametrize("lock", ["uv.lock", "poetry.lock", "pdm.lock", "pylock.toml", "pylock.gpu.toml", "Pipfile.lock"])
 def test_a_lock_file_beside_accepts_metadata_ranges_but_not_build_ones(lock, scan_tree):
-    scan = scan_tree({"pyproject.toml": PROJECT, lock: "{}" if lock == "Pipfile.lock" else ""})
+    scan = scan_tree(
+        {"pyproject.toml": PROJECT, lock: "{}" if lock == "Pipfile.lock" else ""}, options={"pins": {"ranges": "with-lock-file"}}
+    )
     assert (scan.hits, scan.errors) == (BUILD + VCS, [])
 
 
 def test_a_lock_file_elsewhere_does_not_count(scan_tree):
-    scan = scan_tree({"app/pyproject.toml": PROJECT, "other/uv.lock": ""})
+    scan = scan_tree({"app/pyproject.toml": PROJECT, "other/uv.lock": ""}, options={"pins": {"ranges": "with-lock-file"}})
     assert scan.hits == [
         (rule, "app/pyproject.toml", line, column) for rule, _, line, column in sorted(BUILD + RANGES + VCS, key=lambda hit: hit[2:])
     ]
@@ -127,7 +129,10 @@ def test_poetry_dependencies(scan_tree):
         ("PIN001", "pyproject.toml", 15, 1),
         ("PIN001", "pyproject.toml", 21, 1),
     ]
-    assert scan.messages("PIN001")[0] == "'requests' is constrained by '^2.31', which allows other versions"
+    assert scan.messages("PIN001")[0] == (
+        "'requests' is constrained by '^2.31', which allows other versions; "
+        "pin it exactly (==X.Y.Z) or commit a lock file (uv lock, poetry lock, pdm lock) beside this pyproject.toml"
+    )
 
 
 def test_poetry_ranges_follow_the_policy_but_vcs_problems_stay(scan_tree):
@@ -258,3 +263,94 @@ def test_real_pyproject(policy, scan_tree):
         (27, 20),
     ]
     assert scan.hits == ([] if policy == "always" else [("PIN001", "pyproject.toml", line, column) for line, column in expected])
+
+
+# --- ranges = "auto" (the default): the project says whether it is a library ---------------
+
+LIBRARY = """\
+[build-system]
+requires = ["hatchling>=1.18"]
+
+[project]
+name = "My_Pkg"
+dependencies = ["torch>=2.0"]
+
+[project.optional-dependencies]
+api = ["fastapi>=0.100"]
+all = ["my-pkg[api]", "my.pkg[api] ; python_version > '3.9'"]
+
+[dependency-groups]
+dev = ["pytest>=8", "my_pkg[all]"]
+"""
+
+
+def test_a_published_library_keeps_its_metadata_ranges(scan_tree):
+    # [project] name + build-system: dependencies, extras and build requirements are its metadata;
+    # dependency groups are what its own tooling installs; the extras of itself are no dependency.
+    scan = scan_tree({"pyproject.toml": LIBRARY})
+    assert scan.hits == [("PIN001", "pyproject.toml", 13, 9)]
+    assert scan.messages("PIN001") == [
+        "'pytest' is not pinned to one version ('>=8' allows others): a new release, or a hijacked one, is installed without review; "
+        "pin it exactly (==X.Y.Z) or commit a lock file (uv lock, poetry lock, pdm lock) beside this pyproject.toml"
+    ]
+
+
+def test_a_library_beside_a_lock_file_is_clean(scan_tree):
+    assert scan_tree({"pyproject.toml": LIBRARY, "uv.lock": ""}).hits == []
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["[tool.uv]\npackage = false\n", "[tool.pdm]\ndistribution = false\n", "[tool.poetry]\npackage-mode = false\n"],
+)
+def test_a_project_marked_as_application_is_checked(marker, scan_tree):
+    scan = scan_tree({"pyproject.toml": LIBRARY + marker})
+    assert scan.rule_lines == [
+        ("PIN001", "pyproject.toml", 2),
+        ("PIN001", "pyproject.toml", 6),
+        ("PIN001", "pyproject.toml", 9),
+        ("PIN001", "pyproject.toml", 13),
+    ]
+    assert scan.messages("PIN001")[0].endswith("build requirements are not pinned by a lock file: pin it exactly (==X.Y.Z)")
+    assert scan.messages("PIN001")[1].endswith("or commit a lock file (uv lock, poetry lock, pdm lock) beside this pyproject.toml")
+
+
+def test_a_project_without_build_system_or_not_uploaded_is_an_application(scan_tree):
+    app = '[project]\nname = "svc"\ndependencies = ["torch>=2.0"]\n'
+    private = LIBRARY.replace('name = "My_Pkg"', 'name = "My_Pkg"\nclassifiers = ["Private :: Do Not Upload"]')
+    scan = scan_tree({"app/pyproject.toml": app, "private/pyproject.toml": private, "app2/pyproject.toml": app, "app2/uv.lock": ""})
+    assert scan.rule_lines == [
+        ("PIN001", "app/pyproject.toml", 3),
+        ("PIN001", "private/pyproject.toml", 2),
+        ("PIN001", "private/pyproject.toml", 7),
+        ("PIN001", "private/pyproject.toml", 10),
+        ("PIN001", "private/pyproject.toml", 14),
+    ]
+
+
+def test_explicit_policy_overrides_the_project(scan_tree):
+    never = scan_tree({"pyproject.toml": LIBRARY}, options={"pins": {"ranges": "never"}})
+    assert never.rule_lines == [
+        ("PIN001", "pyproject.toml", 2),
+        ("PIN001", "pyproject.toml", 6),
+        ("PIN001", "pyproject.toml", 9),
+        ("PIN001", "pyproject.toml", 13),
+    ]
+    always = scan_tree(
+        {"pyproject.toml": '[project]\nname = "svc"\ndependencies = ["torch>=2.0"]\n'}, options={"pins": {"ranges": "always"}}
+    )
+    assert always.hits == []
+
+
+def test_a_poetry_library_keeps_its_main_ranges_but_not_its_groups(scan_tree):
+    text = (
+        '[build-system]\nrequires = ["poetry-core"]\n\n[tool.poetry]\nname = "lib"\n\n'
+        '[tool.poetry.dependencies]\npython = "^3.10"\nrequests = "^2.31"\nlib = {extras = ["x"], version = "*"}\n\n'
+        '[tool.poetry.group.test.dependencies]\npytest = "~8"\n'
+    )
+    assert scan_tree({"pyproject.toml": text}).hits == [("PIN001", "pyproject.toml", 13, 1)]
+
+
+def test_a_self_reference_is_no_dependency_but_another_name_is(scan_tree):
+    text = '[project]\nname = "mypkg"\n[project.optional-dependencies]\nall = ["mypkg[api]", "mypkg-extra[api]", "MyPkg"]\n'
+    assert scan_tree({"pyproject.toml": text}).hits == [("PIN001", "pyproject.toml", 4, 23)]

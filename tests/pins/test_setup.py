@@ -41,7 +41,7 @@ CFG_VCS = [("PIN002", "setup.cfg", 12, 5)]
 
 
 def test_setup_cfg_requirements(scan_tree):
-    scan = scan_tree({"setup.cfg": SETUP_CFG})
+    scan = scan_tree({"setup.cfg": SETUP_CFG}, options={"pins": {"ranges": "with-lock-file"}})
     assert scan.hits == sorted(CFG_RANGES + CFG_VCS, key=lambda hit: hit[2:])
 
 
@@ -116,7 +116,7 @@ PY_VCS = [("PIN002", "setup.py", 16, 48)]
 
 
 def test_setup_py_requirements(scan_tree):
-    scan = scan_tree({"setup.py": SETUP_PY})
+    scan = scan_tree({"setup.py": SETUP_PY}, options={"pins": {"ranges": "with-lock-file"}})
     assert scan.hits == PY_RANGES + PY_VCS
 
 
@@ -129,7 +129,8 @@ def test_setup_py_follows_the_ranges_policy(policy, lock, reported, scan_tree):
 
 
 def test_plain_setup_call_with_literals(scan_tree):
-    scan = scan_tree({"setup.py": "from setuptools import setup\nsetup(install_requires=['a==1.0', 'b'], tests_require=('c>1',))\n"})
+    text = "from setuptools import setup\nsetup(install_requires=['a==1.0', 'b'], tests_require=('c>1',))\n"
+    scan = scan_tree({"setup.py": text}, options={"pins": {"ranges": "with-lock-file"}})
     assert scan.hits == [("PIN001", "setup.py", 2, 36), ("PIN001", "setup.py", 2, 57)]
 
 
@@ -139,7 +140,8 @@ def test_setup_py_url_requirement_needs_a_hash(scan_tree):
 
 
 def test_setup_py_is_never_run(scan_tree, tmp_path):
-    scan = scan_tree({"setup.py": "open('ran', 'w').write('x')\nfrom setuptools import setup\nsetup(install_requires=['torch'])\n"})
+    text = "open('ran', 'w').write('x')\nfrom setuptools import setup\nsetup(install_requires=['torch'])\n"
+    scan = scan_tree({"setup.py": text}, options={"pins": {"ranges": "with-lock-file"}})
     assert scan.hits == [("PIN001", "setup.py", 3, 26)]
     assert not (tmp_path / "ran").exists()
 
@@ -147,3 +149,8 @@ def test_setup_py_is_never_run(scan_tree, tmp_path):
 def test_setup_py_that_is_not_python_is_an_error_entry(scan_tree):
     scan = scan_tree({"setup.py": "def (:\n"})
     assert scan.errors == [("setup.py", "not valid Python (line 1: invalid syntax); not scanned")]
+
+
+def test_setup_files_build_a_distribution_so_auto_keeps_their_ranges(scan_tree):
+    # the default `ranges = "auto"`: setup.py and setup.cfg describe a library; VCS problems stay
+    assert scan_tree({"setup.py": SETUP_PY, "setup.cfg": SETUP_CFG}).hits == sorted(CFG_VCS + PY_VCS)

@@ -261,3 +261,39 @@ def test_corpus_detectron2_workflow(scan_tree):
 def test_corpus_pinned_workflow_reports_nothing(scan_tree):
     text = corpus_text("Lightning-AI__pytorch-lightning/.github/workflows/call-clear-cache.yml")
     assert scan_tree({WF: text}, select="pins").hits == []
+
+
+def test_folded_run_blocks_are_read_like_literal_ones(scan_tree):
+    text = """on: push
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - run: >-
+          pip install
+          torch
+      - run: >
+          pip install numpy==1.26.4
+
+          pip install scipy
+      - run: |-
+          pip install
+          echo pandas
+"""
+    scan = scan_tree({WF: text}, select="pins")
+    # `pip install\\npandas` in a literal block is two commands: pip installs nothing named there
+    assert scan.hits == [("PIN001", WF, 8, 11), ("PIN001", WF, 12, 23)]
+
+
+def test_uses_as_a_block_scalar_is_read_without_its_newline(scan_tree):
+    text = f"""on: push
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: |
+          actions/checkout@{SHA}
+      - uses: >-
+          actions/setup-python@v5
+"""
+    assert scan_tree({WF: text}, select="pins").hits == [("PIN020", WF, 9, 11)]

@@ -2,8 +2,11 @@
 
 A lock file is what gets installed when a manifest keeps ranges, so every entry must be
 verifiable: each downloaded file with a hash, each VCS source at a full commit. Local
-paths (the project itself, workspace members) need neither. Registries over plain http
-are reported once per URL. The TOML formats are read with the fast `tomlfile.parse`.
+paths (the project itself, workspace members) need neither, and neither does an entry of
+`uv.lock` or `pylock.toml` that lists no distribution at all (a release that has files only
+for other platforms): those installers download only the files the lock lists. Poetry, PDM
+and Pipenv fall back to the index for an entry without files, so that one is reported.
+Registries over plain http are reported once per URL. The TOML formats are read with the fast `tomlfile.parse`.
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ def uv_lock(data: dict[str, Any]) -> Checks:
             yield ("package", i, "source", "registry"), problem
         sdist = package.get("sdist")
         files = _dicts(package.get("wheels")) + ([sdist] if isinstance(sdist, dict) else [])
+        if not files:
+            continue  # uv records every distribution of every platform: none at all is nothing to download
         for problem in unhashed(package, files):
             yield here, problem
 
@@ -141,6 +146,8 @@ def pylock(data: dict[str, Any]) -> Checks:
                 yield here, problem
         elif "directory" not in package:
             files = _dicts(package.get("wheels")) + [package[k] for k in ("sdist", "archive") if isinstance(package.get(k), dict)]
+            if not files:
+                continue  # PEP 751 installs only the files a package lists: none is nothing to download
             for problem in unhashed(package, files, key="hashes"):
                 yield here, problem
 

@@ -1,8 +1,12 @@
 """`pyproject.toml`: PEP 621 and PEP 735 dependencies, build requirements, Poetry and uv.
 
-Version ranges in package metadata follow the `ranges` option (a library must accept
-ranges; a lock file beside the manifest pins them). VCS and URL problems and package
-indexes are reported whatever the policy.
+Version ranges in package metadata follow the `ranges` option: under `auto` (the default) the
+project decides (`mlgate.pins.project`): a library's published metadata (`[project]`
+dependencies and extras, Poetry's main dependencies, build requirements) keeps its ranges,
+an application's are accepted beside a lock file. Dependency groups and dev dependencies
+are what the project's own tooling installs: accepted beside a lock file. A project's
+references to itself (`mypkg[api]` in mypkg's extras) are not dependencies. VCS and URL
+problems and package indexes are reported whatever the policy.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import tomlfile
 from mlgate.pins.pinned import note_pin, poetry_pin_text
+from mlgate.pins.project import is_library, project_name, self_reference
 from mlgate.pins.requirement import (
     Problem,
     canonical_name,
@@ -27,12 +32,29 @@ from mlgate.pins.requirement import (
     ranges_accepted,
     without_ranges,
 )
+from mlgate.pins.rules import UNPINNED
 from mlgate.pins.tomlfile import Path, Positions
 
 # Keys of a Poetry dependency table that install it from elsewhere than an index.
 NOT_FROM_INDEX = frozenset({"git", "url", "path", "file"})
 # Source tables of uv that pin a dependency by themselves (a commit, a file, the workspace).
 UV_PINNING_SOURCES = ("git", "url", "path", "workspace")
+# Lists whose ranges are the published metadata of a library (the rest is the project's own tooling).
+METADATA = (("project", "dependencies"), ("project", "optional-dependencies"), ("tool", "poetry", "dependencies"))
+PIN_OR_LOCK = "; pin it exactly (==X.Y.Z) or commit a lock file (uv lock, poetry lock, pdm lock) beside this pyproject.toml"
+PIN_BUILD = "; build requirements are not pinned by a lock file: pin it exactly (==X.Y.Z)"
+
+
+def is_metadata(path: Path) -> bool:
+    return any(path[: len(prefix)] == prefix for prefix in METADATA)
+
+
+def advised(problems: list[Problem], advice: str) -> list[Problem]:
+    """PIN001 problems with the fix that is right for this file appended to their message."""
+    for problem in problems:
+        if problem.rule is UNPINNED:
+            problem.message += advice
+    return problems
 
 
 def matches(path: str) -> bool:
@@ -59,13 +81,24 @@ def requirement_lists(data: dict[str, Any]) -> Iterator[tuple[Path, Any]]:
 
 
 def check_strings(
-    path: Path, items: Any, positions: Positions, source: SourceFile, context: ScanContext, accepted: bool, governed: frozenset[str]
+    path: Path,
+    items: Any,
+    positions: Positions,
+    source: SourceFile,
+    context: ScanContext,
+    accepted: bool,
+    governed: frozenset[str],
+    *,
+    name: str | None = None,
+    advice: str = PIN_OR_LOCK,
 ) -> Iterator[Finding]:
     if not isinstance(items, list):
         return
     for index, item in enumerate(items):
         if isinstance(item, str):
-            problems = without_ranges(check_requirement(item, constraints=governed), accepted)
+            if self_reference(item, name):
+                continue  # `mypkg[api]` in mypkg's own metadata: its extras, not a dependency
+            problems = advised(without_ranges(check_requirement(item, constraints=governed), accepted), advice)
             for problem in problems:
                 yield place(problem, source.path, *positions.value((*path, index)))
             if context.online:  # looked up in OSV after the scan
@@ -174,29 +207,42 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     data = tomlfile.load(source)  # always: a pyproject that is not TOML is an error entry
     positions = Positions(source)
     allowed = context.options.get("allowed-indexes", [])
-    accepted = ranges_accepted(source, context)
+    name = project_name(data)
+    library = is_library(data)
+    metadata_accepted = ranges_accepted(source, context, library=library)
+    tooling_accepted = ranges_accepted(source, context)
     uv = _table(data, "tool", "uv")
     uv_sources = _table(uv, "sources")
     governed = uv_governed(uv_sources)
 
     for path, items in requirement_lists(data):
-        yield from check_strings(path, items, positions, source, context, accepted, governed)
+        accepted = metadata_accepted if is_metadata(path) else tooling_accepted
+        yield from check_strings(path, items, positions, source, context, accepted, governed, name=name)
     # A lock file pins the project's dependencies but not what builds it.
-    build_accepted = context.options.get("ranges") == "always"
+    policy = context.options.get("ranges", "auto")
+    build_accepted = policy == "always" or (policy == "auto" and library)
     yield from check_strings(
-        ("build-system", "requires"), _table(data, "build-system").get("requires"), positions, source, context, build_accepted, frozenset()
+        ("build-system", "requires"),
+        _table(data, "build-system").get("requires"),
+        positions,
+        source,
+        context,
+        build_accepted,
+        frozenset(),
+        advice=PIN_BUILD,
     )
 
     poetry = _table(data, "tool", "poetry")
     for path, table in poetry_dependency_tables(poetry):
-        for name, spec in table.items():
-            if name.lower() == "python":
+        accepted = metadata_accepted if is_metadata(path) else tooling_accepted
+        for dependency, spec in table.items():
+            if dependency.lower() == "python" or canonical_name(dependency) == name:
                 continue
-            for problem in without_ranges(poetry_problems(name, spec), accepted):
-                yield place(problem, source.path, *positions.key((*path, name)))
+            for problem in advised(without_ranges(poetry_problems(dependency, spec), accepted), PIN_OR_LOCK):
+                yield place(problem, source.path, *positions.key((*path, dependency)))
             version = poetry_version(spec) if context.online else None
-            if isinstance(version, str) and (text := poetry_pin_text(name, version)):
-                note_pin(context, text, source.path, *positions.key((*path, name)))
+            if isinstance(version, str) and (text := poetry_pin_text(dependency, version)):
+                note_pin(context, text, source.path, *positions.key((*path, dependency)))
     sources = poetry.get("source")
     for index, problem in poetry_source_problems(sources if isinstance(sources, list) else [], allowed):
         yield place(problem, source.path, *positions.value(("tool", "poetry", "source", index, "url")))

@@ -195,16 +195,21 @@ def check_index(url: str, *, extra: bool, allowed: list[str] | tuple[str, ...] =
 LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml", "Pipfile.lock")
 
 
-def ranges_accepted(source: SourceFile, context: ScanContext, *, lock_files: tuple[str, ...] = LOCK_FILES, metadata: bool = True) -> bool:
+def ranges_accepted(
+    source: SourceFile, context: ScanContext, *, lock_files: tuple[str, ...] = LOCK_FILES, metadata: bool = True, library: bool = False
+) -> bool:
     """Whether the `ranges` option waives PIN001 for version ranges in this manifest.
 
-    Package metadata follows the option as documented; an application manifest with its
-    own lock file (`metadata=False`, a Pipfile) accepts ranges only beside that lock file.
+    Package metadata follows the option as documented: under `auto` (the default) the metadata
+    of a library (`library`: a project published as a distribution, see `mlgate.pins.project`)
+    keeps its ranges, and other manifests are judged as under `with-lock-file`. An application
+    manifest with its own lock file (`metadata=False`, a Pipfile) accepts ranges only beside
+    that lock file.
     """
-    policy = context.options.get("ranges", "with-lock-file")
+    policy = context.options.get("ranges", "auto")
     if policy == "never":
         return False
-    if policy == "always" and metadata:
+    if metadata and (policy == "always" or (policy == "auto" and library)):
         return True
     if any(context.sibling_exists(source, name) for name in lock_files):
         return True

@@ -61,7 +61,7 @@ def requirement_values(source: SourceFile) -> Iterator[tuple[int, int, str]]:
 
 
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
-    accepted = ranges_accepted(source, context)
+    accepted = ranges_accepted(source, context, library=True)  # it builds a distribution (mlgate.pins.project)
     for line, column, value in requirement_values(source):
         text = INLINE_COMMENT.sub("", value)
         if text.startswith("file:"):  # requirements read from a file, which is scanned itself

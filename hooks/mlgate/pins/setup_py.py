@@ -111,7 +111,7 @@ def string_start(source: SourceFile, node: ast.Constant) -> tuple[int, int]:
 
 
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
-    accepted = ranges_accepted(source, context)
+    accepted = ranges_accepted(source, context, library=True)  # it builds a distribution (mlgate.pins.project)
     try:
         nodes = list(requirement_strings(python_ast.module(source).tree))
     except RecursionError:

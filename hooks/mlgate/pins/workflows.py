@@ -153,6 +153,8 @@ class _Workflow:
 
     def uses(self, node: yamlfile.Node | None) -> None:
         value = yamlfile.text_of(node)
+        if value is not None:
+            value = value.strip()  # `uses: |` keeps a trailing newline, which the runner strips
         if node is None or value is None or value.startswith(("./", "../")) or "${{" in value:
             return
         if value.startswith("docker://"):

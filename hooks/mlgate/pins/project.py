@@ -1,0 +1,59 @@
+"""What a project is: a library published as a distribution, or an application.
+
+A `pyproject.toml` whose project has a name (`[project] name`, or Poetry's `[tool.poetry]
+name`) and a `[build-system]` is built into a distribution that others install beside their
+own dependencies: a library. Its metadata ranges are what lets them resolve, so under the
+default `ranges = "auto"` they are not reported; what gets installed (requirements files,
+install commands, lock files) is checked instead. A project is an application when it has no
+build system, or says it is not packaged: `[tool.uv] package = false`, `[tool.pdm]
+distribution = false`, `[tool.poetry] package-mode = false`, or the classifier
+`Private :: Do Not Upload`.
+
+`setup.py` and `setup.cfg` exist to build a distribution, so they are libraries by default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlgate.pins.requirement import canonical_name
+
+NOT_UPLOADED = "Private :: Do Not Upload"
+
+
+def _table(data: Any, *keys: str) -> dict[str, Any]:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def project_name(data: dict[str, Any]) -> str | None:
+    """The canonical (PEP 503) name of the project a pyproject describes, or None."""
+    name = _table(data, "project").get("name") or _table(data, "tool", "poetry").get("name")
+    return canonical_name(name) if isinstance(name, str) and name.strip() else None
+
+
+def marked_application(data: dict[str, Any]) -> bool:
+    """The project says it is not built into a distribution (uv, PDM, Poetry, or a classifier)."""
+    tool = _table(data, "tool")
+    if _table(tool, "uv").get("package") is False or _table(tool, "pdm").get("distribution") is False:
+        return True
+    if _table(tool, "poetry").get("package-mode") is False:
+        return True
+    classifiers = _table(data, "project").get("classifiers")
+    return isinstance(classifiers, list) and NOT_UPLOADED in classifiers
+
+
+def is_library(data: dict[str, Any]) -> bool:
+    """A named project with a build system that does not say it is an application."""
+    return project_name(data) is not None and "build-system" in data and not marked_application(data)
+
+
+def self_reference(requirement: str, name: str | None) -> bool:
+    """`mypkg[api]` in mypkg's own metadata: an extra of the project itself, not a dependency."""
+    if name is None:
+        return False
+    head = requirement.strip().split(";", 1)[0]
+    for stop in "[<>=!~@ (":
+        head = head.split(stop, 1)[0]
+    return bool(head) and canonical_name(head) == name
