@@ -1,7 +1,7 @@
 """Command line: `mlgate check|baseline|rules|explain` and the per-hook scripts.
 
-Exit status: 0 nothing at or above --fail-on, 1 findings (or files that could not be
-scanned), 2 usage or configuration error.
+Exit status: 0 nothing at or above --fail-on, 1 findings (or errors that fail the run: see
+"Errors" in docs/configuration.md), 2 usage or configuration error.
 """
 
 from __future__ import annotations
@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fail-on", choices=SEVERITIES, help="lowest severity that fails the run (default: low)")
     check.add_argument("--baseline", metavar="FILE", help="hide findings listed in this baseline")
     check.add_argument(
+        "--strict-errors",
+        action="store_true",
+        help="fail the run on files that are not valid in their own language or cannot be read (default: listed only)",
+    )
+    check.add_argument(
         "--online", action="store_true", help="also run the checks that use the network (OSV advisories, what tags and images point to now)"
     )
     check.add_argument("--fix", action="store_true", help="rewrite movable references to what they resolve to now (implies --online)")
@@ -86,6 +91,8 @@ def _prepare(args: argparse.Namespace) -> tuple[list[Hook], Config]:
         config.ignore = [*config.ignore, *check_selectors(_split(args.ignore), every_hook, "--ignore")]
     if args.exclude:
         config.exclude = [*config.exclude, *args.exclude]
+    if getattr(args, "strict_errors", False):
+        config.strict_errors = True
     return every_hook, config
 
 

@@ -36,6 +36,7 @@ class Config:
     exclude: list[str] = field(default_factory=list)
     severity: dict[str, Severity] = field(default_factory=dict)
     hook_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    strict_errors: bool = False
 
 
 CORE_KEYS = {
@@ -45,6 +46,7 @@ CORE_KEYS = {
     "baseline": "path of a baseline file written by `mlgate baseline`",
     "exclude": "list of glob patterns of paths not to scan",
     "severity": "mapping of rule code to the severity to report it with",
+    "strict-errors": "true: files that are not valid in their own language (or cannot be read) fail the run too (default: false)",
 }
 
 
@@ -197,6 +199,10 @@ def _set_core_key(config: Config, key: str, value: Any, hooks: list[Hook], confi
         config.baseline = str(config_path.parent / value)
     elif key == "exclude":
         config.exclude = _str_list(value, where)
+    elif key == "strict-errors":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false")
+        config.strict_errors = value
     elif key == "severity":
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping of rule code to severity")

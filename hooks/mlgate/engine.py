@@ -8,14 +8,24 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mlgate.config import Config, options_for
-from mlgate.files import ScanError, SourceFile, display_path, iter_files
-from mlgate.findings import Finding, Result, Rule, ScanErrorEntry, assign_fingerprints
+from mlgate.files import InvalidText, ScanError, SourceFile, display_path, iter_files
+from mlgate.findings import ERROR, INVALID, Finding, Result, Rule, ScanErrorEntry, assign_fingerprints
 from mlgate.hook import Hook, ScanContext
 from mlgate.notes import Note
 from mlgate.suppressions import is_suppressed_inline
 
 if TYPE_CHECKING:
     from mlgate.online import OnlineSession
+
+
+def error_kind(error: ScanError) -> str:
+    """What a ScanError is (see "Errors" in docs/configuration.md): INVALID for a text file that
+    is not valid in its own language (`InvalidText`, or a hook's plain ScanError whose message
+    says `invalid ...`, as `invalid TOML: ...`), ERROR (fails the run) for everything else: a
+    file that cannot be read as text (`UnreadableFile`), a missing include, a refused file."""
+    if isinstance(error, InvalidText) or (type(error) is ScanError and str(error).startswith("invalid ")):
+        return INVALID
+    return ERROR
 
 
 def _selected(code: str, hook: str, selectors: list[str]) -> bool:
@@ -37,7 +47,7 @@ def scan(
     paths: list[str], hooks: list[Hook], config: Config, baseline: set[str] | None = None, online: OnlineSession | None = None
 ) -> Result:
     """Scan `paths`; with an `online` session, each hook's online check runs after the scan."""
-    result = Result()
+    result = Result(strict_errors=config.strict_errors)
     hooks = [hook for hook in hooks if any(_wanted_rule(rule, config) for rule in hook.rules)]
     files, missing = iter_files(paths, config.exclude)
     result.errors.extend(ScanErrorEntry(path, message) for path, message in missing)
@@ -63,7 +73,7 @@ def scan(
                         else:
                             raw.append(item)
                 except ScanError as exc:
-                    result.errors.append(ScanErrorEntry(shown, str(exc)))
+                    result.errors.append(ScanErrorEntry(shown, str(exc), error_kind(exc)))
                 except Exception as exc:  # a bug must not end the run over the other files
                     if debug:
                         raise
@@ -93,7 +103,7 @@ def scan(
         findings = [f for f in findings if f.fingerprint not in baseline]
     result.findings = sorted(findings, key=lambda f: f.sort_key)
     # Dedupe errors too: an include read by two requirement files is reported once.
-    unique = {(e.path, e.message): e for e in result.errors}
+    unique = {(e.path, e.message, e.kind): e for e in result.errors}
     result.errors = sorted(unique.values(), key=lambda e: (e.path, e.message))
     return result
 

@@ -48,6 +48,16 @@ class MissingFile(ScanError):
     """A file another file refers to (an include, a lock file) does not exist."""
 
 
+class InvalidText(ScanError):
+    """A text file that is not valid in its own language (bad YAML, JSON, TOML or Python, a docs
+    snippet with `{placeholders}`): listed, but the run fails on it only with `strict-errors`."""
+
+
+class UnreadableFile(ScanError):
+    """A file that cannot be read as text (an I/O error, binary or undecodable content, over the
+    size limit): always fails the run, as its real consumer (pip, kubectl) may still read it."""
+
+
 def display_path(path: Path) -> str:
     """Path relative to the current directory with `/` separators (absolute if outside)."""
     absolute = os.path.abspath(path)
@@ -78,6 +88,7 @@ class SourceFile:
     abspath: Path
     _text: str | None = field(default=None, repr=False)
     _line_starts: list[int] | None = field(default=None, repr=False)
+    _lines: list[str] | None = field(default=None, repr=False)
     # parser -> what it made of this file, or the ScanError it raised: one parse per file per run
     _parsed: dict[Callable[[SourceFile], Any], Any] = field(default_factory=dict, repr=False)
 
@@ -110,23 +121,23 @@ class SourceFile:
         try:
             size = self.size()
         except OSError as exc:
-            raise ScanError(f"cannot read file: {exc.strerror or exc}") from None
+            raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
         if size > MAX_TEXT_BYTES:
-            raise ScanError(
+            raise UnreadableFile(
                 f"file is {size / 1048576:.1f} MB, larger than the {MAX_TEXT_BYTES // 1048576} MB limit for text manifests; not scanned"
             )
         try:
             data = self.read_bytes()
         except OSError as exc:
-            raise ScanError(f"cannot read file: {exc.strerror or exc}") from None
+            raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
         if b"\0" in data[:8192]:
-            raise ScanError("binary content where a text file was expected; not scanned")
+            raise UnreadableFile("binary content where a text file was expected; not scanned")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             declared = _declared_python_text(self.path, data)
             if declared is None:
-                raise ScanError(f"not valid UTF-8 (byte {exc.start}); not scanned") from None
+                raise UnreadableFile(f"not valid UTF-8 (byte {exc.start}); not scanned") from None
             text = declared
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -152,7 +163,10 @@ class SourceFile:
 
     @property
     def lines(self) -> list[str]:
-        return self.text.split("\n")
+        """The text's lines, split once: findings and suppression checks read lines one by one."""
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
 
     def line_text(self, line: int | None) -> str:
         """Text of 1-based `line`, or '' when out of range."""

@@ -122,13 +122,27 @@ class Finding:
         return data
 
 
+# What an error entry is, and so whether it fails the run (see "Errors" in docs/configuration.md):
+INVALID = "invalid"  # a text file not valid in its own language: listed; fails only with strict-errors
+ERROR = "error"  # anything else (an unreadable or missing file, an internal error, --online/--fix): fails
+NOT_FAILING = frozenset({INVALID})
+
+
 @dataclass
 class ScanErrorEntry:
     path: str
     message: str
+    kind: str = ERROR
+
+    def fails(self, strict: bool = False) -> bool:
+        """Whether this error fails the run (every error does with `strict-errors`)."""
+        return strict or self.kind not in NOT_FAILING
 
     def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
+        data = {"path": self.path, "message": self.message}
+        if self.kind != ERROR:  # an error that does not fail the run says what it is
+            data["kind"] = self.kind
+        return data
 
 
 @dataclass
@@ -139,9 +153,13 @@ class Result:
     findings: list[Finding] = field(default_factory=list)
     errors: list[ScanErrorEntry] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)  # files `--fix` rewrote: the run fails so they get reviewed
+    strict_errors: bool = False  # every error fails the run, invalid and unreadable files too
+
+    def failing_errors(self) -> list[ScanErrorEntry]:
+        return [error for error in self.errors if error.fails(self.strict_errors)]
 
     def failed(self, fail_on: Severity) -> bool:
-        return bool(self.errors or self.fixed) or any(f.severity >= fail_on for f in self.findings)
+        return bool(self.failing_errors() or self.fixed) or any(f.severity >= fail_on for f in self.findings)
 
 
 def assign_fingerprints(findings: list[Finding]) -> list[Finding]:

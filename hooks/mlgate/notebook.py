@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from mlgate.files import ScanError, SourceFile
+from mlgate.files import InvalidText, SourceFile
 
 _SHELL_CELL = re.compile(r"[ \t]*%%(?:bash|sh|script[ \t]+(?:\S*/)?(?:ba|z)?sh)\b")
 _SHELL_LINE = re.compile(r"[ \t]*(?:!{1,2}|%(?=(?:pip|conda|mamba|micromamba|uv)\b))")
@@ -42,10 +42,10 @@ def _code_cells(source: SourceFile) -> list[Cell]:
     try:
         document = json.loads(source.text)
     except (ValueError, RecursionError) as exc:
-        raise ScanError(f"invalid notebook JSON: {str(exc).splitlines()[0]}") from None
+        raise InvalidText(f"invalid notebook JSON: {str(exc).splitlines()[0]}") from None
     cells = document.get("cells") if isinstance(document, dict) else None
     if not isinstance(cells, list):
-        raise ScanError("not a Jupyter notebook (no 'cells' list)")
+        raise InvalidText("not a Jupyter notebook (no 'cells' list)")
     text = source.text
     cursor = 0
     result = []

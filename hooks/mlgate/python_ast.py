@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from mlgate.files import ScanError, SourceFile
+from mlgate.files import InvalidText, SourceFile
 
 
 def parse(source: str | bytes, filename: str = "<unknown>") -> ast.Module:
@@ -110,9 +110,9 @@ def parse_text(text: str) -> PythonModule:
         tree = parse(text)
         nodes = all_nodes(tree)
     except SyntaxError as exc:
-        raise ScanError(f"not valid Python (line {exc.lineno}: {exc.msg}); not scanned") from None
+        raise InvalidText(f"not valid Python (line {exc.lineno}: {exc.msg}); not scanned") from None
     except (ValueError, RecursionError, MemoryError):
-        raise ScanError("Python nested too deeply (or with a null byte) to parse; not scanned") from None
+        raise InvalidText("Python nested too deeply (or with a null byte) to parse; not scanned") from None
     starts, position = [0], text.find("\n")
     while position != -1:
         starts.append(position + 1)

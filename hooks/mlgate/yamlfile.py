@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from mlgate.files import ScanError, SourceFile
+from mlgate.files import InvalidText, SourceFile
 from mlgate.problem import Locate
 
 if TYPE_CHECKING:
@@ -62,14 +62,14 @@ def _check_depth(text: str) -> None:
             elif char in "]}":
                 depth = max(0, depth - 1)
         if deepest > MAX_DEPTH:
-            raise ScanError(f"YAML nested more than {MAX_DEPTH} levels deep; not scanned")
+            raise InvalidText(f"YAML nested more than {MAX_DEPTH} levels deep; not scanned")
     if _DEEP_INDENT.search(text):
-        raise ScanError(f"YAML nested more than {MAX_DEPTH} levels deep; not scanned")
+        raise InvalidText(f"YAML nested more than {MAX_DEPTH} levels deep; not scanned")
 
 
 def load_documents(source: SourceFile) -> list[Node]:
     """All documents of a YAML file as node trees, composed once for every hook (callers must not
-    change them: `relocated` and `mapping_like` make new nodes). Raises ScanError on bad YAML."""
+    change them: `relocated` and `mapping_like` make new nodes). Raises InvalidText (a ScanError) on bad YAML."""
     return source.parsed(_documents)
 
 
@@ -78,7 +78,7 @@ def _documents(source: SourceFile) -> list[Node]:
 
 
 def compose_text(text: str) -> list[Node]:
-    """All documents of YAML text (a file, an archive member) as node trees. Raises ScanError on bad YAML.
+    """All documents of YAML text (a file, an archive member) as node trees. Raises InvalidText (a ScanError) on bad YAML.
 
     The last two texts composed are kept: the models hook reads a file's bytes (as it reads
     archive members) and decodes them itself, so a YAML file other hooks composed is shared by
@@ -86,8 +86,40 @@ def compose_text(text: str) -> list[Node]:
     return _composed(text)
 
 
+def compose_text_at(text: str, first_line: int) -> list[Node]:
+    """The documents of `text`, a slice of a file starting at 0-based line `first_line`, with their
+    positions in the file. Never shared (not cached). Raises InvalidText on bad YAML."""
+    documents = _compose(text, first_line)
+    if not first_line:
+        return documents
+    from ruamel.yaml.error import StreamMark
+
+    marks: dict[int, tuple[object, StreamMark]] = {}  # id of a mark -> (the mark, kept alive; its copy)
+    seen: set[int] = set()
+    pending = list(documents)
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for name in ("start_mark", "end_mark"):
+            mark = getattr(node, name)
+            if id(mark) not in marks:
+                marks[id(mark)] = (mark, StreamMark(mark.name, mark.index, mark.line + first_line, mark.column))
+            setattr(node, name, marks[id(mark)][1])
+        if is_mapping(node):
+            pending += [part for pair in node.value for part in pair]  # (key, value) node pairs
+        elif is_sequence(node):
+            pending += node.value  # a composed sequence's nodes
+    return documents
+
+
 @functools.lru_cache(maxsize=2)
 def _composed(text: str) -> list[Node]:
+    return _compose(text)
+
+
+def _compose(text: str, first_line: int = 0) -> list[Node]:
     _check_depth(text)
     try:
         try:
@@ -103,12 +135,12 @@ def _composed(text: str) -> list[Node]:
                 warnings.simplefilter("ignore")
                 return [doc for doc in _yaml(pure=True).compose_all(text) if doc is not None]
     except RecursionError:
-        raise ScanError("YAML nested too deeply; not scanned") from None
+        raise InvalidText("YAML nested too deeply; not scanned") from None
     except Exception as exc:  # ruamel raises many error types, all of them "bad YAML"
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
+        where = f" at line {mark.line + 1 + first_line}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
-        raise ScanError(f"invalid YAML{where}: {problem}") from None
+        raise InvalidText(f"invalid YAML{where}: {problem}") from None
 
 
 # ruamel's base `Node` declares no `id`: each composed node is a ScalarNode, SequenceNode or

@@ -199,7 +199,12 @@ def _yaml_file(data: bytes, templates: FileTemplates) -> None:
                     if _CHAT_KEY.search(key.value) and id(value) not in chat:
                         chat.update(id(inside) for inside in walk(value))
         for node in walk(document):
-            if node.id == "scalar" and id(node) not in key_nodes and isinstance(node.value, str):
+            if (
+                node.id == "scalar"
+                and id(node) not in key_nodes
+                and isinstance(node.value, str)
+                and ("{{" in node.value or "{%" in node.value)  # what FileTemplates.add judges: the others cost nothing
+            ):
                 locate = _scalar_offsets(text, node)
 
                 def locate_in_scalar(index: int, locate: Callable[[int], int] = locate) -> int:

@@ -8,9 +8,11 @@ install commands found in Dockerfiles, workflows, scripts and notebooks in `comm
 from mlgate.findings import declared_rules
 from mlgate.hook import Hook, Option
 from mlgate.pins import (
+    ci_systems,
     compose,
     conda,
     dockerfile,
+    kubernetes,
     lockfiles,
     notebooks,
     pipfile,
@@ -27,11 +29,12 @@ from mlgate.pins import (
 OPTIONS = (
     Option(
         "ranges",
-        "with-lock-file",
+        "auto",
         "where version ranges in package metadata (pyproject [project], Poetry, setup.py, setup.cfg) are accepted: "
+        "'auto' (the project decides: a library's published metadata keeps its ranges, an application's are accepted beside a lock file), "
         "'never' (application policy), 'with-lock-file' (accepted when a lock file sits beside the manifest, which is then checked), "
         "'always' (library policy: metadata ranges are never reported)",
-        choices=("never", "with-lock-file", "always"),
+        choices=("auto", "never", "with-lock-file", "always"),
     ),
     Option("require-hashes", False, "also report exact pins that have no --hash (strict profile)"),
     Option("allowed-indexes", [], "index URLs accepted as --extra-index-url (prefix match), e.g. a private mirror"),
@@ -55,7 +58,9 @@ HOOK = Hook(
             lockfiles,
             dockerfile,
             compose,
+            kubernetes,
             workflows,
+            ci_systems,
             precommit,
             shell_scripts,
             notebooks,

@@ -81,7 +81,7 @@ def render(result: Result, rules: list[Rule]) -> str:
     index = {rule.code: number for number, rule in enumerate(rules)}
     notifications = [
         {
-            "level": "error",
+            "level": "error" if error.fails(result.strict_errors) else "warning",
             "message": {"text": error.message},
             "locations": [{"physicalLocation": {"artifactLocation": _artifact(error.path)}}],
         }
@@ -96,7 +96,7 @@ def render(result: Result, rules: list[Rule]) -> str:
                 "rules": [_descriptor(rule) for rule in rules],
             }
         },
-        "invocations": [{"executionSuccessful": not result.errors, "toolExecutionNotifications": notifications}],
+        "invocations": [{"executionSuccessful": not result.failing_errors(), "toolExecutionNotifications": notifications}],
         "columnKind": "unicodeCodePoints",
         "results": [_result(finding, index[finding.rule.code]) for finding in result.findings],
     }

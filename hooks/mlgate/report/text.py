@@ -37,5 +37,8 @@ def render(result: Result, rules: list[Rule]) -> str:
         summary += f" ({detail})"
     if result.errors:
         summary += f", {len(result.errors)} error{'s' if len(result.errors) != 1 else ''}"
+        listed = len(result.errors) - len(result.failing_errors())
+        if listed:
+            summary += f" ({listed} not failing the run: invalid text; see strict-errors)"
     out.append(f"mlgate: {summary} in {result.scanned_files} scanned file{'s' if result.scanned_files != 1 else ''}.")
     return "".join(neutralised(line) + "\n" for line in out)

@@ -29,11 +29,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mlgate import compose as compose_file
-from mlgate import workflow, yamlfile
-from mlgate.files import ScanError, SourceFile
+from mlgate import kubernetes, yamlfile
+from mlgate.files import InvalidText, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
-from mlgate.services import compose, report, scripts, templated
+from mlgate.services import compose, report, scripts
 from mlgate.services.catalog import BY_KEY, Service
 from mlgate.services.launch import (
     Launch,
@@ -49,21 +49,9 @@ from mlgate.services.launch import (
 from mlgate.services.report import Exposure, node_spot
 
 _PREFILTER = re.compile(r"\b(?:kind|containers|headGroupSpec|image|repository|head_start_ray_commands)[\"']?\s*:")
-_JSON_MANIFEST = re.compile(r'"apiVersion"\s*:')
-MAX_JSON_BYTES = 4 << 20  # a larger JSON file is data (a tokenizer, a dataset), not a manifest
 _EXPOSING_TYPES = frozenset({"LoadBalancer", "NodePort"})
 _PROXY_IMAGES = ("oauth2-proxy", "oauth2_proxy", "pomerium", "authelia", "vouch-proxy", "keycloak-gatekeeper", "kube-rbac-proxy")
 _AUTH_KEY = re.compile(r"auth", re.IGNORECASE)
-_NOT_PODS = frozenset({"metadata", "status", "data", "stringData", "resources", "volumes", "affinity", "tolerations", "rules"})
-
-
-def matches(path: str) -> bool:
-    """Every YAML file but compose files and workflows (their own readers), and JSON files
-    (`kubectl apply -f` takes both); a cheap prefilter on the text skips the many that are
-    not manifests."""
-    if path.endswith(".json"):
-        return True
-    return path.endswith((".yaml", ".yml")) and not compose_file.matches(path) and not workflow.matches(path)
 
 
 @dataclass
@@ -82,8 +70,7 @@ class _Pod:
     proxied: bool = False
 
 
-def _labels(node: yamlfile.Node | None) -> dict[str, str]:
-    return {key: yamlfile.text_of(value) or "" for key, _, value in yamlfile.items(node)}
+_labels = kubernetes.labels
 
 
 def _env(source: SourceFile, node: yamlfile.Node | None) -> dict[str, Setting]:
@@ -132,30 +119,11 @@ class _Manifest:
 
     # pods --------------------------------------------------------------------------------
 
-    def find_pods(self, node: yamlfile.Node, labels: dict[str, str], seen: set[int], depth: int = 0) -> None:
-        if id(node) in seen or depth > 40:
-            return
-        seen.add(id(node))
-        if yamlfile.is_mapping(node):
-            metadata = yamlfile.get(node, "metadata")
-            if metadata is not None and yamlfile.get(node, "spec") is not None:
-                labels = _labels(yamlfile.get(metadata, "labels")) or labels
-            if yamlfile.is_sequence(yamlfile.get(node, "containers")):
-                self.pod(node, labels)
-                return
-            for key, _, value in yamlfile.items(node):
-                if key not in _NOT_PODS and not yamlfile.is_scalar(value):
-                    self.find_pods(value, labels, seen, depth + 1)
-        elif yamlfile.is_sequence(node):
-            for element in yamlfile.elements(node):
-                if not yamlfile.is_scalar(element):
-                    self.find_pods(element, labels, seen, depth + 1)
-
     def pod(self, spec: yamlfile.Node, labels: dict[str, str]) -> None:
         source = self.source
         pod = _Pod(labels)
         host_network = next((node for node in yamlfile.readings(spec, "hostNetwork") if yamlfile.boolean(node)), None)
-        for container in yamlfile.elements(yamlfile.get(spec, "containers")):
+        for container in kubernetes.containers(spec):
             image = yamlfile.text_of(yamlfile.get(container, "image")) or ""
             if any(proxy in image.lower() for proxy in _PROXY_IMAGES):
                 pod.proxied = True
@@ -379,20 +347,13 @@ def _chart_service(path: str) -> Service | None:
     return service_of_name(folders[-1]) if folders else None
 
 
-def _resources(document: yamlfile.Node) -> list[yamlfile.Node]:
-    """A document's resources: itself, or the `items` of a `kind: List` (`kubectl get -o yaml`)."""
-    if yamlfile.text_of(yamlfile.get(document, "kind")) == "List":
-        return yamlfile.elements(yamlfile.get(document, "items"))
-    return [document]
-
-
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
-    if source.path.endswith(".json") and (source.size() > MAX_JSON_BYTES or not _JSON_MANIFEST.search(source.text)):
+    if source.path.endswith(".json") and not kubernetes.json_is_manifest(source):
         return
-    values_file = source.name.lower().startswith("values")
+    values_file = kubernetes.is_values_file(source)
     if not values_file and not _PREFILTER.search(source.text):
         return
-    parsed, documents, error = templated.load(source)
+    parsed, documents, error = kubernetes.load(source)
     manifest = _Manifest(parsed)
     for document in documents:
         kind = yamlfile.text_of(yamlfile.get(document, "kind"))
@@ -407,8 +368,9 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
             _values(parsed, document, _chart_service(source.path), findings, set())
             yield from findings
             continue
-        manifest.find_pods(document, {}, set())
-    resources = [item for document in documents for item in _resources(document)]
+        for spec, labels in kubernetes.pods(document):
+            manifest.pod(spec, labels)
+    resources = [item for document in documents for item in kubernetes.resources(document)]
     for document in resources:
         kind = yamlfile.text_of(yamlfile.get(document, "kind"))
         if kind == "Service":
@@ -420,7 +382,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
             manifest.ingress(document)
     yield from manifest.findings
     if error:
-        raise ScanError(error)
+        raise InvalidText(error)
 
 
-SCANNER = Scanner("kubernetes", matches=matches, scan=scan)
+SCANNER = Scanner("kubernetes", matches=kubernetes.matches, scan=scan)

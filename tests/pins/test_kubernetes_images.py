@@ -1,0 +1,181 @@
+"""Kubernetes manifests, Helm values and kustomizations: images pulled by tag (PIN010)."""
+
+from __future__ import annotations
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def test_pod_images_of_every_workload_kind_init_containers_too(scan_tree):
+    text = (
+        "apiVersion: apps/v1\n"
+        "kind: Deployment\n"
+        "metadata: {name: api}\n"
+        "spec:\n"
+        "  template:\n"
+        "    spec:\n"
+        "      initContainers:\n"
+        "        - name: fetch\n"
+        "          image: busybox:1.36\n"  # line 9
+        "      containers:\n"
+        "        - name: api\n"
+        "          image: 'ghcr.io/acme/api'\n"  # line 12: quoted, no tag
+        "        - name: sidecar\n"
+        f"          image: envoyproxy/envoy:v1.29@{DIGEST}\n"  # pinned
+        "---\n"
+        "apiVersion: batch/v1\n"
+        "kind: CronJob\n"
+        "metadata: {name: nightly}\n"
+        "spec:\n"
+        "  jobTemplate:\n"
+        "    spec:\n"
+        "      template:\n"
+        "        spec:\n"
+        "          containers:\n"
+        "            - name: train\n"
+        "              image: pytorch/pytorch:latest\n"  # line 26
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata: {name: debug}\n"
+        "spec:\n"
+        "  containers:\n"
+        "    - name: shell\n"
+        "      image: ${DEBUG_IMAGE}\n"  # a variable: not judged
+    )
+    scan = scan_tree({"deploy/app.yaml": text}, select="PIN010")
+    assert scan.hits == [
+        ("PIN010", "deploy/app.yaml", 9, 18),
+        ("PIN010", "deploy/app.yaml", 12, 19),
+        ("PIN010", "deploy/app.yaml", 26, 22),
+    ]
+    assert scan.errors == []
+    assert "image pytorch/pytorch:latest is referenced by the tag 'latest'" in scan.messages("PIN010")[2]
+
+
+def test_statefulset_daemonset_and_job_in_a_list_and_json(scan_tree):
+    listed = (
+        "apiVersion: v1\n"
+        "kind: List\n"
+        "items:\n"
+        "  - kind: StatefulSet\n"
+        "    spec:\n"
+        "      template:\n"
+        "        spec:\n"
+        "          containers: [{name: db, image: 'postgres:16'}]\n"  # line 8
+        "  - kind: DaemonSet\n"
+        "    spec:\n"
+        "      template:\n"
+        "        spec:\n"
+        f"          containers: [{{name: agent, image: 'fluent/fluent-bit@{DIGEST}'}}]\n"
+    )
+    manifest = '{"apiVersion": "batch/v1", "kind": "Job", "spec": {"template": {"spec": {"containers": [{"image": "python:3.12"}]}}}}\n'
+    scan = scan_tree({"k8s/list.yaml": listed, "k8s/job.json": manifest}, select="PIN010")
+    assert scan.rule_lines == [("PIN010", "k8s/job.json", 1), ("PIN010", "k8s/list.yaml", 8)]
+
+
+def test_helm_values_images(scan_tree):
+    values = (
+        "image:\n"
+        "  repository: vllm/vllm-openai\n"
+        "  tag: v0.6.3\n"  # line 3: at the tag
+        "  pullPolicy: IfNotPresent\n"
+        "proxy:\n"
+        "  image:\n"
+        "    registry: quay.io\n"
+        "    repository: oauth2-proxy/oauth2-proxy\n"
+        "    tag: v7.6.0\n"
+        f"    digest: {DIGEST}\n"  # pinned by its digest
+        "exporter:\n"
+        "  image:\n"
+        "    repository: prom/statsd-exporter\n"  # line 13: no tag, the chart's appVersion
+        '    tag: ""\n'
+        "init:\n"
+        "  image: busybox:latest\n"  # line 16: a string
+        "extraContainers:\n"
+        "  - name: x\n"
+        "    image: alpine\n"  # line 19
+    )
+    scan = scan_tree({"charts/serve/values.yaml": values}, select="PIN010")
+    assert scan.hits == [
+        ("PIN010", "charts/serve/values.yaml", 3, 8),
+        ("PIN010", "charts/serve/values.yaml", 13, 17),
+        ("PIN010", "charts/serve/values.yaml", 16, 10),
+        ("PIN010", "charts/serve/values.yaml", 19, 12),
+    ]
+    assert "vllm/vllm-openai:v0.6.3" in scan.messages("PIN010")[0]
+    assert "chart fills in a tag" in scan.messages("PIN010")[1]
+
+
+def test_helm_templates_are_not_judged_where_the_image_is_a_template(scan_tree):
+    template = (
+        "apiVersion: apps/v1\n"
+        "kind: Deployment\n"
+        "metadata:\n"
+        '  name: {{ include "serve.fullname" . }}\n'
+        "  labels:\n"
+        '    {{- include "serve.labels" . | nindent 4 }}\n'
+        "spec:\n"
+        "  template:\n"
+        "    spec:\n"
+        "      {{- with .Values.imagePullSecrets }}\n"
+        "      imagePullSecrets:\n"
+        "        {{- toYaml . | nindent 8 }}\n"
+        "      {{- end }}\n"
+        "      containers:\n"
+        "        - name: serve\n"
+        '          image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"\n'
+        "          resources: {{ toYaml .Values.resources | nindent 12 }}\n"
+        "        - name: metrics\n"
+        "          image: prom/statsd-exporter:v0.26.0\n"  # line 19: literal in the template
+    )
+    scan = scan_tree({"charts/serve/templates/deployment.yaml": template}, select="PIN010")
+    assert scan.hits == [("PIN010", "charts/serve/templates/deployment.yaml", 19, 18)]
+    assert scan.errors == []
+
+
+def test_kustomize_images(scan_tree):
+    kustomization = (
+        "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+        "kind: Kustomization\n"
+        "resources: [deployment.yaml]\n"
+        "images:\n"
+        "  - name: kserve/controller\n"
+        "    newTag: latest\n"  # line 6
+        "  - name: kserve/agent\n"
+        "    newName: ghcr.io/acme/agent\n"
+        "    newTag: v1.2\n"  # line 9
+        "  - name: kserve/router\n"
+        f"    digest: {DIGEST}\n"  # pinned
+        "  - name: kserve/storage\n"
+        "    newName: registry.local/storage\n"  # renamed only: the manifest's tag is checked there
+    )
+    scan = scan_tree({"config/kustomization.yaml": kustomization}, select="PIN010")
+    assert scan.hits == [("PIN010", "config/kustomization.yaml", 6, 13), ("PIN010", "config/kustomization.yaml", 9, 13)]
+    assert "image kserve/controller:latest" in scan.messages("PIN010")[0]
+    assert "image ghcr.io/acme/agent:v1.2" in scan.messages("PIN010")[1]
+
+
+def test_negatives_pinned_or_not_a_pod(scan_tree):
+    files = {
+        "deploy/pinned.yaml": (
+            f"kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - image: nginx:1.27@{DIGEST}\n"
+        ),
+        # `image:` outside a pod spec, in a ConfigMap's data or a plain config: not a pod image
+        "deploy/config.yaml": "kind: ConfigMap\ndata:\n  image: nginx:1.27\n",
+        "conf/app.yaml": "logo:\n  image: banner.png\n",
+        "data.json": '{"image": "python:3.12"}\n',  # JSON without apiVersion: data
+        # a values file's templated value and a variable
+        "charts/x/values.yaml": 'image:\n  repository: "{{ .Values.global.repo }}"\n  tag: v1\nother:\n  image: $IMAGE\n',
+    }
+    scan = scan_tree(files, select="PIN010")
+    assert scan.hits == []
+    assert scan.errors == []
+
+
+def test_compose_files_and_workflows_are_left_to_their_scanners(scan_tree):
+    files = {
+        "docker-compose.yml": "services:\n  app:\n    image: python:3.12\n",
+        ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    container: python:3.12\n    steps: []\n",
+    }
+    scan = scan_tree(files, select="PIN010")
+    assert scan.rule_lines == [("PIN010", ".github/workflows/ci.yml", 5), ("PIN010", "docker-compose.yml", 3)]

@@ -1,0 +1,107 @@
+"""Helm/Go/Jinja templates never break valid YAML: parsed as written first, actions blanked only
+where the file needs it (multi-line actions and comments too), positions kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlgate import templated, yamlfile
+from mlgate.files import InvalidText, SourceFile
+
+HELM_DEPLOYMENT = """\
+{{- /*
+  A chart comment over
+  several lines: {{ not an action }}
+*/ -}}
+{{- if and .Values.server.enabled
+      (not .Values.server.external) }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "mlflow.fullname" . }}
+  labels:
+    {{- include "mlflow.labels" . | nindent 4 }}
+spec:
+  template:
+    metadata:
+      annotations: {{ toYaml .Values.podAnnotations | nindent 8 }}
+    spec:
+      {{- with .Values.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: mlflow
+          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+          args: ["server", "--host", "0.0.0.0", "--port", "{{ .Values.port
+            | default 5000 }}"]
+          ports:
+            - containerPort: 5000
+      hostNetwork: true
+{{- end }}
+"""
+
+
+def test_valid_yaml_is_read_as_written_even_with_a_template_split_inside_a_scalar():
+    release = (
+        "apiVersion: v1\n"
+        "kind: ConfigMap\n"
+        "data:\n"
+        "  route: publishers/{{ .ObjectMeta.Namespace }}/models/{{ .Spec.Model.Name\n"
+        "    }}\n"
+        "  header: '{{ .GlobalConfig.HeaderName }}'\n"
+        "  script: |\n"
+        "    {{- if .Values.x }}\n"
+        "    echo {{ .Values.x }}\n"
+        "    {{- end }}\n"
+    )
+    source = SourceFile.from_text("install/release.yaml", release)
+    parsed, documents, error = templated.load(source)
+    assert parsed is source and error is None
+    data = yamlfile.get(documents[0], "data")
+    assert yamlfile.text_of(yamlfile.get(data, "route")) == "publishers/{{ .ObjectMeta.Namespace }}/models/{{ .Spec.Model.Name }}"
+    assert yamlfile.text_of(yamlfile.get(data, "header")) == "{{ .GlobalConfig.HeaderName }}"
+    assert yamlfile.text_of(yamlfile.get(data, "script")).startswith("{{- if .Values.x }}\n")
+
+
+def test_blanking_keeps_lines_and_columns_and_empties_multi_line_actions_and_comments():
+    blanked = templated.untemplated(HELM_DEPLOYMENT)
+    assert len(blanked) == len(HELM_DEPLOYMENT)
+    assert blanked.count("\n") == HELM_DEPLOYMENT.count("\n")
+    lines = blanked.split("\n")
+    assert all(not line.strip() for line in lines[:6])  # the comment and the two-line `if`
+    assert lines[9] == "  name: " + "x" * len('{{ include "mlflow.fullname" . }}')
+    assert not lines[11].strip()  # `{{- include ... | nindent 4 }}` alone on its line
+    assert lines[15] == "      annotations: " + "x" * len("{{ toYaml .Values.podAnnotations | nindent 8 }}")
+    assert lines[24].endswith('"xxxxxxxxxxxxxxx') and lines[25].strip() == '"]'  # continued on the next line: spaces
+    assert len(yamlfile.compose_text(blanked)) == 1
+
+
+def test_a_helm_template_is_scanned_without_errors(scan_tree):
+    scan = scan_tree({"charts/mlflow/templates/deployment.yaml": HELM_DEPLOYMENT}, select="services")
+    assert scan.errors == []
+    assert [(code, line) for code, _, line, _ in scan.hits] == [("SVC001", 29)]  # hostNetwork: true, at its line
+
+
+def test_jinja_and_unclosed_tags_stay_linear_and_positioned():
+    text = "a: {% raw %}1{% endraw %}\n{# note\n over lines #}\nb: 2\nc: '{{ unclosed\n"
+    blanked = templated.untemplated(text)
+    assert blanked.split("\n")[:4] == ["a: " + "x" * 9 + "1" + "x" * 12, "       ", "              ", "b: 2"]
+    assert blanked.endswith("c: '{{ unclosed\n")
+    hostile = "{{ " * 200_000 + "{% " * 200_000
+    assert templated.untemplated(hostile) == hostile  # no closer anywhere: one pass, nothing blanked
+
+
+def test_a_document_that_cannot_be_read_is_named_and_the_others_are_scanned():
+    text = "kind: A\nx: 1\n---\nkind: B\n  bad: [\n---\nkind: C\n{{ if .Values.x }}\nmore: {{ .Values.x }}\n{{ end }}\n"
+    parsed, documents, error = templated.load(SourceFile.from_text("m.yaml", text))
+    assert [yamlfile.text_of(yamlfile.get(document, "kind")) for document in documents] == ["A", "C"]
+    assert yamlfile.position(yamlfile.get(documents[1], "more")) == (9, 7)  # positions in the whole file
+    assert error is not None and error.startswith("not scanned: document at line 3 (invalid YAML at line 5")
+    assert parsed.line_text(9) == "more: " + "x" * len("{{ .Values.x }}")
+    assert parsed.line_text(2) == "x: 1"
+
+
+def test_a_file_no_document_of_which_can_be_read_is_invalid_text():
+    with pytest.raises(InvalidText, match="invalid YAML"):
+        templated.load(SourceFile.from_text("m.yaml", "a: [\n{{ if }}\n"))
