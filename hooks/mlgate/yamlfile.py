@@ -25,7 +25,10 @@ else:
 MAX_DEPTH = 500
 
 
+@functools.lru_cache(maxsize=2)
 def _yaml(pure: bool = False):
+    """One YAML object per parser kind, reused: making one looks for ruamel plug-ins on disk (a
+    glob), which cost more than composing a small file. compose_all builds a fresh loader per call."""
     from ruamel.yaml import YAML  # imported lazily: it is the slowest import we have
     from ruamel.yaml.resolver import Resolver
 
