@@ -1,0 +1,277 @@
+"""mlgate on whole real ML repositories: findings per hook, distinct targets, errors, time against the parse floor.
+
+    python3 benchmarks/bench_real_repos.py [REPO_FOLDER ...] [--runs N] [--sample N --seed S] [--no-run]
+
+For each repository folder (default: every folder in /work/trees except `_*`, `sdist-*` and
+`benign-*`), runs `mlgate check --format json .` in a fresh process with the folder as working
+directory, `--runs` times (default 1; the median wall time is reported), after one untimed run
+that warms the file cache (skipped with `--runs 1`, where the JSON run is the timed run).
+
+The parse floor is what any tool reading the same files must pay at least: one process reads
+and parses every *.yaml/*.yml/*.json/*.py/*.toml file of the folder once (ruamel.yaml's C
+composer `YAML(typ="safe", pure=False).compose_all`, as mlgate does; `json.loads`;
+`ast.parse`; `tomllib.loads`), skipping the folders mlgate skips (`.git`, `node_modules`, ...)
+and texts over 5 MB. Parse failures (Helm templates are not YAML) still count their time.
+The floor is timed in this process, without interpreter start-up; mlgate's time includes it.
+
+Columns: files = mlgate's `scanned_files`; PIN/MOD/HUB/SVC = findings by hook; distinct =
+distinct (rule, message) pairs (a message names its target: the action and its ref, the image
+and its tag, the package, the model id, the service and its port, so the same target reported
+in ten files counts once); errors = the report's `errors` entries; ratio = time / floor.
+
+Findings are written to benchmarks/.work/real/<repo>.json (the full mlgate report plus the
+measurements). `--sample N --seed S` then prints N random findings per hook across all
+repositories, with the source line, for hand judging (`--sample-exclude GLOB` leaves
+`repo/path` matches out); `--no-run` samples the stored reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import collections
+import fnmatch
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import tomllib
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / ".work" / "real"
+DEFAULT_TREES = Path("/work/trees")
+HOOKS = {"pins": "PIN", "models": "MOD", "hub": "HUB", "services": "SVC"}
+SKIPPED_DIRS = {
+    ".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv",
+    ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+}  # fmt: skip
+MAX_TEXT_BYTES = 5 * 1024 * 1024
+PARSED = (".yaml", ".yml", ".json", ".py", ".toml")
+
+
+def default_folders() -> list[Path]:
+    if not DEFAULT_TREES.is_dir():
+        return []
+    return sorted(
+        p for p in DEFAULT_TREES.iterdir()
+        if p.is_dir() and not p.name.startswith(("_", "sdist-", "benign-"))
+    )  # fmt: skip
+
+
+def mlgate_command() -> list[str]:
+    found = shutil.which("mlgate")
+    return [found] if found else [sys.executable, "-m", "mlgate"]
+
+
+def run_mlgate(folder: Path, runs: int) -> tuple[dict, list[float]]:
+    command = [*mlgate_command(), "check", "--format", "json", "."]
+    seconds = []
+    report = None
+    for index in range(max(runs, 1) + (1 if runs > 1 else 0)):
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+        if runs > 1 and index == 0:  # warm-up
+            report = done
+            continue
+        seconds.append(elapsed)
+        report = report or done
+    assert report is not None
+    try:
+        parsed = json.loads(report.stdout)
+    except json.JSONDecodeError:
+        parsed = {"findings": [], "errors": [{"message": f"no JSON (exit {report.returncode}): {report.stderr[-2000:]}"}]}
+        parsed["crashed"] = True
+    return parsed, seconds
+
+
+def parse_files(folder: Path) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
+        for name in files:
+            if name.lower().endswith(PARSED):
+                found.append(Path(root, name))
+    return found
+
+
+def parse_floor(paths: list[Path]) -> tuple[float, int, int]:
+    """(seconds, files parsed, parse failures) of reading and parsing each file once."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=False)
+    failures = 0
+    count = 0
+    started = time.perf_counter()
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if len(data) > MAX_TEXT_BYTES:
+            continue
+        count += 1
+        suffix = path.suffix.lower()
+        try:
+            text = data.decode("utf-8")
+            if suffix in (".yaml", ".yml"):
+                for _ in yaml.compose_all(text):
+                    pass
+            elif suffix == ".json":
+                json.loads(text)
+            elif suffix == ".py":
+                ast.parse(text)
+            else:
+                tomllib.loads(text)
+        except Exception:  # noqa: BLE001 - a file that does not parse still cost its time
+            failures += 1
+    return time.perf_counter() - started, count, failures
+
+
+def hook_of(finding: dict) -> str:
+    return HOOKS.get(finding.get("hook", ""), finding.get("rule", "?")[:3])
+
+
+def measure(folder: Path, runs: int) -> dict:
+    report, seconds = run_mlgate(folder, runs)
+    paths = parse_files(folder)
+    floors = [parse_floor(paths) for _ in range(max(runs, 1))]
+    floor = statistics.median(f[0] for f in floors)
+    findings = report.get("findings", [])
+    by_hook = collections.Counter(hook_of(f) for f in findings)
+    by_rule = collections.Counter(f["rule"] for f in findings)
+    distinct = {(f["rule"], f["message"]) for f in findings}
+    distinct_by_hook = collections.Counter(rule[:3] for rule, _ in distinct)
+    wall = statistics.median(seconds)
+    result = {
+        "repo": folder.name,
+        "folder": str(folder),
+        "scanned_files": report.get("scanned_files"),
+        "findings": len(findings),
+        "by_hook": dict(by_hook),
+        "by_rule": dict(by_rule.most_common()),
+        "distinct": len(distinct),
+        "distinct_by_hook": dict(distinct_by_hook),
+        "errors": len(report.get("errors", [])),
+        "crashed": bool(report.get("crashed")),
+        "seconds": seconds,
+        "wall": wall,
+        "floor": floor,
+        "floor_files": floors[0][1],
+        "floor_failures": floors[0][2],
+        "ratio": wall / floor if floor else None,
+    }
+    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / f"{folder.name}.json").write_text(json.dumps({"measurement": result, "report": report}, indent=1))
+    return result
+
+
+def table(results: list[dict]) -> str:
+    head = "| repo | files | findings | PIN | MOD | HUB | SVC | distinct targets | errors | time s | floor s (files) | ratio |"
+    rows = [head, "|" + "---|" * 12]
+    total = collections.Counter()
+    for r in results:
+        h = r["by_hook"]
+        d = r["distinct_by_hook"]
+        cells = [
+            r["repo"], str(r["scanned_files"]), str(r["findings"]),
+            *(f"{h.get(k, 0)} ({d.get(k, 0)})" for k in ("PIN", "MOD", "HUB", "SVC")),
+            str(r["distinct"]), str(r["errors"]) + (" (crashed)" if r["crashed"] else ""),
+            f"{r['wall']:.2f}", f"{r['floor']:.2f} ({r['floor_files']})",
+            f"{r['ratio']:.1f}x" if r["ratio"] else "-",
+        ]  # fmt: skip
+        rows.append("| " + " | ".join(cells) + " |")
+        for key in ("scanned_files", "findings", "distinct", "errors", "wall", "floor", "floor_files"):
+            total[key] += r[key] or 0
+        for k in HOOKS.values():
+            total[k] += h.get(k, 0)
+            total["d" + k] += d.get(k, 0)
+    if len(results) > 1:
+        cells = [
+            "**total**", str(total["scanned_files"]), str(total["findings"]),
+            *(f"{total[k]} ({total['d' + k]})" for k in ("PIN", "MOD", "HUB", "SVC")),
+            str(total["distinct"]), str(total["errors"]), f"{total['wall']:.2f}",
+            f"{total['floor']:.2f} ({total['floor_files']})",
+            f"{total['wall'] / total['floor']:.1f}x" if total["floor"] else "-",
+        ]  # fmt: skip
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def source_line(folder: Path, finding: dict) -> str:
+    path = folder / finding["path"]
+    line = finding.get("line")
+    if not line:
+        try:
+            return f"(binary/whole file, {path.stat().st_size} bytes)"
+        except OSError:
+            return "(file not found)"
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, text in enumerate(handle, 1):
+                if number == line:
+                    return text.strip()[:240]
+    except OSError:
+        return "(file not found)"
+    return "(line not found)"
+
+
+def sample(names: list[str], per_hook: int, seed: int, exclude: list[str] = ()) -> None:
+    pools: dict[str, list[tuple[str, Path, dict]]] = collections.defaultdict(list)
+    for name in names:
+        stored = json.loads((WORK / f"{name}.json").read_text())
+        folder = Path(stored["measurement"]["folder"])
+        for finding in stored["report"].get("findings", []):
+            if any(fnmatch.fnmatch(f"{name}/{finding['path']}", pattern) for pattern in exclude):
+                continue
+            pools[hook_of(finding)].append((name, folder, finding))
+    rng = random.Random(seed)
+    for hook in HOOKS.values():
+        pool = sorted(pools.get(hook, []), key=lambda t: (t[0], t[2]["path"], t[2].get("line") or 0, t[2]["rule"], t[2]["message"]))
+        chosen = pool if len(pool) <= per_hook else rng.sample(pool, per_hook)
+        print(f"\n## {hook}: {len(chosen)} of {len(pool)} findings (seed {seed})\n")
+        for index, (name, folder, f) in enumerate(chosen, 1):
+            where = f"{name}/{f['path']}:{f.get('line') or '-'}"
+            print(f"{hook}-{index:02d} {f['rule']} {where}\n    msg: {f['message']}\n    src: {source_line(folder, f)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", nargs="*", type=Path)
+    parser.add_argument("--runs", type=int, default=1, help="timed runs per repository (median reported)")
+    parser.add_argument("--sample", type=int, default=0, help="print N random findings per hook")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--sample-exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave findings whose repo/path matches GLOB out of the sample (repeatable)",
+    )
+    parser.add_argument("--no-run", action="store_true", help="only sample the reports stored by an earlier run")
+    args = parser.parse_args(argv)
+    folders = [f.resolve() for f in args.folders] or default_folders()
+    if not folders:
+        parser.error("no repository folders given and none found in /work/trees")
+    if not args.no_run:
+        results = []
+        for folder in folders:
+            print(f"... {folder.name}", file=sys.stderr, flush=True)
+            results.append(measure(folder, args.runs))
+        print(table(results))
+        print("\nby rule:")
+        for r in results:
+            print(f"  {r['repo']}: " + ", ".join(f"{k} {v}" for k, v in r["by_rule"].items()))
+    if args.sample:
+        sample([f.name for f in folders], args.sample, args.seed, args.sample_exclude)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
