@@ -247,6 +247,12 @@ def test_model_name_beside_its_uri_is_reported_once(hub_scan):
     assert hub_scan({"llmisvc.yaml": text}).hits == [("HUB001", "llmisvc.yaml", 3, 10)]
 
 
+def test_model_name_beside_a_uri_elsewhere_is_the_served_name(hub_scan):
+    """KServe LLMInferenceService: `uri: pvc://...` is where the weights come from; `name:` is what it serves as."""
+    text = "spec:\n  model:\n    uri: pvc://llm-test-pvc\n    name: deepseek-ai/DeepSeek-R1-0528\n"
+    assert hub_scan({"llmisvc.yaml": text}).hits == []
+
+
 def test_model_name_without_a_uri_is_reported(hub_scan):
     assert hub_scan({"serve.yaml": "model:\n  name: acme-ai/llm\n  source: huggingface\n"}).hits == [("HUB001", "serve.yaml", 2, 9)]
 
@@ -289,3 +295,20 @@ def test_config_scanner_work_per_byte_is_bounded(tmp_path, monkeypatch):
     assert len(found) > 10_000  # every job: its --model_name_or_path and its image
     assert counts["splits"] <= 1
     assert counts["url_chars"] / len(text) < 1.0
+
+
+def test_placeholder_ids_written_to_show_a_format_are_not_references(hub_scan):
+    code = (
+        "from transformers import AutoModel\n"
+        "def check(uri):\n"
+        "    raise RuntimeError(\"Expected 'hf://owner/model[:revision]', got %s\" % uri)\n"
+        "AutoModel.from_pretrained('your-org/your-model')\n"
+        "AutoModel.from_pretrained('acme-ai/model')\n"
+    )
+    assert hub_scan({"storage.py": code}).hits == [("HUB001", "storage.py", 5, 27)]
+
+
+def test_made_up_test_namespaces_in_tests_are_fixtures(hub_scan):
+    code = "from transformers import AutoModel\nAutoModel.from_pretrained('test-org/test-model-for-cache')\n"
+    scan = hub_scan({"tests/test_cache.py": code, "src/cache.py": code})
+    assert scan.hits == [("HUB001", "src/cache.py", 2, 27)]

@@ -26,7 +26,6 @@ from mlgate.hub.commands import ShellScan
 from mlgate.hub.references import (
     REFERENCE_KEYS,
     REVISION_KEYS,
-    URL_MARKERS,
     Judge,
     Reference,
     is_api_model,
@@ -107,7 +106,8 @@ _PROBE_BYTES = 4096
 _MAX_EXTENSIONLESS = 256 * 1024
 # Recorded exchanges (VCR cassettes, recorded API responses): top-level keys of one.
 _RECORDING_KEYS = frozenset({"response", "responses"})
-# A model's storage URI beside its name (KServe `model: {uri: hf://ns/name, name: ns/name}`): one reference.
+# A model's storage URI beside its name (KServe `model: {uri: hf://ns/name, name: ns/name}`): one reference,
+# and none when the URI points elsewhere (`uri: pvc://models`, `name: ns/name` is the served name).
 _URI_KEYS = frozenset({"uri", "storage_uri", "storageuri", "model_uri"})
 
 
@@ -267,7 +267,9 @@ class _Config:
         values = {name: value for name, _, value in items}
         pinned: bool | None = None
         references = local_models = 0
-        beside_uri = any(name in _URI_KEYS and URL_MARKERS.search(yamlfile.text_of(value) or "") is not None for name, _, value in items)
+        # a model whose `uri:` says where it comes from (hf://, pvc://, s3://): its `name:` is what it
+        # is served as, and only the URI is judged
+        beside_uri = any(name in _URI_KEYS and "://" in (yamlfile.text_of(value) or "") for name, _, value in items)
         for name, _key_node, value in items:
             if not yamlfile.is_scalar(value):
                 continue

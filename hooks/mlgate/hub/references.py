@@ -228,7 +228,11 @@ class Judge:
         if self.context.online and reference.pinned:  # does the commit exist? asked after the scan
             subject = PINNED_AT_COMMIT.message(reference.kind, reference.repo_id, reference.revision or "")
             problems.append(Problem(PINNED_AT_COMMIT, subject, reference.offset))  # placed as a Note, not a finding
-        if reference.pinned is False and not (self.in_tests and is_test_fixture(reference.repo_id)):
+        if (
+            reference.pinned is False
+            and not (self.in_tests and is_test_fixture(reference.repo_id))
+            and not is_placeholder(reference.repo_id)
+        ):
             where = f" by {reference.where}" if reference.where else ""
             message = f"hub {reference.kind} '{reference.repo_id}' is loaded{where} {_revision_text(reference)}; pin revision to a full commit SHA"
             problems.insert(0, Problem(UNPINNED, message, reference.offset))
@@ -419,7 +423,41 @@ def is_test_path(path: str) -> bool:
 
 
 def is_test_fixture(repo_id: str) -> bool:
-    """`hf-internal-testing/tiny-random-gpt2`, `trl-internal-testing/tiny-Qwen2ForCausalLM`: a
-    repository of random weights made for unit tests (a testing namespace, or a tiny/dummy name)."""
+    """`hf-internal-testing/tiny-random-gpt2`, `trl-internal-testing/tiny-Qwen2ForCausalLM`,
+    `test-org/model`: a repository of random weights made for unit tests, or a made-up one (a
+    testing namespace, or a tiny/dummy name)."""
     namespace, _, name = repo_id.rpartition("/")
-    return "testing" in namespace.lower() or _FIXTURE_NAME.search(name) is not None
+    lowered = namespace.lower()
+    return "testing" in lowered or lowered == "test" or lowered.startswith(("test-", "test_")) or _FIXTURE_NAME.search(name) is not None
+
+
+# Namespaces of ids written to show a format (`hf://owner/model[:revision]` in an error message,
+# `your-org/your-model` in a docs sample): no one loads them.
+_PLACEHOLDER_NAMESPACES = frozenset(
+    {
+        "owner",
+        "org",
+        "organization",
+        "user",
+        "username",
+        "namespace",
+        "your-org",
+        "your_org",
+        "yourorg",
+        "your-username",
+        "your_username",
+        "your-name",
+        "my-org",
+        "myorg",
+        "example",
+        "example-org",
+        "<org>",
+        "<owner>",
+        "<user>",
+        "<namespace>",
+    }
+)
+
+
+def is_placeholder(repo_id: str) -> bool:
+    return repo_id.rpartition("/")[0].lower() in _PLACEHOLDER_NAMESPACES
