@@ -312,3 +312,12 @@ def test_made_up_test_namespaces_in_tests_are_fixtures(hub_scan):
     code = "from transformers import AutoModel\nAutoModel.from_pretrained('test-org/test-model-for-cache')\n"
     scan = hub_scan({"tests/test_cache.py": code, "src/cache.py": code})
     assert scan.hits == [("HUB001", "src/cache.py", 2, 27)]
+
+
+def test_a_request_payload_to_a_served_model_is_not_configuration(hub_scan):
+    payload = '{\n  "model": "facebook/opt-125m",\n  "prompt": "Hello",\n  "max_tokens": 10\n}\n'
+    config = '{\n  "model": "facebook/opt-125m",\n  "tokenizer": "facebook/opt-125m"\n}\n'
+    assert {hit[:3] for hit in hub_scan({"smoke/input.json": payload, "serve/config.json": config}).hits} == {
+        ("HUB001", "serve/config.json", 2),
+        ("HUB001", "serve/config.json", 3),
+    }

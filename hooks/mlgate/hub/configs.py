@@ -150,7 +150,15 @@ def _is_recording(root: yamlfile.Node) -> bool:
     if keys & {"interactions", "http_interactions"} or ("request" in keys and keys & _RECORDING_KEYS):
         return True
     # an API's answer kept as is: `{"object": "chat.completion", "model": ..., "choices": [...]}`
-    return {"object", "model"} <= keys and bool(keys & {"choices", "data", "usage"})
+    if {"object", "model"} <= keys and bool(keys & {"choices", "data", "usage"}):
+        return True
+    # a request to a served model (`{"model": ..., "prompt": ...}`): `model` picks what the server
+    # already serves; nothing is downloaded for it
+    return (
+        "model" in keys
+        and bool(keys & {"prompt", "messages", "input"})
+        and bool(keys & {"max_tokens", "temperature", "stream", "messages", "prompt"})
+    )
 
 
 class _Config:
