@@ -179,3 +179,114 @@ def test_compose_files_and_workflows_are_left_to_their_scanners(scan_tree):
     }
     scan = scan_tree(files, select="PIN010")
     assert scan.rule_lines == [("PIN010", ".github/workflows/ci.yml", 5), ("PIN010", "docker-compose.yml", 3)]
+
+
+def _deployment(image: str) -> str:
+    """A Deployment whose one container's `image:` is on line 7, column 18."""
+    return f"kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {image}\n"
+
+
+def test_manifests_under_a_release_folder_are_frozen_history(scan_tree):
+    files = {
+        "install/v0.16.0/kserve.yaml": _deployment("kserve/controller:v0.16.0"),
+        "install/v0.16.0-rc1/kserve.yaml": _deployment("kserve/controller:v0.16.0-rc1"),
+        "releases/1.2/charts/values.yaml": "image: busybox:1.36\n",
+        "install/0.3.0.dev1/kustomization.yaml": "images:\n  - name: kserve/agent\n    newTag: latest\n",
+        # a version in the file name, or a folder that only starts like one: not a release folder
+        "install/v0.16.0.yaml": _deployment("kserve/controller:v0.16.0"),
+        "config/v1beta1-api/kserve.yaml": _deployment("kserve/agent:v0.16.0"),
+        "deploy/v2/kserve.yaml": _deployment("kserve/router:v2"),
+        # only the file's folder and the one above count: not a version folder far above
+        "1.0/deploy/app/kserve.yaml": _deployment("kserve/storage:v1"),
+    }
+    scan = scan_tree(files, select="PIN010")
+    assert scan.hits == [
+        ("PIN010", "1.0/deploy/app/kserve.yaml", 7, 18),
+        ("PIN010", "config/v1beta1-api/kserve.yaml", 7, 18),
+        ("PIN010", "deploy/v2/kserve.yaml", 7, 18),
+        ("PIN010", "install/v0.16.0.yaml", 7, 18),
+    ]
+
+
+def test_placeholder_tags_that_tooling_replaces_are_not_reported(scan_tree):
+    values = (
+        "hub:\n"
+        "  image:\n"
+        "    name: quay.io/jupyterhub/k8s-hub\n"
+        '    tag: "set-by-chartpress"\n'
+        "proxy:\n"
+        "  image:\n"
+        "    repository: acme/proxy\n"
+        "    tag: REPLACE_ME\n"
+        "a:\n  image: acme/a:PLACEHOLDER\n"
+        "b:\n  image: acme/b:TAG\n"
+        "c:\n  image: 'acme/c:<tag>'\n"
+        "d:\n  image: acme/d:%TAG%\n"
+        "e:\n  image: acme/e:changeme\n"
+        "f:\n  image: acme/f:$(TAG)\n"
+        "g:\n  image:\n    repository: acme/g\n    tag: '{{ .Values.tag }}'\n"
+        "h:\n  image: acme/h:__VERSION__\n"
+        "i:\n  image: '<your-image>'\n"
+        # real tags that only contain a placeholder word: reported
+        "j:\n  image: acme/j:tagged-1.0\n"  # line 30
+        "k:\n  image:\n    repository: acme/k\n    tag: stable-changeme-not\n"  # line 34
+        "l:\n  image: localhost:5000/acme/l\n"  # line 36: a registry port, not a tag
+    )
+    kustomization = "images:\n  - name: acme/operator\n    newTag: ${TAG}\n  - name: acme/web\n    newTag: set-by-ci\n  - name: acme/api\n    newTag: nightly\n"
+    scan = scan_tree({"chart/values.yaml": values, "config/kustomization.yaml": kustomization}, select="PIN010")
+    assert scan.hits == [
+        ("PIN010", "chart/values.yaml", 30, 10),
+        ("PIN010", "chart/values.yaml", 34, 10),
+        ("PIN010", "chart/values.yaml", 36, 10),
+        ("PIN010", "config/kustomization.yaml", 7, 13),
+    ]
+    assert "acme/api:nightly" in scan.messages("PIN010")[3]
+
+
+def test_a_base_manifest_retagged_by_the_kustomization_beside_it(scan_tree):
+    kustomization = (
+        "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+        "kind: Kustomization\n"
+        "resources: [apiserver.yaml]\n"
+        "images:\n"
+        "  - name: kuberay/apiserver\n"
+        "    newName: kuberay/apiserver\n"
+        "    newTag: nightly\n"  # line 7: judged here
+        "  - name: kuberay/proxy\n"
+        f"    digest: {DIGEST}\n"
+        "  - name: kuberay/renamed\n"
+        "    newName: ghcr.io/kuberay/renamed\n"  # renames only: the manifest's tag stays, reported there
+    )
+    manifest = (
+        "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n"
+        "        - image: kuberay/apiserver\n"  # the kustomization sets its tag: not reported
+        "        - image: kuberay/proxy:v1\n"  # and its digest
+        "        - image: kuberay/renamed:v1\n"  # line 8
+        "        - image: kuberay/other:v1\n"  # line 9: no entry for it
+    )
+    files = {
+        "deploy/base/kustomization.yaml": kustomization,
+        "deploy/base/apiserver.yaml": manifest,
+        # another folder: its kustomization is not beside the manifest
+        "deploy/other/apiserver.yaml": manifest,
+        "deploy/other/Kustomization": "resources: [../base]\n",
+    }
+    scan = scan_tree(files, select="PIN010")
+    assert scan.hits == [
+        ("PIN010", "deploy/base/apiserver.yaml", 8, 18),
+        ("PIN010", "deploy/base/apiserver.yaml", 9, 18),
+        ("PIN010", "deploy/base/kustomization.yaml", 7, 13),
+        ("PIN010", "deploy/other/apiserver.yaml", 6, 18),
+        ("PIN010", "deploy/other/apiserver.yaml", 7, 18),
+        ("PIN010", "deploy/other/apiserver.yaml", 8, 18),
+        ("PIN010", "deploy/other/apiserver.yaml", 9, 18),
+    ]
+    assert scan.errors == []
+
+
+def test_a_kustomization_named_kustomization_retags_too(scan_tree):
+    files = {
+        "k/Kustomization": "images:\n- name: acme/app\n  newTag: v2\n",
+        "k/app.yml": _deployment("acme/app:v1"),
+    }
+    assert scan_tree(files, select="PIN010").hits == []

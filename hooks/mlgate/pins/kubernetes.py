@@ -10,6 +10,12 @@
 
 An image written with a template action (`{{ .Values.image.repository }}:{{ .Values.image.tag }}`)
 is not judged: its values are. Files are read as the services hook reads them (`mlgate.kubernetes`).
+
+Not reported, as no decision of the file: a tag that tooling replaces (`set-by-chartpress`,
+`PLACEHOLDER`, `<tag>`, `%TAG%` ...); the files under a folder named as a release
+(`install/v0.16.0/`: rendered manifests of a past release, frozen history); and the image of a
+manifest whose kustomization (in the same folder) sets its tag or digest in `images:` (that entry
+is judged instead).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import re
 from collections.abc import Iterator
 
 from mlgate import kubernetes, yamlfile
-from mlgate.files import InvalidText, SourceFile
+from mlgate.files import InvalidText, MissingFile, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
@@ -28,12 +34,64 @@ from mlgate.pins.rules import IMAGE_NO_DIGEST
 
 _PREFILTER = re.compile(r"\b(?:image|images)[\"']?\s*:")
 _TEMPLATE = ("{{", "{%")
+# A folder named as a release (`v0.16.0`, `1.2`, `v0.16.0-rc1`): rendered manifests of a past release.
+_RELEASE_FOLDER = re.compile(r"v?\d+\.\d+(?:\.\d+)?(?:[-._]?(?:rc|alpha|beta|post|dev)\.?\d*)?", re.IGNORECASE)
+# A tag (or a whole image) that tooling replaces before anything is pulled: no pin decision of the file.
+_PLACEHOLDER = re.compile(
+    r"set-by-[\w.-]+|place[-_]?holder|replace[-_]?me|to[-_]?be[-_]?replaced|change[-_]?me|(?:image[-_]?)?tag"
+    r"|<[^<>]*>|%[^%]+%|__\w+__|\$.*|.*\{\{.*",
+    re.IGNORECASE,
+)
+_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def _release_folder(path: str) -> bool:
+    """Is the file's folder, or the one above it, named as a release version (`install/v0.16.0/x.yaml`,
+    `releases/1.2/base/x.yaml`)? Only those two: a path shown absolute (a scan outside the current
+    folder) must not be skipped because some folder far above the repository has such a name."""
+    return any(_RELEASE_FOLDER.fullmatch(part) for part in path.split("/")[-3:-1])
+
+
+def _image_name(reference: str) -> str:
+    """`repo[:tag][@digest]` without its tag and digest, as kustomize matches `images:` names."""
+    name = reference.strip().partition("@")[0]
+    head, slash, last = name.rpartition("/")
+    return f"{head}{slash}{last.partition(':')[0]}"
+
+
+def _placeholder(reference: str) -> bool:
+    """`repo:set-by-chartpress`, `repo:<tag>`, `REPLACE_ME`: a tag (or image) filled in by tooling."""
+    name = reference.strip().partition("@")[0]
+    last = name.rsplit("/", 1)[-1]
+    _, colon, tag = last.partition(":")
+    return bool(_PLACEHOLDER.fullmatch(tag if colon else name))
+
+
+def _kustomized(source: SourceFile, context: ScanContext) -> frozenset[str]:
+    """The image names whose tag or digest a kustomization in the file's folder sets (`images:`
+    entries with `newTag` or `digest`): a manifest beside it is a base, its tag is replaced."""
+    names: set[str] = set()
+    for file_name in _KUSTOMIZATIONS:
+        if file_name == source.name or not context.sibling_exists(source, file_name):
+            continue
+        try:
+            documents = yamlfile.load_documents(context.source(file_name, relative_to=source))
+        except (InvalidText, MissingFile, OSError, ValueError):
+            continue
+        for document in documents:
+            for entry in yamlfile.elements(yamlfile.get(document, "images")):
+                name = (yamlfile.text_of(yamlfile.get(entry, "name")) or "").strip()
+                sets = any((yamlfile.text_of(yamlfile.get(entry, key)) or "").strip() for key in ("newTag", "digest"))
+                if name and sets:
+                    names.add(_image_name(name))
+    return frozenset(names)
 
 
 class _Images:
-    def __init__(self, source: SourceFile, parsed: SourceFile):
+    def __init__(self, source: SourceFile, parsed: SourceFile, kustomized: frozenset[str] = frozenset()):
         self.source = source  # as written: a line holding a template action is not judged
         self.parsed = parsed
+        self.kustomized = kustomized  # image names a kustomization beside the file retags
         self.findings: list[Finding] = []
 
     def templated(self, node: yamlfile.Node) -> bool:
@@ -49,13 +107,16 @@ class _Images:
     def image(self, node: yamlfile.Node | None) -> None:
         """An `image:` string: `repo[:tag][@digest]`."""
         reference = yamlfile.text_of(node)
-        if node is not None and reference and not any(mark in reference for mark in _TEMPLATE):
-            self.report(node, check_image(reference))
+        if node is None or not reference or any(mark in reference for mark in _TEMPLATE) or _placeholder(reference):
+            return
+        self.report(node, check_image(reference))
 
     def pods(self, document: yamlfile.Node) -> None:
         for spec, _ in kubernetes.pods(document):
             for container in kubernetes.containers(spec, kubernetes.CONTAINER_LISTS):
-                self.image(yamlfile.get(container, "image"))
+                node = yamlfile.get(container, "image")
+                if _image_name(yamlfile.text_of(node) or "") not in self.kustomized:
+                    self.image(node)
 
     def values(self, document: yamlfile.Node) -> None:
         for node in yamlfile.walk(document):
@@ -81,6 +142,8 @@ class _Images:
             return
         tag_node = yamlfile.get(image, "tag")
         tag = (yamlfile.text_of(tag_node) or "").strip()
+        if tag and _placeholder(f"{reference}:{tag}"):
+            return
         if tag:
             self.report(tag_node or repository_node, check_image(f"{reference}:{tag}"))
         elif "$" not in reference and not DIGEST.search(reference):
@@ -98,7 +161,7 @@ class _Images:
             digest, tag = (yamlfile.text_of(digest_node) or "").strip(), (yamlfile.text_of(tag_node) or "").strip()
             if digest_node is not None and digest:
                 self.report(digest_node, check_image(f"{name}@{digest}"))
-            elif tag_node is not None and tag:
+            elif tag_node is not None and tag and not _placeholder(f"{name}:{tag}"):
                 self.report(tag_node, check_image(f"{name}:{tag}"))
 
 
@@ -110,11 +173,11 @@ def _is_kustomization(source: SourceFile, document: yamlfile.Node) -> bool:
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     if source.path.endswith(".json") and not kubernetes.json_is_manifest(source):
         return
-    if not _PREFILTER.search(source.text):
+    if _release_folder(source.path) or not _PREFILTER.search(source.text):
         return
     parsed, documents, error = kubernetes.load(source)
-    images = _Images(source, parsed)
     values_file = kubernetes.is_values_file(source)
+    images = _Images(source, parsed, frozenset() if values_file else _kustomized(source, context))
     for document in documents:
         if _is_kustomization(source, document):
             images.kustomization(document)
