@@ -24,7 +24,7 @@ ESCAPES = 'PATTERN = "\\d+"  # ::error::injected ##[add-mask]secret\n'
 
 TREE = {
     "setup.py": ESCAPES + 'setup(install_requires=["torch>=2"])\n',
-    "train.py": ESCAPES + 'from transformers import AutoModel\nmodel = AutoModel.from_pretrained("org/model")\n',
+    "train.py": ESCAPES + 'from transformers import AutoModel\nmodel = AutoModel.from_pretrained("acme-labs/model")\n',
     "serve.py": ESCAPES + 'import subprocess\nsubprocess.run(["jupyter", "notebook", "--ip", "0.0.0.0", "--NotebookApp.token="])\n',
     "jupyter_notebook_config.py": ESCAPES + "c.NotebookApp.token = ''\nc.NotebookApp.ip = '0.0.0.0'\n",
     # a setup.py is a library, whose ranges are fine by default: ask for exact pins so it is read and reported

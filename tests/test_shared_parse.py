@@ -11,7 +11,7 @@ from mlgate import python_ast, yamlfile
 from mlgate.files import ScanError, SourceFile
 
 # Read by hub (a loader call), services (ray.init on all interfaces) and pins (not a manifest).
-PYTHON = 'import ray\nfrom transformers import AutoModel\nray.init(dashboard_host="0.0.0.0")\nAutoModel.from_pretrained("org/model")\n'
+PYTHON = 'import ray\nfrom transformers import AutoModel\nray.init(dashboard_host="0.0.0.0")\nAutoModel.from_pretrained("acme-labs/model")\n'
 # Read by pins (an image by tag), services (a published port) and hub (an image of a model).
 COMPOSE = 'services:\n  web:\n    image: "ghcr.io/org/app:latest"\n    ports: ["8265:8265"]\n    command: ray start --head --dashboard-host=0.0.0.0\n'
 
@@ -48,7 +48,7 @@ def test_a_compose_file_read_by_three_hooks_is_composed_once(scan_tree, parses):
 
 
 def test_a_file_that_does_not_parse_is_one_error_for_every_hook(scan_tree, parses):
-    scan = scan_tree({"broken.py": 'ray.init(dashboard_host="0.0.0.0"\nAutoModel.from_pretrained("org/model"\n'})
+    scan = scan_tree({"broken.py": 'ray.init(dashboard_host="0.0.0.0"\nAutoModel.from_pretrained("acme-labs/model"\n'})
     assert scan.hits == []
     assert scan.errors == [("broken.py", "not valid Python (line 2: '(' was never closed); not scanned")]
     assert parses["python"] == 1

@@ -17,7 +17,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 model = AutoModel.from_pretrained("bert-base-uncased")
 tok = AutoTokenizer.from_pretrained('google/flan-t5-base', revision="main")
-url = "https://huggingface.co/org/model/resolve/main/model.safetensors"
+url = "https://huggingface.co/acme-labs/model/resolve/main/model.safetensors"
 m = AutoModel.from_pretrained(
     "acme/model",
     revision="dev",
@@ -32,7 +32,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 model = AutoModel.from_pretrained("bert-base-uncased", revision="{SHA[0]}")  # main
 tok = AutoTokenizer.from_pretrained('google/flan-t5-base', revision="{SHA[1]}")  # main
-url = "https://huggingface.co/org/model/resolve/{SHA[2]}/model.safetensors"
+url = "https://huggingface.co/acme-labs/model/resolve/{SHA[2]}/model.safetensors"
 m = AutoModel.from_pretrained(
     "acme/model",
     revision="{SHA[3]}",  # dev
@@ -48,7 +48,7 @@ def hub(server) -> None:
     for path, sha in (
         ("models/bert-base-uncased/revision/main", SHA[0]),
         ("models/google/flan-t5-base/revision/main", SHA[1]),
-        ("models/org/model/revision/main", SHA[2]),
+        ("models/acme-labs/model/revision/main", SHA[2]),
         ("models/acme/model/revision/dev", SHA[3]),
         ("models/acme/other/revision/main", SHA[4]),
     ):

@@ -81,3 +81,39 @@ CMD ray start --head --dashboard-host=0.0.0.0 \\
 def test_default_credentials_in_env(scan_tree):
     dockerfile = "FROM minio/minio\nENV MINIO_ROOT_USER=minioadmin MINIO_ROOT_PASSWORD=minioadmin\nEXPOSE 9000\n"
     assert scan_tree({"Dockerfile": dockerfile}, select="services").hits == [("SVC003", "Dockerfile", 2, 52)]
+
+
+def test_a_port_alone_does_not_identify_a_service(scan_tree):
+    # kuberay's dashboard/Dockerfile: a Next.js server on 3000, TGI's port and `PORT` variable, but no TGI
+    nextjs = """\
+FROM node:20-alpine AS runner
+WORKDIR /app
+USER nextjs
+EXPOSE 3000
+ENV PORT=3000
+ENV HOSTNAME="0.0.0.0"
+CMD ["node", "server.js"]
+"""
+    tgi = "FROM ghcr.io/huggingface/text-generation-inference:2.0\nEXPOSE 3000\nENV PORT=3000\n"
+    scan = scan_tree({"dashboard/Dockerfile": nextjs, "tgi/Dockerfile": tgi}, select="services")
+    assert scan.hits == [("SVC001", "tgi/Dockerfile", 2, 8)]
+    assert "Text Generation Inference (generation API, port 3000)" in scan.findings[0].message
+
+
+def test_a_service_named_variable_still_identifies_it(scan_tree):
+    gradio = 'FROM python:3.11-slim\nENV GRADIO_SERVER_NAME="0.0.0.0"\nCMD ["python", "app.py"]\n'
+    scan = scan_tree({"Dockerfile": gradio}, select="services")
+    assert scan.rule_lines == [("SVC001", "Dockerfile", 2)]
+
+
+def test_torchserve_image_reports_the_management_port_only(scan_tree):
+    dockerfile = """\
+FROM pytorch/torchserve:0.8.2-cpu
+COPY config.properties /home/model-server/
+EXPOSE 8080 8081 8082
+CMD ["torchserve", "--start", "--ts-config", "/home/model-server/config.properties"]
+"""
+    inference_only = dockerfile.replace("EXPOSE 8080 8081 8082", "EXPOSE 8080 7070")
+    scan = scan_tree({"ts/Dockerfile": dockerfile, "inference/Dockerfile": inference_only}, select="services")
+    assert scan.hits == [("SVC001", "ts/Dockerfile", 3, 13)]
+    assert "TorchServe (management API, port 8081)" in scan.findings[0].message

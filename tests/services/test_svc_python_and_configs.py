@@ -95,15 +95,32 @@ inference_address=http://0.0.0.0:8080
 management_address=http://0.0.0.0:8081
 metrics_address=http://0.0.0.0:8082
 """
-    disabled = "inference_address=http://0.0.0.0:8080\nmanagement_address=http://127.0.0.1:8081\ndisable_token_authorization=true\n"
+    disabled = "inference_address=http://0.0.0.0:8080\nmanagement_address=http://0.0.0.0:8081\ndisable_token_authorization=true\n"
     local = "management_address=http://127.0.0.1:8081\ndisable_token_authorization=true\nmodel_store=/models\n"
     scan = scan_tree({"a/config.properties": config, "b/config.properties": disabled, "c/config.properties": local}, select="services")
-    assert scan.hits == [
-        ("SVC001", "a/config.properties", 1, 19),
-        ("SVC001", "a/config.properties", 2, 20),
-        ("SVC002", "b/config.properties", 3, 29),
-    ]
-    assert [str(f.severity) for f in scan.findings] == ["medium", "critical", "critical"]
+    assert scan.hits == [("SVC001", "a/config.properties", 2, 20), ("SVC002", "b/config.properties", 3, 29)]
+    assert [str(f.severity) for f in scan.findings] == ["critical", "critical"]
+    assert "management API, port 8081" in scan.messages("SVC001")[0]
+
+
+def test_torchserve_properties_report_the_management_port_the_file_sets(scan_tree):
+    # kserve's samples: both APIs on 8085; the finding is the management binding, at the port written
+    config = "inference_address=http://0.0.0.0:8085\nmanagement_address=http://0.0.0.0:8085\nmetrics_address=http://0.0.0.0:8082\n"
+    scan = scan_tree({"ts/config.properties": config}, select="services")
+    assert scan.hits == [("SVC001", "ts/config.properties", 2, 20)]
+    [message] = scan.messages("SVC001")
+    assert "(management API, port 8085)" in message and "8080" not in message and "inference" not in message
+
+
+def test_torchserve_inference_address_alone_is_not_reported(scan_tree):
+    # serving predictions on every interface is the container's purpose, token auth on or off
+    inference = "inference_address=http://0.0.0.0:8085\nmanagement_address=http://127.0.0.1:8081\n"
+    inference_no_token = "inference_address=http://0.0.0.0:8080\ndisable_token_authorization=true\n"
+    grpc = "grpc_inference_address=0.0.0.0\n"
+    scan = scan_tree(
+        {"a/config.properties": inference, "b/config.properties": inference_no_token, "c/config.properties": grpc}, select="services"
+    )
+    assert scan.hits == []
 
 
 def test_dotenv(scan_tree):

@@ -25,7 +25,7 @@ CRITICAL, HIGH, MEDIUM = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM
 class Port:
     number: int
     api: str
-    severity: Severity | None  # None: metrics or health only, never reported
+    severity: Severity | None  # None: never reported (metrics, health, or the predictions the service exists to serve)
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,13 @@ class Service:
     def key_in_environment(self) -> bool:
         """Whether a variable can turn its authentication on (an env file we cannot read may hold it)."""
         return any(not name.startswith("-") for name, _ in self.auth_by)
+
+    @property
+    def own_variables(self) -> tuple[str, ...]:
+        """Its bind / port variables that carry its name (`GRADIO_SERVER_NAME`, not `PORT`): only these
+        identify the service where no image or command does; a generic name or a port number is no evidence."""
+        prefix = self.key.upper().replace("-", "_") + "_"
+        return tuple(name for name in (*self.bind_by, *self.port_by) if name.startswith(prefix))
 
     def port(self, number: int | None) -> Port:
         """The entry for `number`, or the main API when it listens somewhere unusual."""
@@ -89,12 +96,12 @@ SERVICES: tuple[Service, ...] = (
         "torchserve",
         "TorchServe",
         "the management API registers models from any URL and loads them, which runs their code (ShellTorch, CVE-2023-43654)",
-        (
-            Port(8080, "inference API", MEDIUM),
+        (  # management first: the main API, where an unknown port is assumed to lead
             Port(8081, "management API", CRITICAL),
-            Port(8082, "metrics API", None),
-            Port(7070, "gRPC inference API", MEDIUM),
             Port(7071, "gRPC management API", CRITICAL),
+            Port(8080, "inference API", None),  # serving predictions is what the server is for
+            Port(8082, "metrics API", None),
+            Port(7070, "gRPC inference API", None),
         ),
         images=("pytorch/torchserve", "pytorch/torchserve-kfs"),
         commands=("torchserve",),

@@ -131,9 +131,10 @@ def configure(
 
 
 def service_from_env(env: dict[str, Setting]) -> Service | None:
-    """A service only a variable names (`GRADIO_SERVER_NAME=0.0.0.0` in a python image)."""
+    """A service only a variable names (`GRADIO_SERVER_NAME=0.0.0.0` in a python image): one of its
+    own variables, never a generic one (`PORT=3000` in a Node.js image is not Text Generation Inference)."""
     for service in SERVICES:
-        if any(not name.startswith("-") and name in env for name in (*service.bind_by, *service.port_by)):
+        if any(name in env for name in service.own_variables):
             return service
     return None
 

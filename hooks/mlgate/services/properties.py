@@ -2,7 +2,9 @@
 
 `management_address=http://0.0.0.0:8081` is the ShellTorch door (CVE-2023-43654) when token
 authorization is off or absent; `disable_token_authorization=true` on a reachable server is
-SVC002. Addresses not set listen on 127.0.0.1, TorchServe's default.
+SVC002. Addresses not set listen on 127.0.0.1, TorchServe's default. The key says which API an
+address serves (the catalog says which are dangerous: the management APIs, not inference or
+metrics) and the finding names the port the address sets, whatever it is.
 """
 
 from __future__ import annotations
@@ -47,9 +49,9 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
             continue
         written = setting.value or ""
         port = written.rsplit(":", 1)[-1].strip("/")
-        number = int(port) if port.isdigit() and any(p.number == int(port) for p in torchserve.ports) else default_port
+        number = int(port) if port.isdigit() else default_port
         where = "on every interface" if classify_address(written) == "all" else f"on {host_of(written)}"
-        exposures.append(Exposure(setting.spot, number, f"{where} ({key}={written})"))
+        exposures.append(Exposure(setting.spot, number, f"{where} ({key}={written})", api=torchserve.port(default_port)))
     return report.judge(source.path, torchserve, exposures, settings)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from mlgate import yamlfile
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
-from mlgate.services.catalog import Service
+from mlgate.services.catalog import Port, Service
 from mlgate.services.launch import Launch, Setting, Spot, authenticated, default_credentials, disabled
 from mlgate.services.rules import AUTH_DISABLED, DEFAULT_CREDENTIALS, EXPOSED
 
@@ -27,6 +27,7 @@ class Exposure:
     spot: Spot
     port: int | None  # the port inside the container / on the host; None: the main API
     how: str
+    api: Port | None = None  # the API it reaches when the setting names it (`management_address`), whatever the port
 
 
 def node_spot(source: SourceFile, node: yamlfile.Node) -> Spot:
@@ -36,17 +37,21 @@ def node_spot(source: SourceFile, node: yamlfile.Node) -> Spot:
     return yamlfile.position(node)
 
 
-def _ports(service: Service, exposures: list[Exposure], configured: int | None) -> list[tuple[Exposure, int]]:
-    """Exposures of a dangerous API, with the port each one reaches."""
+def _ports(service: Service, exposures: list[Exposure], configured: int | None) -> list[tuple[Exposure, int, Port]]:
+    """Exposures of a dangerous API, with the port number each one reaches and its API."""
     found = []
     for exposure in exposures:
         number = exposure.port
+        if exposure.api is not None:  # the setting says which API, the number is where it listens
+            if exposure.api.severity is not None:
+                found.append((exposure, number or exposure.api.number, exposure.api))
+            continue
         known = any(port.number == number for port in service.ports)
         if number is not None and not known and number != configured and len(service.ports) > 1:
             continue  # a port of a multi-API service we cannot tell apart: not guessed
         port = service.port(number if known else None)
         if port.severity is not None:
-            found.append((exposure, number or configured or port.number))
+            found.append((exposure, number or configured or port.number, port))
     return found
 
 
@@ -68,7 +73,7 @@ def judge(
     reached = _ports(service, list(exposures), configured_port)
     if not reached:
         return []
-    where = ", ".join(sorted({f"{number}" for _, number in reached}, key=int))
+    where = ", ".join(sorted({f"{number}" for _, number, _ in reached}, key=int))
     switched_off = disabled(service, settings) or list(switched_off)
     if switched_off:  # one finding, at the first setting that turns authentication off
         written = [_written(setting) for setting in switched_off]
@@ -80,8 +85,7 @@ def judge(
     if proxied or authenticated(service, settings):
         return []
     findings = []
-    for exposure, number in reached:
-        port = service.port(number if any(p.number == number for p in service.ports) else None)
+    for exposure, number, port in reached:
         message = f"{service.name} ({port.api}, port {number}) is reachable {exposure.how} with no authentication in front of it: {service.danger}"
         findings.append(EXPOSED.finding(path, *exposure.spot, message, severity=port.severity))
     return findings
@@ -95,8 +99,21 @@ def _written(setting: Setting) -> str:
     return f"{setting.name}={setting.value!r}" if setting.value.strip("'\"") == "" else f"{setting.name}={setting.value}"
 
 
+_TEST_FOLDERS = frozenset({"test", "tests", "testdata", "fixtures"})
+
+
+def in_test_data(path: str) -> bool:
+    """Whether a file is test data (a folder `test`, `tests`, `testdata` or `fixtures` on its path):
+    its default credentials are those of a throwaway instance, so SVC003 leaves it alone. A Helm
+    chart's `templates/tests/` is deployed with the release, so it is no test data."""
+    folders = path.replace("\\", "/").lower().split("/")[:-1]
+    return any(folder in _TEST_FOLDERS and "templates" not in folders[:index] for index, folder in enumerate(folders))
+
+
 def credentials(path: str, settings: Iterable[Setting]) -> list[Finding]:
-    """SVC003 for every variable set to a service's shipped credential."""
+    """SVC003 for every variable set to a service's shipped credential (not in test data)."""
+    if in_test_data(path):
+        return []
     return [
         DEFAULT_CREDENTIALS.finding(
             path,
@@ -108,9 +125,9 @@ def credentials(path: str, settings: Iterable[Setting]) -> list[Finding]:
 
 
 def unset_credentials(path: str, service: Service, settings: dict[str, Setting], spot: Spot) -> list[Finding]:
-    """SVC003 for a reachable service started without any of its credential variables."""
+    """SVC003 for a reachable service started without any of its credential variables (not in test data)."""
     names = [name for name, _ in service.default_credentials]
-    if not service.authenticated_by_default or not names or set(names) & settings.keys():
+    if in_test_data(path) or not service.authenticated_by_default or not names or set(names) & settings.keys():
         return []
     name, value = service.default_credentials[0]
     message = f"{service.name} is started without {name}, so it accepts its default credentials ({value}): {service.danger}"
