@@ -11,7 +11,9 @@ from mlgate import python_ast, yamlfile
 from mlgate.files import ScanError, SourceFile
 
 # Read by hub (a loader call), services (ray.init on all interfaces) and pins (not a manifest).
-PYTHON = 'import ray\nfrom transformers import AutoModel\nray.init(dashboard_host="0.0.0.0")\nAutoModel.from_pretrained("acme-labs/model")\n'
+PYTHON = (
+    'import ray\nfrom transformers import AutoModel\nray.init(dashboard_host="0.0.0.0")\nAutoModel.from_pretrained("acme-labs/model")\n'
+)
 # Read by pins (an image by tag), services (a published port) and hub (an image of a model).
 COMPOSE = 'services:\n  web:\n    image: "ghcr.io/org/app:latest"\n    ports: ["8265:8265"]\n    command: ray start --head --dashboard-host=0.0.0.0\n'
 
