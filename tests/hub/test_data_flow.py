@@ -272,9 +272,10 @@ def _big_manifest(size: int) -> str:
 
 
 def test_config_scanner_work_per_byte_is_bounded(tmp_path, monkeypatch):
-    """On a 4 MB manifest full of findings and block scalars: the file is split into lines at most
-    once, and the text handed to the URL search is at most the file's size (no whole-text search per node)."""
-    text = _big_manifest(4 * 1024 * 1024)
+    """On a 1 MB manifest full of findings and block scalars: the file is split into lines at most
+    once, and the text handed to the URL search is at most the file's size (no whole-text search per node:
+    that was 32,000 characters searched per byte of a 4 MB bundle)."""
+    text = _big_manifest(1024 * 1024)
     path = tmp_path / "bundle.yaml"
     path.write_text(text)
     counts = {"splits": 0, "url_chars": 0}
@@ -292,7 +293,7 @@ def test_config_scanner_work_per_byte_is_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr(files.SourceFile, "lines", property(counted_lines))
     monkeypatch.setattr(Judge, "urls", counted_urls)
     found = configs.scan(SourceFile(path="bundle.yaml", abspath=path), ScanContext())
-    assert len(found) > 10_000  # every job: its --model_name_or_path and its image
+    assert len(found) > 2_500  # every job: its --model_name_or_path and its image
     assert counts["splits"] <= 1
     assert counts["url_chars"] / len(text) < 1.0
 
