@@ -322,3 +322,20 @@ def test_a_request_payload_to_a_served_model_is_not_configuration(hub_scan):
         ("HUB001", "serve/config.json", 2),
         ("HUB001", "serve/config.json", 3),
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MODEL_NAME_OR_PATH: acme-ai/m\n",
+        '{"Model": "acme-ai/m"}',
+        "weights: https://HuggingFace.co/x\n",
+        "run: python -m x --Model y\n",
+        "file: a.safetensors\n",
+        "name: job\nimage: python:3.11\n",
+        "tokenizer:\n  kind: bpe\n",
+        "",
+    ],
+)
+def test_the_quick_prefilter_answers_as_the_regular_expression(text):
+    assert configs.may_refer(text) == (configs.PREFILTER.search(text) is not None)

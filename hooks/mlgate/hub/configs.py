@@ -45,6 +45,21 @@ PREFILTER = re.compile(
     r"(?i:\bhf download|--model|--trust-remote-code|-hfr? )|\.(?:pt|pth|bin|ckpt|safetensors|onnx|gguf|h5)\b",
     re.MULTILINE,
 )
+# Every text PREFILTER matches holds one of these (lowercased): looking for them with `in` is
+# about five times faster than the regular expression, which then runs only where one is found.
+_PREFILTER_WORDS = tuple(sorted({key.lower() for key in REFERENCE_KEYS})) + (
+    "huggingface", "hf.co/", "hf-mirror.com", "hf://", "hf-hub:", "hf_hub:", "trust_remote_code", "from_pretrained",
+    "load_dataset", "snapshot_download", "hf_hub_download", "torch.hub", "hf download", "--model", "--trust-remote-code",
+    "-hf ", "-hfr ", ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".onnx", ".gguf", ".h5",
+)  # fmt: skip
+
+
+def may_refer(text: str) -> bool:
+    """PREFILTER.search(text), answered cheaply for the many files that hold none of its words."""
+    lowered = text.lower()
+    return any(word in lowered for word in _PREFILTER_WORDS) and PREFILTER.search(text) is not None
+
+
 _SHELL_KEYS = frozenset({"command", "entrypoint", "args", "script", "cmd", "before_script", "after_script"})
 _SCRIPT_LISTS = frozenset({"script", "before_script", "after_script"})  # GitLab CI: one shell line per element
 # `model: {name: ns/name}`, `datasets: [{path: ns/name}]`: the parent says what the child key names.
@@ -357,7 +372,7 @@ def sibling_revision(siblings: dict[str, yamlfile.Node], key: str) -> yamlfile.N
 def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     if _extensionless(source.path) and not _is_task_file(source):
         return []
-    if not PREFILTER.search(source.text) and not _INCLUDE_LINE.search(source.text):
+    if not may_refer(source.text) and not _INCLUDE_LINE.search(source.text):
         return []
     config = _Config(source, Judge(context, str(source.abspath.parent), source.path), context)
     included: list[Finding | Note] = []
