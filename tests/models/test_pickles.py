@@ -588,3 +588,26 @@ def test_a_pickle_kept_as_bytes_is_walked_for_dangerous_calls():
 def test_other_bytes_values_only_leave_the_outer_verdict(payload):
     data, _ = bytes_value("state", payload)
     assert scan(data) == [("MOD003", PATH, None, 0)]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "advice"),
+    [
+        (
+            "sklearn_forest_p4.pkl",
+            "prefer skops for scikit-learn models, or the library's own format (xgboost/LightGBM/CatBoost save_model)",
+        ),
+        (None, "it holds plain Python data: prefer JSON"),
+    ],
+)
+def test_the_safer_format_advised_follows_what_the_pickle_rebuilds(fixture, advice):
+    """safetensors holds tensors only: wrong advice for an estimator or a dict of results."""
+    from pathlib import Path
+
+    data = (
+        (Path(__file__).parent.parent / "fixtures" / "models" / fixture).read_bytes()
+        if fixture
+        else pickle.dumps({"a": [1, 2.0, "x"]}, protocol=4)
+    )
+    assert scan(data) == [("MOD003", PATH, None, 0)]
+    assert [message.split("; ", 1)[1] for message in messages(data)] == [advice]

@@ -241,10 +241,32 @@ def findings(reading: Walk, data, where: Where, rules: Policy, *, expected: bool
         done = f" after {reading.pickles} complete pickle(s)" if reading.pickles else ""
         found.append(where.finding(UNPARSEABLE, f"pickle stream cannot be parsed{done}: {reading.error}", reading.error_offset))
     elif not found and reading.pickles and not broken:
-        found.append(
-            where.finding(PICKLE_FORMAT, f"pickle ({_protocol(data, start)}): loading it can execute code; prefer safetensors", start)
-        )
+        advice = _safer_format(reading)
+        found.append(where.finding(PICKLE_FORMAT, f"pickle ({_protocol(data, start)}): loading it can execute code; {advice}", start))
     return sorted(found, key=lambda finding: finding.offset or 0)
+
+
+# What to save instead, by the library whose objects the pickle rebuilds: safetensors holds tensors
+# only, so it is the wrong advice for an estimator or a data frame.
+_SAFER_FORMATS = (
+    (
+        frozenset({"sklearn", "xgboost", "lightgbm", "catboost"}),
+        "prefer skops for scikit-learn models, or the library's own format (xgboost/LightGBM/CatBoost save_model)",
+    ),
+    (frozenset({"pandas"}), "prefer Parquet, Feather or CSV for data frames"),
+    (frozenset({"torch", "numpy", "transformers", "accelerate", "lightning", "pytorch_lightning"}), "prefer safetensors"),
+)
+_PLAIN_DATA = frozenset({"builtins", "__builtin__", "collections", "copyreg", "_codecs", "codecs", "datetime", "decimal"})
+
+
+def _safer_format(reading: Walk) -> str:
+    packages = {site.module.split(".")[0] for site in reading.sites.values() if site.kind is SiteKind.GLOBAL and site.module}
+    for libraries, advice in _SAFER_FORMATS:
+        if packages & libraries:
+            return advice
+    if packages <= _PLAIN_DATA:
+        return "it holds plain Python data: prefer JSON"
+    return "prefer safetensors"
 
 
 def _site_finding(site: Site, where: Where, rules: Policy) -> Finding | None:

@@ -29,7 +29,8 @@ PICKLE_FORMAT = Rule(
     HOOK,
     Severity.MEDIUM,
     "model file in a pickle-based format: it can execute code when loaded",
-    "prefer safetensors; load with torch.load(weights_only=True); or allowlist the reviewed file by sha256",
+    "save it in a format without code (safetensors for tensors, skops for scikit-learn, JSON or Parquet for data); "
+    "load torch checkpoints with weights_only=True; or allowlist the reviewed file by sha256",
 )
 UNPARSEABLE = Rule(
     "MOD004",
