@@ -345,3 +345,25 @@ def test_with_mlgate_debug_a_scanner_bug_propagates(tmp_path, monkeypatch):
     write_tree(tmp_path, {"boom.txt": "BAD one\n", "other.txt": "BAD two\n"})
     with pytest.raises(RuntimeError, match="cannot cope with boom.txt"):
         engine.scan(["."], [_crashing_hook()], Config())
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("tests/unit/model.yaml", True),
+        ("pkg/test/config.yaml", True),
+        ("historyserver/testdata/minio.yaml", True),
+        ("src/fixtures/creds.env", True),
+        ("src/test_train.py", True),
+        ("src/train_test.py", True),
+        ("conftest.py", True),
+        ("src/contest/app.py", False),
+        ("src/testing_utils.py", False),
+        ("deploy/latest/app.yaml", False),
+        ("attestations/values.yaml", False),
+    ],
+)
+def test_what_counts_as_test_code_or_data(path, expected):
+    from mlgate.files import is_test_path
+
+    assert is_test_path(path) is expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -187,6 +188,19 @@ class SourceFile:
             self._line_starts = starts
         line = bisect.bisect_right(self._line_starts, offset) - 1
         return line + 1, offset - self._line_starts[line] + 1
+
+
+# Where a repository keeps its tests and their data: what is there sets up throwaway instances
+# and loads fixtures made for tests, not what the project deploys or loads.
+_TEST_FOLDERS = frozenset({"test", "tests", "testdata", "fixtures"})
+_TEST_FILE = re.compile(r"test_[^/]*\.py|[^/]*_test\.py|conftest\.py")
+
+
+def is_test_path(path: str) -> bool:
+    """A file in a `test`, `tests`, `testdata` or `fixtures` folder, or a pytest module
+    (`test_*.py`, `*_test.py`, `conftest.py`), anywhere in the repository."""
+    *folders, name = path.replace("\\", "/").lower().split("/")
+    return bool(_TEST_FOLDERS.intersection(folders)) or _TEST_FILE.fullmatch(name) is not None
 
 
 def _declared_python_text(path: str, data: bytes) -> str | None:

@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from mlgate.files import is_test_path
 from mlgate.findings import Severity
 from mlgate.hook import ScanContext
 from mlgate.hub.namespaces import imitated_organisation
@@ -408,18 +409,12 @@ def is_truthy(text: str) -> bool:
 # Recorded data (snapshot tests, VCR cassettes, recorded API responses) says what a service once
 # answered, not what the project loads: never scanned for references.
 _RECORDED_PATH = re.compile(r"(?:^|/)(?:__snapshots__|cassettes?)/|(?:^|/)fixtures/(?:[^/]+/)*responses?/|\.snap$")
-# Test code and configs: where the hub's tiny test fixtures are loaded.
-_TEST_PATH = re.compile(r"(?:^|/)tests?/|(?:^|/)(?:test_[^/]*|[^/]*_test\.py|conftest\.py)$")
 _FIXTURE_NAME = re.compile(r"^(?:tiny|dummy|random)(?:[-_]|$)|[-_](?:tiny|dummy)(?:[-_]|$)", re.IGNORECASE)
 
 
 def is_recorded_data(path: str) -> bool:
     """A file under `__snapshots__/`, `cassettes/`, `fixtures/**/responses/`, or a `*.snap`."""
     return _RECORDED_PATH.search(path.replace("\\", "/")) is not None
-
-
-def is_test_path(path: str) -> bool:
-    return _TEST_PATH.search(path.replace("\\", "/")) is not None
 
 
 def is_test_fixture(repo_id: str) -> bool:

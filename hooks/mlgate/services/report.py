@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mlgate import yamlfile
-from mlgate.files import SourceFile
+from mlgate.files import SourceFile, is_test_path
 from mlgate.findings import Finding
 from mlgate.services.catalog import Port, Service
 from mlgate.services.launch import Launch, Setting, Spot, authenticated, default_credentials, disabled
@@ -99,15 +99,11 @@ def _written(setting: Setting) -> str:
     return f"{setting.name}={setting.value!r}" if setting.value.strip("'\"") == "" else f"{setting.name}={setting.value}"
 
 
-_TEST_FOLDERS = frozenset({"test", "tests", "testdata", "fixtures"})
-
-
 def in_test_data(path: str) -> bool:
-    """Whether a file is test data (a folder `test`, `tests`, `testdata` or `fixtures` on its path):
-    its default credentials are those of a throwaway instance, so SVC003 leaves it alone. A Helm
-    chart's `templates/tests/` is deployed with the release, so it is no test data."""
-    folders = path.replace("\\", "/").lower().split("/")[:-1]
-    return any(folder in _TEST_FOLDERS and "templates" not in folders[:index] for index, folder in enumerate(folders))
+    """Whether a file is test data (`files.is_test_path`): its default credentials are those of a
+    throwaway instance, so SVC003 leaves it alone. A Helm chart's `templates/tests/` is deployed
+    with the release, so it is no test data."""
+    return is_test_path(path) and "/templates/tests/" not in "/" + path.replace("\\", "/").lower()
 
 
 def credentials(path: str, settings: Iterable[Setting]) -> list[Finding]:
