@@ -158,3 +158,13 @@ def test_an_anchor_defined_twice_names_its_latest_definition_and_prints_nothing(
         [document] = load("a: &x 1  # ::error::quoted\nb: &x 2\nc: *x\n")
     assert [yamlfile.text_of(value) for _, _, value in yamlfile.items(document)] == ["1", "2", "2"]
     assert capsys.readouterr() == ("", "")
+
+
+def test_block_scalars_end_at_their_own_last_line_and_folded_ones_fold():
+    text = "steps:\n  - run: >-\n      pip install\n      torch\n    name: a\n  - run: |\n      echo 1\n      echo 2\n  - uses: x\n"
+    source = SourceFile.from_text("ci.yml", text)
+    folded, literal = [node for node in yamlfile.walk(yamlfile.load_documents(source)[0]) if getattr(node, "style", None) in ("|", ">")]
+    text_of_folded, locate = yamlfile.scalar_text(source, folded)
+    assert text_of_folded == "pip install torch"  # one character for one: `torch` stays on line 4
+    assert locate(text_of_folded.index("torch")) == (4, 7)
+    assert yamlfile.scalar_text(source, literal)[0] == "echo 1\necho 2"

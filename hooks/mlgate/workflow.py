@@ -48,35 +48,5 @@ def run_script(source: SourceFile, step: yamlfile.Node, default: str | None, win
     posix = bool(_POSIX_SHELL.search(shell)) if shell else not windows  # Windows runners default to pwsh
     if run is None or yamlfile.text_of(run) is None or not posix:
         return None
-    text, locate = shell_text(source, run)
+    text, locate = yamlfile.scalar_text(source, run)
     return mask_expressions(text), locate
-
-
-def shell_text(source: SourceFile, node: yamlfile.Node) -> tuple[str, Locate]:
-    """A scalar holding shell (`run: |`, `run: >-`, `script: ...`) as the shell reads it, and its locate function.
-
-    A block scalar is cut at its own last line (the raw lines `scalar_text` gives may run on
-    into the next key or sequence item), and a folded one (`>`, `>-`, `>+`) has the line
-    breaks between its lines of the block's own indentation turned into spaces, one
-    character for one, so offsets hold.
-    """
-    text, locate = yamlfile.scalar_text(source, node)
-    style = getattr(node, "style", None)
-    if style not in ("|", ">"):
-        return text, locate
-    lines = text.split("\n")
-    indent: int | None = None
-    kept: list[str] = []
-    for line in lines:
-        if line.strip():
-            own = len(line) - len(line.lstrip(" "))
-            if indent is None:
-                indent = own
-            elif own < indent:
-                break
-        kept.append(line)
-    text = "\n".join(kept)
-    if style == ">" and indent is not None:
-        folded = re.compile(rf"(?<=\S)\n(?= {{{indent}}}\S)")
-        text = folded.sub(" ", text)  # a folded block is one line to the shell
-    return text, locate

@@ -323,20 +323,29 @@ def walk(root: Node) -> Iterator[Node]:
             stack.extend(reversed(node.value))
 
 
+_FOLDED_BREAK = re.compile(r"(?<=\S)\n(?=\S)")  # between two lines of a folded block's own indentation
+
+
 def scalar_text(source: SourceFile, node: Node) -> tuple[str, Locate]:
     """A scalar's text and a function from an offset in it to its (line, column) in the file.
 
     Block scalars (`|`, `>`) are returned as their raw lines without indentation so a
-    shell script in a workflow `run:` maps back to the exact line it was written on.
+    shell script in a workflow `run:` maps back to the exact line it was written on; a folded
+    one (`>`, `>-`) has the line breaks between its lines turned into spaces, one character for
+    one, as a YAML loader folds them.
     """
     line, column = position(node)
     style = getattr(node, "style", None)
     if style in ("|", ">"):
-        raw_lines = source.lines[line : node.end_mark.line + 1]
+        # the composer ends a block scalar at column 0 of the next key's line: that line is not its own
+        end = node.end_mark.line + (1 if node.end_mark.column else 0)
+        raw_lines = source.lines[line:end]
         indents = [len(raw) - len(raw.lstrip(" ")) for raw in raw_lines if raw.strip()]
         indent = min(indents) if indents else 0
         body = [raw[indent:] for raw in raw_lines]
         text = "\n".join(body)
+        if style == ">":
+            text = _FOLDED_BREAK.sub(" ", text)
         starts = [0]
         for text_line in body:
             starts.append(starts[-1] + len(text_line) + 1)

@@ -15,7 +15,6 @@ metadata files that describe a saved model or dataset (`tokenizer_config.json`,
 
 from __future__ import annotations
 
-import bisect
 import re
 
 from mlgate import workflow, yamlfile
@@ -36,7 +35,7 @@ from mlgate.hub.references import (
     setting_key,
 )
 from mlgate.notes import Note
-from mlgate.problem import Locate, Problem, placer
+from mlgate.problem import Problem, placer
 
 _KEY_NAMES = "|".join(sorted({re.escape(key) for key in REFERENCE_KEYS}, key=len, reverse=True))
 PREFILTER = re.compile(
@@ -181,7 +180,6 @@ class _Config:
         self.source = source
         self.judge = judge
         self.context = context
-        self._lines: list[str] | None = None  # the file's lines, split once (block scalars are placed from them)
         self._includes: dict[str, bool] = {}
         self.script = ShellScan(judge, source.text)
         self.problems: list[tuple[Problem, yamlfile.Node]] = []
@@ -189,29 +187,7 @@ class _Config:
         self.is_workflow = workflow.matches(source.path)
 
     def place(self, node: yamlfile.Node):
-        return placer(self.source.path, self.scalar_text(node)[1])
-
-    def scalar_text(self, node: yamlfile.Node) -> tuple[str, Locate]:
-        """`yamlfile.scalar_text`, with the file split into lines once: a block scalar there splits
-        the whole text at every call, quadratic on a big manifest full of `command: |` blocks."""
-        if getattr(node, "style", None) not in ("|", ">"):
-            return yamlfile.scalar_text(self.source, node)
-        if self._lines is None:
-            self._lines = self.source.text.split("\n")
-        line, _ = yamlfile.position(node)
-        raw_lines = self._lines[line : node.end_mark.line + 1]
-        indents = [len(raw) - len(raw.lstrip(" ")) for raw in raw_lines if raw.strip()]
-        indent = min(indents) if indents else 0
-        body = [raw[indent:] for raw in raw_lines]
-        starts = [0]
-        for text_line in body:
-            starts.append(starts[-1] + len(text_line) + 1)
-
-        def locate_block(offset: int) -> tuple[int, int]:
-            index = max(0, bisect.bisect_right(starts, offset) - 1)
-            return line + 1 + index, indent + offset - starts[index] + 1
-
-        return "\n".join(body), locate_block
+        return placer(self.source.path, yamlfile.scalar_text(self.source, node)[1])
 
     def includes_dataset_path(self, include: str, depth: int = 0) -> bool:
         """lm-eval `include: other_yaml`: does the included file (or one it includes) set `dataset_path`?"""
@@ -328,7 +304,7 @@ class _Config:
             self.report([self.judge.trust_remote_code(0, pinned, "trust_remote_code: true")], key_node)
 
     def shell_scalar(self, node: yamlfile.Node) -> None:
-        scalar, locate = self.scalar_text(node)
+        scalar, locate = yamlfile.scalar_text(self.source, node)
         self.seen.add(id(node))
         self.script.add(workflow.mask_expressions(scalar), placer(self.source.path, locate))
 
@@ -337,7 +313,7 @@ class _Config:
         scalars = [(element, text) for element in elements if (text := yamlfile.text_of(element)) is not None]
         if not scalars:
             return
-        places = [placer(self.source.path, self.scalar_text(element)[1]) for element, _ in scalars]
+        places = [placer(self.source.path, yamlfile.scalar_text(self.source, element)[1]) for element, _ in scalars]
         self.script.add_arguments([text for _, text in scalars], places)
 
     def reference(self, text: str, spec: tuple[str, bool], node: yamlfile.Node, siblings: dict, key: str) -> Reference | None:
@@ -360,7 +336,7 @@ class _Config:
         self.seen.add(id(node))
         problems = self.judge.urls(text)
         if problems:
-            _, locate = self.scalar_text(node)
+            _, locate = yamlfile.scalar_text(self.source, node)
             self.script.found.extend((problem, placer(self.source.path, locate)) for problem in problems)
 
 

@@ -24,7 +24,7 @@ from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
 from mlgate.pins.images import check_image
-from mlgate.workflow import mask_expressions, shell_text
+from mlgate.workflow import mask_expressions
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class _Reader:
         for key, _, value in yamlfile.items(node):
             if key in self.system.command_keys:
                 for scalar in self.scalars(value):
-                    text, locate = shell_text(self.source, scalar)
+                    text, locate = yamlfile.scalar_text(self.source, scalar)
                     script.add(mask_expressions(text), commands.placer(self.source.path, locate))
             elif key in self.system.image_keys:
                 for image in self.images(value):
