@@ -78,10 +78,25 @@ def test_strict_errors_must_be_a_boolean(tree, capsys):
 
 def test_error_kinds():
     assert engine.error_kind(InvalidText("invalid YAML at line 1: x")) == INVALID
-    assert engine.error_kind(ScanError("invalid TOML: x")) == INVALID  # a hook's own parser
+    assert engine.error_kind(ScanError("invalid TOML: x")) == ERROR  # the type decides, never the message
     assert engine.error_kind(UnreadableFile("cannot read file: denied")) == ERROR
     assert engine.error_kind(ScanError("lz4-compressed joblib file: install the lz4 package")) == ERROR
     listed = Result(errors=[ScanErrorEntry("a.yaml", "invalid YAML", INVALID)])
     assert not listed.failed(Severity.LOW)
     assert Result(errors=listed.errors, strict_errors=True).failed(Severity.LOW)
     assert Result(errors=[ScanErrorEntry("x", "internal error in demo/x: KeyError: 1")]).failed(Severity.LOW)
+
+
+def test_the_hooks_own_parsers_raise_invalid_text():
+    """pins' TOML and JSON readers and the models hook's Hydra reader: a file invalid in its language."""
+    from mlgate.files import SourceFile
+    from mlgate.hook import ScanContext
+    from mlgate.models import hydra_configs
+    from mlgate.pins import lockfiles, tomlfile
+
+    with pytest.raises(InvalidText, match="invalid TOML"):
+        tomlfile.load(SourceFile.from_text("pyproject.toml", "[project\n"))
+    with pytest.raises(InvalidText, match="invalid JSON"):
+        list(lockfiles.pipfile_lock(SourceFile.from_text("Pipfile.lock", "{"), ScanContext()))
+    with pytest.raises(InvalidText, match="invalid YAML"):
+        hydra_configs._compose("_target_: [\n")

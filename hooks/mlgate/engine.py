@@ -20,12 +20,9 @@ if TYPE_CHECKING:
 
 def error_kind(error: ScanError) -> str:
     """What a ScanError is (see "Errors" in docs/configuration.md): INVALID for a text file that
-    is not valid in its own language (`InvalidText`, or a hook's plain ScanError whose message
-    says `invalid ...`, as `invalid TOML: ...`), ERROR (fails the run) for everything else: a
-    file that cannot be read as text (`UnreadableFile`), a missing include, a refused file."""
-    if isinstance(error, InvalidText) or (type(error) is ScanError and str(error).startswith("invalid ")):
-        return INVALID
-    return ERROR
+    is not valid in its own language (`InvalidText`), ERROR (fails the run) for everything else:
+    a file that cannot be read as text (`UnreadableFile`), a missing include, a refused file."""
+    return INVALID if isinstance(error, InvalidText) else ERROR
 
 
 def _selected(code: str, hook: str, selectors: list[str]) -> bool:

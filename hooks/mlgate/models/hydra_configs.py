@@ -37,7 +37,7 @@ import re
 from enum import Enum
 from typing import Any, Final, NamedTuple
 
-from mlgate.files import ScanError
+from mlgate.files import InvalidText, ScanError
 from mlgate.findings import Finding, Severity
 from mlgate.models.callables import dangerous_reason
 from mlgate.models.omegaconf_scalars import interpolated_text
@@ -118,7 +118,7 @@ def _compose(text: str) -> list:
     except RecursionError:
         raise ScanError("YAML nested too deeply; not scanned") from None
     except Exception as error:  # ruamel raises many error types, all of them "bad YAML"
-        raise ScanError(f"invalid YAML: {error}") from None
+        raise InvalidText(f"invalid YAML: {error}") from None
 
 
 def _decode(data: bytes) -> tuple[str, str, int]:

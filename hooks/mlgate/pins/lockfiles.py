@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from mlgate.files import ScanError, SourceFile
+from mlgate.files import InvalidText, ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import tomlfile
@@ -156,7 +156,7 @@ def pipfile_lock(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     try:
         data = json.loads(source.text)
     except ValueError as exc:
-        raise ScanError(f"invalid JSON: {exc}") from None
+        raise InvalidText(f"invalid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ScanError("not a Pipfile.lock: the top level is not an object")
     locate = _JsonLocator(source)

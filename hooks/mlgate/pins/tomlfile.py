@@ -13,7 +13,7 @@ import re
 import sys
 from typing import Any
 
-from mlgate.files import ScanError, SourceFile
+from mlgate.files import InvalidText, ScanError, SourceFile
 
 Path = tuple[str | int, ...]
 
@@ -54,7 +54,7 @@ def load(source: SourceFile) -> dict[str, Any]:
     try:
         return tomllib.loads(source.text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScanError(f"invalid TOML: {exc}") from None
+        raise InvalidText(f"invalid TOML: {exc}") from None
     except RecursionError:
         raise ScanError("TOML nested too deeply; not scanned") from None
 
@@ -126,7 +126,7 @@ class _Parser:
 
     def fail(self, pos: int, what: str) -> ScanError:
         line = self.text.count("\n", 0, pos) + 1
-        return ScanError(f"invalid TOML at line {line}: {what}")
+        return InvalidText(f"invalid TOML at line {line}: {what}")
 
     def document(self) -> None:
         text, end = self.text, len(self.text)
