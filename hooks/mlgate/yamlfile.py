@@ -91,30 +91,9 @@ def compose_text(text: str) -> list[Node]:
 
 def compose_text_at(text: str, first_line: int) -> list[Node]:
     """The documents of `text`, a slice of a file starting at 0-based line `first_line`, with their
-    positions in the file. Never shared (not cached). Raises InvalidText on bad YAML."""
-    documents = _compose(text, first_line)
-    if not first_line:
-        return documents
-    from ruamel.yaml.error import StreamMark
-
-    marks: dict[int, tuple[object, StreamMark]] = {}  # id of a mark -> (the mark, kept alive; its copy)
-    seen: set[int] = set()
-    pending = list(documents)
-    while pending:
-        node = pending.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for name in ("start_mark", "end_mark"):
-            mark = getattr(node, name)
-            if id(mark) not in marks:
-                marks[id(mark)] = (mark, StreamMark(mark.name, mark.index, mark.line + first_line, mark.column))
-            setattr(node, name, marks[id(mark)][1])
-        if is_mapping(node):
-            pending += [part for pair in node.value for part in pair]  # (key, value) node pairs
-        elif is_sequence(node):
-            pending += node.value  # a composed sequence's nodes
-    return documents
+    lines and columns in the file (the slice is composed after as many empty lines, which YAML
+    ignores). Never shared (not cached). Raises InvalidText on bad YAML."""
+    return _compose("\n" * first_line + text)
 
 
 @functools.lru_cache(maxsize=2)
@@ -122,7 +101,7 @@ def _composed(text: str) -> list[Node]:
     return _compose(text)
 
 
-def _compose(text: str, first_line: int = 0) -> list[Node]:
+def _compose(text: str) -> list[Node]:
     _check_depth(text)
     try:
         try:
@@ -141,7 +120,7 @@ def _compose(text: str, first_line: int = 0) -> list[Node]:
         raise InvalidText("YAML nested too deeply; not scanned") from None
     except Exception as exc:  # ruamel raises many error types, all of them "bad YAML"
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1 + first_line}" if mark is not None else ""
+        where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
         raise InvalidText(f"invalid YAML{where}: {problem}") from None
 
