@@ -88,10 +88,10 @@ def test_error_kinds():
 
 
 def test_the_hooks_own_parsers_raise_invalid_text():
-    """pins' TOML and JSON readers and the models hook's Hydra reader: a file invalid in its language."""
+    """pins' TOML and JSON readers and the shared YAML reader (after the pure parser's second reading)."""
+    from mlgate import yamlfile
     from mlgate.files import SourceFile
     from mlgate.hook import ScanContext
-    from mlgate.models import hydra_configs
     from mlgate.pins import lockfiles, tomlfile
 
     with pytest.raises(InvalidText, match="invalid TOML"):
@@ -99,4 +99,4 @@ def test_the_hooks_own_parsers_raise_invalid_text():
     with pytest.raises(InvalidText, match="invalid JSON"):
         list(lockfiles.pipfile_lock(SourceFile.from_text("Pipfile.lock", "{"), ScanContext()))
     with pytest.raises(InvalidText, match="invalid YAML"):
-        hydra_configs._compose("_target_: [\n")
+        yamlfile.compose_text("_target_: [\n")

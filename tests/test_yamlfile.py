@@ -168,3 +168,11 @@ def test_block_scalars_end_at_their_own_last_line_and_folded_ones_fold():
     assert text_of_folded == "pip install torch"  # one character for one: `torch` stays on line 4
     assert locate(text_of_folded.index("torch")) == (4, 7)
     assert yamlfile.scalar_text(source, literal)[0] == "echo 1\necho 2"
+
+
+def test_yaml_the_c_parser_refuses_but_loaders_read_is_read():
+    """libyaml refuses a colon inside a plain flow scalar; PyYAML and go-yaml read `[os, 1:3]`."""
+    documents = yamlfile.compose_text("args: [os, 1:3]\nimage: python:3.11\n")
+    assert yamlfile.text_of(yamlfile.get(documents[0], "image")) == "python:3.11"
+    with pytest.raises(ScanError, match="invalid YAML at line 1"):
+        yamlfile.compose_text("args: [os, 1:3\n")

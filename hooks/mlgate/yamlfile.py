@@ -23,6 +23,7 @@ else:
     Node = object  # ruamel.yaml.nodes.Node, imported lazily (see `_yaml`); hooks use the helpers below
 
 MAX_DEPTH = 500
+MAX_PURE_SIZE = 256 << 10  # YAML the C parser refuses is re-read by the pure-Python one up to this size
 
 
 @functools.lru_cache(maxsize=2)
@@ -104,29 +105,35 @@ def _composed(text: str) -> list[Node]:
 def _compose(text: str) -> list[Node]:
     _check_depth(text)
     try:
-        try:
-            return [doc for doc in _yaml().compose_all(text) if doc is not None]
-        except Exception as exc:
-            if "duplicate anchor" not in str(getattr(exc, "context", "")):
-                raise
-            # ruamel's C composer refuses an anchor defined twice. YAML allows it (an alias
-            # names the latest definition) and so does every loader of the files we read
-            # (go-yaml, PyYAML): the pure composer reads it that way, its warning (which
-            # quotes the file) silenced.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return [doc for doc in _yaml(pure=True).compose_all(text) if doc is not None]
+        return [doc for doc in _yaml().compose_all(text) if doc is not None]
     except RecursionError:
         raise InvalidText("YAML nested too deeply; not scanned") from None
-    except Exception as exc:  # ruamel raises many error types, all of them "bad YAML"
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
-        raise InvalidText(f"invalid YAML{where}: {problem}") from None
+    except Exception as exc:  # ruamel raises many error types, all of them "bad YAML" to this parser
+        refused = exc
+        if len(text) > MAX_PURE_SIZE and "duplicate anchor" not in str(getattr(exc, "context", "")):
+            raise _invalid(refused) from None
+    # ruamel's C composer (libyaml's scanner) refuses some YAML that the loaders of the files we
+    # read accept (go-yaml, PyYAML, OmegaConf): an anchor defined twice (an alias names the latest),
+    # a plain scalar holding a colon inside a flow collection (`[os, 1:3]`). The pure composer reads
+    # them as they do; it is ten times slower, so only up to MAX_PURE_SIZE (a duplicate anchor at
+    # any size). Its warnings, which quote the file, are silenced.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return [doc for doc in _yaml(pure=True).compose_all(text) if doc is not None]
+    except RecursionError:
+        raise InvalidText("YAML nested too deeply; not scanned") from None
+    except Exception:
+        raise _invalid(refused) from None  # as the C parser said it: its messages are libyaml's
 
 
-# ruamel's base `Node` declares no `id`: each composed node is a ScalarNode, SequenceNode or
-# MappingNode, whose classes set it (compared rather than isinstance: ruamel is imported lazily).
+def _invalid(exc: Exception) -> InvalidText:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
+    return InvalidText(f"invalid YAML{where}: {problem}")
+
+
 def is_mapping(node: Node | None) -> bool:
     return node is not None and node.id == "mapping"  # type: ignore[attr-defined]  # set by every composed node's class
 

@@ -26,7 +26,7 @@ For each `_target_` the reference resolves:
 
 A known gap, asserted as such: a file PyYAML reads but mlgate cannot compose (ruamel's C parser
 refuses a plain `1:3` inside a flow collection, its pure-Python parser is tried only up to
-hydra_configs.MAX_PURE_SIZE) is read by pattern, where a target built by interpolation is high,
+yamlfile.MAX_PURE_SIZE) is read by pattern, where a target built by interpolation is high,
 not critical.
 
 Inputs: hand-written configs (aliases, merge keys, tags, block scalars, escapes, relative and
@@ -54,12 +54,14 @@ from omegaconf.basecontainer import BaseContainer
 from omegaconf.errors import OmegaConfBaseException
 from targen import tar_archive
 
+from mlgate import yamlfile
 from mlgate.files import ScanError
 from mlgate.findings import Severity
 from mlgate.models import hydra_configs, scanner
 from mlgate.models.callables import dangerous_reason
 from mlgate.models.hydra_configs import _without_call_alias
 from mlgate.models.where import Where
+from mlgate.yamlfile import compose_text
 
 EXAMPLES = int(os.environ.get("MLGATE_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=EXAMPLES <= 300)
@@ -182,7 +184,7 @@ def assert_mlgate_covers_omegaconf(data: bytes) -> tuple[dict[str, str], dict[st
     found = [f for f in mlgate_findings(data) if f.rule.code == "MOD014" and f.member == MEMBER]
     offsets = target_offsets(data)
     try:
-        hydra_configs._compose(data.decode("utf-8"))
+        compose_text(data.decode("utf-8"))
         least = Severity.CRITICAL
     except ScanError:  # read by pattern: an interpolated target cannot be resolved there
         least = Severity.HIGH
@@ -475,7 +477,8 @@ def test_yaml_the_c_parser_refuses_is_read_by_the_pure_parser(monkeypatch):
         ("MOD014", Severity.CRITICAL, data.index(b"${fns")),
         ("MOD014", Severity.CRITICAL, data.index(b"os.popen")),
     ]
-    monkeypatch.setattr(hydra_configs, "MAX_PURE_SIZE", 10)
+    monkeypatch.setattr(yamlfile, "MAX_PURE_SIZE", 10)
+    yamlfile._composed.cache_clear()  # the text was composed (and kept) above
     found = hydra_configs.scan(data, Where(MEMBER))
     assert [(f.rule.code, f.severity, f.offset) for f in found] == [("MOD014", Severity.HIGH, data.index(b"${fns"))]
 

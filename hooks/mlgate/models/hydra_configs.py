@@ -37,7 +37,7 @@ import re
 from enum import Enum
 from typing import Any, Final, NamedTuple
 
-from mlgate.files import InvalidText, ScanError
+from mlgate.files import ScanError
 from mlgate.findings import Finding, Severity
 from mlgate.models.callables import dangerous_reason
 from mlgate.models.omegaconf_scalars import interpolated_text
@@ -47,7 +47,6 @@ from mlgate.yamlfile import compose_text, is_mapping, is_scalar, is_sequence
 
 _SUFFIXES = (".yaml", ".yml")
 MAX_SIZE = 4 << 20  # parsed as YAML; larger members get the pattern (linear) instead
-MAX_PURE_SIZE = 256 << 10  # YAML the C parser refuses is re-read by the pure-Python one (10x slower) up to this size
 MAX_TEXT = 4096  # characters of one resolved value; longer values become a hole
 MAX_STEPS = 100_000  # interpolations resolved per member
 MAX_PLACES = 200_000  # children of (node, container chain) pairs walked per member: alias bombs stop here
@@ -83,7 +82,7 @@ def is_config(name: str) -> bool:
 def scan(data: bytes, where: Where) -> list[Finding]:
     try:
         text, encoding, bom = _decode(data)
-        documents = _compose(text) if len(data) <= MAX_SIZE else None
+        documents = compose_text(text) if len(data) <= MAX_SIZE else None
     except (UnicodeDecodeError, ScanError):
         documents = None
     if documents is None:
@@ -100,25 +99,6 @@ def scan(data: bytes, where: Where) -> list[Finding]:
         where.finding(HYDRA_TARGET, judgement.message, bom + len(text[: judgement.position].encode(encoding)), severity=judgement.severity)
         for judgement in sorted(judged.values(), key=lambda judgement: judgement.position)
     ]
-
-
-def _compose(text: str) -> list:
-    """The documents, composed as PyYAML (OmegaConf's loader) reads them: ruamel's C parser
-    (libyaml's scanner) refuses a plain scalar holding a colon inside a flow collection
-    (`[os, 1:3]`, `{b: 1:3}`), which PyYAML and ruamel's pure-Python parser read."""
-    try:
-        return compose_text(text)
-    except ScanError:
-        if len(text) > MAX_PURE_SIZE:
-            raise
-    from ruamel.yaml import YAML
-
-    try:
-        return [document for document in YAML(typ="safe", pure=True).compose_all(text) if document is not None]
-    except RecursionError:
-        raise ScanError("YAML nested too deeply; not scanned") from None
-    except Exception as error:  # ruamel raises many error types, all of them "bad YAML"
-        raise InvalidText(f"invalid YAML: {error}") from None
 
 
 def _decode(data: bytes) -> tuple[str, str, int]:
