@@ -367,3 +367,43 @@ def test_what_counts_as_test_code_or_data(path, expected):
     from mlgate.files import is_test_path
 
     assert is_test_path(path) is expected
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("docs/examples/sklearn/model.joblib", True),
+        ("docs-gb/examples/tempo/model.pickle", True),
+        ("python/sklearnserver/sklearnserver/example_models/pkl/model.pkl", True),
+        ("samples/v1beta1/sklearn/model.joblib", True),
+        ("benchmarking/testserver/models/iris/model.joblib", True),
+        ("Tutorials/intro/vocab.pkl", True),
+        ("src/models/classifier.joblib", False),
+        ("docs.pkl", False),  # the file's own name says nothing of where it is
+        ("doctor/model.pkl", False),
+        ("resamples/model.pkl", False),
+        ("exampletools/model.pkl", False),
+    ],
+)
+def test_what_counts_as_documentation_or_examples(path, expected):
+    from mlgate.files import is_example_path
+
+    assert is_example_path(path) is expected
+
+
+def test_a_context_computes_a_result_once_per_file_and_purpose(tmp_path):
+    from mlgate.hook import ScanContext
+
+    (tmp_path / "template").write_text("x: 1\n")
+    context = ScanContext()
+    calls: list[str] = []
+
+    def judge(source):
+        calls.append(source.path)
+        return [source.text]
+
+    template = context.source(tmp_path / "template")
+    first = context.once("a", template, judge)
+    assert context.once("a", context.source(tmp_path / "template"), judge) is first
+    context.once("b", template, judge)
+    assert len(calls) == 2 and first == ["x: 1\n"]

@@ -68,9 +68,11 @@ def test_the_parse_is_cached_with_its_error_and_can_be_dropped(parses):
     assert parses["python"] == 2
 
 
-def test_all_nodes_is_ast_walk_in_the_same_order():
-    tree = ast.parse(PYTHON + "def f(x, *a, k=1, **kw):\n    return [y async for y in x if y] or {**kw}\n")
-    assert python_ast.all_nodes(tree) == list(ast.walk(tree))
+def test_all_nodes_is_ast_walk_in_the_same_order_without_expression_contexts():
+    tree = ast.parse(PYTHON + "def f(x, *a, k=1, **kw):\n    del x\n    return [y async for y in x if y] or {**kw}\n")
+    walked = list(ast.walk(tree))
+    assert any(isinstance(node, ast.expr_context) for node in walked)
+    assert python_ast.all_nodes(tree) == [node for node in walked if not isinstance(node, ast.expr_context)]
 
 
 def test_character_positions_of_nodes_after_wide_characters():

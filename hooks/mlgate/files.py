@@ -203,6 +203,22 @@ def is_test_path(path: str) -> bool:
     return bool(_TEST_FOLDERS.intersection(folders)) or _TEST_FILE.fullmatch(name) is not None
 
 
+# Where a repository keeps what shows or measures it: documentation, examples, samples, demos,
+# tutorials, benchmarks. Their files are made for a reader to run the example (a serving
+# runtime's docs ship the model file their tutorial loads), not what the project deploys.
+_EXAMPLE_FOLDERS = frozenset(
+    "doc docs documentation example examples sample samples demo demos tutorial tutorials benchmark benchmarks benchmarking".split()
+)
+_FOLDER_QUALIFIER = re.compile(r"[-_.]")  # `docs-gb`, `example_models`: the first word says what the folder is
+
+
+def is_example_path(path: str) -> bool:
+    """A file in a documentation, example, sample, demo, tutorial or benchmark folder (also one
+    named with a qualifier, `docs-gb`, `example_models`), anywhere in the repository."""
+    *folders, _ = path.replace("\\", "/").lower().split("/")
+    return any(_FOLDER_QUALIFIER.split(folder, maxsplit=1)[0] in _EXAMPLE_FOLDERS for folder in folders)
+
+
 def _declared_python_text(path: str, data: bytes) -> str | None:
     """Python source in the encoding its coding line declares (PEP 263, `# -*- coding: latin-1 -*-`),
     found as the interpreter finds it (`tokenize.detect_encoding`); None for other files, or when

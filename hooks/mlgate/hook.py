@@ -14,11 +14,13 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlgate.files import MissingFile, SourceFile, display_path
 from mlgate.findings import Finding, Rule
 from mlgate.notes import Note, NoteKind
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from mlgate.online import OnlineModule
@@ -84,6 +86,7 @@ class ScanContext:
     online: bool = False  # notes are kept only for an online run; offline they cost nothing
     notes: list[Note] = field(default_factory=list)
     _cache: dict[Path, SourceFile] = field(default_factory=dict, repr=False)
+    _once: dict[tuple[str, Path], Any] = field(default_factory=dict, repr=False)
 
     def note(self, note: Note) -> None:
         """Keep something the hook's online check will look up (an exact pin, a hub reference)."""
@@ -107,6 +110,15 @@ class ScanContext:
                 raise MissingFile(f"referenced file {display_path(key)} does not exist")
             self._cache[key] = SourceFile(path=display_path(key), abspath=key)
         return self._cache[key]
+
+    def once(self, purpose: str, source: SourceFile, compute: Callable[[SourceFile], T]) -> T:
+        """`compute(source)` once per run for each file opened with `source()`: an included
+        template read by the thousands of files that include it is judged once. The result is
+        shared, so callers must not change it."""
+        key = (purpose, source.abspath)
+        if key not in self._once:
+            self._once[key] = compute(source)
+        return self._once[key]
 
     def sibling_exists(self, source: SourceFile, name: str) -> bool:
         return (source.abspath.parent / name).is_file()

@@ -64,7 +64,15 @@ def pods(document: yamlfile.Node) -> Iterator[tuple[yamlfile.Node, dict[str, str
     """(pod spec, the labels of the nearest object holding it) of every pod in a document:
     each mapping with a `containers:` list, however deep (a CronJob's job template's pod
     template, a custom resource's predictor)."""
+    if is_schema(document):
+        return
     yield from _pods(document, {}, set(), 0)
+
+
+def is_schema(document: yamlfile.Node) -> bool:
+    """A CustomResourceDefinition: an OpenAPI schema of a resource (megabytes in operator bundles),
+    which runs nothing and names no image, model or service; its examples are descriptions."""
+    return yamlfile.is_mapping(document) and yamlfile.text_of(yamlfile.get(document, "kind")) == "CustomResourceDefinition"
 
 
 def _pods(node: yamlfile.Node, found: dict[str, str], seen: set[int], depth: int) -> Iterator[tuple[yamlfile.Node, dict[str, str]]]:

@@ -90,12 +90,25 @@ def char_column(line: str, byte_column: int) -> int:
     return len(line.encode("utf-8")[:byte_column].decode("utf-8", "ignore"))
 
 
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _child_fields(node_class: type[ast.AST]) -> tuple[str, ...]:
+    """A node type's fields but `ctx`: Load/Store/Del are shared markers, a third of all nodes
+    `ast.walk` yields, and read from their parent (`node.ctx`) by whoever needs them."""
+    fields = _CHILD_FIELDS.get(node_class)
+    if fields is None:
+        fields = _CHILD_FIELDS[node_class] = tuple(name for name in node_class._fields if name != "ctx")
+    return fields
+
+
 def all_nodes(tree: ast.AST) -> list[ast.AST]:
-    """Every node of `tree`, in `ast.walk`'s breadth-first order, about twice as fast."""
+    """Every node of `tree` but the expression contexts (see `_child_fields`), in `ast.walk`'s
+    breadth-first order, about three times as fast."""
     nodes = [tree]
     node_type = ast.AST
     for node in nodes:  # the list grows while it is read: a queue without a deque
-        for name in node._fields:
+        for name in _child_fields(type(node)):
             value = getattr(node, name, None)
             if isinstance(value, list):
                 nodes.extend(item for item in value if isinstance(item, node_type))

@@ -56,7 +56,7 @@ def untemplated(text: str) -> str:
             closed = _COMMENT_END.search(text, comment.end())
             end = closed.end() - 2 if closed is not None else -1
         else:
-            end = text.find(_CLOSERS[opener], start + 2)
+            end = _action_end(text, start, _CLOSERS[opener])
         if end == -1:
             exhausted.add(opener)
             if len(exhausted) == len(_CLOSERS):
@@ -78,6 +78,29 @@ def untemplated(text: str) -> str:
         done = position = end
     out.append(text[done:])
     return "".join(out)
+
+
+# Inside `{{ ... }}` and `{% ... %}` a quoted string is one token for Go's and Jinja's lexers: a
+# closer in it (`"https://host/{{ .TagName }}/x"`) does not end the action.
+_QUOTE = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`[^`]*`|["\'`]')
+
+
+def _action_end(text: str, start: int, closer: str) -> int:
+    """Where the action opened at `start` closes (the index of `closer`), or -1. A closer inside a
+    quoted string is skipped; an unterminated string ends nowhere, so the first closer counts.
+    Every character is looked at a bounded number of times."""
+    position = start + 2
+    while True:
+        end = text.find(closer, position)
+        if end == -1:
+            return -1
+        lone = next((match for match in _QUOTE.finditer(text, position, end) if len(match.group()) == 1), None)
+        if lone is None:
+            return end
+        string = _QUOTE.match(text, lone.start())
+        if string is None or len(string.group()) == 1:
+            return end
+        position = string.end()
 
 
 def _load(source: SourceFile) -> tuple[SourceFile, list[yamlfile.Node], str | None]:

@@ -54,12 +54,15 @@ def _yaml(pure: bool = False):
 _DEEP_INDENT = re.compile(rf"^[ -]{{{MAX_DEPTH * 2 + 1}}}", re.M)
 
 
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
 def _check_depth(text: str) -> None:
     # Cheap bounds first: nesting cannot be deeper than the number of brackets, and the
     # character loop below is the slowest part of reading an ordinary workflow file.
     if text.count("[") + text.count("{") > MAX_DEPTH:
         depth = deepest = 0
-        for char in text:
+        for char in _NOT_BRACKETS.sub("", text):  # the loop runs over the brackets only
             if char in "[{":
                 depth += 1
                 deepest = max(deepest, depth)

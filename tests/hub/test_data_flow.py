@@ -13,7 +13,7 @@ from mlgate import files
 from mlgate.files import SourceFile
 from mlgate.hook import ScanContext
 from mlgate.hub import configs
-from mlgate.hub.references import Judge
+from mlgate.hub.references import REFERENCE_KEYS, Judge
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -151,7 +151,9 @@ def test_tiny_test_fixtures_in_tests_are_not_reported(hub_scan):
         "b = AutoModel.from_pretrained('acme-ai/tiny-bert')\n"
         "c = AutoModel.from_pretrained('acme-ai/real-model')\n"
     )
-    assert hub_scan({"tests/test_model.py": source}).hits == [("HUB001", "tests/test_model.py", 4, 31)]
+    # tiny fixtures are left alone even when tests are reported (`report-tests`); real models then are
+    assert hub_scan({"tests/test_model.py": source}, **{"report-tests": True}).hits == [("HUB001", "tests/test_model.py", 4, 31)]
+    assert hub_scan({"tests/test_model.py": source}).hits == []
 
 
 def test_tiny_fixtures_outside_tests_are_reported(hub_scan):
@@ -216,7 +218,7 @@ def test_recorded_data_is_not_scanned_by_content(hub_scan):
 
 
 def test_a_config_beside_recordings_is_scanned(hub_scan):
-    assert hub_scan({"tests/serve.yaml": CONFIG}).hits == [("HUB001", "tests/serve.yaml", 1, 21)]
+    assert hub_scan({"tests/serve.yaml": CONFIG}, **{"report-tests": True}).hits == [("HUB001", "tests/serve.yaml", 1, 21)]
 
 
 # --- KServe storage URIs ----------------------------------------------------------------------------
@@ -292,7 +294,7 @@ def test_config_scanner_work_per_byte_is_bounded(tmp_path, monkeypatch):
 
     monkeypatch.setattr(files.SourceFile, "lines", property(counted_lines))
     monkeypatch.setattr(Judge, "urls", counted_urls)
-    found = configs.scan(SourceFile(path="bundle.yaml", abspath=path), ScanContext())
+    found = list(configs.scan(SourceFile(path="bundle.yaml", abspath=path), ScanContext()))
     assert len(found) > 2_500  # every job: its --model_name_or_path and its image
     assert counts["splits"] <= 1
     assert counts["url_chars"] / len(text) < 1.0
@@ -325,17 +327,107 @@ def test_a_request_payload_to_a_served_model_is_not_configuration(hub_scan):
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "refers"),
     [
-        "MODEL_NAME_OR_PATH: acme-ai/m\n",
-        '{"Model": "acme-ai/m"}',
-        "weights: https://HuggingFace.co/x\n",
-        "run: python -m x --Model y\n",
-        "file: a.safetensors\n",
-        "name: job\nimage: python:3.11\n",
-        "tokenizer:\n  kind: bpe\n",
-        "",
+        ("MODEL_NAME_OR_PATH: acme-ai/m\n", True),
+        ('{"Model": "acme-ai/m"}', True),
+        ('{"a": 1, "dataset": "acme/d"}', True),
+        ("- model: acme/m\n", True),
+        ("modelNameOrPath: acme/m\n", True),
+        ("model_name_or_path:\n  acme/m\nlr: 1\n", True),
+        ("  defaultBaseModel: acme/m\n", False),  # not a key any loader reads
+        ("model-name-or-path: acme/m\n", True),
+        ("İ\nMODEL_ID: acme/m\n", True),  # text whose lowercase is longer
+        ("weights: https://huggingface.co/x\n", True),
+        ("run: python -m x --Model y\n", True),
+        ("file: a.safetensors\n", True),
+        ("name: job\nimage: python:3.11\n", False),
+        ("tokenizer:\n  kind: bpe\n", False),
+        ("nodeSelector:\n  kserve/localmodel: worker\n", False),  # a key that only ends like one
+        ("description: the model: it is served\n", False),
+        ("", False),
     ],
 )
-def test_the_quick_prefilter_answers_as_the_regular_expression(text):
-    assert configs.may_refer(text) == (configs.PREFILTER.search(text) is not None)
+def test_the_quick_prefilter_reads_keys_as_keys(text, refers):
+    assert configs.may_refer(text) is refers
+
+
+def test_every_reference_key_holds_a_stem_the_prefilter_looks_for():
+    assert all(configs._KEY_STEMS.search(key.lower()) for key in REFERENCE_KEYS)
+
+
+def test_the_quick_prefilter_is_linear_on_a_crd_sized_text():
+    crd = "    properties:\n      modelFormat:\n        description: the model format\n        type: string\n" * 40_000
+    assert not configs.may_refer(crd) and configs.may_refer(crd + "storage:\n  model: acme/m\n")
+
+
+# --- tests: unpinned loads that run no code are a test's own business ------------------------------
+
+TEST_LOADS = """\
+from datasets import load_dataset
+from huggingface_hub import hf_hub_download
+from transformers import AutoModel, AutoProcessor
+
+processor = AutoProcessor.from_pretrained("HuggingFaceTB/SmolVLM-256M-Instruct")
+dataset = load_dataset("trl-lib/Capybara")
+config = hf_hub_download("acme-ai/detector", filename="config.json")
+remote = AutoModel.from_pretrained("acme-ai/custom", trust_remote_code=True)
+pickled = hf_hub_download("acme-ai/detector", "model.pkl")
+weights = "https://huggingface.co/acme-ai/detector/resolve/main/pytorch_model.bin"
+card = "https://huggingface.co/acme-ai/detector/resolve/main/README.md"
+"""
+
+
+def test_unpinned_loads_in_tests_are_reported_only_when_they_run_code(hub_scan):
+    scan = hub_scan({"tests/test_loads.py": TEST_LOADS, "src/loads.py": TEST_LOADS})
+    assert scan.hits == [
+        ("HUB001", "src/loads.py", 5, 43),
+        ("HUB001", "src/loads.py", 6, 24),
+        ("HUB001", "src/loads.py", 7, 26),
+        ("HUB001", "src/loads.py", 8, 36),
+        ("HUB002", "src/loads.py", 8, 54),
+        ("HUB001", "src/loads.py", 9, 27),
+        ("HUB001", "src/loads.py", 10, 12),
+        ("HUB001", "src/loads.py", 11, 9),
+        # in a test: trust_remote_code, a pickle fetched to be loaded, a pickled weights URL
+        ("HUB001", "tests/test_loads.py", 8, 36),
+        ("HUB002", "tests/test_loads.py", 8, 54),
+        ("HUB001", "tests/test_loads.py", 9, 27),
+        ("HUB001", "tests/test_loads.py", 10, 12),
+    ]
+
+
+def test_report_tests_reports_every_unpinned_load_in_tests(hub_scan):
+    scan = hub_scan({"tests/test_loads.py": TEST_LOADS}, **{"report-tests": True})
+    assert scan.rule_lines == [
+        ("HUB001", "tests/test_loads.py", 5),
+        ("HUB001", "tests/test_loads.py", 6),
+        ("HUB001", "tests/test_loads.py", 7),
+        ("HUB001", "tests/test_loads.py", 8),
+        ("HUB002", "tests/test_loads.py", 8),
+        ("HUB001", "tests/test_loads.py", 9),
+        ("HUB001", "tests/test_loads.py", 10),
+        ("HUB001", "tests/test_loads.py", 11),
+    ]
+
+
+def test_tests_that_run_hub_code_from_scripts_and_configs_are_reported(hub_scan):
+    script = (
+        "#!/bin/bash\n"
+        'MODEL="facebook/opt-125m"\n'
+        "vllm serve acme-ai/chat --port 8000\n"
+        "vllm serve acme-ai/custom --trust-remote-code\n"
+        "lm_eval --model hf --model_args pretrained=acme-ai/eval,trust_remote_code=True --tasks x\n"
+        'torch_hub=1 python -c \'import torch; torch.hub.load("acme-ai/repo", "m")\'\n'
+    )
+    config = "model_name_or_path: acme-ai/plain\n---\nmodel_name_or_path: acme-ai/custom\ntrust_remote_code: true\n"
+    scan = hub_scan({"tests/e2e/run-routing-test.sh": script, "tests/configs/train.yaml": config})
+    assert scan.hits == [
+        ("HUB001", "tests/configs/train.yaml", 3, 21),
+        ("HUB002", "tests/configs/train.yaml", 4, 1),
+        ("HUB001", "tests/e2e/run-routing-test.sh", 4, 12),
+        ("HUB002", "tests/e2e/run-routing-test.sh", 4, 27),
+        ("HUB001", "tests/e2e/run-routing-test.sh", 5, 44),
+        ("HUB002", "tests/e2e/run-routing-test.sh", 5, 57),
+        ("HUB003", "tests/e2e/run-routing-test.sh", 6, 53),
+    ]

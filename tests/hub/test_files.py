@@ -103,6 +103,14 @@ def test_json_config(hub_scan):
     assert scan.hits == [("HUB001", "adapter/adapter_config.json", 2, 31)]
 
 
+def test_a_template_config_is_read_as_the_other_hooks_read_it(hub_scan):
+    # a Helm `files/` template rendered with `tpl`: not YAML as written, read with its actions blanked
+    template = "{{- if .Values.enabled }}\nmodel_name_or_path: acme/llm\nname: {{ .Values.name }}\n{{- end }}\n"
+    scan = hub_scan({"chart/files/train.yaml": template, "chart/files/clean.yaml": template.replace("acme/llm", "./local")})
+    assert scan.hits == [("HUB001", "chart/files/train.yaml", 2, 21)]
+    assert scan.errors == []
+
+
 def test_compose_and_k8s_commands(hub_scan):
     compose = (
         "services:\n"

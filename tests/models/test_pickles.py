@@ -75,8 +75,11 @@ def test_protocol_0_text_global():
 
 def test_posix_alias_and_python2_module_names():
     data = b"cposix\nsystem\n(S'id'\ntR." + b"ccommands\ngetoutput\n(S'id'\ntR."
-    assert scan(data) == [("MOD001", PATH, None, data.index(b"R")), ("MOD001", PATH, None, data.rindex(b"R"))]
-    assert "subprocess.getoutput" in messages(data)[1]  # commands is Python 2's subprocess
+    # one stream, one finding per rule: at the first call, naming the other
+    assert scan(data) == [("MOD001", PATH, None, data.index(b"R"))]
+    assert messages(data) == [  # commands is Python 2's subprocess
+        "pickle calls posix.system via REDUCE: runs processes or shell commands; also subprocess.getoutput"
+    ]
 
 
 def test_stack_global_with_names_from_the_memo():
@@ -168,8 +171,12 @@ def test_build_on_a_global_object_patches_it():
 def test_setitem_on_the_extension_registry():
     stream = Pickle(2)
     stream.add(global_("copyreg", "_inverted_registry"), binint1(1), MARK, short_unicode("os"), short_unicode("system"), TUPLE)
-    at = stream.add(SETITEM, STOP)
-    assert scan(stream.bytes()) == [("MOD001", PATH, None, 2), ("MOD001", PATH, None, at)]
+    stream.add(SETITEM, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, 2)]
+    assert messages(stream.bytes()) == [
+        "pickle imports copyreg._inverted_registry: tampers with pickle's own registries; "
+        "also copyreg._inverted_registry modified in place via SETITEM"
+    ]
 
 
 def test_name_computed_from_a_global_attribute():
@@ -186,12 +193,80 @@ def test_getattr_gadget_chain_reports_each_dangerous_callable_once():
     stream.add(global_("builtins", "getattr"), binput(0), POP)
     stream.add(binget(0), global_("importlib", "import_module"), short_unicode("os"), TUPLE1)
     inner = stream.add(REDUCE, short_unicode("system"), TUPLE2)
-    outer = stream.add(REDUCE, short_unicode("id"), TUPLE1, REDUCE, STOP)
-    assert scan(stream.bytes()) == [("MOD001", PATH, None, inner), ("MOD001", PATH, None, outer)]
+    stream.add(REDUCE, short_unicode("id"), TUPLE1, REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, inner)]
     assert messages(stream.bytes()) == [
-        "pickle calls importlib.import_module via REDUCE: imports modules or resolves names at load time",
-        "pickle calls builtins.getattr via REDUCE: reaches arbitrary attributes (getattr-style gadget)",
+        "pickle calls importlib.import_module via REDUCE: imports modules or resolves names at load time; also builtins.getattr"
     ]
+
+
+def objects(stream: Pickle, *classes: str) -> list[int]:
+    """Adds `cls()` (NEWOBJ) for each dotted class, each popped; returns the NEWOBJ offsets."""
+    offsets = []
+    for dotted in classes:
+        module, _, name = dotted.rpartition(".")
+        stream.add(stack_global(module, name), EMPTY_TUPLE)
+        offsets.append(stream.add(NEWOBJ, POP))
+    return offsets
+
+
+def test_one_finding_per_rule_names_every_callable_and_keeps_the_dangerous_one_critical():
+    """A cloudpickled pipeline rebuilds many classes: the maintainer fixes the file once. The
+    unknown calls that come first do not turn the os.system call into MOD002."""
+    stream = Pickle(4)
+    [first] = objects(stream, "tempo.serve.pipeline.Pipeline")
+    stream.add(stack_global("os", "system"), short_unicode("id"), TUPLE1)
+    system = stream.add(REDUCE, POP)
+    objects(stream, "tempo.serve.metadata.ModelDetails", "tempo.seldon.protocol.SeldonProtocol")
+    stream.add(NONE, STOP)
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, first), ("MOD001", PATH, None, system)]
+    assert messages(stream.bytes()) == [
+        "pickle calls tempo.serve.pipeline.Pipeline via NEWOBJ, which is not in the allowlist of data-rebuilding callables; "
+        "also tempo.serve.metadata.ModelDetails, tempo.seldon.protocol.SeldonProtocol",
+        "pickle calls os.system via REDUCE: runs processes or shell commands",
+    ]
+
+
+def test_a_long_group_names_the_first_callables_and_counts_the_rest():
+    stream = Pickle(4)
+    classes = [f"pkg.layer{number}.Block{number}" for number in range(12)]
+    [first, *_] = objects(stream, *classes)
+    stream.add(NONE, STOP)
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, first)]
+    [message] = messages(stream.bytes())
+    assert message.startswith("pickle calls pkg.layer0.Block0 via NEWOBJ, which is not in the allowlist")
+    assert message.endswith(f"; also {', '.join(classes[1:9])} and 3 more")
+
+
+def test_a_dangerous_group_leads_with_the_worst_reason_at_the_first_offset():
+    """functools.partial comes first, os.system is worse: the finding stays at the first call and tells the worst."""
+    stream = Pickle(4)
+    stream.add(stack_global("functools", "partial"), short_unicode("x"), TUPLE1)
+    partial = stream.add(REDUCE, POP)
+    stream.add(stack_global("os", "system"), short_unicode("id"), TUPLE1)
+    system = stream.add(REDUCE, STOP)
+    assert scan(stream.bytes()) == [("MOD001", PATH, None, partial)]
+    assert messages(stream.bytes()) == [
+        f"pickle calls os.system via REDUCE: runs processes or shell commands (at offset {system}); also functools.partial"
+    ]
+    # the fingerprint leaves the offset out: the same calls after a re-save keep their baseline entry
+    shifted = pickle.dumps(0, protocol=4) + stream.bytes()
+    [(before, _)] = [(f.context, f.offset) for f in scan_pickle(stream.bytes(), Where(PATH), {})]
+    [(after, offset)] = [(f.context, f.offset) for f in scan_pickle(shifted, Where(PATH), {})]
+    assert (after, offset) == (before, partial + len(shifted) - len(stream.bytes()))
+
+
+def test_a_pickle_stored_inside_a_pickle_is_a_reading_of_its_own():
+    """Its calls run when the code that reads the value unpickles it: a finding of its own."""
+    inner = Pickle(4)
+    [inner_call] = objects(inner, "evil.payload.Inner")
+    inner.add(NONE, STOP)
+    stream = Pickle(4)
+    [outer_call] = objects(stream, "evil.payload.Outer")
+    value_at = stream.add(b"B" + len(inner.bytes()).to_bytes(4, "little")) + 5
+    stream.add(inner.bytes(), POP, NONE, STOP)
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, outer_call), ("MOD002", PATH, None, value_at + inner_call)]
+    assert "evil.payload.Inner" not in messages(stream.bytes())[0]
 
 
 def test_calling_what_an_unknown_resolver_returned_is_critical():

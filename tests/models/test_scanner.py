@@ -9,6 +9,7 @@ import pickle
 import struct
 import sys
 import zlib
+from pathlib import Path
 
 from scanhits import EVIL_CALL, evil, hits
 from zipgen import Entry, build
@@ -123,3 +124,76 @@ def test_member_that_needs_h5py_becomes_a_finding(scan_tree, monkeypatch):
 
 def test_every_path_matches():
     assert all(scanner.matches(path) for path in ("README.md", "a/b.css", "weights", "x.json"))
+
+
+def unknown_objects(*classes: str) -> bytes:
+    """A protocol 4 pickle that instantiates each dotted class (NEWOBJ); the first NEWOBJ is at FIRST_CALL."""
+    stream = b"\x80\x04"
+    for dotted in classes:
+        module, _, name = dotted.rpartition(".")
+        stream += b"\x8c" + bytes([len(module)]) + module.encode() + b"\x8c" + bytes([len(name)]) + name.encode() + b"\x93)\x810"
+    return stream + b"N."
+
+
+FIRST_CALL = len(b"\x80\x04\x8c\x03pkg\x8c\x01A\x93)")
+
+
+def test_calls_are_grouped_per_archive_member(scan_tree):
+    archive = build([Entry("a/data.pkl", unknown_objects("pkg.A", "pkg.B")), Entry("b/data.pkl", unknown_objects("pkg.C", "pkg.D"))])
+    scan = scan_tree({"bundle.zip": archive.data}, select="models")
+    assert hits(scan) == [("MOD002", "bundle.zip", "a/data.pkl", FIRST_CALL), ("MOD002", "bundle.zip", "b/data.pkl", FIRST_CALL)]
+    assert [message.rsplit("; also ", 1)[1] for message in scan.messages("MOD002")] == ["pkg.B", "pkg.D"]
+
+
+SKLEARN_MODEL = (Path(__file__).resolve().parents[1] / "fixtures" / "models" / "sklearn_logreg_p4.pkl").read_bytes()
+PLAIN_DATA = pickle.dumps({"prompt": "2 + 2 =", "completions": ["4", " 4"]}, protocol=4)
+
+
+def test_a_benign_pickle_is_reported_unless_its_format_is_the_point(scan_tree):
+    """Docs, examples and benchmarks ship what the loader they show reads, and a test fixture of
+    library objects is what the loader under test reads: nobody converts those. A test's plain
+    data is its own cache, and JSON a trivial swap: that one is reported."""
+    files = {
+        "docs/examples/sklearn/model.joblib": SKLEARN_MODEL,
+        "docs-gb/examples/alibi-explain/meta.dill": PLAIN_DATA,
+        "python/sklearnserver/sklearnserver/example_models/pkl/model.pkl": SKLEARN_MODEL,
+        "benchmarking/testserver/models/iris/model.joblib": SKLEARN_MODEL,
+        "tests/fixtures/model.pkl": SKLEARN_MODEL,
+        "tests/testdata/gguf_test_44e2.pkl": PLAIN_DATA,
+        "models/classifier.joblib": SKLEARN_MODEL,
+        "cache/answers.pkl": PLAIN_DATA,
+    }
+    scan = scan_tree(files, select="models")
+    assert hits(scan) == [
+        ("MOD003", "cache/answers.pkl", None, 0),
+        ("MOD003", "models/classifier.joblib", None, 0),
+        ("MOD003", "tests/testdata/gguf_test_44e2.pkl", None, 0),
+    ]
+    assert scan.messages("MOD003")[2] == "pickle (protocol 4): loading it can execute code; it holds plain Python data: prefer JSON"
+
+
+def test_calls_are_reported_wherever_the_pickle_is(scan_tree):
+    files = {
+        "docs/examples/model.pkl": evil(),
+        "tests/fixtures/model.pkl": unknown_objects("pkg.A"),
+        "examples/broken.pkl": b"\x80\x04\x8c\x03abc",
+    }
+    scan = scan_tree(files, select="models")
+    assert hits(scan) == [
+        ("MOD001", "docs/examples/model.pkl", None, EVIL_CALL),
+        ("MOD004", "examples/broken.pkl", None, 7),
+        ("MOD002", "tests/fixtures/model.pkl", None, FIRST_CALL),
+    ]
+
+
+def test_dill_files_are_pickles(scan_tree):
+    """dill.dump writes a pickle: one with only allowlisted globals is MOD003, even at protocol 0
+    (no header to sniff), and content that is no pickle fails closed."""
+    files = {
+        "meta.dill": PLAIN_DATA,
+        "params.dill": pickle.dumps({"n_segments": 15}, protocol=0),
+        "params.txt": pickle.dumps({"n_segments": 15}, protocol=0),
+        "explainer.dill": b"not a pickle\n",
+    }
+    scan = scan_tree(files, select="models")
+    assert hits(scan) == [("MOD004", "explainer.dill", None, 0), ("MOD003", "meta.dill", None, 0), ("MOD003", "params.dill", None, 0)]

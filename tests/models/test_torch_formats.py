@@ -11,7 +11,7 @@ import pickle
 import struct
 import tarfile
 
-from picklegen import MARK, REDUCE, STOP, TUPLE, TUPLE1, Pickle, global_, short_unicode
+from picklegen import EMPTY_TUPLE, MARK, REDUCE, STOP, TUPLE, TUPLE1, Pickle, global_, short_unicode
 from scanhits import EVIL_CALL, evil, hits
 from targen import tar_archive
 from zipgen import DEFLATED, Entry, build
@@ -167,6 +167,24 @@ def test_legacy_tar_with_malicious_pickles(scan_tree):
         ("MOD001", "ancient.pt", "pickle", EVIL_CALL),
         ("MOD001", "ancient.pt", "storages", len(COUNT) + evil_args.index(REDUCE)),
         ("MOD003", "ancient.pt", "tensors", 0),
+    ]
+
+
+def test_legacy_tar_member_calls_are_one_finding_per_rule(scan_tree):
+    """The pickles of one `storages` member are one reading: one MOD002 naming both classes."""
+    args = args_pickle(global_("evil.one", "A"), EMPTY_TUPLE, REDUCE, short_unicode("cpu"), global_("torch", "FloatStorage"))
+    views = Pickle(2)
+    views.add(global_("evil.two", "B"), EMPTY_TUPLE, REDUCE, STOP)
+    storages = COUNT + args + struct.pack("<q", 7) + RAW_LOOKING_EVIL.ljust(28, b" ") + views.bytes()
+    data = tar_archive({"pickle": BENIGN, "storages": storages, "tensors": tensors_member()})
+    scan = scan_tree({"ancient.pt": data}, select="models")
+    assert hits(scan) == [
+        ("MOD003", "ancient.pt", "pickle", 0),
+        ("MOD002", "ancient.pt", "storages", len(COUNT) + args.index(REDUCE)),
+        ("MOD003", "ancient.pt", "tensors", 0),
+    ]
+    assert scan.messages("MOD002") == [
+        "pickle calls evil.one.A via REDUCE, which is not in the allowlist of data-rebuilding callables; also evil.two.B"
     ]
 
 

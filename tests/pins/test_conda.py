@@ -36,7 +36,6 @@ def test_conda_environment(scan_tree):
         ("PIN005", "environment.yml", 4, 5),
         ("PIN001", "environment.yml", 11, 5),
         ("PIN001", "environment.yml", 12, 6),
-        ("PIN001", "environment.yml", 13, 5),
         ("PIN001", "environment.yml", 16, 7),
         ("PIN002", "environment.yml", 17, 11),
         ("PIN004", "environment.yml", 19, 25),
@@ -62,6 +61,28 @@ def test_pip_include_is_followed_and_a_missing_one_skipped(scan_tree):
     scan = scan_tree({"environment.yml": text, "requirements.txt": "numpy>=1\n"})
     assert scan.hits == [("PIN001", "environment.yml", 3, 7), ("PIN001", "requirements.txt", 1, 1)]
     assert scan.errors == []
+
+
+def test_python_and_pip_are_the_toolchain_not_dependencies(scan_tree):
+    text = (
+        "dependencies:\n"
+        "  - python\n"
+        "  - conda-forge::python>=3.10,<3.13\n"
+        "  - pip >=23\n"
+        "  - PIP\n"
+        "  - python-dateutil\n"  # line 6: a library named like it
+        "  - pipx\n"  # line 7
+        "  - pip:\n"
+        "    - pip\n"  # line 9: pip installing pip from the index is a requirement like any other
+        "    - torch>=2\n"  # line 10
+    )
+    scan = scan_tree({"environment.yml": text})
+    assert scan.hits == [
+        ("PIN001", "environment.yml", 6, 5),
+        ("PIN001", "environment.yml", 7, 5),
+        ("PIN001", "environment.yml", 9, 7),
+        ("PIN001", "environment.yml", 10, 7),
+    ]
 
 
 def test_pinned_environment_is_clean(scan_tree):
@@ -99,8 +120,7 @@ def test_invalid_yaml_is_an_error_entry(scan_tree):
 def test_real_environment(scan_tree):
     text = (CORPUS / "CompVis__stable-diffusion/environment.yaml").read_text()
     scan = scan_tree({"environment.yaml": text})
-    assert scan.hits == [
-        ("PIN001", "environment.yaml", 7, 5),
+    assert scan.hits == [  # line 7, `pip=20.3`, is the toolchain
         ("PIN001", "environment.yaml", 8, 5),
         ("PIN001", "environment.yaml", 14, 7),
         ("PIN001", "environment.yaml", 17, 7),

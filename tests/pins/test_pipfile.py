@@ -49,7 +49,10 @@ MOVING = [("PIN002", "Pipfile", 12, 1), ("PIN002", "Pipfile", 13, 1), ("PIN003",
 def test_pipfile_packages(scan_tree):
     scan = scan_tree({"Pipfile": PIPFILE})
     assert scan.hits == sorted(RANGES + MOVING, key=lambda hit: hit[2:])
-    assert scan.messages("PIN001")[0] == "'requests' has no version pin: a new release, or a hijacked one, is installed without review"
+    assert scan.messages("PIN001")[0] == (
+        "'requests' has no version pin: a new release, or a hijacked one, is installed without review; "
+        "commit a lock file (pipenv lock) beside this Pipfile: its ranges are then accepted, and the lock file checked"
+    )
 
 
 @pytest.mark.parametrize(

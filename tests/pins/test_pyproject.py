@@ -131,7 +131,8 @@ def test_poetry_dependencies(scan_tree):
     ]
     assert scan.messages("PIN001")[0] == (
         "'requests' is constrained by '^2.31', which allows other versions; "
-        "pin it exactly (==X.Y.Z) or commit a lock file (uv lock, poetry lock, pdm lock) beside this pyproject.toml"
+        "commit a lock file (uv lock, poetry lock or pdm lock) beside this pyproject.toml: its ranges are then accepted, "
+        "and the lock file checked"
     )
 
 
@@ -284,15 +285,22 @@ dev = ["pytest>=8", "my_pkg[all]"]
 """
 
 
-def test_a_published_library_keeps_its_metadata_ranges(scan_tree):
-    # [project] name + build-system: dependencies, extras and build requirements are its metadata;
-    # dependency groups are what its own tooling installs; the extras of itself are no dependency.
+def test_a_published_library_keeps_its_ranges_dev_groups_too(scan_tree):
+    # [project] name + build-system: dependencies, extras, build requirements and dependency groups
+    # (dev, test) are its metadata; what its CI installs is checked where it installs it. The
+    # extras of itself are no dependency. A moving VCS reference in a group is still reported.
     scan = scan_tree({"pyproject.toml": LIBRARY})
-    assert scan.hits == [("PIN001", "pyproject.toml", 13, 9)]
-    assert scan.messages("PIN001") == [
+    assert scan.hits == []
+    vcs = LIBRARY.replace('"pytest>=8"', '"pytest>=8", "tool @ git+https://github.com/x/tool@main"')
+    assert scan_tree({"pyproject.toml": vcs}).hits == [("PIN002", "pyproject.toml", 13, 29)]
+
+
+def test_a_library_under_policy_never_is_told_to_pin_exactly(scan_tree):
+    scan = scan_tree({"pyproject.toml": LIBRARY}, options={"pins": {"ranges": "never"}})
+    assert scan.messages("PIN001")[3] == (
         "'pytest' is not pinned to one version ('>=8' allows others): a new release, or a hijacked one, is installed without review; "
-        "pin it exactly (==X.Y.Z) or commit a lock file (uv lock, poetry lock, pdm lock) beside this pyproject.toml"
-    ]
+        "pin it exactly (==X.Y.Z): with ranges = 'never' a lock file does not make a range acceptable"
+    )
 
 
 def test_a_library_beside_a_lock_file_is_clean(scan_tree):
@@ -312,7 +320,9 @@ def test_a_project_marked_as_application_is_checked(marker, scan_tree):
         ("PIN001", "pyproject.toml", 13),
     ]
     assert scan.messages("PIN001")[0].endswith("build requirements are not pinned by a lock file: pin it exactly (==X.Y.Z)")
-    assert scan.messages("PIN001")[1].endswith("or commit a lock file (uv lock, poetry lock, pdm lock) beside this pyproject.toml")
+    assert scan.messages("PIN001")[1].endswith(
+        "; commit a lock file (uv lock, poetry lock or pdm lock) beside this pyproject.toml: its ranges are then accepted, and the lock file checked"
+    )
 
 
 def test_a_project_without_build_system_or_not_uploaded_is_an_application(scan_tree):
@@ -342,13 +352,19 @@ def test_explicit_policy_overrides_the_project(scan_tree):
     assert always.hits == []
 
 
-def test_a_poetry_library_keeps_its_main_ranges_but_not_its_groups(scan_tree):
+def test_a_poetry_library_keeps_its_ranges_groups_too_an_application_does_not(scan_tree):
     text = (
         '[build-system]\nrequires = ["poetry-core"]\n\n[tool.poetry]\nname = "lib"\n\n'
         '[tool.poetry.dependencies]\npython = "^3.10"\nrequests = "^2.31"\nlib = {extras = ["x"], version = "*"}\n\n'
         '[tool.poetry.group.test.dependencies]\npytest = "~8"\n'
     )
-    assert scan_tree({"pyproject.toml": text}).hits == [("PIN001", "pyproject.toml", 13, 1)]
+    assert scan_tree({"lib/pyproject.toml": text}).hits == []
+    application = text.replace('name = "lib"', 'name = "lib"\npackage-mode = false')
+    assert scan_tree({"app/pyproject.toml": application}).rule_lines == [
+        ("PIN001", "app/pyproject.toml", 2),  # poetry-core: what builds it
+        ("PIN001", "app/pyproject.toml", 10),
+        ("PIN001", "app/pyproject.toml", 14),
+    ]
 
 
 def test_a_self_reference_is_no_dependency_but_another_name_is(scan_tree):

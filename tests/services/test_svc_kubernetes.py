@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 MLFLOW = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -436,3 +438,368 @@ spec:
 """
     scan = scan_tree({"roles/llm/templates/svc.yaml": manifest}, select="services")
     assert (scan.hits, scan.errors) == ([("SVC001", "roles/llm/templates/svc.yaml", 10, 13)], [])
+
+
+# --- default credentials: where the server that accepts them is defined ----------------------------
+
+MINIO_SERVER = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: minio-creds, namespace: minio-dev}
+type: Opaque
+stringData:
+  rootUser: minioadmin      # CHANGE THIS
+  rootPassword: minioadmin  # CHANGE THIS
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: minio, namespace: minio-dev}
+spec:
+  template:
+    spec:
+      containers:
+      - name: minio
+        image: quay.io/minio/minio:latest
+        command: [/bin/sh, -c, minio server /data --console-address :9001]
+        env:
+        - name: MINIO_ROOT_USER
+          valueFrom: {secretKeyRef: {name: minio-creds, key: rootUser}}
+        - name: MINIO_ROOT_PASSWORD
+          valueFrom: {secretKeyRef: {name: minio-creds, key: rootPassword}}
+"""
+RAY_MINIO_CLIENT = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: raycluster-historyserver}
+spec:
+  headGroupSpec:
+    template:
+      spec:
+        containers:
+        - name: ray-head
+          image: rayproject/ray:2.52.0
+          env:
+          - {name: AWS_ACCESS_KEY_ID, value: minioadmin}
+          - {name: AWS_SECRET_ACCESS_KEY, value: minioadmin}
+          - {name: S3_ENDPOINT, value: "minio-service.minio-dev:9000"}
+  workerGroupSpecs:
+  - groupName: cpu
+    template:
+      spec:
+        containers:
+        - name: ray-worker
+          image: rayproject/ray:2.52.0
+          env:
+          - {name: AWS_SECRET_ACCESS_KEY, value: minioadmin}
+          - {name: MINIO_ROOT_PASSWORD, value: minioadmin}
+"""
+
+
+def test_default_credentials_are_reported_at_the_server_not_at_its_clients(scan_tree):
+    scan = scan_tree(
+        {"historyserver/config/minio.yaml": MINIO_SERVER, "historyserver/config/raycluster.yaml": RAY_MINIO_CLIENT}, select="services"
+    )
+    # the Secret the MinIO server reads its root password from, once; not the Ray containers that connect to it
+    assert scan.hits == [("SVC003", "historyserver/config/minio.yaml", 7, 17)]
+    assert "MINIO_ROOT_PASSWORD=minioadmin (from Secret minio-creds, key rootPassword)" in scan.findings[0].message
+
+
+def test_default_credentials_from_secret_data_and_env_from(scan_tree):
+    manifest = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: minio-env}
+data:
+  MINIO_ROOT_PASSWORD: bWluaW9hZG1pbg==
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: minio}
+spec:
+  containers:
+  - name: minio
+    image: minio/minio
+    args: [server, /data]
+    envFrom:
+    - secretRef: {name: minio-env}
+"""
+    elsewhere = manifest.split("---\n", 1)[1]  # the Secret is in another file: its value is unknown
+    kept = manifest.replace("bWluaW9hZG1pbg==", "c2VjcmV0LTEyMw==")  # "secret-123"
+    scan = scan_tree({"a/minio.yaml": manifest, "b/minio.yaml": elsewhere, "c/minio.yaml": kept}, select="services")
+    assert scan.hits == [("SVC003", "a/minio.yaml", 5, 24)]
+
+
+def test_default_credentials_of_a_minio_client_container_are_not_reported(scan_tree):
+    job = """\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: make-bucket}
+spec:
+  template:
+    spec:
+      containers:
+      - name: mc
+        image: minio/mc:latest
+        command: [sh, -c, 'mc alias set local http://minio:9000 minioadmin "$MINIO_ROOT_PASSWORD" && mc mb local/data']
+        env:
+        - {name: MINIO_ROOT_PASSWORD, value: minioadmin}
+"""
+    assert scan_tree({"jobs/bucket.yaml": job}, select="services").hits == []
+
+
+# --- Ray with TLS: the gRPC ports require a client certificate -------------------------------------
+
+RAY_TLS = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata:
+  name: raycluster-tls
+spec:
+  headGroupSpec:
+    rayStartParams: {}
+    template:
+      spec:
+        containers:
+        - name: ray-head
+          image: rayproject/ray:2.52.0
+          env:
+          - name: RAY_USE_TLS
+            value: "1"
+          - name: RAY_TLS_SERVER_CERT
+            value: "/etc/ray/tls/tls.crt"
+          - name: RAY_TLS_SERVER_KEY
+            value: "/etc/ray/tls/tls.key"
+          - name: RAY_TLS_CA_CERT
+            value: "/etc/ca/tls/ca.crt"
+"""
+RAY_CLIENT_INGRESS = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: rayclient-ingress
+  annotations:
+    nginx.ingress.kubernetes.io/ssl-passthrough: "true"
+    nginx.ingress.kubernetes.io/backend-protocol: "GRPC"
+spec:
+  rules:
+  - host: localhost
+    http:
+      paths:
+      - backend:
+          service:
+            name: raycluster-tls-head-svc
+            port:
+              number: {port}
+        path: /
+        pathType: Prefix
+"""
+
+
+def test_ray_client_port_with_mutual_tls_is_authenticated_but_the_dashboard_is_not(scan_tree):
+    client, dashboard = RAY_CLIENT_INGRESS.replace("{port}", "10001"), RAY_CLIENT_INGRESS.replace("{port}", "8265")
+    without_ca = RAY_TLS.replace('          - name: RAY_TLS_CA_CERT\n            value: "/etc/ca/tls/ca.crt"\n', "")
+    scan = scan_tree(
+        {
+            "tls/cluster.yaml": RAY_TLS + "---\n" + client,
+            "dashboard/cluster.yaml": RAY_TLS + "---\n" + dashboard,
+            "no-ca/cluster.yaml": without_ca + "---\n" + client,
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC001", "dashboard/cluster.yaml", 37, 19), ("SVC001", "no-ca/cluster.yaml", 35, 19)]
+    assert "dashboard and Jobs API, port 8265" in scan.findings[0].message
+    assert "Ray client server, port 10001" in scan.findings[1].message
+
+
+def test_ray_client_ingress_is_judged_with_the_cluster_of_a_file_beside_it(scan_tree):
+    ingress = RAY_CLIENT_INGRESS.replace("{port}", "10001")
+    plain = RAY_TLS.split("          env:", 1)[0]  # the same cluster without TLS
+    scan = scan_tree(
+        {
+            "samples/ray-cluster.tls.yaml": RAY_TLS,
+            "samples/ingress-rayclient-tls.yaml": ingress,
+            "plain/ray-cluster.yaml": plain,
+            "plain/ingress-rayclient.yaml": ingress,
+            "alone/ingress-rayclient.yaml": ingress,  # no cluster beside it: the service's name says Ray
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC001", "alone/ingress-rayclient.yaml", 15, 19), ("SVC001", "plain/ingress-rayclient.yaml", 15, 19)]
+
+
+def test_kuberay_tls_options_and_a_service_selecting_the_cluster(scan_tree):
+    cluster = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: rc}
+spec:
+  tlsOptions: {enabled: true}
+  headGroupSpec:
+    rayStartParams: {}
+    template: {spec: {containers: [{name: ray-head, image: rayproject/ray:2.55.1}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ray-public}
+spec:
+  type: LoadBalancer
+  selector: {ray.io/cluster: rc, ray.io/node-type: head}
+  ports:
+  - {name: client, port: 10001}
+  - {name: gcs, port: 6379}
+  - {name: dashboard, port: 8265}
+"""
+    scan = scan_tree({"rc.yaml": cluster, "off.yaml": cluster.replace("enabled: true", "enabled: false")}, select="services")
+    assert scan.rule_lines == [
+        ("SVC001", "off.yaml", 17),
+        ("SVC001", "off.yaml", 18),
+        ("SVC001", "off.yaml", 19),
+        ("SVC001", "rc.yaml", 19),
+    ]
+
+
+# --- internal load balancers: reachable from the private network only, like ClusterIP ---------------
+
+
+@pytest.mark.parametrize(
+    ("annotation", "value"),
+    [
+        ("service.beta.kubernetes.io/aws-load-balancer-internal", '"true"'),
+        ("service.beta.kubernetes.io/aws-load-balancer-scheme", "internal"),
+        ("networking.gke.io/load-balancer-type", '"Internal"'),
+        ("cloud.google.com/load-balancer-type", '"Internal"'),
+        ("service.beta.kubernetes.io/azure-load-balancer-internal", '"true"'),
+        ("service.beta.kubernetes.io/oci-load-balancer-internal", '"true"'),
+    ],
+)
+def test_internal_load_balancer_service_is_not_exposed(scan_tree, annotation, value):
+    internal = MLFLOW.replace("{type}", "LoadBalancer").replace(
+        "  name: mlflow\nspec:\n  type:", f"  name: mlflow\n  annotations:\n    {annotation}: {value}\nspec:\n  type:"
+    )
+    scan = scan_tree({"k8s/mlflow.yaml": internal}, select="services")
+    assert (scan.hits, scan.errors) == ([], [])
+
+
+def test_a_load_balancer_that_is_not_internal_is_exposed(scan_tree):
+    def annotated(kind: str, annotation: str) -> str:
+        return MLFLOW.replace("{type}", kind).replace(
+            "  name: mlflow\nspec:\n  type:", f"  name: mlflow\n  annotations:\n    {annotation}\nspec:\n  type:"
+        )
+
+    scan = scan_tree(
+        {
+            "public.yaml": annotated("LoadBalancer", 'service.beta.kubernetes.io/azure-load-balancer-internal: "false"'),
+            "nodeport.yaml": annotated("NodePort", "networking.gke.io/load-balancer-type: Internal"),  # every node's port
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC001", "nodeport.yaml", 30, 13), ("SVC001", "public.yaml", 30, 13)]
+
+
+INGRESS = """\
+apiVersion: v1
+kind: Service
+metadata: {name: ray-head}
+spec:
+  selector: {app: ray}
+  ports: [{port: 8265}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: dashboard
+  annotations:
+    {annotation}
+spec:
+  rules:
+  - http:
+      paths:
+      - backend:
+          service:
+            name: ray-head
+            port: {number: 8265}
+"""
+
+
+def test_internal_alb_and_gce_ingresses_are_not_exposed(scan_tree):
+    scan = scan_tree(
+        {
+            "alb.yaml": INGRESS.replace("{annotation}", "alb.ingress.kubernetes.io/scheme: internal"),
+            "gce.yaml": INGRESS.replace("{annotation}", 'kubernetes.io/ingress.class: "gce-internal"'),
+            "public.yaml": INGRESS.replace("{annotation}", "alb.ingress.kubernetes.io/scheme: internet-facing"),
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC001", "public.yaml", 20, 19)]
+
+
+def test_internal_load_balancers_in_helm_values_and_kuberay_head_service(scan_tree):
+    values = """\
+image: {repository: ghcr.io/mlflow/mlflow}
+service:
+  type: LoadBalancer
+  port: 5000
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-internal: "true"
+ingress:
+  enabled: true
+  annotations:
+    alb.ingress.kubernetes.io/scheme: internal
+"""
+    cluster = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: rc}
+spec:
+  headGroupSpec:
+    serviceType: LoadBalancer
+    headService:
+      metadata:
+        annotations:
+          networking.gke.io/load-balancer-type: "Internal"
+    rayStartParams: {}
+    template: {spec: {containers: [{name: ray-head, image: rayproject/ray:2.52.0}]}}
+"""
+    public = values.replace('"true"', '"false"').replace("scheme: internal", "scheme: internet-facing")
+    scan = scan_tree({"mlflow/values.yaml": values, "rc.yaml": cluster, "public/values.yaml": public}, select="services")
+    assert scan.hits == [("SVC001", "public/values.yaml", 3, 9), ("SVC001", "public/values.yaml", 8, 12)]
+
+
+# --- Ingress authentication ---------------------------------------------------------------------------
+
+
+def test_ingress_auth_annotations_that_switch_auth_off_do_not_count(scan_tree):
+    scan = scan_tree(
+        {
+            "cognito.yaml": INGRESS.replace("{annotation}", "alb.ingress.kubernetes.io/auth-type: cognito"),
+            "none.yaml": INGRESS.replace("{annotation}", "alb.ingress.kubernetes.io/auth-type: none"),
+            "basic.yaml": INGRESS.replace("{annotation}", "nginx.ingress.kubernetes.io/auth-type: basic"),
+            "global-off.yaml": INGRESS.replace("{annotation}", 'nginx.ingress.kubernetes.io/enable-global-auth: "false"'),
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC001", "global-off.yaml", 20, 19), ("SVC001", "none.yaml", 20, 19)]
+
+
+def test_traefik_middlewares_that_authenticate(scan_tree):
+    middleware = """\
+---
+apiVersion: traefik.io/v1alpha1
+kind: Middleware
+metadata: {name: dashboard-auth, namespace: ray}
+spec:
+  {spec}
+"""
+    uses = "traefik.ingress.kubernetes.io/router.middlewares: ray-dashboard-auth@kubernetescrd"
+    scan = scan_tree(
+        {
+            "basic.yaml": INGRESS.replace("{annotation}", uses) + middleware.replace("{spec}", "basicAuth: {secret: users}"),
+            "forward.yaml": INGRESS.replace("{annotation}", uses)
+            + middleware.replace("{spec}", "forwardAuth: {address: 'http://oauth2-proxy'}"),
+            "strip.yaml": INGRESS.replace("{annotation}", uses) + middleware.replace("{spec}", "stripPrefix: {prefixes: [/ray]}"),
+            "elsewhere.yaml": INGRESS.replace("{annotation}", uses),  # defined in another file: its name says auth
+            "redirect.yaml": INGRESS.replace("{annotation}", "traefik.ingress.kubernetes.io/router.middlewares: ray-https@kubernetescrd"),
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC001", "redirect.yaml", 20, 19), ("SVC001", "strip.yaml", 20, 19)]

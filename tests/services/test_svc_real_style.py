@@ -89,11 +89,8 @@ spec:
 
 def test_mlflow_stack(scan_tree):
     scan = scan_tree({"docker-compose.yml": MLFLOW_STACK}, select="services")
-    assert scan.hits == [
-        ("SVC003", "docker-compose.yml", 13, 28),
-        ("SVC003", "docker-compose.yml", 24, 30),
-        ("SVC001", "docker-compose.yml", 31, 10),
-    ]
+    # the default password is reported at the MinIO server, not at MLflow, its client
+    assert scan.hits == [("SVC003", "docker-compose.yml", 13, 28), ("SVC001", "docker-compose.yml", 31, 10)]
 
 
 def test_ollama_behind_open_webui_is_not_published(scan_tree):

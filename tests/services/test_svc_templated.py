@@ -105,3 +105,22 @@ def test_a_document_that_cannot_be_read_is_named_and_the_others_are_scanned():
 def test_a_file_no_document_of_which_can_be_read_is_invalid_text():
     with pytest.raises(InvalidText, match="invalid YAML"):
         templated.load(SourceFile.from_text("m.yaml", "a: [\n{{ if }}\n"))
+
+
+def test_a_closer_inside_a_quoted_string_does_not_end_the_action():
+    # krew plugin manifests: Go's lexer reads the URL as one string token, `}}` inside it included
+    text = (
+        "platforms:\n"
+        "  - selector:\n"
+        "      matchLabels:\n"
+        "        os: darwin\n"
+        '    {{addURIAndSha "https://h/download/{{ .TagName }}/k_{{ .TagName }}.tar.gz" .TagName | indent 6 }}\n'
+        "    bin: kubectl-ray\n"
+    )
+    parsed, documents, error = templated.load(SourceFile.from_text(".krew.yaml", text))
+    assert error is None and not parsed.line_text(5).strip()
+    assert yamlfile.position(yamlfile.get(yamlfile.elements(yamlfile.get(documents[0], "platforms"))[0], "bin")) == (6, 10)
+    jinja = "a: {{ '}}' ~ x }}\nb: {{ \"unterminated }}\n"
+    assert templated.untemplated(jinja) == "a: " + "x" * len("{{ '}}' ~ x }}") + "\nb: " + "x" * len('{{ "unterminated }}') + "\n"
+    hostile = '{{ " }} ' * 100_000
+    assert len(templated.untemplated(hostile)) == len(hostile)  # each string and action is passed once

@@ -9,13 +9,13 @@ from mlgate.services.report import in_test_data
 _MANIFEST = """\
 apiVersion: v1
 kind: Pod
-metadata: {name: collector}
+metadata: {name: minio}
 spec:
   containers:
-    - name: collector
-      image: example/collector:1.0
+    - name: minio
+      image: quay.io/minio/minio:RELEASE.2024-01-01T00-00-00Z
       env:
-        - name: AWS_SECRET_ACCESS_KEY
+        - name: MINIO_ROOT_PASSWORD
           value: minioadmin
 """
 _COMPOSE = """\

@@ -16,6 +16,7 @@ OPTIONS = (
     Option("trusted-namespaces", [], "namespaces that are yours or that you trust, never reported as look-alikes of a known organisation"),
     Option("allowed-namespaces", [], "if set, the only namespaces models and datasets may be loaded from (HUB007 for any other)"),
     Option("report-unresolved", False, "report loaders whose repository is computed at run time as low-severity notes (HUB008)"),
+    Option("report-tests", False, "also report unpinned references (HUB001) that tests load without running the repository's code"),
 )
 
 HOOK = Hook(

@@ -20,7 +20,16 @@ import re
 
 from mlgate import shell
 from mlgate.findings import Finding
-from mlgate.hub.references import REFERENCE_KEYS, Judge, Reference, is_api_model, is_weight_url, repo_id_of, setting_key
+from mlgate.hub.references import (
+    REFERENCE_KEYS,
+    Judge,
+    Reference,
+    is_api_model,
+    is_pickle_file,
+    is_weight_url,
+    repo_id_of,
+    setting_key,
+)
 from mlgate.notes import Note
 from mlgate.problem import Place, Problem, is_full_sha
 
@@ -163,7 +172,8 @@ class ShellScan:
         kind = values.get("--repo-type", "model")
         revision = values.get("--revision")
         known = revision is None or "$" not in revision
-        reference = Reference(repo_id, operands[0].offset_at(0), kind, revision, known, where="hf download")
+        pickled = any(is_pickle_file(word.text) for word in operands[1:])  # `hf download ns/name model.bin`
+        reference = Reference(repo_id, operands[0].offset_at(0), kind, revision, known, where="hf download", runs_code=pickled)
         self.report(self.judge.reference(reference), place)
 
     def options(self, argv: list[shell.Word], place: Place) -> None:
@@ -215,6 +225,7 @@ class ShellScan:
         pinned: bool | None = None
         for reference in references:
             reference.revision, reference.revision_known = revision, revision_known
+            reference.runs_code = bool(trust)
             self.report(self.judge.reference(reference), place)
             pinned = reference.pinned
         if not references:
@@ -238,6 +249,7 @@ class ShellScan:
             fields[key.strip()] = (item_value, position + len(key) + 1)
             position += len(item) + 1
         revision = fields.get("revision", (None, 0))[0]
+        trust_offset = value.find("trust_remote_code=True")
         for key in ("pretrained", "model", "tokenizer", "peft"):
             if key in fields:
                 repo_id = repo_id_of(fields[key][0], bare=key == "pretrained")
@@ -249,9 +261,9 @@ class ShellScan:
                         revision,
                         "$" not in (revision or ""),
                         where="--model_args",
+                        runs_code=trust_offset != -1,
                     )
                     self.report(self.judge.reference(reference), place)
-        trust_offset = value.find("trust_remote_code=True")
         if trust_offset != -1:
             pinned = Reference("", 0, revision=revision, revision_known="$" not in (revision or "")).pinned
             self.report([self.judge.trust_remote_code(word.offset_at(start + trust_offset), pinned)], place)

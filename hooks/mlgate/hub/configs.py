@@ -16,9 +16,10 @@ metadata files that describe a saved model or dataset (`tokenizer_config.json`,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-from mlgate import workflow, yamlfile
-from mlgate.files import SourceFile
+from mlgate import kubernetes, templated, workflow, yamlfile
+from mlgate.files import InvalidText, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.hub.commands import ShellScan
@@ -37,26 +38,55 @@ from mlgate.hub.references import (
 from mlgate.notes import Note
 from mlgate.problem import Problem, placer
 
-_KEY_NAMES = "|".join(sorted({re.escape(key) for key in REFERENCE_KEYS}, key=len, reverse=True))
-PREFILTER = re.compile(
-    rf"(?i:[\"']?(?:{_KEY_NAMES})[\"']?\s*:\s*[\"']?[\w.-]+(?:/|[\"']?\s*$))|huggingface|hf\.co/|hf-mirror\.com|hf://|hf[-_]hub:|"
+# What a file that may refer to the hub holds: a setting named like a reference key whose value is
+# a plain name (`model: ns/name`, `"dataset": "name"`), or one of these words. Checked before the
+# file is walked, so it must cost far less than composing it: the words are looked for with `in`
+# first, and keys are read as keys (at a line's start, or after `{`/`,`), never searched for as
+# substrings at every position of a multi-megabyte CRD.
+_WORDS = re.compile(
+    r"huggingface|hf\.co/|hf-mirror\.com|hf://|hf[-_]hub:|"
     r"trust_remote_code|from_pretrained|load_dataset|snapshot_download|hf_hub_download|torch\.hub|"
     r"(?i:\bhf download|--model|--trust-remote-code|-hfr? )|\.(?:pt|pth|bin|ckpt|safetensors|onnx|gguf|h5)\b",
-    re.MULTILINE,
 )
-# Every text PREFILTER matches holds one of these (lowercased): looking for them with `in` is
-# about five times faster than the regular expression, which then runs only where one is found.
-_PREFILTER_WORDS = tuple(sorted({key.lower() for key in REFERENCE_KEYS})) + (
+_LITERALS = (
     "huggingface", "hf.co/", "hf-mirror.com", "hf://", "hf-hub:", "hf_hub:", "trust_remote_code", "from_pretrained",
     "load_dataset", "snapshot_download", "hf_hub_download", "torch.hub", "hf download", "--model", "--trust-remote-code",
     "-hf ", "-hfr ", ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".onnx", ".gguf", ".h5",
 )  # fmt: skip
+# Every reference key holds one of these stems, lowercased (a test keeps it so): a line is read
+# as settings only where one occurs.
+_KEY_STEMS = re.compile(r"model|dataset|tokenizer|config_name|hf_repo|adapter")
+_SETTING = re.compile(
+    r"""(?:^[ \t-]*|[{,][ \t]*)["']?([A-Za-z_][\w.-]*)["']?[ \t]*:\s*["']?[\w.-]+(?:/|["']?[ \t]*$)""",
+    re.MULTILINE,
+)
 
 
 def may_refer(text: str) -> bool:
-    """PREFILTER.search(text), answered cheaply for the many files that hold none of its words."""
+    """Whether `text` holds a reference-like setting or a hub word (see `_WORDS`); linear, and
+    answered by `in` alone for the many files that hold none of them."""
     lowered = text.lower()
-    return any(word in lowered for word in _PREFILTER_WORDS) and PREFILTER.search(text) is not None
+    if any(word in lowered for word in _LITERALS) and _WORDS.search(text) is not None:
+        return True
+    if len(lowered) != len(text):  # a character whose lowercase is longer: offsets differ, read it all
+        return _has_reference_setting(text, 0, len(text))
+    line_end = 0
+    for stem in _KEY_STEMS.finditer(lowered):
+        if stem.start() < line_end:
+            continue  # its line was read already
+        line_start = text.rfind("\n", 0, stem.start()) + 1
+        line_end = text.find("\n", stem.end())
+        line_end = len(text) if line_end == -1 else line_end
+        value_end = text.find("\n", line_end + 1)  # `key:` with its value on the next line
+        if _has_reference_setting(text, line_start, len(text) if value_end == -1 else value_end):
+            return True
+    return False
+
+
+def _has_reference_setting(text: str, start: int, end: int) -> bool:
+    """A `key: value` in text[start:end] whose key is a reference key as `setting_key` spells it
+    (`modelNameOrPath`, `MODEL_ID`, `model-name-or-path`) and whose value is a plain name."""
+    return any(setting_key(match.group(1)) in REFERENCE_KEYS for match in _SETTING.finditer(text, start, end))
 
 
 _SHELL_KEYS = frozenset({"command", "entrypoint", "args", "script", "cmd", "before_script", "after_script"})
@@ -218,6 +248,8 @@ class _Config:
             self.script.found.extend((problem, place) for problem in problems)
 
     def document(self, root: yamlfile.Node) -> None:
+        if kubernetes.is_schema(root):
+            return
         if self.is_workflow:
             self.workflow_steps(root)
         stack: list[tuple[yamlfile.Node, str]] = [(root, "")]
@@ -325,7 +357,9 @@ class _Config:
         revision_node = sibling_revision(siblings, key)
         revision = yamlfile.text_of(revision_node) if revision_node is not None else None
         known = revision is None or ("${" not in revision and "{{" not in revision)
-        reference = Reference(repo_id, 0, spec[0], revision, known, where=f"'{key}'")
+        trust = siblings.get("trust_remote_code")
+        runs_code = yamlfile.is_scalar(trust) and is_truthy(yamlfile.text_of(trust) or "")
+        reference = Reference(repo_id, 0, spec[0], revision, known, where=f"'{key}'", runs_code=runs_code)
         self.report(self.judge.reference(reference), node)
         return reference
 
@@ -345,19 +379,22 @@ def sibling_revision(siblings: dict[str, yamlfile.Node], key: str) -> yamlfile.N
     return next((siblings[name] for name in revision_keys_for(key) if name in siblings), None)
 
 
-def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
+def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding | Note]:
     if _extensionless(source.path) and not _is_task_file(source):
-        return []
+        return
     if not may_refer(source.text) and not _INCLUDE_LINE.search(source.text):
-        return []
+        return
     config = _Config(source, Judge(context, str(source.abspath.parent), source.path), context)
     included: list[Finding | Note] = []
-    for root in yamlfile.load_documents(source):
+    _, documents, error = templated.load(source)  # a Helm/Go/Jinja template is read as the other hooks read it
+    for root in documents:
         if _is_recording(root):
-            return []  # what a service answered once, not what the project loads
+            return  # what a service answered once, not what the project loads
         config.document(root)
         included += _included_task(source, root, context)
-    return config.script.findings() + included
+    yield from config.script.findings() + included
+    if error:
+        raise InvalidText(error)
 
 
 def _included_task(source: SourceFile, root: yamlfile.Node, context: ScanContext) -> list[Finding | Note]:
@@ -370,7 +407,7 @@ def _included_task(source: SourceFile, root: yamlfile.Node, context: ScanContext
         target = context.source(include, relative_to=source)
         if not _is_task_file(target):
             return []
-        return scan(target, context)
+        return context.once("hub-included-task", target, lambda template: list(scan(template, context)))
     except Exception:  # a missing, unreadable or broken include is the including tool's error, not ours
         return []
 

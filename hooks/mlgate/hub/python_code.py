@@ -37,6 +37,7 @@ from mlgate.hub.references import (
     Judge,
     Reference,
     is_api_model,
+    is_pickle_file,
     is_weight_url,
     repo_id_of,
     revision_keys_for,
@@ -57,6 +58,14 @@ _STRING_START = re.compile("[rbuRBU]*('''|\"\"\"|'|\")")
 _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda  # what has parameter defaults
 # Classes that hold a program's settings (dataclasses parsed by HfArgumentParser, pydantic settings).
 _SETTINGS_CLASS = re.compile(r"(?:Config|Configuration|Arguments|Args|Params|Parameters|Settings|Options)$")
+# The node types `_collect` reads; every other node is skipped with one set lookup.
+_COLLECTED = frozenset(
+    {
+        ast.Call, ast.Constant, ast.JoinedStr, ast.Dict, ast.Expr, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+        ast.ClassDef, ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor,
+        ast.comprehension, ast.With, ast.AsyncWith,
+    }
+)  # fmt: skip
 
 
 @dataclass
@@ -165,6 +174,8 @@ class PythonScan:
         """Imports and bindings into the scan; the unit's calls, dicts, strings and functions out."""
         found = _Nodes()
         for node in unit.nodes:
+            if type(node) not in _COLLECTED:  # `ast.parse` makes no subclasses
+                continue  # names, attributes, operators...: most nodes, skipped with one set lookup
             if isinstance(node, ast.Call):
                 found.calls.append(node)
                 if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS and isinstance(node.func.value, ast.Name):
@@ -176,8 +187,9 @@ class PythonScan:
                 found.strings.append(node)
             elif isinstance(node, ast.Dict):
                 found.dicts.append(node)
-            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-                found.docstrings.add(id(node.value))
+            elif isinstance(node, ast.Expr):
+                if isinstance(node.value, ast.Constant):
+                    found.docstrings.add(id(node.value))
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 found.functions.append(node)
                 if not isinstance(node, ast.Lambda):
@@ -426,7 +438,8 @@ class PythonScan:
         elif loader.kind in ("weights url", "fetch"):
             self.download(argument, loader, keywords, unit, at, short)
         else:
-            pinned, local = self.hub_load(argument, loader, keywords, keywords_known, unit, at, short, qualified)
+            runs_code = self.trusts(keywords, at) or self.downloads_pickle(call, qualified, keywords, at)
+            pinned, local = self.hub_load(argument, loader, keywords, keywords_known, unit, at, short, qualified, runs_code)
             if not local:
                 self.trust(keywords, unit, at, pinned)
 
@@ -452,11 +465,11 @@ class PythonScan:
         return None, known
 
     def hub_load(
-        self, argument, loader: Loader, keywords, keywords_known: bool, unit: Unit, at, short: str, qualified: str
+        self, argument, loader: Loader, keywords, keywords_known: bool, unit: Unit, at, short: str, qualified: str, runs_code: bool
     ) -> tuple[bool | None, bool]:
         """HUB001 and namespace checks of one loader call: (is its revision pinned, does it load a local path)."""
         revision, revision_known = self.revision(loader.revision, keywords, keywords_known, at)
-        reference = Reference("", 0, loader.kind, revision, revision_known, where=short)
+        reference = Reference("", 0, loader.kind, revision, revision_known, where=short, runs_code=runs_code)
         if argument is None:
             return reference.pinned, False
         value = self.literal(argument, at)
@@ -485,10 +498,22 @@ class PythonScan:
         self.report(self.judge.reference(reference), unit)
         return reference.pinned, False
 
-    def trust(self, keywords, unit: Unit, at, pinned: bool | None) -> None:
+    def trusts(self, keywords, at) -> bool:
+        """`trust_remote_code=True` among the keywords."""
         entry = keywords.get("trust_remote_code")
-        if entry is not None and self.literal(entry[0], at) is True:
-            self.report([self.judge.trust_remote_code(entry[1], pinned)], unit)
+        return entry is not None and self.literal(entry[0], at) is True
+
+    def trust(self, keywords, unit: Unit, at, pinned: bool | None) -> None:
+        if self.trusts(keywords, at):
+            self.report([self.judge.trust_remote_code(keywords["trust_remote_code"][1], pinned)], unit)
+
+    def downloads_pickle(self, call: ast.Call, qualified: str, keywords, at) -> bool:
+        """`hf_hub_download(repo, "model.pkl")`: a pickled file fetched to be loaded, which runs its code."""
+        if qualified.rsplit(".", 1)[-1] not in ("hf_hub_download", "hf_hub_url"):
+            return False
+        node = keywords["filename"][0] if "filename" in keywords else (call.args[1] if len(call.args) > 1 else None)
+        value = self.literal(node, at) if node is not None else None
+        return isinstance(value, str) and is_pickle_file(value)
 
     def torch_hub(self, argument, keywords, unit: Unit, at) -> None:
         source = keywords.get("source")
@@ -540,8 +565,10 @@ class PythonScan:
         at,
         where: str,
         spec: tuple[str, bool] | None = None,
+        runs_code: bool = False,
     ) -> None:
-        """A keyword, dict entry, default or field whose value is loaded (`spec`: its kind, bare names count)."""
+        """A keyword, dict entry, default or field whose value is loaded (`spec`: its kind, bare names count;
+        `runs_code`: its load runs the repository's code, `trust_remote_code=True` beside it)."""
         spec = spec or self.loaded(key)
         if spec is None or id(value_node) in self.consumed:
             return
@@ -553,14 +580,15 @@ class PythonScan:
             return
         self.consumed.add(id(self.source_node(value_node, at)))
         revision, known = self.revision(revision_keys_for(setting_key(key)), siblings, True, at)
-        reference = Reference(repo_id, unit.offset(value_node), spec[0], revision, known, where=where)
+        reference = Reference(repo_id, unit.offset(value_node), spec[0], revision, known, where=where, runs_code=runs_code)
         self.report(self.judge.reference(reference), unit)
 
     def settings(self, entries: dict[str, tuple[ast.expr, int]], unit: Unit, at, where: str, callee: str | None = None) -> None:
+        runs_code = self.trusts(entries, at)
         for key, (value, _) in entries.items():
             spec = self.loaded(key, callee)
             if spec is not None:
-                self.setting(key, value, entries, unit, at, f"{key}= of {where}", spec)
+                self.setting(key, value, entries, unit, at, f"{key}= of {where}", spec, runs_code)
         if "trust_remote_code" in entries:
             revision, known = self.revision(tuple(REVISION_KEYS), entries, True, at)
             self.trust(entries, unit, at, Reference("", 0, revision=revision, revision_known=known).pinned)

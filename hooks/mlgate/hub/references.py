@@ -90,6 +90,8 @@ _LOCAL_FOLDERS = frozenset(
     "pretrained_models saved_models saved results logs exp exps experiments cache tmp local artifacts src assets "
     "resources configs config lora adapters save work workdir".split()
 )
+# Weights whose loading unpickles them (torch.load, joblib.load, pickle.load): loading runs code.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill", ".sav")
 WEIGHT_SUFFIXES = (
     ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".onnx", ".gguf", ".h5", ".hdf5", ".pkl", ".pickle",
     ".msgpack", ".tflite", ".keras", ".joblib", ".npz", ".pb", ".tar", ".tar.gz", ".tgz", ".zip", ".model",
@@ -152,6 +154,7 @@ class Reference:
     revision: str | None = None
     revision_known: bool = True  # False: a revision is passed but we cannot read it
     where: str = ""  # how it is loaded, for the message (`AutoModel.from_pretrained`)
+    runs_code: bool = False  # loading it runs code from the repository (trust_remote_code, pickled weights)
 
     @property
     def namespace(self) -> str:
@@ -209,7 +212,8 @@ class Judge:
         options = context.options
         self.context = context
         self.folder = folder
-        self.in_tests = is_test_path(path)  # tiny test fixtures loaded by tests are not reported
+        self.in_tests = is_test_path(path)
+        self.report_tests = bool(options.get("report-tests", False))
         self.trusted = frozenset(name.lower() for name in options.get("trusted-namespaces", []) if isinstance(name, str))
         self.allowed = frozenset(name.lower() for name in options.get("allowed-namespaces", []) if isinstance(name, str))
         self.report_unresolved = bool(options.get("report-unresolved", False))
@@ -229,15 +233,21 @@ class Judge:
         if self.context.online and reference.pinned:  # does the commit exist? asked after the scan
             subject = PINNED_AT_COMMIT.message(reference.kind, reference.repo_id, reference.revision or "")
             problems.append(Problem(PINNED_AT_COMMIT, subject, reference.offset))  # placed as a Note, not a finding
-        if (
-            reference.pinned is False
-            and not (self.in_tests and is_test_fixture(reference.repo_id))
-            and not is_placeholder(reference.repo_id)
-        ):
+        if reference.pinned is False and not self.test_load(reference) and not is_placeholder(reference.repo_id):
             where = f" by {reference.where}" if reference.where else ""
             message = f"hub {reference.kind} '{reference.repo_id}' is loaded{where} {_revision_text(reference)}; pin revision to a full commit SHA"
             problems.insert(0, Problem(UNPINNED, message, reference.offset))
         return problems
+
+    def test_load(self, reference: Reference) -> bool:
+        """A reference a test loads that HUB001 leaves alone: a tiny fixture (`hf-internal-testing/...`),
+        or, unless `report-tests`, any load that runs no code from the repository. A test loads
+        whatever the hub holds on purpose (it checks the library against the model as it is now),
+        and what it loads are weights and tokenizer files read as data: swapped, they fail a test
+        run, they do not run code in it. trust_remote_code and pickled weights do, and are reported."""
+        if not self.in_tests:
+            return False
+        return is_test_fixture(reference.repo_id) or (not reference.runs_code and not self.report_tests)
 
     def namespace(self, namespace: str, offset: int) -> list[Problem]:
         if not namespace:
@@ -306,7 +316,14 @@ class Judge:
             if any(mark in match.group() for mark in "{$"):
                 continue  # a template: judged by _TEMPLATE_RESOLVE below
             kind = (match.group("kind") or "model/").rstrip("s/")
-            reference = Reference(url_repository(match), start, kind, match.group("rev"), where="URL" if not clone else "git clone")
+            reference = Reference(
+                url_repository(match),
+                start,
+                kind,
+                match.group("rev"),
+                where="URL" if not clone else "git clone",
+                runs_code=_names_pickle(text, match.end()),
+            )
             problems += self._url_reference(reference, match.group())
         for match in _TEMPLATE_RESOLVE.finditer(text):
             revision = match.group("rev")
@@ -323,7 +340,12 @@ class Judge:
                 if kind == "bucket" or _DOMAIN.fullmatch(match.group("ns")):
                     continue
                 reference = Reference(
-                    f"{match.group('ns')}/{match.group('name')}", offset + match.start(), kind, match.group("rev"), where=where
+                    f"{match.group('ns')}/{match.group('name')}",
+                    offset + match.start(),
+                    kind,
+                    match.group("rev"),
+                    where=where,
+                    runs_code=_names_pickle(text, match.end()),
                 )
                 problems += self._url_reference(reference, match.group())
         return problems
@@ -357,6 +379,20 @@ class Judge:
         return [
             Problem(NO_CHECKSUM, f"{what} fetches {url} without checking a sha256: whoever controls that URL controls the weights", offset)
         ]
+
+
+_URL_PATH = re.compile(r"[^\s'\"?#]*")
+
+
+def _names_pickle(text: str, end: int) -> bool:
+    """Whether the hub URL matched up to `end` goes on to a pickled-weights file (`.../resolve/main/model.bin`)."""
+    path = _URL_PATH.match(text, end)
+    return path is not None and is_pickle_file(path.group())
+
+
+def is_pickle_file(name: str) -> bool:
+    """A file whose loading unpickles it (`pytorch_model.bin`, `model.joblib`)."""
+    return name.split("?", 1)[0].split("#", 1)[0].lower().endswith(PICKLE_SUFFIXES)
 
 
 def is_weight_url(url: str) -> bool:

@@ -32,6 +32,7 @@ _EVAL = "evaluates or compiles code"
 _IMPORT = "imports modules or resolves names at load time"
 _ATTRIBUTE = "reaches arbitrary attributes (getattr-style gadget)"
 _NESTED = "loads a nested pickle or another executable format"
+_CARRIED_CODE = "rebuilds functions or code objects the pickle carries (cloudpickle, dill): what they run is in the file"
 _NETWORK = "opens network connections"
 _FILES = "reads, writes or deletes files"
 _RUNNER = "debugger, profiler or test runner that executes code strings"
@@ -41,6 +42,33 @@ _INTERPRETER = "changes the running interpreter or registers code to run later"
 _WRAPPER = "wraps another callable so it runs later (partial, operator getters)"
 _PICKLE_STATE = "tampers with pickle's own registries"
 _CALLS_GIVEN = "calls the callable it is given when its result is used"
+
+
+# The classes of harm, worst first: a finding that groups several dangerous callables of one
+# pickle leads with the worst (running a process before wrapping a callable for later).
+HARM_ORDER = (
+    _PROCESS,
+    _EVAL,
+    _CARRIED_CODE,
+    _NATIVE,
+    _PACKAGES,
+    _IMPORT,
+    _NESTED,
+    _NETWORK,
+    _FILES,
+    _RUNNER,
+    _ATTRIBUTE,
+    _INTERPRETER,
+    _PICKLE_STATE,
+    _WRAPPER,
+    _CALLS_GIVEN,
+)
+
+
+def harm_rank(reason: str) -> int:
+    """Where a `dangerous_reason` stands in HARM_ORDER (0 is the worst); reasons of no class
+    there (an internal attribute) rank after all of them."""
+    return next((rank for rank, harm in enumerate(HARM_ORDER) if reason.startswith(harm)), len(HARM_ORDER))
 
 
 def _entries(reason: str, names: str) -> dict[str, str]:
@@ -104,6 +132,15 @@ DANGEROUS: dict[str, str] = {
         sklearn.externals.joblib.load sklearn.externals.joblib.numpy_pickle.load
         yaml.load yaml.load_all yaml.unsafe_load yaml.unsafe_load_all yaml.full_load
         yaml.full_load_all yaml.Loader yaml.UnsafeLoader yaml.FullLoader yaml.constructor
+    """,
+    ),
+    **_entries(  # more exact than their packages' _NESTED entries: what these rebuild is the payload itself
+        _CARRIED_CODE,
+        """
+        dill._dill._create_function dill._dill._create_code dill._dill._create_ftype dill._dill._create_type
+        dill._dill._load_type cloudpickle.cloudpickle._builtin_type cloudpickle.cloudpickle._make_function
+        cloudpickle.cloudpickle._make_skel_func cloudpickle.cloudpickle._fill_function
+        cloudpickle.cloudpickle._function_setstate cloudpickle.cloudpickle_fast._function_setstate
     """,
     ),
     **_entries(

@@ -30,6 +30,7 @@ from typing import Any
 
 from mlgate.files import ScanError
 from mlgate.findings import Finding
+from mlgate.kubernetes import is_schema
 from mlgate.models.jinja_templates import FileTemplates
 from mlgate.models.where import Where
 from mlgate.yamlfile import compose_text, is_mapping, walk
@@ -185,6 +186,8 @@ def _yaml_file(data: bytes, templates: FileTemplates) -> None:
     except ScanError:
         return  # not YAML a loader reads
     for document in documents:
+        if is_schema(document):
+            continue  # a CRD's OpenAPI schema: its `{{ }}` are documentation no template engine renders
         keys: dict[int, str] = {}  # value node -> its key
         key_nodes: set[int] = set()  # a key is not a template
         chat: set[int] = set()

@@ -30,6 +30,7 @@ STRICT_SUFFIXES = frozenset(
     {
         ".pkl",
         ".pickle",
+        ".dill",
         ".pt",
         ".pth",
         ".ckpt",

@@ -4,12 +4,13 @@
     looks_like_pickle(head: bytes) -> bool
 
 `scan_pickle` walks every pickle in `data` back to back from `start` (at most `max_pickles`:
-legacy torch files are five pickles followed by raw storage bytes) and reports, once per
-distinct callable, at the offset of its first invocation:
+legacy torch files are five pickles followed by raw storage bytes) and reports, once per rule
+for the whole reading, at the offset of the first site of that rule (naming the others):
 - MOD001 for a known-dangerous callable (even one only imported), a global whose name is
   computed at load time, a call on what an unvetted call returned, a global modified in place;
 - MOD002 for any other callable outside the allowlist;
-- MOD003 once when the pickle only rebuilds allowlisted data (the format can still run code);
+- MOD003 once when the pickle only rebuilds allowlisted data (the format can still run code),
+  unless the pickle is kept for its format (`_kept_for_its_format`: docs, examples, fixtures);
 - MOD004 when the stream breaks (truncation, unknown opcode, bad argument) and `expected`
   says a model was expected here; calls seen before the break are reported all the same;
 - MOD001 too for a pickle kept as bytes inside the stream (BINBYTES starting with a PROTO
@@ -28,11 +29,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from mlgate.findings import Finding, Severity
+from mlgate.files import is_example_path, is_test_path
+from mlgate.findings import Finding, Rule, Severity
 from mlgate.models import expansion, frames, joblib_files, stored_values, walker
-from mlgate.models.callables import Policy, Verdict, dangerous_reason
+from mlgate.models.callables import HARM_ORDER, Policy, Verdict, dangerous_reason, harm_rank
 from mlgate.models.rules import DANGEROUS_CALL, EXPANSION_BOMB, PICKLE_FORMAT, UNKNOWN_CALL, UNPARSEABLE
 from mlgate.models.walker import Site, SiteKind, Walk
 from mlgate.models.where import Where
@@ -213,6 +215,9 @@ def walk_all_readings(data, rules: Policy, *, start: int = 0, max_pickles: int |
     return reading
 
 
+FRAME_READING = " (as the C unpickler reads this stream from memory: its FRAMEs hide bytes)"
+
+
 def _merge_buffered_reading(reading: Walk, data, start: int, rules: Policy) -> None:
     """What torch.load's C unpickler runs when FRAMEs disagree with their opcodes (frames.py):
     a reading as real as the straight one, so every site it finds counts, at its file offset."""
@@ -225,7 +230,7 @@ def _merge_buffered_reading(reading: Walk, data, start: int, rules: Policy) -> N
         if site.call_offset is not None:
             site.call_offset = start + buffered.file_offset(site.call_offset)
         if site.how:
-            site.how += " (as the C unpickler reads this stream from memory: its FRAMEs hide bytes)"
+            site.how += FRAME_READING
     reading.merge(other, lambda site: True)
 
 
@@ -234,16 +239,33 @@ def _dangerous_global(site: Site) -> bool:
 
 
 def findings(reading: Walk, data, where: Where, rules: Policy, *, expected: bool, start: int = 0) -> list[Finding]:
-    found = [finding for site in reading.sites.values() if (finding := _site_finding(site, where, rules)) is not None]
+    found = call_findings(reading.sites.values(), where, rules)
+    found += stream_findings(reading, data, where, expected=expected, start=start, calls=bool(found))
+    return sorted(found, key=lambda finding: finding.offset or 0)
+
+
+def stream_findings(reading: Walk, data, where: Where, *, expected: bool, start: int = 0, calls: bool) -> list[Finding]:
+    """What the stream itself is, apart from its calls: MOD004 when it breaks where a model was
+    expected, else MOD003 when it has no `calls` to report and is not kept for its format."""
     broken = reading.error is not None and not (reading.first_op_error and reading.pickles)
     if broken and expected:
         assert reading.error_offset is not None
         done = f" after {reading.pickles} complete pickle(s)" if reading.pickles else ""
-        found.append(where.finding(UNPARSEABLE, f"pickle stream cannot be parsed{done}: {reading.error}", reading.error_offset))
-    elif not found and reading.pickles and not broken:
-        advice = _safer_format(reading)
-        found.append(where.finding(PICKLE_FORMAT, f"pickle ({_protocol(data, start)}): loading it can execute code; {advice}", start))
-    return sorted(found, key=lambda finding: finding.offset or 0)
+        return [where.finding(UNPARSEABLE, f"pickle stream cannot be parsed{done}: {reading.error}", reading.error_offset)]
+    packages = _packages(reading)
+    if calls or not reading.pickles or broken or _kept_for_its_format(where.path, packages):
+        return []
+    advice = _safer_format(packages)
+    return [where.finding(PICKLE_FORMAT, f"pickle ({_protocol(data, start)}): loading it can execute code; {advice}", start)]
+
+
+def _kept_for_its_format(path: str, packages: set[str]) -> bool:
+    """Whether a pickle that rebuilds only allowlisted objects is there because of its format, so
+    that nobody would convert it: documentation, examples and benchmarks ship what the loader they
+    show reads (a serving runtime's docs load the joblib file beside them), and a test fixture of
+    library objects is what the loader under test reads. Plain Python data in a test is the test's
+    own cache (a recorded API answer): JSON is a trivial swap, so it stays reported."""
+    return is_example_path(path) or is_test_path(path) and not packages <= _PLAIN_DATA
 
 
 # What to save instead, by the library whose objects the pickle rebuilds: safetensors holds tensors
@@ -259,8 +281,12 @@ _SAFER_FORMATS = (
 _PLAIN_DATA = frozenset({"builtins", "__builtin__", "collections", "copyreg", "_codecs", "codecs", "datetime", "decimal"})
 
 
-def _safer_format(reading: Walk) -> str:
-    packages = {site.module.split(".")[0] for site in reading.sites.values() if site.kind is SiteKind.GLOBAL and site.module}
+def _packages(reading: Walk) -> set[str]:
+    """The top-level packages of the globals a pickle names (`sklearn`, `collections`)."""
+    return {site.module.split(".")[0] for site in reading.sites.values() if site.kind is SiteKind.GLOBAL and site.module}
+
+
+def _safer_format(packages: set[str]) -> str:
     for libraries, advice in _SAFER_FORMATS:
         if packages & libraries:
             return advice
@@ -269,45 +295,86 @@ def _safer_format(reading: Walk) -> str:
     return "prefer safetensors"
 
 
-def _site_finding(site: Site, where: Where, rules: Policy) -> Finding | None:
+NAMES_SHOWN = 8  # the other callables a grouped finding lists by name before "and N more"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Call:
+    """What one site of a pickle is reported as, before the sites of one rule are grouped."""
+
+    rule: Rule
+    offset: int
+    message: str  # the whole story of this site, told when it leads its group
+    label: str  # how the group's message names it among the others
+    harm: tuple[int, bool] = (0, False)  # lower is worse: the site a MOD001 group leads with
+
+
+def call_findings(sites: Iterable[Site], where: Where, rules: Policy) -> list[Finding]:
+    """One finding per rule for the sites of one pickle reading (a stream, an archive member).
+
+    A maintainer fixes the file once, however many classes it rebuilds: the finding sits at the
+    first site of its rule, tells the worst site in full (the first, for MOD002) and names the
+    others. Grouping is per rule, so a dangerous call is MOD001 whatever unknown calls come first.
+    """
+    groups: dict[str, list[_Call]] = {}
+    for site in sites:
+        call = _site_call(site, rules)
+        if call is not None and site.how.endswith(FRAME_READING):  # invisible to a plain reading: say where it is
+            call = dataclasses.replace(call, label=call.label + FRAME_READING)
+        if call is not None:
+            groups.setdefault(call.rule.code, []).append(call)
+    return [_grouped(calls, where) for calls in groups.values()]
+
+
+def _grouped(calls: list[_Call], where: Where) -> Finding:
+    calls.sort(key=lambda call: call.offset)
+    first = calls[0]
+    lead = min(calls, key=lambda call: call.harm)  # the first of the worst
+    others = [call.label for call in calls if call is not lead]
+    more = f" and {len(others) - NAMES_SHOWN} more" if len(others) > NAMES_SHOWN else ""
+    listing = f"; also {', '.join(others[:NAMES_SHOWN])}{more}" if others else ""
+    at = "" if lead is first else f" (at offset {where.base_offset + lead.offset})"
+    # the fingerprint leaves the offset out, as for every binary finding: a re-saved file keeps its baseline entry
+    context = f"{where.member or ''}|{lead.message}{listing}"
+    return where.finding(first.rule, f"{lead.message}{at}{listing}", first.offset, context=context)
+
+
+def _site_call(site: Site, rules: Policy) -> _Call | None:
     called = site.call_offset is not None
     how = f" via {site.how}" if called else ""
+    at = site.first_offset
     if site.kind is SiteKind.GLOBAL:
         reason = dangerous_reason(site.name, site.module)
         if reason is not None:
             verb = "calls" if called else "imports"
-            return where.finding(DANGEROUS_CALL, f"pickle {verb} {site.name}{how}: {reason}", site.first_offset)
+            return _Call(DANGEROUS_CALL, at, f"pickle {verb} {site.name}{how}: {reason}", site.name, (harm_rank(reason), not called))
         if called and not rules.allowed(site.name, site.module or None):
             route = f" (the attribute chain {site.qualname} of module {site.module})" if "." in site.qualname else ""
-            return where.finding(
-                UNKNOWN_CALL,
-                f"pickle calls {site.name}{route}{how}, which is not in the allowlist of data-rebuilding callables",
-                site.first_offset,
-            )
+            message = f"pickle calls {site.name}{route}{how}, which is not in the allowlist of data-rebuilding callables"
+            return _Call(UNKNOWN_CALL, at, message, site.name)
         return None
+    # Evasions without a named callable rank after every named one: the named reason says more.
+    unnamed = (len(HARM_ORDER) + 1, False)
     if site.kind is SiteKind.DYNAMIC:
-        return where.finding(
-            DANGEROUS_CALL,
-            f"pickle imports a global whose name is computed at load time ({site.name}): a scanner-evasion technique",
-            site.first_offset,
-        )
+        message = f"pickle imports a global whose name is computed at load time ({site.name}): a scanner-evasion technique"
+        return _Call(DANGEROUS_CALL, at, message, f"a global whose name is computed at load time ({site.name})", unnamed)
     if site.kind is SiteKind.MUTATION:
-        return where.finding(
-            DANGEROUS_CALL,
-            f"pickle modifies the global {site.name} in place via {site.how}: it can redirect later imports and calls",
-            site.first_offset,
-        )
+        message = f"pickle modifies the global {site.name} in place via {site.how}: it can redirect later imports and calls"
+        return _Call(DANGEROUS_CALL, at, message, f"{site.name} modified in place via {site.how}", unnamed)
     if site.kind is SiteKind.RESULT:
         producer = rules.verdict(site.producer) if site.producer else Verdict.UNKNOWN
         if producer is Verdict.DANGEROUS:
             return None  # the producer itself is already reported as dangerous
-        rule = UNKNOWN_CALL if producer is Verdict.ALLOWED else DANGEROUS_CALL
-        return where.finding(rule, f"pickle calls the object returned by {site.name}{how}: a gadget chain", site.first_offset)
+        message = f"pickle calls the object returned by {site.name}{how}: a gadget chain"
+        if producer is Verdict.ALLOWED:
+            return _Call(UNKNOWN_CALL, at, message, f"the object returned by {site.name}")
+        return _Call(DANGEROUS_CALL, at, message, f"the object returned by {site.name}", unnamed)
     if site.kind is SiteKind.EXTENSION:
         if not called:
             return None
-        return where.finding(UNKNOWN_CALL, f"pickle calls the {site.name}{how}: the registry can map it to any callable", site.first_offset)
-    return where.finding(UNKNOWN_CALL, f"pickle calls an object returned by the loader's persistent_load{how}", site.first_offset)
+        return _Call(UNKNOWN_CALL, at, f"pickle calls the {site.name}{how}: the registry can map it to any callable", f"the {site.name}")
+    label = "an object returned by the loader's persistent_load"
+    return _Call(UNKNOWN_CALL, at, f"pickle calls {label}{how}", label)
 
 
 def _protocol(data, start: int) -> str:

@@ -98,11 +98,13 @@ def scan_tar_member(name: str, data, where: Where, options: dict) -> list[Findin
     skip = _skip_storage if name == "storages" else _skip_tensor
     rules = pickles.policy(options)
     found: list[Finding] = []
+    sites = Walk()  # the calls of all its pickles: one finding per rule for the member
     at = 0
     first = True
     while at < len(data):
         reading = pickles.walk_all_readings(data, rules, start=at, max_pickles=1)
-        found += pickles.findings(reading, data, where, rules, expected=True, start=at)
+        sites.merge(reading, lambda site: True)
+        found += pickles.stream_findings(reading, data, where, expected=True, start=at, calls=False)
         if reading.error is not None or not reading.pickles:
             break
         try:
@@ -114,8 +116,8 @@ def scan_tar_member(name: str, data, where: Where, options: dict) -> list[Findin
             break
         first, at = False, following
     # As for one pickle: MOD003 once, and only when nothing worse was found.
-    worse = [finding for finding in found if finding.rule is not PICKLE_FORMAT]
-    return worse or found[:1]
+    worse = pickles.call_findings(sites.sites.values(), where, rules) + [finding for finding in found if finding.rule is not PICKLE_FORMAT]
+    return sorted(worse, key=lambda finding: finding.offset or 0) or found[:1]
 
 
 def _skip_storage(reading: Walk, data, at: int) -> int | None:

@@ -31,7 +31,7 @@ OPTIONS = (
         "ranges",
         "auto",
         "where version ranges in package metadata (pyproject [project], Poetry, setup.py, setup.cfg) are accepted: "
-        "'auto' (the project decides: a library's published metadata keeps its ranges, an application's are accepted beside a lock file), "
+        "'auto' (the project decides: a library's pyproject keeps its ranges, dependency groups included; an application's are accepted beside a lock file), "
         "'never' (application policy), 'with-lock-file' (accepted when a lock file sits beside the manifest, which is then checked), "
         "'always' (library policy: metadata ranges are never reported)",
         choices=("auto", "never", "with-lock-file", "always"),
@@ -39,6 +39,13 @@ OPTIONS = (
     Option("require-hashes", False, "also report exact pins that have no --hash (strict profile)"),
     Option("allowed-indexes", [], "index URLs accepted as --extra-index-url (prefix match), e.g. a private mirror"),
     Option("allowed-action-owners", [], "owners whose actions may be used by tag, e.g. ['actions', 'github'] (default: none)"),
+    Option(
+        "first-party-namespaces",
+        [],
+        "image namespaces the project publishes besides its own owner and name (found from git and its metadata), "
+        "e.g. ['lmcache']: their images are first-party, not reported by PIN010",
+    ),
+    Option("report-first-party-images", False, "also report the project's own (first-party) images referenced by tag (PIN010)"),
     Option("osv-database", "", "with --online: a folder of OSV JSON records (an offline export) to use instead of the OSV API"),
 )
 

@@ -5,7 +5,7 @@ the keys whose values are shell commands (a string, or a list of strings and nes
 YAML anchors make them), and the keys whose values are container images (a string, or a
 mapping with `name:` as GitLab writes it). Commands go to `commands.Script`, the reader of
 workflow `run:` steps, one script per mapping that holds them (a job or a step, so a clone
-pinned by a later checkout of the same job is seen); images go to `check_image` (PIN010).
+pinned by a later checkout of the same job is seen); images go to `images.ImageJudge` (PIN010).
 
 The tree is walked once, every node once (aliases cost nothing), along every mapping: the keys
 are distinctive enough in these files. Azure's `- task:` steps hold a script in `inputs:` only
@@ -23,7 +23,7 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
-from mlgate.pins.images import check_image
+from mlgate.pins.images import ImageJudge
 from mlgate.workflow import mask_expressions
 
 
@@ -81,6 +81,7 @@ class _Reader:
         self.source = source
         self.context = context
         self.system = system
+        self.judge = ImageJudge(source, context)
         self.findings: list[Finding] = []
         self.seen: set[int] = set()  # nodes walked
         self.read: set[int] = set()  # nodes read as commands: an anchored list used twice is read once
@@ -145,7 +146,7 @@ class _Reader:
 
     def image(self, node: yamlfile.Node) -> None:
         reference = yamlfile.text_of(node)
-        problem = check_image(reference.removeprefix("docker://")) if reference else None
+        problem = self.judge.check(reference.removeprefix("docker://")) if reference else None
         if problem is not None:
             _, locate = yamlfile.scalar_text(self.source, node)
             self.findings.append(commands.placer(self.source.path, locate)(problem))

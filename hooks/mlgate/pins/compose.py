@@ -13,18 +13,19 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
-from mlgate.pins.images import check_image
+from mlgate.pins.images import ImageJudge
 
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
     findings: list[Finding] = []
+    judge = ImageJudge(source, context)
     for document in yamlfile.load_documents(source):
         for _, _, service in yamlfile.items(yamlfile.get(document, "services")):
             image = yamlfile.get(service, "image")
             reference = yamlfile.text_of(image)
             if image is None or reference is None or yamlfile.get(service, "build") is not None:
                 continue
-            problem = check_image(reference)
+            problem = judge.check(reference)
             if problem is not None:
                 _, locate = yamlfile.scalar_text(source, image)
                 findings.append(commands.placer(source.path, locate)(problem))

@@ -4,6 +4,10 @@
 lines, read as a requirements file would be (options, includes, hashes). Channels over
 plain http are reported. A YAML file by one of these names without `dependencies` is
 not a conda environment and is left alone.
+
+`python` and `pip` without an exact version are not reported: they are the environment's
+toolchain (the interpreter the solver picks to fit the other pins, and the installer of the
+`pip:` list), not a library the project imports; every other entry, and every `pip:` line, is.
 """
 
 from __future__ import annotations
@@ -15,25 +19,36 @@ from mlgate import yamlfile
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
+from mlgate.identity import in_example_folder
 from mlgate.pins import requirements
-from mlgate.pins.requirement import Problem, check_conda_spec, check_url, place_in
-from mlgate.pins.rules import INSECURE_INDEX
+from mlgate.pins.requirement import CONDA_SPEC, Problem, check_conda_spec, check_url, place_in
+from mlgate.pins.rules import INSECURE_INDEX, UNPINNED
 
 NAME = re.compile(r"(environment[^/]*|conda[^/]*|env[^/]*)\.ya?ml")
+TOOLCHAIN = frozenset({"python", "pip"})
 
 
 def matches(path: str) -> bool:
     return NAME.fullmatch(path.rsplit("/", 1)[-1].lower()) is not None
 
 
+def is_toolchain(spec: str) -> bool:
+    """`python`, `pip>=23`, `conda-forge::python=3.11`: the interpreter or its installer."""
+    match = CONDA_SPEC.match(spec)
+    return match is not None and match.group(1).rsplit("::", 1)[-1].lower() in TOOLCHAIN
+
+
 def spec_problems(spec: str) -> list[Problem]:
     # An explicit package URL (`https://conda.anaconda.org/.../pkg.conda#<md5>`) is a download.
-    return check_url(spec) if "://" in spec else check_conda_spec(spec)
+    if "://" in spec:
+        return check_url(spec)
+    return [] if is_toolchain(spec) else check_conda_spec(spec)
 
 
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     if "dependencies" not in source.text:
         return
+    sample = in_example_folder(source)
     for document in yamlfile.load_documents(source):
         dependencies = yamlfile.get(document, "dependencies")
         if not yamlfile.is_sequence(dependencies):
@@ -49,7 +64,8 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
             if spec is not None:
                 _text, locate = yamlfile.scalar_text(source, entry)
                 for problem in spec_problems(spec):
-                    yield place_in(problem, source.path, locate)
+                    if not (sample and problem.rule is UNPINNED):  # ranges in a sample: see PIN001
+                        yield place_in(problem, source.path, locate)
             for item in yamlfile.elements(yamlfile.get(entry, "pip")):
                 if yamlfile.text_of(item) is not None:
                     text, locate = yamlfile.scalar_text(source, item)

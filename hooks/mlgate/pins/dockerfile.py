@@ -24,7 +24,7 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
-from mlgate.pins.images import check_image
+from mlgate.pins.images import ImageJudge
 from mlgate.pins.requirement import Problem
 from mlgate.pins.rules import ADD_NO_CHECKSUM, VCS_REF
 from mlgate.problem import is_full_sha
@@ -59,6 +59,7 @@ class _Dockerfile:
     def __init__(self, source: SourceFile, context: ScanContext):
         self.source = source
         self.script = commands.Script(context)
+        self.judge = ImageJudge(source, context)
         self.problems: list[tuple[Problem, Instruction]] = []
         self.global_args: dict[str, str] = {}
         self.stages: set[str] = set()
@@ -71,7 +72,7 @@ class _Dockerfile:
         resolved = _substitute(reference, self.global_args)
         if resolved is None or resolved.lower() in self.stages or resolved.isdigit():
             return
-        problem = check_image(resolved, offset)
+        problem = self.judge.check(resolved, offset)
         if problem is not None:
             if resolved != reference:
                 problem.message += f" (written as {reference})"

@@ -28,7 +28,7 @@ from mlgate.files import InvalidText, MissingFile, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
-from mlgate.pins.images import DIGEST, check_image
+from mlgate.pins.images import ImageJudge
 from mlgate.pins.requirement import Problem
 from mlgate.pins.rules import IMAGE_NO_DIGEST
 
@@ -88,8 +88,9 @@ def _kustomized(source: SourceFile, context: ScanContext) -> frozenset[str]:
 
 
 class _Images:
-    def __init__(self, source: SourceFile, parsed: SourceFile, kustomized: frozenset[str] = frozenset()):
+    def __init__(self, source: SourceFile, parsed: SourceFile, judge: ImageJudge, kustomized: frozenset[str] = frozenset()):
         self.source = source  # as written: a line holding a template action is not judged
+        self.judge = judge
         self.parsed = parsed
         self.kustomized = kustomized  # image names a kustomization beside the file retags
         self.findings: list[Finding] = []
@@ -109,7 +110,7 @@ class _Images:
         reference = yamlfile.text_of(node)
         if node is None or not reference or any(mark in reference for mark in _TEMPLATE) or _placeholder(reference):
             return
-        self.report(node, check_image(reference))
+        self.report(node, self.judge.check(reference))
 
     def pods(self, document: yamlfile.Node) -> None:
         for spec, _ in kubernetes.pods(document):
@@ -138,15 +139,15 @@ class _Images:
             return
         digest = (yamlfile.text_of(yamlfile.get(image, "digest")) or "").strip()
         if digest:
-            self.report(yamlfile.get(image, "digest") or repository_node, check_image(f"{reference}@{digest}"))
+            self.report(yamlfile.get(image, "digest") or repository_node, self.judge.check(f"{reference}@{digest}"))
             return
         tag_node = yamlfile.get(image, "tag")
         tag = (yamlfile.text_of(tag_node) or "").strip()
         if tag and _placeholder(f"{reference}:{tag}"):
             return
         if tag:
-            self.report(tag_node or repository_node, check_image(f"{reference}:{tag}"))
-        elif "$" not in reference and not DIGEST.search(reference):
+            self.report(tag_node or repository_node, self.judge.check(f"{reference}:{tag}"))
+        elif self.judge.check(reference) is not None:  # judged as a reference; said as the chart fills it
             why = "has no tag or digest in the values: the chart fills in a tag (its appVersion in most charts), which can move"
             self.report(repository_node, Problem(IMAGE_NO_DIGEST, f"image {reference} {why}", 0))
 
@@ -160,9 +161,9 @@ class _Images:
             digest_node, tag_node = yamlfile.get(entry, "digest"), yamlfile.get(entry, "newTag")
             digest, tag = (yamlfile.text_of(digest_node) or "").strip(), (yamlfile.text_of(tag_node) or "").strip()
             if digest_node is not None and digest:
-                self.report(digest_node, check_image(f"{name}@{digest}"))
+                self.report(digest_node, self.judge.check(f"{name}@{digest}"))
             elif tag_node is not None and tag and not _placeholder(f"{name}:{tag}"):
-                self.report(tag_node, check_image(f"{name}:{tag}"))
+                self.report(tag_node, self.judge.check(f"{name}:{tag}"))
 
 
 def _is_kustomization(source: SourceFile, document: yamlfile.Node) -> bool:
@@ -177,7 +178,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
         return
     parsed, documents, error = kubernetes.load(source)
     values_file = kubernetes.is_values_file(source)
-    images = _Images(source, parsed, frozenset() if values_file else _kustomized(source, context))
+    images = _Images(source, parsed, ImageJudge(source, context), frozenset() if values_file else _kustomized(source, context))
     for document in documents:
         if _is_kustomization(source, document):
             images.kustomization(document)

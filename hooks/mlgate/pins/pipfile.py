@@ -17,11 +17,13 @@ from mlgate.pins import tomlfile
 from mlgate.pins.pinned import note_pin
 from mlgate.pins.requirement import (
     Problem,
+    advised,
     check_git_table,
     check_index,
     check_requirement,
     check_url,
     place,
+    range_advice,
     ranges_accepted,
     without_ranges,
 )
@@ -84,6 +86,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     data = tomlfile.load(source)
     positions = Positions(source)
     accepted = ranges_accepted(source, context, lock_files=("Pipfile.lock",), metadata=False)
+    advice = range_advice(context, "pipenv lock", source.name)
     used_indexes = set()
     for category, packages in data.items():
         if category in NOT_PACKAGES or not isinstance(packages, dict):
@@ -91,7 +94,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
         for name, spec in packages.items():
             if isinstance(spec, dict) and isinstance(spec.get("index"), str):
                 used_indexes.add(spec["index"])
-            for problem in without_ranges(package_problems(name, spec), accepted):
+            for problem in advised(without_ranges(package_problems(name, spec), accepted), advice):
                 yield place(problem, source.path, *positions.key((category, name)))
             if context.online and (text := index_requirement(name, spec)):  # looked up in OSV after the scan
                 note_pin(context, text, source.path, *positions.key((category, name)))

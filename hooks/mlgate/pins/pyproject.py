@@ -1,10 +1,11 @@
 """`pyproject.toml`: PEP 621 and PEP 735 dependencies, build requirements, Poetry and uv.
 
-Version ranges in package metadata follow the `ranges` option: under `auto` (the default) the
-project decides (`mlgate.pins.project`): a library's published metadata (`[project]`
-dependencies and extras, Poetry's main dependencies, build requirements) keeps its ranges,
-an application's are accepted beside a lock file. Dependency groups and dev dependencies
-are what the project's own tooling installs: accepted beside a lock file. A project's
+Version ranges follow the `ranges` option: under `auto` (the default) the project decides
+(`mlgate.pins.project`): a library keeps the ranges of its whole pyproject (`[project]`
+dependencies and extras, dependency groups, uv/PDM/Poetry dev dependencies and groups, build
+requirements): they are metadata its users and contributors resolve, and what its CI installs
+is checked where it installs it (the workflow's `pip install`, a lock file). An application's
+ranges are accepted beside a lock file, and the message says to commit one. A project's
 references to itself (`mypkg[api]` in mypkg's extras) are not dependencies. VCS and URL
 problems and package indexes are reported whatever the policy.
 """
@@ -22,6 +23,7 @@ from mlgate.pins.pinned import note_pin, poetry_pin_text
 from mlgate.pins.project import is_library, project_name, self_reference
 from mlgate.pins.requirement import (
     Problem,
+    advised,
     canonical_name,
     check_git_table,
     check_index,
@@ -29,32 +31,18 @@ from mlgate.pins.requirement import (
     check_requirement,
     check_url,
     place,
+    range_advice,
     ranges_accepted,
     without_ranges,
 )
-from mlgate.pins.rules import UNPINNED
 from mlgate.pins.tomlfile import Path, Positions
 
 # Keys of a Poetry dependency table that install it from elsewhere than an index.
 NOT_FROM_INDEX = frozenset({"git", "url", "path", "file"})
 # Source tables of uv that pin a dependency by themselves (a commit, a file, the workspace).
 UV_PINNING_SOURCES = ("git", "url", "path", "workspace")
-# Lists whose ranges are the published metadata of a library (the rest is the project's own tooling).
-METADATA = (("project", "dependencies"), ("project", "optional-dependencies"), ("tool", "poetry", "dependencies"))
-PIN_OR_LOCK = "; pin it exactly (==X.Y.Z) or commit a lock file (uv lock, poetry lock, pdm lock) beside this pyproject.toml"
+LOCK_COMMANDS = "uv lock, poetry lock or pdm lock"
 PIN_BUILD = "; build requirements are not pinned by a lock file: pin it exactly (==X.Y.Z)"
-
-
-def is_metadata(path: Path) -> bool:
-    return any(path[: len(prefix)] == prefix for prefix in METADATA)
-
-
-def advised(problems: list[Problem], advice: str) -> list[Problem]:
-    """PIN001 problems with the fix that is right for this file appended to their message."""
-    for problem in problems:
-        if problem.rule is UNPINNED:
-            problem.message += advice
-    return problems
 
 
 def matches(path: str) -> bool:
@@ -89,8 +77,8 @@ def check_strings(
     accepted: bool,
     governed: frozenset[str],
     *,
+    advice: str,
     name: str | None = None,
-    advice: str = PIN_OR_LOCK,
 ) -> Iterator[Finding]:
     if not isinstance(items, list):
         return
@@ -209,15 +197,14 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     allowed = context.options.get("allowed-indexes", [])
     name = project_name(data)
     library = is_library(data)
-    metadata_accepted = ranges_accepted(source, context, library=library)
-    tooling_accepted = ranges_accepted(source, context)
+    accepted = ranges_accepted(source, context, library=library)
+    advice = range_advice(context, LOCK_COMMANDS, source.name)
     uv = _table(data, "tool", "uv")
     uv_sources = _table(uv, "sources")
     governed = uv_governed(uv_sources)
 
     for path, items in requirement_lists(data):
-        accepted = metadata_accepted if is_metadata(path) else tooling_accepted
-        yield from check_strings(path, items, positions, source, context, accepted, governed, name=name)
+        yield from check_strings(path, items, positions, source, context, accepted, governed, advice=advice, name=name)
     # A lock file pins the project's dependencies but not what builds it.
     policy = context.options.get("ranges", "auto")
     build_accepted = policy == "always" or (policy == "auto" and library)
@@ -234,11 +221,10 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
 
     poetry = _table(data, "tool", "poetry")
     for path, table in poetry_dependency_tables(poetry):
-        accepted = metadata_accepted if is_metadata(path) else tooling_accepted
         for dependency, spec in table.items():
             if dependency.lower() == "python" or canonical_name(dependency) == name:
                 continue
-            for problem in advised(without_ranges(poetry_problems(dependency, spec), accepted), PIN_OR_LOCK):
+            for problem in advised(without_ranges(poetry_problems(dependency, spec), accepted), advice):
                 yield place(problem, source.path, *positions.key((*path, dependency)))
             version = poetry_version(spec) if context.online else None
             if isinstance(version, str) and (text := poetry_pin_text(dependency, version)):

@@ -217,6 +217,22 @@ def ranges_accepted(
     return "pylock.toml" in lock_files and any(source.abspath.parent.glob("pylock.*.toml"))
 
 
+def advised(problems: list[Problem], advice: str) -> list[Problem]:
+    """PIN001 problems with the fix that is right for this file appended to their message."""
+    for problem in problems:
+        if problem.rule is UNPINNED:
+            problem.message += advice
+    return problems
+
+
+def range_advice(context: ScanContext, lock_commands: str, manifest: str) -> str:
+    """The fix to add to a PIN001 message in a manifest whose ranges a lock file beside it would
+    accept: commit that lock file; under `ranges = "never"` nothing but an exact pin does."""
+    if context.options.get("ranges", "auto") == "never":
+        return "; pin it exactly (==X.Y.Z): with ranges = 'never' a lock file does not make a range acceptable"
+    return f"; commit a lock file ({lock_commands}) beside this {manifest}: its ranges are then accepted, and the lock file checked"
+
+
 def without_ranges(problems: list[Problem], accepted: bool) -> list[Problem]:
     """Drop PIN001 when the `ranges` policy accepts ranges here; VCS and URL problems stay."""
     return [p for p in problems if not accepted or p.rule is not UNPINNED]

@@ -5,6 +5,10 @@ whitespace), per-requirement `--hash` options and global options (`-r`, `-c`, `-
 `--extra-index-url`, `--trusted-host`, `-f`, ...; long options may be abbreviated, as in
 pip). Included files are followed relative to the including file, each once, and report
 under their own path. Conda environments reuse `scan_lines` for their `pip:` entries.
+
+The input of pip-compile or `uv pip compile` (`requirements.in`, or a file a generated lock beside
+it names, see `compile_inputs`) keeps ranges by design: the lock is what gets installed, so the
+input's ranges (PIN001) and missing hashes (PIN007) are not reported; the lock is checked.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 from mlgate.files import MissingFile, ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
+from mlgate.identity import in_example_folder
+from mlgate.pins.compile_inputs import is_compile_input
 from mlgate.pins.pinned import note_pin
 from mlgate.pins.requirement import (
     HASH_FRAGMENT,
@@ -214,6 +220,10 @@ class _Walk:
 
     context: ScanContext
     root: Path  # the scanned file: errors are reported under it
+    # The scanned file is what pip-compile or uv freezes into a lock: its includes are inputs too.
+    compile_input: bool = False
+    # The scanned file sits in a docs or example folder: a reader's starting point, not an install.
+    sample: bool = False
     visited: set[Path] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
 
@@ -321,6 +331,10 @@ class _Walk:
                 )
             if is_constraints:  # a constraint installs nothing by itself: ranges there only fail to pin
                 problems = [p for p in problems if p.rule not in (UNPINNED, MISSING_HASH, PARTIAL_HASHES)]
+            elif self.compile_input:  # the lock pins and hashes what the input's ranges resolve to
+                problems = [p for p in problems if p.rule not in (UNPINNED, MISSING_HASH)]
+            elif self.sample:  # ranges in a sample age well; exact pins there go stale (see PIN001)
+                problems = [p for p in problems if p.rule is not UNPINNED]
             for problem in problems:
                 yield place_in(problem, source.path, requirement.line.locate, requirement.offset)
 
@@ -335,13 +349,13 @@ def scan_lines(lines: list[Line], source: SourceFile, context: ScanContext) -> I
     A missing include is raised as ScanError after every finding has been yielded, so the
     engine records both the findings and the error entry.
     """
-    walk = _Walk(context, source.abspath, visited={source.abspath})
+    walk = _Walk(context, source.abspath, visited={source.abspath}, sample=in_example_folder(source))
     yield from walk.lines(lines, source, frozenset(), False)
     walk.raise_errors()
 
 
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
-    walk = _Walk(context, source.abspath)
+    walk = _Walk(context, source.abspath, compile_input=is_compile_input(source, context, matches), sample=in_example_folder(source))
     yield from walk.file(source, frozenset(), "constraint" in source.name.lower())
     walk.raise_errors()
 

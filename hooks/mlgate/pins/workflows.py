@@ -23,7 +23,7 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
-from mlgate.pins.images import check_image
+from mlgate.pins.images import ImageJudge
 from mlgate.pins.requirement import Problem
 from mlgate.pins.rules import ACTION_NOT_PINNED
 from mlgate.problem import is_full_sha
@@ -60,6 +60,7 @@ class _Workflow:
     def __init__(self, source: SourceFile, context: ScanContext):
         self.source = source
         self.context = context
+        self.judge = ImageJudge(source, context)
         self.allowed = commands.allowed_indexes(context)
         self.owners = {owner.lower() for owner in context.options.get("allowed-action-owners", []) if isinstance(owner, str)}
         self.findings: list[Finding] = []
@@ -127,9 +128,9 @@ class _Workflow:
         if docker_scheme:  # an action's `runs.image` is a local Dockerfile unless it says docker://
             if not reference.startswith("docker://"):
                 return
-            self.report(check_image(reference[len("docker://") :], len("docker://")), node)
+            self.report(self.judge.check(reference[len("docker://") :], len("docker://")), node)
         else:
-            self.report(check_image(reference.removeprefix("docker://")), node)
+            self.report(self.judge.check(reference.removeprefix("docker://")), node)
 
     def matrix_image(self, node: yamlfile.Node, reference: str, matrix: re.Match[str], job: yamlfile.Node) -> None:
         """`image: ${{ matrix.config.image }}`: judge the values the matrix gives it.
@@ -145,7 +146,7 @@ class _Workflow:
                 self.image(value)
             return
         for _value, text in values:
-            problem = check_image(reference[: matrix.start()] + text + reference[matrix.end() :])
+            problem = self.judge.check(reference[: matrix.start()] + text + reference[matrix.end() :])
             if problem is not None:
                 problem.message += f" (with matrix.{matrix.group(1)} = {text})"
                 self.report(problem, node)

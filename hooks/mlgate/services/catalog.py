@@ -10,6 +10,9 @@ Option and variable names follow one convention: a name starting with `-` is a c
 option (`--host`, or `--ServerApp.token` for traitlets), anything else an environment variable.
 In `auth_by` / `disabled_by`, a value of None means "the option is given" (a flag) for
 options, "set to anything non-empty" for variables; "" means "set to the empty string".
+`default_credentials` are the server's own settings (`MINIO_ROOT_PASSWORD`), never the variables
+a client holds to connect (`AWS_SECRET_ACCESS_KEY`): SVC003 is reported where the service that
+accepts the credentials is defined.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class Port:
     number: int
     api: str
     severity: Severity | None  # None: never reported (metrics, health, or the predictions the service exists to serve)
+    mutual_tls: bool = False  # a gRPC server that requires a client certificate once the service's TLS is on (`Service.tls_by`)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,9 @@ class Service:
     disabled_by: tuple[tuple[str, str | None], ...] = ()
     default_credentials: tuple[tuple[str, str], ...] = ()  # (variable, the value it ships with)
     authenticated_since: tuple[int, ...] = ()  # image versions from this one on require a token by default
+    # Settings that turn the service's TLS on: every group must match (any pair of a group). Its
+    # `mutual_tls` ports then accept only clients with a certificate its CA signed.
+    tls_by: tuple[tuple[tuple[str, str | None], ...], ...] = ()
 
     @property
     def severity(self) -> Severity:
@@ -79,8 +86,8 @@ SERVICES: tuple[Service, ...] = (
         "(ShadowRay, CVE-2023-48022, exploited in the wild since 2023)",
         (
             Port(8265, "dashboard and Jobs API", CRITICAL),
-            Port(10001, "Ray client server", CRITICAL),
-            Port(6379, "GCS (cluster control)", CRITICAL),
+            Port(10001, "Ray client server", CRITICAL, mutual_tls=True),
+            Port(6379, "GCS (cluster control)", CRITICAL, mutual_tls=True),
             Port(8000, "Ray Serve HTTP", None),
             Port(8080, "metrics", None),
         ),
@@ -91,6 +98,10 @@ SERVICES: tuple[Service, ...] = (
         bind_by=("--dashboard-host",),
         port_by=("--dashboard-port",),
         auth_by=(("RAY_AUTH_MODE", "token"),),
+        # Ray's gRPC servers with RAY_USE_TLS load RAY_TLS_CA_CERT and require client certificates
+        # (tls_utils.add_port_to_grpc_server: require_client_auth; the C++ servers:
+        # REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY). The dashboard (HTTP) is not covered.
+        tls_by=((("RAY_USE_TLS", "1"), ("RAY_USE_TLS", "true")), (("RAY_TLS_CA_CERT", None),)),
     ),
     Service(
         "torchserve",
@@ -122,6 +133,7 @@ SERVICES: tuple[Service, ...] = (
         bind_by=("--host", "-h", "MLFLOW_HOST"),
         port_by=("--port", "-p", "MLFLOW_PORT"),
         auth_by=(("--app-name", "basic-auth"), ("MLFLOW_FLASK_SERVER_SECRET_KEY", None)),
+        # the admin password a Bitnami MLflow server is started with (its clients read the same variable)
         default_credentials=(("MLFLOW_TRACKING_PASSWORD", "password1234"),),
     ),
     Service(
@@ -256,11 +268,7 @@ SERVICES: tuple[Service, ...] = (
         bind_by=("--address", "--console-address"),
         binds_all_by_default=True,
         authenticated_by_default=True,
-        default_credentials=(
-            ("MINIO_ROOT_PASSWORD", "minioadmin"),
-            ("MINIO_SECRET_KEY", "minioadmin"),
-            ("AWS_SECRET_ACCESS_KEY", "minioadmin"),
-        ),
+        default_credentials=(("MINIO_ROOT_PASSWORD", "minioadmin"), ("MINIO_SECRET_KEY", "minioadmin")),
     ),
     Service(
         "redis",

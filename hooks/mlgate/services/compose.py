@@ -205,9 +205,9 @@ def service_findings(source: SourceFile, name: str, node: yamlfile.Node, proxies
         names = [name, yamlfile.text_of(yamlfile.get(node, "container_name")) or "", image.rsplit(":", 1)[0]]
         service = service_of_name_and_port(names, [exposure.port for exposure in exposures if exposure.port])
     service, settings = configure(service, lines, env)
-    findings = report.credentials(source.path, env.values())
     if service is None:
-        return findings
+        return []
+    findings = report.credentials(source.path, [service], settings.values())
     launch = Launch(service, node_spot(source, image_node or node), settings)
     bound, _ = launch.binding()
     if bound == "loopback":

@@ -65,9 +65,9 @@ def findings(path: str, command: shell.Command, locate: Locate) -> list[Finding]
     image, rest = argv[index], argv[index + 1 :]
     lines = [(shell.command_from_words([(word.text, word.offset) for word in rest]), locate)] if rest else []
     service, settings = compose.configure(service_of_image(image.text), lines, env)
-    found = report.credentials(path, env.values())
     if service is None:
-        return found
+        return []
+    found = report.credentials(path, [service], settings.values())
     exposures = []
     for value, spot in published:
         parsed = compose.short_port(value)

@@ -87,12 +87,12 @@ class _Image:
 
     def findings(self) -> list[Finding]:
         path = self.source.path
-        findings = report.credentials(path, (setting for setting in self.env.values() if not setting.name.startswith("-")))
         service, settings = compose.configure(
             service_of_image(self.base) or compose.service_from_env(self.env), self.command_lines(), self.env
         )
         if service is None:
-            return findings
+            return []
+        findings = report.credentials(path, [service], settings.values())
         launch = Launch(service, (1, 1), settings)
         bound, _ = launch.binding()
         exposure = report.bind_exposure(launch)

@@ -9,6 +9,7 @@ from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.services import compose, report
+from mlgate.services.catalog import SERVICES
 from mlgate.services.launch import Launch, Setting
 
 _LINE = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(['\"]?)(.*?)\2[ \t]*(?:[ \t]#.*)?$", re.MULTILINE)
@@ -24,7 +25,7 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
         match.group(1): Setting(match.group(1), match.group(3), source.position(match.start(3)), "$" in match.group(3))
         for match in _LINE.finditer(source.text)
     }
-    findings = report.credentials(source.path, settings.values())
+    findings = report.credentials(source.path, SERVICES, settings.values())  # whichever container reads it
     service = compose.service_from_env(settings)
     if service is not None:
         findings += report.launched(source.path, Launch(service, (1, 1), settings))

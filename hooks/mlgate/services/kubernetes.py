@@ -5,10 +5,18 @@ Exposed means reachable from outside the cluster:
   picks a pod of the same file running a known service (or, when no pod in the file
   matches, whose name says which service it fronts) -> at that port entry;
 - an `Ingress` whose backend is such a service, unless its annotations put authentication
-  in front (`nginx.ingress.kubernetes.io/auth-url`, `auth-type`, ...) -> at the backend;
+  in front (`nginx.ingress.kubernetes.io/auth-url`, `auth-type`, a Traefik auth middleware)
+  -> at the backend;
 - `hostNetwork: true`, or a `hostPort`, on a pod running a known service;
 - KubeRay: `headGroupSpec.serviceType: LoadBalancer|NodePort`, `enableIngress: true`.
-A `ClusterIP` Service alone is not exposed. Pods are found wherever a `containers:` list
+A `ClusterIP` Service alone is not exposed, nor a load balancer the cloud's annotations make
+internal (`alb.ingress.kubernetes.io/scheme: internal`, `networking.gke.io/load-balancer-type:
+Internal`, ...): both are reachable from the private network only. A Service or Ingress in
+front of a KubeRay head service (`<cluster>-head-svc`, or a `ray.io/cluster` selector) is
+judged with that cluster's settings, found in the same file or in a YAML file beside it.
+Environment values from a Secret or ConfigMap of the same file are read (`secretKeyRef`,
+`envFrom`), so a MinIO whose `MINIO_ROOT_PASSWORD` comes from a Secret holding `minioadmin` is
+reported at the Secret. Pods are found wherever a `containers:` list
 is (Deployments, StatefulSets, Jobs, CronJobs, custom resources). Helm `values.yaml`:
 `service.type` and `ingress.enabled` next to an `image` of a known service (or in a chart
 folder named after one), wherever they sit in the chart's block; `auth.enabled: false` there
@@ -24,13 +32,15 @@ the worse one counts (a `<<` merged after the pod's own `hostNetwork: false` win
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mlgate import compose as compose_file
 from mlgate import kubernetes, yamlfile
-from mlgate.files import InvalidText, SourceFile
+from mlgate.files import InvalidText, ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.services import compose, report, scripts
@@ -52,6 +62,27 @@ _PREFILTER = re.compile(r"\b(?:kind|containers|headGroupSpec|image|repository|he
 _EXPOSING_TYPES = frozenset({"LoadBalancer", "NodePort"})
 _PROXY_IMAGES = ("oauth2-proxy", "oauth2_proxy", "pomerium", "authelia", "vouch-proxy", "keycloak-gatekeeper", "kube-rbac-proxy")
 _AUTH_KEY = re.compile(r"auth", re.IGNORECASE)
+# Annotation values that turn an auth annotation off (`alb.../auth-type: none`, `enable-global-auth: "false"`).
+_AUTH_OFF = frozenset({"", "none", "false", "off", "no", "0", "optional", "optional_no_ca"})
+_TRAEFIK_MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares"
+_MIDDLEWARE_AUTH = ("basicAuth", "digestAuth", "forwardAuth")
+# Annotations (lower-case values) that give a load balancer an address in the private network
+# only: reachable from inside it alone, like a ClusterIP Service.
+_INTERNAL_LOAD_BALANCER = {
+    "service.beta.kubernetes.io/aws-load-balancer-internal": frozenset({"true", "0.0.0.0/0"}),
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": frozenset({"internal"}),
+    "alb.ingress.kubernetes.io/scheme": frozenset({"internal"}),
+    "networking.gke.io/load-balancer-type": frozenset({"internal"}),
+    "cloud.google.com/load-balancer-type": frozenset({"internal"}),
+    "kubernetes.io/ingress.class": frozenset({"gce-internal"}),
+    "service.beta.kubernetes.io/azure-load-balancer-internal": frozenset({"true"}),
+    "appgw.ingress.kubernetes.io/use-private-ip": frozenset({"true"}),
+    "service.beta.kubernetes.io/oci-load-balancer-internal": frozenset({"true"}),
+}
+_RAY_KINDS = ("RayCluster", "RayService", "RayJob")
+_HEAD_SERVICE = "-head-svc"  # KubeRay names a cluster's head Service `<cluster>-head-svc`
+_RAY_CLUSTER_LABEL = "ray.io/cluster"
+_MAX_SIBLINGS = 200  # YAML files beside this one read to find a KubeRay cluster it fronts
 
 
 @dataclass
@@ -73,8 +104,50 @@ class _Pod:
 _labels = kubernetes.labels
 
 
-def _env(source: SourceFile, node: yamlfile.Node | None) -> dict[str, Setting]:
+_Data = dict[str, tuple[str, yamlfile.Node]]  # key -> (value, the node that holds it)
+
+
+@dataclass
+class _Stores:
+    """The Secrets and ConfigMaps of the file, by name: what `valueFrom` and `envFrom` read."""
+
+    secrets: dict[str, _Data] = field(default_factory=dict)
+    config_maps: dict[str, _Data] = field(default_factory=dict)
+
+    def add(self, document: yamlfile.Node) -> None:
+        kind, name = yamlfile.text_of(yamlfile.get(document, "kind")), _name(document)
+        if kind == "Secret":
+            data = {key: (text, value) for key, _, value in yamlfile.items(yamlfile.get(document, "data")) if (text := _decoded(value))}
+            plain = {key: (yamlfile.text_of(value) or "", value) for key, _, value in yamlfile.items(yamlfile.get(document, "stringData"))}
+            self.secrets[name] = {**data, **plain}  # the API server writes stringData over data
+        elif kind == "ConfigMap":
+            self.config_maps[name] = {
+                key: (yamlfile.text_of(value) or "", value) for key, _, value in yamlfile.items(yamlfile.get(document, "data"))
+            }
+
+    def store(self, reference: yamlfile.Node | None, secret: bool) -> tuple[str, _Data | None]:
+        """(`Secret <name>` or `ConfigMap <name>`, its data when the file defines it)."""
+        name = yamlfile.text_of(yamlfile.get(reference, "name")) or ""
+        return f"{'Secret' if secret else 'ConfigMap'} {name}", (self.secrets if secret else self.config_maps).get(name)
+
+
+def _decoded(node: yamlfile.Node) -> str | None:
+    """A Secret's `data` value as the container sees it (base64-decoded), or None."""
+    try:
+        return base64.b64decode(yamlfile.text_of(node) or "", validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _stored(source: SourceFile, variable: str, store: str, key: str, held: tuple[str, yamlfile.Node]) -> Setting:
+    """A variable whose value comes from a Secret or ConfigMap of the file: placed at that value."""
+    value, node = held
+    return Setting(variable, value, node_spot(source, node), "$(" in value, f"{variable}={value} (from {store}, key {key})")
+
+
+def _env(source: SourceFile, node: yamlfile.Node | None, stores: _Stores | None = None) -> dict[str, Setting]:
     found = {}
+    stores = stores or _Stores()
     for entry in yamlfile.elements(node):
         name = yamlfile.text_of(yamlfile.get(entry, "name"))
         value = yamlfile.get(entry, "value")
@@ -83,9 +156,37 @@ def _env(source: SourceFile, node: yamlfile.Node | None) -> dict[str, Setting]:
         if value is not None:
             text = yamlfile.text_of(value) or ""
             found[name] = Setting(name, text, node_spot(source, value), "$(" in text)
-        elif yamlfile.get(entry, "valueFrom") is not None:  # a secret or config map: set, value unknown
+            continue
+        value_from = yamlfile.get(entry, "valueFrom")
+        if value_from is None:
+            continue
+        for ref_key, secret in (("secretKeyRef", True), ("configMapKeyRef", False)):
+            reference = yamlfile.get(value_from, ref_key)
+            store, data = stores.store(reference, secret)
+            key = yamlfile.text_of(yamlfile.get(reference, "key")) or ""
+            if data is not None and key in data:
+                found[name] = _stored(source, name, store, key, data[key])
+                break
+        else:  # a secret or config map of another file: set, value unknown
             found[name] = Setting(name, "<from a secret or config map>", node_spot(source, entry), True)
     return found
+
+
+def _env_from(source: SourceFile, container: yamlfile.Node, stores: _Stores) -> tuple[dict[str, Setting], bool]:
+    """The variables `envFrom` takes from Secrets and ConfigMaps of the file, and whether some
+    source is one of another file, which we cannot read."""
+    found: dict[str, Setting] = {}
+    unseen = False
+    for entry in yamlfile.elements(yamlfile.get(container, "envFrom")):
+        secret = yamlfile.get(entry, "secretRef") is not None
+        store, data = stores.store(yamlfile.get(entry, "secretRef" if secret else "configMapRef"), secret)
+        prefix = yamlfile.text_of(yamlfile.get(entry, "prefix")) or ""
+        if data is None:
+            unseen = True
+            continue
+        for key, held in data.items():
+            found[prefix + key] = _stored(source, prefix + key, store, key, held)
+    return found, unseen
 
 
 def _command(source: SourceFile, container: yamlfile.Node) -> list:
@@ -111,11 +212,35 @@ def _target_port(container: _Container, target: str) -> int | None:
 
 
 class _Manifest:
-    def __init__(self, source: SourceFile):
+    def __init__(self, source: SourceFile, context: ScanContext):
         self.source = source
+        self.context = context
         self.pods: list[_Pod] = []
         self.services: dict[str, tuple[yamlfile.Node, yamlfile.Node | None]] = {}  # name -> (document, spec)
+        self.ray_clusters: dict[str, dict[str, Setting]] = {}  # KubeRay cluster name -> its head's settings
+        self.stores = _Stores()
+        self.middlewares: dict[str, bool] = {}  # Traefik Middleware name -> whether it authenticates
         self.findings: list[Finding] = []
+
+    def read(self, documents: list[yamlfile.Node]) -> None:
+        """Every resource of the file's manifests, each kind once what it refers to is known."""
+        by_kind: dict[str, list[yamlfile.Node]] = {}
+        for resource in (item for document in documents for item in kubernetes.resources(document)):
+            by_kind.setdefault(yamlfile.text_of(yamlfile.get(resource, "kind")) or "", []).append(resource)
+        for document in by_kind.get("Secret", []) + by_kind.get("ConfigMap", []):  # what the pods' environment reads
+            self.stores.add(document)
+        for document in by_kind.get("Middleware", []):
+            self.middleware(document)
+        for document in documents:
+            for spec, labels in kubernetes.pods(document):
+                self.pod(spec, labels)
+        # clusters before the Services and Ingresses in front of their head service
+        for document in [document for kind in _RAY_KINDS for document in by_kind.get(kind, [])]:
+            self.ray_cluster(document)
+        for document in by_kind.get("Service", []):
+            self.service(document)
+        for document in by_kind.get("Ingress", []):
+            self.ingress(document)
 
     # pods --------------------------------------------------------------------------------
 
@@ -127,7 +252,8 @@ class _Manifest:
             image = yamlfile.text_of(yamlfile.get(container, "image")) or ""
             if any(proxy in image.lower() for proxy in _PROXY_IMAGES):
                 pod.proxied = True
-            env = _env(source, yamlfile.get(container, "env"))
+            env, unseen_env = _env_from(source, container, self.stores)
+            env.update(_env(source, yamlfile.get(container, "env"), self.stores))  # `env` wins over `envFrom`
             lines = _command(source, container)
             service = service_of_image(image) or compose.service_from_env(env)
             if service is None:  # a custom image: its name and its own port may say
@@ -135,9 +261,9 @@ class _Manifest:
                 names = [yamlfile.text_of(yamlfile.get(container, "name")) or "", image.rsplit(":", 1)[0]]
                 service = service_of_name_and_port(names, [int(number) for number in declared if number.isdigit()])
             service, settings = compose.configure(service, lines, env)
-            self.findings += report.credentials(source.path, env.values())
             if service is None:
                 continue
+            self.findings += report.credentials(source.path, [service], settings.values())
             launch = Launch(service, node_spot(source, yamlfile.get(container, "image") or container), settings)
             if launch.binding()[0] == "loopback":
                 continue
@@ -157,8 +283,7 @@ class _Manifest:
                     )
             if host_network is not None:
                 exposures.append(Exposure(node_spot(source, host_network), launch.port(), "on the node's interfaces (hostNetwork: true)"))
-            env_from = yamlfile.get(container, "envFrom") is not None
-            unseen_auth = (env_from and service.key_in_environment) or image_requires_token(service, image)
+            unseen_auth = (unseen_env and service.key_in_environment) or image_requires_token(service, image)
             pod.containers.append(_Container(service, settings, ports, unseen_auth, launch.spot))
             self.exposed(pod, pod.containers[-1], exposures)
         self.pods.append(pod)
@@ -181,8 +306,9 @@ class _Manifest:
     def backend(self, name: str, selector: dict[str, str], port_entries: list[tuple[str, yamlfile.Node]], how: str) -> None:
         """A Service (or Ingress backend) reachable from outside: who is behind each port.
 
-        Pods of the file that the selector picks decide; when none does, the Service's name
-        (and selector) may say which service it fronts (`mlflow-tracking`, `ray.io/node-type`).
+        Pods of the file that the selector picks decide; then a KubeRay cluster the Service
+        belongs to (its settings); when neither does, the Service's name (and selector) may say
+        which service it fronts (`mlflow-tracking`, `ray.io/node-type`).
         """
         pods = [pod for pod in self.pods if selector and all(pod.labels.get(key) == value for key, value in selector.items())]
         for pod in pods:
@@ -191,19 +317,54 @@ class _Manifest:
                 self.exposed(pod, container, [exposure for exposure in exposures if exposure.port is not None])
         if pods:
             return
+        exposures = [
+            Exposure(node_spot(self.source, node), int(target) if target.isdigit() else None, how) for target, node in port_entries
+        ]
+        cluster = selector.get(_RAY_CLUSTER_LABEL) or (name.removesuffix(_HEAD_SERVICE) if name.endswith(_HEAD_SERVICE) else "")
+        clusters = self.ray_cluster_settings(cluster) if cluster else []
+        for settings in clusters:  # every definition found: the worst one counts
+            self.findings += report.judge(self.source.path, BY_KEY["ray"], exposures, settings)
+        if clusters:
+            return
         service = service_of_name(" ".join([name, *selector.keys(), *selector.values()]))
         if service is not None and not service.authenticated_by_default:
-            exposures = [
-                Exposure(node_spot(self.source, node), int(target) if target.isdigit() else None, how) for target, node in port_entries
-            ]
             self.findings += report.judge(self.source.path, service, exposures, {})
+
+    def ray_cluster_settings(self, name: str) -> list[dict[str, Setting]]:
+        """The head settings of the KubeRay cluster `name`: from this file, else from the YAML files
+        beside it (a folder applied together, `kubectl apply -f dir/`); none when it is defined nowhere here."""
+        if name in self.ray_clusters:
+            return [self.ray_clusters[name]]
+        named = re.compile(rf"^\s*name:\s*[\"']?{re.escape(name)}[\"']?\s*(?:#.*)?$", re.MULTILINE)
+        found = []
+        siblings = sorted(path for path in self.source.abspath.parent.glob("*.y*ml") if path != self.source.abspath)
+        for path in siblings[:_MAX_SIBLINGS]:
+            try:
+                sibling = self.context.source(path)
+                if "headGroupSpec" not in sibling.text or not named.search(sibling.text):
+                    continue
+                parsed, documents, _ = kubernetes.load(sibling)
+            except ScanError:
+                continue  # that file's own errors are reported when it is scanned
+            resources = [resource for document in documents for resource in kubernetes.resources(document)]
+            stores = _Stores()
+            for resource in resources:
+                stores.add(resource)
+            found += [
+                _ray_settings(parsed, resource, stores)
+                for resource in resources
+                if yamlfile.text_of(yamlfile.get(resource, "kind")) in _RAY_KINDS and _name(resource) == name
+            ]
+        return found
 
     def service(self, document: yamlfile.Node) -> None:
         spec = yamlfile.get(document, "spec")
-        name = yamlfile.text_of(yamlfile.get(yamlfile.get(document, "metadata"), "name")) or ""
+        name = _name(document)
         self.services[name] = (document, spec)
         kind = yamlfile.text_of(yamlfile.get(spec, "type")) or "ClusterIP"
         external = yamlfile.elements(yamlfile.get(spec, "externalIPs"))
+        if kind == "LoadBalancer" and _internal(yamlfile.get(yamlfile.get(document, "metadata"), "annotations")):
+            kind = "ClusterIP"  # an address in the private network only (its external IPs still count)
         if kind not in _EXPOSING_TYPES and not external:
             return
         how = (
@@ -221,11 +382,17 @@ class _Manifest:
             found.append((target, port if port is not None else entry))
         return found
 
+    def middleware(self, document: yamlfile.Node) -> None:
+        """A Traefik Middleware: whether it puts authentication in front of the routes that use it."""
+        spec = yamlfile.get(document, "spec")
+        self.middlewares[_name(document)] = any(yamlfile.get(spec, kind) is not None for kind in _MIDDLEWARE_AUTH)
+
     def ingress(self, document: yamlfile.Node) -> None:
         metadata = yamlfile.get(document, "metadata")
-        if any(_AUTH_KEY.search(key) for key, _, _ in yamlfile.items(yamlfile.get(metadata, "annotations"))):
+        annotations = yamlfile.get(metadata, "annotations")
+        if _authenticates(annotations, self.middlewares) or _internal(annotations):
             return
-        name = yamlfile.text_of(yamlfile.get(metadata, "name")) or ""
+        name = _name(document)
         spec = yamlfile.get(document, "spec")
         if spec is None:
             return
@@ -251,23 +418,17 @@ class _Manifest:
 
     def ray_cluster(self, document: yamlfile.Node) -> None:
         """KubeRay RayCluster / RayService / RayJob: the head service KubeRay creates."""
-        spec = yamlfile.get(document, "spec")
-        cluster = yamlfile.get(spec, "rayClusterConfig") or yamlfile.get(spec, "rayClusterSpec") or spec
-        head = yamlfile.get(cluster, "headGroupSpec")
+        head = _head_group(document)
         if head is None:
             return
         ray = BY_KEY["ray"]
-        settings = {
-            f"--{key}": Setting(f"--{key}", yamlfile.text_of(value), node_spot(self.source, value))
-            for key, _, value in yamlfile.items(yamlfile.get(head, "rayStartParams"))
-        }
-        if yamlfile.text_of(yamlfile.get(yamlfile.get(cluster, "authOptions"), "mode")) == "token":
-            settings["RAY_AUTH_MODE"] = Setting("RAY_AUTH_MODE", "token", (0, 0))
-        for container in yamlfile.elements(yamlfile.get(yamlfile.get(yamlfile.get(head, "template"), "spec"), "containers")):
-            settings.update(_env(self.source, yamlfile.get(container, "env")))
+        settings = _ray_settings(self.source, document, self.stores)
+        self.ray_clusters[_name(document)] = settings
         exposures = []
         service_type = yamlfile.get(head, "serviceType")
-        if service_type is not None and yamlfile.text_of(service_type) in _EXPOSING_TYPES:
+        head_annotations = yamlfile.get(yamlfile.get(yamlfile.get(head, "headService"), "metadata"), "annotations")
+        internal = yamlfile.text_of(service_type) == "LoadBalancer" and _internal(head_annotations)
+        if service_type is not None and yamlfile.text_of(service_type) in _EXPOSING_TYPES and not internal:
             exposures.append(
                 Exposure(
                     node_spot(self.source, service_type),
@@ -279,6 +440,67 @@ class _Manifest:
         if ingress is not None and yamlfile.boolean(ingress):
             exposures.append(Exposure(node_spot(self.source, ingress), None, "from outside the cluster (enableIngress: true)"))
         self.findings += report.judge(self.source.path, ray, exposures, settings)
+
+
+def _name(document: yamlfile.Node) -> str:
+    return yamlfile.text_of(yamlfile.get(yamlfile.get(document, "metadata"), "name")) or ""
+
+
+def _internal(annotations: yamlfile.Node | None) -> bool:
+    """Annotations that give a load balancer an address in the private network only."""
+    return any(
+        (yamlfile.text_of(value) or "").strip().lower() in _INTERNAL_LOAD_BALANCER.get(key, ())
+        for key, _, value in yamlfile.items(annotations)
+    )
+
+
+def _authenticates(annotations: yamlfile.Node | None, middlewares: dict[str, bool]) -> bool:
+    """Ingress annotations that put authentication in front: an auth annotation that is not
+    switched off (`auth-url`, `auth-type: basic`, `auth-tls-verify-client: on`, not `auth-type:
+    none`), or a Traefik middleware that authenticates (`middlewares`: those of the file; one
+    defined elsewhere counts when its name says auth)."""
+    for key, _, value in yamlfile.items(annotations):
+        text = (yamlfile.text_of(value) or "").strip()
+        if key == _TRAEFIK_MIDDLEWARES:
+            for reference in filter(None, (part.strip() for part in text.split(","))):
+                used = reference.split("@", 1)[0]  # `<namespace>-<name>@kubernetescrd`
+                known = [auth for name, auth in middlewares.items() if used == name or used.endswith(f"-{name}")]
+                if any(known) or (not known and _AUTH_KEY.search(used)):
+                    return True
+        elif _AUTH_KEY.search(key) and text.lower() not in _AUTH_OFF:
+            return True
+    return False
+
+
+def _cluster_spec(document: yamlfile.Node) -> yamlfile.Node | None:
+    """The RayCluster spec of a RayCluster, RayService or RayJob."""
+    spec = yamlfile.get(document, "spec")
+    return yamlfile.get(spec, "rayClusterConfig") or yamlfile.get(spec, "rayClusterSpec") or spec
+
+
+def _head_group(document: yamlfile.Node) -> yamlfile.Node | None:
+    return yamlfile.get(_cluster_spec(document), "headGroupSpec")
+
+
+def _ray_settings(source: SourceFile, document: yamlfile.Node, stores: _Stores) -> dict[str, Setting]:
+    """How a KubeRay cluster starts its head: `rayStartParams`, the head containers' environment,
+    and what the operator adds (`authOptions.mode: token`; `tlsOptions.enabled`, which sets
+    RAY_USE_TLS and RAY_TLS_CA_CERT in every Ray container)."""
+    cluster = _cluster_spec(document)
+    head = yamlfile.get(cluster, "headGroupSpec")
+    settings = {
+        f"--{key}": Setting(f"--{key}", yamlfile.text_of(value), node_spot(source, value))
+        for key, _, value in yamlfile.items(yamlfile.get(head, "rayStartParams"))
+    }
+    if yamlfile.text_of(yamlfile.get(yamlfile.get(cluster, "authOptions"), "mode")) == "token":
+        settings["RAY_AUTH_MODE"] = Setting("RAY_AUTH_MODE", "token", (0, 0))
+    if yamlfile.boolean(yamlfile.get(yamlfile.get(cluster, "tlsOptions"), "enabled")):
+        settings["RAY_USE_TLS"] = Setting("RAY_USE_TLS", "1", (0, 0))
+        settings["RAY_TLS_CA_CERT"] = Setting("RAY_TLS_CA_CERT", "<the operator's CA>", (0, 0))
+    for container in yamlfile.elements(yamlfile.get(yamlfile.get(yamlfile.get(head, "template"), "spec"), "containers")):
+        settings.update(_env_from(source, container, stores)[0])
+        settings.update(_env(source, yamlfile.get(container, "env"), stores))
+    return settings
 
 
 def _values(
@@ -304,7 +526,8 @@ def _values_findings(source: SourceFile, block: yamlfile.Node, service: Service)
     for node in yamlfile.walk(block):
         for key, _, value in yamlfile.items(node):
             service_type = yamlfile.get(value, "type") if key == "service" else None
-            if service_type is not None and yamlfile.text_of(service_type) in _EXPOSING_TYPES:
+            internal = yamlfile.text_of(service_type) == "LoadBalancer" and _internal(yamlfile.get(value, "annotations"))
+            if service_type is not None and yamlfile.text_of(service_type) in _EXPOSING_TYPES and not internal:
                 number = _port(yamlfile.get(value, "targetPort")) or _port(yamlfile.get(value, "port"))
                 how = f"from outside the cluster (service.type: {yamlfile.text_of(service_type)})"
                 exposures.append(Exposure(node_spot(source, service_type), int(number) if number.isdigit() else None, how))
@@ -312,7 +535,8 @@ def _values_findings(source: SourceFile, block: yamlfile.Node, service: Service)
             if enabled is None:
                 continue
             if key == "ingress" and yamlfile.boolean(enabled):
-                if not any(_AUTH_KEY.search(name) for name, _, _ in yamlfile.items(yamlfile.get(value, "annotations"))):
+                annotations = yamlfile.get(value, "annotations")
+                if not _authenticates(annotations, {}) and not _internal(annotations):
                     exposures.append(Exposure(node_spot(source, enabled), None, "from outside the cluster (ingress.enabled: true)"))
             elif key == "auth" and yamlfile.boolean(enabled) is False:
                 switched_off.append(Setting("auth.enabled", "false", node_spot(source, enabled)))
@@ -354,32 +578,21 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     if not values_file and not _PREFILTER.search(source.text):
         return
     parsed, documents, error = kubernetes.load(source)
-    manifest = _Manifest(parsed)
+    manifest = _Manifest(parsed, context)
+    manifests = []
     for document in documents:
         kind = yamlfile.text_of(yamlfile.get(document, "kind"))
         if kind is None and compose_file.is_compose(document):
             yield from compose.document_findings(parsed, document, context)
-            continue
-        if kind is None and yamlfile.get(document, "head_start_ray_commands") is not None:
+        elif kind is None and yamlfile.get(document, "head_start_ray_commands") is not None:
             yield from scripts.launcher_findings(parsed, document)
-            continue
-        if kind is None and values_file:
+        elif kind is None and values_file:
             findings: list[Finding] = []
             _values(parsed, document, _chart_service(source.path), findings, set())
             yield from findings
-            continue
-        for spec, labels in kubernetes.pods(document):
-            manifest.pod(spec, labels)
-    resources = [item for document in documents for item in kubernetes.resources(document)]
-    for document in resources:
-        kind = yamlfile.text_of(yamlfile.get(document, "kind"))
-        if kind == "Service":
-            manifest.service(document)
-        elif kind in ("RayCluster", "RayService", "RayJob"):
-            manifest.ray_cluster(document)
-    for document in resources:
-        if yamlfile.text_of(yamlfile.get(document, "kind")) == "Ingress":
-            manifest.ingress(document)
+        else:
+            manifests.append(document)
+    manifest.read(manifests)
     yield from manifest.findings
     if error:
         raise InvalidText(error)

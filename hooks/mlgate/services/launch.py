@@ -123,15 +123,21 @@ def disabled(service: Service, settings: dict[str, Setting]) -> list[Setting]:
     return [settings[name] for name, value in service.disabled_by if _matches(settings.get(name), value)]
 
 
-def default_credentials(settings: Iterable[Setting]) -> Iterator[tuple[Service, Setting]]:
-    """Variables set to the credentials a service ships with (`MINIO_ROOT_PASSWORD=minioadmin`)."""
+def mutually_authenticated(service: Service, settings: dict[str, Setting]) -> bool:
+    """Whether the service's TLS is on, so that its `mutual_tls` ports require a client certificate."""
+    return bool(service.tls_by) and all(any(_matches(settings.get(name), value) for name, value in group) for group in service.tls_by)
+
+
+def default_credentials(settings: Iterable[Setting], services: Iterable[Service]) -> Iterator[tuple[Service, Setting]]:
+    """Variables set to the credentials one of `services` ships with (`MINIO_ROOT_PASSWORD=minioadmin`)."""
+    services = tuple(services)
     for setting in settings:
         written = (setting.value or "").strip("'\"")
         fallback = _DEFAULT_VALUE.fullmatch(written)  # `${MINIO_ROOT_PASSWORD:-minioadmin}`
         value = fallback.group(1) if fallback else written
         if setting.dynamic and not fallback:
             continue
-        for service in SERVICES:
+        for service in services:
             if (setting.name, value) in service.default_credentials:
                 yield service, setting
 

@@ -3,8 +3,11 @@
 Every reader ends here, so the rules are applied the same way to every file kind:
 - reachable, and settings turn authentication off -> one SVC002 at the first of them (not
   again as SVC001);
-- reachable, no authentication and no auth proxy in front -> SVC001 at each exposure;
-- default credentials -> SVC003 at the value, reachable or not (they are public knowledge).
+- reachable, no authentication and no auth proxy in front -> SVC001 at each exposure (a
+  port that requires a client certificate, Ray's gRPC ports with TLS on, is authenticated);
+- default credentials set on the service that accepts them (the MinIO server, not a client
+  holding the same string to connect) -> SVC003 at the value, reachable or not (they are
+  public knowledge).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from mlgate import yamlfile
 from mlgate.files import SourceFile, is_test_path
 from mlgate.findings import Finding
 from mlgate.services.catalog import Port, Service
-from mlgate.services.launch import Launch, Setting, Spot, authenticated, default_credentials, disabled
+from mlgate.services.launch import Launch, Setting, Spot, authenticated, default_credentials, disabled, mutually_authenticated
 from mlgate.services.rules import AUTH_DISABLED, DEFAULT_CREDENTIALS, EXPOSED
 
 
@@ -84,6 +87,8 @@ def judge(
         return [AUTH_DISABLED.finding(path, *switched_off[0].spot, message, severity=service.severity)]
     if proxied or authenticated(service, settings):
         return []
+    if mutually_authenticated(service, settings):  # a client certificate is authentication
+        reached = [(exposure, number, port) for exposure, number, port in reached if not port.mutual_tls]
     findings = []
     for exposure, number, port in reached:
         message = f"{service.name} ({port.api}, port {number}) is reachable {exposure.how} with no authentication in front of it: {service.danger}"
@@ -106,17 +111,19 @@ def in_test_data(path: str) -> bool:
     return is_test_path(path) and "/templates/tests/" not in "/" + path.replace("\\", "/").lower()
 
 
-def credentials(path: str, settings: Iterable[Setting]) -> list[Finding]:
-    """SVC003 for every variable set to a service's shipped credential (not in test data)."""
+def credentials(path: str, services: Iterable[Service], settings: Iterable[Setting]) -> list[Finding]:
+    """SVC003 for every setting set to a credential one of `services` ships with (not in test data).
+    `services`: the one these settings start (a MinIO container), never a client that holds the
+    same string to connect; every known one for a `.env` file, which any container may read."""
     if in_test_data(path):
         return []
     return [
         DEFAULT_CREDENTIALS.finding(
             path,
             *setting.spot,
-            f"{setting.name}={setting.value} is {service.name}'s default credential, published in its documentation: {service.danger}",
+            f"{_written(setting)} is {service.name}'s default credential, published in its documentation: {service.danger}",
         )
-        for service, setting in default_credentials(settings)
+        for service, setting in default_credentials(settings, services)
     ]
 
 

@@ -1,0 +1,97 @@
+"""The project's identity (mlgate.identity): read from git, the Action's environment and metadata, never run."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import write_tree
+from mlgate.identity import Identity, identity_of, normalise, remote_urls, repository_root
+
+
+def _remote(url: str, name: str = "origin") -> str:
+    return f'[core]\n\tbare = false\n[remote "{name}"]\n\turl = {url}\n\tfetch = +refs/heads/*:refs/remotes/{name}/*\n'
+
+
+def test_normalise():
+    assert normalise("Ray-Project") == normalise("rayproject") == normalise("ray_project") == normalise("ray.project") == "rayproject"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/ray-project/kuberay.git",
+        "https://github.com/ray-project/kuberay",
+        "git@github.com:ray-project/kuberay.git",
+        "ssh://git@github.com:22/ray-project/kuberay.git",
+        "https://token@gitlab.example.com/ray-project/kuberay.git",
+    ],
+)
+def test_the_origin_remote_gives_owner_and_name(url, tmp_path):
+    write_tree(tmp_path, {"src/.git/config": _remote(url), "src/deploy/x.yaml": ""})
+    identity = identity_of(tmp_path / "src" / "deploy")
+    assert identity == Identity(owners=frozenset({"rayproject"}), names=frozenset({"kuberay", "src"}))
+    assert identity.owns("rayproject") and identity.owns("Ray-Project") and identity.owns("kuberay")
+    assert not identity.owns("ray") and not identity.owns("")
+
+
+def test_upstream_counts_other_remotes_do_not(tmp_path):
+    config = _remote("git@github.com:me/kserve.git") + _remote("https://github.com/kserve/kserve.git", "upstream")
+    config += _remote("https://github.com/someone/else.git", "mirror")
+    write_tree(tmp_path, {"kserve/.git/config": config})
+    assert remote_urls(tmp_path / "kserve") == ["git@github.com:me/kserve.git", "https://github.com/kserve/kserve.git"]
+    assert identity_of(tmp_path / "kserve").owners == frozenset({"me", "kserve"})
+
+
+def test_a_worktree_git_file_leads_to_the_common_config(tmp_path):
+    write_tree(
+        tmp_path,
+        {
+            "main/.git/config": _remote("https://github.com/acme/app.git"),
+            "main/.git/worktrees/feature/commondir": "../..\n",
+            "feature/.git": "gitdir: ../main/.git/worktrees/feature\n",
+        },
+    )
+    assert identity_of(tmp_path / "feature").owners == frozenset({"acme"})
+
+
+def test_without_git_the_current_folder_is_the_root_and_outside_it_nothing(tmp_path, monkeypatch):
+    write_tree(tmp_path, {"kuberay/samples/ray.yaml": "", "elsewhere/nvidia/x.yaml": ""})
+    monkeypatch.chdir(tmp_path / "kuberay")
+    assert repository_root(tmp_path / "kuberay" / "samples") == tmp_path / "kuberay"
+    assert identity_of(tmp_path / "kuberay" / "samples").names == frozenset({"kuberay"})
+    # A folder outside the scanned tree must not lend its name (`nvidia`) to the project.
+    assert identity_of(tmp_path / "elsewhere" / "nvidia") == Identity()
+
+
+def test_chart_and_pyproject_urls_count_when_they_name_this_repository(tmp_path, monkeypatch):
+    files = {
+        "kuberay/helm-chart/kuberay-operator/Chart.yaml": "apiVersion: v2\nname: kuberay-operator\nhome: https://github.com/ray-project/kuberay\n",
+        # A chart that packages other software links to it: its publisher is not this project.
+        "kuberay/helm-chart/redis/Chart.yaml": "name: redis\nhome: https://redis.io\nsources:\n  - https://github.com/redis/redis\n",
+        # A subchart below a chart is the chart's dependency, not read.
+        "kuberay/helm-chart/kuberay-operator/charts/dep/Chart.yaml": "name: kuberay\nsources: [https://github.com/other/kuberay]\n",
+        "kuberay/pyproject.toml": '[project]\nname = "kuberay_client"\n[project.urls]\nSource = "https://github.com/ray-project/kuberay/tree/master/clients"\n',
+    }
+    write_tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path / "kuberay")
+    identity = identity_of(tmp_path / "kuberay")
+    assert identity == Identity(owners=frozenset({"rayproject"}), names=frozenset({"kuberay", "kuberayclient"}))
+    assert not identity.owns("redis") and not identity.owns("other") and not identity.owns("kuberayoperator")
+
+
+def test_a_project_url_names_the_repository_by_the_package_name(tmp_path, monkeypatch):
+    # A clone in a folder of another name: the pyproject's name ties its repository URL to it.
+    files = {
+        "checkout/pyproject.toml": '[project]\nname = "axolotl"\nurls = {Repository = "https://github.com/axolotl-ai-cloud/axolotl.git"}\n'
+    }
+    write_tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path / "checkout")
+    assert identity_of(tmp_path / "checkout").owners == frozenset({"axolotlaicloud"})
+
+
+def test_github_repository_names_the_actions_checkout_only(tmp_path, monkeypatch):
+    write_tree(tmp_path, {"workspace/.git/HEAD": "", "other/.git/HEAD": ""})
+    monkeypatch.setenv("GITHUB_REPOSITORY", "kserve/kserve")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path / "workspace"))
+    assert identity_of(tmp_path / "workspace") == Identity(owners=frozenset({"kserve"}), names=frozenset({"kserve", "workspace"}))
+    assert identity_of(tmp_path / "other") == Identity(names=frozenset({"other"}))
