@@ -8,10 +8,10 @@ directory, `--runs` times (default 1; the median wall time is reported), after o
 that warms the file cache (skipped with `--runs 1`, where the JSON run is the timed run).
 
 The parse floor is what any tool reading the same files must pay at least: one process reads
-and parses every *.yaml/*.yml/*.json/*.py/*.toml file of the folder once (ruamel.yaml's C
-composer `YAML(typ="safe", pure=False).compose_all`, as mlgate does; `json.loads`;
-`ast.parse`; `tomllib.loads`), skipping the folders mlgate skips (`.git`, `node_modules`, ...)
-and texts over 5 MB. Parse failures (Helm templates are not YAML) still count their time.
+and parses every *.yaml/*.yml/*.json/*.ipynb/*.py/*.toml/*.jinja file and lock file of the folder once
+(ruamel.yaml's C composer `YAML(typ="safe", pure=False).compose_all`, as mlgate does; `json.loads`;
+`ast.parse`; `tomllib.loads`; Jinja's parser, as the servers that render chat templates do),
+skipping the folders mlgate skips (`.git`, `node_modules`, ...) and texts over 5 MB. Parse failures (Helm templates are not YAML) still count their time.
 The floor is timed in this process, without interpreter start-up; mlgate's time includes it.
 
 Columns: files = mlgate's `scanned_files`; PIN/MOD/HUB/SVC = findings by hook; distinct =
@@ -55,7 +55,8 @@ SKIPPED_DIRS = {
     ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
 }  # fmt: skip
 MAX_TEXT_BYTES = 5 * 1024 * 1024
-PARSED = (".yaml", ".yml", ".json", ".py", ".toml")
+PARSED = (".yaml", ".yml", ".json", ".ipynb", ".py", ".toml", ".jinja", ".jinja2", ".j2")
+LOCK_FILES = {"poetry.lock": ".toml", "uv.lock": ".toml", "pdm.lock": ".toml", "Pipfile.lock": ".json"}
 
 
 def default_folders() -> list[Path]:
@@ -122,16 +123,18 @@ def parse_files(folder: Path) -> list[Path]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
         for name in files:
-            if name.lower().endswith(PARSED):
+            if name.lower().endswith(PARSED) or name in LOCK_FILES:
                 found.append(Path(root, name))
     return found
 
 
 def parse_floor(paths: list[Path]) -> tuple[float, int, int]:
     """(seconds, files parsed, parse failures) of reading and parsing each file once."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="safe", pure=False)
+    jinja = ImmutableSandboxedEnvironment()
     failures = 0
     count = 0
     started = time.perf_counter()
@@ -143,14 +146,16 @@ def parse_floor(paths: list[Path]) -> tuple[float, int, int]:
         if len(data) > MAX_TEXT_BYTES:
             continue
         count += 1
-        suffix = path.suffix.lower()
+        suffix = LOCK_FILES.get(path.name, path.suffix.lower())
         try:
             text = data.decode("utf-8")
             if suffix in (".yaml", ".yml"):
                 for _ in yaml.compose_all(text):
                     pass
-            elif suffix == ".json":
+            elif suffix in (".json", ".ipynb"):
                 json.loads(text)
+            elif suffix in (".jinja", ".jinja2", ".j2"):
+                jinja.parse(text)  # how transformers and the serving engines read a chat template
             elif suffix == ".py":
                 ast.parse(text)
             else:

@@ -4,8 +4,8 @@ from mlgate.files import SourceFile
 from mlgate.findings import Rule, Severity
 from mlgate.hook import Hook, Option, ScanContext, Scanner
 
-BAD = Rule("DEMO001", "bad-line", "demo", Severity.HIGH, "a line says BAD", "remove BAD")
-MEH = Rule("DEMO002", "meh-line", "demo", Severity.LOW, "a line says MEH", "remove MEH")
+BAD = Rule("DEMO001", "bad-line", "demo", Severity.HIGH, "a line says BAD", "remove BAD", owasp_ml="ML06", cwe=(829,))
+MEH = Rule("DEMO002", "meh-line", "demo", Severity.LOW, "a line says MEH", "remove MEH", owasp_ml="ML06", cwe=(829,))
 
 
 def scan(source: SourceFile, context: ScanContext):

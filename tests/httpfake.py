@@ -10,6 +10,7 @@ Test modules import the fixtures: `from httpfake import online_env, server  # no
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ class FakeServer:
         self.routes: dict[tuple[str, str], list[Reply]] = {}
         self.requests: list[Seen] = []
         self.lock = threading.Lock()
+        self.in_flight = 0  # requests being answered now
+        self.most_in_flight = 0  # the most at any one time: how many the client sent at once
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -57,8 +60,12 @@ class FakeServer:
                     fake.requests.append(Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                     queue = fake.routes.get((self.command, urlsplit(self.path).path))
                     reply = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else Reply(404, b'{"message": "Not Found"}')
+                    fake.in_flight += 1
+                    fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
                 if reply.delay:
                     time.sleep(reply.delay)
+                with fake.lock:
+                    fake.in_flight -= 1
                 try:
                     self.send_response(reply.status)
                     for name, value in (reply.headers or {}).items():
@@ -90,6 +97,47 @@ class FakeServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class SilentServer:
+    """Accepts every connection on 127.0.0.1 and never answers: a hung API, or a firewall that
+    swallows the request. Counts the connections it accepted."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections: list[socket.socket] = []
+        self.closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            self.connections.append(connection)  # kept open, never read from or written to
+
+    def close(self) -> None:
+        self.closed.set()
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+def refused_url() -> str:
+    """A loopback URL whose port nothing listens on: a socket bound there, then closed."""
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def silent_server():
+    fake = SilentServer()
+    yield fake
+    fake.close()
 
 
 @pytest.fixture

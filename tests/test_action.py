@@ -7,8 +7,9 @@ action's checkout; the scan of a git repository with a base and a head commit; t
 step writes ($GITHUB_OUTPUT, $GITHUB_STEP_SUMMARY, the SARIF file) and its exit status.
 
 What is simulated: the runner itself. This harness evaluates the few `${{ }}` expressions that
-action.yml uses (`inputs.*` in `env:`, `steps.*.outputs.*` in the action's outputs, and fails
-on any other), sets the GITHUB_* variables, writes the pull_request event payload, and decodes
+action.yml uses (`inputs.*` in `env:`, `steps.*.outputs.*` in the action's outputs, `github.token`
+in an input's default, and fails on any other), sets the GITHUB_* variables, writes the
+pull_request event payload, and decodes
 the workflow commands the step prints as the runner would. The package index is a local folder
 of the same wheels (PIP_NO_INDEX + PIP_FIND_LINKS): pip still checks every hash in
 action/requirements.txt. The folder comes from MLGATE_WHEELHOUSE, which .ci/run fills with
@@ -29,11 +30,13 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from httpfake import FakeServer
 from mlgate import github_action
 from precommit_env import REPO, git, init_repo
 from test_reports import parse_command, validate_sarif
 
 ACTION = YAML(typ="safe", pure=True).load((REPO / "action.yml").read_text(encoding="utf-8"))
+RUNNER_TOKEN = "ghs_the-jobs-own-token"  # what `${{ github.token }}` is in these runs
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 WHEELHOUSE = os.environ.get("MLGATE_WHEELHOUSE", "")
 
@@ -73,10 +76,12 @@ class ActionRun:
 
 
 def evaluate(text: str, contexts: dict[str, dict]) -> str:
-    """Replace each `${{ expression }}`; only `inputs.NAME` and `steps.ID.outputs.NAME` exist here."""
+    """Replace each `${{ expression }}`; only `inputs.NAME`, `steps.ID.outputs.NAME` and `github.token` exist here."""
 
     def value(match: re.Match) -> str:
         expression = match.group(1)
+        if expression == "github.token" and "github" in contexts:
+            return contexts["github"]["token"]
         found = re.fullmatch(r"inputs\.([A-Za-z0-9_-]+)", expression)
         if found:
             return contexts["inputs"][found.group(1)]
@@ -125,10 +130,13 @@ def run_action(
     wheelhouse: str = WHEELHOUSE,
     installed: Installation | None = None,
     steps: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> ActionRun:
     """Run action.yml's steps (the first `steps` of them). With `installed`, the install step is
-    the one already run: its recorded result stands for it and the scan uses its environment."""
-    given = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
+    the one already run: its recorded result stands for it and the scan uses its environment.
+    `env`: more variables of the runner's (a job's `env:`), under each step's own."""
+    runner_context = {"github": {"token": RUNNER_TOKEN}}
+    given = {name: evaluate(str(spec.get("default", "")), runner_context) for name, spec in ACTION["inputs"].items()}
     unknown = set(inputs) - set(given)
     assert not unknown, f"not inputs of action.yml: {unknown}"
     given.update(inputs)
@@ -154,9 +162,10 @@ def run_action(
         "PIP_CONFIG_FILE": os.devnull,
         "PIP_NO_INDEX": "1",
         "PIP_FIND_LINKS": wheelhouse,
+        **(env or {}),
     }
     (runner / "temp").mkdir()
-    contexts: dict[str, dict] = {"inputs": given, "steps": {}}
+    contexts: dict[str, dict] = {"inputs": given, "steps": {}, **runner_context}
     run = ActionRun()
     started = time.perf_counter()
     for number, step in enumerate(ACTION["runs"]["steps"][:steps]):
@@ -412,7 +421,7 @@ def scan_step(monkeypatch, capsys, workspace: Path, event: dict, **inputs: str) 
     outputs = workspace.parent / "outputs"
     outputs.write_text("")
     monkeypatch.chdir(workspace)
-    for name in ("SELECT", "IGNORE", "PATHS", "CHANGED_FILES_ONLY", "FAIL_ON", "CONFIG", "SARIF", "BASELINE"):
+    for name in ("SELECT", "IGNORE", "PATHS", "CHANGED_FILES_ONLY", "FAIL_ON", "CONFIG", "SARIF", "BASELINE", "ONLINE"):
         monkeypatch.setenv(f"MLGATE_{name}", inputs.get(name.lower(), ""))
     monkeypatch.setenv("GITHUB_EVENT_NAME", inputs.get("event_name", "pull_request"))
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event_path))
@@ -480,7 +489,8 @@ def test_paths_limit_the_changed_files(tmp_path, monkeypatch, capsys):
         ({"changed_files_only": "maybe"}, "::error::mlgate: changed-files-only must be auto, true or false, not 'maybe'"),
         ({"select": "nosuchhook"}, "::error::mlgate: --select: unknown hook or rule code 'nosuchhook'"),
         ({"baseline": "missing.json"}, "::error::mlgate: missing.json: baseline file not found"),
-        ({"fail_on": "severe"}, "::error::mlgate: mlgate check: argument --fail-on: invalid choice: 'severe'"),
+        ({"fail_on": "severe"}, "::error::mlgate: argument --fail-on: invalid choice: 'severe'"),
+        ({"online": "yes"}, "::error::mlgate: online must be true or false, not 'yes'"),
     ],
 )
 def test_bad_inputs_are_usage_errors(tmp_path, monkeypatch, capsys, inputs, message):
@@ -488,6 +498,88 @@ def test_bad_inputs_are_usage_errors(tmp_path, monkeypatch, capsys, inputs, mess
     code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, **inputs)
     assert code == 2
     assert lines[-1].startswith(message), lines
+
+
+# ---- the online input ------------------------------------------------------------------------
+
+SHA = "11bd71901bbe5b1630ceea73d27597364c9af683"
+DIGEST = "sha256:" + "ab" * 32
+WORKFLOW = "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+ONLINE_CHANGES = {".github/workflows/ci.yml": WORKFLOW, "requirements.txt": "torch==2.1.1\n", "Dockerfile": "FROM python:3.12\n"}
+
+
+@pytest.fixture
+def endpoints(tmp_path):
+    """The GitHub API on one fake server, OSV and Docker Hub on another: (api, elsewhere, the
+    runner's variables that point there). HF_TOKEN is set too, as a job's `env:` would."""
+    api, elsewhere = FakeServer(), FakeServer()
+    api.reply("GET", "/repos/actions/checkout/commits/v4", body={"sha": SHA})
+    elsewhere.reply("POST", "/v1/querybatch", body={"results": [{}]})
+    elsewhere.reply("HEAD", "/v2/library/python/manifests/3.12", headers={"Docker-Content-Digest": DIGEST})
+    variables = {
+        "GITHUB_API_URL": api.url,
+        "MLGATE_OSV_URL": elsewhere.url,
+        "MLGATE_REGISTRY_URLS": f"docker.io={elsewhere.url}",
+        "HF_ENDPOINT": elsewhere.url,
+        "HF_TOKEN": "hf_the-hubs-token",
+        "MLGATE_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    yield api, elsewhere, variables
+    api.close()
+    elsewhere.close()
+
+
+def sent_headers(*servers: FakeServer) -> list[tuple[str, str | None]]:
+    return [(request.path, request.headers.get("authorization")) for server in servers for request in server.requests]
+
+
+def assert_looked_up_online(messages: dict[str, str], api: FakeServer, elsewhere: FakeServer) -> None:
+    """The messages say what the tag and the image are today; only the GitHub API got the token."""
+    assert messages["PIN020"].endswith(f"'v4' is commit {SHA} today")
+    assert messages["PIN010"].endswith(f"it is {DIGEST} today")
+    assert sent_headers(api) == [("/repos/actions/checkout/commits/v4", f"Bearer {RUNNER_TOKEN}")]
+    assert sorted(sent_headers(elsewhere)) == [("/v1/querybatch", None), ("/v2/library/python/manifests/3.12", None)]
+    assert not any(RUNNER_TOKEN in str(request.headers) or "hf_" in str(request.headers) for request in elsewhere.requests)
+
+
+def test_the_online_input_looks_up_tags_and_sends_the_token_to_the_github_api_only(tmp_path, monkeypatch, capsys, endpoints):
+    api, elsewhere, variables = endpoints
+    for name, value in {**variables, "GITHUB_TOKEN": RUNNER_TOKEN}.items():  # what action.yml's scan step is given
+        monkeypatch.setenv(name, value)
+    workspace, event = pull_request(tmp_path, ONLINE_CHANGES)
+
+    code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, select="pins")
+    assert code == 1
+    assert (api.requests, elsewhere.requests) == ([], [])  # `online` is off by default: nothing is sent
+
+    code, lines, _ = scan_step(monkeypatch, capsys, workspace, event, select="pins", online="true")
+    assert code == 1
+    annotations = [parse_command(line) for line in lines if line.startswith("::")]
+    assert [(props["file"], props["title"]) for _, props, _ in annotations] == [
+        (".github/workflows/ci.yml", "mlgate PIN020 action-not-pinned [high]"),
+        ("Dockerfile", "mlgate PIN010 image-not-digest [medium]"),
+    ]
+    assert_looked_up_online({props["title"].split()[1]: message.split("\nfix: ")[0] for _, props, message in annotations}, api, elsewhere)
+
+
+@needs_wheelhouse
+def test_the_action_with_online_true_installs_requests_and_looks_up_online(tmp_path, action_path, installed_action, endpoints):
+    api, elsewhere, variables = endpoints
+    workspace, event = pull_request(tmp_path, ONLINE_CHANGES)
+    run = run_action(
+        {"online": "true", "select": "pins"}, workspace, event, action_path, tmp_path / "runner", installed=installed_action, env=variables
+    )
+
+    assert [(step.name, step.returncode) for step in run.steps] == [("Install mlgate (dependencies pinned by hash)", 0), ("Scan", 1)], (
+        run.log()
+    )
+    annotations = run.annotations()
+    assert [(props["file"], props["title"]) for _, props, _ in annotations] == [
+        (".github/workflows/ci.yml", "mlgate PIN020 action-not-pinned [high]"),
+        ("Dockerfile", "mlgate PIN010 image-not-digest [medium]"),
+    ]
+    assert_looked_up_online({props["title"].split()[1]: message.split("\nfix: ")[0] for _, props, message in annotations}, api, elsewhere)
+    assert "mlgate: online" not in run.log()  # no progress line: the job log is no terminal
 
 
 # ---- a pull request does not set its own gate -------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mlgate import taxonomy
 from mlgate.findings import Rule, Severity, declared_rules
 from mlgate.plugins import HOOK_MODULES, load_hooks
 
@@ -55,10 +56,47 @@ def test_codes_and_names_are_unique():
     assert sorted(name for name in set(names) if names.count(name) > 1) == []
 
 
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.code)
+def test_rule_names_an_owasp_ml_risk_and_known_cwe_ids(rule):
+    assert re.fullmatch(r"ML(0[1-9]|10)", rule.owasp_ml), rule.owasp_ml
+    assert rule.cwe and len(set(rule.cwe)) == len(rule.cwe)
+    # A shipped rule names only CWE ids whose MITRE title mlgate carries (the reports print it).
+    assert [number for number in rule.cwe if number not in taxonomy.CWE_TITLES] == []
+
+
+def test_every_cwe_title_is_used_by_a_rule():
+    assert sorted(set(taxonomy.CWE_TITLES) - {number for rule in RULES for number in rule.cwe}) == []
+
+
+@pytest.mark.parametrize(
+    ("owasp_ml", "cwe", "error"),
+    [
+        ("ML11", (829,), "owasp_ml 'ML11' is not one of ML01, "),
+        ("ml06", (829,), "owasp_ml 'ml06' is not one of"),
+        ("", (829,), "owasp_ml '' is not one of"),
+        ("ML06", (), r"cwe must name at least one CWE id, as positive integers \(got \(\)\)"),
+        ("ML06", ("CWE-829",), r"cwe must name at least one CWE id, as positive integers \(got \('CWE-829',\)\)"),
+        ("ML06", (0,), r"cwe must name at least one CWE id, as positive integers \(got \(0,\)\)"),
+        ("ML06", (829, 829), r"cwe names an id twice \(\(829, 829\)\)"),
+    ],
+)
+def test_a_rule_without_a_valid_classification_is_not_declared(owasp_ml, cwe, error):
+    with pytest.raises(ValueError, match=f"rule TST001: {error}"):
+        Rule("TST001", "test", "test", Severity.LOW, "summary", "fix", owasp_ml=owasp_ml, cwe=cwe)
+    assert "TST001" not in {rule.code for rule in declared_rules()}
+
+
+def test_a_rule_needs_both_classifications():
+    with pytest.raises(TypeError, match="owasp_ml"):
+        Rule("TST002", "test", "test", Severity.LOW, "summary", "fix", cwe=(829,))
+    with pytest.raises(TypeError, match="cwe"):
+        Rule("TST002", "test", "test", Severity.LOW, "summary", "fix", owasp_ml="ML06")
+
+
 def test_declaring_a_code_twice_is_an_error():
     existing = RULES[0]
     with pytest.raises(ValueError, match=f"rule {existing.code} is declared twice"):
-        Rule(existing.code, "another", existing.hook, Severity.LOW, "a second declaration", "none")
+        Rule(existing.code, "another", existing.hook, Severity.LOW, "a second declaration", "none", owasp_ml="ML06", cwe=(829,))
     assert declared_rules(existing.hook)[0] is existing
 
 

@@ -87,11 +87,11 @@ def test_unknown_selector_is_a_usage_error(demo, capsys):
     assert "unknown hook or rule code 'NOPE1'" in capsys.readouterr().err
 
 
-def test_missing_path_is_an_error_entry(demo, capsys):
+def test_missing_path_is_a_usage_error(demo, capsys):
     demo({"a.txt": "fine\n"})
-    code, doc = run_json(capsys, "a.txt", "missing.txt")
-    assert code == 1
-    assert doc["errors"] == [{"path": "missing.txt", "message": "no such file or directory"}]
+    assert main(["check", "--format", "json", "a.txt", "missing.txt"]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "mlgate: error: missing.txt: no such file or directory\n")
 
 
 def test_output_file(demo, capsys, tmp_path):
@@ -250,8 +250,8 @@ def test_symlinks_are_not_followed_out_of_the_tree(demo, capsys, tmp_path):
     os.symlink(outside, tmp_path / "linkdir")
     code, doc = run_json(capsys, ".")
     assert (code, doc["findings"], doc["errors"]) == (0, [], [])
-    code, doc = run_json(capsys, "link.txt")  # named explicitly: still refused
-    assert doc["findings"] == []
+    code, doc = run_json(capsys, "link.txt")  # named explicitly: followed, shown by the link's path
+    assert [(f["rule"], f["path"], f["line"]) for f in doc["findings"]] == [("DEMO001", "link.txt", 1)]
 
 
 def test_exclude_globs(demo, capsys):

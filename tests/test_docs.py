@@ -9,13 +9,16 @@ away from what mlgate does.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
 from httpfake import online_env, server  # noqa: F401  (fixtures, for the online examples)
+from mlgate import taxonomy
 from mlgate.cli import main
+from mlgate.files import SKIP_REASONS
 from mlgate.plugins import load_hooks
 from mlgate.rule_pages import DOCS
 
@@ -81,6 +84,45 @@ def test_page_has_title_header_and_sections(code):
     assert "**Severity:" in section(text, "Why it is dangerous"), f"{code}: explain the severity"
 
 
+def classification(rule) -> str:
+    """The start of a page's fifth line: the rule's OWASP ML risk and CWE ids, each linked to its page."""
+    risk = f"[{rule.owasp_ml} {taxonomy.OWASP_ML_TOP_10[rule.owasp_ml]}]({taxonomy.owasp_ml_page(rule.owasp_ml)})"
+    weaknesses = ", ".join(f"[CWE-{number}]({taxonomy.cwe_page(number)})" for number in rule.cwe)
+    return f"**OWASP ML:** {risk} · **CWE:** {weaknesses} — "
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_page_states_the_rules_owasp_ml_risk_and_cwe_ids_with_a_reason(code):
+    lines = page(code).splitlines()
+    assert lines[3:6:2] == ["", ""], f"{code}: line 5, between blank lines, is the OWASP ML / CWE line"
+    expected = classification(RULES[code])
+    assert lines[4].startswith(expected), f"{code}: line 5 must start with\n{expected}"
+    reason = lines[4].removeprefix(expected)
+    assert len(reason.split()) >= 5 and reason.endswith("."), f"{code}: give the reason in a sentence after the ids"
+
+
+def test_a_page_that_names_other_ids_fails_the_check():
+    rule = RULES["PIN020"]
+    assert page("PIN020").splitlines()[4].startswith(classification(rule))
+    for changed in ({"owasp_ml": "ML05"}, {"cwe": (494,)}, {"cwe": (829, 494)}):
+        other = type("Other", (), {"owasp_ml": rule.owasp_ml, "cwe": rule.cwe, **changed})
+        assert not page("PIN020").splitlines()[4].startswith(classification(other))
+
+
+def test_the_readme_documents_every_key_of_the_json_report():
+    readme = (DOCS_DIR.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### JSON output", 1)[1].split("\n## ", 1)[0]
+    schema = json.loads((DOCS_DIR.parent / "report.schema.json").read_text(encoding="utf-8"))
+    keys = set(schema["properties"])
+    for part in ("finding", "error", "rule", "unused_ignore"):
+        keys |= set(schema["$defs"][part]["properties"])
+    assert sorted(key for key in keys if f"`{key}`" not in section) == []
+    assert "docs/report.schema.json" in section
+    # The reasons a file is skipped, as the walk names them, each explained in the README and the schema.
+    skipped = schema["properties"]["skipped"]["description"]
+    assert sorted(reason for reason in SKIP_REASONS if f"`{reason}`" not in section or reason not in skipped) == []
+
+
 def test_every_option_is_documented_on_a_rule_page():
     pages = "".join(page(code) for code in RULES)
     for hook in HOOKS.values():
@@ -105,6 +147,20 @@ def test_good_example_is_clean(code, scan_tree, request):
     path, snippet = examples(code)["Good"]
     scan = scan_tree({path: snippet}, options={RULES[code].hook: EXAMPLE_OPTIONS.get(code, {})}, online=code in ONLINE_EXAMPLES)
     assert (scan.hits, scan.errors) == ([], [])
+
+
+def test_rules_lists_each_rules_owasp_ml_risk_and_cwe_ids(capsys):
+    assert main(["rules"]) == 0
+    lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert sorted(lines) == sorted(RULES)
+    assert lines["PIN020"][:6] == ["PIN020", "high", "pins", "ML06", "CWE-829", "action-not-pinned"]
+    assert lines["SVC003"][:6] == ["SVC003", "high", "services", "ML05", "CWE-1392,CWE-798", "default-credentials"]
+    assert main(["rules", "--format", "json"]) == 0
+    listed = {rule["code"]: rule for rule in json.loads(capsys.readouterr().out)}
+    assert {code: (rule["owasp_ml"], rule["cwe"]) for code, rule in listed.items()} == {
+        code: (rule.owasp_ml, list(rule.cwe)) for code, rule in RULES.items()
+    }
+    assert listed["HUB001"] == RULES["HUB001"].to_dict()
 
 
 def test_explain_prints_the_page(capsys):

@@ -44,7 +44,13 @@ TROJAN = b"\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.
 # One entry per hook; a new hook adds its own (its id, a file that must block, a fixed version).
 HOOK_CASES = [
     HookCase("mlgate-pins", "requirements.txt", "torch>=2.0\n", "torch==2.1.0\n", "requirements.txt:1:1: PIN001"),
-    HookCase("mlgate-models", "data/cache.txt", TROJAN, b"not a model\n", f"data/cache.txt@{_reduce_offset(TROJAN)}: MOD001 [critical]"),
+    HookCase(
+        "mlgate-models",
+        "data/cache.txt",
+        TROJAN,
+        b"not a model\n",
+        f"data/cache.txt:1:1: MOD001 [critical] pickle calls posix.system via REDUCE: runs processes or shell commands (byte offset {_reduce_offset(TROJAN)})",
+    ),
     HookCase(
         "mlgate-services",
         "docker-compose.yml",

@@ -20,13 +20,13 @@ import pytest
 
 from conftest import write_tree
 from mlgate.cli import main
-from mlgate.findings import Finding, Result, ScanErrorEntry, Severity, assign_fingerprints
+from mlgate.findings import INVALID, Finding, Result, ScanErrorEntry, Severity, UnusedIgnore, assign_fingerprints
 from mlgate.models.rules import DANGEROUS_CALL as MOD001
 from mlgate.pins.rules import ACTION_NOT_PINNED as PIN020
 from mlgate.pins.rules import IMAGE_NO_DIGEST as PIN010
 from mlgate.pins.rules import UNPINNED as PIN001
 from mlgate.plugins import load_hooks
-from mlgate.report import FORMATS, github, markdown, plain, sarif
+from mlgate.report import FORMATS, github, json_report, markdown, plain, sarif
 from mlgate.rule_pages import DOCS
 
 SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
@@ -141,6 +141,79 @@ def test_json_report_keeps_offset_and_member_of_binary_findings():
     assert (data["line"], data["column"], data["member"], data["offset"]) == (None, None, "archive/data.pkl", 42)
 
 
+REPORT_SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "report.schema.json"
+
+
+def validate_json_report(document: dict) -> None:
+    """Raise unless `document` is valid against the JSON report's published schema."""
+    schema = json.loads(REPORT_SCHEMA.read_text(encoding="utf-8"))
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    validator_class(schema, format_checker=validator_class.FORMAT_CHECKER).validate(document)
+
+
+def test_json_report_of_a_real_scan_follows_its_schema_and_classifies_its_rules(tmp_path, monkeypatch, capsys):
+    write_tree(tmp_path, {"requirements.txt": "torch>=2\n", "weights.txt": pickle.dumps(Payload(), protocol=4)})
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--format", "json", "requirements.txt", "weights.txt"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    validate_json_report(document)
+    assert [(f["rule"], f["path"], f["line"], f.get("offset")) for f in document["findings"]] == [
+        ("PIN001", "requirements.txt", 1, None),
+        ("MOD001", "weights.txt", None, 37),
+    ]
+    assert document["rules"] == {"MOD001": MOD001.to_dict(), "PIN001": PIN001.to_dict()}
+    assert (document["rules"]["MOD001"]["owasp_ml"], document["rules"]["MOD001"]["cwe"]) == ("ML06", [502])
+    assert (document["rules"]["PIN001"]["owasp_ml"], document["rules"]["PIN001"]["cwe"]) == ("ML06", [829])
+
+
+def test_json_report_of_a_clean_run_has_every_key_and_no_rules():
+    document = json.loads(json_report.render(result_of(), ALL_RULES))
+    validate_json_report(document)
+    assert (document["findings"], document["rules"], document["hidden_inline"], document["unused_ignores"]) == ([], {}, 0, [])
+
+
+def test_json_report_with_every_optional_part_follows_its_schema():
+    result = result_of(
+        MOD001.finding("model.pt", None, None, "calls os.system", member="archive/data.pkl", offset=42),
+        PIN020.finding("ci.yml", 3, 9, "tag"),
+        errors=[ScanErrorEntry("bad.toml", "cannot parse", kind=INVALID), ScanErrorEntry("gone.txt", "cannot read")],
+    )
+    result.hidden_inline, result.hidden_by_baseline, result.skipped = 2, 16, {"gitignored": 3, "excluded": 1}
+    result.unused_ignores = [UnusedIgnore("ci.yml", 4, ("PIN020",))]
+    result.warnings = ["--exclude 'tests/' matched nothing"]
+    document = json.loads(json_report.render(result, ALL_RULES))
+    validate_json_report(document)
+    assert list(document["rules"]) == ["MOD001", "PIN020"]
+    assert (document["hidden_inline"], document["hidden_by_baseline"], document["skipped"]) == (2, 16, {"excluded": 1, "gitignored": 3})
+    assert document["unused_ignores"] == [{"path": "ci.yml", "line": 4, "codes": ["PIN020"]}]
+    assert document["warnings"] == ["--exclude 'tests/' matched nothing"]
+    assert document["errors"] == [
+        {"path": "bad.toml", "message": "cannot parse", "kind": "invalid"},
+        {"path": "gone.txt", "message": "cannot read"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("where", "change", "error"),
+    [
+        ((), {"undocumented": 1}, "Additional properties are not allowed"),
+        (("findings", 0), {"undocumented": 1}, "Additional properties are not allowed"),
+        (("rules", "PIN001"), {"owasp_ml": "ML11"}, "'ML11' does not match"),
+        (("rules", "PIN001"), {"cwe": []}, r"\[\] should be non-empty"),
+        (("findings", 0), {"severity": "fatal"}, "'fatal' is not one of"),
+    ],
+)
+def test_the_json_report_schema_check_can_fail(where, change, error):
+    document = json.loads(json_report.render(result_of(PIN001.finding("r.txt", 1, 1, "unpinned")), ALL_RULES))
+    part = document
+    for key in where:
+        part = part[key]
+    part.update(change)
+    with pytest.raises(jsonschema.ValidationError, match=error):
+        validate_json_report(document)
+
+
 # ---- SARIF --------------------------------------------------------------------------------
 
 
@@ -154,9 +227,53 @@ def test_sarif_lists_every_rule_with_its_page_and_security_severity():
     assert pin020["shortDescription"] == {"text": PIN020.summary}
     assert pin020["fullDescription"]["text"].startswith("A `uses:` reference to a GitHub Action or reusable workflow at a tag or branch")
     assert pin020["help"]["markdown"] == (DOCS / "PIN020.md").read_text(encoding="utf-8")
-    assert pin020["properties"] == {"security-severity": "8.0", "tags": ["security", "supply-chain", "pins"]}
+    assert pin020["properties"] == {
+        "security-severity": "8.0",
+        "tags": ["security", "supply-chain", "pins", "OWASP-ML06", "external/cwe/cwe-829"],
+    }
     scores = {rule["id"]: rule["properties"]["security-severity"] for rule in driver["rules"]}
     assert (scores["MOD001"], scores["PIN001"], scores["PIN007"]) == ("9.5", "5.5", "3.0")
+
+
+def test_sarif_classifies_every_rule_by_owasp_ml_and_cwe_as_tags_and_taxa():
+    document = json.loads(sarif.render(result_of(), ALL_RULES))
+    validate_sarif(document)
+    run = document["runs"][0]
+    driver = run["tool"]["driver"]
+    assert driver["supportedTaxonomies"] == [{"name": "CWE", "index": 0}, {"name": "OWASP ML Security Top 10", "index": 1}]
+    cwe, owasp = run["taxonomies"]
+    assert (cwe["name"], cwe["organization"], cwe["isComprehensive"]) == ("CWE", "MITRE", False)
+    assert (owasp["name"], owasp["version"], owasp["organization"]) == ("OWASP ML Security Top 10", "2023", "OWASP")
+    # Only the taxa the rules name, each with its title and page.
+    assert [taxon["id"] for taxon in cwe["taxa"]] == [str(n) for n in sorted({n for rule in ALL_RULES for n in rule.cwe})]
+    assert [taxon["id"] for taxon in owasp["taxa"]] == ["ML05", "ML06"]
+    assert next(taxon for taxon in cwe["taxa"] if taxon["id"] == "502") == {
+        "id": "502",
+        "shortDescription": {"text": "Deserialization of Untrusted Data"},
+        "helpUri": "https://cwe.mitre.org/data/definitions/502.html",
+    }
+    assert owasp["taxa"][0] == {
+        "id": "ML05",
+        "shortDescription": {"text": "Model Theft"},
+        "helpUri": "https://owasp.org/www-project-machine-learning-security-top-10/docs/ML05_2023-Model_Theft.html",
+    }
+    rules = {rule["id"]: rule for rule in driver["rules"]}
+    # SVC003: OWASP ML05 and CWE-1392 hold for every finding ("superset"), CWE-798 is related.
+    assert rules["SVC003"]["relationships"] == [
+        {"target": {"id": "ML05", "toolComponent": {"name": "OWASP ML Security Top 10", "index": 1}}, "kinds": ["superset"]},
+        {"target": {"id": "1392", "toolComponent": {"name": "CWE", "index": 0}}, "kinds": ["superset"]},
+        {"target": {"id": "798", "toolComponent": {"name": "CWE", "index": 0}}, "kinds": ["relevant"]},
+    ]
+    assert rules["SVC003"]["properties"]["tags"][-3:] == ["OWASP-ML05", "external/cwe/cwe-1392", "external/cwe/cwe-798"]
+    # CWE tags are spelled as CodeQL spells them, three digits at least: GitHub reads that form.
+    assert "external/cwe/cwe-022" in rules["MOD010"]["properties"]["tags"]
+    # Every relationship points at a taxon the run defines.
+    defined = {(component["name"], taxon["id"]) for component in run["taxonomies"] for taxon in component["taxa"]}
+    for rule in driver["rules"]:
+        for relationship in rule["relationships"]:
+            target = relationship["target"]
+            assert run["taxonomies"][target["toolComponent"]["index"]]["name"] == target["toolComponent"]["name"]
+            assert (target["toolComponent"]["name"], target["id"]) in defined
 
 
 def test_sarif_results_locate_text_and_binary_findings():
@@ -290,7 +407,7 @@ def test_markdown_summary_counts_lists_and_explains():
             "",
             "### How to suppress a finding you have reviewed",
             "",
-            "- on the line or the line above: a comment `mlgate: ignore[CODE]`;",
+            "- one line: a comment `mlgate: ignore[CODE]` at the end of that line, or alone on the line just above it;",
             "- all current findings at once: `mlgate baseline`, then commit `.mlgate-baseline.json` and pass it as `baseline`;",
             "- a reviewed model file: an entry in the models hook's `allowlist` with its path and sha256 (accepted only while the digest is unchanged);",
             "- a whole rule: `ignore` in `.mlgate.yaml` or `[tool.mlgate]`.",

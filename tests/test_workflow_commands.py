@@ -36,6 +36,7 @@ from mlgate.pins.rules import ACTION_NOT_PINNED as PIN020
 from mlgate.pins.rules import UNPINNED as PIN001
 from mlgate.plugins import load_hooks
 from mlgate.report import github, markdown, plain, render
+from mlgate.report.text import grouped
 
 ALL_RULES = sorted((rule for hook in load_hooks() for rule in hook.rules), key=lambda rule: rule.code)
 
@@ -268,7 +269,12 @@ def test_the_other_reports_in_a_ci_log_make_no_command(format_name):
     assert runner_commands(output) == []
     output.encode("utf-8")  # writable: the undecodable bytes of a file name are escaped, not kept as surrogates
     if format_name == "text":
-        assert len(runner_lines(output)) == 2 * len(result.findings) + len(result.errors) + 1  # one line each, whatever the names hold
+        # one line each, whatever the names hold: an entry per rule and target (its first line, its
+        # further occurrences, its fix), a blank line, a count per rule, the errors, the summary
+        entries = grouped(result.findings)
+        rules = {finding.rule.code for finding in result.findings}
+        expected = sum(3 if len(entry) > 1 else 2 for entry in entries) + 1 + len(rules) + len(result.errors) + 1
+        assert len(runner_lines(output)) == expected
     else:
         document = json.loads(output)  # and the JSON still says exactly what was found
         paths = (
@@ -290,12 +296,11 @@ def test_what_the_action_prints_about_its_inputs_is_plain_text(tmp_path, monkeyp
     monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    assert github_action.main() == 1
+    assert github_action.main() == 2  # a path that does not exist stops the scan: a usage error
     output = capsys.readouterr().out
     commands = runner_commands(output)
-    assert [(command.name, command.properties) for _, command in commands] == [
-        ("error", {"file": "::error::y", "title": "mlgate: file not scanned"}),
-        ("error", {"file": "missing #%23[add-mask]x", "title": "mlgate: file not scanned"}),
+    assert [(command.name, command.properties, command.data) for _, command in commands] == [
+        ("error", {}, "mlgate: missing #%23[add-mask]x: no such file or directory"),
     ]
     assert runner_lines(output)[0] == "mlgate: scanning missing #%23[add-mask]x ::error::y"
 

@@ -29,10 +29,11 @@ def _cell(text: str) -> str:
 def table() -> str:
     """One row per declared rule of every hook, hook by hook (the order of `HOOK_MODULES`), by code."""
     load_hooks()  # importing a hook imports its rules module, which declares (registers) its rules
-    rows = ["| code | severity | what it reports |", "|---|---|---|"]
+    rows = ["| code | severity | OWASP ML | CWE | what it reports |", "|---|---|---|---|---|"]
     for hook in HOOK_MODULES:
         for rule in sorted(declared_rules(hook), key=lambda rule: rule.code):
-            rows.append(f"| [{rule.code}](docs/rules/{rule.code}.md) | {rule.severity} | {_cell(rule.summary)} |")
+            cwe = ", ".join(f"CWE-{number}" for number in rule.cwe)
+            rows.append(f"| [{rule.code}](docs/rules/{rule.code}.md) | {rule.severity} | {rule.owasp_ml} | {cwe} | {_cell(rule.summary)} |")
     return "\n".join(rows) + "\n"
 
 

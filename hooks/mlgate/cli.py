@@ -7,20 +7,23 @@ Exit status: 0 nothing at or above --fail-on, 1 findings (or errors that fail th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlgate import __version__, rule_pages
-from mlgate.config import Config, check_selectors, find_config_file, load_config, top_level_keys
+from mlgate.config import Config, check_selectors, config_for_paths, load_config, top_level_keys
 from mlgate.errors import UsageError
 from mlgate.findings import Result, Rule, Severity
 from mlgate.hook import Hook
 from mlgate.plugins import HOOK_MODULES, load_hook, load_hooks
 
 if TYPE_CHECKING:
+    from mlgate.excludes import Exclude
     from mlgate.online import OnlineSession
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -29,14 +32,16 @@ SEVERITIES = [str(s) for s in Severity]
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse would exit(2) itself; keep control here
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(message)  # `main` prints who speaks: `mlgate: error: MESSAGE`
 
 
 def _split(values: list[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(hook_script: str | None = None) -> argparse.ArgumentParser:
+    """The `mlgate` parser; for a per-hook script (`mlgate-pins`), its `check` command is that
+    script: its usage, errors and `--version` say the script's name."""
     from mlgate.report import FORMATS
 
     parser = _Parser(
@@ -53,8 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--config", metavar="FILE", help="configuration file (default: nearest .mlgate.yaml or pyproject.toml)")
         cmd.add_argument("--exclude", action="append", metavar="GLOB", help="paths not to scan")
 
-    check = sub.add_parser("check", help="scan files and directories")
+    check = sub.add_parser("check", help="scan files and directories", prog=hook_script)
     scan_options(check)
+    _report_options(check, hook_script)
     check.add_argument("--format", choices=list(FORMATS), default="text")
     check.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     check.add_argument("--fail-on", choices=SEVERITIES, help="lowest severity that fails the run (default: low)")
@@ -65,9 +71,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="fail the run on files that are not valid in their own language or cannot be read (default: listed only)",
     )
     check.add_argument(
+        "--show-unused-ignores", action="store_true", help="list the `mlgate: ignore[...]` comments that hid nothing (path and line)"
+    )
+    check.add_argument(
         "--online", action="store_true", help="also run the checks that use the network (OSV advisories, what tags and images point to now)"
     )
     check.add_argument("--fix", action="store_true", help="rewrite movable references to what they resolve to now (implies --online)")
+    check.add_argument(
+        "--online-deadline",
+        type=_deadline_seconds,
+        metavar="SECONDS",
+        help="with --online or --fix: time for all the lookups; those unanswered then are errors (default: 30; 0: no limit)",
+    )
+    check.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the configuration file in force for PATHs and every effective setting, then exit",
+    )
     sub.add_parser("fix", help="same as `check --fix`: pin actions, pre-commit repos and images in place", add_help=False)
 
     baseline = sub.add_parser("baseline", help="write a baseline of the current findings")
@@ -81,22 +101,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _prepare(args: argparse.Namespace) -> tuple[list[Hook], Config]:
-    """Validate the configuration against every hook, then keep the selected ones."""
-    every_hook = _hooks_to_load(args)
-    config = load_config(args.config, every_hook)
+def _report_options(check: argparse.ArgumentParser, hook_script: str | None) -> None:
+    """How `check` reports (the text report's options, and the exit status), and for a per-hook
+    script its `--version` and name."""
+    from mlgate.report.text import COLOURS
+
+    if hook_script is not None:
+        check.add_argument("--version", action="version", version=f"%(prog)s (mlgate {__version__})")
+    check.set_defaults(hook_script=hook_script)
+    check.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the summary line, and nothing when there is nothing to report"
+    )
+    check.add_argument("--statistics", action="store_true", help="print the number of findings per rule instead of the findings")
+    check.add_argument(
+        "--exit-zero", action="store_true", help="exit 0 even when findings or errors would fail the run (usage errors still exit 2)"
+    )
+    check.add_argument(
+        "--color",
+        choices=COLOURS,
+        default="auto",
+        help="colour the text report: auto (default) on a terminal unless NO_COLOR is set, or when FORCE_COLOR is",
+    )
+
+
+def _prepare(args: argparse.Namespace, paths: list[str]) -> tuple[list[Hook], Config]:
+    """Validate the configuration of a run over `paths` against every hook, then keep the selected ones."""
+    every_hook = _hooks_to_load(args, paths)
+    config = load_config(args.config, every_hook, paths=paths)
     if args.select:
         config.select = check_selectors(_split(args.select), every_hook, "--select")
     if args.ignore:
         config.ignore = [*config.ignore, *check_selectors(_split(args.ignore), every_hook, "--ignore")]
     if args.exclude:
-        config.exclude = [*config.exclude, *args.exclude]
+        config.exclude = [*config.exclude, *_command_line_excludes(args.exclude)]
     if getattr(args, "strict_errors", False):
         config.strict_errors = True
+    if getattr(args, "show_unused_ignores", False):
+        config.report_unused_ignores = True
+    if getattr(args, "online_deadline", None) is not None:
+        config.online_deadline = args.online_deadline
     return every_hook, config
 
 
-def _hooks_to_load(args: argparse.Namespace) -> list[Hook]:
+def _command_line_excludes(patterns: list[str]) -> list[Exclude]:
+    """--exclude patterns: relative to the current directory, as paths typed beside them are."""
+    from mlgate.excludes import COMMAND_LINE, Exclude
+
+    return [Exclude(pattern, Path(os.getcwd()), COMMAND_LINE) for pattern in patterns]
+
+
+def _hooks_to_load(args: argparse.Namespace, paths: list[str]) -> list[Hook]:
     """Only the hooks a run needs: `mlgate-models` must not pay for importing every other
     hook. A configuration section of another hook still loads that hook, so the section is
     validated; rule codes in --ignore or in the file's select/ignore/severity load them all."""
@@ -104,7 +158,7 @@ def _hooks_to_load(args: argparse.Namespace) -> list[Hook]:
     if not selected or not set(selected) <= set(HOOK_MODULES) or args.ignore:
         return load_hooks()
     names = dict.fromkeys(selected)
-    path = Path(args.config) if args.config is not None else find_config_file(Path.cwd().resolve())
+    path = Path(args.config) if args.config is not None else config_for_paths(paths)
     if path is not None and path.is_file():
         keys = top_level_keys(path)
         if keys & {"select", "ignore", "severity"}:
@@ -122,12 +176,12 @@ def run_check(args: argparse.Namespace, paths: list[str], *, use_baseline: bool 
     rules of the hooks that ran, and the severity that fails the run."""
     from mlgate import engine, suppressions
 
-    hooks, config = _prepare(args)
+    hooks, config = _prepare(args, paths)
     baseline_path = getattr(args, "baseline", None) or config.baseline
     known = None
     if baseline_path and use_baseline:
         known = suppressions.read_baseline(baseline_path)
-    session = _online_session(args)
+    session = _online_session(args, config)
     result = engine.scan(paths, hooks, config, known, online=session)
     if session is not None and getattr(args, "fix", False):
         result = _fix(result, paths, hooks, config, known, session)
@@ -135,13 +189,24 @@ def run_check(args: argparse.Namespace, paths: list[str], *, use_baseline: bool 
     return result, _all_rules(hooks), Severity.parse(fail_on) if fail_on else config.fail_on
 
 
-def _online_session(args: argparse.Namespace) -> OnlineSession | None:
+def _deadline_seconds(text: str) -> float:
+    from mlgate.config import ConfigError, online_deadline
+
+    try:
+        return online_deadline(text, "--online-deadline")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--online-deadline: ")) from None
+
+
+def _online_session(args: argparse.Namespace, config: Config) -> OnlineSession | None:
     """A session only when asked: an offline run never imports the network code."""
     if not (getattr(args, "online", False) or getattr(args, "fix", False)):
         return None
-    from mlgate.online import OnlineSession
+    from mlgate.online import OnlineSession, Settings
 
-    return OnlineSession()
+    settings = Settings.from_env()
+    settings.deadline = config.online_deadline  # --online-deadline, else the configuration's
+    return OnlineSession(settings, progress=sys.stderr)
 
 
 def _fix(result: Result, paths: list[str], hooks: list[Hook], config: Config, known: set[str] | None, session: OnlineSession) -> Result:
@@ -150,70 +215,153 @@ def _fix(result: Result, paths: list[str], hooks: list[Hook], config: Config, kn
     from mlgate.findings import ScanErrorEntry
     from mlgate.online.fix import fix
 
-    changed, errors = fix(result.findings, hooks, session)
-    if changed:
-        print(f"mlgate: fixed {', '.join(changed)}", file=sys.stderr)
+    outcome = fix(result.findings, hooks, session)
+    if outcome.changed:
+        print(f"mlgate: fixed {', '.join(outcome.changed)}", file=sys.stderr)
         result = engine.scan(paths, hooks, config, known, online=session)
-        result.fixed = changed
-    if errors:
-        print(f"mlgate: no file rewritten: {len(errors)} fix(es) could not be made (see the errors)", file=sys.stderr)
-    result.errors.extend(ScanErrorEntry(path, message) for path, message in errors)
+        result.fixed = outcome.changed
+    if outcome.unfixable:
+        print(f"mlgate: no file rewritten: {outcome.unfixable} fix(es) could not be made (see the errors)", file=sys.stderr)
+    result.errors.extend(ScanErrorEntry(path, message) for path, message in outcome.errors)
     return result
 
 
 def _check(args: argparse.Namespace, write_baseline: bool = False) -> int:
+    if getattr(args, "show_settings", False):
+        return _show_settings(args, args.paths or ["."])
+    _check_output_location(args.output)
     result, rules, fail_on = run_check(args, args.paths or ["."], use_baseline=not write_baseline)
+    for warning in result.warnings:
+        print(f"mlgate: warning: {warning}", file=sys.stderr)
     if write_baseline:
         from mlgate import suppressions
 
-        suppressions.write_baseline(args.output, result.findings)
+        with _writing(args.output):
+            suppressions.write_baseline(args.output, result.findings)
         print(f"mlgate: wrote {len(result.findings)} finding(s) to {args.output}", file=sys.stderr)
         return EXIT_OK
-    from mlgate.report import render
-
-    report = render(args.format, result, rules)
+    report = _report(args, result, rules)
     if args.output:
-        Path(args.output).write_text(report, encoding="utf-8")
+        with _writing(args.output):
+            Path(args.output).write_text(report, encoding="utf-8")
     else:
         sys.stdout.write(report)
-    return EXIT_FINDINGS if result.failed(fail_on) else EXIT_OK
+    return EXIT_FINDINGS if result.failed(fail_on) and not args.exit_zero else EXIT_OK
+
+
+def _report(args: argparse.Namespace, result: Result, rules: list[Rule]) -> str:
+    """The report in the format asked for; the text report with its options: colour, quiet,
+    statistics, and for a per-hook script its name in the summary, and no summary at all on a
+    clean run unless a person is watching (pre-commit prints `Passed` itself, and a passing
+    batch's `0 findings` would sit beside another batch's findings)."""
+    from mlgate.report import render, text
+
+    if args.format != "text":
+        return render(args.format, result, rules)
+    stream = None if args.output else sys.stdout
+    options = text.TextOptions(
+        colour=text.use_colour(args.color, stream),
+        quiet=args.quiet,
+        statistics=args.statistics,
+        label=args.hook_script or "mlgate",
+        silent_when_clean=args.hook_script is not None and not (stream is not None and stream.isatty()),
+    )
+    return text.render(result, rules, options)
+
+
+def _check_output_location(output: str | None) -> None:
+    """Refuse an --output that cannot be written before scanning, not after: its folder must
+    exist (it is not created: a typo would scatter reports), and it must not be a folder."""
+    if not output:
+        return
+    folder = os.path.dirname(output) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(f"--output {output}: folder {folder} does not exist")
+    if os.path.isdir(output):
+        raise UsageError(f"--output {output}: is a folder")
+
+
+@contextlib.contextmanager
+def _writing(output: str) -> Iterator[None]:
+    """Writing the report or baseline: an error (permission, a full disk) is one usage line."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"--output {output}: cannot write: {exc.strerror or exc}") from None
+
+
+def _show_settings(args: argparse.Namespace, paths: list[str]) -> int:
+    """`check --show-settings`: the configuration file in force for `paths` and every effective
+    value, command-line options applied, printed as YAML in the shape of `.mlgate.yaml`."""
+    from mlgate.config import CORE_KEYS, options_for
+    from mlgate.excludes import COMMAND_LINE
+    from mlgate.files import display_path
+
+    every_hook, config = _prepare(args, paths)
+    overrides = {"fail-on": args.fail_on, "baseline": args.baseline}
+    print(f"# configuration file: {config.path or 'none (the defaults)'}")
+    print(f"# for: {' '.join(paths)}")
+    for key in CORE_KEYS:
+        if key == "exclude":
+            print("exclude:" if config.exclude else "exclude: []")
+            for exclude in config.exclude:
+                origin = "--exclude, " if exclude.origin == COMMAND_LINE else ""
+                print(f"  - {json.dumps(exclude.pattern)}  # {origin}relative to {display_path(exclude.base)}")
+        else:
+            value = overrides.get(key) or getattr(config, key.replace("-", "_"))
+            print(f"{key}: {_setting(value)}" + ("  # every hook" if key == "select" and not value else ""))
+    for hook in every_hook:
+        if hook.options:
+            print(f"{hook.name}:")
+            for name, value in options_for(hook, config).items():
+                print(f"  {name}: {_setting(value)}")
+    return EXIT_OK
+
+
+def _setting(value: object) -> str:
+    """A value as YAML flow (JSON is), severities by name."""
+
+    def plain(item: object) -> object:
+        if isinstance(item, Severity):
+            return str(item)
+        if isinstance(item, dict):
+            return {key: plain(inner) for key, inner in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [plain(inner) for inner in item]
+        return item
+
+    return json.dumps(plain(value), default=str)
 
 
 def _rules(args: argparse.Namespace) -> int:
     rules = _all_rules(load_hooks())
     if args.format == "json":
-        print(
-            json.dumps(
-                [
-                    {"code": r.code, "name": r.name, "hook": r.hook, "severity": str(r.severity), "summary": r.summary, "fix": r.fix}
-                    for r in rules
-                ],
-                indent=2,
-            )
-        )
+        print(json.dumps([rule.to_dict() for rule in rules], indent=2))
         return EXIT_OK
     for rule in rules:
-        print(f"{rule.code:<8} {str(rule.severity):<9} {rule.hook:<9} {rule.name:<34} {rule.summary}")
+        cwe = ",".join(f"CWE-{number}" for number in rule.cwe)
+        print(f"{rule.code:<8} {str(rule.severity):<9} {rule.hook:<9} {rule.owasp_ml:<5} {cwe:<17} {rule.name:<34} {rule.summary}")
     return EXIT_OK
 
 
 def _explain(args: argparse.Namespace) -> int:
     code = args.code.upper()
     if code not in {rule.code for rule in _all_rules(load_hooks())}:
-        raise UsageError(f"mlgate explain: unknown rule code {args.code!r} (see `mlgate rules`)")
+        raise UsageError(f"unknown rule code {args.code!r} (see `mlgate rules`)")
     page = rule_pages.page(code)
     if page is None:
-        raise UsageError(f"mlgate explain: rule {code} has no documentation page")
+        raise UsageError(f"rule {code} has no documentation page")
     sys.stdout.write(page)
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, hook_script: str | None = None) -> int:
+    """`mlgate ARGS`; with `hook_script` (`mlgate-pins`), `check` run as that script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["fix"]:
         argv = ["check", "--fix", *argv[1:]]
     try:
-        parser = build_parser()
+        parser = build_parser(hook_script)
         args = parser.parse_args(argv)
         if args.command == "check":
             return _check(args)
@@ -226,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     except UsageError as exc:  # configuration and baseline errors too
-        print(f"mlgate: error: {exc}", file=sys.stderr)
+        print(f"{hook_script or 'mlgate'}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # `mlgate rules | head`: the reader left. Point stdout at /dev/null so the interpreter's
@@ -236,8 +384,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def hook_main(hook: str, argv: list[str] | None = None) -> int:
+    """`mlgate-HOOK ARGS`: `mlgate check --select HOOK ARGS` under the script's own name."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    return main(["check", "--select", hook, *argv])
+    return main(["check", "--select", hook, *argv], hook_script=f"mlgate-{hook}")
 
 
 def main_pins(argv: list[str] | None = None) -> int:

@@ -6,12 +6,15 @@ and the key, which the CLI turns into exit status 2.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.errors import UsageError
+from mlgate.excludes import Exclude
 from mlgate.files import ScanError, SourceFile, display_path
 from mlgate.findings import Severity
 from mlgate.hook import Hook
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
     from mlgate import yamlfile
 
 CONFIG_NAMES = (".mlgate.yaml", ".mlgate.yml", "pyproject.toml")
+ONLINE_DEADLINE = 30.0  # seconds: a few hundred lookups; a commit hook that waits longer gets skipped
 
 
 class ConfigError(UsageError):
@@ -33,10 +37,12 @@ class Config:
     ignore: list[str] = field(default_factory=list)
     fail_on: Severity = Severity.LOW
     baseline: str | None = None
-    exclude: list[str] = field(default_factory=list)
+    exclude: list[Exclude] = field(default_factory=list)
     severity: dict[str, Severity] = field(default_factory=dict)
     hook_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     strict_errors: bool = False
+    report_unused_ignores: bool = False
+    online_deadline: float = ONLINE_DEADLINE  # seconds for all the lookups of an --online run; 0: no deadline
 
 
 CORE_KEYS = {
@@ -44,9 +50,11 @@ CORE_KEYS = {
     "ignore": "list of hook names or rule codes to skip",
     "fail-on": "lowest severity that makes the run fail: low, medium, high or critical",
     "baseline": "path of a baseline file written by `mlgate baseline`",
-    "exclude": "list of glob patterns of paths not to scan",
+    "exclude": "list of .gitignore-style patterns of paths not to scan, relative to the configuration file's folder",
     "severity": "mapping of rule code to the severity to report it with",
     "strict-errors": "true: files that are not valid in their own language (or cannot be read) fail the run too (default: false)",
+    "report-unused-ignores": "true: list the `mlgate: ignore[...]` comments that hid nothing (default: false)",
+    "online-deadline": "seconds an --online or --fix run waits for all its lookups; those unanswered then are errors (default: 30; 0: no limit)",
 }
 
 
@@ -146,9 +154,31 @@ def check_selectors(values: list[str], hooks: list[Hook], where: str) -> list[st
     return checked
 
 
-def load_config(path: str | None, hooks: list[Hook], start: Path | None = None) -> Config:
-    """Read and validate the configuration (an explicit `path` or the nearest file)."""
-    config_path = _config_path(path, start)
+def config_for_paths(paths: Sequence[str]) -> Path | None:
+    """The configuration file of a run over `paths`: the nearest one from each path upwards (a
+    file's from its folder), stopping at the root of its repository, so that scanning another
+    repository reads that repository's configuration. A path under none takes the one the
+    others are under; paths under two different ones are a ConfigError (one run has one
+    configuration: scan each project in its own run, or name one with --config)."""
+    found: dict[Path, tuple[Path, str]] = {}  # the file, resolved -> (the file, the first path under it)
+    for named in paths or ["."]:  # no path: the current directory's, for a run that scans nothing
+        absolute = Path(os.path.abspath(named))
+        config_path = find_config_file(absolute if absolute.is_dir() else absolute.parent)
+        if config_path is not None:
+            found.setdefault(config_path.resolve(), (config_path, named))
+    if len(found) > 1:
+        (first, first_path), (second, second_path) = list(found.values())[:2]
+        raise ConfigError(
+            f"{first_path} and {second_path} are under different configuration files ({display_path(first)}, "
+            f"{display_path(second)}): scan each project in its own run, or name one with --config"
+        )
+    return next((config_path for config_path, _ in found.values()), None)
+
+
+def load_config(path: str | None, hooks: list[Hook], start: Path | None = None, paths: Sequence[str] | None = None) -> Config:
+    """Read and validate the configuration: an explicit `path`, else the one of the scanned
+    `paths` (`config_for_paths`), else the nearest from `start` (default: the current directory)."""
+    config_path = _config_path(path, start) if path is not None or paths is None else config_for_paths(paths)
     if config_path is None:
         return Config()
     data = _read(config_path)
@@ -180,6 +210,16 @@ def _config_path(path: str | None, start: Path | None) -> Path | None:
     return config_path
 
 
+# The CORE_KEYS that are true or false, and the Config attribute each sets.
+_SWITCHES = {"strict-errors": "strict_errors", "report-unused-ignores": "report_unused_ignores"}
+
+
+def _excludes(patterns: list[str], config_path: Path) -> list[Exclude]:
+    """The `exclude` setting: relative to the configuration file's folder, as in a .gitignore there."""
+    base = Path(os.path.abspath(config_path.parent))
+    return [Exclude(pattern, base, display_path(config_path)) for pattern in patterns]
+
+
 def _set_core_key(config: Config, key: str, value: Any, hooks: list[Hook], config_path: Path) -> None:
     """Check one of the CORE_KEYS and set it on `config` (whose `path` is the file shown)."""
     shown = config.path
@@ -198,22 +238,44 @@ def _set_core_key(config: Config, key: str, value: Any, hooks: list[Hook], confi
             raise ConfigError(f"{where}: expected a path")
         config.baseline = str(config_path.parent / value)
     elif key == "exclude":
-        config.exclude = _str_list(value, where)
-    elif key == "strict-errors":
+        config.exclude = _excludes(_str_list(value, where), config_path)
+    elif key in _SWITCHES:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false")
-        config.strict_errors = value
+        setattr(config, _SWITCHES[key], value)
+    elif key == "online-deadline":
+        config.online_deadline = online_deadline(value, where)
     elif key == "severity":
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping of rule code to severity")
-        codes = {rule.code for hook in hooks for rule in hook.rules}
-        for code, level in value.items():
-            if code not in codes:
-                raise ConfigError(f"{shown}: key 'severity.{code}': unknown rule code")
-            try:
-                config.severity[code] = Severity.parse(str(level))
-            except ValueError as exc:
-                raise ConfigError(f"{shown}: key 'severity.{code}': {exc}") from None
+        config.severity.update(_severities(value, hooks, shown, where))
+
+
+def _severities(value: Any, hooks: list[Hook], shown: str | None, where: str) -> dict[str, Severity]:
+    """The `severity` mapping, rule code -> severity, checked."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of rule code to severity")
+    codes = {rule.code for hook in hooks for rule in hook.rules}
+    severities = {}
+    for code, level in value.items():
+        if code not in codes:
+            raise ConfigError(f"{shown}: key 'severity.{code}': unknown rule code")
+        try:
+            severities[code] = Severity.parse(str(level))
+        except ValueError as exc:
+            raise ConfigError(f"{shown}: key 'severity.{code}': {exc}") from None
+    return severities
+
+
+def online_deadline(value: Any, where: str) -> float:
+    """A deadline in seconds: a number, 0 or more (0: no deadline)."""
+    seconds = value
+    if isinstance(value, str):
+        try:
+            seconds = float(value)
+        except ValueError:
+            pass
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < float("inf"):
+        raise ConfigError(f"{where}: expected a number of seconds, 0 or more (0: no deadline), not {value!r}")
+    return float(seconds)
 
 
 def _hook_options(hook: Hook, value: Any, shown: str) -> dict[str, Any]:

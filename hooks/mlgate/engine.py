@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from mlgate.config import Config, options_for
 from mlgate.files import InvalidText, ScanError, SourceFile, display_path, iter_files
-from mlgate.findings import ERROR, INVALID, Finding, Result, Rule, ScanErrorEntry, assign_fingerprints
+from mlgate.findings import ERROR, INVALID, Finding, Result, Rule, ScanErrorEntry, UnusedIgnore, assign_fingerprints
 from mlgate.hook import Hook, ScanContext
 from mlgate.notes import Note
-from mlgate.suppressions import is_suppressed_inline
+from mlgate.suppressions import InlineIgnores
 
 if TYPE_CHECKING:
     from mlgate.online import OnlineSession
@@ -46,8 +46,9 @@ def scan(
     """Scan `paths`; with an `online` session, each hook's online check runs after the scan."""
     result = Result(strict_errors=config.strict_errors)
     hooks = [hook for hook in hooks if any(_wanted_rule(rule, config) for rule in hook.rules)]
-    files, missing = iter_files(paths, config.exclude)
-    result.errors.extend(ScanErrorEntry(path, message) for path, message in missing)
+    selection = iter_files(paths, config.exclude)  # a bad named path raises BadPath: nothing is read
+    files = selection.files
+    result.skipped, result.warnings = selection.skipped, selection.warnings
     contexts = {hook.name: ScanContext(options=options_for(hook, config), online=online is not None) for hook in hooks}
     sources: dict[str, SourceFile] = {}
     raw: list[Finding] = []
@@ -84,20 +85,22 @@ def scan(
     for context in contexts.values():
         for source in context._cache.values():
             sources.setdefault(source.path, source)
+    ignores = InlineIgnores(sources.values())
+    result.errors.extend(ScanErrorEntry(path, message, INVALID) for path, message in ignores.problems())
     if online is not None:
-        raw = _online_findings(online, hooks, contexts, [f for f in raw if _wanted(f, config)], config)
+        candidates = _dedupe(f for f in raw if _wanted(f, config))
+        raw = _online_findings(online, hooks, contexts, candidates, config, _hidden_anyway(candidates, ignores, sources, baseline))
         result.errors.extend(ScanErrorEntry(path, message) for path, message in online.errors)
         online.errors.clear()
 
     findings = _dedupe(f for f in raw if _wanted(f, config))
     findings = [dataclasses.replace(f, severity=config.severity[f.rule.code]) if f.rule.code in config.severity else f for f in findings]
-    findings = [f for f in findings if not _inline_suppressed(f, sources)]
-    findings = [
-        dataclasses.replace(f, context=_line(sources, f.path, f.line).strip() or f.message) if f.context is None else f for f in findings
-    ]
-    findings = assign_fingerprints(findings)
+    findings = _without_inline_ignored(findings, ignores, result)
+    findings = [_with_context(f, sources) for f in findings]
+    findings = assign_fingerprints(findings, _content_digests(findings, sources))
     if baseline:
-        findings = [f for f in findings if f.fingerprint not in baseline]
+        findings = _without_baselined(findings, baseline, result)
+    result.unused_ignores = _unused_ignores(ignores, hooks, config, online is not None)
     result.findings = sorted(findings, key=lambda f: f.sort_key)
     # Dedupe errors too: an include read by two requirement files is reported once.
     unique = {(e.path, e.message, e.kind): e for e in result.errors}
@@ -106,17 +109,47 @@ def scan(
 
 
 def _online_findings(
-    online: OnlineSession, hooks: list[Hook], contexts: dict[str, ScanContext], findings: list[Finding], config: Config
+    online: OnlineSession,
+    hooks: list[Hook],
+    contexts: dict[str, ScanContext],
+    findings: list[Finding],
+    config: Config,
+    hidden: set[int],
 ) -> list[Finding]:
     """`findings` after each hook's online check: the check returns its hook's findings as they
-    are reported (some with more said in their message) followed by new ones."""
+    are reported (some with more said in their message) followed by new ones. The findings in
+    `hidden` (by id) are not looked up: the report hides them whatever the network says."""
+    from mlgate.online.checks import run_checks
+
     rules = {rule.code: rule for hook in hooks for rule in hook.rules}
     online.wanted = lambda code: code in rules and _wanted_rule(rules[code], config)
     modules = {hook.name: module for hook in hooks if (module := hook.online_module()) is not None}
-    found = [f for f in findings if f.rule.hook not in modules]
-    for name, module in modules.items():
-        found.extend(module.check(online, contexts[name], [f for f in findings if f.rule.hook == name]))
-    return found
+    found = [f for f in findings if f.rule.hook not in modules or id(f) in hidden]
+    work = [
+        (module, contexts[name], [f for f in findings if f.rule.hook == name and id(f) not in hidden]) for name, module in modules.items()
+    ]
+    return [*found, *run_checks(online, work)]
+
+
+def _hidden_anyway(findings: list[Finding], ignores: InlineIgnores, sources: dict[str, SourceFile], baseline: set[str] | None) -> set[int]:
+    """The findings (by id) that an inline ignore comment or the baseline hides, as the report
+    will: not worth a lookup. A model file's finding is fingerprinted with its file's digest,
+    which is read only for the report: it is never taken for a baselined one here."""
+    hidden = {id(f) for f in findings if ignores.hides(f)}
+    if baseline:
+        shown = [f for f in findings if id(f) not in hidden]
+        fingerprinted = assign_fingerprints([_with_context(f, sources) for f in shown])
+        hidden.update(
+            id(f) for f, known in zip(shown, fingerprinted, strict=True) if known.fingerprint in baseline and not f.in_binary_content
+        )
+    return hidden
+
+
+def _with_context(finding: Finding, sources: dict[str, SourceFile]) -> Finding:
+    """The finding with its context (what its fingerprint is made of): its line's text, else its message."""
+    if finding.context is not None:
+        return finding
+    return dataclasses.replace(finding, context=_line(sources, finding.path, finding.line).strip() or finding.message)
 
 
 def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
@@ -136,11 +169,65 @@ def _line(sources: dict[str, SourceFile], path: str, line: int | None) -> str:
         return ""
 
 
-def _inline_suppressed(finding: Finding, sources: dict[str, SourceFile]) -> bool:
-    if not finding.line:
-        return False
-    return is_suppressed_inline(
-        finding,
-        _line(sources, finding.path, finding.line),
-        _line(sources, finding.path, finding.line - 1),
-    )
+def _without_inline_ignored(findings: list[Finding], ignores: InlineIgnores, result: Result) -> list[Finding]:
+    """The findings no `mlgate: ignore[...]` comment hides; the hidden ones are counted."""
+    shown = [finding for finding in findings if not ignores.hides(finding)]
+    result.hidden_inline += len(findings) - len(shown)
+    return shown
+
+
+def _content_digests(findings: list[Finding], sources: dict[str, SourceFile]) -> dict[str, str]:
+    """The sha256 of each file that has a finding in its binary content, for its fingerprint."""
+    import hashlib  # loads OpenSSL: paid only by runs with findings in model files
+
+    digests: dict[str, str] = {}
+    for path in {finding.path for finding in findings if finding.in_binary_content}:
+        source = sources.get(path)
+        if source is None:
+            continue
+        digest = hashlib.sha256()
+        try:
+            with source.open_binary() as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+        except OSError:  # the scanner could read it a moment ago; without a digest the id is still stable
+            continue
+        digests[path] = digest.hexdigest()
+    return digests
+
+
+# Said on a model file's finding that a version-1 baseline (written before fingerprints included
+# the file's digest) lists: the baseline cannot tell the accepted file from a swapped one.
+_OLD_FINGERPRINT = (
+    " (a baseline from before mlgate fingerprinted model files by their sha256 lists it: review the file, then run `mlgate baseline` again)"
+)
+
+
+def _without_baselined(findings: list[Finding], baseline: set[str], result: Result) -> list[Finding]:
+    """The findings the baseline does not list; the hidden ones are counted."""
+    old_ids = assign_fingerprints(findings) if any(f.in_binary_content for f in findings) else findings
+    shown = []
+    for finding, old in zip(findings, old_ids, strict=True):
+        if finding.fingerprint in baseline:
+            result.hidden_by_baseline += 1
+        elif finding.in_binary_content and old.fingerprint in baseline:
+            shown.append(dataclasses.replace(finding, message=finding.message + _OLD_FINGERPRINT))
+        else:
+            shown.append(finding)
+    return shown
+
+
+def _unused_ignores(ignores: InlineIgnores, hooks: list[Hook], config: Config, online: bool) -> list[UnusedIgnore]:
+    """The ignore comments with codes that hid nothing, when the configuration asks for them."""
+    if not config.report_unused_ignores:
+        return []
+    return ignores.unused(lambda name: _ran(name, hooks, config, online))
+
+
+def _ran(name: str, hooks: list[Hook], config: Config, online: bool) -> bool:
+    """Whether this run checked the rule or hook `name`: an ignore comment naming a rule the run
+    did not check (another hook's, a rule reported only with --online) is not unused."""
+    if any(hook.name == name for hook in hooks):
+        return True
+    rule = next((rule for hook in hooks for rule in hook.rules if rule.code == name), None)
+    return rule is not None and _wanted_rule(rule, config) and (online or not rule.online_only)

@@ -8,15 +8,21 @@ error entry instead of a traceback.
 from __future__ import annotations
 
 import bisect
+import errno
 import functools
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+from mlgate.errors import UsageError
+from mlgate.excludes import COMMAND_LINE, Exclude, Excluder
+
+if TYPE_CHECKING:
+    import subprocess
 
 Parsed = TypeVar("Parsed")
 
@@ -117,6 +123,12 @@ class SourceFile:
         if self._text is None:
             self._text = self._load_text()
         return self._text
+
+    @property
+    def read_as_text(self) -> bool:
+        """Whether a scanner has read this file as text: a model file read as bytes has no lines
+        for an inline comment, and its findings are fingerprinted by its content instead."""
+        return self._text is not None
 
     def _load_text(self) -> str:
         try:
@@ -243,85 +255,196 @@ def _may_be_work_tree(root: Path) -> bool:
     return "GIT_DIR" in os.environ or any(os.path.lexists(parent / ".git") for parent in (folder, *folder.parents))
 
 
-def _git_files(root: Path) -> list[str] | None:
-    """Files git would consider in `root` (tracked + untracked, not ignored), or None."""
-    if not _may_be_work_tree(root):
-        return None
-    import subprocess  # only directories are listed by git: a run on files never needs it
+# Why files were left out of a run (the keys of `Result.skipped`). A walk of a folder leaves out
+# what git ignores, links and what is not a file; a path named on the command line is scanned
+# whatever git says of it, unless an exclude pattern matches it.
+SKIP_REASONS = {
+    "gitignored": "git ignores them (.gitignore, .git/info/exclude, core.excludesFile): name one to scan it",
+    "default-excluded": "in a virtual environment, dependency or cache folder (.venv, node_modules, __pycache__...) of a folder git does not know",
+    "symlink": "symlinks met by a walk, never followed: name one to scan what it points to",
+    "submodule": "submodules and nested repositories, each counted once: name one to scan it",
+    "special-file": "fifos, sockets and devices",
+    "excluded": "an exclude pattern matches them",
+}
+_VCS_DIRS = frozenset({".git", ".hg", ".svn"})  # never content: left out without being counted
+
+
+class BadPath(UsageError):
+    """A path named on the command line that cannot be scanned: the run stops before reading anything."""
+
+
+@dataclass
+class FileSelection:
+    """What `iter_files` chose: the files to scan, how many it left out by reason
+    (`SKIP_REASONS`), and one-line warnings (exclude patterns that matched nothing)."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        if count:
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+
+@dataclass
+class _Listing:
+    """A walked folder's files, as `/`-separated names relative to it, and what the walk left out."""
+
+    names: list[str]
+    skipped: dict[str, int] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)  # names of the files git ignores
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
+    import subprocess  # only folders are listed by git: a run on files never needs it
 
     try:
-        result = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True,
-            timeout=60,
-        )
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    if result.returncode != 0:
+
+
+def _git_names(output: bytes) -> list[str]:
+    return [name for name in output.decode("utf-8", "surrogateescape").split("\0") if name]
+
+
+def _git_listing(root: Path) -> _Listing | None:
+    """Files git would consider in `root` (tracked, and untracked but not ignored), with the
+    ignored ones counted; None when git does not know `root` or ignores it: a folder that is
+    named, so scanned, whatever git says of it."""
+    if not _may_be_work_tree(root):
         return None
-    names = result.stdout.decode("utf-8", "surrogateescape").split("\0")
-    return sorted({name for name in names if name})
+    verdict = _git(root, "check-ignore", "-q", ".")  # 0: ignored, 1: not ignored, 128: no work tree
+    if verdict is None or verdict.returncode != 1:
+        return None
+    listed = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    if listed is None or listed.returncode != 0:
+        return None
+    unlisted = _git(root, "ls-files", "-z", "--others", "--ignored", "--exclude-standard")
+    ignored = _git_names(unlisted.stdout) if unlisted is not None and unlisted.returncode == 0 else []
+    names = sorted({name for name in _git_names(listed.stdout) if ".git" not in name.split("/")})
+    return _Listing(names, {"gitignored": len(ignored)}, ignored)
 
 
-def _walk_plain(root: Path) -> list[str]:
-    found: list[str] = []
+def _walk_plain(root: Path) -> _Listing:
+    """Every file under `root` but in tool folders (SKIPPED_DIRS), counted, and linked folders."""
+    listing = _Listing(names=[])
+    skipped = listing.skipped
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-        rel = Path(dirpath).relative_to(root)
-        found.extend((rel / name).as_posix() for name in sorted(filenames))
-    return found
+        folder = Path(dirpath)
+        kept = []
+        for name in sorted(dirnames):
+            if name in _VCS_DIRS:
+                continue
+            if name in SKIPPED_DIRS:
+                skipped["default-excluded"] = skipped.get("default-excluded", 0) + _count_files(folder / name)
+            elif os.path.islink(folder / name):
+                skipped["symlink"] = skipped.get("symlink", 0) + 1
+            else:
+                kept.append(name)
+        dirnames[:] = kept
+        relative = folder.relative_to(root)
+        listing.names.extend((relative / name).as_posix() for name in sorted(filenames))
+    return listing
 
 
-def _inside(path: Path, root: Path) -> bool:
+def _count_files(folder: Path) -> int:
+    return sum(len(filenames) for _, _, filenames in os.walk(folder))
+
+
+def _list_folder(root: Path) -> _Listing:
+    """A named folder's files: as git sees them inside a work tree; a folder git ignores or does
+    not know is walked whole, but for tool folders."""
+    return _git_listing(root) or _walk_plain(root)
+
+
+def _named_folder(arg: str) -> bool:
+    """Whether the named path is a folder (else a regular file, or a symlink to one wherever it
+    points); BadPath when it is neither or cannot be read."""
     try:
-        path.resolve().relative_to(root.resolve())
-    except (ValueError, OSError):
-        return False
-    return True
+        mode = os.stat(arg).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and os.path.islink(arg):
+            raise BadPath(f"{arg}: broken symlink (its target {os.readlink(arg)!r} does not exist)") from None
+        reason = exc.strerror or str(exc)
+        raise BadPath(f"{arg}: {reason[:1].lower()}{reason[1:]}") from None
+    if stat.S_ISDIR(mode):
+        folder, access = True, os.R_OK | os.X_OK
+    elif stat.S_ISREG(mode):
+        folder, access = False, os.R_OK
+    else:
+        kind = "a fifo" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise BadPath(f"{arg}: not a file or a folder ({kind})")
+    if not os.access(arg, access):
+        raise BadPath(f"{arg}: permission denied")
+    return folder
 
 
-def iter_files(paths: list[str], exclude: list[str] | tuple[str, ...] = ()) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Expand files and directories into the files to scan.
+def _not_a_file(mode: int) -> str:
+    """The skip reason of a listed entry that is not a regular file."""
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    return "submodule" if stat.S_ISDIR(mode) else "special-file"
 
-    Directories are walked (git-ignored files and `.git` skipped inside a work tree);
-    symlinks are never followed out of the tree they were found in. Returns the files and
-    (path, message) pairs for arguments that do not exist.
+
+def _unmatched_warning(exclude: Exclude) -> str:
+    if exclude.origin == COMMAND_LINE:
+        return f"--exclude {exclude.pattern!r} matches no file under the scanned paths"
+    return f"{exclude.origin}: exclude pattern {exclude.pattern!r} matches no file"
+
+
+def iter_files(paths: Sequence[str], exclude: Sequence[Exclude] = ()) -> FileSelection:
+    """Expand the named files and folders into the files to scan.
+
+    A named path is scanned whatever git says of it: a named symlink is followed wherever it
+    points, a named folder git ignores is walked whole (but for tool folders). Inside a named
+    folder the walk leaves out what git ignores and never follows a symlink: a repository's link
+    could otherwise make us read, and quote in a report, any file of the host. The exclude
+    patterns apply to every file, named ones too (pre-commit names each file it checks), but not
+    to a named folder itself or the folders above it: what is inside it is matched. A named path
+    that is missing, not a file or folder, or unreadable is a BadPath, raised before anything is
+    read.
     """
-    files: list[Path] = []
-    missing: list[tuple[str, str]] = []
+    named = [(arg, _named_folder(arg)) for arg in paths]
+    excluder = Excluder(exclude) if exclude else None
+    selection = FileSelection()
     seen: set[Path] = set()
+    walked: list[Path] = []
+    ignored: list[tuple[Path, list[str]]] = []
 
-    def add(path: Path) -> None:
+    def add(path: Path, root: Path, walked: bool) -> None:
         key = Path(os.path.abspath(path))
         if key in seen:
             return
-        if exclude and any(fnmatch(display_path(key), pattern) or fnmatch(key.name, pattern) for pattern in exclude):
-            return
         seen.add(key)
-        files.append(key)
-
-    for arg in paths:
-        path = Path(arg)
-        if path.is_symlink() and not _inside(path, Path.cwd()):
-            continue
-        if path.is_file():
-            add(path)
-        elif path.is_dir():
-            names = _git_files(path)
-            if names is None:
-                names = _walk_plain(path)
-            for name in names:
-                if ".git" in name.split("/"):  # git and _walk_plain give `/`-separated names
-                    continue
-                candidate = path / name
-                try:
-                    mode = os.lstat(candidate).st_mode
-                except OSError:
-                    continue
-                # A link inside the tree points at a file we scan anyway; one that leaves
-                # the tree would let a repository make us read arbitrary host files.
-                if stat.S_ISREG(mode):
-                    add(candidate)
+        if excluder is not None and excluder.excludes(key, root, walked):
+            selection.skip("excluded")
         else:
-            missing.append((arg, "no such file or directory"))
-    return files, missing
+            selection.files.append(key)
+
+    for arg, is_folder in named:
+        path = Path(arg)
+        if not is_folder:
+            add(path, Path(os.path.abspath(path)).parent, walked=False)
+            continue
+        root = Path(os.path.abspath(path))
+        walked.append(root)
+        listing = _list_folder(path)
+        for reason, count in listing.skipped.items():
+            selection.skip(reason, count)
+        ignored.append((root, listing.ignored))
+        for name in listing.names:
+            candidate = path / name
+            try:
+                mode = os.lstat(candidate).st_mode
+            except OSError:  # listed by git, deleted since
+                continue
+            if stat.S_ISREG(mode):
+                add(candidate, root, walked=True)
+            else:
+                selection.skip(_not_a_file(mode))
+    if excluder is not None:
+        unlisted = ((root / name, root) for root, names in ignored for name in names)
+        selection.warnings = [_unmatched_warning(exclude) for exclude in excluder.unmatched(walked, unlisted)]
+    return selection

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
+
+from mlgate import taxonomy
 
 
 class Severity(IntEnum):
@@ -44,8 +47,16 @@ class Rule:
     severity: Severity
     summary: str
     fix: str
+    # Its risk in the OWASP Machine Learning Security Top 10 (2023), "ML01".."ML10", and the CWE ids
+    # of the weakness it finds, the one every finding is an instance of first (see mlgate.taxonomy).
+    owasp_ml: str = field(kw_only=True)
+    cwe: tuple[int, ...] = field(kw_only=True)
+    # Reported only by an `--online` run: an offline run never checks it (so an ignore comment
+    # naming it is not unused there).
+    online_only: bool = field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
+        taxonomy.check(self.code, self.owasp_ml, self.cwe)
         if self.code in _REGISTRY:
             raise ValueError(f"rule {self.code} is declared twice (hook {_REGISTRY[self.code].hook!r}, then hook {self.hook!r})")
         _REGISTRY[self.code] = self
@@ -74,6 +85,19 @@ class Rule:
             context=context,
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """What `mlgate rules --format json` and the JSON report say about the rule."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "hook": self.hook,
+            "severity": str(self.severity),
+            "summary": self.summary,
+            "fix": self.fix,
+            "owasp_ml": self.owasp_ml,
+            "cwe": list(self.cwe),
+        }
+
 
 def declared_rules(hook: str | None = None) -> tuple[Rule, ...]:
     """The declared rules of `hook` (all of them when None), in declaration order."""
@@ -98,6 +122,12 @@ class Finding:
     member: str | None = None
     context: str | None = None
     fingerprint: str = field(default="", compare=False)
+
+    @property
+    def in_binary_content(self) -> bool:
+        """Located in a file's bytes (a byte offset, an archive member) rather than on a line of
+        text: a model file's content, which no comment can sit beside."""
+        return self.line is None or self.offset is not None or self.member is not None
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, int, str]:
@@ -145,6 +175,18 @@ class ScanErrorEntry:
         return data
 
 
+@dataclass(frozen=True)
+class UnusedIgnore:
+    """An `mlgate: ignore[...]` comment with codes that hid no finding: `codes` are those."""
+
+    path: str
+    line: int
+    codes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "codes": list(self.codes)}
+
+
 @dataclass
 class Result:
     """What a run found: the findings, the files that could not be scanned, the files `--fix` rewrote."""
@@ -154,6 +196,14 @@ class Result:
     errors: list[ScanErrorEntry] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)  # files `--fix` rewrote: the run fails so they get reviewed
     strict_errors: bool = False  # every error fails the run, invalid and unreadable files too
+    # files left out, by reason (see `mlgate.files.SKIP_REASONS`): a walk leaves out git-ignored
+    # files and symlinks; a named path is scanned unless an exclude pattern matches it
+    skipped: dict[str, int] = field(default_factory=dict)
+    # one-line notes for stderr, never failing the run (an exclude pattern that matched nothing)
+    warnings: list[str] = field(default_factory=list)
+    hidden_inline: int = 0  # findings an inline ignore comment hid
+    hidden_by_baseline: int = 0  # findings whose fingerprint the baseline lists
+    unused_ignores: list[UnusedIgnore] = field(default_factory=list)  # filled with report-unused-ignores
 
     def failing_errors(self) -> list[ScanErrorEntry]:
         return [error for error in self.errors if error.fails(self.strict_errors)]
@@ -162,12 +212,16 @@ class Result:
         return bool(self.failing_errors() or self.fixed) or any(f.severity >= fail_on for f in self.findings)
 
 
-def assign_fingerprints(findings: list[Finding]) -> list[Finding]:
+def assign_fingerprints(findings: list[Finding], content_digests: Mapping[str, str] | None = None) -> list[Finding]:
     """The findings, in the same order, each with a stable id: rule + path + normalised
-    context + occurrence index.
+    context + occurrence index, and for a finding in binary content the sha256 of its file
+    (`content_digests`, by path).
 
     Line numbers are left out on purpose so that unrelated edits which move lines keep
-    the id (and so baselines and code-scanning alerts) unchanged.
+    the id (and so baselines and code-scanning alerts) unchanged. A model file's finding names
+    what it found (the callables of a pickle) but not all that runs (their arguments): its
+    file's digest makes a swapped payload a new finding. Without `content_digests` the ids are
+    those of a version-1 baseline.
     """
     import hashlib  # loads OpenSSL: paid only by runs that have findings
 
@@ -178,6 +232,9 @@ def assign_fingerprints(findings: list[Finding]) -> list[Finding]:
         key = (finding.rule.code, finding.path, context)
         index = seen.get(key, 0)
         seen[key] = index + 1
-        digest = hashlib.sha256("\0".join((*key, str(index))).encode("utf-8", "surrogatepass"))
+        parts = [*key, str(index)]
+        if content_digests and finding.in_binary_content and finding.path in content_digests:
+            parts.append(f"sha256:{content_digests[finding.path]}")
+        digest = hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass"))
         fingerprints[position] = digest.hexdigest()[:20]
     return [dataclasses.replace(finding, fingerprint=fingerprints[position]) for position, finding in enumerate(findings)]

@@ -57,8 +57,8 @@ def test_fix_pins_actions_and_keeps_the_tag_as_a_comment(monkeypatch, tmp_path, 
     assert run(monkeypatch, tmp_path, {".github/workflows/ci.yml": WORKFLOW}, "fix", ".") == 1
     assert (tmp_path / ".github/workflows/ci.yml").read_text() == WORKFLOW_FIXED
     assert "mlgate: fixed .github/workflows/ci.yml" in capsys.readouterr().err
-    # The same references are asked once per run; a second run is answered by the cache.
-    assert server.seen() == [("GET", "/repos/actions/checkout/commits/v4"), ("GET", "/repos/actions/setup-python/commits/v5")]
+    # The same references are asked once per run (at the same time: in any order); a second run is answered by the cache.
+    assert sorted(server.seen()) == [("GET", "/repos/actions/checkout/commits/v4"), ("GET", "/repos/actions/setup-python/commits/v5")]
     assert main(["fix", "."]) == 0
     assert (tmp_path / ".github/workflows/ci.yml").read_text() == WORKFLOW_FIXED
     assert len(server.requests) == 2
@@ -83,14 +83,11 @@ def test_missing_repository_is_an_error_and_nothing_is_rewritten(monkeypatch, tm
     report = json.loads(captured.out)
     assert "mlgate: no file rewritten: 1 fix(es) could not be made (see the errors)" in captured.err
     assert (tmp_path / ".github/workflows/ci.yml").read_text() == WORKFLOW
+    # Once: the check reported the failed lookup; the fix that needed it does not say it again.
     assert report["errors"] == [
         {
             "path": ".github/workflows/ci.yml",
             "message": f"line 7: GET {server.url}/repos/actions/setup-python/commits/v5: HTTP 404 (Not Found)",
-        },
-        {
-            "path": ".github/workflows/ci.yml",
-            "message": f"line 7: cannot fix PIN020: GET {server.url}/repos/actions/setup-python/commits/v5: HTTP 404 (Not Found)",
         },
     ]
 

@@ -101,7 +101,7 @@ def test_timeout_is_a_clear_error(server, tmp_path):
 def test_refused_connection_is_a_clear_error(tmp_path):
     with pytest.raises(OnlineError) as raised:
         client(tmp_path, retries=1).json("GET", "http://127.0.0.1:9/x")
-    assert str(raised.value) == "GET http://127.0.0.1:9/x: cannot connect (ConnectionError) (after 2 attempts)"
+    assert str(raised.value) == "GET http://127.0.0.1:9/x: cannot connect (connection refused) (after 1 attempt)"
 
 
 def test_malformed_json_is_a_clear_error(server, tmp_path):

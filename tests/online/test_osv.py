@@ -108,7 +108,7 @@ def test_unreachable_osv_is_an_error_not_a_traceback(scan_tree, monkeypatch, onl
     scan = online_scan(scan_tree, {"requirements.txt": "torch==2.5.1\n"})
     assert scan.hits == []
     assert scan.errors == [
-        ("http://127.0.0.1:9", "POST http://127.0.0.1:9/v1/querybatch: cannot connect (ConnectionError) (after 4 attempts)")
+        ("http://127.0.0.1:9", "POST http://127.0.0.1:9/v1/querybatch: cannot connect (connection refused) (after 1 attempt)")
     ]
 
 

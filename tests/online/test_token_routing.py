@@ -154,6 +154,25 @@ def test_a_redirect_that_leaves_the_api_and_comes_back_gets_no_token(monkeypatch
     ]
 
 
+def test_lookups_side_by_side_never_carry_the_token_to_another_host(monkeypatch, tmp_path, api_env, other):
+    """Eight threads at once, each with its own connections: half the API's answers redirect
+    elsewhere, and no request that reaches the other host carries the token."""
+    count = 12
+    workflow = "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n" + "".join(
+        f"      - uses: org{n}/act@v1\n" for n in range(count)
+    )
+    for n in range(count):
+        if n % 2:
+            api_env.reply("GET", f"/repos/org{n}/act/commits/v1", 302, headers={"Location": f"{other.url}/moved/{n}"}, delay=0.05)
+            other.reply("GET", f"/moved/{n}", body={"sha": SHA}, delay=0.05)
+        else:
+            api_env.reply("GET", f"/repos/org{n}/act/commits/v1", body={"sha": SHA}, delay=0.05)
+    assert scan(monkeypatch, tmp_path, {".github/workflows/ci.yml": workflow}) == 1
+    assert api_env.most_in_flight > 1  # side by side
+    assert sorted(authorizations(api_env)) == sorted((f"/repos/org{n}/act/commits/v1", f"Bearer {TOKENS[0]}") for n in range(count))
+    assert sorted(authorizations(other)) == sorted((f"/moved/{n}", None) for n in range(1, count, 2))
+
+
 # ---- the client itself ---------------------------------------------------------------------
 
 

@@ -185,8 +185,19 @@ def test_index_options(scan_tree):
         ("PIN005", "run.sh", 4, 13),
         ("PIN005", "run.sh", 6, 13),
         ("PIN005", "run.sh", 7, 18),
-        ("PIN004", "run.sh", 8, 13),
+        # line 8: uv searches first-index by default (an extra index cannot answer for PyPI's names)
     ]
+
+
+def test_uv_extra_indexes_are_a_door_only_with_an_unsafe_index_strategy(scan_tree):
+    script = (
+        "uv pip install x==1 --extra-index-url https://download.pytorch.org/whl/cpu\n"
+        "UV_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu uv pip install x==1\n"
+        "export UV_INDEX_STRATEGY=unsafe-best-match\n"
+        "uv pip install x==1 --index-strategy unsafe-first-match --extra-index-url https://download.pytorch.org/whl/cpu\n"
+        "pip install x==1 --extra-index-url https://download.pytorch.org/whl/cpu\n"
+    )
+    assert hits_of(scan_tree, script) == [("PIN004", "run.sh", 3, 8), ("PIN004", "run.sh", 4, 57), ("PIN004", "run.sh", 5, 18)]
 
 
 def test_allowed_indexes_are_accepted(scan_tree):
@@ -199,7 +210,7 @@ def test_environment_settings_open_indexes(scan_tree):
         "export PIP_EXTRA_INDEX_URL=https://pypi.example/simple\n"
         "PIP_INDEX_URL=http://mirror.local/simple pip install x==1\n"
         "PIP_TRUSTED_HOST=mirror.local\n"
-        'echo "UV_EXTRA_INDEX_URL=https://other.example" >> "$GITHUB_ENV"\n'
+        'echo "PIP_EXTRA_INDEX_URL=https://other.example" >> "$GITHUB_ENV"\n'
         "pip config set global.extra-index-url https://pypi.example/simple\n"
         "export PIP_INDEX_URL=https://mirror.example/simple PIP_EXTRA_INDEX_URL=\n"
         "echo PIP_EXTRA_INDEX_URL=https://nowhere.example\n"

@@ -106,6 +106,24 @@ def test_helm_values_images(scan_tree):
     assert "chart fills in a tag" in scan.messages("PIN010")[1]
 
 
+def test_a_scalar_image_is_joined_with_its_sibling_tag_or_digest_as_the_chart_joins_them(scan_tree):
+    values = (
+        "runtimes:\n"
+        "  mlserver:\n"
+        "    image: docker.io/seldonio/mlserver\n"
+        "    tag: 1.5.0\n"  # line 4: judged as mlserver:1.5.0, at its tag
+        "  triton:\n"
+        "    image: nvcr.io/nvidia/tritonserver\n"
+        f"    digest: {DIGEST}\n"  # pinned
+        "  plain:\n"
+        "    image: alpine\n"  # line 9: no version anywhere
+        "    tag: ''\n"
+    )
+    scan = scan_tree({"charts/runtimes/values.yaml": values}, select="PIN010")
+    assert scan.hits == [("PIN010", "charts/runtimes/values.yaml", 4, 10), ("PIN010", "charts/runtimes/values.yaml", 9, 12)]
+    assert "docker.io/seldonio/mlserver:1.5.0" in scan.messages("PIN010")[0] and "no tag" not in scan.messages("PIN010")[0]
+
+
 def test_helm_templates_are_not_judged_where_the_image_is_a_template(scan_tree):
     template = (
         "apiVersion: apps/v1\n"

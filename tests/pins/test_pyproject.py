@@ -220,9 +220,8 @@ def test_uv_indexes_and_sources(scan_tree):
         ("PIN001", "pyproject.toml", 3, 37),
         ("PIN001", "pyproject.toml", 3, 46),
         ("PIN005", "pyproject.toml", 6, 14),
-        ("PIN004", "pyproject.toml", 7, 21),
+        # uv's default `first-index` strategy: the extra indexes (lines 7 and 12) cannot answer for a name another has
         ("PIN005", "pyproject.toml", 8, 16),
-        ("PIN004", "pyproject.toml", 12, 8),
         ("PIN005", "pyproject.toml", 21, 8),
         ("PIN002", "pyproject.toml", 25, 1),
         ("PIN002", "pyproject.toml", 26, 1),
@@ -230,6 +229,12 @@ def test_uv_indexes_and_sources(scan_tree):
         ("PIN002", "pyproject.toml", 28, 1),
         ("PIN003", "pyproject.toml", 30, 1),
     ]
+
+
+def test_uv_extra_indexes_compete_under_an_unsafe_index_strategy(scan_tree):
+    competing = UV.replace("[tool.uv]\n", '[tool.uv]\nindex-strategy = "unsafe-best-match"\n')
+    hits = scan_tree({"pyproject.toml": competing}).hits
+    assert [hit for hit in hits if hit[0] == "PIN004"] == [("PIN004", "pyproject.toml", 8, 21), ("PIN004", "pyproject.toml", 13, 8)]
 
 
 def test_a_pyproject_without_dependencies_is_clean(scan_tree):

@@ -14,6 +14,8 @@ UNPINNED = Rule(
     Severity.MEDIUM,
     "hub model, dataset or file loaded without a revision, or at a branch or tag",
     "pass revision=<40-hex commit SHA> (or /resolve/<sha>/ in URLs, --revision <sha> on the command line)",
+    owasp_ml="ML06",
+    cwe=(345, 829),
 )
 TRUST_REMOTE_CODE = Rule(
     "HUB002",
@@ -22,6 +24,8 @@ TRUST_REMOTE_CODE = Rule(
     Severity.HIGH,
     "hub code allowed to run on this machine (trust_remote_code / trust_repo); critical when the revision is not pinned",
     "drop trust_remote_code (use a model class transformers ships), or pin revision= to a reviewed commit SHA",
+    owasp_ml="ML06",
+    cwe=(829,),
 )
 TORCH_HUB_UNPINNED = Rule(
     "HUB003",
@@ -30,6 +34,8 @@ TORCH_HUB_UNPINNED = Rule(
     Severity.HIGH,
     "torch.hub runs hubconf.py from a GitHub repository that is not pinned to a commit",
     "use owner/repo:<40-hex commit SHA>, or vendor the model code and load weights with a checksum",
+    owasp_ml="ML06",
+    cwe=(494, 829),
 )
 INSECURE_DOWNLOAD = Rule(
     "HUB004",
@@ -38,6 +44,8 @@ INSECURE_DOWNLOAD = Rule(
     Severity.HIGH,
     "model weights or hub files fetched over plain http",
     "use https:// (and a checksum, or a /resolve/<sha>/ URL)",
+    owasp_ml="ML06",
+    cwe=(300, 494),
 )
 NO_CHECKSUM = Rule(
     "HUB005",
@@ -46,6 +54,8 @@ NO_CHECKSUM = Rule(
     Severity.MEDIUM,
     "model weights downloaded by URL without a checksum",
     "verify the file: check_hash=True with a hash in the file name, hash_prefix=, file_hash=, or a sha256 compare",
+    owasp_ml="ML06",
+    cwe=(345, 494),
 )
 LOOKALIKE_NAMESPACE = Rule(
     "HUB006",
@@ -54,6 +64,8 @@ LOOKALIKE_NAMESPACE = Rule(
     Severity.HIGH,
     "hub namespace that looks like a well-known organisation but is not it",
     "use the real organisation's namespace; if this one is yours, add it to trusted-namespaces",
+    owasp_ml="ML06",
+    cwe=(829,),
 )
 NAMESPACE_NOT_ALLOWED = Rule(
     "HUB007",
@@ -62,6 +74,8 @@ NAMESPACE_NOT_ALLOWED = Rule(
     Severity.MEDIUM,
     "hub namespace not in the project's allowed-namespaces list",
     "load from an allowed namespace, or add this one to allowed-namespaces after review",
+    owasp_ml="ML06",
+    cwe=(1357,),
 )
 UNRESOLVED = Rule(
     "HUB008",
@@ -70,6 +84,8 @@ UNRESOLVED = Rule(
     Severity.LOW,
     "hub loader whose model or dataset name is computed at run time (reported with report-unresolved)",
     "make sure the value is pinned where it is set (a config with revision=<sha>), or suppress the note",
+    owasp_ml="ML06",
+    cwe=(829,),
 )
 
 # Online only (`--online`, hub/online.py): what the hub says about a reference.
@@ -80,4 +96,7 @@ MISSING_REFERENCE = Rule(
     Severity.HIGH,
     "hub repository or revision that no longer exists; critical when its namespace is gone (reported with --online)",
     "load from the repository's new home pinned to a reviewed commit SHA, or vendor the files; never re-point at a re-registered name",
+    owasp_ml="ML06",
+    cwe=(829,),
+    online_only=True,
 )

@@ -296,6 +296,7 @@ def _safer_format(packages: set[str]) -> str:
 
 
 NAMES_SHOWN = 8  # the other callables a grouped finding lists by name before "and N more"
+_LEAST_HARM = (1 << 30, True)  # an unknown call named in a dangerous finding never leads it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -323,12 +324,18 @@ def call_findings(sites: Iterable[Site], where: Where, rules: Policy) -> list[Fi
             call = dataclasses.replace(call, label=call.label + FRAME_READING)
         if call is not None:
             groups.setdefault(call.rule.code, []).append(call)
+    if DANGEROUS_CALL.code in groups and UNKNOWN_CALL.code in groups:
+        # one file, one fix: the unknown calls are named in the dangerous finding, not reported again
+        groups[DANGEROUS_CALL.code] += [
+            dataclasses.replace(call, rule=DANGEROUS_CALL, label=f"{call.label} (outside the allowlist)", harm=_LEAST_HARM)
+            for call in groups.pop(UNKNOWN_CALL.code)
+        ]
     return [_grouped(calls, where) for calls in groups.values()]
 
 
 def _grouped(calls: list[_Call], where: Where) -> Finding:
     calls.sort(key=lambda call: call.offset)
-    first = calls[0]
+    first = next(call for call in calls if call.harm != _LEAST_HARM)  # a site of the group's own rule
     lead = min(calls, key=lambda call: call.harm)  # the first of the worst
     others = [call.label for call in calls if call is not lead]
     more = f" and {len(others) - NAMES_SHOWN} more" if len(others) > NAMES_SHOWN else ""

@@ -14,6 +14,8 @@ DANGEROUS_CALL = Rule(
     Severity.CRITICAL,
     "pickle invokes a known-dangerous callable (process, eval/exec, import machinery, network, files)",
     "do not load this file; if it is yours, re-save the weights as safetensors",
+    owasp_ml="ML06",
+    cwe=(502,),
 )
 UNKNOWN_CALL = Rule(
     "MOD002",
@@ -22,6 +24,8 @@ UNKNOWN_CALL = Rule(
     Severity.HIGH,
     "pickle invokes a callable outside the allowlist of what ML libraries need to rebuild data",
     "review the callable; convert to safetensors, or accept the reviewed file by path + sha256 in models.allowlist",
+    owasp_ml="ML06",
+    cwe=(502,),
 )
 PICKLE_FORMAT = Rule(
     "MOD003",
@@ -31,6 +35,8 @@ PICKLE_FORMAT = Rule(
     "model file in a pickle-based format: it can execute code when loaded",
     "save it in a format without code (safetensors for tensors, skops for scikit-learn, JSON or Parquet for data); "
     "load torch checkpoints with weights_only=True; or allowlist the reviewed file by sha256",
+    owasp_ml="ML06",
+    cwe=(502,),
 )
 UNPARSEABLE = Rule(
     "MOD004",
@@ -39,6 +45,8 @@ UNPARSEABLE = Rule(
     Severity.HIGH,
     "model content that cannot be parsed where a pickle or model format is expected (fails closed)",
     "re-export the file; a corrupt or truncated pickle is a known way to slip past scanners",
+    owasp_ml="ML06",
+    cwe=(502,),
 )
 ARCHIVE_TAMPERING = Rule(
     "MOD005",
@@ -47,6 +55,8 @@ ARCHIVE_TAMPERING = Rule(
     Severity.HIGH,
     "model archive built to confuse scanners (mismatched names, data before the archive, odd flags)",
     "re-save the model with the library that made it; do not load the archive as it is",
+    owasp_ml="ML06",
+    cwe=(436, 502),
 )
 TORCHSCRIPT_CODE = Rule(
     "MOD006",
@@ -55,6 +65,8 @@ TORCHSCRIPT_CODE = Rule(
     Severity.HIGH,
     "TorchScript archive carries code that runs when the model is loaded",
     "load only TorchScript from trusted sources; prefer safetensors weights + model code from your repo",
+    owasp_ml="ML06",
+    cwe=(829, 502),
 )
 KERAS_LAMBDA = Rule(
     "MOD007",
@@ -63,6 +75,8 @@ KERAS_LAMBDA = Rule(
     Severity.CRITICAL,
     "Keras model with a Lambda layer: serialized Python code that runs on load",
     "rebuild the layer in code and save weights only (model.save_weights / safetensors)",
+    owasp_ml="ML06",
+    cwe=(94, 502),
 )
 KERAS_CUSTOM_OBJECT = Rule(
     "MOD008",
@@ -71,6 +85,8 @@ KERAS_CUSTOM_OBJECT = Rule(
     Severity.HIGH,
     "Keras model referencing modules outside Keras: loading imports and runs them",
     "register custom objects from your own code and review the module names in config.json",
+    owasp_ml="ML06",
+    cwe=(470, 502),
 )
 CHAT_TEMPLATE = Rule(
     "MOD009",
@@ -79,6 +95,8 @@ CHAT_TEMPLATE = Rule(
     Severity.CRITICAL,
     "chat template (GGUF metadata, tokenizer_config.json, chat_template.jinja) with Jinja constructs that reach Python internals (CVE-2024-34359)",
     "replace the chat_template with a plain one; load with a sandboxed Jinja environment",
+    owasp_ml="ML06",
+    cwe=(1336, 94),
 )
 ONNX_EXTERNAL = Rule(
     "MOD010",
@@ -87,6 +105,8 @@ ONNX_EXTERNAL = Rule(
     Severity.HIGH,
     "ONNX external_data location that leaves the model's folder (absolute or ..)",
     "keep external tensor files beside the model with relative names",
+    owasp_ml="ML06",
+    cwe=(22,),
 )
 SAFETENSORS_INVALID = Rule(
     "MOD011",
@@ -95,6 +115,8 @@ SAFETENSORS_INVALID = Rule(
     Severity.HIGH,
     "file named safetensors whose header is not valid safetensors",
     "re-export the weights with the safetensors library",
+    owasp_ml="ML06",
+    cwe=(646, 502),
 )
 LFS_POINTER = Rule(
     "MOD012",
@@ -103,6 +125,8 @@ LFS_POINTER = Rule(
     Severity.LOW,
     "git-LFS pointer: the model itself is not in this checkout and was not scanned",
     "run mlgate where the LFS objects are fetched (git lfs pull) so the real file is scanned",
+    owasp_ml="ML06",
+    cwe=(345,),
 )
 TENSORFLOW_OP = Rule(
     "MOD013",
@@ -111,6 +135,8 @@ TENSORFLOW_OP = Rule(
     Severity.HIGH,
     "TensorFlow SavedModel graph with operations that read or write files or call Python (ReadFile, WriteFile, PyFunc)",
     "remove the operation from the exported graph (do file I/O and Python in the serving code), re-export the SavedModel",
+    owasp_ml="ML06",
+    cwe=(829,),
 )
 HYDRA_TARGET = Rule(
     "MOD014",
@@ -119,6 +145,8 @@ HYDRA_TARGET = Rule(
     Severity.CRITICAL,
     "model archive config (NeMo .nemo, Hydra YAML) whose _target_ names a dangerous callable (CVE-2025-23304)",
     "do not restore the model; re-export it from a trusted source with a config naming only model classes",
+    owasp_ml="ML06",
+    cwe=(470, 94),
 )
 ARCHIVE_CODE = Rule(
     "MOD015",
@@ -127,6 +155,8 @@ ARCHIVE_CODE = Rule(
     Severity.CRITICAL,
     "Python code inside a model archive (a TorchServe .mar handler) that starts processes, evaluates strings or installs packages",
     "do not serve the archive; rebuild it from handler code you have reviewed (torch-model-archiver)",
+    owasp_ml="ML06",
+    cwe=(829,),
 )
 EXPANSION_BOMB = Rule(
     "MOD016",
@@ -135,4 +165,6 @@ EXPANSION_BOMB = Rule(
     Severity.HIGH,
     "pickle whose shared references (DUP, memo GET) unfold into a tree thousands of times its size (billion laughs)",
     "do not load the file; re-save the data from its source (a real model's objects do not repeat themselves a billion times)",
+    owasp_ml="ML06",
+    cwe=(409, 400),
 )

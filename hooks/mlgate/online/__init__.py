@@ -4,7 +4,7 @@ Nothing here imports `requests`: an offline run never loads it. A hook plugs in 
 module in `Hook.online` (e.g. `online="mlgate.pins.online"`), imported only for an online
 run, which exposes (see `OnlineModule`):
 
-- `check(session, context, findings) -> Iterable[Finding]`: runs once after the scan, with
+- `check(session, context, findings) -> Iterable[Finding]`: runs after the scan, with
   the hook's `ScanContext` (whose `notes`, read with `context.notes_of(kind)`, hold the
   `mlgate.notes.Note`s its scanners kept or returned, e.g. exact pins) and the hook's
   findings; returns the hook's findings as the run reports them: the given ones in their
@@ -16,17 +16,29 @@ run, which exposes (see `OnlineModule`):
 
 Both reach the network only through `session.http` (endpoints, tokens, retries, cache)
 and `session.lookup(key, fetch)` (one fetch per key per run, shared by check and fixer).
+
+`check` is called several times per run, on several threads (`mlgate.online.checks`): once
+per finding, with no notes, and once per kind of note, with those notes and no findings. So it
+must not assume it sees all of them at once, and keeps what calls share in the session
+(`lookup`: two calls for one key make one fetch). The calls take turns (`Turn`): only their
+waits for the network overlap, so hook code need not be thread-safe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
-from collections.abc import Callable, Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from urllib.parse import urlsplit
+
+from mlgate.config import ONLINE_DEADLINE
 
 if TYPE_CHECKING:
     from mlgate.files import SourceFile
@@ -35,10 +47,84 @@ if TYPE_CHECKING:
     from mlgate.online.http import Client
 
 DOCKER_HUB = "docker.io"
+CONCURRENCY = 8  # lookups at a time: enough to hide the latency, few enough for any API's rate limits
 
 
 class OnlineError(Exception):
     """A lookup failed (network, HTTP status, malformed answer): becomes an `errors` entry."""
+
+
+class RepeatedFailure(OnlineError):
+    """A lookup that already failed in this run, asked again: whoever asked first was told (and
+    reported it), so a caller that only adds to that report (the fix) need not say it again."""
+
+
+class DeadlinePassed(OnlineError):
+    """The run's online deadline passed before this lookup could be made or answered: the
+    online check lists each lookup it cut short, once."""
+
+
+class Turn:
+    """Hooks' online code runs in one thread at a time, as if there were one: the threads of
+    `mlgate.online.checks` take turns, and a thread gives its turn away only while it waits for
+    the network (a request, a retry's pause, another thread's answer to the same lookup). So the
+    waits overlap, and no hook needs its code (or the parsers it calls) to be thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def taken(self) -> Iterator[None]:
+        """Run hook code: wait for the turn, and hold it."""
+        with self._lock:
+            self._local.held = True
+            try:
+                yield
+            finally:
+                self._local.held = False
+
+    @contextlib.contextmanager
+    def given_up(self) -> Iterator[None]:
+        """Wait for the network: others may run meanwhile (nothing to give when this thread has no turn)."""
+        if not getattr(self._local, "held", False):
+            yield
+            return
+        self._local.held = False
+        self._lock.release()
+        try:
+            yield
+        finally:
+            self._lock.acquire()
+            self._local.held = True
+
+
+class Deadline:
+    """One clock for every lookup of a run, started by the first online check; `seconds` None
+    or 0: no deadline."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds or None
+        self._end: float | None = None
+
+    def start(self) -> None:
+        if self._end is None and self.seconds is not None:
+            self._end = time.monotonic() + self.seconds
+
+    def remaining(self) -> float:
+        """Seconds left (`math.inf` without a deadline, or before it started)."""
+        return math.inf if self._end is None else max(0.0, self._end - time.monotonic())
+
+    @property
+    def passed(self) -> bool:
+        return self.remaining() <= 0
+
+    def cap(self, seconds: float) -> float:
+        """`seconds`, or what is left when that is less."""
+        return min(seconds, self.remaining())
+
+    def describe(self) -> str:
+        return f"the {self.seconds:g} s online deadline"
 
 
 def origin(url: str) -> str:
@@ -78,10 +164,13 @@ class Settings:
     tokens: dict[str, str] = field(default_factory=dict)  # API ("github", "hub") -> its token, sent to that API only
     cache_dir: Path | None = None  # None: no cache
     cache_ttl: float = 6 * 3600.0
-    timeout: float = 10.0
+    connect_timeout: float = 5.0  # to open a connection (TLS included)
+    timeout: float = 10.0  # to wait for each part of an answer once connected
     retries: int = 3
     backoff: float = 1.0  # first wait; doubles on each retry
     max_wait: float = 30.0  # cap on any one wait, Retry-After included
+    deadline: float = ONLINE_DEADLINE  # seconds for all the lookups of a run (`online-deadline`); 0: none
+    concurrency: int = CONCURRENCY  # lookups made at the same time
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +183,7 @@ class Settings:
             registries=_registries(env.get("MLGATE_REGISTRY_URLS", "")),
             cache_dir=None if env.get("MLGATE_NO_CACHE") else default_cache_dir(env),
             cache_ttl=_seconds(env, "MLGATE_CACHE_TTL", cls.cache_ttl),
+            connect_timeout=_seconds(env, "MLGATE_HTTP_CONNECT_TIMEOUT", cls.connect_timeout),
             timeout=_seconds(env, "MLGATE_HTTP_TIMEOUT", cls.timeout),
             max_wait=_seconds(env, "MLGATE_HTTP_MAX_WAIT", cls.max_wait),
         )
@@ -128,50 +218,111 @@ class Edit:
     new: str
 
 
-class OnlineSession:
-    """What online checks and fixers share in one run: settings, the HTTP client, errors,
-    and a memo so that a fixer reuses what the check already looked up."""
+class _Lookup:
+    """One key's answer: fetched by the first thread that asks, waited for by any other."""
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None  # the answer, or the OnlineError that stands for it
+
+
+class OnlineSession:
+    """What online checks and fixers share in one run: settings, the HTTP client, errors, the
+    deadline, and the lookups made so far, so that a fixer reuses what the check looked up.
+
+    Safe to use from several threads: `mlgate.online.checks` runs the checks concurrently, each
+    holding the session's `turn` except while it waits for the network."""
+
+    def __init__(self, settings: Settings | None = None, progress: TextIO | None = None):
         self.settings = settings or Settings.from_env()
+        self.deadline = Deadline(self.settings.deadline)
+        self.turn = Turn()
+        self.progress = progress  # where to show how far the lookups are, when it is a terminal
         self.errors: list[tuple[str, str]] = []
-        self.memo: dict[Any, Any] = {}
         self.wanted: Callable[[str], bool] = lambda code: True  # set by the engine: selected rules
         self._http: Client | None = None
+        self._lookups: dict[Any, _Lookup] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()  # what the check this thread runs reports to (`reporting_to`)
 
     @property
     def http(self) -> Client:
-        if self._http is None:
-            from mlgate.online.http import Client  # requests is imported here, and only here
+        with self._lock:
+            if self._http is None:
+                from mlgate.online.http import Client  # requests is imported here, and only here
 
-            self._http = Client(self.settings)
-        return self._http
+                self._http = Client(self.settings, self.deadline, watch=self._asking, turn=self.turn)
+            return self._http
 
     def error(self, path: str, message: str) -> None:
-        self.errors.append((path, message))
+        """Report a failure: with the check this thread runs (its errors count only if it
+        finishes in time), else with the session."""
+        errors = getattr(self._local, "errors", None)
+        (self.errors if errors is None else errors).append((path, message))
+
+    def reporting_to(self, errors: list[tuple[str, str]] | None, asking: Callable[[str], None] | None = None) -> None:
+        """From now on this thread's `error()` calls go to `errors` (None: to the session), and
+        `asking` is told each request it sends."""
+        self._local.errors, self._local.asking = errors, asking
+
+    def thread_done(self) -> None:
+        """A thread that ran checks is done: its connections are closed."""
+        with self._lock:
+            http = self._http
+        if http is not None:
+            http.close_thread_session()
+
+    def _asking(self, request: str) -> None:
+        asking = getattr(self._local, "asking", None)
+        if asking is not None:
+            asking(request)
 
     def lookup(self, key: tuple[str, ...], fetch: Callable[[], Any]) -> Any:
         """`fetch()` once per run for `key`, its JSON result kept in the on-disk cache too.
 
         A resolution can take several requests that are not worth caching one by one (a
         registry's 401, then a short-lived pull token, then the digest): the answer is what is
-        kept, so a second run makes none of them. An `OnlineError` is remembered for the run.
+        kept, so a second run makes none of them. An `OnlineError` is remembered for the run:
+        the first caller gets it, later ones a `RepeatedFailure`. A thread that asks for a key
+        another thread is fetching waits for that answer, until the deadline at most.
         """
-        if key not in self.memo:
-            from mlgate.online.cache import Cache, Response
-
-            cache, name = Cache(self.settings.cache_dir, self.settings.cache_ttl), json.dumps(key)
-            stored = cache.get("LOOKUP", name, "")
+        with self._lock:
+            pending = self._lookups.get(key)
+            mine = pending is None
+            if pending is None:
+                if self.deadline.passed:
+                    raise DeadlinePassed(f"not looked up: {self.deadline.describe()} passed first")
+                pending = self._lookups[key] = _Lookup()
+        if mine:
             try:
-                self.memo[key] = json.loads(stored.body) if stored else fetch()
+                pending.value = self._fetch(key, fetch)
             except OnlineError as exc:
-                self.memo[key] = exc
-            else:
-                if stored is None:
-                    cache.put("LOOKUP", name, "", Response(200, {}, json.dumps(self.memo[key]), ""))
-        value = self.memo[key]
-        if isinstance(value, OnlineError):
-            raise value
+                pending.value = exc
+            except BaseException:  # a bug: it reaches this caller, and nobody waits forever
+                pending.value = OnlineError(f"lookup {key!r} failed (internal error)")
+                raise
+            finally:
+                pending.done.set()
+        else:
+            with self.turn.given_up():
+                answered = pending.done.wait(None if math.isinf(left := self.deadline.remaining()) else left)
+            if not answered:
+                raise DeadlinePassed(f"no answer before {self.deadline.describe()} passed")
+        if isinstance(pending.value, OnlineError):
+            if mine:
+                raise pending.value
+            raise RepeatedFailure(str(pending.value)) from None
+        return pending.value
+
+    def _fetch(self, key: tuple[str, ...], fetch: Callable[[], Any]) -> Any:
+        from mlgate.online.cache import Cache, Response
+
+        cache, name = Cache(self.settings.cache_dir, self.settings.cache_ttl), json.dumps(key)
+        stored = cache.get("LOOKUP", name, "")
+        if stored is not None:
+            return json.loads(stored.body)
+        value = fetch()
+        cache.put("LOOKUP", name, "", Response(200, {}, json.dumps(value), ""))
         return value
 
 

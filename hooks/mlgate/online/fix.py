@@ -8,7 +8,8 @@ and running the fix again finds nothing left to change (the findings are gone).
 If any lookup fails, any edit no longer fits its file, or any file cannot be written (a
 read-only file, a symbolic link, a folder without write access, a full disk) or changes while
 the fix is made, no file is written: half a fix would leave a tree that neither the old nor
-the new review describes. Every new file is first written beside the old one, then all are
+the new review describes. A lookup that failed in the check before the fix (or that the
+deadline cut short) is already an error of the run: the fix does not report it again. Every new file is first written beside the old one, then all are
 renamed over the old ones once each old one is checked to be as it was read; a rename that
 fails puts back those already renamed.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import Hook
-from mlgate.online import Edit, OnlineError, OnlineSession
+from mlgate.online import DeadlinePassed, Edit, OnlineError, OnlineSession, RepeatedFailure
 
 _LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 _BOM = "\ufeff"
@@ -34,22 +35,36 @@ _BOM = "\ufeff"
 Errors = list[tuple[str, str]]
 
 
-def plan(findings: list[Finding], hooks: list[Hook], session: OnlineSession) -> tuple[list[Edit], Errors]:
+@dataclass
+class Plan:
+    """The edits of every fix, or why some cannot be made."""
+
+    edits: list[Edit]
+    errors: Errors  # failures nobody has reported yet
+    unfixable: int = 0  # findings whose fix needs a lookup that failed (reported here or before)
+
+
+def plan(findings: list[Finding], hooks: list[Hook], session: OnlineSession) -> Plan:
+    """The edits that fix `findings`. A lookup that already failed in the check before (a
+    `RepeatedFailure`) or that the deadline cut short is listed there already: it makes the fix
+    fail without a second error line for the same failure."""
     modules = [module for hook in hooks if (module := hook.online_module()) is not None]
     fixers = {code: fixer for module in modules for code, fixer in module.FIXES.items()}
     sources: dict[str, SourceFile] = {}
-    edits: list[Edit] = []
-    errors: Errors = []
+    result = Plan([], [])
     for finding in findings:
         fixer = fixers.get(finding.rule.code)
         if fixer is None or finding.line is None or finding.column is None:
             continue
         source = sources.setdefault(finding.path, SourceFile(path=finding.path, abspath=Path(finding.path).absolute()))
         try:
-            edits.extend(fixer(session, finding, source))
+            result.edits.extend(fixer(session, finding, source))
+        except (RepeatedFailure, DeadlinePassed):
+            result.unfixable += 1
         except OnlineError as exc:
-            errors.append((finding.path, f"line {finding.line}: cannot fix {finding.rule.code}: {exc}"))
-    return edits, errors
+            result.unfixable += 1
+            result.errors.append((finding.path, f"line {finding.line}: cannot fix {finding.rule.code}: {exc}"))
+    return result
 
 
 def _edited(text: str, edits: list[Edit]) -> str:
@@ -175,9 +190,18 @@ def apply(edits: list[Edit]) -> tuple[list[str], Errors]:
     return ([], errors) if errors else (sorted(rewrite.shown for rewrite in rewrites), [])
 
 
-def fix(findings: list[Finding], hooks: list[Hook], session: OnlineSession) -> tuple[list[str], Errors]:
-    """Fix what can be fixed: (changed display paths, errors). Writes nothing on any error."""
-    edits, errors = plan(findings, hooks, session)
-    if errors:
-        return [], errors
-    return apply(edits)
+@dataclass
+class Outcome:
+    changed: list[str]  # display paths of the files rewritten
+    errors: Errors  # failures to report (none already reported by the check)
+    unfixable: int = 0  # fixes that could not be made: when not 0, nothing was written
+
+
+def fix(findings: list[Finding], hooks: list[Hook], session: OnlineSession) -> Outcome:
+    """Fix what can be fixed. Writes nothing when any fix cannot be made."""
+    with session.turn.taken():  # a check cut short by the deadline may still be running
+        planned = plan(findings, hooks, session)
+    if planned.unfixable:
+        return Outcome([], planned.errors, planned.unfixable)
+    changed, errors = apply(planned.edits)
+    return Outcome(changed, errors, len(errors))

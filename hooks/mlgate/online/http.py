@@ -1,7 +1,14 @@
 """The only module that imports `requests`: timeouts, retries, tokens, cache.
 
-- 429 and 5xx answers and connection failures are retried with exponential backoff,
-  honouring `Retry-After`, every wait capped by `Settings.max_wait`.
+- 429 and 5xx answers, a connection that timed out or broke off are retried with exponential
+  backoff, honouring `Retry-After`, every wait capped by `Settings.max_wait`. A refused
+  connection, a host name that does not resolve, an unreachable network, a TLS failure and an
+  answer that did not come within the read timeout are not retried: asking again gives the same
+  outcome, or makes a commit wait a second full timeout. A host that refused, has no address or
+  cannot be reached is not asked again in the run.
+- No request starts, and no wait outlasts, the run's online deadline (`Deadline`): each
+  timeout is cut to what is left of it.
+- One `requests.Session` per thread: the online checks run on several threads at once.
 - A token goes only to the API it belongs to (GITHUB_TOKEN to GITHUB_API_URL, HF_TOKEN to
   HF_ENDPOINT), and only when the caller built the URL on that endpoint itself and names the
   API (`token_for="github"`): never to a URL that a scanned file or a server chose (a
@@ -15,8 +22,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
+import threading
 import time
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -24,7 +35,7 @@ from urllib.parse import urljoin
 import requests
 
 from mlgate import __version__
-from mlgate.online import OnlineError, Settings, origin
+from mlgate.online import Deadline, DeadlinePassed, OnlineError, Settings, Turn, origin
 from mlgate.online.cache import Cache, Response
 
 RETRIED = {429, 500, 502, 503, 504}
@@ -46,12 +57,68 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+_UNREACHABLE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN}
+
+
+def _not_worth_retrying(exc: BaseException) -> str | None:
+    """Why asking again would fail the same way (refused, no such host, no route, TLS), or None.
+
+    requests wraps the socket's error a few levels deep (ConnectionError > MaxRetryError >
+    NewConnectionError > ConnectionRefusedError): the whole chain is searched."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, requests.exceptions.SSLError):
+            return "TLS failed"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "host name not resolved"
+        if isinstance(current, OSError) and current.errno in _UNREACHABLE_ERRNOS:
+            return "host or network unreachable"
+        reason = getattr(current, "reason", None)
+        causes = [current.__cause__, current.__context__, reason if isinstance(reason, BaseException) else None]
+        stack.extend([*causes, *(arg for arg in current.args if isinstance(arg, BaseException))])
+    return None
+
+
 class Client:
-    def __init__(self, settings: Settings):
+    def __init__(
+        self,
+        settings: Settings,
+        deadline: Deadline | None = None,
+        watch: Callable[[str], None] | None = None,
+        turn: Turn | None = None,
+    ):
+        """`deadline`: none when None. `watch` is told each request before it is sent ("GET url").
+        The caller's `turn` is given up while a request or a pause lasts."""
         self.settings = settings
+        self.deadline = deadline or Deadline(None)
+        self.watch = watch
+        self.turn = turn or Turn()
         self.cache = Cache(settings.cache_dir, settings.cache_ttl)
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = f"mlgate/{__version__}"
+        self._local = threading.local()
+        self._unreachable: dict[str, str] = {}  # origin -> why it cannot be reached (`_hop`)
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's `requests.Session` (one is not meant to be shared between threads)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers["User-Agent"] = f"mlgate/{__version__}"
+        return session
+
+    def close_thread_session(self) -> None:
+        """Close this thread's connections: a thread that is done with the network calls it."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is not None:
+            self._local.session = None
+            session.close()
 
     def request(
         self,
@@ -105,16 +172,25 @@ class Client:
             headers["Authorization"] = f"Bearer {token}"
         if data:
             headers["Content-Type"] = "application/json"
-        settings = self.settings
+        settings, deadline = self.settings, self.deadline
         attempt = 0
         while True:
+            if deadline.passed:
+                raise DeadlinePassed(f"{method} {url}: not sent: {deadline.describe()} passed first")
             wait = settings.backoff * 2**attempt
+            final = False  # asking again would not help
             try:
                 answer, final_url = self._follow(method, url, data, headers)
-            except requests.Timeout:
-                failure = f"no answer within {settings.timeout:g} s"
+            except requests.Timeout as exc:
+                if deadline.passed:  # the timeout was cut to what the deadline left
+                    raise DeadlinePassed(f"{method} {url}: no answer before {deadline.describe()} passed") from None
+                if isinstance(exc, requests.ConnectTimeout):  # a lost packet, perhaps: worth another try
+                    failure = f"no connection within {settings.connect_timeout:g} s"
+                else:
+                    failure, final = f"no answer within {settings.timeout:g} s", True
             except requests.RequestException as exc:
-                failure = f"cannot connect ({type(exc).__name__})"
+                reason = _not_worth_retrying(exc)
+                failure, final = f"cannot connect ({reason or type(exc).__name__})", reason is not None
             else:
                 if answer.status_code not in RETRIED:
                     lower = {name.lower(): value for name, value in answer.headers.items()}
@@ -122,11 +198,19 @@ class Client:
                 failure = f"HTTP {answer.status_code}"
                 asked = _retry_after(answer.headers.get("Retry-After"))
                 wait = wait if asked is None else asked
-            if attempt == settings.retries:
-                tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
+            tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
+            if final or attempt == settings.retries:
                 raise OnlineError(f"{method} {url}: {failure} (after {tries})")
-            time.sleep(min(wait, settings.max_wait))
+            wait = min(wait, settings.max_wait)
+            if wait >= deadline.remaining():
+                raise DeadlinePassed(f"{method} {url}: {failure} (after {tries}; {deadline.describe()} leaves no time to retry)")
+            with self.turn.given_up():
+                time.sleep(wait)
             attempt += 1
+
+    def _timeouts(self) -> tuple[float, float]:
+        """(connect, read) timeouts of the next request, cut to what is left of the deadline."""
+        return (self.deadline.cap(self.settings.connect_timeout), self.deadline.cap(self.settings.timeout))
 
     def _follow(self, method: str, url: str, data: str, headers: dict[str, str]) -> tuple[requests.Response, str]:
         """One request and its redirects (the answer, and the URL that gave it). Authorization
@@ -135,9 +219,9 @@ class Client:
         for _ in range(MAX_REDIRECTS + 1):
             left = left or origin(url) != first_origin
             sent = {name: value for name, value in headers.items() if not (left and name.lower() == "authorization")}
-            answer = self.session.request(
-                method, url, data=data or None, headers=sent, timeout=self.settings.timeout, allow_redirects=False
-            )
+            if self.watch is not None:
+                self.watch(f"{method} {url}")
+            answer = self._hop(method, url, data, sent)
             location = answer.headers.get("Location")
             if answer.status_code not in REDIRECTS or not location:
                 return answer, url
@@ -147,6 +231,25 @@ class Client:
                 method = "GET" if method != "HEAD" else method  # as browsers and requests do
                 data, headers = "", {name: value for name, value in headers.items() if name.lower() != "content-type"}
         raise OnlineError(f"{asked}: more than {MAX_REDIRECTS} redirects")
+
+    def _hop(self, method: str, url: str, data: str, headers: dict[str, str]) -> requests.Response:
+        """One request, no redirect followed. A host that refused a connection, has no address or
+        cannot be reached is not asked again in this run: without a network every lookup would
+        pay for it (a name server may take 5 s to say it has no answer)."""
+        host = origin(url)
+        known = self._unreachable.get(host)
+        if known is not None:
+            raise OnlineError(f"{method} {url}: not sent: {host} failed before in this run ({known})")
+        try:
+            with self.turn.given_up():
+                return self.session.request(
+                    method, url, data=data or None, headers=headers, timeout=self._timeouts(), allow_redirects=False
+                )
+        except requests.RequestException as exc:
+            reason = _not_worth_retrying(exc)
+            if reason is not None:
+                self._unreachable[host] = reason
+            raise
 
 
 def _reason(response: Response) -> str:

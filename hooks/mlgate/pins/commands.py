@@ -34,8 +34,9 @@ from mlgate.pins.requirement import (
     check_requirement,
     check_url,
     finding_of,
+    uv_strategy_is_unsafe,
 )
-from mlgate.pins.rules import INSECURE_INDEX, KNOWN_VULNERABLE, PIPE_TO_SHELL, UNPINNED, VCS_REF
+from mlgate.pins.rules import EXTRA_INDEX, INSECURE_INDEX, KNOWN_VULNERABLE, PIPE_TO_SHELL, UNPINNED, VCS_REF
 from mlgate.problem import Locate, is_full_sha
 from mlgate.problem import placer as problem_placer
 
@@ -114,10 +115,21 @@ def check_setting(setting: str, value: str, offset: int, allowed: tuple[str, ...
     return problems
 
 
+def without_extra_index(problems: list[Problem]) -> list[Problem]:
+    """Problems of an index that uv searches first-index: PIN004 does not apply (see PIN004)."""
+    return [problem for problem in problems if problem.rule is not EXTRA_INDEX]
+
+
 def check_env(name: str, value: str, offset: int, allowed: tuple[str, ...] = ()) -> list[Problem]:
     """An environment variable that pip or uv read as an index setting (`PIP_EXTRA_INDEX_URL`)."""
+    if name == "UV_INDEX_STRATEGY" and uv_strategy_is_unsafe(value):
+        message = f"UV_INDEX_STRATEGY={value} lets every index serve every name, as pip does: the dependency-confusion door"
+        return [Problem(EXTRA_INDEX, message, offset)]
     setting = _SETTING_OF_ENV.get(name)
-    return check_setting(setting, value, offset, allowed, name) if setting else []
+    if not setting:
+        return []
+    problems = check_setting(setting, value, offset, allowed, name)
+    return without_extra_index(problems) if name.startswith("UV_") else problems
 
 
 def allowed_indexes(context: ScanContext) -> tuple[str, ...]:
@@ -560,6 +572,11 @@ class Script:
     def _install_problems(self, installer: _Installer, args: list[shell.Word], label: str, place: Place) -> list[Problem]:
         options, operands = _split_args(args, installer.takes_value)
         problems: list[Problem] = []
+        # uv searches its indexes first-index unless told otherwise: an extra index is then no door
+        uv_first_index = label.startswith("uv ") and not any(
+            option.name == "--index-strategy" and option.value is not None and uv_strategy_is_unsafe(option.value.text)
+            for option in options
+        )
         for option in options:
             value = option.value
             if value is None:
@@ -568,9 +585,10 @@ class Script:
                 if option.name in ("-c", "--channel"):
                     problems += value.problems(check_index(value.text, extra=False), f"{label} channel")
             elif option.name in _SETTING_OF_OPTION:
-                problems += check_setting(
+                found = check_setting(
                     _SETTING_OF_OPTION[option.name], value.text, option.token.offset_at(0), self.allowed, f"{label} {option.name}"
                 )
+                problems += without_extra_index(found) if uv_first_index else found
             elif option.name in _REQUIREMENT_FILES and "://" in value.text and not _unresolvable(value):
                 problems += value.problems(check_url(value.text), label)
             elif option.name in ("-e", "--editable") and "://" not in value.text and not value.text.lower().startswith("git+"):

@@ -42,6 +42,8 @@ _PLACEHOLDER = re.compile(
     r"|<[^<>]*>|%[^%]+%|__\w+__|\$.*|.*\{\{.*",
     re.IGNORECASE,
 )
+# Sibling keys of a scalar `image:` in Helm values that hold its version, and how a template joins them.
+_SIBLING_VERSION_KEYS = (("digest", "@"), ("imageDigest", "@"), ("tag", ":"), ("imageTag", ":"), ("image_tag", ":"))
 _KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
@@ -122,10 +124,26 @@ class _Images:
     def values(self, document: yamlfile.Node) -> None:
         for node in yamlfile.walk(document):
             image = yamlfile.get(node, "image")
-            if yamlfile.is_scalar(image):
-                self.image(image)
+            if image is not None and yamlfile.is_scalar(image):
+                self.values_scalar_image(node, image)
             elif image is not None and yamlfile.is_mapping(image):
                 self.values_image(image)
+
+    def values_scalar_image(self, owner: yamlfile.Node, image: yamlfile.Node) -> None:
+        """`image: repo` with its tag or digest in a sibling key (`tag: 1.5.0`, `imageTag:`), which
+        the chart's template joins to it (`{{ .image }}:{{ .tag }}`); else the image as written."""
+        written = (yamlfile.text_of(image) or "").strip()
+        last = written.rsplit("/", 1)[-1]
+        if written and ":" not in last and "@" not in written:
+            for key, joiner in _SIBLING_VERSION_KEYS:
+                node = yamlfile.get(owner, key)
+                version = (yamlfile.text_of(node) or "").strip() if node is not None else ""
+                if node is not None and version:
+                    reference = f"{written}{joiner}{version}"
+                    if not _placeholder(reference) and not any(mark in reference for mark in _TEMPLATE):
+                        self.report(node, self.judge.check(reference))
+                    return
+        self.image(image)
 
     def values_image(self, image: yamlfile.Node) -> None:
         """`image: {registry, repository, tag, digest}`, as most charts write it."""

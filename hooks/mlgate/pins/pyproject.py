@@ -33,6 +33,7 @@ from mlgate.pins.requirement import (
     place,
     range_advice,
     ranges_accepted,
+    uv_strategy_is_unsafe,
     without_ranges,
 )
 from mlgate.pins.tomlfile import Path, Positions
@@ -173,10 +174,13 @@ def poetry_source_problems(sources: list[Any], allowed: list[str]) -> Iterator[t
 
 def uv_index_problems(uv: dict[str, Any], allowed: list[str]) -> Iterator[tuple[Path, Problem]]:
     base = ("tool", "uv")
+    # uv takes each name from the first index that has it unless `index-strategy` says otherwise:
+    # only then can another index answer for a name (see PIN004).
+    competing = uv_strategy_is_unsafe(str(uv.get("index-strategy", "")))
     if isinstance(uv.get("index-url"), str):
         for problem in check_index(uv["index-url"], extra=False):
             yield (*base, "index-url"), problem
-    for key, extra in (("extra-index-url", True), ("find-links", False)):
+    for key, extra in (("extra-index-url", competing), ("find-links", False)):
         urls = uv.get(key)
         for i, url in enumerate(urls if isinstance(urls, list) else []):
             if isinstance(url, str):
@@ -186,7 +190,7 @@ def uv_index_problems(uv: dict[str, Any], allowed: list[str]) -> Iterator[tuple[
     for i, index in enumerate(indexes if isinstance(indexes, list) else []):
         if isinstance(index, dict) and isinstance(index.get("url"), str):
             # uv searches a non-default index before PyPI unless it is `explicit` (named per package).
-            extra = not index.get("default") and not index.get("explicit")
+            extra = competing and not index.get("default") and not index.get("explicit")
             for problem in check_index(index["url"], extra=extra, allowed=allowed):
                 yield (*base, "index", i, "url"), problem
 

@@ -195,6 +195,13 @@ def check_index(url: str, *, extra: bool, allowed: list[str] | tuple[str, ...] =
 LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml", "Pipfile.lock")
 
 
+def uv_strategy_is_unsafe(strategy: str) -> bool:
+    """uv's `--index-strategy`/`UV_INDEX_STRATEGY`/`index-strategy`: the default `first-index` takes
+    a name only from the first index that has it (extra indexes come first), which is what stops
+    dependency confusion; `unsafe-first-match` and `unsafe-best-match` let every index compete, as pip does."""
+    return strategy.strip().strip("\"'").lower().startswith("unsafe")
+
+
 def ranges_accepted(
     source: SourceFile, context: ScanContext, *, lock_files: tuple[str, ...] = LOCK_FILES, metadata: bool = True, library: bool = False
 ) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from mlgate.findings import Finding, Result, Rule, ScanErrorEntry, Severity
 from mlgate.report.plain import escape_data, escape_property, log_line, without_legacy_commands
-from mlgate.report.text import location
+from mlgate.report.text import location, where_in_file
 
 ANNOTATIONS_PER_LEVEL = 10
 LEVELS = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "notice"}
@@ -45,16 +45,6 @@ def split_annotated(result: Result, reserved_errors: int = 0) -> tuple[list[Find
         else:
             hidden.append(finding)
     return shown, hidden
-
-
-def where_in_file(finding: Finding) -> str:
-    """For a binary finding, the archive member and byte offset that the message lacks."""
-    parts = []
-    if finding.member is not None:
-        parts.append(f"member {finding.member}")
-    if finding.offset is not None:
-        parts.append(f"byte offset {finding.offset}")
-    return f" ({', '.join(parts)})" if parts and finding.line is None else ""
 
 
 def annotation(finding: Finding) -> str:

@@ -15,8 +15,9 @@ import re
 from collections import Counter
 
 from mlgate.findings import Result, Rule, Severity
-from mlgate.report.github import ANNOTATIONS_PER_LEVEL, by_severity, split_annotated, where_in_file
+from mlgate.report.github import ANNOTATIONS_PER_LEVEL, by_severity, split_annotated
 from mlgate.report.plain import visible
+from mlgate.report.text import where_in_file
 
 MAX_ROWS = 200  # the summary of one step is capped at 1 MiB; the SARIF and JSON reports have everything
 SEVERITIES = sorted(Severity, reverse=True)
@@ -87,7 +88,7 @@ def render(result: Result, rules: list[Rule], reserved_errors: int = 0) -> str:
             "",
             "### How to suppress a finding you have reviewed",
             "",
-            "- on the line or the line above: a comment `mlgate: ignore[CODE]`;",
+            "- one line: a comment `mlgate: ignore[CODE]` at the end of that line, or alone on the line just above it;",
             "- all current findings at once: `mlgate baseline`, then commit `.mlgate-baseline.json` and pass it as `baseline`;",
             "- a reviewed model file: an entry in the models hook's `allowlist` with its path and sha256 (accepted only while the digest is unchanged);",
             "- a whole rule: `ignore` in `.mlgate.yaml` or `[tool.mlgate]`.",

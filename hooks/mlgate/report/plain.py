@@ -59,7 +59,14 @@ def neutralised(text: str) -> str:
     """`text` as one line that the runner reads as no command at all, wherever it is printed
     (the text report too: pre-commit prints it into the job log of a CI run): hidden
     characters and line breaks percent-encoded, no `##[`, no `::` at its start."""
-    line = without_legacy_commands(visible(text))
+    return without_commands(visible(text))
+
+
+def without_commands(line: str) -> str:
+    """A line whose parts are already `visible` read as no command: no `##[`, no `::` at its
+    start. For a line that adds its own colour codes around visible parts (the escape codes
+    must stay escape codes, so `neutralised` cannot be applied to the whole)."""
+    line = without_legacy_commands(line)
     indent = len(line) - len(line.lstrip(_DOTNET_WHITESPACE))
     if line.startswith("::", indent):
         line = f"{line[:indent]}%3A{line[indent + 1 :]}"

@@ -14,10 +14,10 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from mlgate import __version__, rule_pages
+from mlgate import __version__, rule_pages, taxonomy
 from mlgate.findings import Finding, Result, Rule, Severity
-from mlgate.report.github import where_in_file
 from mlgate.report.plain import printable_json
+from mlgate.report.text import where_in_file
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SOURCE_ROOT = "%SRCROOT%"
@@ -42,9 +42,65 @@ def _descriptor(rule: Rule) -> dict[str, Any]:
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {
             "security-severity": SECURITY_SEVERITY[rule.severity],
-            "tags": ["security", "supply-chain", rule.hook],
+            "tags": ["security", "supply-chain", rule.hook, *_classification_tags(rule)],
         },
+        "relationships": _relationships(rule),
     }
+
+
+# The run's taxonomies (`run.taxonomies`, in this order: a reference names one by index too).
+CWE = "CWE"
+OWASP_ML = "OWASP ML Security Top 10"
+TAXONOMIES = (CWE, OWASP_ML)
+
+
+def _classification_tags(rule: Rule) -> list[str]:
+    """The rule's OWASP ML risk and CWE ids as tags, which is what code-scanning filters read:
+    CWE in CodeQL's spelling (`external/cwe/cwe-079`), which GitHub shows on the alert."""
+    return [f"OWASP-{rule.owasp_ml}", *(f"external/cwe/cwe-{number:03d}" for number in rule.cwe)]
+
+
+def _relationships(rule: Rule) -> list[dict[str, Any]]:
+    """The rule's taxa, SARIF's own way to classify a rule (§3.52): every finding of the rule is an
+    instance of its OWASP risk and of its first CWE (the taxon is a "superset" of the rule); the
+    further CWE ids are related ("relevant") without that promise."""
+    targets = [(OWASP_ML, rule.owasp_ml, "superset")]
+    targets += [(CWE, str(number), "superset" if position == 0 else "relevant") for position, number in enumerate(rule.cwe)]
+    return [
+        {"target": {"id": taxon, "toolComponent": {"name": name, "index": TAXONOMIES.index(name)}}, "kinds": [kind]}
+        for name, taxon, kind in targets
+    ]
+
+
+def _taxonomies(rules: list[Rule]) -> list[dict[str, Any]]:
+    """The CWE and OWASP ML entries the rules name (not the whole lists: `isComprehensive` is false)."""
+    cwe_ids = sorted({number for rule in rules for number in rule.cwe})
+    risks = sorted({rule.owasp_ml for rule in rules})
+    cwe = {
+        "name": CWE,
+        "organization": "MITRE",
+        "informationUri": taxonomy.CWE_URL,
+        "shortDescription": {"text": "The MITRE Common Weakness Enumeration"},
+        "isComprehensive": False,
+        "taxa": [_taxon(str(number), taxonomy.CWE_TITLES.get(number), taxonomy.cwe_page(number)) for number in cwe_ids],
+    }
+    owasp = {
+        "name": OWASP_ML,
+        "version": taxonomy.OWASP_ML_VERSION,
+        "organization": "OWASP",
+        "informationUri": taxonomy.OWASP_ML_URL,
+        "shortDescription": {"text": "OWASP Machine Learning Security Top 10"},
+        "isComprehensive": False,
+        "taxa": [_taxon(risk, taxonomy.OWASP_ML_TOP_10[risk], taxonomy.owasp_ml_page(risk)) for risk in risks],
+    }
+    return [cwe, owasp]  # the order of TAXONOMIES
+
+
+def _taxon(identifier: str, title: str | None, page: str) -> dict[str, Any]:
+    taxon: dict[str, Any] = {"id": identifier, "helpUri": page}
+    if title:  # a plugin's rule may name a CWE whose title mlgate does not carry
+        taxon["shortDescription"] = {"text": title}
+    return taxon
 
 
 def _artifact(path: str) -> dict[str, Any]:
@@ -94,8 +150,10 @@ def render(result: Result, rules: list[Rule]) -> str:
                 "version": __version__,
                 "semanticVersion": __version__,
                 "rules": [_descriptor(rule) for rule in rules],
+                "supportedTaxonomies": [{"name": name, "index": index} for index, name in enumerate(TAXONOMIES)],
             }
         },
+        "taxonomies": _taxonomies(rules),
         "invocations": [{"executionSuccessful": not result.failing_errors(), "toolExecutionNotifications": notifications}],
         "columnKind": "unicodeCodePoints",
         "results": [_result(finding, index[finding.rule.code]) for finding in result.findings],

@@ -15,6 +15,8 @@ EXPOSED = Rule(
     Severity.CRITICAL,
     "ML service (Ray, TorchServe, MLflow, Ollama, vLLM, Gradio, Redis, ...) reachable beyond the machine without authentication",
     "bind it to 127.0.0.1 (or publish the port on 127.0.0.1:), or put authentication in front of it (the service's own, or an auth proxy)",
+    owasp_ml="ML05",
+    cwe=(306, 668),
 )
 AUTH_DISABLED = Rule(
     "SVC002",
@@ -23,6 +25,8 @@ AUTH_DISABLED = Rule(
     Severity.CRITICAL,
     "authentication explicitly turned off on a reachable ML service (empty Jupyter token, TorchServe token auth off, Gradio share link without auth, Redis protected mode off)",
     "remove the setting that turns authentication off, or bind the service to 127.0.0.1",
+    owasp_ml="ML05",
+    cwe=(306,),
 )
 DEFAULT_CREDENTIALS = Rule(
     "SVC003",
@@ -31,4 +35,6 @@ DEFAULT_CREDENTIALS = Rule(
     Severity.HIGH,
     "service configured with the credentials it ships with (MinIO minioadmin, MLflow basic-auth password1234)",
     "generate a random secret, keep it out of the repository (a secret store or an untracked .env) and rotate the old one",
+    owasp_ml="ML05",
+    cwe=(1392, 798),
 )
