@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgate import yamlfile
-from mlgate.files import SKIPPED_DIRS, ScanError, SourceFile, is_example_path
+from mlgate.files import SKIPPED_DIRS, ScanError, SourceFile, is_example_path, is_test_path
 
 # `[remote "origin"]`, then `url = ...` lines until the next section.
 _SECTION = re.compile(r'\s*\[\s*([^\]\s"]+)(?:\s+"([^"]*)")?\s*\]')
@@ -143,13 +143,21 @@ def repository_root(folder: Path) -> Path | None:
     return cwd if folder == cwd or cwd in folder.parents else None
 
 
-def in_example_folder(source: SourceFile) -> bool:
-    """Whether the file sits in a documentation, example or sample folder of its repository
-    (`files.is_example_path` on the path inside the repository: folders above its root say
-    nothing about the file)."""
+def path_in_repository(source: SourceFile) -> str:
+    """The file's path inside its repository (folders above the root say nothing about the file)."""
     absolute = os.path.abspath(source.abspath)
     root = repository_root(Path(absolute).parent)
-    return is_example_path(os.path.relpath(absolute, root) if root else source.path)
+    return os.path.relpath(absolute, root) if root else source.path
+
+
+def in_example_folder(source: SourceFile) -> bool:
+    """Whether the file sits in a documentation, example or sample folder of its repository."""
+    return is_example_path(path_in_repository(source))
+
+
+def in_test_folder(source: SourceFile) -> bool:
+    """Whether the file sits in a test folder of its repository (`files.is_test_path`)."""
+    return is_test_path(path_in_repository(source))
 
 
 def _load_toml(path: Path) -> dict[str, Any]:

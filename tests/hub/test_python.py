@@ -143,7 +143,6 @@ def test_trust_remote_code_is_critical_unless_pinned(hub_scan):
     )
     scan = hub_scan({"m.py": source})
     assert scan.hits == [
-        ("HUB001", "m.py", 3, 31),
         ("HUB002", "m.py", 3, 41),
         ("HUB002", "m.py", 4, 94),
         ("HUB001", "m.py", 5, 31),

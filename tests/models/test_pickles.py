@@ -240,15 +240,15 @@ def test_a_long_group_names_the_first_callables_and_counts_the_rest():
 
 
 def test_a_dangerous_group_leads_with_the_worst_reason_at_the_first_offset():
-    """functools.partial comes first, os.system is worse: the finding stays at the first call and tells the worst."""
+    """operator.attrgetter comes first, os.system is worse: the finding stays at the first call and tells the worst."""
     stream = Pickle(4)
-    stream.add(stack_global("functools", "partial"), short_unicode("x"), TUPLE1)
+    stream.add(stack_global("operator", "attrgetter"), short_unicode("x"), TUPLE1)
     partial = stream.add(REDUCE, POP)
     stream.add(stack_global("os", "system"), short_unicode("id"), TUPLE1)
     system = stream.add(REDUCE, STOP)
     assert scan(stream.bytes()) == [("MOD001", PATH, None, partial)]
     assert messages(stream.bytes()) == [
-        f"pickle calls os.system via REDUCE: runs processes or shell commands (at offset {system}); also functools.partial"
+        f"pickle calls os.system via REDUCE: runs processes or shell commands (at offset {system}); also operator.attrgetter"
     ]
     # the fingerprint leaves the offset out: the same calls after a re-save keep their baseline entry
     shifted = pickle.dumps(0, protocol=4) + stream.bytes()
@@ -268,6 +268,65 @@ def test_a_pickle_stored_inside_a_pickle_is_a_reading_of_its_own():
     stream.add(inner.bytes(), POP, NONE, STOP)
     assert scan(stream.bytes()) == [("MOD002", PATH, None, outer_call), ("MOD002", PATH, None, value_at + inner_call)]
     assert "evil.payload.Inner" not in messages(stream.bytes())[0]
+
+
+def dill_partial(function: tuple[str, str], type_name: str = "PartialType") -> tuple[Pickle, int, int]:
+    """What dill writes for functools.partial(function, 15): `_create_ftype(_load_type(type_name),
+    function, (15,), {})`. Returns the stream (not yet stopped), the _load_type call's offset and
+    the _create_ftype call's offset."""
+    stream = Pickle(4)
+    stream.add(stack_global("dill._dill", "_create_ftype"), MARK)
+    stream.add(stack_global("dill._dill", "_load_type"), short_unicode(type_name), TUPLE1)
+    load_type = stream.add(REDUCE)
+    stream.add(stack_global(*function), binint1(15), TUPLE1, EMPTY_DICT, TUPLE)  # (partial_type, function, (15,), {})
+    create = stream.add(REDUCE)
+    return stream, load_type, create
+
+
+def test_a_dill_partial_is_judged_as_the_partial_it_builds():
+    """alibi's segmentation_fn.dill: functools.partial(skimage.segmentation.slic, ...) carries no
+    code; the function is stored, not called."""
+    stream, _, create = dill_partial(("skimage.segmentation", "slic"))
+    stream.add(STOP)
+    # the wrapped function runs when the partial is used: judged as called, outside the allowlist
+    assert scan(stream.bytes()) == [("MOD002", PATH, None, create)]
+    assert messages(stream.bytes())[0].startswith("pickle calls skimage.segmentation.slic via dill._dill._create_ftype (REDUCE)")
+
+
+def test_a_partial_is_judged_by_the_function_it_wraps():
+    def partial_of(module: str, name: str) -> tuple[bytes, int]:
+        stream = Pickle(4)
+        stream.add(stack_global("functools", "partial"), stack_global(module, name), binint1(1), TUPLE2)
+        at = stream.add(REDUCE)
+        stream.add(STOP)
+        return stream.bytes(), at
+
+    safe, _ = partial_of("builtins", "int")
+    unknown, unknown_at = partial_of("mypkg.tools", "run")
+    dangerous, dangerous_at = partial_of("os", "system")
+    assert scan(safe) == [("MOD003", PATH, None, 0)]
+    assert scan(unknown) == [("MOD002", PATH, None, unknown_at)]
+    assert scan(dangerous) == [("MOD001", PATH, None, dangerous_at)]
+
+
+@pytest.mark.parametrize("type_name", ["CodeType", "FunctionType", "NoSuchType"])
+def test_a_dill_type_that_builds_code_or_that_dill_cannot_name_is_critical(type_name):
+    stream, load_type, create = dill_partial(("skimage.segmentation", "slic"), type_name)
+    stream.add(STOP)
+    assert load_type < create and scan(stream.bytes()) == [("MOD001", PATH, None, create)]  # where _create_ftype calls it
+    assert (type_name if type_name != "NoSuchType" else "_load_type(NoSuchType)") in messages(stream.bytes())[0]
+
+
+def test_a_dill_partial_of_a_dangerous_function_or_one_called_later_is_reported():
+    stream, _, _ = dill_partial(("os", "system"))
+    stream.add(STOP)
+    assert [hit[0] for hit in scan(stream.bytes())] == ["MOD001"]
+    called, _, create = dill_partial(("mypkg.tools", "run"))
+    called.add(EMPTY_TUPLE)
+    later = called.add(REDUCE)  # partial(mypkg.tools.run, 15)(): runs run(15) at load
+    called.add(STOP)
+    assert create < later and scan(called.bytes()) == [("MOD002", PATH, None, create)]
+    assert "the object returned by dill._dill._create_ftype(...)" in messages(called.bytes())[0]  # the later call is named too
 
 
 def test_calling_what_an_unknown_resolver_returned_is_critical():
@@ -296,7 +355,7 @@ def test_calling_what_an_unknown_resolver_returned_is_critical():
         ("pydoc", "locate"),
         ("pkgutil", "resolve_name"),
         ("importlib", "import_module"),
-        ("functools", "partial"),
+        ("functools", "partialmethod"),
         ("operator", "attrgetter"),
         ("operator", "methodcaller"),
         ("_operator", "itemgetter"),

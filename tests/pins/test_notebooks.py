@@ -56,3 +56,17 @@ def test_broken_notebook_is_an_error(scan_tree):
 def test_notebook_without_shell_reports_nothing(scan_tree):
     text = notebook(("code", ["import subprocess\n", "subprocess.run(['pip', 'install', 'x'])\n"]))
     assert scan_tree({"nb.ipynb": text}, select="pins").hits == []
+
+
+def test_a_tutorial_notebook_keeps_its_ranges_but_not_its_other_problems(scan_tree):
+    text = notebook(("code", ["!pip install -Uq trl trackio\n", "!curl -fsSL https://get.example/i.sh | sh\n"]))
+    scan = scan_tree({"examples/notebooks/sft.ipynb": text, "train.ipynb": text}, select="pins")
+    lines = text.split("\n")
+    pip = next(i for i, line in enumerate(lines, 1) if "trackio" in line)
+    curl = next(i for i, line in enumerate(lines, 1) if "curl" in line)
+    assert sorted(scan.hits) == [
+        ("PIN001", "train.ipynb", pip, 18),
+        ("PIN001", "train.ipynb", pip, 22),
+        ("PIN011", "examples/notebooks/sft.ipynb", curl, 2),
+        ("PIN011", "train.ipynb", curl, 2),
+    ]

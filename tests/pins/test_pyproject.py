@@ -237,6 +237,16 @@ def test_uv_extra_indexes_compete_under_an_unsafe_index_strategy(scan_tree):
     assert [hit for hit in hits if hit[0] == "PIN004"] == [("PIN004", "pyproject.toml", 8, 21), ("PIN004", "pyproject.toml", 13, 8)]
 
 
+def test_a_fixture_project_in_a_test_folder_keeps_its_ranges_as_metadata(scan_tree):
+    fixture = '[project]\nname = "svc"\ndependencies = ["scikit-learn", "x @ git+https://github.com/acme/x@main"]\n'
+    scan = scan_tree({"tests/monitoring/svc/pyproject.toml": fixture, "app/pyproject.toml": fixture}, select="pins")
+    assert sorted(scan.hits) == [
+        ("PIN001", "app/pyproject.toml", 3, 18),
+        ("PIN002", "app/pyproject.toml", 3, 38),
+        ("PIN002", "tests/monitoring/svc/pyproject.toml", 3, 38),
+    ]
+
+
 def test_a_pyproject_without_dependencies_is_clean(scan_tree):
     scan = scan_tree({"pyproject.toml": '[tool.ruff]\nline-length = 100\n[tool.hatch.envs.ci]\ndependencies = ["pytest"]\n'})
     assert (scan.hits, scan.errors) == ([], [])

@@ -227,6 +227,17 @@ DOCUMENTED = {
         "pickle's own rebuilders (copyreg): allocate an instance of the class given (itself checked) and set its state",
         ["copyreg:_reconstructor", "copyreg:__newobj__", "copyreg:__newobj_ex__"],
     ),
+    ("python", "dill types"): (
+        "dill's lookup of a type by name: the walker judges the type it returns (types.CodeType is dangerous, "
+        "functools.partial is not) and a name it cannot resolve as a dynamic global",
+        ["dill._dill:_load_type"],
+    ),
+    ("python", "partial"): (
+        "functools.partial and dill's rebuild of one (_create_ftype builds the type given with the function and "
+        "arguments given): a partial stores them and runs the function later, so the wrapped function is judged "
+        "as called (CALLS_ARGUMENTS)",
+        ["functools:partial", "dill._dill:_create_ftype"],
+    ),
     ("python", "bytes"): (
         "encodes a str to bytes: how protocol 0-2 pickles (and torch.save) store bytes",
         ["_codecs:encode", "codecs:encode"],

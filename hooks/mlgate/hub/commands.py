@@ -225,7 +225,7 @@ class ShellScan:
         pinned: bool | None = None
         for reference in references:
             reference.revision, reference.revision_known = revision, revision_known
-            reference.runs_code = bool(trust)
+            reference.runs_code = reference.remote_code = bool(trust)
             self.report(self.judge.reference(reference), place)
             pinned = reference.pinned
         if not references:
@@ -262,6 +262,7 @@ class ShellScan:
                         "$" not in (revision or ""),
                         where="--model_args",
                         runs_code=trust_offset != -1,
+                        remote_code=trust_offset != -1,
                     )
                     self.report(self.judge.reference(reference), place)
         if trust_offset != -1:

@@ -359,7 +359,7 @@ class _Config:
         known = revision is None or ("${" not in revision and "{{" not in revision)
         trust = siblings.get("trust_remote_code")
         runs_code = yamlfile.is_scalar(trust) and is_truthy(yamlfile.text_of(trust) or "")
-        reference = Reference(repo_id, 0, spec[0], revision, known, where=f"'{key}'", runs_code=runs_code)
+        reference = Reference(repo_id, 0, spec[0], revision, known, where=f"'{key}'", runs_code=runs_code, remote_code=runs_code)
         self.report(self.judge.reference(reference), node)
         return reference
 

@@ -469,7 +469,8 @@ class PythonScan:
     ) -> tuple[bool | None, bool]:
         """HUB001 and namespace checks of one loader call: (is its revision pinned, does it load a local path)."""
         revision, revision_known = self.revision(loader.revision, keywords, keywords_known, at)
-        reference = Reference("", 0, loader.kind, revision, revision_known, where=short, runs_code=runs_code)
+        remote_code = self.trusts(keywords, at)
+        reference = Reference("", 0, loader.kind, revision, revision_known, where=short, runs_code=runs_code, remote_code=remote_code)
         if argument is None:
             return reference.pinned, False
         value = self.literal(argument, at)
@@ -580,7 +581,9 @@ class PythonScan:
             return
         self.consumed.add(id(self.source_node(value_node, at)))
         revision, known = self.revision(revision_keys_for(setting_key(key)), siblings, True, at)
-        reference = Reference(repo_id, unit.offset(value_node), spec[0], revision, known, where=where, runs_code=runs_code)
+        reference = Reference(
+            repo_id, unit.offset(value_node), spec[0], revision, known, where=where, runs_code=runs_code, remote_code=runs_code
+        )
         self.report(self.judge.reference(reference), unit)
 
     def settings(self, entries: dict[str, tuple[ast.expr, int]], unit: Unit, at, where: str, callee: str | None = None) -> None:

@@ -155,6 +155,8 @@ class Reference:
     revision_known: bool = True  # False: a revision is passed but we cannot read it
     where: str = ""  # how it is loaded, for the message (`AutoModel.from_pretrained`)
     runs_code: bool = False  # loading it runs code from the repository (trust_remote_code, pickled weights)
+    # trust_remote_code beside it: HUB002 reports the movable revision (critical), not HUB001 again
+    remote_code: bool = False
 
     @property
     def namespace(self) -> str:
@@ -233,7 +235,8 @@ class Judge:
         if self.context.online and reference.pinned:  # does the commit exist? asked after the scan
             subject = PINNED_AT_COMMIT.message(reference.kind, reference.repo_id, reference.revision or "")
             problems.append(Problem(PINNED_AT_COMMIT, subject, reference.offset))  # placed as a Note, not a finding
-        if reference.pinned is False and not self.test_load(reference) and not is_placeholder(reference.repo_id):
+        unpinned = reference.pinned is False and not is_placeholder(reference.repo_id)
+        if unpinned and not reference.remote_code and not self.test_load(reference):
             where = f" by {reference.where}" if reference.where else ""
             message = f"hub {reference.kind} '{reference.repo_id}' is loaded{where} {_revision_text(reference)}; pin revision to a full commit SHA"
             problems.insert(0, Problem(UNPINNED, message, reference.offset))

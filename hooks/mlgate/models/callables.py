@@ -137,8 +137,8 @@ DANGEROUS: dict[str, str] = {
     **_entries(  # more exact than their packages' _NESTED entries: what these rebuild is the payload itself
         _CARRIED_CODE,
         """
-        dill._dill._create_function dill._dill._create_code dill._dill._create_ftype dill._dill._create_type
-        dill._dill._load_type cloudpickle.cloudpickle._builtin_type cloudpickle.cloudpickle._make_function
+        dill._dill._create_function dill._dill._create_code dill._dill._create_type
+        cloudpickle.cloudpickle._builtin_type cloudpickle.cloudpickle._make_function
         cloudpickle.cloudpickle._make_skel_func cloudpickle.cloudpickle._fill_function
         cloudpickle.cloudpickle._function_setstate cloudpickle.cloudpickle_fast._function_setstate
     """,
@@ -268,6 +268,10 @@ ALLOWED_NAMES: frozenset[str] = frozenset(f"{module}.{qualname}" for module, qua
 # copyreg._reconstructor instantiates, the function _rebuild_from_type_v2 calls, ...
 CALLS_ARGUMENTS: dict[str, tuple[int, ...]] = {
     "copyreg._reconstructor": (0, 1),
+    # A partial runs the function it wraps later, when the loaded object is used: that function is
+    # judged as called. dill's _create_ftype(ftypeobj, func, args, kwds) builds ftypeobj(func, ...).
+    "functools.partial": (0,),
+    "dill._dill._create_ftype": (0, 1),
     "copyreg.__newobj__": (0,),
     "copyreg.__newobj_ex__": (0,),
     "collections.defaultdict": (0,),

@@ -155,6 +155,26 @@ class Ref:
         self.module = module
 
 
+# dill's `_load_type(name)`: the types of dill's `_reverse_typemap` (the `types` module's `*Type`
+# names, plus four of its own), by the name a pickle passes.
+DILL_LOAD_TYPE = "dill._dill._load_type"
+DILL_TYPES: dict[str, tuple[str, str]] = {
+    **{
+        name: ("types", name)
+        for name in (
+            "AsyncGeneratorType BuiltinFunctionType BuiltinMethodType CellType ClassMethodDescriptorType CodeType "
+            "CoroutineType EllipsisType FrameType FunctionType GeneratorType GetSetDescriptorType LambdaType "
+            "MappingProxyType MemberDescriptorType MethodDescriptorType MethodType MethodWrapperType ModuleType "
+            "NoneType NotImplementedType TracebackType UnionType WrapperDescriptorType"
+        ).split()
+    },
+    "PartialType": ("functools", "partial"),
+    "SuperType": ("builtins", "super"),
+    "ItemGetterType": ("operator", "itemgetter"),
+    "AttrGetterType": ("operator", "attrgetter"),
+}
+
+
 def global_ref(module: str, name: str) -> Ref:
     """The global `find_class(module, name)` resolves, named as Python 3 resolves it."""
     module, name = global_name(module, name)
@@ -407,11 +427,13 @@ class PickleWalker:
         else:
             raise WalkError(f"{how} calls a value that is not callable ({_type_name(callee)})", offset)
 
-    def _call(self, callee: object, args: object, offset: int, how: str) -> Result:
+    def _call(self, callee: object, args: object, offset: int, how: str) -> Result | Ref:
         if type(callee) is not Ref:
             self._invoke(callee, offset, how)
             return Result(callee, None, args)
         name = callee.name
+        if name == DILL_LOAD_TYPE:
+            return self._dill_type(args, offset)
         if name not in self._called:  # the common case: a rebuild function called again
             self._called.add(name)
             self._invoke(callee, offset, how)
@@ -428,6 +450,20 @@ class PickleWalker:
                 if position < len(args) and type(args[position]) is Ref:
                     self._invoke(args[position], offset, f"{name} ({how})")
         return Result(callee, cls, args)
+
+    def _dill_type(self, args: object, offset: int) -> Ref:
+        """dill's `_load_type(name)` returns the type its table holds under `name`: it is judged as
+        a reference to that type (`types.CodeType` is dangerous, `functools.partial` is not), and a
+        name the table does not hold, or one computed at load time, as a dynamic global."""
+        type_name = args[0] if type(args) is tuple and len(args) == 1 else None
+        target = DILL_TYPES.get(type_name) if type(type_name) is str else None
+        if target is not None:
+            ref = global_ref(*target)
+        else:
+            shown = type_name if type(type_name) is str else "<computed>"
+            ref = Ref(SiteKind.DYNAMIC, f"{DILL_LOAD_TYPE}({shown})")
+        self._see(ref, offset)
+        return ref
 
     def _mutate(self, target: Ref, offset: int, how: str) -> None:
         key = (SiteKind.MUTATION, target.name)

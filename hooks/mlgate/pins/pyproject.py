@@ -18,6 +18,7 @@ from typing import Any
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
+from mlgate.identity import in_test_folder
 from mlgate.pins import tomlfile
 from mlgate.pins.pinned import note_pin, poetry_pin_text
 from mlgate.pins.project import is_library, project_name, self_reference
@@ -200,7 +201,9 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     positions = Positions(source)
     allowed = context.options.get("allowed-indexes", [])
     name = project_name(data)
-    library = is_library(data)
+    # A project inside a test folder is a fixture the tests build (a service, a plugin): its ranges
+    # are metadata, as a library's are; what the tests install is judged where they install it.
+    library = is_library(data) or in_test_folder(source)
     accepted = ranges_accepted(source, context, library=library)
     advice = range_advice(context, LOCK_COMMANDS, source.name)
     uv = _table(data, "tool", "uv")
