@@ -164,3 +164,78 @@ def imported_names(node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str
             yield "*", node.module
         else:
             yield alias.asname or alias.name, f"{node.module}.{alias.name}"
+
+
+@dataclass
+class LiteralDefaults:
+    """String and bool constants a name may stand for, read from a module's text: module-level
+    `HOST = "0.0.0.0"`, argparse `add_argument("--host", default="0.0.0.0")` (as `args.host`)
+    and class field defaults `host: str = "0.0.0.0"` / `= field(default="0.0.0.0")` (as
+    `config.host`, dataclasses and settings classes). A name given two different values is
+    not read (which one applies depends on the run)."""
+
+    constants: dict[str, list[ast.Constant]] = field(default_factory=dict)  # module-level names
+    arguments: dict[str, list[ast.Constant]] = field(default_factory=dict)  # argparse dests
+    fields: dict[str, dict[str, ast.Constant]] = field(default_factory=dict)  # class name -> its field defaults
+
+    def of(self, node: ast.expr) -> ast.Constant | None:
+        """The one literal `node` (`HOST`, `args.host`, `Config().host`, `self.config.host`) stands
+        for, or None: `Class(...).name` is that class's field; another attribute an argparse
+        default, else a field of any class."""
+        if isinstance(node, ast.Name):
+            found = self.constants.get(node.id, [])
+        elif isinstance(node, ast.Attribute):
+            owner = node.value.func if isinstance(node.value, ast.Call) else None
+            if isinstance(owner, ast.Name) and owner.id in self.fields:
+                found = [constant] if (constant := self.fields[owner.id].get(node.attr)) is not None else []
+            else:
+                found = self.arguments.get(node.attr) or [defaults[node.attr] for defaults in self.fields.values() if node.attr in defaults]
+        else:
+            return None
+        return found[0] if found and all(constant.value == found[0].value for constant in found) else None
+
+
+def _literal(node: ast.expr | None) -> ast.Constant | None:
+    return node if isinstance(node, ast.Constant) and isinstance(node.value, (str, bool)) else None
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((keyword.value for keyword in call.keywords if keyword.arg == name), None)
+
+
+def literal_defaults(parsed: PythonModule) -> LiteralDefaults:
+    defaults = LiteralDefaults()
+    value: ast.expr | None
+    for statement in parsed.tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            target, value = statement.targets[0].id, statement.value
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            target, value = statement.target.id, statement.value
+        else:
+            continue
+        if (constant := _literal(value)) is not None:
+            defaults.constants.setdefault(target, []).append(constant)
+    for node in parsed.nodes:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
+            constant = _literal(_keyword(node, "default"))
+            dest = _keyword(node, "dest")
+            names = [arg.value for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
+            long_names = [name for name in names if name.startswith("--")] or names
+            if isinstance(dest, ast.Constant) and isinstance(dest.value, str):
+                attribute = dest.value
+            elif long_names:
+                attribute = long_names[0].lstrip("-").replace("-", "_")
+            else:
+                continue
+            if constant is not None:
+                defaults.arguments.setdefault(attribute, []).append(constant)
+        elif isinstance(node, ast.ClassDef):
+            for statement in node.body:
+                if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
+                    continue
+                value = statement.value
+                if isinstance(value, ast.Call) and isinstance(value.func, (ast.Name, ast.Attribute)):  # field(default=...)
+                    value = _keyword(value, "default")
+                if (constant := _literal(value)) is not None:
+                    defaults.fields.setdefault(node.name, {})[statement.target.id] = constant
+    return defaults

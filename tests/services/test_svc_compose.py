@@ -391,3 +391,60 @@ services:
         ("SVC001", "plain/docker-compose.yml", 10, 42),
         ("SVC001", "tls/docker-compose.yml", 10, 42),
     ]
+
+
+OPEN_WEBUI = """\
+services:
+  webui:
+    image: ghcr.io/open-webui/open-webui:main
+    ports: ["3000:8080"]
+    environment:
+      WEBUI_AUTH: "{auth}"
+"""
+
+
+def test_open_webui_with_auth_off_is_reported_at_the_switch(scan_tree):
+    scan = scan_tree({"docker-compose.yml": OPEN_WEBUI.format(auth="False")}, select="services")
+    assert [(code, path, line) for code, path, line, _ in scan.hits] == [("SVC002", "docker-compose.yml", 6)]
+    assert "Open WebUI" in scan.findings[0].message
+
+
+def test_open_webui_with_auth_on_is_not_a_finding(scan_tree):
+    scan = scan_tree({"docker-compose.yml": OPEN_WEBUI.format(auth="True")}, select="services")
+    assert scan.hits == []
+
+
+def test_node_ui_with_hostname_on_port_3000_is_not_tgi(scan_tree):
+    compose = """\
+services:
+  ui:
+    image: node:20-alpine
+    command: node server.js
+    ports: ["3000:3000"]
+    environment:
+      HOSTNAME: 0.0.0.0
+      PORT: "3000"
+"""
+    scan = scan_tree({"docker-compose.yml": compose}, select="services")
+    assert scan.hits == []
+
+
+TRITON = """\
+services:
+  triton:
+    image: nvcr.io/nvidia/tritonserver:24.05-py3
+    command: tritonserver --model-repository=/models{mode}
+    ports: ["8000:8000"]
+"""
+
+
+def test_triton_with_model_control_open_is_critical(scan_tree):
+    scan = scan_tree({"docker-compose.yml": TRITON.format(mode=" --model-control-mode=explicit")}, select="services")
+    assert [(code, path, line) for code, path, line, _ in scan.hits] == [("SVC001", "docker-compose.yml", 5)]
+    assert str(scan.findings[0].severity) == "critical" and "--model-control-mode" in scan.findings[0].message
+
+
+def test_triton_without_model_control_stays_high(scan_tree):
+    scan = scan_tree({"docker-compose.yml": TRITON.format(mode="")}, select="services")
+    assert [(code, path, line) for code, path, line, _ in scan.hits] == [("SVC001", "docker-compose.yml", 5)]
+    assert str(scan.findings[0].severity) == "high"

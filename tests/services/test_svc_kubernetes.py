@@ -803,3 +803,114 @@ spec:
         select="services",
     )
     assert scan.hits == [("SVC001", "redirect.yaml", 20, 19), ("SVC001", "strip.yaml", 20, 19)]
+
+
+EMBEDDED = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: redis-config
+data:
+  redis.conf: |
+    port 6379
+    bind 0.0.0.0
+    protected-mode no
+  notes.txt: |
+    bind 0.0.0.0
+  config.toml: |
+    [server]
+    address = "0.0.0.0"
+    headless = true
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: torchserve
+data:
+  config.properties: bWFuYWdlbWVudF9hZGRyZXNzPWh0dHA6Ly8wLjAuMC4wOjgwODEK
+stringData:
+  jupyter_server_config.py: |
+    c.ServerApp.ip = '0.0.0.0'
+    c.ServerApp.token = ''
+  .env: "MINIO_ROOT_USER=minioadmin\\nMINIO_ROOT_PASSWORD=minioadmin\\n"
+"""
+
+
+def test_configs_embedded_in_config_maps_and_secrets(scan_tree):
+    scan = scan_tree({"deploy/configs.yaml": EMBEDDED}, select="services")
+    assert scan.hits == [
+        ("SVC002", "deploy/configs.yaml", 9, 20),  # redis.conf: protected-mode no
+        ("SVC001", "deploy/configs.yaml", 14, 16),  # Streamlit config.toml: address
+        ("SVC001", "deploy/configs.yaml", 22, 22),  # base64 config.properties: at the value
+        ("SVC002", "deploy/configs.yaml", 26, 26),  # jupyter_server_config.py: the empty token
+        ("SVC003", "deploy/configs.yaml", 27, 9),  # .env: MinIO's default password
+    ]
+    assert scan.findings[0].message.endswith("(in ConfigMap redis-config, key redis.conf)")
+    assert "management API" in scan.findings[2].message
+
+
+def test_embedded_configs_loopback_password_or_not_a_config_file(scan_tree):
+    manifest = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  redis.conf: |
+    bind 127.0.0.1 -::1
+    protected-mode no
+  redis-secured.conf: |
+    bind 0.0.0.0
+    requirepass long-random-secret
+  config.toml: |
+    [server]
+    address = "0.0.0.0"
+  settings.txt: "c.ServerApp.ip = '0.0.0.0'\\nc.ServerApp.token = ''\\n"
+  config.properties: |
+    inference_address=http://127.0.0.1:8080
+    management_address=http://127.0.0.1:8081
+  jupyter_server_config.py: |
+    c.ServerApp.ip = '0.0.0.0'
+    c.ServerApp.password = 'argon2:$argon2id$v=19$m=10240'
+"""
+    helm_template = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-redis\ndata:\n"
+        "  redis.conf: |\n    bind 0.0.0.0\n    requirepass {{ .Values.auth.password }}\n"
+    )
+    scan = scan_tree({"deploy/settings.yaml": manifest, "chart/templates/redis.yaml": helm_template}, select="services")
+    assert scan.hits == []  # config.toml of a ConfigMap that says nothing of Streamlit: another program's
+
+
+OPEN_WEBUI_POD = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: webui
+spec:
+  template:
+    spec:
+      hostNetwork: {host_network}
+      containers:
+        - name: webui
+          image: ghcr.io/open-webui/open-webui:0.3.10
+          env:
+            - name: WEBUI_AUTH
+              value: "False"
+"""
+
+
+def test_open_webui_env_turning_auth_off_on_a_reachable_pod(scan_tree):
+    scan = scan_tree({"k8s/webui.yaml": OPEN_WEBUI_POD.format(host_network="true")}, select="services")
+    assert [(code, path, line) for code, path, line, _ in scan.hits] == [("SVC002", "k8s/webui.yaml", 14)]
+
+
+def test_open_webui_env_turning_auth_off_on_a_cluster_only_pod_is_not_a_finding(scan_tree):
+    scan = scan_tree({"k8s/webui.yaml": OPEN_WEBUI_POD.format(host_network="false")}, select="services")
+    assert scan.hits == []
+
+
+def test_kuberay_chart_head_service_type_in_values(scan_tree):
+    exposed = "image:\n  repository: rayproject/ray\nhead:\n  serviceType: LoadBalancer\n"
+    internal = "image:\n  repository: rayproject/ray\nhead:\n  serviceType: ClusterIP\n"
+    scan = scan_tree({"ray-cluster/values.yaml": exposed, "other/ray-cluster/values.yaml": internal}, select="services")
+    assert scan.hits == [("SVC001", "ray-cluster/values.yaml", 4, 16)]

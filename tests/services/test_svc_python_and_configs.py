@@ -156,3 +156,257 @@ def test_notebook_cells_and_shell_lines(scan_tree):
     assert scan.hits == [("SVC002", "demo.ipynb", share, 19), ("SVC001", "demo.ipynb", ray, 36)]
     assert scan.messages("SVC002")[0].endswith("(cell 1, line 4)")
     assert scan.messages("SVC001")[0].endswith("(cell 2, line 2)")
+
+
+SERVED = """\
+import argparse
+from dataclasses import dataclass, field
+
+import torch
+import uvicorn
+from fastapi import FastAPI
+
+HOST = "0.0.0.0"
+app = FastAPI()
+model = torch.jit.load("model.pt")
+
+
+@dataclass
+class ServerConfig:
+    host: str = field(default="0.0.0.0")
+    port: int = 8000
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--host", default="0.0.0.0")
+args = parser.parse_args()
+uvicorn.run(app, host="0.0.0.0")
+uvicorn.run(app, host=HOST, port=8080)
+uvicorn.run(app, host=args.host)
+uvicorn.run(app, host=ServerConfig().host)
+uvicorn.run(app, host="127.0.0.1")
+"""
+
+
+def test_uvicorn_of_a_model_app_binds_through_constants_argparse_and_dataclass_defaults(scan_tree):
+    scan = scan_tree({"serve.py": SERVED}, select="services")
+    assert scan.hits == [
+        ("SVC001", "serve.py", 8, 9),  # HOST = "0.0.0.0": the constant the second run uses
+        ("SVC001", "serve.py", 15, 32),  # the dataclass field default (`ServerConfig().host`)
+        ("SVC001", "serve.py", 20, 40),  # the argparse default (`args.host`)
+        ("SVC001", "serve.py", 22, 24),
+    ]
+    assert "model-serving web app" in scan.findings[0].message
+    assert "host=HOST ('0.0.0.0' on line 8)" in scan.findings[0].message
+
+
+def test_model_app_with_authentication_or_without_a_model_is_not_reported(scan_tree):
+    bearer = "from fastapi import Depends\nfrom fastapi.security import HTTPBearer\nsecurity = HTTPBearer()\n"
+    header = "from fastapi import Request\n\ndef check(request: Request):\n    return request.headers.get('X-API-Key')\n"
+    middleware = "from myauth import TokenMiddleware\napp.add_middleware(TokenMiddleware)\n"
+    cors_only = (
+        "from fastapi.middleware.cors import CORSMiddleware\napp.add_middleware(CORSMiddleware, allow_origins=['https://a.example'])\n"
+    )
+    run = "import torch\nimport uvicorn\nuvicorn.run(app, host='0.0.0.0')\n"
+    scan = scan_tree(
+        {
+            "bearer.py": bearer + run,
+            "header.py": header + run,
+            "middleware.py": middleware + run,
+            "cors_only.py": cors_only + run,
+            "no_model.py": "import uvicorn\nuvicorn.run(app, host='0.0.0.0')\n",
+            "ambiguous.py": "import torch\nimport uvicorn\nHOST = '0.0.0.0'\nHOST = '127.0.0.1'\nuvicorn.run(app, host=HOST)\n",
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC001", "cors_only.py", 5, 24)]
+
+
+FLASK = """\
+from flask import Flask
+from transformers import pipeline
+
+app = Flask(__name__)
+classify = pipeline("sentiment-analysis")
+app.run(host="0.0.0.0", debug=True)
+app.run(host="127.0.0.1", debug=True)
+app.run(host="0.0.0.0", port=5000)
+app.run(host="0.0.0.0", debug=False)
+"""
+
+
+def test_flask_debugger_beyond_loopback_and_a_flask_model_app(scan_tree):
+    scan = scan_tree({"app.py": FLASK}, select="services")
+    assert scan.hits == [("SVC002", "app.py", 6, 31), ("SVC001", "app.py", 8, 15), ("SVC001", "app.py", 9, 15)]
+    assert str(scan.findings[0].severity) == "critical"
+    assert "port 5000" in scan.findings[2].message
+    assert "Werkzeug debugger" in scan.findings[0].message
+
+
+def test_flask_debugger_without_a_model_and_flask_with_login(scan_tree):
+    debugger = "from flask import Flask\napp = Flask(__name__)\napp.run('0.0.0.0', debug=True)\napp.run(host='0.0.0.0', debug=True)\n"
+    login = "import torch\nfrom flask import Flask\nfrom flask_login import login_required\n@login_required\ndef predict(): ...\napp.run(host='0.0.0.0')\n"
+    scan = scan_tree({"debugger.py": debugger, "login.py": login}, select="services")
+    assert scan.hits == [("SVC002", "debugger.py", 3, 26), ("SVC002", "debugger.py", 4, 31)]
+    assert "debug=True" in scan.findings[0].message
+
+
+def test_minio_client_with_the_default_secret(scan_tree):
+    client = """\
+import os
+
+import boto3
+from minio import Minio
+
+SECRET = "minioadmin"
+Minio("minio:9000", access_key="minioadmin", secret_key="minioadmin", secure=False)
+Minio("minio:9000", access_key="minioadmin", secret_key=SECRET)
+boto3.client("s3", endpoint_url="http://minio:9000", aws_access_key_id="minioadmin", aws_secret_access_key="minioadmin")
+Minio("minio:9000", access_key=os.environ["MINIO_ACCESS_KEY"], secret_key=os.environ["MINIO_SECRET_KEY"])
+Minio("minio:9000", access_key="ml", secret_key="a-real-secret")
+Minio("minio:9000", "minioadmin", "minioadmin")
+"""
+    scan = scan_tree({"store.py": client, "tests/test_store.py": client}, select="services")
+    assert scan.hits == [
+        ("SVC003", "store.py", 6, 11),
+        ("SVC003", "store.py", 7, 58),
+        ("SVC003", "store.py", 9, 109),
+        ("SVC003", "store.py", 12, 36),
+    ]
+    assert "factory default secret" in scan.findings[1].message
+
+
+CORS_APPS = {
+    "fastapi_open.py": """\
+import torch
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+app = FastAPI()
+app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True, allow_methods=["*"])
+""",
+    "flask_open.py": """\
+from flask import Flask
+from flask_cors import CORS
+from transformers import pipeline
+
+app = Flask(__name__)
+CORS(app, supports_credentials=True)
+CORS(app, origins="*", supports_credentials=True)
+""",
+    "fastapi_listed.py": """\
+import torch
+from fastapi.middleware.cors import CORSMiddleware
+
+app.add_middleware(CORSMiddleware, allow_origins=["https://ui.example.com"], allow_credentials=True)
+app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False)
+app.add_middleware(CORSMiddleware, allow_origins=["*"])
+""",
+    "flask_listed.py": """\
+import torch
+from flask_cors import CORS
+
+CORS(app, origins=["https://ui.example.com"], supports_credentials=True)
+CORS(app, resources={r"/api/*": {"origins": "https://ui.example.com"}}, supports_credentials=True)
+CORS(app)
+""",
+    "no_model.py": """\
+from fastapi.middleware.cors import CORSMiddleware
+
+app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True)
+""",
+}
+
+
+def test_cors_any_origin_with_credentials(scan_tree):
+    scan = scan_tree(CORS_APPS, select="services")
+    assert scan.hits == [
+        ("SVC001", "fastapi_open.py", 6, 52),
+        ("SVC001", "flask_open.py", 6, 32),  # the default origins are every origin: at the credentials switch
+        ("SVC001", "flask_open.py", 7, 20),
+    ]
+    assert "CORS answers every origin and allows credentials" in scan.findings[0].message
+
+
+def test_own_app_around_an_imported_server_is_a_model_app(scan_tree):
+    own = "import uvicorn\nfrom fastapi import FastAPI\nfrom vllm import LLM\napp = FastAPI()\nuvicorn.run(app, host='0.0.0.0')\n"
+    served = "import uvicorn\nfrom vllm.entrypoints.openai.api_server import app\nuvicorn.run(app, host='127.0.0.1')\n"
+    scan = scan_tree({"own.py": own, "served.py": served}, select="services")
+    assert scan.hits == [("SVC001", "own.py", 5, 24)]
+    assert "model-serving web app" in scan.findings[0].message
+
+
+REDIS_OPEN = "# redis.conf\nbind 0.0.0.0\nport 6380\n"
+REDIS_NO_PROTECTED_MODE = "bind * -::*\nprotected-mode no\n"
+REDIS_DEFAULT_BIND_UNPROTECTED = "port 6379\nprotected-mode no\n"
+
+
+def test_redis_conf_reachable_without_password(scan_tree):
+    scan = scan_tree(
+        {
+            "redis/redis.conf": REDIS_OPEN,
+            "wild/redis.conf": REDIS_NO_PROTECTED_MODE,
+            "default/redis-6379.conf": REDIS_DEFAULT_BIND_UNPROTECTED,
+            "last/redis.conf": 'bind 127.0.0.1\nrequirepass "s3cret"\nBIND "0.0.0.0"\nrequirepass ""\n',  # the last wins
+        },
+        select="services",
+    )
+    assert scan.hits == [
+        ("SVC002", "default/redis-6379.conf", 2, 16),
+        ("SVC001", "last/redis.conf", 3, 6),
+        ("SVC001", "redis/redis.conf", 2, 6),
+        ("SVC002", "wild/redis.conf", 2, 16),
+    ]
+    assert "port 6380" in scan.findings[2].message
+
+
+def test_redis_conf_loopback_password_acl_or_protected(scan_tree):
+    scan = scan_tree(
+        {
+            "loopback/redis.conf": "bind 127.0.0.1 -::1\nprotected-mode no\n",
+            "password/redis.conf": "bind 0.0.0.0\nprotected-mode no\nrequirepass 'long-random-secret'\n",
+            "acl/redis.conf": "bind 0.0.0.0\nuser default on >long-random-secret ~* +@all\n",
+            "disabled/redis.conf": "bind 0.0.0.0\nuser default off\nuser app on >secret ~* +@all\n",
+            "protected/redis.conf": "protected-mode yes\nport 6379\n",
+            "include/redis.conf": "include /etc/redis/secrets.conf\nbind 0.0.0.0\n",
+            "bind-then-loopback/redis.conf": "bind 0.0.0.0\nbind 127.0.0.1\n",
+        },
+        select="services",
+    )
+    assert scan.hits == []
+    open_default = scan_tree({"nopass/redis.conf": "bind 0.0.0.0\nuser default on nopass ~* +@all\n"}, select="services")
+    assert open_default.hits == [("SVC001", "nopass/redis.conf", 1, 6)]
+
+
+STREAMLIT_SPACE = '[browser]\ngatherUsageStats = false\n\n[server]\nheadless = true\nport = 7860\nenableCORS = false\nenableXsrfProtection = false\naddress = "0.0.0.0"\n'
+
+
+def test_streamlit_config_address_and_cross_origin(scan_tree):
+    scan = scan_tree(
+        {
+            "app/.streamlit/config.toml": STREAMLIT_SPACE,
+            ".streamlit/config.toml": 'server.address = "0.0.0.0"\n',
+            "local/.streamlit/config.toml": '[server]\naddress = "127.0.0.1"\nenableCORS = false\nenableXsrfProtection = false\n',
+        },
+        select="services",
+    )
+    assert scan.hits == [
+        ("SVC001", ".streamlit/config.toml", 1, 19),
+        ("SVC002", "app/.streamlit/config.toml", 7, 14),
+        ("SVC001", "app/.streamlit/config.toml", 9, 12),
+        ("SVC002", "local/.streamlit/config.toml", 3, 14),
+    ]
+    assert "port 7860" in scan.findings[2].message
+
+
+def test_streamlit_config_loopback_protections_on_or_other_toml(scan_tree):
+    scan = scan_tree(
+        {
+            "a/.streamlit/config.toml": '[server]\naddress = "127.0.0.1"\nenableCORS = false\n',  # XSRF on turns CORS back on
+            "b/.streamlit/config.toml": "[server]\nenableXsrfProtection = false\nheadless = true\n",
+            "c/.streamlit/config.toml": '[theme]\naddress = "0.0.0.0"\n',  # not [server]
+            "hugo/config.toml": '[server]\naddress = "0.0.0.0"\nenableCORS = false\nenableXsrfProtection = false\n',
+        },
+        select="services",
+    )
+    assert scan.hits == []

@@ -89,3 +89,14 @@ docker run --env-file .env -p 9001:9001 minio/minio server /data --console-addre
         ("SVC003", "run.sh", 5, 25),
         ("SVC003", "run.sh", 6, 49),
     ]
+
+
+def test_open_webui_started_with_auth_off_on_every_interface(scan_tree):
+    script = "export WEBUI_AUTH=False\nopen-webui serve --host 0.0.0.0 --port 8080\n"
+    scan = scan_tree({"run.sh": script}, select="services")
+    assert [(code, path, line) for code, path, line, _ in scan.hits] == [("SVC002", "run.sh", 1)]
+
+
+def test_open_webui_with_auth_off_on_loopback_is_not_a_finding(scan_tree):
+    script = "export WEBUI_AUTH=False\nopen-webui serve --host 127.0.0.1 --port 8080\n"
+    assert scan_tree({"run.sh": script}, select="services").hits == []

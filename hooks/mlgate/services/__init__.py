@@ -7,7 +7,20 @@ exposures into findings. One reader per file kind, each exposing `SCANNER`.
 
 from mlgate.findings import declared_rules
 from mlgate.hook import Hook
-from mlgate.services import compose, dockerfile, dotenv, jupyter_config, kubernetes, properties, python_code, rules, scripts
+from mlgate.services import (
+    compose,
+    dockerfile,
+    dotenv,
+    embedded_configs,
+    jupyter_config,
+    kubernetes,
+    properties,
+    python_code,
+    redis_conf,
+    rules,
+    scripts,
+    streamlit_config,
+)
 
 HOOK = Hook(
     name="services",
@@ -24,5 +37,8 @@ HOOK = Hook(
         jupyter_config.SCANNER,
         properties.SCANNER,
         dotenv.SCANNER,
+        redis_conf.SCANNER,
+        streamlit_config.SCANNER,
+        embedded_configs.SCANNER,
     ),
 )

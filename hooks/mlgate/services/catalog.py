@@ -54,6 +54,9 @@ class Service:
     # Settings that turn the service's TLS on: every group must match (any pair of a group). Its
     # `mutual_tls` ports then accept only clients with a certificate its CA signed.
     tls_by: tuple[tuple[tuple[str, str | None], ...], ...] = ()
+    # Settings that open an API which loads and so runs code (Triton's model control): every
+    # reachable API of the service is then critical.
+    loads_code_by: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def severity(self) -> Severity:
@@ -208,6 +211,24 @@ SERVICES: tuple[Service, ...] = (
         auth_by=(("auth", None),),  # launch(auth=...)
         disabled_by=(("share", "true"),),  # launch(share=True): a public *.gradio.live link
     ),
+    Service(  # recognised only in Python code: a FastAPI/Flask app in a module that loads a model
+        "model-app",
+        "model-serving web app",
+        "anyone who reaches it runs the model on its hardware and calls every other endpoint the app has",
+        (Port(8000, "HTTP API", MEDIUM),),
+        bind_by=("--host",),
+        port_by=("--port",),
+        auth_by=(("auth", None),),  # a security dependency, an API-key check or a middleware in the module
+    ),
+    Service(  # Flask's `app.run(debug=True)`, recognised only in Python code
+        "werkzeug-debugger",
+        "Werkzeug debugger",
+        "debug=True serves the Werkzeug debugger, a Python console in the browser on every error page: "
+        "whoever reaches it runs code (its PIN is derived from values the host leaks, and is printed to the log)",
+        (Port(5000, "interactive debugger", CRITICAL),),
+        bind_by=("--host",),
+        port_by=("--port",),
+    ),
     Service(
         "streamlit",
         "Streamlit",
@@ -242,6 +263,23 @@ SERVICES: tuple[Service, ...] = (
         bind_by=("--http-address", "--grpc-address"),
         port_by=("--http-port",),
         binds_all_by_default=True,
+        loads_code_by=(("--model-control-mode", "explicit"),),
+    ),
+    Service(
+        "open-webui",
+        "Open WebUI",
+        "with WEBUI_AUTH=False anyone who reaches it is the admin: every chat, document and connected model "
+        "key, and the admin can add tools and functions that run Python on the server",
+        (Port(8080, "web app and API", HIGH),),
+        images=("open-webui/open-webui",),
+        commands=("open-webui serve",),
+        keywords=("open-webui", "openwebui"),
+        bind_by=("--host",),
+        port_by=("--port",),
+        binds_all_by_default=True,
+        authenticated_by_default=True,
+        # Open WebUI reads `WEBUI_AUTH.lower() == "true"`: any other value turns the login off
+        disabled_by=(("WEBUI_AUTH", "false"), ("WEBUI_AUTH", "0"), ("WEBUI_AUTH", "no")),
     ),
     Service(
         "label-studio",

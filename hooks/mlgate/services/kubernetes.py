@@ -525,7 +525,8 @@ def _values_findings(source: SourceFile, block: yamlfile.Node, service: Service)
     exposures, switched_off = [], []
     for node in yamlfile.walk(block):
         for key, _, value in yamlfile.items(node):
-            service_type = yamlfile.get(value, "type") if key == "service" else None
+            # `service.type`, or the KubeRay chart's `head.serviceType` (the head service it creates)
+            service_type = yamlfile.get(value, "type") if key == "service" else value if key == "serviceType" else None
             internal = yamlfile.text_of(service_type) == "LoadBalancer" and _internal(yamlfile.get(value, "annotations"))
             if service_type is not None and yamlfile.text_of(service_type) in _EXPOSING_TYPES and not internal:
                 number = _port(yamlfile.get(value, "targetPort")) or _port(yamlfile.get(value, "port"))

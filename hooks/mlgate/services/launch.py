@@ -116,6 +116,11 @@ def authenticated(service: Service, settings: dict[str, Setting]) -> bool:
     return service.authenticated_by_default and not disabled(service, settings)
 
 
+def loads_code(service: Service, settings: dict[str, Setting]) -> Setting | None:
+    """The setting that opens an API which loads models, and so runs code (`--model-control-mode=explicit`)."""
+    return next((settings[name] for name, value in service.loads_code_by if _matches(settings.get(name), value)), None)
+
+
 def disabled(service: Service, settings: dict[str, Setting]) -> list[Setting]:
     """Settings that turn authentication off (none when another one turns it on)."""
     if any(_matches(settings.get(name), value) for name, value in service.auth_by):

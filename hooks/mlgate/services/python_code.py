@@ -2,13 +2,22 @@
 
 - `ray.init(dashboard_host=...)`;
 - `.launch(server_name=..., share=True, auth=...)` in a module that imports gradio;
-- `uvicorn.run(app, host=...)` in a module that imports a model server we know (vllm, mlflow);
+- `uvicorn.run(app, host=...)` in a module that imports a model server we know (vllm, mlflow), or
+  Flask's `app.run(host=...)` / `uvicorn.run` in any module that loads a model (imports torch,
+  transformers, ...) and has no authentication (a FastAPI security dependency, an API-key header
+  check, an auth middleware or `before_request` hook): a model-serving web app;
+- Flask's `app.run(debug=True)` beyond loopback: the Werkzeug debugger, a remote Python console
+  (SVC002 at `debug=True`, whether the module serves a model or not);
+- `Minio(..., secret_key=...)` / boto3 `aws_secret_access_key=...` set to MinIO's factory
+  default: the server it connects to still has its default credentials (SVC003 at the key);
 - TensorBoard's `program.TensorBoard().configure(bind_all=True | host=...)`;
 - `subprocess.run/Popen/call/check_call/check_output([...])`, `os.system("...")`,
   `os.popen("...")` whose command line starts a known service (`mlflow server --host 0.0.0.0`,
   `jupyter lab --ip=0.0.0.0`), with the lists' string constants as its words.
 As for scripts, a service is reported only when the call binds it beyond loopback (or opens
-a Gradio share link), at that argument. Notebooks: the same for each code cell, and their `!`
+a Gradio share link), at that argument. An argument that is a name is read through module
+constants, argparse defaults and class field defaults (`python_ast.literal_defaults`); the
+finding then points at that default, the value that makes the service reachable. Notebooks: the same for each code cell, and their `!`
 lines and `%%bash` cells as shell scripts.
 """
 
@@ -16,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import re
 
 from mlgate import notebook, python_ast
@@ -26,8 +36,11 @@ from mlgate.services import report, scripts
 from mlgate.services.catalog import BY_KEY
 from mlgate.services.launch import PREFILTER, Launch, Setting, Spot, launch_of, words_command
 from mlgate.services.report import Exposure
+from mlgate.services.rules import DEFAULT_CREDENTIALS, EXPOSED
 
-_PREFILTER = re.compile(r"ray\.init|\.launch\(|uvicorn|subprocess|os\.system|os\.popen|Popen|\.configure\(")
+_PREFILTER = re.compile(
+    r"ray\.init|\.launch\(|uvicorn|flask|subprocess|os\.system|os\.popen|Popen|\.configure\(|secret_key|secret_access_key|CORS"
+)
 _JUPYTER_CONFIG = re.compile(r"jupyter_\w*config\.py")
 _MAGIC_LINE = re.compile(r"^[ \t]*[!%].*$", re.MULTILINE)
 _SUBPROCESS = frozenset({"run", "Popen", "call", "check_call", "check_output"})
@@ -44,6 +57,38 @@ _GRADIO_LAUNCH = {
 _UVICORN = {"host": "--host", "port": "--port"}
 _TENSORBOARD = {"host": "--host", "port": "--port", "bind_all": "--bind_all"}
 _SERVER_MODULES = {"vllm": "vllm", "mlflow": "mlflow"}  # imported module -> the server uvicorn runs
+_APP_CLASSES = frozenset({"FastAPI", "Starlette", "APIRouter"})
+_FLASK_RUN = {"host": "--host", "port": "--port", "debug": "debug"}
+_FLASK_PORT = "5000"  # where `app.run()` listens without `port=`
+# Imports that make a web app a model server (it loads weights and runs them per request).
+_MODEL_MODULES = frozenset(
+    {
+        "torch", "transformers", "vllm", "diffusers", "sentence_transformers", "tensorflow", "keras", "onnxruntime",
+        "sklearn", "joblib", "llama_cpp", "jax", "xgboost", "lightgbm", "peft", "timm", "ultralytics", "optimum",
+        "ctransformers", "openvino", "tensorrt_llm", "mlc_llm",
+    }
+)  # fmt: skip
+# Names whose use puts authentication in front of an app's routes: FastAPI security schemes,
+# Flask-HTTPAuth / Flask-Login / flask-jwt decorators, Starlette's authentication middleware.
+_AUTH_NAMES = frozenset(
+    {
+        "HTTPBearer", "HTTPBasic", "HTTPDigest", "APIKeyHeader", "APIKeyQuery", "APIKeyCookie", "OAuth2PasswordBearer",
+        "OAuth2AuthorizationCodeBearer", "OpenIdConnect", "Security", "HTTPBasicAuth", "HTTPTokenAuth", "MultiAuth",
+        "login_required", "jwt_required", "auth_required", "requires_auth", "AuthenticationMiddleware", "before_request",
+    }
+)  # fmt: skip
+_AUTH_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})  # a request header the app checks itself
+# Middleware that does not authenticate; any other `add_middleware(...)` or `@app.middleware` may.
+_NON_AUTH_MIDDLEWARE = frozenset({"CORSMiddleware", "GZipMiddleware", "TrustedHostMiddleware", "HTTPSRedirectMiddleware"})
+_CORS_CALLS = frozenset({"add_middleware", "Middleware", "CORS", "cross_origin"})
+_ANY_ORIGIN = frozenset({"*", ".*", ".+", "^.*$", "https?://.*"})
+# Client constructors -> (the keyword of their secret key, its position when passed positionally).
+_MINIO_SECRETS = {
+    "Minio": ("secret_key", 2),  # Minio(endpoint, access_key, secret_key)
+    "client": ("aws_secret_access_key", None),  # boto3.client / resource / Session
+    "resource": ("aws_secret_access_key", None),
+    "Session": ("aws_secret_access_key", None),
+}
 
 
 def matches(path: str) -> bool:
@@ -61,6 +106,7 @@ class _Module:
             for _, target in python_ast.imported_names(node)
             if target
         }
+        self.defaults = python_ast.literal_defaults(parsed)
         self.findings: list[Finding] = []
 
     def spot(self, node: ast.AST) -> Spot:
@@ -73,16 +119,21 @@ class _Module:
         match = re.match(r"[rRbBuUfF]*('''|\"\"\"|'|\")", self.source.line_text(line)[column - 1 :])
         return line, column + (match.end() if match else 0)
 
-    def settings(self, call: ast.Call, names: dict[str, str]) -> dict[str, Setting]:
+    def settings(self, call: ast.Call, names: dict[str, str], positional: tuple[str, ...] = ()) -> dict[str, Setting]:
+        """The call's settings `names` knows; `positional`: the parameters its positional arguments fill."""
         found = {}
-        for keyword in call.keywords:
-            name = names.get(keyword.arg or "")
+        arguments = [*zip(positional, call.args, strict=False), *((keyword.arg or "", keyword.value) for keyword in call.keywords)]
+        for argument, value in arguments:
+            name = names.get(argument)
             if name is None:
                 continue
-            value = keyword.value
-            written = f"{keyword.arg}={ast.unparse(value)}"
+            written = f"{argument}={ast.unparse(value)}"
+            default = self.defaults.of(value)
+            if default is not None:  # `host=args.host`: the default is what binds it
+                written = f"{written} ({default.value!r} on line {default.lineno})"
+                value = default
             if isinstance(value, ast.Constant) and value.value is not None:
-                if value.value is True and keyword.arg == "bind_all":
+                if value.value is True and argument == "bind_all":
                     found[name] = Setting(name, None, self.spot(value), written=written)
                 elif value.value is not False:
                     spot = self.string_start(value) if isinstance(value.value, str) else self.spot(value)
@@ -101,12 +152,125 @@ class _Module:
             self.gradio(call)
         elif name == "run" and owner == "uvicorn":
             server = next((key for module, key in _SERVER_MODULES.items() if module in self.imports), None)
-            if server is not None:
+            if server is not None and not self.builds_app:
                 self.launch(server, call, _UVICORN)
+            elif self.serves_model:
+                self.model_app(self.settings(call, _UVICORN), call)
+        elif name == "run" and "flask" in self.imports and isinstance(func, ast.Attribute):
+            self.flask(call)
+        elif name in _MINIO_SECRETS:
+            self.minio_client(call, *_MINIO_SECRETS[name])
+        if name in _CORS_CALLS:
+            self.cross_origin(call, name)
         elif name == "configure" and "tensorboard" in self.imports:
             self.launch("tensorboard", call, _TENSORBOARD)
         elif (name in _SUBPROCESS and (owner == "subprocess" or "subprocess" in self.imports)) or (name in _SHELL_CALLS and owner == "os"):
             self.process(call)
+
+    @functools.cached_property
+    def serves_model(self) -> bool:
+        return bool(self.imports & _MODEL_MODULES)
+
+    @functools.cached_property
+    def builds_app(self) -> bool:
+        """Whether the module makes its own app (`FastAPI()`): uvicorn then runs it, not the server it imports."""
+        return any(
+            isinstance(node, ast.Call)
+            and (node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")) in _APP_CLASSES
+            for node in self.parsed.nodes
+        )
+
+    @functools.cached_property
+    def authentication(self) -> Setting | None:
+        """What puts authentication in front of the module's routes, as the `auth` setting, or None."""
+        for node in self.parsed.nodes:
+            if (
+                (isinstance(node, ast.Name) and node.id in _AUTH_NAMES)
+                or (isinstance(node, ast.Attribute) and node.attr in _AUTH_NAMES)
+                or (isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in _AUTH_HEADERS)
+                or (isinstance(node, ast.Call) and _authenticating_middleware(node))
+            ):
+                return Setting("auth", ast.unparse(node), self.spot(node))
+        return None
+
+    def model_app(self, settings: dict[str, Setting], call: ast.Call) -> None:
+        if self.authentication is not None:
+            settings["auth"] = self.authentication
+        self.findings += report.launched(self.source.path, Launch(BY_KEY["model-app"], self.spot(call), settings))
+
+    def flask(self, call: ast.Call) -> None:
+        settings = self.settings(call, _FLASK_RUN, ("host", "port", "debug"))  # Flask.run(host, port, debug)
+        settings.setdefault("--port", Setting("--port", _FLASK_PORT, self.spot(call)))
+        debug = settings.pop("debug", None)
+        if debug is not None and (debug.value or "").lower() == "true":
+            launch = Launch(BY_KEY["werkzeug-debugger"], self.spot(call), settings)
+            exposure = report.bind_exposure(launch)
+            if exposure is not None:
+                self.findings += report.judge(self.source.path, launch.service, [exposure], settings, switched_off=[debug])
+        elif self.serves_model:
+            self.model_app(settings, call)
+
+    def cross_origin(self, call: ast.Call, name: str) -> None:
+        """CORS that lets any web page call the app with its users' cookies (the wildcard is answered
+        with the caller's own origin once credentials are allowed, by Starlette and Flask-CORS alike)."""
+        if not (self.serves_model or self.imports & _SERVER_MODULES.keys()):
+            return
+        keywords = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
+        if name in ("CORS", "cross_origin"):  # Flask-CORS: every origin unless `origins=` narrows it
+            credentials, origins = keywords.get("supports_credentials"), keywords.get("origins")
+            if origins is None and _narrowed_resources(keywords.get("resources")):
+                return
+        else:  # Starlette/FastAPI: `add_middleware(CORSMiddleware, ...)` or `Middleware(CORSMiddleware, ...)`
+            first = call.args[0] if call.args else None
+            if (first.id if isinstance(first, ast.Name) else first.attr if isinstance(first, ast.Attribute) else "") != "CORSMiddleware":
+                return
+            credentials, origins = keywords.get("allow_credentials"), keywords.get("allow_origins", keywords.get("allow_origin_regex"))
+            if origins is None:
+                return
+        if credentials is None or not _is_true(self.defaults.of(credentials) or credentials):
+            return
+        wildcard = self.wildcard(origins) if origins is not None else credentials
+        if wildcard is None:
+            return
+        written = ", ".join(
+            f"{keyword.arg}={ast.unparse(keyword.value)}" for keyword in call.keywords if keyword.value in (origins, credentials)
+        )
+        model_app = BY_KEY["model-app"]
+        message = (
+            f"CORS answers every origin and allows credentials ({written}): any web page its users open can call this "
+            f"{model_app.name} with their cookies and read the answers, so {model_app.danger}"
+        )
+        spot = (
+            self.string_start(wildcard) if isinstance(wildcard, ast.Constant) and isinstance(wildcard.value, str) else self.spot(wildcard)
+        )
+        self.findings.append(EXPOSED.finding(self.source.path, *spot, message, severity=model_app.severity))
+
+    def wildcard(self, origins: ast.expr) -> ast.expr | None:
+        """The `"*"` (or `".*"` pattern) among the allowed origins, or None."""
+        values = origins.elts if isinstance(origins, (ast.List, ast.Tuple, ast.Set)) else [origins]
+        for value in values:
+            constant = value if isinstance(value, ast.Constant) else self.defaults.of(value)
+            if constant is not None and constant.value in _ANY_ORIGIN:
+                return constant
+        return None
+
+    def minio_client(self, call: ast.Call, keyword: str, position: int | None) -> None:
+        """A client that connects with MinIO's default secret: the server still accepts it."""
+        value = next((argument.value for argument in call.keywords if argument.arg == keyword), None)
+        if value is None and position is not None and len(call.args) > position:
+            value = call.args[position]
+        constant = value if isinstance(value, ast.Constant) else self.defaults.of(value) if value is not None else None
+        minio = BY_KEY["minio"]
+        if constant is None or report.in_test_data(self.source.path):
+            return
+        if constant.value not in {default for _, default in minio.default_credentials}:
+            return
+        assert value is not None
+        message = (
+            f"{keyword}={ast.unparse(value)} is {minio.name}'s factory default secret ({constant.value!r}): the server this client "
+            f"connects to still accepts its default credentials, so {minio.danger}"
+        )
+        self.findings.append(DEFAULT_CREDENTIALS.finding(self.source.path, *self.string_start(constant), message))
 
     def launch(self, key: str, call: ast.Call, names: dict[str, str]) -> None:
         self.findings += report.launched(self.source.path, Launch(BY_KEY[key], self.spot(call), self.settings(call, names)))
@@ -140,6 +304,40 @@ class _Module:
                 launch = launch_of(command, locate)
                 if launch is not None:
                     self.findings += report.launched(self.source.path, launch)
+
+
+def _authenticating_middleware(call: ast.Call) -> bool:
+    """`@app.middleware("http")` (a function that sees every request), or `app.add_middleware(X)`
+    with an X known to do something else than authenticate (CORS, compression)."""
+    if not isinstance(call.func, ast.Attribute) or call.func.attr not in ("middleware", "add_middleware"):
+        return False
+    if call.func.attr == "middleware" or not call.args:
+        return True
+    first = call.args[0]
+    name = first.id if isinstance(first, ast.Name) else first.attr if isinstance(first, ast.Attribute) else ""
+    return name not in _NON_AUTH_MIDDLEWARE
+
+
+def _is_true(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def _narrowed_resources(resources: ast.expr | None) -> bool:
+    """Flask-CORS `resources={r"/api/*": {"origins": [...]}}` that names origins: not every origin
+    (what is not a literal we cannot read, and is taken as narrowing)."""
+    if resources is None:
+        return False
+    if not isinstance(resources, ast.Dict):
+        return True
+    for options in resources.values:
+        if not isinstance(options, ast.Dict):
+            return True
+        for key, value in zip(options.keys, options.values, strict=True):
+            if isinstance(key, ast.Constant) and key.value == "origins":
+                values = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
+                if not any(isinstance(item, ast.Constant) and item.value in _ANY_ORIGIN for item in values):
+                    return True
+    return False
 
 
 def _string_text(node: ast.AST) -> str | None:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from mlgate import yamlfile
 from mlgate.files import SourceFile, is_test_path
-from mlgate.findings import Finding
+from mlgate.findings import Finding, Severity
 from mlgate.services.catalog import Port, Service
-from mlgate.services.launch import Launch, Setting, Spot, authenticated, default_credentials, disabled, mutually_authenticated
+from mlgate.services.launch import Launch, Setting, Spot, authenticated, default_credentials, disabled, loads_code, mutually_authenticated
 from mlgate.services.rules import AUTH_DISABLED, DEFAULT_CREDENTIALS, EXPOSED
 
 
@@ -89,10 +89,13 @@ def judge(
         return []
     if mutually_authenticated(service, settings):  # a client certificate is authentication
         reached = [(exposure, number, port) for exposure, number, port in reached if not port.mutual_tls]
+    opener = loads_code(service, settings)
     findings = []
     for exposure, number, port in reached:
         message = f"{service.name} ({port.api}, port {number}) is reachable {exposure.how} with no authentication in front of it: {service.danger}"
-        findings.append(EXPOSED.finding(path, *exposure.spot, message, severity=port.severity))
+        if opener is not None:  # anyone who reaches it loads a model of their choosing
+            message += f"; {_written(opener)} lets anyone load models through it"
+        findings.append(EXPOSED.finding(path, *exposure.spot, message, severity=Severity.CRITICAL if opener else port.severity))
     return findings
 
 
