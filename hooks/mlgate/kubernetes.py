@@ -10,6 +10,8 @@ CronJobs, Pods, and custom resources (KServe, KubeRay, Argo ...) alike.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -47,6 +49,14 @@ def load(source: SourceFile) -> tuple[SourceFile, list[yamlfile.Node], str | Non
     """(the file as parsed, its documents, an error for the documents that could not be read),
     once per file for every hook: see `templated.load`."""
     return templated.load(source)
+
+
+def secret_value(node: yamlfile.Node) -> str | None:
+    """A Secret's `data` value as the container sees it (base64-decoded text), or None."""
+    try:
+        return base64.b64decode(yamlfile.text_of(node) or "", validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
 
 
 def resources(document: yamlfile.Node) -> list[yamlfile.Node]:

@@ -191,10 +191,8 @@ def test_a_pre_commit_run_against_a_silent_server_ends_at_the_deadline(tmp_path,
 # ---- what is not retried, and what is not waited for ------------------------------------------
 
 
-def test_a_refused_connection_is_tried_once(monkeypatch, tmp_path, online_env, capsys):
-    github, osv = refused_url(), refused_url()
-    monkeypatch.setenv("GITHUB_API_URL", github)
-    monkeypatch.setenv("MLGATE_OSV_URL", osv)
+def counted_connections(monkeypatch) -> list[object]:
+    """Every address a socket connects to during the test, in order."""
     attempts: list[object] = []
     connect = socket.socket.connect
 
@@ -203,6 +201,14 @@ def test_a_refused_connection_is_tried_once(monkeypatch, tmp_path, online_env, c
         return connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", counted)
+    return attempts
+
+
+def test_a_refused_connection_is_tried_once(monkeypatch, tmp_path, online_env, capsys):
+    github, osv = refused_url(), refused_url()
+    monkeypatch.setenv("GITHUB_API_URL", github)
+    monkeypatch.setenv("MLGATE_OSV_URL", osv)
+    attempts = counted_connections(monkeypatch)
     files = {".github/workflows/ci.yml": workflow(1), "requirements.txt": "torch==2.5.1\n"}
     code, report, _, seconds = run_json(capsys, monkeypatch, tmp_path, files)
     assert sorted(attempts) == sorted(("127.0.0.1", int(url.rsplit(":", 1)[1])) for url in (github, osv))  # each tried once
@@ -218,14 +224,7 @@ def test_a_refused_connection_is_tried_once(monkeypatch, tmp_path, online_env, c
 
 def test_a_host_that_refused_is_not_asked_again_in_the_run(monkeypatch):
     url = refused_url()
-    attempts: list[object] = []
-    connect = socket.socket.connect
-
-    def counted(self, address):
-        attempts.append(address)
-        return connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", counted)
+    attempts = counted_connections(monkeypatch)
     http = Client(Settings(cache_dir=None, backoff=0.01, max_wait=0.01))
     failures = []
     for path in ("/a", "/b"):

@@ -18,7 +18,6 @@ from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.problem import Locate
 from mlgate.services import dotenv, jupyter_config, properties, redis_conf, streamlit_config
-from mlgate.services.kubernetes import _decoded
 from mlgate.services.launch import Spot
 from mlgate.services.report import node_spot
 
@@ -51,7 +50,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
                     if not yamlfile.is_scalar(value):
                         continue
                     if kind == "Secret" and field == "data":
-                        text, locate = _decoded(value), _at(node_spot(parsed, value))
+                        text, locate = kubernetes.secret_value(value), _at(node_spot(parsed, value))
                     else:
                         text, locate = yamlfile.scalar_text(parsed, value)
                     read = _reader(key, name, text or "")

@@ -32,8 +32,6 @@ the worse one counts (a `<<` merged after the pod's own `hostNetwork: false` win
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -117,7 +115,11 @@ class _Stores:
     def add(self, document: yamlfile.Node) -> None:
         kind, name = yamlfile.text_of(yamlfile.get(document, "kind")), _name(document)
         if kind == "Secret":
-            data = {key: (text, value) for key, _, value in yamlfile.items(yamlfile.get(document, "data")) if (text := _decoded(value))}
+            data = {
+                key: (text, value)
+                for key, _, value in yamlfile.items(yamlfile.get(document, "data"))
+                if (text := kubernetes.secret_value(value))
+            }
             plain = {key: (yamlfile.text_of(value) or "", value) for key, _, value in yamlfile.items(yamlfile.get(document, "stringData"))}
             self.secrets[name] = {**data, **plain}  # the API server writes stringData over data
         elif kind == "ConfigMap":
@@ -129,14 +131,6 @@ class _Stores:
         """(`Secret <name>` or `ConfigMap <name>`, its data when the file defines it)."""
         name = yamlfile.text_of(yamlfile.get(reference, "name")) or ""
         return f"{'Secret' if secret else 'ConfigMap'} {name}", (self.secrets if secret else self.config_maps).get(name)
-
-
-def _decoded(node: yamlfile.Node) -> str | None:
-    """A Secret's `data` value as the container sees it (base64-decoded), or None."""
-    try:
-        return base64.b64decode(yamlfile.text_of(node) or "", validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _stored(source: SourceFile, variable: str, store: str, key: str, held: tuple[str, yamlfile.Node]) -> Setting:
