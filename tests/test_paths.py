@@ -434,14 +434,18 @@ def test_a_named_unreadable_file(demo, capsys, tmp_path, monkeypatch):
 
 def test_an_unreadable_file_inside_a_walk_stays_an_error_entry(demo, capsys, tmp_path, monkeypatch):
     write_tree(tmp_path, {"a.txt": "BAD\n", "b.txt": "BAD\n"})
-    real_open = open
+    real_open, real_os_open = open, os.open
 
-    def refuse_b(path, *args, **kwargs):
-        if str(path).endswith("b.txt"):
-            raise PermissionError(13, "Permission denied")
-        return real_open(path, *args, **kwargs)
+    def refusing_b(opener):
+        def refuse_b(path, *args, **kwargs):
+            if str(path).endswith("b.txt"):
+                raise PermissionError(13, "Permission denied")
+            return opener(path, *args, **kwargs)
 
-    monkeypatch.setattr("builtins.open", refuse_b)
+        return refuse_b
+
+    monkeypatch.setattr("builtins.open", refusing_b(real_open))
+    monkeypatch.setattr(os, "open", refusing_b(real_os_open))  # how a whole small file is read
     code, doc, _ = run_json(capsys, ".")
     assert code == 1
     assert hits(doc) == [("DEMO001", "a.txt", 1)]

@@ -68,3 +68,24 @@ def test_a_scan_prints_nothing_of_the_scanned_code_to_stderr(tmp_path, action):
     # the report's entries, most severe first; the last such line is the summary
     assert sorted([line.split(" [")[0] for line in done.stdout.splitlines() if ": " in line and not line.startswith(" ")][:-1]) == EXPECTED
     assert done.returncode == 1
+
+
+def test_name_flow_resolves_aliases_assignments_and_opened_files():
+    from mlgate.python_flow import UNKNOWN, NameFlow
+
+    source = (
+        "from torch import load as tload\nimport numpy as np\nNAME = 'm' + '.pt'\n"
+        "def f(path):\n    x = path\n    with open(NAME, 'rb') as fh:\n        tload(fh)\n"
+    )
+    module = python_ast.parse_text(source)
+    flow = NameFlow()
+    flow.collect(module.nodes, 0, None)
+    call = next(node for node in module.nodes if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "tload")
+    assert flow.qualified(call.func) == "torch.load"
+    assert flow.qualified(ast.parse("np.load").body[0].value) == "numpy.load"
+    at = (0, call.lineno, call.col_offset)
+    assert flow.literal(ast.Name("NAME"), at) == "m.pt"
+    handle = flow.binding("fh", at)
+    assert handle is not None and handle.value is None and flow.literal(handle.opened.args[0], at) == "m.pt"
+    assert flow.binding("x", at, within=(0, 1, 3)) is None and flow.binding("x", at, within=(0, 4, 7)) is not None
+    assert flow.literal(ast.Name("x"), at) is UNKNOWN  # a parameter: not a literal

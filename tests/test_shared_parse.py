@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import collections
+import os
 
 import pytest
 
@@ -47,6 +48,23 @@ def test_a_compose_file_read_by_three_hooks_is_composed_once(scan_tree, parses):
     scan = scan_tree({"compose.yaml": COMPOSE})
     assert {"PIN", "SVC"} <= {hit[0][:3] for hit in scan.hits}
     assert parses["yaml"] == 1
+
+
+def test_a_file_read_as_text_and_as_bytes_is_read_once(scan_tree, monkeypatch):
+    """The models hook reads every file's bytes, the others its text: one read of the file for all."""
+    opened: collections.Counter[str] = collections.Counter()
+    real_open = os.open
+
+    def counted_open(path, *args, **kwargs):
+        opened[os.path.basename(path)] += 1
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counted_open)
+    scan = scan_tree({"compose.yaml": COMPOSE, "big.yaml": "# " + "x" * (3 << 19) + "\n"})  # 1.5 MB: mapped, not read, as bytes
+    assert {"PIN", "SVC"} <= {hit[0][:3] for hit in scan.hits}
+    assert opened["compose.yaml"] == 1
+    assert opened["big.yaml"] == 1  # as text; the models hook maps it instead
+    assert scan.errors == []
 
 
 def test_a_file_that_does_not_parse_is_one_error_for_every_hook(scan_tree, parses):

@@ -176,3 +176,61 @@ def test_yaml_the_c_parser_refuses_but_loaders_read_is_read():
     assert yamlfile.text_of(yamlfile.get(documents[0], "image")) == "python:3.11"
     with pytest.raises(ScanError, match="invalid YAML at line 1"):
         yamlfile.compose_text("args: [os, 1:3\n")
+
+
+# Plain scalars of every implicit type, explicit tags, anchors, a merge key, flow and block styles.
+_EVERY_KIND = """\
+%TAG !e! tag:example.com,2000:
+---
+base: &base {a: 1, b: ~, c: null, d: true, e: False, f: 0x1F, g: 0o17, h: 1.5e3, i: .inf, j: -.NaN, k: ''}
+child:
+  <<: *base
+  explicit: !!str 12
+  custom: !e!thing value
+  verbatim: !<tag:yaml.org,2002:merge> x
+  "quoted": 'single'
+  block: |
+    line
+  folded: >-
+    more
+list: [1, -2, +3, 2001-12-14, =, <<]
+---
+--- !!map
+? complex
+: value
+"""
+
+
+def _shape(node, seen=None):
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return "alias"
+    seen.add(id(node))
+    marks = (node.start_mark.index, node.start_mark.line, node.start_mark.column, node.end_mark.index)
+    head = (type(node).__name__, node.tag, marks, getattr(node, "style", None), node.anchor)
+    if yamlfile.is_scalar(node):
+        return (*head, node.value)
+    if yamlfile.is_mapping(node):
+        return (*head, [(_shape(key, seen), _shape(value, seen)) for key, value in node.value])
+    return (*head, [_shape(element, seen) for element in node.value])
+
+
+def test_composing_makes_the_nodes_and_errors_of_ruamels_compose_all():
+    """The composer made once (and the resolver's table) give what `YAML.compose_all` gives."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.resolver import Resolver
+
+    class CoreSchema(Resolver):  # ruamel's YAML 1.2 resolver with its own resolve(), as mlgate used it
+        def __init__(self, version=None, loadumper=None) -> None:
+            super().__init__(loadumper=loadumper)
+
+    reference = YAML(typ="safe", pure=False)
+    reference.Resolver = CoreSchema
+    expected = [document for document in reference.compose_all(_EVERY_KIND) if document is not None]
+    assert [_shape(document) for document in yamlfile.compose_text(_EVERY_KIND)] == [_shape(document) for document in expected]
+    assert yamlfile.text_of(yamlfile.get(yamlfile.compose_text(_EVERY_KIND)[0], "base").value[1][1]) is None  # `b: ~` is a null
+    with pytest.raises(ScanError) as raised:
+        yamlfile.compose_text("a: [1, 2\nb: 3\n")
+    with pytest.raises(Exception) as from_ruamel:
+        list(reference.compose_all("a: [1, 2\nb: 3\n"))
+    assert str(raised.value) == f"invalid YAML at line {from_ruamel.value.problem_mark.line + 1}: {from_ruamel.value.problem}"

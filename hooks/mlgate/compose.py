@@ -28,7 +28,8 @@ _NAME = re.compile(r"(?:docker-)?compose(?:[.-][^/]*)?\.ya?ml")
 
 def matches(path: str) -> bool:
     """`compose.yaml`, `docker-compose.yml`, `docker-compose.prod.yaml`, `compose-gpu.yml` …"""
-    return _NAME.fullmatch(path.rsplit("/", 1)[-1].lower()) is not None
+    name = path.rsplit("/", 1)[-1].lower()
+    return "compose" in name and _NAME.fullmatch(name) is not None  # `in` first: asked of every file
 
 
 def is_compose(document: yamlfile.Node) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mlgate.config import Config, options_for
-from mlgate.files import InvalidText, ScanError, SourceFile, display_path, iter_files
+from mlgate.files import InvalidText, ScanError, SourceFile, display_paths, iter_files
 from mlgate.findings import ERROR, INVALID, Finding, Result, Rule, ScanErrorEntry, UnusedIgnore, assign_fingerprints
 from mlgate.hook import Hook, ScanContext
 from mlgate.notes import Note
@@ -53,31 +53,28 @@ def scan(
     sources: dict[str, SourceFile] = {}
     raw: list[Finding] = []
     debug = bool(os.environ.get("MLGATE_DEBUG"))
+    # every scanner of every hook in order, with what it is asked for each file of the run
+    scanners = [(hook, scanner, scanner.matches, contexts[hook.name]) for hook in hooks for scanner in hook.scanners]
 
-    for path in files:
-        shown = display_path(path)
+    for path, shown in zip(files, display_paths(files), strict=True):
         source = SourceFile(path=shown, abspath=path)
         matched = False
-        for hook in hooks:
-            for scanner in hook.scanners:
-                if not scanner.matches(shown):
-                    continue
-                matched = True
-                context = contexts[hook.name]
-                try:
-                    for item in scanner.scan(source, context):
-                        if isinstance(item, Note):
-                            context.note(item)  # for the online check; never reported
-                        else:
-                            raw.append(item)
-                except ScanError as exc:
-                    result.errors.append(ScanErrorEntry(shown, str(exc), error_kind(exc)))
-                except Exception as exc:  # a bug must not end the run over the other files
-                    if debug:
-                        raise
-                    result.errors.append(
-                        ScanErrorEntry(shown, f"internal error in {hook.name}/{scanner.name}: {type(exc).__name__}: {exc}")
-                    )
+        for hook, scanner, matches, context in scanners:
+            if not matches(shown):
+                continue
+            matched = True
+            try:
+                for item in scanner.scan(source, context):
+                    if isinstance(item, Note):
+                        context.note(item)  # for the online check; never reported
+                    else:
+                        raw.append(item)
+            except ScanError as exc:
+                result.errors.append(ScanErrorEntry(shown, str(exc), error_kind(exc)))
+            except Exception as exc:  # a bug must not end the run over the other files
+                if debug:
+                    raise
+                result.errors.append(ScanErrorEntry(shown, f"internal error in {hook.name}/{scanner.name}: {type(exc).__name__}: {exc}"))
         source.forget_parses()
         if matched:
             result.scanned_files += 1

@@ -81,6 +81,18 @@ def display_path(path: Path) -> str:
     return Path(rel).as_posix()
 
 
+def display_paths(paths: Sequence[Path]) -> list[str]:
+    """`display_path` of each of `paths`, absolute and normalized as `iter_files` gives them: the
+    current directory is read once, and a path inside it is not normalized again."""
+    cwd = os.getcwd()
+    inside = cwd if cwd.endswith(os.sep) else cwd + os.sep
+    shown = []
+    for path in paths:
+        text = str(path)
+        shown.append(text[len(inside) :].replace(os.sep, "/") if text.startswith(inside) else display_path(path))
+    return shown
+
+
 @functools.lru_cache(maxsize=1024)
 def _resolved_directory(directory: str) -> str:
     """A folder outside the current directory, symlinks resolved: once per folder, not per file."""
@@ -96,6 +108,9 @@ class SourceFile:
     _text: str | None = field(default=None, repr=False)
     _line_starts: list[int] | None = field(default=None, repr=False)
     _lines: list[str] | None = field(default=None, repr=False)
+    # the file's bytes, read once for every hook that reads all of it (as text, or as bytes under
+    # `small_bytes`'s limit); dropped with the parses, when every hook has read the file
+    _data: bytes | None = field(default=None, repr=False)
     # parser -> what it made of this file, or the ScanError it raised: one parse per file per run
     _parsed: dict[Callable[[SourceFile], Any], Any] = field(default_factory=dict, repr=False)
 
@@ -109,14 +124,36 @@ class SourceFile:
         return self.abspath.name
 
     def size(self) -> int:
+        if self._data is not None:
+            return len(self._data)
         return self.abspath.stat().st_size
 
     def open_binary(self) -> BinaryIO:
         return open(self.abspath, "rb")
 
     def read_bytes(self, limit: int | None = None) -> bytes:
+        if self._data is not None:
+            return self._data if limit is None else self._data[:limit]
         with open(self.abspath, "rb") as handle:
             return handle.read() if limit is None else handle.read(limit)
+
+    def small_bytes(self, limit: int) -> bytes | None:
+        """All the file's bytes when it has at most `limit` of them, else None; read once for
+        every hook (the text is decoded from the same bytes). Raises OSError."""
+        if self._data is None:
+            # os.open/os.read, not open(): a file object costs more than reading a small file
+            descriptor = os.open(self.abspath, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            try:
+                size = os.fstat(descriptor).st_size
+                if size > limit:
+                    return None
+                parts: list[bytes] = []  # `size` asked at once, then until the end, for a file that grew since
+                while chunk := os.read(descriptor, size + 1 if not parts else 1 << 16):
+                    parts.append(chunk)
+                self._data = b"".join(parts)
+            finally:
+                os.close(descriptor)
+        return self._data if len(self._data) <= limit else None
 
     @property
     def text(self) -> str:
@@ -132,15 +169,12 @@ class SourceFile:
 
     def _load_text(self) -> str:
         try:
-            size = self.size()
-        except OSError as exc:
-            raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
-        if size > MAX_TEXT_BYTES:
-            raise UnreadableFile(
-                f"file is {size / 1048576:.1f} MB, larger than the {MAX_TEXT_BYTES // 1048576} MB limit for text manifests; not scanned"
-            )
-        try:
-            data = self.read_bytes()
+            data = self.small_bytes(MAX_TEXT_BYTES)
+            if data is None:
+                size = self.size()
+                raise UnreadableFile(
+                    f"file is {size / 1048576:.1f} MB, larger than the {MAX_TEXT_BYTES // 1048576} MB limit for text manifests; not scanned"
+                )
         except OSError as exc:
             raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
         if b"\0" in data[:8192]:
@@ -169,10 +203,11 @@ class SourceFile:
         return outcome  # type: ignore[no-any-return]
 
     def forget_parses(self) -> None:
-        """Drop the parses once every hook has read the file: a run keeps each file's text (for
+        """Drop the parses and the bytes once every hook has read the file: a run keeps each file's text (for
         context lines) but not thousands of syntax trees, which would slow every later parse
         (the garbage collector walks all live objects)."""
         self._parsed.clear()
+        self._data = None
 
     @property
     def lines(self) -> list[str]:
@@ -344,8 +379,9 @@ def _walk_plain(root: Path) -> _Listing:
             else:
                 kept.append(name)
         dirnames[:] = kept
-        relative = folder.relative_to(root)
-        listing.names.extend((relative / name).as_posix() for name in sorted(filenames))
+        relative = folder.relative_to(root).as_posix()
+        prefix = "" if relative == "." else relative + "/"
+        listing.names.extend(prefix + name for name in sorted(filenames))
     return listing
 
 
@@ -409,15 +445,15 @@ def iter_files(paths: Sequence[str], exclude: Sequence[Exclude] = ()) -> FileSel
     named = [(arg, _named_folder(arg)) for arg in paths]
     excluder = Excluder(exclude) if exclude else None
     selection = FileSelection()
-    seen: set[Path] = set()
+    seen: set[str] = set()  # absolute paths
     walked: list[Path] = []
     ignored: list[tuple[Path, list[str]]] = []
 
-    def add(path: Path, root: Path, walked: bool) -> None:
-        key = Path(os.path.abspath(path))
-        if key in seen:
+    def add(absolute: str, root: Path, walked: bool) -> None:
+        if absolute in seen:
             return
-        seen.add(key)
+        seen.add(absolute)
+        key = Path(absolute)
         if excluder is not None and excluder.excludes(key, root, walked):
             selection.skip("excluded")
         else:
@@ -426,16 +462,18 @@ def iter_files(paths: Sequence[str], exclude: Sequence[Exclude] = ()) -> FileSel
     for arg, is_folder in named:
         path = Path(arg)
         if not is_folder:
-            add(path, Path(os.path.abspath(path)).parent, walked=False)
+            add(os.path.abspath(path), Path(os.path.abspath(path)).parent, walked=False)
             continue
-        root = Path(os.path.abspath(path))
+        root_text = os.path.abspath(path)
+        root = Path(root_text)
         walked.append(root)
         listing = _list_folder(path)
         for reason, count in listing.skipped.items():
             selection.skip(reason, count)
         ignored.append((root, listing.ignored))
         for name in listing.names:
-            candidate = path / name
+            # as os.path.abspath(path / name), in strings: a repository lists tens of thousands of names
+            candidate = os.path.normpath(os.path.join(root_text, name))
             try:
                 mode = os.lstat(candidate).st_mode
             except OSError:  # listed by git, deleted since

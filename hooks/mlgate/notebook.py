@@ -12,7 +12,12 @@ import re
 from dataclasses import dataclass
 
 from mlgate.files import InvalidText, SourceFile
+from mlgate.findings import Finding
+from mlgate.notes import Note
+from mlgate.problem import Place, Problem
 
+_IPYTHON_LINE = re.compile(r"[ \t]*[!%]")
+_PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "skip", "cache", "memit", "tensorflow_version"})
 _SHELL_CELL = re.compile(r"[ \t]*%%(?:bash|sh|script[ \t]+(?:\S*/)?(?:ba|z)?sh)\b")
 _SHELL_LINE = re.compile(r"[ \t]*(?:!{1,2}|%(?=(?:pip|conda|mamba|micromamba|uv)\b))")
 # IPython fills `{expr}` in `!` lines from Python: unknown here, like a shell variable.
@@ -102,3 +107,24 @@ def shell_view(cell: str) -> str | None:
         else:
             view.append(" " * len(line))
     return "\n".join(view) if found else None
+
+
+def python_view(cell: str) -> str | None:
+    """The cell with IPython-only lines (`!cmd`, `%magic`) blanked (same length, so positions
+    hold), or None for a non-Python cell magic."""
+    first = cell.split("\n", 1)[0].strip()
+    magic, _, target = first[2:].partition(" ")
+    if first.startswith("%%") and magic not in _PYTHON_CELL_MAGICS and not (magic == "writefile" and target.strip().endswith(".py")):
+        return None  # `%%writefile train.py` is Python that runs later: read it too
+    return "\n".join(" " * len(line) if _IPYTHON_LINE.match(line) else line for line in cell.split("\n"))
+
+
+def cell_placer(source: SourceFile, cell: Cell) -> Place:
+    """Place problems found at offsets into a cell's text at the .ipynb file line, naming the cell and its line."""
+
+    def place(problem: Problem) -> Finding | Note:
+        line, column, cell_line = cell.locate(problem.offset)
+        message = f"{problem.message} (cell {cell.number}, line {cell_line})"
+        return problem.rule.finding(source.path, line, column, message, severity=problem.severity)
+
+    return place

@@ -40,6 +40,7 @@ CWE_TITLES: dict[int, str] = {
     668: "Exposure of Resource to Wrong Sphere",
     798: "Use of Hard-coded Credentials",
     829: "Inclusion of Functionality from Untrusted Control Sphere",
+    942: "Permissive Cross-domain Policy with Untrusted Domains",
     1336: "Improper Neutralization of Special Elements Used in a Template Engine",
     1357: "Reliance on Insufficiently Trustworthy Component",
     1392: "Use of Default Credentials",

@@ -2,14 +2,15 @@
 
 The file is parsed as YAML first: valid YAML (a rendered release manifest, a values file, a
 template whose actions all sit inside scalars) is read exactly as written. Only when that
-fails are the template actions blanked, keeping every line and column where it was:
+fails are the template actions blanked, keeping every line where it was, and every column of
+the lines that keep something:
 
 - `{{ ... }}` actions, Jinja's `{% ... %}` and `{# ... #}` (Ansible roles), multi-line ones too;
-- an action alone on its lines (`{{- if .Values.x }}`, `{{- include "labels" . | nindent 4 }}`,
-  an `if` whose condition spans lines) and every comment (`{{/* ... */}}`, `{# ... #}`) become
-  spaces;
+- a line that holds only actions and comments (`{{- if .Values.x }}`, `{{- include "labels" . |
+  nindent 4 }}`, `{{- if .a }}{{- end }}`, the lines of an `if` whose condition spans lines) is
+  left empty: spaces there would set the indentation of a block scalar it sits in;
 - an action inside a line (`port: {{ .Values.port }}`, `resources: {{ toYaml .x | nindent 8 }}`)
-  becomes `x`s on its first line, spaces on the lines it continues on.
+  becomes `x`s on its first line; a comment inside a line becomes spaces.
 
 When the whole file still does not parse, each `---` document is read on its own, as written
 and then blanked: documents that parse are scanned, the others are named in one error.
@@ -27,7 +28,6 @@ _OPENER = re.compile(r"\{[{%#]")
 _CLOSERS = {"{{": "}}", "{%": "%}", "{#": "#}"}
 _COMMENT = re.compile(r"\{\{-?\s*/\*")
 _COMMENT_END = re.compile(r"\*/\s*-?\}\}")
-_SEPARATOR = re.compile(r"^---", re.MULTILINE)
 
 
 def has_actions(text: str) -> bool:
@@ -35,11 +35,50 @@ def has_actions(text: str) -> bool:
 
 
 def untemplated(text: str) -> str:
-    """`text` with its template actions blanked (see the module docstring); same length, same lines."""
+    """`text` with its template actions blanked (see the module docstring): the same lines, and
+    on every line that keeps something the same columns."""
     if not has_actions(text):
         return text
-    out: list[str] = []
-    done = 0  # text[:done] is in `out`
+    spans = _action_spans(text)
+    if not spans:
+        return text
+    # Every action as spaces first: a line holding nothing else (`{{- if .x }}{{- end }}` too) is
+    # a template line, not YAML; the others show a value where an inline action stood.
+    pieces: list[str] = []
+    done = 0
+    for start, end, _ in spans:
+        pieces += [text[done:start], _NOT_NEWLINE.sub(" ", text[start:end])]
+        done = end
+    pieces.append(text[done:])
+    spaced = "".join(pieces)
+    pieces, done = [], 0
+    holds_value: dict[int, bool] = {}  # line start -> whether the line keeps anything but actions
+    for start, end, value in spans:
+        line_start = spaced.rfind("\n", 0, start) + 1
+        if line_start not in holds_value:
+            line_end = spaced.find("\n", start)
+            holds_value[line_start] = bool(spaced[line_start : line_end if line_end != -1 else len(spaced)].strip())
+        if value and holds_value[line_start]:
+            first_line_end = text.find("\n", start, end)
+            first_line_end = end if first_line_end == -1 else first_line_end
+            pieces += [spaced[done:start], "x" * (first_line_end - start)]
+            done = first_line_end
+    pieces.append(spaced[done:])
+    blanked = "".join(pieces)
+    # A line that only held actions is left empty, not as spaces: in a block scalar, a blank line
+    # with more spaces than the content would set the scalar's indentation (libyaml, go-yaml).
+    original = text.split("\n")
+    lines = blanked.split("\n")
+    return "\n".join("" if not line.strip() and before.strip() else line for line, before in zip(lines, original, strict=True))
+
+
+_NOT_NEWLINE = re.compile(r"[^\n]")
+_LINE = re.compile(r"[^\n]*\n|[^\n]+$")  # lines as YAML's `\n` counts them (splitlines knows more breaks)
+
+
+def _action_spans(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, shows a value) of every template action in `text`; comments show none."""
+    spans: list[tuple[int, int, bool]] = []
     position = 0
     exhausted: set[str] = set()  # openers with no closer after them: none further on has one either
     while True:
@@ -64,20 +103,9 @@ def untemplated(text: str) -> str:
             position = start + 1
             continue
         end += 2
-        line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", end)
-        line_end = len(text) if line_end == -1 else line_end
-        alone = not text[line_start:start].strip() and not text[end:line_end].strip()
-        action = text[start:end]
-        out.append(text[done:start])
-        if alone or opener == "{#" or comment is not None:
-            out.append(re.sub(r"[^\n]", " ", action))
-        else:
-            first, newline, rest = action.partition("\n")
-            out.append("x" * len(first) + newline + re.sub(r"[^\n]", " ", rest))
-        done = position = end
-    out.append(text[done:])
-    return "".join(out)
+        spans.append((start, end, opener != "{#" and comment is None))
+        position = end
+    return spans
 
 
 # Inside `{{ ... }}` and `{% ... %}` a quoted string is one token for Go's and Jinja's lexers: a
@@ -115,7 +143,8 @@ def _load(source: SourceFile) -> tuple[SourceFile, list[yamlfile.Node], str | No
             return SourceFile.from_text(source.path, blanked), yamlfile.compose_text(blanked), None
         except ScanError as error:
             whole = error
-    starts = [0] + [match.start() for match in _SEPARATOR.finditer(text) if match.start() > 0] + [len(text)]
+    lines, blanked_lines = _LINE.findall(text), _LINE.findall(blanked)
+    starts = [0] + [number for number, line in enumerate(lines) if number > 0 and line.startswith("---")] + [len(lines)]
     if len(starts) <= 2:
         raise whole
     documents: list[yamlfile.Node] = []
@@ -124,7 +153,8 @@ def _load(source: SourceFile) -> tuple[SourceFile, list[yamlfile.Node], str | No
     line = 0
     for start, end in zip(starts, starts[1:], strict=False):
         read = None
-        for piece in dict.fromkeys((text[start:end], blanked[start:end])):
+        written = "".join(lines[start:end])
+        for piece in dict.fromkeys((written, "".join(blanked_lines[start:end]))):
             try:
                 documents += yamlfile.compose_text_at(piece, line)
                 read = piece
@@ -133,9 +163,9 @@ def _load(source: SourceFile) -> tuple[SourceFile, list[yamlfile.Node], str | No
                 problem = error.args[0] if error.args else str(error)
         if read is None:
             failed.append(f"document at line {line + 1} ({problem})")
-            read = text[start:end]
+            read = written
         pieces.append(read)
-        line += text.count("\n", start, end)
+        line += end - start
     if not documents:
         raise whole from None
     parsed = SourceFile.from_text(source.path, "".join(pieces))

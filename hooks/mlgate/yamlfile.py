@@ -26,12 +26,29 @@ MAX_DEPTH = 500
 MAX_PURE_SIZE = 256 << 10  # YAML the C parser refuses is re-read by the pure-Python one up to this size
 
 
+def _unwrapped(pattern):
+    """A compiled pattern of ruamel's resolver, without the lazy wrapper (`LazyEval`) it keeps it in."""
+    lazy = getattr(pattern, "lazy_self", None)
+    return pattern if lazy is None else lazy()
+
+
 @functools.lru_cache(maxsize=2)
 def _yaml(pure: bool = False):
     """One YAML object per parser kind, reused: making one looks for ruamel plug-ins on disk (a
     glob), which cost more than composing a small file. compose_all builds a fresh loader per call."""
     from ruamel.yaml import YAML  # imported lazily: it is the slowest import we have
+    from ruamel.yaml.nodes import ScalarNode
     from ruamel.yaml.resolver import Resolver
+    from ruamel.yaml.tag import Tag
+
+    # Resolver.yaml_implicit_resolvers, by a scalar's first character, with the patterns compiled
+    # (ruamel keeps each behind a lazy wrapper that every match goes through) and the resolvers
+    # for any first character (key None) appended, as `BaseResolver.resolve` appends them. Each
+    # tag is one shared Tag, as ruamel shares its default ones: its text is decoded once.
+    implicit = Resolver.yaml_implicit_resolvers
+    tags = {tag: Tag(suffix=tag) for resolvers in implicit.values() for tag, _ in resolvers}
+    anywhere = [(tags[tag], _unwrapped(pattern)) for tag, pattern in implicit.get(None, [])]
+    by_first = {first: [(tags[tag], _unwrapped(pattern)) for tag, pattern in resolvers] + anywhere for first, resolvers in implicit.items()}
 
     class CoreSchemaResolver(Resolver):
         """YAML 1.2 core-schema tags without the per-scalar version lookup of ruamel's default
@@ -43,12 +60,59 @@ def _yaml(pure: bool = False):
         def __init__(self, version=None, loader=None, loadumper=None) -> None:
             super().__init__(loadumper=loadumper if loadumper is not None else loader)
 
+        def resolve(self, kind, value, implicit):
+            """`BaseResolver.resolve` for a plain scalar, with the table above: it is called for
+            every scalar composed."""
+            if kind is not ScalarNode or not implicit[0] or self.yaml_path_resolvers:
+                return super().resolve(kind, value, implicit)
+            for tag, pattern in by_first.get(value[:1], anywhere):
+                if pattern.match(value):
+                    return tag
+            return self.DEFAULT_SCALAR_TAG
+
     try:
         yaml = YAML(typ="safe", pure=pure)
     except Exception:  # pragma: no cover - only without ruamel.yaml.clib
         yaml = YAML(typ="safe", pure=True)
     yaml.Resolver = CoreSchemaResolver
     return yaml
+
+
+@functools.lru_cache(maxsize=1)
+def _composer() -> type | None:
+    """libyaml's composer (ruamel.yaml.clib) with the resolver of `_yaml`, as one class made once;
+    None without the C extension. ruamel's `compose_all` makes a new loader class on every call and
+    sets up a constructor that composing never uses: most of the time of composing a small file."""
+    from ruamel.yaml.main import CParser  # None without ruamel.yaml.clib
+
+    if CParser is None or _yaml().Parser is not CParser:  # pragma: no cover - only without ruamel.yaml.clib
+        return None
+    resolver = _yaml().Resolver
+
+    class Composer(CParser, resolver):  # type: ignore[misc,valid-type]
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            resolver.__init__(self, loadumper=self)
+
+    return Composer
+
+
+def _compose_all(text: str) -> list[Node]:
+    """The documents of `text` as ruamel's C `compose_all` makes them (the same nodes, marks and
+    errors), empty documents left out."""
+    composer_class = _composer()
+    if composer_class is None:  # pragma: no cover - only without ruamel.yaml.clib
+        return [doc for doc in _yaml().compose_all(text) if doc is not None]
+    composer = composer_class(text)
+    try:
+        documents = []
+        while composer.check_node():
+            document = composer.get_node()
+            if document is not None:
+                documents.append(document)
+        return documents
+    finally:
+        composer.dispose()
 
 
 _DEEP_INDENT = re.compile(rf"^[ -]{{{MAX_DEPTH * 2 + 1}}}", re.M)
@@ -108,7 +172,7 @@ def _composed(text: str) -> list[Node]:
 def _compose(text: str) -> list[Node]:
     _check_depth(text)
     try:
-        return [doc for doc in _yaml().compose_all(text) if doc is not None]
+        return _compose_all(text)
     except RecursionError:
         raise InvalidText("YAML nested too deeply; not scanned") from None
     except Exception as exc:  # ruamel raises many error types, all of them "bad YAML" to this parser
@@ -149,9 +213,19 @@ def is_scalar(node: Node | None) -> bool:
     return node is not None and node.id == "scalar"  # type: ignore[attr-defined]  # set by every composed node's class
 
 
+def _tag(node: Node) -> str | None:
+    """`node.tag`, read without ruamel's property, which formats the node's Tag object again at every
+    read: tags are read for every key and scalar of every walk."""
+    tag = node.ctag  # ruamel's Tag object behind `tag`
+    return None if tag is None else tag.trval  # what str(tag) is made of
+
+
 def text_of(node: Node | None) -> str | None:
     """The string value of a scalar node (None for anything else or a null)."""
-    if node is None or not is_scalar(node) or (node.tag or "").endswith(":null"):  # composed nodes always have a tag
+    if node is None or not is_scalar(node):
+        return None
+    tag = node.ctag  # `_tag`, inlined: read for every scalar of every walk
+    if tag is not None and (tag.trval or "").endswith(":null"):  # composed nodes always have a tag
         return None
     value: str = node.value
     return value
@@ -169,7 +243,7 @@ def _every_item(node: Node, expanded: set[int]) -> Iterator[tuple[str, Node, Nod
     for key_node, value_node in node.value:
         if not is_scalar(key_node):
             continue
-        if key_node.tag == MERGE_TAG:
+        if _tag(key_node) == MERGE_TAG:
             merged.extend(value_node.value if is_sequence(value_node) else [value_node])
         else:
             yield key_node.value, key_node, value_node
@@ -184,7 +258,7 @@ def items(node: Node | None) -> Iterator[tuple[str, Node, Node]]:
     earlier merged mapping over a later one. Non-scalar keys are skipped."""
     if node is None or not is_mapping(node):
         return
-    if not any(key.tag == MERGE_TAG for key, _ in node.value):
+    if not any(_tag(key) == MERGE_TAG for key, _ in node.value):
         for key_node, value_node in node.value:  # the common case: no merge key
             if is_scalar(key_node):
                 yield key_node.value, key_node, value_node

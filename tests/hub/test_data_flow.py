@@ -217,6 +217,27 @@ def test_recorded_data_is_not_scanned_by_content(hub_scan):
     assert hub_scan({"rec/chat.yaml": cassette, "rec/answer.json": RESPONSE}).hits == []
 
 
+RUN_RECORD = """{
+  "run_info": {
+    "created_at": "2026-07-15T11:10:22+00:00",
+    "train_config": {"model_id": "acme-ai/base"}
+  },
+  "train_info": {"train_time": 1306.2, "status": "success"}
+}
+"""
+EVAL_RECORD = "results:\n  arc: {acc: 0.5}\nconfig:\n  model_name_or_path: acme-ai/evaluated\ndate: 1717000000.0\n"
+
+
+def test_a_finished_runs_record_is_not_configuration(hub_scan):
+    """peft's method_comparison results, lm-eval's results files: what a run loaded, written after."""
+    assert hub_scan({"bench/results/lora.json": RUN_RECORD, "out/eval.yaml": EVAL_RECORD}).hits == []
+
+
+def test_a_config_with_metrics_but_no_run_stamp_is_scanned(hub_scan):
+    text = "metrics: [accuracy]\nmodel_name_or_path: acme-ai/trained\n"
+    assert hub_scan({"train.yaml": text}).hits == [("HUB001", "train.yaml", 2, 21)]
+
+
 def test_a_config_beside_recordings_is_scanned(hub_scan):
     assert hub_scan({"tests/serve.yaml": CONFIG}, **{"report-tests": True}).hits == [("HUB001", "tests/serve.yaml", 1, 21)]
 

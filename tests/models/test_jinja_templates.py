@@ -311,3 +311,24 @@ def test_formatting_a_folded_iterator_is_a_computed_value():
     iterator = jinja_values.Special("iterator", (jinja_values.atomize("a"),))
     formatted = jinja_values.apply(format, [jinja_values.of(iterator), jinja_values.of(jinja_values.atomize(""))], jinja_values.Budget(100))
     assert formatted == jinja_values.of(jinja_values.OPAQUE)
+
+
+def test_a_template_repeated_across_files_is_judged_once_and_reported_in_each(scan_tree, monkeypatch):
+    """lm-eval task files repeat one `doc_to_text`: its verdict is kept for the run (short texts),
+    each file still gets its own finding at its own offset; a long text is judged every time."""
+    jinja_templates._judged.cache_clear()
+    judged: list[int] = []
+    real_judge = jinja_templates.judge
+    monkeypatch.setattr(jinja_templates, "judge", lambda template, **kw: judged.append(len(template)) or real_judge(template, **kw))
+    template = "{{ ''.__class__.__mro__ }}"
+    long = "{{ x.__class__ }}" + "{# pad #}" * (jinja_templates._REMEMBERED_TEMPLATE // 9)
+    first, second = f'task: a\ndoc_to_text: "{template}"\n', f'task: b\nother: 1\ndoc_to_text: "{template}"\n'
+    files = {"a.yaml": first, "b.yaml": second, "c.yaml": f"t: '{long}'\n", "d.yaml": f"t: '{long}'\n"}
+    scan = scan_tree(files, select="models")
+    assert hits(scan) == [
+        ("MOD009", "a.yaml", None, first.index("__class__")),
+        ("MOD009", "b.yaml", None, second.index("__class__")),
+        ("MOD009", "c.yaml", None, files["c.yaml"].index("__class__")),
+        ("MOD009", "d.yaml", None, files["d.yaml"].index("__class__")),
+    ]
+    assert judged == [len(template), len(long), len(long)]

@@ -134,3 +134,32 @@ def test_invalid_escapes_in_scanned_strings_raise_no_warning(scan_tree, capfd):
     scan = scan_tree({"model.pkl": data}, select="models")
     assert hits(scan) == [("MOD001", "model.pkl", None, data.rindex(b"R"))]
     assert capfd.readouterr().err == ""
+
+
+def gzipped(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, mtime=0)
+
+
+def test_a_compressed_tar_of_data_files_has_nothing_to_load(scan_tree):
+    """A `.tar.gz` of JSON records (a model catalog's data): tarfile reads members, none a model.
+    Its first member's name (`certified/`) starts with a pickle opcode; that reading calls nothing."""
+    data = gzipped(tar_named(b"certified/production-llm-8b/metadata.json", b'{"name": "x"}'))
+    scan = scan_tree({"catalog/perf-data.tar.gz": data}, select="models")
+    assert hits(scan) == []
+
+
+def test_a_compressed_tar_is_scanned_member_by_member(scan_tree):
+    """SageMaker's model.tar.gz, a gzipped .nemo: the pickle inside the archive is what runs."""
+    from targen import tar_archive
+
+    data = gzipped(tar_archive({"model/weights.pkl": EVIL, "model/README.md": b"# model\n"}))
+    scan = scan_tree({"model.tar.gz": data}, select="models")
+    assert hits(scan) == [("MOD001", "model.tar.gz", "<gzip stream>!model/weights.pkl", EVIL.index(b"R"))]
+
+
+def test_a_compressed_tar_whose_first_header_is_a_pickle(scan_tree):
+    data = gzipped(tar_named(EVIL))
+    scan = scan_tree({"model.tar.gz": data}, select="models")
+    assert hits(scan) == [("MOD001", "model.tar.gz", "<gzip stream>", EVIL.index(b"R"))]

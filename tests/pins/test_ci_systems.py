@@ -91,6 +91,10 @@ steps:
         (".circleci/other.yml", False),
         ("pipelines/azure.yml", False),
         (".lightning/other.yml", False),
+        ("a/b/.circleci/config.yaml", True),  # under any folder, as fnmatch's `*` reads `/`
+        (".buildkite/x.yml/notes.txt", False),  # the piece without the pattern: not a CI file
+        ("ci/.gitlab-ci.yml.orig", False),
+        ("docs/azure-pipelines.md", False),
     ],
 )
 def test_matches(path, expected):

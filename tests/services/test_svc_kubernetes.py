@@ -914,3 +914,394 @@ def test_kuberay_chart_head_service_type_in_values(scan_tree):
     internal = "image:\n  repository: rayproject/ray\nhead:\n  serviceType: ClusterIP\n"
     scan = scan_tree({"ray-cluster/values.yaml": exposed, "other/ray-cluster/values.yaml": internal}, select="services")
     assert scan.hits == [("SVC001", "ray-cluster/values.yaml", 4, 16)]
+
+
+# Helm values of the charts in services/charts.py, read with each chart's own keys ---------------
+
+JUPYTERHUB_CONFIG = """\
+hub:
+  config:
+    JupyterHub:
+      authenticator_class: {authenticator}
+proxy:
+  secretToken: abc
+{extra}"""
+
+
+def test_jupyterhub_chart_with_an_authenticator_that_lets_anyone_in(scan_tree):
+    # the proxy is a LoadBalancer by the chart's default: the open authenticator is the finding
+    scan = scan_tree(
+        {
+            "jhub/config.yaml": JUPYTERHUB_CONFIG.format(authenticator="dummy", extra=""),
+            "tmp/config.yaml": JUPYTERHUB_CONFIG.format(authenticator="tmp", extra="proxy_extra: {}\n"),
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC002", "jhub/config.yaml", 4, 28), ("SVC002", "tmp/config.yaml", 4, 28)]
+    assert "JupyterHub" in scan.findings[0].message and "proxy.service.type: LoadBalancer, the chart's default" in scan.findings[0].message
+
+
+def test_jupyterhub_chart_with_a_shared_password_real_authenticator_or_cluster_only_proxy(scan_tree):
+    shared = JUPYTERHUB_CONFIG.format(authenticator="dummy", extra="").replace(
+        "    JupyterHub:", "    DummyAuthenticator:\n      password: a-shared-secret\n    JupyterHub:"
+    )
+    cluster_only = JUPYTERHUB_CONFIG.format(authenticator="dummy", extra="").replace(
+        "  secretToken: abc\n", "  service:\n    type: ClusterIP\n"
+    )
+    scan = scan_tree(
+        {
+            "a/config.yaml": shared,
+            "b/config.yaml": JUPYTERHUB_CONFIG.format(authenticator="github", extra=""),
+            "c/config.yaml": cluster_only,
+            "d/config.yaml": JUPYTERHUB_CONFIG.format(authenticator="null", extra=""),  # no one logs in
+        },
+        select="services",
+    )
+    assert scan.hits == []
+
+
+def test_jupyterhub_as_a_dependency_named_in_chart_yaml(scan_tree):
+    chart = "apiVersion: v2\nname: platform\ndependencies:\n  - name: jupyterhub\n    alias: notebooks\n    repository: https://hub.jupyter.org/helm-chart/\n"
+    values = "notebooks:\n  hub:\n    config:\n      JupyterHub:\n        authenticator_class: dummy\n  proxy:\n    service:\n      type: NodePort\n"
+    internal = values.replace("NodePort", "LoadBalancer\n      annotations:\n        networking.gke.io/load-balancer-type: Internal")
+    scan = scan_tree(
+        {"platform/Chart.yaml": chart, "platform/values.yaml": values, "internal/Chart.yaml": chart, "internal/values.yaml": internal},
+        select="services",
+    )
+    assert scan.hits == [("SVC002", "platform/values.yaml", 5, 30)]
+
+
+MLFLOW_CHART_VALUES = """\
+image:
+  repository: burakince/mlflow
+service:
+  type: {type}
+  port: 5000
+backendStore:
+  databaseMigration: false
+artifactRoot:
+  proxiedArtifactStorage: false
+auth:
+  enabled: {auth}
+  adminUsername: admin
+  adminPassword: {password}
+ingress:
+  enabled: {ingress}
+  annotations: {annotations}
+"""
+
+
+def _mlflow(type="ClusterIP", auth="false", password='""', ingress="false", annotations="{}"):
+    return MLFLOW_CHART_VALUES.format(type=type, auth=auth, password=password, ingress=ingress, annotations=annotations)
+
+
+def test_community_mlflow_chart_exposed_without_auth_or_with_its_default_password(scan_tree):
+    scan = scan_tree(
+        {
+            "lb/values.yaml": _mlflow(type="LoadBalancer"),
+            "ingress/values.yaml": _mlflow(ingress="true", annotations="{kubernetes.io/ingress.class: nginx}"),
+            "default-password/values.yaml": _mlflow(auth="true", password="password1234"),
+        },
+        select="services",
+    )
+    assert scan.hits == [
+        ("SVC003", "default-password/values.yaml", 13, 18),
+        ("SVC002", "ingress/values.yaml", 11, 12),  # auth.enabled: false on a reachable server
+        ("SVC002", "lb/values.yaml", 11, 12),
+    ]
+    assert "password1234 is the credential MLflow ships with" in scan.messages("SVC003")[0]
+
+
+def test_community_mlflow_chart_with_auth_on_cluster_only_or_an_auth_ingress(scan_tree):
+    no_switch = _mlflow(type="NodePort").replace("  enabled: false\n  adminUsername", "  adminUsername")
+    scan = scan_tree(
+        {
+            "auth/values.yaml": _mlflow(type="LoadBalancer", auth="true", password="a-long-random-secret"),
+            "cluster/values.yaml": _mlflow(),
+            "oauth/values.yaml": _mlflow(
+                ingress="true", annotations="{nginx.ingress.kubernetes.io/auth-url: 'https://auth.example.com/oauth2/auth'}"
+            ),
+            "unset/values.yaml": no_switch,  # the chart's default is auth off: SVC001 at the Service type
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC001", "unset/values.yaml", 4, 9)]
+
+
+REDIS_CHART_VALUES = """\
+architecture: replication
+auth:
+  enabled: {auth}
+master:
+  service:
+    type: {type}
+replica:
+  service:
+    type: ClusterIP
+sentinel:
+  enabled: false
+"""
+
+
+def test_bitnami_redis_chart_auth_off_behind_a_load_balancer(scan_tree):
+    scan = scan_tree(
+        {
+            "open/values-prod.yaml": REDIS_CHART_VALUES.format(auth="false", type="LoadBalancer"),
+            "cluster/values.yaml": REDIS_CHART_VALUES.format(auth="false", type="ClusterIP"),
+            "auth/values.yaml": REDIS_CHART_VALUES.format(auth="true", type="LoadBalancer"),
+            "old/values.yaml": "usePassword: false\nmaster:\n  service:\n    type: NodePort\ncluster:\n  enabled: false\n",
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC002", "old/values.yaml", 1, 14), ("SVC002", "open/values-prod.yaml", 3, 12)]
+    assert "auth.enabled=false leaves Redis without authentication" in scan.findings[1].message
+
+
+def test_minio_charts_with_factory_or_chart_default_keys(scan_tree):
+    bitnami = (
+        "mode: standalone\nauth:\n  rootUser: {user}\n  rootPassword: {password}\ndefaultBuckets: models\nservice:\n  type: LoadBalancer\n"
+    )
+    stable = 'mcImage:\n  repository: minio/mc\naccessKey: "AKIAIOSFODNN7EXAMPLE"\nsecretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n'
+    scan = scan_tree(
+        {
+            "bitnami/values.yaml": bitnami.format(user="minioadmin", password="minioadmin"),
+            "generated/values.yaml": bitnami.format(user="admin", password='""'),  # the chart generates a random one
+            "stable/values.yaml": stable,
+            "tests/minio/values.yaml": bitnami.format(user="minioadmin", password="minioadmin"),  # test data
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC003", "bitnami/values.yaml", 4, 17), ("SVC003", "stable/values.yaml", 4, 13)]
+
+
+LABEL_STUDIO_VALUES = """\
+global:
+  image:
+    repository: heartexlabs/label-studio
+  extraEnvironmentVars:
+{env}app:
+  service:
+    type: LoadBalancer
+rqworker:
+  enabled: true
+"""
+
+
+def test_label_studio_chart_with_open_sign_up(scan_tree):
+    scan = scan_tree(
+        {
+            "open/values.yaml": LABEL_STUDIO_VALUES.format(env="    LABEL_STUDIO_HOST: https://ls.example.com\n"),
+            "invite/values.yaml": LABEL_STUDIO_VALUES.format(env="    LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK: true\n"),
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC001", "open/values.yaml", 8, 11)]
+    assert "Label Studio" in scan.findings[0].message
+
+
+# Exposure through objects of other files of the same folder ---------------------------------------
+
+JUPYTER_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: lab}
+spec:
+  template:
+    metadata:
+      labels: {app: lab, tier: notebooks}
+    spec:
+      containers:
+        - name: lab
+          image: jupyter/base-notebook:2024-01-01
+          args: ["start-notebook.sh", "--ServerApp.token="]
+          ports: [{containerPort: 8888, name: http}]
+"""
+
+LAB_SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata: {name: lab}
+spec:
+  type: {type}
+  selector: {app: lab}
+  ports:
+    - port: 80
+      targetPort: http
+"""
+
+LAB_INGRESS = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: lab
+  annotations: {annotations}
+spec:
+  rules:
+    - host: lab.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: lab
+                port: {number: 80}
+"""
+
+
+def test_service_selecting_a_pod_of_another_file_of_the_folder(scan_tree):
+    # the empty token is reported where it is written, naming the Service that exposes it
+    scan = scan_tree(
+        {"k8s/deployment.yaml": JUPYTER_DEPLOYMENT, "k8s/service.yaml": LAB_SERVICE.replace("{type}", "LoadBalancer")},
+        select="services",
+    )
+    assert scan.hits == [("SVC002", "k8s/deployment.yaml", 12, 58)]
+    assert "Service lab of type LoadBalancer" in scan.findings[0].message
+
+
+def test_ingress_to_a_service_and_pods_of_other_files(scan_tree):
+    open_pod = JUPYTER_DEPLOYMENT.replace(', "--ServerApp.token="', "").replace("jupyter/base-notebook:2024-01-01", "ollama/ollama")
+    open_pod = open_pod.replace("8888", "11434")
+    ingress = LAB_INGRESS.replace("{annotations}", "{kubernetes.io/ingress.class: nginx}")
+    authenticated = LAB_INGRESS.replace("{annotations}", "{nginx.ingress.kubernetes.io/auth-url: 'https://auth.example.com/oauth2/auth'}")
+    service = LAB_SERVICE.replace("{type}", "ClusterIP")
+    scan = scan_tree(
+        {
+            "open/pod.yaml": open_pod,
+            "open/service.yaml": service,
+            "open/ingress.yaml": ingress,
+            "guarded/pod.yaml": open_pod,
+            "guarded/service.yaml": service,
+            "guarded/ingress.yaml": authenticated,
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC001", "open/ingress.yaml", 15, 23)]
+    assert "Ollama (Ollama API, port 11434) is reachable from outside the cluster (Ingress lab)" in scan.findings[0].message
+
+
+def test_services_of_other_files_that_reach_no_known_service(scan_tree):
+    node_ui = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ui}
+spec:
+  template:
+    metadata: {labels: {app: lab}}
+    spec:
+      containers:
+        - name: ui
+          image: ghcr.io/acme/chat-ui:1.0
+          env: [{name: HOSTNAME, value: 0.0.0.0}, {name: PORT, value: "3000"}]
+          ports: [{containerPort: 3000}]
+"""
+    scan = scan_tree(
+        {
+            "cluster/deployment.yaml": JUPYTER_DEPLOYMENT,
+            "cluster/service.yaml": LAB_SERVICE.replace("{type}", "ClusterIP"),  # cluster-only
+            "ui/deployment.yaml": node_ui,  # a Node.js UI on 3000 is not Text Generation Inference
+            "ui/service.yaml": LAB_SERVICE.replace("{type}", "LoadBalancer").replace("targetPort: http", "targetPort: 3000"),
+            "other/service.yaml": LAB_SERVICE.replace("{type}", "NodePort").replace("app: lab", "app: web"),
+            "other/deployment.yaml": JUPYTER_DEPLOYMENT,  # selects other labels
+        },
+        select="services",
+    )
+    assert scan.hits == []
+
+
+KUBERAY_APISERVER = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: kuberay-apiserver
+spec:
+  template:
+    metadata:
+      labels: {app.kubernetes.io/component: kuberay-apiserver}
+    spec:
+      containers:
+        - name: kuberay-apiserver
+          image: quay.io/kuberay/apiserver:v1.2.0
+          ports: [{name: http, containerPort: 8888}, {name: grpc, containerPort: 8887}]
+{proxy}---
+apiVersion: v1
+kind: Service
+metadata: {name: kuberay-apiserver}
+spec:
+  type: NodePort
+  selector: {app.kubernetes.io/component: kuberay-apiserver}
+  ports:
+    - {name: http, port: 8888, targetPort: {target}}
+"""
+
+
+def test_kuberay_apiserver_on_a_node_port_with_and_without_its_security_proxy(scan_tree):
+    proxy = "        - name: kuberay-security-proxy\n          image: quay.io/kuberay/security-proxy:v1.2.0\n          ports: [{containerPort: 8988}]\n"
+    scan = scan_tree(
+        {
+            "insecure/apiserver.yaml": KUBERAY_APISERVER.replace("{proxy}", "").replace("{target}", "8888"),
+            "secure/apiserver.yaml": KUBERAY_APISERVER.replace("{proxy}", proxy).replace("{target}", "8988"),
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC001", "insecure/apiserver.yaml", 22, 26)]
+    assert "KubeRay API server (HTTP API, port 8888)" in scan.findings[0].message
+
+
+def test_kuberay_apiserver_chart_values_without_the_security_block(scan_tree):
+    values = "image:\n  repository: quay.io/kuberay/apiserver\nservice:\n  type: NodePort\nenableAPIServerV2: true\n"
+    secured = values + "security:\n  proxy:\n    repository: quay.io/kuberay/security-proxy\n"
+    scan = scan_tree({"apiserver/values.yaml": values, "secured/values.yaml": secured}, select="services")
+    assert scan.hits == [("SVC001", "apiserver/values.yaml", 4, 9)]
+
+
+def test_tls_passthrough_to_a_ray_client_port_with_client_certificates_is_authentication(scan_tree):
+    cluster = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: secure}
+spec:
+  headGroupSpec:
+    rayStartParams: {dashboard-host: 0.0.0.0}
+    template:
+      spec:
+        containers:
+          - name: ray-head
+            image: rayproject/ray:2.9.0
+            env:
+              - {name: RAY_USE_TLS, value: "1"}
+              - {name: RAY_TLS_CA_CERT, value: /etc/ray/tls/ca.crt}
+"""
+    passthrough = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ray-client
+  annotations: {nginx.ingress.kubernetes.io/ssl-passthrough: "true"}
+spec:
+  rules:
+    - host: ray.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: secure-head-svc
+                port: {number: 10001}
+"""
+    scan = scan_tree({"ray/cluster.yaml": cluster, "ray/ingress.yaml": passthrough}, select="services")
+    assert scan.hits == []
+
+
+def test_a_charts_own_values_named_by_its_chart_yaml(scan_tree):
+    chart = "apiVersion: v2\nname: jupyterhub\nhome: https://z2jh.jupyter.org\n"
+    values = "hub:\n  config:\n    JupyterHub:\n      authenticator_class: dummy\n"
+    # a namesake from elsewhere without the chart's keys is not JupyterHub's
+    namesake = "apiVersion: v2\nname: jupyterhub\nhome: https://charts.example.com\n"
+    other = "auth:\n  authenticator_class: dummy\nservice:\n  type: LoadBalancer\n"
+    scan = scan_tree(
+        {"jupyterhub/Chart.yaml": chart, "jupyterhub/values.yaml": values, "mine/Chart.yaml": namesake, "mine/values.yaml": other},
+        select="services",
+    )
+    assert scan.hits == [("SVC002", "jupyterhub/values.yaml", 4, 28)]

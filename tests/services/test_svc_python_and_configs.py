@@ -85,8 +85,8 @@ def test_jupyter_config_any_origin_with_an_empty_token(scan_tree):
         },
         select="services",
     )
-    assert scan.hits == [("SVC002", "a/jupyter_server_config.py", 2, 29), ("SVC002", "b/jupyter_notebook_config.py", 2, 35)]
-    assert "allow_origin='*' with an empty token" in scan.messages("SVC002")[0]
+    assert scan.hits == [("SVC004", "a/jupyter_server_config.py", 2, 29), ("SVC004", "b/jupyter_notebook_config.py", 2, 35)]
+    assert "allow_origin='*' with an empty token" in scan.messages("SVC004")[0]
 
 
 def test_torchserve_config_properties(scan_tree):
@@ -321,9 +321,9 @@ app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True)
 def test_cors_any_origin_with_credentials(scan_tree):
     scan = scan_tree(CORS_APPS, select="services")
     assert scan.hits == [
-        ("SVC001", "fastapi_open.py", 6, 52),
-        ("SVC001", "flask_open.py", 6, 32),  # the default origins are every origin: at the credentials switch
-        ("SVC001", "flask_open.py", 7, 20),
+        ("SVC004", "fastapi_open.py", 6, 52),
+        ("SVC004", "flask_open.py", 6, 32),  # the default origins are every origin: at the credentials switch
+        ("SVC004", "flask_open.py", 7, 20),
     ]
     assert "CORS answers every origin and allows credentials" in scan.findings[0].message
 
@@ -392,9 +392,9 @@ def test_streamlit_config_address_and_cross_origin(scan_tree):
     )
     assert scan.hits == [
         ("SVC001", ".streamlit/config.toml", 1, 19),
-        ("SVC002", "app/.streamlit/config.toml", 7, 14),
+        ("SVC004", "app/.streamlit/config.toml", 7, 14),
         ("SVC001", "app/.streamlit/config.toml", 9, 12),
-        ("SVC002", "local/.streamlit/config.toml", 3, 14),
+        ("SVC004", "local/.streamlit/config.toml", 3, 14),
     ]
     assert "port 7860" in scan.findings[2].message
 
@@ -410,3 +410,22 @@ def test_streamlit_config_loopback_protections_on_or_other_toml(scan_tree):
         select="services",
     )
     assert scan.hits == []
+
+
+def test_ollama_origins_any_origin_even_on_loopback(scan_tree):
+    # Loopback is no defence: the user's browser runs the web pages that call the local API.
+    compose_open = "services:\n  ollama:\n    image: ollama/ollama\n    ports: ['127.0.0.1:11434:11434']\n    environment:\n      OLLAMA_ORIGINS: '*'\n"
+    compose_unpublished = "services:\n  ollama:\n    image: ollama/ollama\n    environment:\n      OLLAMA_ORIGINS: '*'\n"
+    scan = scan_tree(
+        {
+            "a/.env": "OLLAMA_HOST=127.0.0.1\nOLLAMA_ORIGINS=*\n",
+            "b/start.sh": "export OLLAMA_ORIGINS='http://*,app://*'\nollama serve\n",
+            "c/docker-compose.yml": compose_open,
+            "d/.env": "OLLAMA_ORIGINS=https://chat.example.com,app://obsidian.md\n",  # named origins only
+            "e/docker-compose.yml": compose_unpublished,  # no port the browser reaches
+            "f/start.sh": "OLLAMA_ORIGINS=$ORIGINS ollama serve\n",  # read at run time
+        },
+        select="services",
+    )
+    assert scan.hits == [("SVC004", "a/.env", 2, 16), ("SVC004", "b/start.sh", 1, 24), ("SVC004", "c/docker-compose.yml", 6, 24)]
+    assert "OLLAMA_ORIGINS=* lets every web page" in scan.messages("SVC004")[0]

@@ -66,7 +66,6 @@ def test_valid_yaml_is_read_as_written_even_with_a_template_split_inside_a_scala
 
 def test_blanking_keeps_lines_and_columns_and_empties_multi_line_actions_and_comments():
     blanked = templated.untemplated(HELM_DEPLOYMENT)
-    assert len(blanked) == len(HELM_DEPLOYMENT)
     assert blanked.count("\n") == HELM_DEPLOYMENT.count("\n")
     lines = blanked.split("\n")
     assert all(not line.strip() for line in lines[:6])  # the comment and the two-line `if`
@@ -86,7 +85,7 @@ def test_a_helm_template_is_scanned_without_errors(scan_tree):
 def test_jinja_and_unclosed_tags_stay_linear_and_positioned():
     text = "a: {% raw %}1{% endraw %}\n{# note\n over lines #}\nb: 2\nc: '{{ unclosed\n"
     blanked = templated.untemplated(text)
-    assert blanked.split("\n")[:4] == ["a: " + "x" * 9 + "1" + "x" * 12, "       ", "              ", "b: 2"]
+    assert blanked.split("\n")[:4] == ["a: " + "x" * 9 + "1" + "x" * 12, "", "", "b: 2"]
     assert blanked.endswith("c: '{{ unclosed\n")
     hostile = "{{ " * 200_000 + "{% " * 200_000
     assert templated.untemplated(hostile) == hostile  # no closer anywhere: one pass, nothing blanked
@@ -123,4 +122,30 @@ def test_a_closer_inside_a_quoted_string_does_not_end_the_action():
     jinja = "a: {{ '}}' ~ x }}\nb: {{ \"unterminated }}\n"
     assert templated.untemplated(jinja) == "a: " + "x" * len("{{ '}}' ~ x }}") + "\nb: " + "x" * len('{{ "unterminated }}') + "\n"
     hostile = '{{ " }} ' * 100_000
-    assert len(templated.untemplated(hostile)) == len(hostile)  # each string and action is passed once
+    assert templated.untemplated(hostile) == ""  # each string and action is passed once; a line of actions only is left empty
+
+
+def test_template_lines_inside_a_block_scalar_do_not_set_its_indentation():
+    # kubeflow katib chart: an action alone on a line inside `|` would fix the block's indentation
+    # at its own column if it were blanked to spaces; an empty line sets nothing
+    text = (
+        "apiVersion: v1\n"
+        "kind: ConfigMap\n"
+        "data:\n"
+        "  katib-config.yaml: |\n"
+        "    apiVersion: config.kubeflow.org/v1beta1\n"
+        "    kind: KatibConfig\n"
+        "    init:\n"
+        "      controller:\n"
+        "{{- if .Values.webhookPort }}\n"
+        "      webhookPort: {{ .Values.webhookPort }}\n"
+        "{{- end }}\n"
+        "  other: value\n"
+    )
+    parsed, documents, error = templated.load(SourceFile.from_text("katib/templates/configmap.yaml", text))
+    assert error is None
+    data = yamlfile.get(documents[0], "data")
+    assert yamlfile.text_of(yamlfile.get(data, "katib-config.yaml")).lstrip().startswith("apiVersion:")
+    assert yamlfile.position(yamlfile.get(data, "other")) == (12, 10)
+    assert parsed.line_text(9) == ""
+    assert parsed.line_text(10) == "      webhookPort: " + "x" * len("{{ .Values.webhookPort }}")

@@ -150,6 +150,13 @@ _PROBE_BYTES = 4096
 _MAX_EXTENSIONLESS = 256 * 1024
 # Recorded exchanges (VCR cassettes, recorded API responses): top-level keys of one.
 _RECORDING_KEYS = frozenset({"response", "responses"})
+# What a finished run wrote down (peft's method_comparison results, lm-eval's results JSON): the
+# outcome under one of these keys beside when or how long it ran. The model named in it was
+# already loaded; nothing reads the record to load it again.
+_RUN_RECORD_KEYS = frozenset({"run_info", "train_info", "results", "metrics", "eval_results", "evaluation_results"})
+_RUN_RECORD_STAMPS = frozenset(
+    {"created_at", "date", "timestamp", "total_time", "start_time", "end_time", "git_hash", "total_evaluation_time_seconds"}
+)
 # A model's storage URI beside its name (KServe `model: {uri: hf://ns/name, name: ns/name}`): one reference,
 # and none when the URI points elsewhere (`uri: pvc://models`, `name: ns/name` is the served name).
 _URI_KEYS = frozenset({"uri", "storage_uri", "storageuri", "model_uri"})
@@ -183,8 +190,19 @@ def _is_task_file(source: SourceFile) -> bool:
     return _TASK_FILE.search(source.text) is not None
 
 
+def _stamped(root: yamlfile.Node) -> bool:
+    """A run's time stamp among the keys of `root` or of a mapping right under it."""
+    for key, _, value in yamlfile.items(root):
+        if key in _RUN_RECORD_STAMPS:
+            return True
+        if yamlfile.is_mapping(value) and any(inner in _RUN_RECORD_STAMPS for inner, _, _ in yamlfile.items(value)):
+            return True
+    return False
+
+
 def _is_recording(root: yamlfile.Node) -> bool:
-    """A VCR cassette or recorded response: `interactions:`, or `request:` beside `response:`."""
+    """A VCR cassette or recorded response (`interactions:`, or `request:` beside `response:`),
+    an API answer kept as is, a request to a served model, or a finished run's record."""
     if yamlfile.is_sequence(root):
         first = yamlfile.elements(root)[:1]
         return bool(first) and _is_recording(first[0])
@@ -192,6 +210,8 @@ def _is_recording(root: yamlfile.Node) -> bool:
         return False
     keys = {key for key, _, _ in yamlfile.items(root)}
     if keys & {"interactions", "http_interactions"} or ("request" in keys and keys & _RECORDING_KEYS):
+        return True
+    if keys & _RUN_RECORD_KEYS and _stamped(root):
         return True
     # an API's answer kept as is: `{"object": "chat.completion", "model": ..., "choices": [...]}`
     if {"object", "model"} <= keys and bool(keys & {"choices", "data", "usage"}):
@@ -211,10 +231,21 @@ class _Config:
         self.judge = judge
         self.context = context
         self._includes: dict[str, bool] = {}
-        self.script = ShellScan(judge, source.text)
+        self._script: ShellScan | None = None
         self.problems: list[tuple[Problem, yamlfile.Node]] = []
         self.seen: set[int] = set()
         self.is_workflow = workflow.matches(source.path)
+
+    @property
+    def script(self) -> ShellScan:
+        """The file's shell and what was found, made when the first is found: most config files
+        have neither, and making one searches the whole text."""
+        if self._script is None:
+            self._script = ShellScan(self.judge, self.source.text)
+        return self._script
+
+    def findings(self) -> list[Finding | Note]:
+        return [] if self._script is None else self._script.findings()
 
     def place(self, node: yamlfile.Node):
         return placer(self.source.path, yamlfile.scalar_text(self.source, node)[1])
@@ -302,8 +333,6 @@ class _Config:
         # is served as, and only the URI is judged
         beside_uri = any(name in _URI_KEYS and "://" in (yamlfile.text_of(value) or "") for name, _, value in items)
         for name, _key_node, value in items:
-            if not yamlfile.is_scalar(value):
-                continue
             text = yamlfile.text_of(value)
             if text is None:
                 continue
@@ -326,7 +355,7 @@ class _Config:
                     pinned = reference.pinned if references == 1 else (pinned and reference.pinned)
                     continue
                 local_models += self.judge.is_local_path(text)
-            self.scalar(name, value)
+            self.scalar(name, value, text)
         trust = values.get("trust_remote_code")
         if yamlfile.is_scalar(trust) and is_truthy(yamlfile.text_of(trust) or "") and (references or not local_models):
             if not references:
@@ -363,8 +392,10 @@ class _Config:
         self.report(self.judge.reference(reference), node)
         return reference
 
-    def scalar(self, key: str, node: yamlfile.Node) -> None:
-        text = yamlfile.text_of(node)
+    def scalar(self, key: str, node: yamlfile.Node, text: str | None = None) -> None:
+        """Hub URLs in a scalar's `text` (read from the node when not given)."""
+        if text is None:
+            text = yamlfile.text_of(node)
         if not text or id(node) in self.seen:
             return
         self.seen.add(id(node))
@@ -382,7 +413,7 @@ def sibling_revision(siblings: dict[str, yamlfile.Node], key: str) -> yamlfile.N
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding | Note]:
     if _extensionless(source.path) and not _is_task_file(source):
         return
-    if not may_refer(source.text) and not _INCLUDE_LINE.search(source.text):
+    if not may_refer(source.text) and ("include" not in source.text or not _INCLUDE_LINE.search(source.text)):
         return
     config = _Config(source, Judge(context, str(source.abspath.parent), source.path), context)
     included: list[Finding | Note] = []
@@ -392,7 +423,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding | Note]:
             return  # what a service answered once, not what the project loads
         config.document(root)
         included += _included_task(source, root, context)
-    yield from config.script.findings() + included
+    yield from config.findings() + included
     if error:
         raise InvalidText(error)
 

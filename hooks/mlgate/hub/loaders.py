@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlgate.downloads import FETCHERS, HUB_DOWNLOADS, WEIGHT_URL_LOADERS
+
 # Packages whose `from_pretrained` (and friends) load from the Hugging Face Hub.
 HUB_PACKAGES = frozenset(
     """
@@ -54,14 +56,6 @@ _PIPELINE = Loader("model", 1, ("model",))
 _TRL_TRAINER = Loader("model", 0, ("model",), revision=())
 
 _ADAPTER_METHODS = frozenset({"load_lora_weights", "load_textual_inversion", "load_ip_adapter", "load_adapter"})
-_HUB_DOWNLOADS = frozenset({"hf_hub_download", "snapshot_download", "hf_hub_url"})
-_WEIGHT_URL_LOADERS = frozenset({"load_state_dict_from_url", "load_url", "download_url_to_file"})
-_FETCHERS = {
-    "requests": frozenset({"get", "request"}),
-    "httpx": frozenset({"get", "stream"}),
-    "urllib": frozenset({"urlretrieve", "urlopen"}),
-    "wget": frozenset({"download"}),
-}
 _SENTENCE_TRANSFORMERS = frozenset({"SentenceTransformer", "CrossEncoder", "SparseEncoder"})
 _VLLM = frozenset({"LLM", "EngineArgs", "AsyncEngineArgs"})
 
@@ -78,17 +72,17 @@ def loader_for(qualified: str) -> Loader | None:
         return _FROM_MODEL_ID
     if last in _ADAPTER_METHODS:
         return _ADAPTER_METHOD
-    if last in _HUB_DOWNLOADS:  # huggingface_hub, modelscope, or a method of an HfApi object
+    if last in HUB_DOWNLOADS:  # huggingface_hub, modelscope, or a method of an HfApi object
         return _HUB_DOWNLOAD
     if root == "datasets" and last in ("load_dataset", "load_dataset_builder"):
         return _DATASET
     if root == "torch" and "hub" in parts and last in ("load", "list", "help"):
         return _TORCH_HUB
-    if last in _WEIGHT_URL_LOADERS:
+    if last in WEIGHT_URL_LOADERS:
         return _WEIGHTS_URL
     if last == "get_file" and root in ("keras", "tensorflow", "tf"):
         return _KERAS_GET_FILE
-    if last in _FETCHERS.get(root, ()):
+    if last in FETCHERS.get(root, ()):
         return _FETCH
     if root == "sentence_transformers" and last in _SENTENCE_TRANSFORMERS:
         return _MODEL_FIRST

@@ -8,8 +8,6 @@ at the .ipynb file line and name the cell and the line inside it.
 
 from __future__ import annotations
 
-import re
-
 from mlgate import notebook
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
@@ -19,32 +17,10 @@ from mlgate.hub.python_code import Unit, scan_units
 from mlgate.hub.python_files import worth_parsing
 from mlgate.hub.references import Judge
 from mlgate.notes import Note
-from mlgate.problem import Place, Problem
-
-_IPYTHON_LINE = re.compile(r"[ \t]*[!%]")
-_PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "skip", "cache", "memit", "tensorflow_version"})
 
 
 def matches(path: str) -> bool:
     return path.endswith(".ipynb")
-
-
-def python_view(cell: str) -> str | None:
-    """The cell with IPython-only lines blanked (same length), or None for a non-Python cell magic."""
-    first = cell.split("\n", 1)[0].strip()
-    magic, _, target = first[2:].partition(" ")
-    if first.startswith("%%") and magic not in _PYTHON_CELL_MAGICS and not (magic == "writefile" and target.strip().endswith(".py")):
-        return None  # `%%writefile train.py` is Python that runs later: read it too
-    return "\n".join(" " * len(line) if _IPYTHON_LINE.match(line) else line for line in cell.split("\n"))
-
-
-def _placer(source: SourceFile, cell: notebook.Cell) -> Place:
-    def place(problem: Problem) -> Finding | Note:
-        line, column, cell_line = cell.locate(problem.offset)
-        message = f"{problem.message} (cell {cell.number}, line {cell_line})"
-        return problem.rule.finding(source.path, line, column, message, severity=problem.severity)
-
-    return place
 
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
@@ -54,8 +30,8 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     script = ShellScan(judge, source.text)
     units: list[Unit] = []
     for cell in notebook.code_cells(source):
-        place = _placer(source, cell)
-        view = python_view(cell.text)
+        place = notebook.cell_placer(source, cell)
+        view = notebook.python_view(cell.text)
         if view is not None and view.strip():
             units.append(Unit(view, place, index=len(units)))
         shell_text = notebook.shell_view(cell.text)

@@ -2,7 +2,7 @@
 
 One `PythonScan` covers a file, or every code cell of a notebook (cells share a namespace,
 so imports and constants of one cell resolve names in the next). Names are resolved
-statically and only from literals:
+statically and only from literals (the core's `python_flow.NameFlow`, shared with `models`):
 
 - import aliases: `import transformers as tf`, `from transformers import AutoModel as AM`;
 - string (and bool) constants: the latest literal assignment before the use, else the first
@@ -45,12 +45,10 @@ from mlgate.hub.references import (
 )
 from mlgate.notes import Note
 from mlgate.problem import Place, Problem
+from mlgate.python_flow import MAX_RESOLVE_DEPTH, UNKNOWN, NameFlow
 
-UNKNOWN = object()  # a value that cannot be read statically
-MAX_RESOLVE_DEPTH = 8
 _CHECKSUM_IN_FILE = re.compile(r"sha256|sha384|sha512|blake2|check_integrity|verify_checksum")
 _MUTATORS = frozenset({"update", "setdefault", "pop", "__setitem__", "clear"})
-_ENV_GETTERS = frozenset({"os.getenv", "os.environ.get"})
 _SHELL_RUNNERS = frozenset(
     {"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"}
 )
@@ -106,13 +104,6 @@ class Unit:
 
 
 @dataclass
-class _Binding:
-    key: tuple[int, int, int]  # (unit, line, column): where the assignment is
-    value: ast.expr | None  # None: not a literal we can follow (loop target, tuple unpacking, +=)
-    unit: Unit
-
-
-@dataclass
 class _Nodes:
     """The nodes of one unit the analysis visits, gathered in the collection walk."""
 
@@ -127,13 +118,11 @@ class _Nodes:
         return [call for call in self.calls if loader_for(scan.qualified(call.func) or "") is not None]
 
 
-class PythonScan:
+class PythonScan(NameFlow):
     def __init__(self, judge: Judge, whole_text: str):
+        super().__init__()
         self.judge = judge
         self.verified_in_file = _CHECKSUM_IN_FILE.search(whole_text) is not None
-        self.aliases: dict[str, str] = {}
-        self.bindings: dict[str, list[_Binding]] = {}
-        self.mutated: set[str] = set()
         self.consumed: set[int] = set()  # value nodes a loader call already judged
         self.problems: dict[tuple[str, int, int], tuple[Problem, Unit]] = {}
         self.shell = ShellScan(judge, whole_text)  # commands the code runs (os.system, subprocess)
@@ -197,100 +186,10 @@ class PythonScan:
             elif isinstance(node, ast.ClassDef):
                 found.classes.append(node)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                self._collect_import(node)
+                self.add_import(node)
             else:
-                self._collect_binding(node, unit)
+                self.add_binding(node, unit.index, unit)
         return found
-
-    def _collect_import(self, node: ast.Import | ast.ImportFrom) -> None:
-        """The aliases an import binds (`import transformers as tf`)."""
-        for name, imported in python_ast.imported_names(node):
-            if imported is not None and name != "*":
-                self.aliases[name] = imported
-
-    def _collect_binding(self, node: ast.AST, unit: Unit) -> None:
-        """The names a statement (or comprehension) assigns, with the value when it is one expression."""
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                self._bind(target, node.value, node, unit)
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
-            self._bind(node.target, node.value if isinstance(node, ast.AnnAssign) else None, node, unit)
-        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-            self._bind(node.target, None, node if not isinstance(node, ast.comprehension) else node.target, unit)
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                if item.optional_vars is not None:
-                    self._bind(item.optional_vars, None, node, unit)
-
-    def _bind(self, target: ast.expr, value: ast.expr | None, where: ast.stmt | ast.expr, unit: Unit) -> None:
-        if isinstance(target, ast.Name):
-            key = (unit.index, where.lineno, where.col_offset)
-            self.bindings.setdefault(target.id, []).append(_Binding(key, value, unit))
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self._bind(element, None, where, unit)
-        elif isinstance(target, ast.Starred):
-            self._bind(target.value, None, where, unit)
-        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
-            self.mutated.add(target.value.id)
-
-    def _binding(self, name: str, at: tuple[int, int, int]) -> _Binding | None:
-        bindings = self.bindings.get(name)
-        if not bindings:
-            return None
-        ordered = sorted(bindings, key=lambda binding: binding.key)
-        before = [binding for binding in ordered if binding.key <= at]
-        return before[-1] if before else ordered[0]
-
-    # --- static values ------------------------------------------------------------------------
-
-    def qualified(self, node: ast.expr) -> str | None:
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if isinstance(node, ast.Name):
-            base = self.aliases.get(node.id, node.id)
-        elif isinstance(node, ast.Call):
-            base = (self.qualified(node.func) or "_") + "()"
-        else:
-            base = "_"
-        return ".".join([base, *reversed(parts)])
-
-    def literal(self, node: ast.expr | None, at: tuple[int, int, int], depth: int = 0) -> object:
-        """The str/bool/None a node statically is, or UNKNOWN; follows constants."""
-        if node is None or depth > MAX_RESOLVE_DEPTH:
-            return UNKNOWN
-        if isinstance(node, ast.Constant):
-            return node.value if isinstance(node.value, (str, bool)) or node.value is None else UNKNOWN
-        if isinstance(node, ast.Name):
-            binding = self._binding(node.id, at)
-            if binding is None or binding.value is None:
-                return UNKNOWN
-            return self.literal(binding.value, binding.key, depth + 1)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            left, right = self.literal(node.left, at, depth + 1), self.literal(node.right, at, depth + 1)
-            return left + right if isinstance(left, str) and isinstance(right, str) else UNKNOWN
-        if isinstance(node, ast.JoinedStr):  # f"{ORG}/{NAME}" with both constants
-            parts = [
-                self.literal(
-                    part.value if isinstance(part, ast.FormattedValue) and part.format_spec is None and part.conversion == -1 else part,
-                    at,
-                    depth + 1,
-                )
-                for part in node.values
-            ]
-            strings = [part for part in parts if isinstance(part, str)]
-            return "".join(strings) if len(strings) == len(parts) else UNKNOWN
-        # `os.getenv("X", "ns/m")`, `kwargs.get("model_id", "ns/m")`: the default when nothing is set
-        if (
-            isinstance(node, ast.Call)
-            and len(node.args) == 2
-            and not node.keywords
-            and (self.qualified(node.func) in _ENV_GETTERS or (isinstance(node.func, ast.Attribute) and node.func.attr == "get"))
-        ):
-            return self.literal(node.args[1], at, depth + 1)
-        return UNKNOWN
 
     # --- data flow into loaders ---------------------------------------------------------------------
 
@@ -312,7 +211,7 @@ class PythonScan:
         if isinstance(node, ast.Attribute):
             return {node.attr}
         if isinstance(node, ast.Name):
-            binding = self._binding(node.id, at)
+            binding = self.binding(node.id, at)
             inner = self.flow_names(binding.value, binding.key, depth + 1) if binding is not None and binding.value is not None else set()
             return {node.id} | inner
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
@@ -348,24 +247,13 @@ class PythonScan:
             return None
         return loader.kind, loader.bare
 
-    def source_node(self, node: ast.expr | None, at: tuple[int, int, int]) -> ast.expr | None:
-        """The literal a Name stands for (to mark it judged), else the node itself."""
-        for _ in range(MAX_RESOLVE_DEPTH):
-            if not isinstance(node, ast.Name):
-                return node
-            binding = self._binding(node.id, at)
-            if binding is None or binding.value is None:
-                return node
-            node, at = binding.value, binding.key
-        return node
-
     def dict_entries(self, node: ast.expr, at: tuple[int, int, int], unit: Unit, depth: int = 0) -> dict[str, tuple[ast.expr, int]] | None:
         """{key: (value node, offset of the key)} of a literal dict, or None when unknowable."""
         if depth > MAX_RESOLVE_DEPTH:
             return None
         if isinstance(node, ast.Name):
-            binding = self._binding(node.id, at)
-            if node.id in self.mutated or binding is None or binding.value is None or binding.unit is not unit:
+            binding = self.binding(node.id, at)
+            if node.id in self.mutated or binding is None or binding.value is None or binding.owner is not unit:
                 return None
             return self.dict_entries(binding.value, binding.key, unit, depth + 1)
         entries: dict[str, tuple[ast.expr, int]] = {}

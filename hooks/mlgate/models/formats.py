@@ -117,10 +117,12 @@ def sniff_head(head: bytes, size: int) -> str | None:
         return "hdf5"
     if _safetensors_like(head, size):
         return "safetensors"
+    if head[257:262] == b"ustar":
+        # before the pickle test: a tar's first bytes are a member name, which may read as
+        # pickle opcodes (`certified/...` starts with GLOBAL); scan_tar judges that reading too
+        return "tar"
     if looks_like_pickle(head):
         return "pickle"
-    if head[257:262] == b"ustar":
-        return "tar"
     if joblib_files.compression_of(head) is not None:
         return "compressed"
     return None

@@ -32,6 +32,7 @@ each node of the tree knows where it was written.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -296,9 +297,9 @@ class FileTemplates:
             return
         self.parsed += 1
         self.characters += len(template)
-        budget = Budget(min(TEMPLATE_WORK, self.work))
-        verdict = judge(template, chat=chat, budget=budget)
-        self.work -= min(TEMPLATE_WORK, self.work) - max(budget.left, 0)
+        units = min(TEMPLATE_WORK, self.work)
+        verdict, spent = _judged(template, chat, units) if len(template) <= _REMEMBERED_TEMPLATE else _judge_within(template, chat, units)
+        self.work -= spent
         if verdict is None:
             return
         names = ", ".join(list(dict.fromkeys(_shown(construct.label) for construct in verdict.constructs))[:_SHOWN])
@@ -318,6 +319,19 @@ class FileTemplates:
             f"{MAX_CHARACTERS >> 20} MiB or folding work judged per file: they cannot be checked"
         )
         return self.found + [self.where.finding(UNPARSEABLE, message, self.skipped[0])]
+
+
+def _judge_within(template: str, chat: bool, units: int) -> tuple[Verdict | None, int]:
+    """`judge` within `units` of work, and the work it took."""
+    budget = Budget(units)
+    verdict = judge(template, chat=chat, budget=budget)
+    return verdict, units - max(budget.left, 0)
+
+
+# lm-eval's task files repeat the same `doc_to_text` template in thousands of files: a short
+# template's verdict (immutable) is kept for the run, for 4096 texts at most.
+_REMEMBERED_TEMPLATE = 8 << 10  # characters: what the cache can hold stays a few tens of MB
+_judged = functools.lru_cache(maxsize=4096)(_judge_within)
 
 
 def _decoded(raw: str) -> str | None:

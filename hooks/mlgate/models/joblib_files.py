@@ -1,6 +1,6 @@
 """joblib files: a pickle with raw array bytes inside it, possibly compressed as a whole.
 
-    scan_compressed(data, where, options, *, expected=True, allowance=None) -> list[Finding]
+    scan_compressed(data, where, options, *, expected=True, allowance=None, container=None) -> list[Finding]
     compression_of(head: bytes) -> str | None
     inflated_head(data, size: int) -> bytes: the first decompressed bytes (sniffing)
     open_decompressor(kind: str) -> (streaming decompressor, the exception it raises); ScanError without lz4
@@ -31,6 +31,8 @@ linear in its size; what lies past a bound is not analysed and says so (MOD004).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from mlgate.files import ScanError
 from mlgate.findings import Finding
@@ -153,8 +155,19 @@ class Allowance:
         self.total = self.remaining
 
 
-def scan_compressed(data, where: Where, options: dict, *, expected: bool = True, allowance: Allowance | None = None) -> list[Finding]:
-    """Decompresses a compressed joblib file (within the allowance) and scans the pickle inside."""
+def scan_compressed(
+    data,
+    where: Where,
+    options: dict,
+    *,
+    expected: bool = True,
+    allowance: Allowance | None = None,
+    container: Callable[[bytearray, Where], list[Finding] | None] | None = None,
+) -> list[Finding]:
+    """Decompresses a compressed joblib file (within the allowance) and scans the pickle inside.
+    Content that is not a pickle is offered to `container`, which scans it when it is an archive
+    its loaders read compressed (a `.tar.gz`: tarfile's "r:*", NeMo, SageMaker's model.tar.gz)
+    and returns None for anything else."""
     from mlgate.models import pickles  # pickles imports this module for BUILD_HOOKS
 
     kind = compression_of(bytes(data[:_ZF_HEADER]))
@@ -166,7 +179,9 @@ def scan_compressed(data, where: Where, options: dict, *, expected: bool = True,
     capped = len(content) > allowance.remaining
     del content[allowance.remaining :]
     allowance.remaining -= len(content)
-    if pickles.looks_like_pickle(bytes(content[:_SNIFF])):
+    if container is not None and (inside := container(content, inner)) is not None:
+        found = inside  # an archive (it judges the pickle reading of its own first bytes)
+    elif pickles.looks_like_pickle(bytes(content[:_SNIFF])):
         found = pickles.scan_pickle(content, inner, options, expected=True, max_pickles=MAX_STREAM_PICKLES)
         if capped:  # the pickle cut at the cap is an artefact of the cut
             found = [finding for finding in found if finding.rule is not UNPARSEABLE]

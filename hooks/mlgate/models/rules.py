@@ -168,3 +168,25 @@ EXPANSION_BOMB = Rule(
     owasp_ml="ML06",
     cwe=(409, 400),
 )
+UNSAFE_LOAD_CALL = Rule(
+    "MOD017",
+    "unsafe-load-call",
+    HOOK,
+    Severity.HIGH,
+    "Python code loads a model or data file with a loader that can run code (torch.load without weights_only, pickle, joblib, "
+    "numpy allow_pickle, Keras safe_mode=False...); severity by where the path comes from",
+    "load weights with weights_only=True or from safetensors, arrays with allow_pickle=False, Keras with safe_mode=True; "
+    "never unpickle a file someone else can swap",
+    owasp_ml="ML06",
+    cwe=(502,),
+)
+WEIGHTS_ONLY_BYPASS = Rule(
+    "MOD018",
+    "torch-weights-only-bypass",
+    HOOK,
+    Severity.HIGH,
+    "torch.load(weights_only=True) on a torch version the repository pins below 2.6.0, where weights_only can be bypassed (CVE-2025-32434)",
+    "require torch>=2.6.0; until then load weights from safetensors",
+    owasp_ml="ML06",
+    cwe=(502,),
+)

@@ -23,7 +23,7 @@ import mmap
 import os
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -88,7 +88,15 @@ def matches(path: str) -> bool:
     return True
 
 
+# `ScanContext.once` purpose of a file's scan: a model file that Python code loads (load_calls) is scanned once per run.
+PURPOSE = "models.scan"
+
+
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
+    return context.once(PURPOSE, source, lambda scanned: _scan(scanned, context))
+
+
+def _scan(source: SourceFile, context: ScanContext) -> list[Finding]:
     entries, problem = allowlist(context.options)
     pinned = entries.get(source.path)
     with _content(source) as data:
@@ -137,12 +145,20 @@ def _normal_path(path: str) -> str:
 
 @contextmanager
 def _content(source: SourceFile) -> Iterator[bytes | mmap.mmap]:
-    """The file's bytes: read when small, memory-mapped otherwise (only touched pages are
-    read, which keeps a 1 GB checkpoint scan at a few MB of memory)."""
+    """The file's bytes: read when small (once for every hook: the others decode the same bytes
+    as text), memory-mapped otherwise (only touched pages are read, which keeps a 1 GB checkpoint
+    scan at a few MB of memory)."""
+    try:
+        small = source.small_bytes(_SMALL_FILE)
+    except OSError as error:
+        raise _unreadable(error) from None
+    if small is not None:
+        yield small
+        return
     try:
         handle = source.open_binary()
     except OSError as error:
-        raise ScanError(f"cannot read file: {error.strerror or error}") from None
+        raise _unreadable(error) from None
     with handle:
         if os.fstat(handle.fileno()).st_size <= _SMALL_FILE:
             yield handle.read()
@@ -155,6 +171,10 @@ def _content(source: SourceFile) -> Iterator[bytes | mmap.mmap]:
                 mapped.close()
             except BufferError:
                 pass  # a view into it is still referenced; it closes when that goes
+
+
+def _unreadable(error: OSError) -> ScanError:
+    return ScanError(f"cannot read file: {error.strerror or error}")
 
 
 class _Job:
@@ -270,12 +290,17 @@ class _Job:
         if kind == "tar":
             return self.scan_tar(data, where, depth)
         if kind == "compressed":
-            if not model_named(name) and not _inflates_to_pickle(data):
-                return []
+            if not model_named(name) and self.sniff(joblib_files.inflated_head(data[:_COMPRESSED_SNIFF], HEAD_SIZE), HEAD_SIZE) not in (
+                "pickle",
+                "tar",
+            ):
+                return []  # compressed data under an unrelated name (`x.csv.gz`) that holds no pickle or archive
             # joblib < 0.10 kept each array of a compressed dump in a side file `x.pkl_01.npy.z`:
             # raw array bytes that ZNDArrayWrapper hands to ndarray.__setstate__, not a pickle
             side_file = suffixes(name)[-2:] == [".npy", ".z"]
-            return joblib_files.scan_compressed(data, where, options, expected=not side_file, allowance=self.inflation)
+            return joblib_files.scan_compressed(
+                data, where, options, expected=not side_file, allowance=self.inflation, container=self.compressed_tar(depth)
+            )
         if kind == "npy":
             return numpy_files.scan_npy(data, where, options, expected=True)
         if kind == "hdf5":
@@ -291,6 +316,19 @@ class _Job:
             "7z": sevenzip.scan,
         }
         return formats[kind](data, where)
+
+    def compressed_tar(self, depth: int) -> Callable[[bytearray, Where], list[Finding] | None]:
+        """Scans decompressed content that is a tar archive (a `.tar.gz`) member by member, as
+        the loaders that open such archives read it; None for content of any other kind."""
+
+        def scan_if_tar(content: bytearray, where: Where) -> list[Finding] | None:
+            if self.sniff(bytes(content[:HEAD_SIZE]), len(content)) != "tar":
+                return None
+            if depth + 1 > MAX_DEPTH:
+                return [_too_deep(where)]
+            return self.scan_tar(content, where, depth + 1)
+
+        return scan_if_tar
 
     # -- zip --------------------------------------------------------------------------------
     def scan_zip(self, data, where: Where, depth: int) -> list[Finding]:
@@ -374,6 +412,10 @@ class _Job:
         members, escaping = tar_members(data)
         legacy_torch = {name for name, _, _ in members} >= torch_formats.LEGACY_TAR_MEMBERS
         found = [where.finding(ARCHIVE_TAMPERING, message, offset) for message, offset in escaping]
+        if pickles.calls_when_unpickled(data):
+            # torch.load tries a real file as a legacy tar first; pickle.load reads the same
+            # bytes as opcodes from the first member's name on: both readings are judged
+            found += pickles.scan_pickle(data, where, self.options, expected=False, nested=self.nested(depth))
         for name, start, size in members:
             inner = where.inside(name)
             if legacy_torch and name in ("storages", "tensors"):
@@ -429,11 +471,6 @@ def _pickle_holds(data, offset: int) -> bool:
     """Whether the pickle at the start covers `offset`: zip bytes pickled as a value make
     a pickle; a zip after the pickle is a polyglot zip-reading loaders see differently."""
     return walk(data, max_pickles=1).end > offset
-
-
-def _inflates_to_pickle(data) -> bool:
-    """Whether compressed data under an unrelated name (`x.csv.gz`) holds a pickle."""
-    return pickles.looks_like_pickle(joblib_files.inflated_head(data[:_COMPRESSED_SNIFF], HEAD_SIZE))
 
 
 def tar_members(data) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:

@@ -16,7 +16,8 @@ for the shell tasks (`Bash@3`, `CmdLine@2`, `ShellScript@2`); the inputs of othe
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from mlgate import yamlfile
 from mlgate.files import SourceFile
@@ -35,10 +36,20 @@ class CiSystem:
     image_keys: frozenset[str]
     shell_tasks: tuple[str, ...] = ()  # Azure: `task:` names whose `inputs` hold shell
     not_containers: frozenset[str] = frozenset()  # keys holding a VM or agent, whose `image:` is no container
+    # Asked of every file of a repository: the patterns as one expression, as `fnmatch.fnmatchcase`
+    # reads each, tried only on a path holding the longest literal piece of one of them (`/.buildkite/`).
+    _expression: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _pieces: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_expression", re.compile("|".join(fnmatch.translate(pattern) for pattern in self.patterns)))
+        # a pattern with `?` or `[...]` has no piece every match holds as written: the empty piece
+        pieces = tuple("" if "?" in pattern or "[" in pattern else max(pattern.split("*"), key=len) for pattern in self.patterns)
+        object.__setattr__(self, "_pieces", pieces)
 
     def matches(self, path: str) -> bool:
         path = "/" + path
-        return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.patterns)
+        return any(piece in path for piece in self._pieces) and self._expression.match(path) is not None
 
 
 def _keys(*names: str) -> frozenset[str]:
@@ -72,8 +83,13 @@ def system_of(path: str) -> CiSystem | None:
     return next((system for system in SYSTEMS if system.matches(path)), None)
 
 
+# Every system's literal pieces in one expression: the YAML files of no system are answered in one search.
+_ANY_PIECE = re.compile("|".join(re.escape(piece) for system in SYSTEMS for piece in system._pieces))
+
+
 def matches(path: str) -> bool:
-    return system_of(path) is not None
+    # every system's files are YAML: the other files of a repository are answered without a pattern
+    return path.endswith((".yml", ".yaml")) and _ANY_PIECE.search("/" + path) is not None and system_of(path) is not None
 
 
 class _Reader:

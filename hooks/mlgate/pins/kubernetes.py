@@ -192,7 +192,8 @@ def _is_kustomization(source: SourceFile, document: yamlfile.Node) -> bool:
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     if source.path.endswith(".json") and not kubernetes.json_is_manifest(source):
         return
-    if _release_folder(source.path) or not _PREFILTER.search(source.text):
+    # `in` first: the expression's leading `\b` makes it try every position of every YAML file
+    if _release_folder(source.path) or "image" not in source.text or not _PREFILTER.search(source.text):
         return
     parsed, documents, error = kubernetes.load(source)
     values_file = kubernetes.is_values_file(source)

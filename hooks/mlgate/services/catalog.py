@@ -57,6 +57,9 @@ class Service:
     # Settings that open an API which loads and so runs code (Triton's model control): every
     # reachable API of the service is then critical.
     loads_code_by: tuple[tuple[str, str | None], ...] = ()
+    # Variables listing the web origins it answers (comma-separated): `*` or a scheme wildcard
+    # (`http://*`) among them lets any web page the user opens call it through the browser.
+    origins_by: tuple[str, ...] = ()
 
     @property
     def severity(self) -> Severity:
@@ -82,6 +85,15 @@ class Service:
 _JUPYTER_APPS = ("ServerApp", "NotebookApp", "IdentityProvider")
 
 SERVICES: tuple[Service, ...] = (
+    Service(  # before Ray: its names start with `kuberay` too
+        "kuberay-apiserver",
+        "KubeRay API server",
+        "it creates and deletes Ray clusters and submits jobs to them with the operator's rights, and has no "
+        "authentication of its own (KubeRay ships a security proxy for that): whoever reaches it runs code in the cluster",
+        (Port(8888, "HTTP API", CRITICAL), Port(8887, "gRPC API", CRITICAL)),
+        images=("kuberay/apiserver",),
+        keywords=("kuberay-apiserver",),
+    ),
     Service(
         "ray",
         "Ray",
@@ -162,6 +174,13 @@ SERVICES: tuple[Service, ...] = (
         auth_by=tuple((f"--{app}.password", None) for app in _JUPYTER_APPS[:2]) + (("--PasswordIdentityProvider.hashed_password", None),),
         disabled_by=tuple((f"--{app}.token", "") for app in _JUPYTER_APPS) + (("JUPYTER_TOKEN", ""),),
     ),
+    Service(  # recognised only through its Helm chart (charts.py): the hub and the proxy in front of it
+        "jupyterhub",
+        "JupyterHub",
+        "whoever logs in gets a notebook server, a shell in the cluster; an authenticator that lets anyone in "
+        "hands one to anyone who finds the address",
+        (Port(80, "hub and its users' notebook servers", CRITICAL),),
+    ),
     Service(
         "ollama",
         "Ollama",
@@ -172,6 +191,7 @@ SERVICES: tuple[Service, ...] = (
         commands=("ollama serve",),
         keywords=("ollama",),
         bind_by=("OLLAMA_HOST",),
+        origins_by=("OLLAMA_ORIGINS",),
     ),
     Service(
         "vllm",

@@ -207,16 +207,18 @@ def service_findings(source: SourceFile, name: str, node: yamlfile.Node, proxies
     service, settings = configure(service, lines, env)
     if service is None:
         return []
-    findings = report.credentials(source.path, [service], settings.values())
+    network_mode = yamlfile.get(node, "network_mode")
+    host_network = network_mode is not None and yamlfile.text_of(network_mode) == "host"
+    published = bool(yamlfile.elements(yamlfile.get(node, "ports"))) or host_network  # 127.0.0.1: ports too: the host's browser
+    findings = report.configuration(source.path, [service], settings.values(), browser=published)
     launch = Launch(service, node_spot(source, image_node or node), settings)
     bound, _ = launch.binding()
     if bound == "loopback":
         return findings  # listening on the container's loopback: publishing reaches nothing
-    network_mode = yamlfile.get(node, "network_mode")
     # On the host's network the service's own default decides (an official image binds every interface).
     if (
         network_mode is not None
-        and yamlfile.text_of(network_mode) == "host"
+        and host_network
         and (bound != "default" or service.binds_all_by_default or service_of_image(image) is service)
     ):
         exposures.append(Exposure(node_spot(source, network_mode), launch.port(), "on every interface of the host (network_mode: host)"))

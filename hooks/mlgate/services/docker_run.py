@@ -67,7 +67,7 @@ def findings(path: str, command: shell.Command, locate: Locate) -> list[Finding]
     service, settings = compose.configure(service_of_image(image.text), lines, env)
     if service is None:
         return []
-    found = report.credentials(path, [service], settings.values())
+    found = report.configuration(path, [service], settings.values(), browser=bool(published) or host_network is not None)
     exposures = []
     for value, spot in published:
         parsed = compose.short_port(value)

@@ -92,7 +92,7 @@ class _Image:
         )
         if service is None:
             return []
-        findings = report.credentials(path, [service], settings.values())
+        findings = report.configuration(path, [service], settings.values())
         launch = Launch(service, (1, 1), settings)
         bound, _ = launch.binding()
         exposure = report.bind_exposure(launch)

@@ -25,7 +25,7 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
         match.group(1): Setting(match.group(1), match.group(3), source.position(match.start(3)), "$" in match.group(3))
         for match in _LINE.finditer(source.text)
     }
-    findings = report.credentials(source.path, SERVICES, settings.values())  # whichever container reads it
+    findings = report.configuration(source.path, SERVICES, settings.values())  # whichever container reads it
     service = compose.service_from_env(settings)
     if service is not None:
         findings += report.launched(source.path, Launch(service, (1, 1), settings))

@@ -2,7 +2,7 @@
 with `ast`: `c.ServerApp.ip = '0.0.0.0'` with `c.ServerApp.token = ''` (and no password) is a
 notebook server anyone on the network can run code on (SVC002 at the token). A wildcard
 `allow_origin` with that empty token lets any web page the user opens drive the kernels
-through the browser, even on loopback (SVC002 at the origin)."""
+through the browser, even on loopback (SVC004 at the origin)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from mlgate.hook import ScanContext, Scanner
 from mlgate.services import report
 from mlgate.services.catalog import BY_KEY
 from mlgate.services.launch import Launch, Setting, authenticated, disabled
-from mlgate.services.rules import AUTH_DISABLED
+from mlgate.services.rules import ANY_ORIGIN
 
 _NAME = re.compile(r"jupyter_\w*config\.py")
 _TRAIT = re.compile(r"(ServerApp|NotebookApp|IdentityProvider|PasswordIdentityProvider)\.(\w+)")
@@ -64,7 +64,7 @@ def _any_origin(path: str, settings: dict[str, Setting]) -> list[Finding]:
                 f"{name.removeprefix('--')}={setting.value!r} with an empty token lets any web page the user opens send "
                 f"requests to this notebook server from the browser, even when it listens on 127.0.0.1: {jupyter.danger}"
             )
-            found.append(AUTH_DISABLED.finding(path, *setting.spot, message, severity=jupyter.severity))
+            found.append(ANY_ORIGIN.finding(path, *setting.spot, message, severity=jupyter.severity))
     return found
 
 

@@ -2,11 +2,13 @@
 
 Exposed means reachable from outside the cluster:
 - a `Service` of type `LoadBalancer` or `NodePort`, or with `externalIPs`, whose selector
-  picks a pod of the same file running a known service (or, when no pod in the file
-  matches, whose name says which service it fronts) -> at that port entry;
-- an `Ingress` whose backend is such a service, unless its annotations put authentication
-  in front (`nginx.ingress.kubernetes.io/auth-url`, `auth-type`, a Traefik auth middleware)
-  -> at the backend;
+  picks a pod running a known service, of the same file or else of a YAML file beside it (a
+  folder applied together), or, when no pod matches, whose name says which service it fronts
+  -> at that port entry (a setting of a pod of another file that turns authentication off is
+  reported in that file, where it is written);
+- an `Ingress` whose backend is such a service (its Service in this file or one beside it),
+  unless its annotations put authentication in front (`nginx.ingress.kubernetes.io/auth-url`,
+  `auth-type`, a Traefik auth middleware) -> at the backend;
 - `hostNetwork: true`, or a `hostPort`, on a pod running a known service;
 - KubeRay: `headGroupSpec.serviceType: LoadBalancer|NodePort`, `enableIngress: true`.
 A `ClusterIP` Service alone is not exposed, nor a load balancer the cloud's annotations make
@@ -20,7 +22,8 @@ reported at the Secret. Pods are found wherever a `containers:` list
 is (Deployments, StatefulSets, Jobs, CronJobs, custom resources). Helm `values.yaml`:
 `service.type` and `ingress.enabled` next to an `image` of a known service (or in a chart
 folder named after one), wherever they sit in the chart's block; `auth.enabled: false` there
-is authentication switched off. A custom image counts when its name and its own port say which
+is authentication switched off. The charts of charts.py are read with their own keys
+(helm_values.py), a JupyterHub `config.yaml` too. A custom image counts when its name and its own port say which
 service it is (`acme/mlflow-server` on 5000). YAML that is not a manifest is skipped by a prefilter,
 a compose file under another name goes to compose.py, Ray launcher YAML to scripts.py.
 
@@ -41,12 +44,14 @@ from mlgate import kubernetes, yamlfile
 from mlgate.files import InvalidText, ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
-from mlgate.services import compose, report, scripts
+from mlgate.services import compose, helm_values, report, scripts
+from mlgate.services.annotations import EXPOSING_TYPES, MIDDLEWARE_AUTH, authenticates, internal_load_balancer
 from mlgate.services.catalog import BY_KEY, Service
 from mlgate.services.launch import (
     Launch,
     Setting,
     classify_address,
+    disabled,
     image_requires_token,
     options,
     service_of_image,
@@ -57,26 +62,18 @@ from mlgate.services.launch import (
 from mlgate.services.report import Exposure, node_spot
 
 _PREFILTER = re.compile(r"\b(?:kind|containers|headGroupSpec|image|repository|head_start_ray_commands)[\"']?\s*:")
-_EXPOSING_TYPES = frozenset({"LoadBalancer", "NodePort"})
-_PROXY_IMAGES = ("oauth2-proxy", "oauth2_proxy", "pomerium", "authelia", "vouch-proxy", "keycloak-gatekeeper", "kube-rbac-proxy")
-_AUTH_KEY = re.compile(r"auth", re.IGNORECASE)
-# Annotation values that turn an auth annotation off (`alb.../auth-type: none`, `enable-global-auth: "false"`).
-_AUTH_OFF = frozenset({"", "none", "false", "off", "no", "0", "optional", "optional_no_ca"})
-_TRAEFIK_MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares"
-_MIDDLEWARE_AUTH = ("basicAuth", "digestAuth", "forwardAuth")
-# Annotations (lower-case values) that give a load balancer an address in the private network
-# only: reachable from inside it alone, like a ClusterIP Service.
-_INTERNAL_LOAD_BALANCER = {
-    "service.beta.kubernetes.io/aws-load-balancer-internal": frozenset({"true", "0.0.0.0/0"}),
-    "service.beta.kubernetes.io/aws-load-balancer-scheme": frozenset({"internal"}),
-    "alb.ingress.kubernetes.io/scheme": frozenset({"internal"}),
-    "networking.gke.io/load-balancer-type": frozenset({"internal"}),
-    "cloud.google.com/load-balancer-type": frozenset({"internal"}),
-    "kubernetes.io/ingress.class": frozenset({"gce-internal"}),
-    "service.beta.kubernetes.io/azure-load-balancer-internal": frozenset({"true"}),
-    "appgw.ingress.kubernetes.io/use-private-ip": frozenset({"true"}),
-    "service.beta.kubernetes.io/oci-load-balancer-internal": frozenset({"true"}),
-}
+# A chart's values under another name (JupyterHub's `config.yaml`): only a setting that lets anyone in matters there.
+_CHART_KEYS = re.compile(r"\bauthenticator_class\s*:")
+_PROXY_IMAGES = (
+    "oauth2-proxy",
+    "oauth2_proxy",
+    "pomerium",
+    "authelia",
+    "vouch-proxy",
+    "keycloak-gatekeeper",
+    "kube-rbac-proxy",
+    "kuberay/security-proxy",
+)
 _RAY_KINDS = ("RayCluster", "RayService", "RayJob")
 _HEAD_SERVICE = "-head-svc"  # KubeRay names a cluster's head Service `<cluster>-head-svc`
 _RAY_CLUSTER_LABEL = "ray.io/cluster"
@@ -95,8 +92,21 @@ class _Container:
 @dataclass
 class _Pod:
     labels: dict[str, str]
+    path: str  # the file that defines it: where a setting of its containers is reported
     containers: list[_Container] = field(default_factory=list)
     proxied: bool = False
+
+
+@dataclass
+class _Folder:
+    """What one YAML file offers the files beside it: its pods and its Services' selectors and ports."""
+
+    pods: list[_Pod]
+    services: dict[str, tuple[dict[str, str], yamlfile.Node | None]]  # name -> (selector, spec)
+
+
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
 
 
 _labels = kubernetes.labels
@@ -218,16 +228,9 @@ class _Manifest:
 
     def read(self, documents: list[yamlfile.Node]) -> None:
         """Every resource of the file's manifests, each kind once what it refers to is known."""
-        by_kind: dict[str, list[yamlfile.Node]] = {}
-        for resource in (item for document in documents for item in kubernetes.resources(document)):
-            by_kind.setdefault(yamlfile.text_of(yamlfile.get(resource, "kind")) or "", []).append(resource)
-        for document in by_kind.get("Secret", []) + by_kind.get("ConfigMap", []):  # what the pods' environment reads
-            self.stores.add(document)
+        by_kind = self.read_pods(documents)
         for document in by_kind.get("Middleware", []):
             self.middleware(document)
-        for document in documents:
-            for spec, labels in kubernetes.pods(document):
-                self.pod(spec, labels)
         # clusters before the Services and Ingresses in front of their head service
         for document in [document for kind in _RAY_KINDS for document in by_kind.get(kind, [])]:
             self.ray_cluster(document)
@@ -236,11 +239,53 @@ class _Manifest:
         for document in by_kind.get("Ingress", []):
             self.ingress(document)
 
+    def read_pods(self, documents: list[yamlfile.Node]) -> dict[str, list[yamlfile.Node]]:
+        """The Secrets and ConfigMaps, then the pods of the file; its resources by kind."""
+        by_kind: dict[str, list[yamlfile.Node]] = {}
+        for resource in (item for document in documents for item in kubernetes.resources(document)):
+            by_kind.setdefault(yamlfile.text_of(yamlfile.get(resource, "kind")) or "", []).append(resource)
+        for document in by_kind.get("Secret", []) + by_kind.get("ConfigMap", []):  # what the pods' environment reads
+            self.stores.add(document)
+        for document in documents:
+            for spec, labels in kubernetes.pods(document):
+                self.pod(spec, labels)
+        return by_kind
+
+    def siblings(self) -> Iterator[SourceFile]:
+        """The readable YAML files beside this one (a folder applied together, `kubectl apply -f dir/`)."""
+        paths = sorted(path for path in self.source.abspath.parent.glob("*.y*ml") if path != self.source.abspath)
+        for path in paths[:_MAX_SIBLINGS]:
+            try:
+                sibling = self.context.source(path)
+                sibling.text  # noqa: B018 - read here, so that a file we cannot read is skipped
+            except ScanError:
+                continue  # that file's own errors are reported when it is scanned
+            yield sibling
+
+    def folder(self, sibling: SourceFile) -> _Folder:
+        """The pods and Services of a file beside this one, read once per run."""
+        return self.context.once("services.kubernetes.folder", sibling, lambda source: _folder(source, self.context))
+
+    def sibling_pods(self, selector: dict[str, str]) -> list[_Pod]:
+        """The pods of the files beside this one that `selector` picks."""
+        found = []
+        for sibling in self.siblings():
+            if "containers" in sibling.text and all(value in sibling.text for value in selector.values()):
+                found += [pod for pod in self.folder(sibling).pods if _selects(selector, pod.labels)]
+        return found
+
+    def sibling_service(self, name: str) -> tuple[dict[str, str], yamlfile.Node | None] | None:
+        """(selector, spec) of the Service `name` defined in a file beside this one."""
+        for sibling in self.siblings():
+            if "Service" in sibling.text and name in sibling.text and name in (services := self.folder(sibling).services):
+                return services[name]
+        return None
+
     # pods --------------------------------------------------------------------------------
 
     def pod(self, spec: yamlfile.Node, labels: dict[str, str]) -> None:
         source = self.source
-        pod = _Pod(labels)
+        pod = _Pod(labels, source.path)
         host_network = next((node for node in yamlfile.readings(spec, "hostNetwork") if yamlfile.boolean(node)), None)
         for container in kubernetes.containers(spec):
             image = yamlfile.text_of(yamlfile.get(container, "image")) or ""
@@ -257,7 +302,8 @@ class _Manifest:
             service, settings = compose.configure(service, lines, env)
             if service is None:
                 continue
-            self.findings += report.credentials(source.path, [service], settings.values())
+            # a pod answers no web page of its own: an exposed Ollama is SVC001 whatever its origins
+            self.findings += report.configuration(source.path, [service], settings.values(), browser=False)
             launch = Launch(service, node_spot(source, yamlfile.get(container, "image") or container), settings)
             if launch.binding()[0] == "loopback":
                 continue
@@ -286,8 +332,10 @@ class _Manifest:
         if not exposures:
             return
         service = container.service
+        # a setting that turns authentication off is reported where it is written: the pod's file
+        path = pod.path if disabled(service, container.settings) else self.source.path
         self.findings += report.judge(
-            self.source.path,
+            path,
             service,
             exposures,
             container.settings,
@@ -304,7 +352,7 @@ class _Manifest:
         belongs to (its settings); when neither does, the Service's name (and selector) may say
         which service it fronts (`mlflow-tracking`, `ray.io/node-type`).
         """
-        pods = [pod for pod in self.pods if selector and all(pod.labels.get(key) == value for key, value in selector.items())]
+        pods = [pod for pod in self.pods if _selects(selector, pod.labels)] or (self.sibling_pods(selector) if selector else [])
         for pod in pods:
             for container in pod.containers:
                 exposures = [Exposure(node_spot(self.source, node), _target_port(container, target), how) for target, node in port_entries]
@@ -331,12 +379,10 @@ class _Manifest:
             return [self.ray_clusters[name]]
         named = re.compile(rf"^\s*name:\s*[\"']?{re.escape(name)}[\"']?\s*(?:#.*)?$", re.MULTILINE)
         found = []
-        siblings = sorted(path for path in self.source.abspath.parent.glob("*.y*ml") if path != self.source.abspath)
-        for path in siblings[:_MAX_SIBLINGS]:
+        for sibling in self.siblings():
+            if "headGroupSpec" not in sibling.text or not named.search(sibling.text):
+                continue
             try:
-                sibling = self.context.source(path)
-                if "headGroupSpec" not in sibling.text or not named.search(sibling.text):
-                    continue
                 parsed, documents, _ = kubernetes.load(sibling)
             except ScanError:
                 continue  # that file's own errors are reported when it is scanned
@@ -357,13 +403,11 @@ class _Manifest:
         self.services[name] = (document, spec)
         kind = yamlfile.text_of(yamlfile.get(spec, "type")) or "ClusterIP"
         external = yamlfile.elements(yamlfile.get(spec, "externalIPs"))
-        if kind == "LoadBalancer" and _internal(yamlfile.get(yamlfile.get(document, "metadata"), "annotations")):
+        if kind == "LoadBalancer" and internal_load_balancer(yamlfile.get(yamlfile.get(document, "metadata"), "annotations")):
             kind = "ClusterIP"  # an address in the private network only (its external IPs still count)
-        if kind not in _EXPOSING_TYPES and not external:
+        if kind not in EXPOSING_TYPES and not external:
             return
-        how = (
-            f"from outside the cluster (Service {name} of type {kind})" if kind in _EXPOSING_TYPES else f"on external IPs (Service {name})"
-        )
+        how = f"from outside the cluster (Service {name} of type {kind})" if kind in EXPOSING_TYPES else f"on external IPs (Service {name})"
         self.backend(name, _labels(yamlfile.get(spec, "selector")), self.service_ports(spec), how)
 
     def service_ports(self, spec: yamlfile.Node | None, only: str | None = None) -> list[tuple[str, yamlfile.Node]]:
@@ -379,12 +423,12 @@ class _Manifest:
     def middleware(self, document: yamlfile.Node) -> None:
         """A Traefik Middleware: whether it puts authentication in front of the routes that use it."""
         spec = yamlfile.get(document, "spec")
-        self.middlewares[_name(document)] = any(yamlfile.get(spec, kind) is not None for kind in _MIDDLEWARE_AUTH)
+        self.middlewares[_name(document)] = any(yamlfile.get(spec, kind) is not None for kind in MIDDLEWARE_AUTH)
 
     def ingress(self, document: yamlfile.Node) -> None:
         metadata = yamlfile.get(document, "metadata")
         annotations = yamlfile.get(metadata, "annotations")
-        if _authenticates(annotations, self.middlewares) or _internal(annotations):
+        if authenticates(annotations, self.middlewares) or internal_load_balancer(annotations):
             return
         name = _name(document)
         spec = yamlfile.get(document, "spec")
@@ -403,8 +447,9 @@ class _Manifest:
                 or _port(yamlfile.get(node, "servicePort"))
             )
             how = f"from outside the cluster (Ingress {name})"
-            if backend in self.services:
-                _, backend_spec = self.services[backend]
+            beside = None if backend in self.services else self.sibling_service(backend)
+            if backend in self.services or beside is not None:
+                backend_spec = self.services[backend][1] if beside is None else beside[1]
                 entries = [(target, backend_name) for target, _ in self.service_ports(backend_spec, wanted)]
                 self.backend(backend, _labels(yamlfile.get(backend_spec, "selector")), entries, how)
             else:
@@ -421,8 +466,8 @@ class _Manifest:
         exposures = []
         service_type = yamlfile.get(head, "serviceType")
         head_annotations = yamlfile.get(yamlfile.get(yamlfile.get(head, "headService"), "metadata"), "annotations")
-        internal = yamlfile.text_of(service_type) == "LoadBalancer" and _internal(head_annotations)
-        if service_type is not None and yamlfile.text_of(service_type) in _EXPOSING_TYPES and not internal:
+        internal = yamlfile.text_of(service_type) == "LoadBalancer" and internal_load_balancer(head_annotations)
+        if service_type is not None and yamlfile.text_of(service_type) in EXPOSING_TYPES and not internal:
             exposures.append(
                 Exposure(
                     node_spot(self.source, service_type),
@@ -436,34 +481,22 @@ class _Manifest:
         self.findings += report.judge(self.source.path, ray, exposures, settings)
 
 
+def _folder(source: SourceFile, context: ScanContext) -> _Folder:
+    try:
+        parsed, documents, _ = kubernetes.load(source)
+    except ScanError:
+        return _Folder([], {})  # that file's own errors are reported when it is scanned
+    manifest = _Manifest(parsed, context)
+    by_kind = manifest.read_pods([document for document in documents if yamlfile.get(document, "kind") is not None])
+    services = {}
+    for document in by_kind.get("Service", []):
+        spec = yamlfile.get(document, "spec")
+        services[_name(document)] = (_labels(yamlfile.get(spec, "selector")), spec)
+    return _Folder(manifest.pods, services)
+
+
 def _name(document: yamlfile.Node) -> str:
     return yamlfile.text_of(yamlfile.get(yamlfile.get(document, "metadata"), "name")) or ""
-
-
-def _internal(annotations: yamlfile.Node | None) -> bool:
-    """Annotations that give a load balancer an address in the private network only."""
-    return any(
-        (yamlfile.text_of(value) or "").strip().lower() in _INTERNAL_LOAD_BALANCER.get(key, ())
-        for key, _, value in yamlfile.items(annotations)
-    )
-
-
-def _authenticates(annotations: yamlfile.Node | None, middlewares: dict[str, bool]) -> bool:
-    """Ingress annotations that put authentication in front: an auth annotation that is not
-    switched off (`auth-url`, `auth-type: basic`, `auth-tls-verify-client: on`, not `auth-type:
-    none`), or a Traefik middleware that authenticates (`middlewares`: those of the file; one
-    defined elsewhere counts when its name says auth)."""
-    for key, _, value in yamlfile.items(annotations):
-        text = (yamlfile.text_of(value) or "").strip()
-        if key == _TRAEFIK_MIDDLEWARES:
-            for reference in filter(None, (part.strip() for part in text.split(","))):
-                used = reference.split("@", 1)[0]  # `<namespace>-<name>@kubernetescrd`
-                known = [auth for name, auth in middlewares.items() if used == name or used.endswith(f"-{name}")]
-                if any(known) or (not known and _AUTH_KEY.search(used)):
-                    return True
-        elif _AUTH_KEY.search(key) and text.lower() not in _AUTH_OFF:
-            return True
-    return False
 
 
 def _cluster_spec(document: yamlfile.Node) -> yamlfile.Node | None:
@@ -521,8 +554,8 @@ def _values_findings(source: SourceFile, block: yamlfile.Node, service: Service)
         for key, _, value in yamlfile.items(node):
             # `service.type`, or the KubeRay chart's `head.serviceType` (the head service it creates)
             service_type = yamlfile.get(value, "type") if key == "service" else value if key == "serviceType" else None
-            internal = yamlfile.text_of(service_type) == "LoadBalancer" and _internal(yamlfile.get(value, "annotations"))
-            if service_type is not None and yamlfile.text_of(service_type) in _EXPOSING_TYPES and not internal:
+            internal = yamlfile.text_of(service_type) == "LoadBalancer" and internal_load_balancer(yamlfile.get(value, "annotations"))
+            if service_type is not None and yamlfile.text_of(service_type) in EXPOSING_TYPES and not internal:
                 number = _port(yamlfile.get(value, "targetPort")) or _port(yamlfile.get(value, "port"))
                 how = f"from outside the cluster (service.type: {yamlfile.text_of(service_type)})"
                 exposures.append(Exposure(node_spot(source, service_type), int(number) if number.isdigit() else None, how))
@@ -531,7 +564,7 @@ def _values_findings(source: SourceFile, block: yamlfile.Node, service: Service)
                 continue
             if key == "ingress" and yamlfile.boolean(enabled):
                 annotations = yamlfile.get(value, "annotations")
-                if not _authenticates(annotations, {}) and not _internal(annotations):
+                if not authenticates(annotations, {}) and not internal_load_balancer(annotations):
                     exposures.append(Exposure(node_spot(source, enabled), None, "from outside the cluster (ingress.enabled: true)"))
             elif key == "auth" and yamlfile.boolean(enabled) is False:
                 switched_off.append(Setting("auth.enabled", "false", node_spot(source, enabled)))
@@ -570,7 +603,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     if source.path.endswith(".json") and not kubernetes.json_is_manifest(source):
         return
     values_file = kubernetes.is_values_file(source)
-    if not values_file and not _PREFILTER.search(source.text):
+    if not values_file and not _PREFILTER.search(source.text) and not _CHART_KEYS.search(source.text):
         return
     parsed, documents, error = kubernetes.load(source)
     manifest = _Manifest(parsed, context)
@@ -581,9 +614,13 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
             yield from compose.document_findings(parsed, document, context)
         elif kind is None and yamlfile.get(document, "head_start_ray_commands") is not None:
             yield from scripts.launcher_findings(parsed, document)
-        elif kind is None and values_file:
+        elif kind is None and (values_file or _CHART_KEYS.search(source.text)):
             findings: list[Finding] = []
-            _values(parsed, document, _chart_service(source.path), findings, set())
+            charts = helm_values.chart_blocks(parsed, document, context, values_file)
+            for chart, block in charts:
+                findings += helm_values.findings(parsed, block, chart)
+            if values_file:  # the other blocks, by the images they run
+                _values(parsed, document, _chart_service(source.path), findings, {id(block) for _, block in charts})
             yield from findings
         else:
             manifests.append(document)

@@ -152,7 +152,7 @@ def _prefilter() -> re.Pattern:
     and runs no container: shell and workflows without them are not parsed at all."""
     words = {command.split()[0] for service in SERVICES for command in service.commands} | {"docker", "podman", "nerdctl"}
     words |= {name for service in SERVICES for name, _ in (*service.disabled_by, *service.default_credentials)}
-    words |= {name for service in SERVICES for name in service.bind_by if not name.startswith("-")}
+    words |= {name for service in SERVICES for name in (*service.bind_by, *service.origins_by) if not name.startswith("-")}
     alternatives = "|".join(sorted(map(re.escape, words), key=len, reverse=True))
     return re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-])")
 

@@ -8,6 +8,8 @@
   check, an auth middleware or `before_request` hook): a model-serving web app;
 - Flask's `app.run(debug=True)` beyond loopback: the Werkzeug debugger, a remote Python console
   (SVC002 at `debug=True`, whether the module serves a model or not);
+- FastAPI/Starlette/Flask CORS answering every origin with credentials in such a module (SVC004 at
+  the wildcard);
 - `Minio(..., secret_key=...)` / boto3 `aws_secret_access_key=...` set to MinIO's factory
   default: the server it connects to still has its default credentials (SVC003 at the key);
 - TensorBoard's `program.TensorBoard().configure(bind_all=True | host=...)`;
@@ -36,7 +38,7 @@ from mlgate.services import report, scripts
 from mlgate.services.catalog import BY_KEY
 from mlgate.services.launch import PREFILTER, Launch, Setting, Spot, launch_of, words_command
 from mlgate.services.report import Exposure
-from mlgate.services.rules import DEFAULT_CREDENTIALS, EXPOSED
+from mlgate.services.rules import ANY_ORIGIN, DEFAULT_CREDENTIALS
 
 _PREFILTER = re.compile(
     r"ray\.init|\.launch\(|uvicorn|flask|subprocess|os\.system|os\.popen|Popen|\.configure\(|secret_key|secret_access_key|CORS"
@@ -243,7 +245,7 @@ class _Module:
         spot = (
             self.string_start(wildcard) if isinstance(wildcard, ast.Constant) and isinstance(wildcard.value, str) else self.spot(wildcard)
         )
-        self.findings.append(EXPOSED.finding(self.source.path, *spot, message, severity=model_app.severity))
+        self.findings.append(ANY_ORIGIN.finding(self.source.path, *spot, message, severity=model_app.severity))
 
     def wildcard(self, origins: ast.expr) -> ast.expr | None:
         """The `"*"` (or `".*"` pattern) among the allowed origins, or None."""

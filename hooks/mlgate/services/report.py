@@ -7,7 +7,9 @@ Every reader ends here, so the rules are applied the same way to every file kind
   port that requires a client certificate, Ray's gRPC ports with TLS on, is authenticated);
 - default credentials set on the service that accepts them (the MinIO server, not a client
   holding the same string to connect) -> SVC003 at the value, reachable or not (they are
-  public knowledge).
+  public knowledge);
+- a setting that lets every web origin call the service (`OLLAMA_ORIGINS=*`) -> SVC004 at the
+  value, reachable or not: the browsers of its users reach it, loopback included.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from mlgate.files import SourceFile, is_test_path
 from mlgate.findings import Finding, Severity
 from mlgate.services.catalog import Port, Service
 from mlgate.services.launch import Launch, Setting, Spot, authenticated, default_credentials, disabled, loads_code, mutually_authenticated
-from mlgate.services.rules import AUTH_DISABLED, DEFAULT_CREDENTIALS, EXPOSED
+from mlgate.services.rules import ANY_ORIGIN, AUTH_DISABLED, DEFAULT_CREDENTIALS, EXPOSED
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,39 @@ def credentials(path: str, services: Iterable[Service], settings: Iterable[Setti
         )
         for service, setting in default_credentials(settings, services)
     ]
+
+
+def configuration(path: str, services: Iterable[Service], settings: Iterable[Setting], *, browser: bool = True) -> list[Finding]:
+    """What the settings of a service do wherever it listens: SVC003 default credentials and
+    SVC004 every origin allowed (not in test data). `services` as for `credentials`; `browser`:
+    whether its users' browsers can reach it at all (a container publishing no port, or a pod
+    behind a ClusterIP, answers no web page whatever origins it allows)."""
+    services, settings = tuple(services), tuple(settings)
+    return credentials(path, services, settings) + (any_origin(path, services, settings) if browser else [])
+
+
+def any_origin(path: str, services: Iterable[Service], settings: Iterable[Setting]) -> list[Finding]:
+    """SVC004 for a variable of one of `services` listing `*` (or `http://*`) among the origins it answers."""
+    if in_test_data(path):
+        return []
+    found = []
+    for setting in settings:
+        service = next((service for service in services if setting.name in service.origins_by), None)
+        if service is None or setting.dynamic or not _every_origin(setting.value or ""):
+            continue
+        message = (
+            f"{_written(setting)} lets every web page the users of {service.name} open call its API from their browser, "
+            f"even when it listens on 127.0.0.1: {service.danger}"
+        )
+        found.append(ANY_ORIGIN.finding(path, *setting.spot, message, severity=service.severity))
+    return found
+
+
+def _every_origin(origins: str) -> bool:
+    """Whether a comma-separated origin list admits every origin: `*`, or a wildcard host
+    (`http://*`, `https://*`), as gin-contrib/cors reads Ollama's list."""
+    entries = {entry.strip().strip("'\"").rstrip("/") for entry in origins.strip("'\"").split(",")}
+    return bool(entries & {"*", "http://*", "https://*", "*://*"})
 
 
 def unset_credentials(path: str, service: Service, settings: dict[str, Setting], spot: Spot) -> list[Finding]:

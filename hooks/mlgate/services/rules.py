@@ -38,3 +38,13 @@ DEFAULT_CREDENTIALS = Rule(
     owasp_ml="ML05",
     cwe=(1392, 798),
 )
+ANY_ORIGIN = Rule(
+    "SVC004",
+    "service-answers-every-origin",
+    HOOK,
+    Severity.CRITICAL,
+    "ML service that answers requests from every web origin (OLLAMA_ORIGINS=*, CORS * with credentials, Jupyter allow_origin='*' without a token), even on loopback",
+    "list the origins that may call it (or none), and keep authentication on: any web page its users open can otherwise drive it",
+    owasp_ml="ML05",
+    cwe=(942, 306),
+)

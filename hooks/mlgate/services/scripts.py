@@ -35,7 +35,7 @@ def script_findings(path: str, text: str, locate: Locate, env: dict[str, Setting
         launch = launch_of(command, where, env)
         if launch is not None:
             findings += report.launched(path, launch)
-            findings += report.credentials(path, [launch.service], launch.settings.values())
+            findings += report.configuration(path, [launch.service], launch.settings.values())
         findings += docker_run.findings(path, command, where)
     return findings
 

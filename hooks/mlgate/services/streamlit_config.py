@@ -5,7 +5,7 @@
   what this file says: the `streamlit run` command (script, Dockerfile, compose) is reported.
 - `enableCORS = false` together with `enableXsrfProtection = false`: Streamlit then accepts
   the app's WebSocket from any origin, so any web page the user opens can drive the app through
-  the browser, even on 127.0.0.1 (SVC002 at `enableCORS`). Either one alone changes nothing
+  the browser, even on 127.0.0.1 (SVC004 at `enableCORS`). Either one alone changes nothing
   of the kind: with XSRF protection on, Streamlit turns CORS back on.
 """
 
@@ -20,7 +20,7 @@ from mlgate.hook import ScanContext, Scanner
 from mlgate.services import report
 from mlgate.services.catalog import BY_KEY
 from mlgate.services.launch import Launch, Setting
-from mlgate.services.rules import AUTH_DISABLED
+from mlgate.services.rules import ANY_ORIGIN
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -83,7 +83,7 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
             "server.enableCORS = false with server.enableXsrfProtection = false lets any web page the user opens "
             f"drive this app through the browser, even when it listens on 127.0.0.1: {streamlit.danger}"
         )
-        findings.append(AUTH_DISABLED.finding(source.path, *cors.spot, message, severity=streamlit.severity))
+        findings.append(ANY_ORIGIN.finding(source.path, *cors.spot, message, severity=streamlit.severity))
     return findings
 
 
