@@ -286,6 +286,26 @@ def test_a_cache_the_module_writes_itself_is_not_a_model_load(scan_tree):
     assert loads(scan_tree, {"cache.py": code}) == [("MOD017", "cache.py", 16, "high")]
 
 
+def test_a_file_another_method_saves_to_the_same_attribute_is_the_objects_own_cache(scan_tree):
+    code = HEAD + (
+        "class Index:\n"
+        "    def __init__(self, cache_dir):\n"
+        '        self.metadata_file = os.path.join(cache_dir, "meta.pkl")\n'
+        "    def save(self):\n"
+        "        with open(self.metadata_file, 'wb') as f:\n"
+        "            pickle.dump(self.metadata, f)\n"
+        "    def load(self):\n"
+        "        with open(self.metadata_file, 'rb') as f:\n"
+        "            self.metadata = pickle.load(f)\n"
+        "    def load_other(self):\n"
+        "        return pickle.load(open(self.other_file, 'rb'))\n"
+        "    def from_the_command_line(self):\n"
+        "        self.metadata_file = sys.argv[1]\n"
+        "        return pickle.load(open(sys.argv[1], 'rb'))\n"
+    )
+    assert loads(scan_tree, {"index.py": code}) == [("MOD017", "index.py", 16, "high"), ("MOD017", "index.py", 19, "critical")]
+
+
 def test_bytes_that_come_from_no_file_are_medium(scan_tree):
     code = HEAD + (
         "def from_payload(payload):\n"
