@@ -250,8 +250,7 @@ def is_test_path(path: str) -> bool:
     `conftest.py`), anywhere in the repository."""
     *folders, name = path.replace("\\", "/").lower().split("/")
     return (
-        any(_FOLDER_QUALIFIER.split(folder, maxsplit=1)[0] in _TEST_FOLDERS for folder in folders)
-        or _TEST_FILE.fullmatch(name) is not None
+        any(_FOLDER_QUALIFIER.split(folder, maxsplit=1)[0] in _TEST_FOLDERS for folder in folders) or _TEST_FILE.fullmatch(name) is not None
     )
 
 
