@@ -280,6 +280,22 @@ def test_model_name_without_a_uri_is_reported(hub_scan):
     assert hub_scan({"serve.yaml": "model:\n  name: acme-ai/llm\n  source: huggingface\n"}).hits == [("HUB001", "serve.yaml", 2, 9)]
 
 
+def test_a_catalogs_card_of_a_model_loads_nothing(hub_scan):
+    """Kubeflow's model catalog: entries describe models for a UI (description, provider, licence)."""
+    catalog = (
+        "source: Organization AI\n"
+        "models:\n"
+        "  - name: acme-ai/neural-7b-instruct\n"
+        "    provider: Acme AI Labs\n"
+        "    description: A 7B model.\n"
+        "    license: apache-2.0\n"
+        "  - name: acme-ai/llm\n"
+        "    source: huggingface\n"
+        "    description: served as is\n"
+    )
+    assert hub_scan({"catalog.yaml": catalog}).hits == [("HUB001", "catalog.yaml", 7, 11)]
+
+
 # --- speed: the config scanner's cost is linear in the file -------------------------------------------
 
 

@@ -173,6 +173,27 @@ def test_kustomize_images(scan_tree):
     assert "image ghcr.io/acme/agent:v1.2" in scan.messages("PIN010")[1]
 
 
+def test_a_base_is_retagged_by_the_overlays_that_build_from_it(scan_tree):
+    """kubeflow/manifests: `components/controller/controller.yaml` says `image: ghcr.io/kubeflow/katib/katib-controller`
+    and `installs/standalone/kustomization.yaml` (resources: ../../components/controller) sets its newTag."""
+    pod = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - image: {image}\n"
+    files = {
+        "components/controller/controller.yaml": pod.format(image="ghcr.io/acme/controller"),
+        "components/controller/kustomization.yaml": "resources:\n  - controller.yaml\n",
+        "components/ui/ui.yaml": pod.format(image="ghcr.io/acme/ui"),  # no overlay sets its tag
+        "components/ui/kustomization.yaml": "resources:\n  - ui.yaml\n",
+        "installs/standalone/kustomization.yaml": (
+            "resources:\n  - ../../components/controller\n  - ../../components/ui\n  - https://github.com/x/y//config?ref=v1\n"
+            "images:\n  - name: ghcr.io/acme/controller\n    newTag: v0.19.0\n"
+        ),
+        # a cycle is cut, not followed forever
+        "loop/a/kustomization.yaml": "resources:\n  - ../b\n",
+        "loop/b/kustomization.yaml": "resources:\n  - ../a\n",
+    }
+    scan = scan_tree(files, select="PIN010")
+    assert scan.rule_lines == [("PIN010", "components/ui/ui.yaml", 6), ("PIN010", "installs/standalone/kustomization.yaml", 7)]
+
+
 def test_negatives_pinned_or_not_a_pod(scan_tree):
     files = {
         "deploy/pinned.yaml": (
@@ -249,6 +270,8 @@ def test_placeholder_tags_that_tooling_replaces_are_not_reported(scan_tree):
         "j:\n  image: acme/j:tagged-1.0\n"  # line 30
         "k:\n  image:\n    repository: acme/k\n    tag: stable-changeme-not\n"  # line 34
         "l:\n  image: localhost:5000/acme/l\n"  # line 36: a registry port, not a tag
+        "m:\n  image: IMAGE_URL\n"  # Docker refuses upper case in a repository name: a placeholder
+        "n:\n  image: Registry.Example.com/acme/n:v1\n"  # line 40: a host name's case does not matter
     )
     kustomization = "images:\n  - name: acme/operator\n    newTag: ${TAG}\n  - name: acme/web\n    newTag: set-by-ci\n  - name: acme/api\n    newTag: nightly\n"
     scan = scan_tree({"chart/values.yaml": values, "config/kustomization.yaml": kustomization}, select="PIN010")
@@ -256,9 +279,10 @@ def test_placeholder_tags_that_tooling_replaces_are_not_reported(scan_tree):
         ("PIN010", "chart/values.yaml", 30, 10),
         ("PIN010", "chart/values.yaml", 34, 10),
         ("PIN010", "chart/values.yaml", 36, 10),
+        ("PIN010", "chart/values.yaml", 40, 10),
         ("PIN010", "config/kustomization.yaml", 7, 13),
     ]
-    assert "acme/api:nightly" in scan.messages("PIN010")[3]
+    assert "acme/api:nightly" in scan.messages("PIN010")[4]
 
 
 def test_a_base_manifest_retagged_by_the_kustomization_beside_it(scan_tree):

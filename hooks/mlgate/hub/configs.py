@@ -117,6 +117,9 @@ _PARENTS = frozenset(
     }
 )
 _CHILD_KEYS = frozenset({"name", "id", "path", "repo", "repo_id", "name_or_path", "pretrained", "hf_id", "hub_id", "model"})
+# Keys of a model catalog's entry (Kubeflow's model catalog, model cards in YAML): beside two of them
+# a `name:` is a model described for a reader, not one loaded.
+_CARD_KEYS = frozenset({"description", "readme", "provider", "license", "licenseLink", "license_link", "logo", "maturity", "language"})
 
 
 # Files that describe a saved model, dataset or run (what was used), not what is loaded.
@@ -346,6 +349,8 @@ class _Config:
                 spec = ("dataset" if "data" in parent_key else "model", False)
                 if beside_uri and name not in _URI_KEYS:
                     spec = None  # the name of the model its `uri:` loads: reported once, at the URI
+                elif len(_CARD_KEYS.intersection(values)) >= 2:
+                    spec = None  # a catalog's card of the model (description, provider, licence): it describes, loads nothing
             if name == "dataset_name" and (parent_key == "dataset_kwargs" or self.dataset_config(values)):
                 spec = None
             if spec is not None:

@@ -46,13 +46,17 @@ def check_image(reference: str, offset: int = 0) -> Problem | None:
 
     `scratch` (no image at all), references still holding a variable (`${BASE}`,
     `${{ matrix.image }}`), `ko://` build paths and text that is no image reference
-    (`{username}/app`) are not judged.
+    (`{username}/app`; `IMAGE_URL`, which Docker refuses: repository names are lower case) are not judged.
     """
     reference = reference.strip()
     if not reference or "$" in reference or reference.lower() == "scratch" or DIGEST.search(reference):
         return None
     if reference.startswith(_BUILT_FROM_SOURCE) or not _REFERENCE_CHARACTERS.fullmatch(reference):
         return None
+    components = _path_of(reference)
+    repository = components[1:] if _has_registry(components) else components
+    if any(part != part.lower() for part in repository):
+        return None  # a placeholder for an image (`IMAGE_URL`, `CONTROLLER_IMG`): not a reference Docker can pull
     last = reference.rsplit("/", 1)[-1]
     _, colon, tag = last.partition(":")
     if "@" in last:

@@ -21,14 +21,16 @@ is judged instead).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from mlgate import kubernetes, yamlfile
-from mlgate.files import InvalidText, MissingFile, SourceFile
+from mlgate.files import InvalidText, SourceFile, display_path
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
+from mlgate.identity import repository_root
 from mlgate.pins import commands
 from mlgate.pins.images import ImageJudge
+from mlgate.pins.kustomize import KUSTOMIZATIONS, image_name, retagged_images, retags_of
 from mlgate.pins.requirement import Problem
 from mlgate.pins.rules import IMAGE_NO_DIGEST
 
@@ -44,7 +46,6 @@ _PLACEHOLDER = re.compile(
 )
 # Sibling keys of a scalar `image:` in Helm values that hold its version, and how a template joins them.
 _SIBLING_VERSION_KEYS = (("digest", "@"), ("imageDigest", "@"), ("tag", ":"), ("imageTag", ":"), ("image_tag", ":"))
-_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
 def _release_folder(path: str) -> bool:
@@ -52,13 +53,6 @@ def _release_folder(path: str) -> bool:
     `releases/1.2/base/x.yaml`)? Only those two: a path shown absolute (a scan outside the current
     folder) must not be skipped because some folder far above the repository has such a name."""
     return any(_RELEASE_FOLDER.fullmatch(part) for part in path.split("/")[-3:-1])
-
-
-def _image_name(reference: str) -> str:
-    """`repo[:tag][@digest]` without its tag and digest, as kustomize matches `images:` names."""
-    name = reference.strip().partition("@")[0]
-    head, slash, last = name.rpartition("/")
-    return f"{head}{slash}{last.partition(':')[0]}"
 
 
 def _placeholder(reference: str) -> bool:
@@ -70,32 +64,36 @@ def _placeholder(reference: str) -> bool:
 
 
 def _kustomized(source: SourceFile, context: ScanContext) -> frozenset[str]:
-    """The image names whose tag or digest a kustomization in the file's folder sets (`images:`
-    entries with `newTag` or `digest`): a manifest beside it is a base, its tag is replaced."""
+    """The image names whose tag or digest a kustomization sets for this file (`images:` entries
+    with `newTag` or `digest`): one in the file's folder, or one that builds from it (`kustomize`).
+    Asked only for an image that would be reported: the repository's kustomizations are read then."""
     names: set[str] = set()
-    for file_name in _KUSTOMIZATIONS:
-        if file_name == source.name or not context.sibling_exists(source, file_name):
-            continue
-        try:
-            documents = yamlfile.load_documents(context.source(file_name, relative_to=source))
-        except (InvalidText, MissingFile, OSError, ValueError):
-            continue
-        for document in documents:
-            for entry in yamlfile.elements(yamlfile.get(document, "images")):
-                name = (yamlfile.text_of(yamlfile.get(entry, "name")) or "").strip()
-                sets = any((yamlfile.text_of(yamlfile.get(entry, key)) or "").strip() for key in ("newTag", "digest"))
-                if name and sets:
-                    names.add(_image_name(name))
+    root = repository_root(source.abspath.parent)
+    if root is not None:
+        folder = SourceFile(path=display_path(root), abspath=root)
+        names.update(context.once("pins.kustomize", folder, lambda f: retagged_images(f.abspath)).get(source.abspath, ()))
+    for file_name in KUSTOMIZATIONS:
+        if file_name != source.name and context.sibling_exists(source, file_name):
+            names.update(retags_of(source.abspath.parent / file_name))
     return frozenset(names)
 
 
 class _Images:
-    def __init__(self, source: SourceFile, parsed: SourceFile, judge: ImageJudge, kustomized: frozenset[str] = frozenset()):
+    def __init__(self, source: SourceFile, parsed: SourceFile, judge: ImageJudge, kustomized: Callable[[], frozenset[str]] | None = None):
         self.source = source  # as written: a line holding a template action is not judged
         self.judge = judge
         self.parsed = parsed
-        self.kustomized = kustomized  # image names a kustomization beside the file retags
+        self._kustomized = kustomized  # image names a kustomization retags for this file, asked when needed
+        self._retagged: frozenset[str] | None = None
         self.findings: list[Finding] = []
+
+    def retagged(self, reference: str) -> bool:
+        """Whether a kustomization sets this image's tag for the file (so its own tag is not what ships)."""
+        if self._kustomized is None:
+            return False
+        if self._retagged is None:
+            self._retagged = self._kustomized()
+        return image_name(reference) in self._retagged
 
     def templated(self, node: yamlfile.Node) -> bool:
         line, _ = yamlfile.position(node)
@@ -118,7 +116,8 @@ class _Images:
         for spec, _ in kubernetes.pods(document):
             for container in kubernetes.containers(spec, kubernetes.CONTAINER_LISTS):
                 node = yamlfile.get(container, "image")
-                if _image_name(yamlfile.text_of(node) or "") not in self.kustomized:
+                reference = yamlfile.text_of(node) or ""
+                if self.judge.check(reference) is not None and not self.retagged(reference):
                     self.image(node)
 
     def values(self, document: yamlfile.Node) -> None:
@@ -197,7 +196,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
         return
     parsed, documents, error = kubernetes.load(source)
     values_file = kubernetes.is_values_file(source)
-    images = _Images(source, parsed, ImageJudge(source, context), frozenset() if values_file else _kustomized(source, context))
+    images = _Images(source, parsed, ImageJudge(source, context), None if values_file else lambda: _kustomized(source, context))
     for document in documents:
         if _is_kustomization(source, document):
             images.kustomization(document)
