@@ -362,6 +362,7 @@ def test_with_mlgate_debug_a_scanner_bug_propagates(tmp_path, monkeypatch):
         ("src/contest/app.py", False),
         ("testing/app.py", False),
         ("latest_tests/app.py", False),
+        ("docs/samples/lora/test-examples/isvc.yaml", False),
         ("src/testing_utils.py", False),
         ("deploy/latest/app.yaml", False),
         ("attestations/values.yaml", False),

@@ -239,18 +239,19 @@ class SourceFile:
 
 # Where a repository keeps its tests and their data: what is there sets up throwaway instances
 # and loads fixtures made for tests, not what the project deploys or loads.
-_TEST_FOLDERS = frozenset({"test", "tests", "testdata", "fixtures"})
+_TEST_FOLDERS = frozenset({"test", "tests", "testdata", "test-data", "test_data", "fixtures"})
 _FOLDER_QUALIFIER = re.compile(r"[-_.]")  # `docs-gb`, `example_models`: the first word says what the folder is
 _TEST_FILE = re.compile(r"test_[^/]*\.py|[^/]*_test\.py|conftest\.py")
 
 
 def is_test_path(path: str) -> bool:
-    """A file in a `test`, `tests`, `testdata` or `fixtures` folder (also one named with a
-    qualifier, `tests_alibi_explain`, `test-data`), or a pytest module (`test_*.py`, `*_test.py`,
-    `conftest.py`), anywhere in the repository."""
+    """A file in a `test`, `tests`, `testdata` (`test-data`) or `fixtures` folder, or `tests` with
+    a qualifier (`tests_alibi_explain`; not `test-examples`, which holds samples), or a pytest module
+    (`test_*.py`, `*_test.py`, `conftest.py`), anywhere in the repository."""
     *folders, name = path.replace("\\", "/").lower().split("/")
     return (
-        any(_FOLDER_QUALIFIER.split(folder, maxsplit=1)[0] in _TEST_FOLDERS for folder in folders) or _TEST_FILE.fullmatch(name) is not None
+        any(folder in _TEST_FOLDERS or _FOLDER_QUALIFIER.split(folder, maxsplit=1)[0] == "tests" for folder in folders)
+        or _TEST_FILE.fullmatch(name) is not None
     )
 
 
