@@ -749,3 +749,16 @@ def test_the_safer_format_advised_follows_what_the_pickle_rebuilds(fixture, advi
     )
     assert scan(data) == [("MOD003", PATH, None, 0)]
     assert [message.split("; ", 1)[1] for message in messages(data)] == [advice]
+
+
+def test_recorded_api_responses_of_http_clients_are_data():
+    """lm-evaluation-harness's test data: openai<1.0 responses pickled as `OpenAIObject(id, key, ...)`
+    plus a dict state; the client's calls (`openai.Completion.create`) stay dangerous."""
+    response = Pickle(2)
+    response.add(global_("openai.openai_object", "OpenAIObject"), short_unicode("cmpl-1"), TUPLE1, REDUCE)
+    response.add(EMPTY_DICT, short_unicode("object"), short_unicode("text_completion"), SETITEM, BUILD, STOP)
+    assert scan(response.bytes()) == [("MOD003", PATH, None, 0)]
+    call = Pickle(2)
+    call.add(global_("openai", "Completion.create"), short_unicode("x"), TUPLE1)
+    at = call.add(REDUCE, STOP)
+    assert scan(call.bytes()) == [("MOD002", PATH, None, at)]
