@@ -20,6 +20,7 @@ from mlgate.services import (
     rules,
     scripts,
     streamlit_config,
+    systemd_units,
 )
 
 HOOK = Hook(
@@ -40,5 +41,6 @@ HOOK = Hook(
         redis_conf.SCANNER,
         streamlit_config.SCANNER,
         embedded_configs.SCANNER,
+        systemd_units.SCANNER,
     ),
 )
