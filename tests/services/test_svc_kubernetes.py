@@ -1305,3 +1305,63 @@ def test_a_charts_own_values_named_by_its_chart_yaml(scan_tree):
         select="services",
     )
     assert scan.hits == [("SVC002", "jupyterhub/values.yaml", 4, 28)]
+
+
+OLLAMA_CHART_VALUES = """\
+ollama:
+  gpu:
+    enabled: true
+    type: nvidia
+  models:
+    pull: [llama3.2]
+service:
+  type: {type}
+  port: 11434
+ingress:
+  enabled: {ingress}
+  annotations: {annotations}
+"""
+
+OPEN_WEBUI_CHART_VALUES = """\
+ollama:
+  enabled: true
+pipelines:
+  enabled: true
+service:
+  type: {type}
+ingress:
+  enabled: true
+  host: chat.example.com
+extraEnvVars:
+  - name: WEBUI_AUTH
+    value: "{auth}"
+"""
+
+
+def test_ollama_and_open_webui_charts(scan_tree):
+    scan = scan_tree(
+        {
+            "ollama-lb/values.yaml": OLLAMA_CHART_VALUES.format(type="LoadBalancer", ingress="false", annotations="{}"),
+            "ollama-ingress/values.yaml": OLLAMA_CHART_VALUES.format(type="ClusterIP", ingress="true", annotations="{}"),
+            "webui-open/values.yaml": OPEN_WEBUI_CHART_VALUES.format(type="ClusterIP", auth="False"),
+        },
+        select="services",
+    )
+    assert scan.hits == [
+        ("SVC001", "ollama-ingress/values.yaml", 11, 12),  # Ollama has no authentication: the ingress
+        ("SVC001", "ollama-lb/values.yaml", 8, 9),  # the LoadBalancer
+        ("SVC002", "webui-open/values.yaml", 12, 13),  # WEBUI_AUTH=False on an ingress: anyone is the admin
+    ]
+
+
+def test_ollama_and_open_webui_charts_kept_inside_or_behind_a_login(scan_tree):
+    oauth = "{nginx.ingress.kubernetes.io/auth-url: 'https://auth.example.com/oauth2/auth'}"
+    scan = scan_tree(
+        {
+            "ollama-cluster/values.yaml": OLLAMA_CHART_VALUES.format(type="ClusterIP", ingress="false", annotations="{}"),
+            "ollama-oauth/values.yaml": OLLAMA_CHART_VALUES.format(type="ClusterIP", ingress="true", annotations=oauth),
+            "webui-login/values.yaml": OPEN_WEBUI_CHART_VALUES.format(type="LoadBalancer", auth="True"),
+        },
+        select="services",
+    )
+    assert scan.hits == []

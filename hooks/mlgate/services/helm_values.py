@@ -24,7 +24,7 @@ from mlgate.services import report
 from mlgate.services.annotations import EXPOSING_TYPES, authenticates, internal_load_balancer
 from mlgate.services.catalog import BY_KEY
 from mlgate.services.charts import CHARTS, Chart
-from mlgate.services.launch import Setting, authenticated
+from mlgate.services.launch import Setting, authenticated, disabled
 from mlgate.services.report import Exposure, node_spot
 from mlgate.services.rules import DEFAULT_CREDENTIALS
 
@@ -162,6 +162,10 @@ def findings(source: SourceFile, block: yamlfile.Node, chart: Chart) -> list[Fin
             continue
         switched_off.append(_setting(source, path, node))
     turned_on = any(_matches(at(block, path), value) for path, value in chart.auth_by)
-    if not switched_off and (turned_on or chart.authenticated_by_default or authenticated(service, settings)):
+    if (
+        not switched_off
+        and not disabled(service, settings)
+        and (turned_on or chart.authenticated_by_default or authenticated(service, settings))
+    ):
         return found
     return found + report.judge(source.path, service, exposures, settings, switched_off=switched_off)
