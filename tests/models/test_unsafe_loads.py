@@ -378,3 +378,13 @@ def test_a_cache_built_when_missing_is_the_programs_own_file(scan_tree):
         "    return torch.load(io.BytesIO(bs))\n"
     )
     assert loads(scan_tree, {"cache.py": code}) == [("MOD017", "cache.py", 14, "medium")]
+
+
+def test_weights_loaded_from_a_url_are_a_torch_load_of_a_download(scan_tree):
+    code = HEAD + (
+        "from torch.hub import load_state_dict_from_url\n"
+        'state = load_state_dict_from_url("https://example.org/resnet.pth", map_location="cpu")\n'  # line 7
+        "state = torch.hub.load_state_dict_from_url(URL, weights_only=True)\n"
+        'state = torch.utils.model_zoo.load_url("https://example.org/vgg.pth")\n'  # line 9
+    )
+    assert loads(scan_tree, {"app.py": code}) == [("MOD017", "app.py", 7, "critical"), ("MOD017", "app.py", 9, "critical")]

@@ -65,9 +65,20 @@ _KERAS = UnsafeLoad(
     fix="drop safe_mode=False (safe_mode=True refuses Lambda layers' code); rebuild custom layers in code",
 )
 
+_WEIGHTS_FROM_URL = UnsafeLoad(
+    "torch.hub.load_state_dict_from_url",
+    Unsafe.UNLESS_TRUE,
+    "weights_only",
+    0,
+    ("url",),
+    fix="pass weights_only=True (it downloads the file and torch.loads it), and check_hash=True with the hash in the file name",
+)
+
 LOADS: dict[str, UnsafeLoad] = {
     "torch.load": TORCH_LOAD,
     "torch.serialization.load": TORCH_LOAD,
+    "torch.hub.load_state_dict_from_url": _WEIGHTS_FROM_URL,
+    "torch.utils.model_zoo.load_url": _WEIGHTS_FROM_URL,
     **{f"{module}.load": _PICKLE_LOAD for module in ("pickle", "_pickle", "cPickle", "dill", "cloudpickle", "pickle5")},
     **{f"{module}.loads": _PICKLE_LOADS for module in ("pickle", "_pickle", "cPickle", "dill", "cloudpickle", "pickle5")},
     **{f"{module}.Unpickler().load": _UNPICKLER for module in ("pickle", "_pickle", "cPickle", "dill")},
