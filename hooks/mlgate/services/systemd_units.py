@@ -22,7 +22,9 @@ from mlgate.services.launch import Launch, Setting
 _SECTION = re.compile(r"^[ \t]*\[([^\]\n]*)\][ \t]*$", re.MULTILINE)
 _DIRECTIVE = re.compile(r"^[ \t]*(Environment|ExecStart)[ \t]*=[ \t]*(.*)$", re.MULTILINE)
 # One assignment of `Environment=`: `"NAME=value with spaces"`, `'NAME=v'` or `NAME=value`.
-_ASSIGNMENT = re.compile(r"""(["'])([A-Za-z_][A-Za-z0-9_]*)=(.*?)\1|([A-Za-z_][A-Za-z0-9_]*)=(\S*)""")
+_ASSIGNMENT = re.compile(
+    r"""(")([A-Za-z_][A-Za-z0-9_]*)=([^"\n]*)"|(')([A-Za-z_][A-Za-z0-9_]*)=([^'\n]*)'|()([A-Za-z_][A-Za-z0-9_]*)=(\S*)"""
+)
 _EXEC_PREFIXES = "-@:+!"
 
 
@@ -74,8 +76,9 @@ def _service_section(text: str) -> tuple[int, int] | None:
 def _assignments(source: SourceFile, value: str, offset: int) -> dict[str, Setting]:
     found: dict[str, Setting] = {}
     for match in _ASSIGNMENT.finditer(value):
-        name, group = (match.group(2), 3) if match.group(2) else (match.group(4), 5)
-        found[name] = Setting(name, match.group(group), source.position(offset + match.start(group)), "$" in match.group(group))
+        group = next(index for index in (3, 6, 9) if match.group(index - 1))  # the alternative that matched: its value
+        name, text = match.group(group - 1), match.group(group)
+        found[name] = Setting(name, text, source.position(offset + match.start(group)), "$" in text)
     return found
 
 
