@@ -332,3 +332,15 @@ def test_a_kustomization_named_kustomization_retags_too(scan_tree):
         "k/app.yml": _deployment("acme/app:v1"),
     }
     assert scan_tree(files, select="PIN010").hits == []
+
+
+def test_chart_testing_values_are_test_inputs(scan_tree):
+    values = "image:\n  repository: ghcr.io/acme/controller\n  tag: latest\n"
+    files = {
+        "charts/ctl/Chart.yaml": "apiVersion: v2\nname: ctl\nversion: 0.1.0\n",
+        "charts/ctl/values.yaml": values,  # line 3: what a release deploys
+        "charts/ctl/ci/values-full.yaml": values,  # chart-testing input
+        "deploy/ci/values.yaml": values,  # a `ci` folder that is no chart's: read
+    }
+    scan = scan_tree(files, select="PIN010")
+    assert scan.rule_lines == [("PIN010", "charts/ctl/values.yaml", 3), ("PIN010", "deploy/ci/values.yaml", 3)]

@@ -183,6 +183,13 @@ class _Images:
                 self.report(tag_node, self.judge.check(f"{name}:{tag}"))
 
 
+def _chart_testing_values(source: SourceFile) -> bool:
+    """A chart's `ci/` values (helm chart-testing installs the chart once with each): test inputs
+    that try the chart's newest build, not what a release deploys."""
+    folder = source.abspath.parent
+    return folder.name == "ci" and (folder.parent / "Chart.yaml").is_file()
+
+
 def _is_kustomization(source: SourceFile, document: yamlfile.Node) -> bool:
     kind = yamlfile.text_of(yamlfile.get(document, "kind"))
     return kind in ("Kustomization", "Component") or (kind is None and source.name.lower() in ("kustomization.yaml", "kustomization.yml"))
@@ -194,8 +201,10 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     # `in` first: the expression's leading `\b` makes it try every position of every YAML file
     if _release_folder(source.path) or "image" not in source.text or not _PREFILTER.search(source.text):
         return
-    parsed, documents, error = kubernetes.load(source)
     values_file = kubernetes.is_values_file(source)
+    if values_file and _chart_testing_values(source):
+        return
+    parsed, documents, error = kubernetes.load(source)
     images = _Images(source, parsed, ImageJudge(source, context), None if values_file else lambda: _kustomized(source, context))
     for document in documents:
         if _is_kustomization(source, document):
