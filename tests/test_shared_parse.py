@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ast
 import collections
+import json
 import os
 
 import pytest
 
-from mlgate import python_ast, yamlfile
+from mlgate import python_ast, python_flow, yamlfile
 from mlgate.files import ScanError, SourceFile
 
 # Read by hub (a loader call), services (ray.init on all interfaces) and pins (not a manifest).
@@ -91,6 +92,101 @@ def test_all_nodes_is_ast_walk_in_the_same_order_without_expression_contexts():
     walked = list(ast.walk(tree))
     assert any(isinstance(node, ast.expr_context) for node in walked)
     assert python_ast.all_nodes(tree) == [node for node in walked if not isinstance(node, ast.expr_context)]
+
+
+# Every kind of field `all_nodes` reads by its declared type: optional ones left empty, lists that hold
+# None (`{**d}`, a keyword-only parameter without a default) or names (`global`), match patterns.
+EVERY_FIELD = """
+import a.b as c
+from .m import n as k
+from m import *
+@decorator(x=1)
+class C(Base, metaclass=M):
+    x: int
+    y: "str" = f"{a!r:>{width}}"
+    def m(self, p, /, q, *args, r, s=2, **kw) -> None:
+        global g
+        def inner():
+            nonlocal p
+        return {**kw, "z": p}, {p for p in q}, (lambda t=1: t), q[1:2, ::3], not p, -q, p < q <= r
+async def f():
+    async with a as (b, [c, *d]), e:
+        async for i in j:
+            await i
+            yield
+    try:
+        pass
+    except (E, F) as err:
+        raise X from err
+    else:
+        assert p, "m"
+    finally:
+        del p[0], q.r
+    while (w := 1):
+        break
+    match point:
+        case {"x": 0, **rest} | [1, *_] if guard:
+            pass
+        case Point(x=0, y=Other(z)) as named:
+            pass
+        case None | True | -1 | 1 + 2j | "s":
+            pass
+"""
+
+
+def test_all_nodes_reads_every_kind_of_field_as_ast_walk_finds_it():
+    for text in (EVERY_FIELD, ast.__spec__.loader.get_source("ast")):  # and a whole module of the standard library
+        tree = ast.parse(text)
+        assert python_ast.all_nodes(tree) == [node for node in ast.walk(tree) if not isinstance(node, ast.expr_context)]
+
+
+# Read by hub (an unpinned loader) and models (torch.load of a path from the command line).
+LOADS = (
+    "import sys\nimport torch\nfrom transformers import AutoModel\n"
+    'AutoModel.from_pretrained("acme-labs/model")\nstate = torch.load(sys.argv[1])\n'
+)
+
+
+@pytest.fixture
+def collections_of_names(monkeypatch):
+    """How many times the names of scanned Python were collected (`NameFlow.collect`, once per unit)."""
+    counts = {"collect": 0}
+    real_collect = python_flow.NameFlow.collect
+
+    def counted_collect(self, nodes, index, owner):
+        counts["collect"] += 1
+        return real_collect(self, nodes, index, owner)
+
+    monkeypatch.setattr(python_flow.NameFlow, "collect", counted_collect)
+    return counts
+
+
+def test_the_names_of_a_python_file_read_by_two_hooks_are_collected_once(scan_tree, parses, collections_of_names):
+    scan = scan_tree({"train.py": LOADS})
+    assert {hit[:3] for hit in scan.hits} == {("HUB001", "train.py", 4), ("MOD017", "train.py", 5)}  # both hooks followed names
+    assert parses["python"] == 1
+    assert collections_of_names["collect"] == 1
+
+
+def test_the_cells_of_a_notebook_read_by_two_hooks_are_parsed_and_collected_once(scan_tree, parses, collections_of_names):
+    """hub and models share each cell's parse and one flow over the cells (a cell that is not Python is
+    parsed once too, and skipped by both)."""
+    cells = [LOADS, "%%time\nx = 1\n", "!pip list\n", "not python (\n"]
+    notebook = json.dumps({"cells": [{"cell_type": "code", "source": cell} for cell in cells], "nbformat": 4, "metadata": {}})
+    scan = scan_tree({"train.ipynb": notebook})
+    assert {hit[0] for hit in scan.hits} == {"HUB001", "MOD017"}
+    assert parses["python"] == 3  # the three cells with Python in them (the `!pip` cell is blank as Python)
+    assert collections_of_names["collect"] == 2  # the two that parse, in one flow
+
+
+def test_a_shared_flow_owns_its_bindings_by_module():
+    source = SourceFile.from_text("m.py", "x = 'acme/m'\nfor y in z:\n    pass\n")
+    flow = python_flow.file_flow(source)
+    assert flow is python_flow.file_flow(source)  # kept with the parse
+    assert {name: [binding.owner for binding in bindings] for name, bindings in flow.bindings.items()} == {
+        "x": [python_ast.module(source)],
+        "y": [python_ast.module(source)],
+    }
 
 
 def test_character_positions_of_nodes_after_wide_characters():

@@ -11,7 +11,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from mlgate.files import InvalidText, SourceFile
+from mlgate import python_ast
+from mlgate.files import InvalidText, ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.notes import Note
 from mlgate.problem import Place, Problem
@@ -73,6 +74,35 @@ def _code_cells(source: SourceFile) -> list[Cell]:
         if cell.get("cell_type") == "code" and parts:
             result.append(Cell(number=number, text="".join(parts), file_lines=lines))
     return result
+
+
+@dataclass
+class PythonCell:
+    """A code cell with Python in it (`python_view` not blank), parsed once for every hook."""
+
+    cell: Cell
+    index: int  # among the notebook's cells with Python, from 0 (the unit index of `python_flow`)
+    module: python_ast.PythonModule | None  # None: IPython-only syntax, not Python we can read
+
+
+def python_cells(source: SourceFile) -> list[PythonCell]:
+    """The Python of the code cells (IPython lines blanked), each cell parsed once for every
+    hook; raises ScanError when the file is not a notebook."""
+    return source.parsed(_python_cells)
+
+
+def _python_cells(source: SourceFile) -> list[PythonCell]:
+    cells: list[PythonCell] = []
+    for cell in code_cells(source):
+        view = python_view(cell.text)
+        if view is None or not view.strip():
+            continue
+        try:
+            module: python_ast.PythonModule | None = python_ast.parse_text(view)
+        except ScanError:
+            module = None
+        cells.append(PythonCell(cell, len(cells), module))
+    return cells
 
 
 def _find(text: str, value: str, cursor: int) -> tuple[int, int]:

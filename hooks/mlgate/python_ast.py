@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import bisect
 import gc
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -90,30 +91,60 @@ def char_column(line: str, byte_column: int) -> int:
     return len(line.encode("utf-8")[:byte_column].decode("utf-8", "ignore"))
 
 
-_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+# How `all_nodes` reads each field of a node type: a node (or None), a list of nodes, a list
+# that may hold None or a non-node (read with a test per item), or a value that is never a node.
+_NODE, _NODES, _MIXED = 0, 1, 2
+_PRIMITIVES = frozenset({"identifier", "string", "int", "constant"})  # ASDL's built-in types: never a node
+_LISTS_WITH_NONE = frozenset({("Dict", "keys"), ("arguments", "kw_defaults")})  # `{**d}`, a keyword-only parameter without a default
+_FIELD_DECLARATION = re.compile(r"(\w+)([*?]?) (\w+)")
+_CHILD_FIELDS: dict[type[ast.AST], tuple[tuple[str, int], ...]] = {}
 
 
-def _child_fields(node_class: type[ast.AST]) -> tuple[str, ...]:
-    """A node type's fields but `ctx`: Load/Store/Del are shared markers, a third of all nodes
-    `ast.walk` yields, and read from their parent (`node.ctx`) by whoever needs them."""
+def _child_fields(node_class: type[ast.AST]) -> tuple[tuple[str, int], ...]:
+    """A node type's fields that can hold nodes, each with how to read it, from the node type's
+    ASDL signature (its docstring, `Call(expr func, expr* args, keyword* keywords)`); a field the
+    signature does not declare is read with a test per value. `ctx` is left out: Load/Store/Del are
+    shared markers, a third of all nodes `ast.walk` yields, read from their parent (`node.ctx`)."""
     fields = _CHILD_FIELDS.get(node_class)
     if fields is None:
-        fields = _CHILD_FIELDS[node_class] = tuple(name for name in node_class._fields if name != "ctx")
+        declared = {name: (kind, many) for kind, many, name in _FIELD_DECLARATION.findall((node_class.__doc__ or "").split("\n")[0])}
+        read = []
+        for name in node_class._fields:
+            kind, many = declared.get(name, ("", "?"))
+            if name == "ctx" or kind in _PRIMITIVES:
+                continue
+            if not kind or (node_class.__name__, name) in _LISTS_WITH_NONE:
+                read.append((name, _MIXED))
+            else:
+                read.append((name, _NODES if many == "*" else _NODE))
+        fields = _CHILD_FIELDS[node_class] = tuple(read)
     return fields
 
 
 def all_nodes(tree: ast.AST) -> list[ast.AST]:
     """Every node of `tree` but the expression contexts (see `_child_fields`), in `ast.walk`'s
-    breadth-first order, about three times as fast."""
+    breadth-first order, several times as fast: each field is read as its type declares it (twice as
+    fast as a type test on every value)."""
     nodes = [tree]
+    append, extend = nodes.append, nodes.extend
     node_type = ast.AST
+    known = _CHILD_FIELDS
     for node in nodes:  # the list grows while it is read: a queue without a deque
-        for name in _child_fields(type(node)):
+        node_class = type(node)
+        fields = known.get(node_class)
+        if fields is None:
+            fields = _child_fields(node_class)
+        for name, how in fields:
             value = getattr(node, name, None)
-            if isinstance(value, list):
-                nodes.extend(item for item in value if isinstance(item, node_type))
+            if how == _NODES:
+                extend(value)  # type: ignore[arg-type]  # a list: `ast.parse` makes one for every `*` field
+            elif how == _NODE:
+                if value is not None:
+                    append(value)
+            elif isinstance(value, list):
+                extend(item for item in value if isinstance(item, node_type))
             elif isinstance(value, node_type):
-                nodes.append(value)
+                append(value)
     return nodes
 
 

@@ -12,6 +12,11 @@ cell of a notebook (cells share a namespace), and knows:
   what was opened;
 - the string (and bool) constant an expression statically is (`literal`): constants, `+`
   concatenations, f-strings of constants, `os.getenv("X", "default")`.
+
+A file's flow is collected once and shared by every hook that reads it (`file_flow`,
+`notebook_flow`, kept with the file's one parse); a binding's `owner` is then the
+`PythonModule` (file or cell) it is in. A shared flow is read, never changed (but for the
+names `qualified` keeps, the same for every reader).
 """
 
 from __future__ import annotations
@@ -20,11 +25,16 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
-from mlgate import python_ast
+from mlgate import notebook, python_ast
+from mlgate.files import SourceFile
 
 UNKNOWN = object()  # a value that cannot be read statically
 MAX_RESOLVE_DEPTH = 8
 ENV_GETTERS = frozenset({"os.getenv", "os.environ.get"})
+# Methods that change the object they are called on: a dict changed so is not followed as written.
+MUTATORS = frozenset({"update", "setdefault", "pop", "__setitem__", "clear"})
+_IMPORTS = frozenset({ast.Import, ast.ImportFrom})
+_BINDERS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.comprehension, ast.With, ast.AsyncWith})
 Key = tuple[int, int, int]  # (unit index, line, column): where in a file (or a notebook's cells) a node is
 
 
@@ -42,7 +52,9 @@ class NameFlow:
     def __init__(self) -> None:
         self.aliases: dict[str, str] = {}
         self.bindings: dict[str, list[Binding]] = {}
-        self.mutated: set[str] = set()  # names of dicts (and other objects) written through `x[k] = ...`
+        self.mutated: set[str] = set()  # names of dicts (and other objects) written through `x[k] = ...` or `x.update(...)`
+        # `qualified` by node, once every import is collected: asked of each call by both hooks, several times
+        self.qualified_names: dict[int, str | None] = {}
 
     def add_import(self, node: ast.Import | ast.ImportFrom) -> None:
         """The aliases an import binds (`import transformers as tf`)."""
@@ -65,12 +77,18 @@ class NameFlow:
                     self.bind(item.optional_vars, None, node, index, owner, opened=item.context_expr)
 
     def collect(self, nodes: list[ast.AST], index: int, owner: Any) -> None:
-        """Every import and binding among `nodes` (a unit's nodes, in `python_ast.all_nodes` order)."""
+        """Every import, binding and mutating call among `nodes` (a unit's nodes, in
+        `python_ast.all_nodes` order); other nodes are skipped with one set lookup."""
         for node in nodes:
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                self.add_import(node)
-            else:
+            kind = type(node)  # `ast.parse` makes no subclasses
+            if kind is ast.Call:
+                func = node.func  # type: ignore[attr-defined]
+                if type(func) is ast.Attribute and func.attr in MUTATORS and type(func.value) is ast.Name:
+                    self.mutated.add(func.value.id)
+            elif kind in _BINDERS:
                 self.add_binding(node, index, owner)
+            elif kind in _IMPORTS:
+                self.add_import(node)  # type: ignore[arg-type]
 
     def bind(
         self, target: ast.expr, value: ast.expr | None, where: ast.stmt | ast.expr, index: int, owner: Any, opened: ast.expr | None = None
@@ -103,7 +121,14 @@ class NameFlow:
 
     def qualified(self, node: ast.expr) -> str | None:
         """The dotted name of an expression with import aliases resolved (`tf.AutoModel` ->
-        `transformers.AutoModel`); a call in the chain is `name()` and anything else `_`."""
+        `transformers.AutoModel`); a call in the chain is `name()` and anything else `_`. Kept by
+        node (nodes of the flow's parses, which outlive it): ask only once the imports are collected."""
+        key = id(node)
+        if key not in self.qualified_names:
+            self.qualified_names[key] = self._qualified(node)
+        return self.qualified_names[key]
+
+    def _qualified(self, node: ast.expr) -> str | None:
         parts: list[str] = []
         while isinstance(node, ast.Attribute):
             parts.append(node.attr)
@@ -161,3 +186,30 @@ class NameFlow:
                 return node
             node, at = binding.value, binding.key
         return node
+
+
+def _file_flow(source: SourceFile) -> NameFlow:
+    parsed = python_ast.module(source)
+    flow = NameFlow()
+    flow.collect(parsed.nodes, 0, parsed)
+    return flow
+
+
+def file_flow(source: SourceFile) -> NameFlow:
+    """The flow of a Python file (unit 0, owner its `python_ast.module`), collected once with its
+    one parse for every hook that reads it; raises ScanError as `python_ast.module` does."""
+    return source.parsed(_file_flow)
+
+
+def _notebook_flow(source: SourceFile) -> NameFlow:
+    flow = NameFlow()
+    for cell in notebook.python_cells(source):
+        if cell.module is not None:
+            flow.collect(cell.module.nodes, cell.index, cell.module)
+    return flow
+
+
+def notebook_flow(source: SourceFile) -> NameFlow:
+    """The flow of a notebook's Python cells (one namespace; unit `index` of each
+    `notebook.python_cells` entry, owner its module), collected once for every hook."""
+    return source.parsed(_notebook_flow)

@@ -77,3 +77,22 @@ SAMPLE_PATHS = [
 def test_files_filter_agrees_with_the_scanners(path):
     files = re.compile(hook_entry("mlgate-services")["files"])
     assert bool(files.search(path)) == any(scanner.matches(path) for scanner in HOOK.scanners)
+
+
+def test_the_service_prefilter_is_its_look_behind_expression():
+    """`mentions_service` checks the look-behind at each match instead of at every character: the
+    same answer as the expression with the look-behind, on texts built of the words and their pieces."""
+    import random
+
+    from mlgate.services import launch
+
+    words = sorted(launch._prefilter_words())
+    alternatives = "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+    expression = re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-])")
+    generator = random.Random(15)
+    glue = "ab-._ \n0Z/=:"
+    for _ in range(3000):
+        pieces = [generator.choice(words)[: generator.randint(1, 30)] if generator.random() < 0.5 else "".join(generator.choices(glue, k=generator.randint(0, 3))) for _ in range(generator.randint(1, 6))]  # fmt: skip
+        text = "".join(pieces)
+        assert launch.mentions_service(text) == (expression.search(text) is not None), text
+    assert launch.mentions_service("docker run") and not launch.mentions_service("mydocker run") and not launch.mentions_service("x.docker")

@@ -16,6 +16,7 @@ Commands given as lists of strings (YAML `args:`, `subprocess.run([...])`) come 
 
 from __future__ import annotations
 
+import functools
 import re
 
 from mlgate import shell
@@ -65,10 +66,16 @@ class ShellScan:
 
     def __init__(self, judge: Judge, whole_text: str):
         self.judge = judge
-        self.verified = _CHECKSUM_TOOLS.search(whole_text) is not None
+        self.whole_text = whole_text
         self.found: list[tuple[Problem, Place]] = []
         self.clones: list[tuple[list[Problem], Place]] = []  # hub clones no later checkout pinned yet
         self.placed: list[Finding | Note] = []  # findings (and notes) of inline Python, already placed
+
+    @functools.cached_property
+    def verified(self) -> bool:
+        """Whether the file runs a checksum tool anywhere: searched only when a fetched weight URL asks
+        (a whole-text search, and a Python file makes a ShellScan for its subprocess calls)."""
+        return _CHECKSUM_TOOLS.search(self.whole_text) is not None
 
     def add(self, text: str, place: Place) -> None:
         if PREFILTER.search(text):

@@ -8,7 +8,7 @@ at the .ipynb file line and name the cell and the line inside it.
 
 from __future__ import annotations
 
-from mlgate import notebook
+from mlgate import notebook, python_flow
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
@@ -29,15 +29,17 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
     judge = Judge(context, str(source.abspath.parent), source.path)
     script = ShellScan(judge, source.text)
     units: list[Unit] = []
+    python = {id(cell.cell): cell for cell in notebook.python_cells(source)}  # parsed once, shared with models
     for cell in notebook.code_cells(source):
         place = notebook.cell_placer(source, cell)
-        view = notebook.python_view(cell.text)
-        if view is not None and view.strip():
-            units.append(Unit(view, place, index=len(units)))
+        parsed = python.get(id(cell))
+        if parsed is not None and parsed.module is not None:  # a cell that does not parse is skipped
+            units.append(Unit(parsed.module.text, place, index=parsed.index, module=parsed.module))
         shell_text = notebook.shell_view(cell.text)
         if shell_text is not None:
             script.add(shell_text, place)
-    return scan_units(judge, units, source.text) + script.findings()
+    flow = python_flow.notebook_flow(source) if units else None
+    return scan_units(judge, units, source.text, flow) + script.findings()
 
 
 SCANNER = Scanner("notebooks", matches=matches, scan=scan)

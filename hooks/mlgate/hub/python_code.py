@@ -23,6 +23,7 @@ A file that does not parse is a ScanError (a notebook cell with IPython syntax i
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -48,7 +49,6 @@ from mlgate.problem import Place, Problem
 from mlgate.python_flow import MAX_RESOLVE_DEPTH, UNKNOWN, NameFlow
 
 _CHECKSUM_IN_FILE = re.compile(r"sha256|sha384|sha512|blake2|check_integrity|verify_checksum")
-_MUTATORS = frozenset({"update", "setdefault", "pop", "__setitem__", "clear"})
 _SHELL_RUNNERS = frozenset(
     {"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"}
 )
@@ -56,14 +56,11 @@ _STRING_START = re.compile("[rbuRBU]*('''|\"\"\"|'|\")")
 _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda  # what has parameter defaults
 # Classes that hold a program's settings (dataclasses parsed by HfArgumentParser, pydantic settings).
 _SETTINGS_CLASS = re.compile(r"(?:Config|Configuration|Arguments|Args|Params|Parameters|Settings|Options)$")
-# The node types `_collect` reads; every other node is skipped with one set lookup.
+# The node types `_collect` reads; every other node is skipped with one set lookup. (Imports and
+# bindings are the flow's: `python_flow.NameFlow.collect`, shared with the models hook.)
 _COLLECTED = frozenset(
-    {
-        ast.Call, ast.Constant, ast.JoinedStr, ast.Dict, ast.Expr, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
-        ast.ClassDef, ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor,
-        ast.comprehension, ast.With, ast.AsyncWith,
-    }
-)  # fmt: skip
+    {ast.Call, ast.Constant, ast.JoinedStr, ast.Dict, ast.Expr, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef}
+)
 
 
 @dataclass
@@ -119,10 +116,14 @@ class _Nodes:
 
 
 class PythonScan(NameFlow):
-    def __init__(self, judge: Judge, whole_text: str):
+    def __init__(self, judge: Judge, whole_text: str, flow: NameFlow | None = None):
         super().__init__()
+        self.shared = flow is not None  # names already collected, once for every hook (read, never changed)
+        if flow is not None:
+            self.aliases, self.bindings, self.mutated = flow.aliases, flow.bindings, flow.mutated
+            self.qualified_names = flow.qualified_names
         self.judge = judge
-        self.verified_in_file = _CHECKSUM_IN_FILE.search(whole_text) is not None
+        self.whole_text = whole_text
         self.consumed: set[int] = set()  # value nodes a loader call already judged
         self.problems: dict[tuple[str, int, int], tuple[Problem, Unit]] = {}
         self.shell = ShellScan(judge, whole_text)  # commands the code runs (os.system, subprocess)
@@ -131,10 +132,18 @@ class PythonScan(NameFlow):
         self.flows: dict[str, Loader] = {}
         self.local_functions: set[str] = set()
 
+    @functools.cached_property
+    def verified_in_file(self) -> bool:
+        """Whether the file computes a checksum anywhere: searched only when a download call asks."""
+        return _CHECKSUM_IN_FILE.search(self.whole_text) is not None
+
     # --- collection -------------------------------------------------------------------------
 
     def scan(self, units: list[Unit]) -> list[Finding | Note]:
         parsed = [unit for unit in units if unit.parse()]
+        if not self.shared:  # text that is not a file of its own (`python -c` code): its names are collected here
+            for unit in parsed:
+                self.collect(unit.nodes, unit.index, unit.module)
         nodes = {id(unit): self._collect(unit) for unit in parsed}
         loader_calls = {id(unit): nodes[id(unit)].loader_calls(self) for unit in parsed}
         for unit in parsed:  # where values flow: before any setting is judged
@@ -160,15 +169,13 @@ class PythonScan(NameFlow):
         return [unit.place(problem) for problem, unit in self.problems.values()] + self.shell.findings()
 
     def _collect(self, unit: Unit) -> _Nodes:
-        """Imports and bindings into the scan; the unit's calls, dicts, strings and functions out."""
+        """The unit's calls, dicts, strings, functions and classes."""
         found = _Nodes()
         for node in unit.nodes:
             if type(node) not in _COLLECTED:  # `ast.parse` makes no subclasses
                 continue  # names, attributes, operators...: most nodes, skipped with one set lookup
             if isinstance(node, ast.Call):
                 found.calls.append(node)
-                if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS and isinstance(node.func.value, ast.Name):
-                    self.mutated.add(node.func.value.id)
             elif isinstance(node, ast.Constant):
                 if isinstance(node.value, str):
                     found.strings.append(node)
@@ -185,10 +192,6 @@ class PythonScan(NameFlow):
                     self.local_functions.add(node.name)
             elif isinstance(node, ast.ClassDef):
                 found.classes.append(node)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                self.add_import(node)
-            else:
-                self.add_binding(node, unit.index, unit)
         return found
 
     # --- data flow into loaders ---------------------------------------------------------------------
@@ -253,7 +256,7 @@ class PythonScan(NameFlow):
             return None
         if isinstance(node, ast.Name):
             binding = self.binding(node.id, at)
-            if node.id in self.mutated or binding is None or binding.value is None or binding.owner is not unit:
+            if node.id in self.mutated or binding is None or binding.value is None or binding.owner is not unit.module:
                 return None
             return self.dict_entries(binding.value, binding.key, unit, depth + 1)
         entries: dict[str, tuple[ast.expr, int]] = {}
@@ -559,10 +562,12 @@ def _moved(problem: Problem, offset: int) -> Problem:
     return Problem(problem.rule, problem.message, offset, problem.severity)
 
 
-def scan_units(judge: Judge, units: list[Unit], whole_text: str) -> list[Finding | Note]:
+def scan_units(judge: Judge, units: list[Unit], whole_text: str, flow: NameFlow | None = None) -> list[Finding | Note]:
+    """Hub references in `units`; `flow` is their names, collected once for every hook
+    (`python_flow.file_flow`/`notebook_flow`: units indexed and owned as there), else collected here."""
     if not units:
         return []
     try:
-        return PythonScan(judge, whole_text).scan(units)
+        return PythonScan(judge, whole_text, flow).scan(units)
     except RecursionError:
         raise ScanError("Python source nested too deeply to analyse") from None

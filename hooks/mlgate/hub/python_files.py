@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from mlgate import python_ast
+from mlgate import python_ast, python_flow
 from mlgate.files import SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
@@ -55,7 +55,7 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
         return []
     judge = Judge(context, str(source.abspath.parent), source.path)
     unit = Unit(text, placer(source.path, source.position), module=python_ast.module(source))
-    return scan_units(judge, [unit], text)
+    return scan_units(judge, [unit], text, python_flow.file_flow(source))
 
 
 SCANNER = Scanner("python", matches=matches, scan=scan)

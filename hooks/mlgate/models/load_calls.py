@@ -30,7 +30,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgate import notebook, python_ast
+from mlgate import notebook, python_ast, python_flow
 from mlgate.declared_versions import Declared, declared
 from mlgate.downloads import download_kind
 from mlgate.files import ScanError, SourceFile, display_path, is_example_path, is_test_path
@@ -95,18 +95,21 @@ def _worst(origins: list[Origin]) -> Origin | None:
 
 @dataclass
 class _Unit:
-    """Parsed Python: a file, or one notebook cell."""
+    """Parsed Python: a file, or one notebook cell, with the nodes the scan reads (one walk)."""
 
     index: int
     module: python_ast.PythonModule
     place: Place
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef]
+    calls: list[ast.Call]
+    withs: list[ast.With | ast.AsyncWith]
 
 
 class LoadScan:
-    def __init__(self, source: SourceFile, context: ScanContext, units: list[_Unit]):
+    def __init__(self, source: SourceFile, context: ScanContext, units: list[_Unit], flow: NameFlow):
         self.source, self.context, self.units = source, context, units
-        self.flow = NameFlow()
+        self.flow = flow  # the file's names, collected once for every hook (`python_flow`): read, never changed
+        self._unit_of = {id(unit.module): unit for unit in units}  # a binding's owner (its module) -> its unit
         self.argument_names: set[str] = set()  # argparse dests (`--model-path` -> model_path)
         self.saves: list[tuple[Key, str]] = []  # (where, what path) files the program writes with a pickle-based saver
         self.saved_paths: list[tuple[Key, ast.expr]] = []  # the same saves: the path expressions as written
@@ -118,16 +121,12 @@ class LoadScan:
     # --- collection -------------------------------------------------------------------------------
 
     def run(self) -> list[Finding]:
-        calls: list[tuple[ast.Call, _Unit]] = []
-        for unit in self.units:
-            self.flow.collect(unit.module.nodes, unit.index, unit)
-            calls += [(node, unit) for node in unit.module.nodes if isinstance(node, ast.Call)]
+        calls = [(call, unit) for unit in self.units for call in unit.calls]
         for call, unit in calls:
             self._collect(call, unit)
         for unit in self.units:
-            for node in unit.module.nodes:
-                if isinstance(node, (ast.With, ast.AsyncWith)):
-                    self._collect_written(node, unit)
+            for node in unit.withs:
+                self._collect_written(node, unit)
         found: list[Finding] = []
         for call, unit in calls:
             problem = self.judge(call, unit)
@@ -340,14 +339,14 @@ class LoadScan:
             return self._parameter_origin(node.id, function)
         if binding is None:
             binding = self.flow.binding(node.id, at)
-            if binding is not None and self._function_at(binding.owner, binding.key[1]) not in (None, function):
+            if binding is not None and self._function_at(self._unit_of[id(binding.owner)], binding.key[1]) not in (None, function):
                 binding = None  # a local of another function
         if binding is None:
             return None
         if binding.value is not None:
-            return self.origin(binding.value, binding.key, binding.owner, depth + 1)
+            return self.origin(binding.value, binding.key, self._unit_of[id(binding.owner)], depth + 1)
         if binding.opened is not None:
-            return self.origin(binding.opened, binding.key, binding.owner, depth + 1)
+            return self.origin(binding.opened, binding.key, self._unit_of[id(binding.owner)], depth + 1)
         return _unfollowed(f"that mlgate cannot follow ({node.id}, bound by a loop or unpacking at line {binding.key[1]})")
 
     def _parameter_origin(self, name: str, function: ast.FunctionDef | ast.AsyncFunctionDef) -> Origin:
@@ -603,8 +602,16 @@ def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
 
 
 def _unit(index: int, module: python_ast.PythonModule, place: Place) -> _Unit:
-    functions = [node for node in module.nodes if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    return _Unit(index, module, place, functions)
+    unit = _Unit(index, module, place, [], [], [])
+    for node in module.nodes:  # one walk, in `all_nodes` order; `ast.parse` makes no subclasses
+        kind = type(node)
+        if kind is ast.Call:
+            unit.calls.append(node)  # type: ignore[arg-type]
+        elif kind is ast.With or kind is ast.AsyncWith:
+            unit.withs.append(node)  # type: ignore[arg-type]
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            unit.functions.append(node)  # type: ignore[arg-type]
+    return unit
 
 
 def worth_parsing(text: str) -> bool:
@@ -619,20 +626,16 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
     if not worth_parsing(source.text):
         return []
     units: list[_Unit] = []
-    if source.path.endswith(".ipynb"):
-        for cell in notebook.code_cells(source):
-            view = notebook.python_view(cell.text)
-            if view is None or not view.strip():
-                continue
-            try:
-                module = python_ast.parse_text(view)
-            except ScanError:
-                continue  # IPython-only syntax: not Python we can read
-            units.append(_unit(len(units), module, notebook.cell_placer(source, cell)))
+    if source.path.endswith(".ipynb"):  # cells parsed once for every hook; IPython-only syntax is skipped
+        for cell in notebook.python_cells(source):
+            if cell.module is not None:
+                units.append(_unit(cell.index, cell.module, notebook.cell_placer(source, cell.cell)))
+        flow = python_flow.notebook_flow(source)
     else:
         units = [_unit(0, python_ast.module(source), placer(source.path, source.position))]
+        flow = python_flow.file_flow(source)
     try:
-        return LoadScan(source, context, units).run()
+        return LoadScan(source, context, units, flow).run()
     except RecursionError:
         raise ScanError("Python source nested too deeply to analyse") from None
 

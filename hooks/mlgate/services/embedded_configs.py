@@ -36,7 +36,10 @@ def _reader(key: str, object_name: str, text: str) -> Read | None:
 
 
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
-    if not _PREFILTER.search(source.text) or (source.path.endswith(".json") and not kubernetes.json_is_manifest(source)):
+    whole = source.text  # `in` first: the search is tried at every character, and most files name neither kind
+    if not (("ConfigMap" in whole or "Secret" in whole) and _PREFILTER.search(whole)):
+        return
+    if source.path.endswith(".json") and not kubernetes.json_is_manifest(source):
         return
     parsed, documents, _ = kubernetes.load(source)  # a document that cannot be read is the kubernetes scanner's error
     for document in documents:

@@ -61,7 +61,8 @@ from mlgate.services.launch import (
 )
 from mlgate.services.report import Exposure, node_spot
 
-_PREFILTER = re.compile(r"\b(?:kind|containers|headGroupSpec|image|repository|head_start_ray_commands)[\"']?\s*:")
+_PREFILTER_WORDS = ("kind", "containers", "headGroupSpec", "image", "repository", "head_start_ray_commands")
+_PREFILTER = re.compile(rf"\b(?:{'|'.join(_PREFILTER_WORDS)})[\"']?\s*:")
 # A chart's values under another name (JupyterHub's `config.yaml`): only a setting that lets anyone in matters there.
 _CHART_KEYS = re.compile(r"\bauthenticator_class\s*:")
 _PROXY_IMAGES = (
@@ -599,11 +600,21 @@ def _chart_service(path: str) -> Service | None:
     return service_of_name(folders[-1]) if folders else None
 
 
+def _may_be_manifest(text: str) -> bool:
+    """`_PREFILTER` or `_CHART_KEYS` in `text`. Each is a search tried at every character, so a
+    plain `in` test of its words comes first: most YAML files hold none of them."""
+    if ":" not in text:
+        return False
+    if any(word in text for word in _PREFILTER_WORDS) and _PREFILTER.search(text):
+        return True
+    return "authenticator_class" in text and _CHART_KEYS.search(text) is not None
+
+
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     if source.path.endswith(".json") and not kubernetes.json_is_manifest(source):
         return
     values_file = kubernetes.is_values_file(source)
-    if not values_file and not _PREFILTER.search(source.text) and not _CHART_KEYS.search(source.text):
+    if not values_file and not _may_be_manifest(source.text):
         return
     parsed, documents, error = kubernetes.load(source)
     manifest = _Manifest(parsed, context)

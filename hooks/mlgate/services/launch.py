@@ -147,17 +147,46 @@ def default_credentials(settings: Iterable[Setting], services: Iterable[Service]
                 yield service, setting
 
 
-def _prefilter() -> re.Pattern:
+def _prefilter_words() -> set[str]:
     """Text without any of these words starts no known service, sets none of their variables
     and runs no container: shell and workflows without them are not parsed at all."""
     words = {command.split()[0] for service in SERVICES for command in service.commands} | {"docker", "podman", "nerdctl"}
     words |= {name for service in SERVICES for name, _ in (*service.disabled_by, *service.default_credentials)}
     words |= {name for service in SERVICES for name in (*service.bind_by, *service.origins_by) if not name.startswith("-")}
-    alternatives = "|".join(sorted(map(re.escape, words), key=len, reverse=True))
-    return re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-])")
+    return words
 
 
-PREFILTER = _prefilter()
+def _trie(words: set[str]) -> str:
+    """An expression matching exactly `words`, as a trie (`d(?:ocker|ask)`): tried at a position,
+    it follows one branch per character instead of trying every word."""
+    children: dict[str, set[str]] = {}
+    for word in words:
+        if word:
+            children.setdefault(word[0], set()).add(word[1:])
+    branches = [re.escape(first) + _trie(rests) for first, rests in sorted(children.items())]
+    if not branches:
+        return ""
+    if "" in words:
+        return f"(?:{'|'.join(branches)})?"
+    return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+
+# A word of `_prefilter_words` not followed by a word character; that it does not follow one
+# either (`(?<![\w.-])`) is checked at each match by `mentions_service`: a look-behind in front
+# of the expression would have it tried at every character of the text.
+_PREFILTER = re.compile(rf"(?:{_trie(_prefilter_words())})(?![\w-])")
+_WORD_BEFORE = re.compile(r"[\w.-]")
+
+
+def mentions_service(text: str) -> bool:
+    """Whether `text` names a word of `_prefilter_words` on its own (`docker run`, not `mydocker`)."""
+    position = 0
+    while (match := _PREFILTER.search(text, position)) is not None:
+        start = match.start()
+        if start == 0 or _WORD_BEFORE.match(text, start - 1) is None:
+            return True
+        position = start + 1
+    return False
 
 
 # --- recognising a service ----------------------------------------------------------------

@@ -17,7 +17,7 @@ from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.problem import Locate
 from mlgate.services import docker_run, report
-from mlgate.services.launch import PREFILTER, Setting, assignments, commands_in, launch_of
+from mlgate.services.launch import Setting, assignments, commands_in, launch_of, mentions_service
 from mlgate.services.report import node_spot
 
 _EXPORTS = frozenset({"export", "declare", "typeset", "readonly", "local"})
@@ -41,7 +41,7 @@ def script_findings(path: str, text: str, locate: Locate, env: dict[str, Setting
 
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
-    if not shell.is_shell_script(source) or not PREFILTER.search(source.text):
+    if not shell.is_shell_script(source) or not mentions_service(source.text):
         return []
     return script_findings(source.path, source.text, source.position, {})
 
@@ -56,7 +56,7 @@ def _step_env(source: SourceFile, *nodes: yamlfile.Node | None) -> dict[str, Set
 
 
 def scan_workflow(source: SourceFile, context: ScanContext) -> list[Finding]:
-    if "run:" not in source.text or not PREFILTER.search(source.text):
+    if "run:" not in source.text or not mentions_service(source.text):
         return []
     findings: list[Finding] = []
     for root in yamlfile.load_documents(source):
