@@ -156,6 +156,7 @@ def online_env(server, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GITHUB_API_URL", server.url)
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     monkeypatch.setenv("MLGATE_OSV_URL", server.url)
+    monkeypatch.setenv("MLGATE_PYPI_URL", server.url)
     monkeypatch.setenv("MLGATE_REGISTRY_URLS", f"docker.io={server.url},ghcr.io={server.url}")
     monkeypatch.setenv("MLGATE_CACHE_DIR", str(cache))
     monkeypatch.setenv("MLGATE_HTTP_MAX_WAIT", "0.01")

@@ -29,7 +29,12 @@ SECTIONS = ["What it finds", "Why it is dangerous", "Example", "How to fix", "Su
 HEADER = re.compile(r"\*\*Severity:\*\* (\w+) · \*\*Hook:\*\* `(\w+)` · \*\*Options:\*\* (.+)")
 EXAMPLE = re.compile(r"^\*\*(Bad|Good)\*\* — `([^`]+)`\n\n```[\w-]*\n(.*?)\n```$", re.MULTILINE | re.DOTALL)
 # Hooks whose examples are text files that can be scanned as written (a model file is binary).
-SCANNABLE_EXAMPLES = sorted(code for code, rule in RULES.items() if rule.hook in ("pins", "hub", "services"))
+# Rules whose examples need a hub revision with given contents (a flagged file, pickle-only
+# weights, remote code): tests/online/test_hub_verdicts.py runs them against its hub stand-in.
+HUB_CONTENT_EXAMPLES = {"HUB011", "HUB012", "HUB013", "HUB014"}
+SCANNABLE_EXAMPLES = sorted(
+    code for code, rule in RULES.items() if rule.hook in ("pins", "hub", "services") and code not in HUB_CONTENT_EXAMPLES
+)
 # Options a page's examples need (the rule only exists in that profile).
 OSV_DATABASE = str(Path(__file__).resolve().parent / "fixtures" / "osv")
 EXAMPLE_OPTIONS = {
@@ -41,7 +46,29 @@ EXAMPLE_OPTIONS = {
 }
 # Rules reported only with --online: their examples run online, against an offline OSV
 # database (PIN030/PIN031) and a fake hub on 127.0.0.1 that knows no repository (HUB010).
-ONLINE_EXAMPLES = {"PIN030", "PIN031", "HUB010"}
+ONLINE_EXAMPLES = {"PIN030", "PIN031", "HUB010", "PIN032", "HUB020"}
+# The cooldown rules' examples: release dates the fake APIs answer, by the clock of `cooldown_example`.
+YOUNG_SHA, OLD_SHA = "6c0e6080953db56375760c0471a8c5f2929baf11", "1b0d29e1d1a47f4e5f0ff4a5c3f1a4e6a2a0c9d7"
+
+
+def cooldown_example(code: str, request) -> str | None:
+    """For PIN032/HUB020: serve the examples' release dates (hours old for Bad, weeks for Good)
+    with the clock fixed, and return the rule to select (the hub's other online checks would
+    ask this fake hub for more than the example is about); None for other rules."""
+    if code not in ("PIN032", "HUB020"):
+        return None
+    from datetime import datetime, timezone
+
+    from mlgate.online import cooldown
+
+    request.getfixturevalue("monkeypatch").setattr(cooldown, "now", lambda: datetime(2024, 12, 5, 12, 0, tzinfo=timezone.utc))
+    server = request.getfixturevalue("server")
+    server.reply("GET", "/pypi/ultralytics/8.3.41/json", body={"urls": [{"upload_time_iso_8601": "2024-12-04T20:51:00.000000Z"}]})
+    server.reply("GET", "/pypi/ultralytics/8.3.40/json", body={"urls": [{"upload_time_iso_8601": "2024-11-20T10:00:00.000000Z"}]})
+    for sha, date in ((YOUNG_SHA, "2024-12-05T08:00:00.000Z"), (OLD_SHA, "2024-11-01T08:00:00.000Z")):
+        server.reply("GET", f"/api/models/acme/sentiment/revision/{sha}", body={"sha": sha})
+        server.reply("GET", f"/api/models/acme/sentiment/commits/{sha}", body=[{"id": sha, "date": date}])
+    return code
 
 
 def page(code: str) -> str:
@@ -134,8 +161,10 @@ def test_every_option_is_documented_on_a_rule_page():
 def test_bad_example_raises_the_rule(code, scan_tree, request):
     if code in ONLINE_EXAMPLES:
         request.getfixturevalue("online_env")
+    select = cooldown_example(code, request)
     path, snippet = examples(code)["Bad"]
-    scan = scan_tree({path: snippet}, options={RULES[code].hook: EXAMPLE_OPTIONS.get(code, {})}, online=code in ONLINE_EXAMPLES)
+    options = {RULES[code].hook: EXAMPLE_OPTIONS.get(code, {})}
+    scan = scan_tree({path: snippet}, select=select, options=options, online=code in ONLINE_EXAMPLES)
     assert scan.errors == []
     assert code in {hit[0] for hit in scan.hits}, scan.hits
 
@@ -144,8 +173,10 @@ def test_bad_example_raises_the_rule(code, scan_tree, request):
 def test_good_example_is_clean(code, scan_tree, request):
     if code in ONLINE_EXAMPLES:
         request.getfixturevalue("online_env")
+    select = cooldown_example(code, request)
     path, snippet = examples(code)["Good"]
-    scan = scan_tree({path: snippet}, options={RULES[code].hook: EXAMPLE_OPTIONS.get(code, {})}, online=code in ONLINE_EXAMPLES)
+    options = {RULES[code].hook: EXAMPLE_OPTIONS.get(code, {})}
+    scan = scan_tree({path: snippet}, select=select, options=options, online=code in ONLINE_EXAMPLES)
     assert (scan.hits, scan.errors) == ([], [])
 
 

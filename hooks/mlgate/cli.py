@@ -1,4 +1,4 @@
-"""Command line: `mlgate check|baseline|rules|explain` and the per-hook scripts.
+"""Command line: `mlgate check|baseline|scan|rules|explain` and the per-hook scripts.
 
 Exit status: 0 nothing at or above --fail-on, 1 findings (or errors that fail the run: see
 "Errors" in docs/configuration.md), 2 usage or configuration error.
@@ -93,6 +93,20 @@ def build_parser(hook_script: str | None = None) -> argparse.ArgumentParser:
     baseline = sub.add_parser("baseline", help="write a baseline of the current findings")
     scan_options(baseline)
     baseline.add_argument("--output", metavar="FILE", default=".mlgate-baseline.json")
+
+    scan = sub.add_parser("scan", help="check one hub repository by id, online: hf://owner/repo[@revision]")
+    scan.add_argument("target", metavar="hf://OWNER/REPO[@REVISION]", help="also hf://datasets/owner/repo, hf://spaces/owner/repo")
+    scan.add_argument("--select", action="append", metavar="HOOKS_OR_CODES", help="only these hooks or rule codes (comma separated)")
+    scan.add_argument("--ignore", action="append", metavar="HOOKS_OR_CODES", help="skip these hooks or rule codes")
+    scan.add_argument("--config", metavar="FILE", help="configuration file (default: nearest .mlgate.yaml or pyproject.toml)")
+    _report_options(scan, None)
+    scan.add_argument("--format", choices=list(FORMATS), default="text")
+    scan.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    scan.add_argument("--fail-on", choices=SEVERITIES, help="lowest severity that fails the run (default: low)")
+    scan.add_argument(
+        "--online-deadline", type=_deadline_seconds, metavar="SECONDS", help="time for all the lookups (default: 30; 0: no limit)"
+    )
+    scan.set_defaults(exclude=None)
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=["text", "json"], default="text")
@@ -249,6 +263,48 @@ def _check(args: argparse.Namespace, write_baseline: bool = False) -> int:
     return EXIT_FINDINGS if result.failed(fail_on) and not args.exit_zero else EXIT_OK
 
 
+def _scan(args: argparse.Namespace) -> int:
+    """`mlgate scan hf://owner/repo[@revision]`: what one hub repository holds, always online,
+    from the hooks that can check a repository by id (`Hook.repository_scan`) and the remote
+    scans of the selected hooks; its findings are at `hf://owner/repo@<sha>[/<file>]`."""
+    import dataclasses
+
+    from mlgate.engine import prepare_online
+    from mlgate.findings import ScanErrorEntry, assign_fingerprints
+    from mlgate.online import OnlineError, OnlineSession, Settings
+    from mlgate.online.hub_api import parse_hf_uri
+
+    try:
+        repository = parse_hf_uri(args.target)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    _check_output_location(args.output)
+    hooks, config = _prepare(args, [])
+    settings = Settings.from_env()
+    settings.deadline = config.online_deadline
+    session = OnlineSession(settings, progress=sys.stderr)
+    prepare_online(session, hooks, config)
+    session.deadline.start()
+    result = Result(scanned_files=1)
+    findings = []
+    for module in (module for hook in load_hooks() if (module := hook.repository_scan_module()) is not None):
+        try:
+            findings.extend(module.scan_repository(session, repository))
+        except OnlineError as exc:
+            result.errors.append(ScanErrorEntry(repository.uri, str(exc)))
+    session.thread_done()
+    result.errors.extend(ScanErrorEntry(path, message) for path, message in session.errors)
+    result.findings = sorted(assign_fingerprints([dataclasses.replace(f, context=f.message) for f in findings]), key=lambda f: f.sort_key)
+    report = _report(args, result, _all_rules(hooks))
+    if args.output:
+        with _writing(args.output):
+            Path(args.output).write_text(report, encoding="utf-8")
+    else:
+        sys.stdout.write(report)
+    fail_on = Severity.parse(args.fail_on) if args.fail_on else config.fail_on
+    return EXIT_FINDINGS if result.failed(fail_on) and not args.exit_zero else EXIT_OK
+
+
 def _report(args: argparse.Namespace, result: Result, rules: list[Rule]) -> str:
     """The report in the format asked for; the text report with its options: colour, quiet,
     statistics, and for a per-hook script its name in the summary, and no summary at all on a
@@ -367,6 +423,8 @@ def main(argv: list[str] | None = None, *, hook_script: str | None = None) -> in
             return _check(args)
         if args.command == "baseline":
             return _check(args, write_baseline=True)
+        if args.command == "scan":
+            return _scan(args)
         if args.command == "rules":
             return _rules(args)
         if args.command == "explain":

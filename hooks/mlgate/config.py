@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 CONFIG_NAMES = (".mlgate.yaml", ".mlgate.yml", "pyproject.toml")
 ONLINE_DEADLINE = 30.0  # seconds: a few hundred lookups; a commit hook that waits longer gets skipped
+COOLDOWN_DAYS = 3.0  # days a release must have been public before a pin to it passes (docs/rules/PIN032.md says why 3)
 
 
 class ConfigError(UsageError):
@@ -43,6 +44,7 @@ class Config:
     strict_errors: bool = False
     report_unused_ignores: bool = False
     online_deadline: float = ONLINE_DEADLINE  # seconds for all the lookups of an --online run; 0: no deadline
+    cooldown: float = COOLDOWN_DAYS  # days: with --online, a pinned release younger than this is a finding; 0: none
 
 
 CORE_KEYS = {
@@ -55,6 +57,7 @@ CORE_KEYS = {
     "strict-errors": "true: files that are not valid in their own language (or cannot be read) fail the run too (default: false)",
     "report-unused-ignores": "true: list the `mlgate: ignore[...]` comments that hid nothing (default: false)",
     "online-deadline": "seconds an --online or --fix run waits for all its lookups; those unanswered then are errors (default: 30; 0: no limit)",
+    "cooldown": "days a pinned release (PyPI version, action commit, hub commit) must have been public; with --online, a younger one is a finding (PIN032, HUB011; default: 3; 0: off)",
 }
 
 
@@ -245,6 +248,8 @@ def _set_core_key(config: Config, key: str, value: Any, hooks: list[Hook], confi
         setattr(config, _SWITCHES[key], value)
     elif key == "online-deadline":
         config.online_deadline = online_deadline(value, where)
+    elif key == "cooldown":
+        config.cooldown = cooldown_days(value, where)
     elif key == "severity":
         config.severity.update(_severities(value, hooks, shown, where))
 
@@ -267,15 +272,25 @@ def _severities(value: Any, hooks: list[Hook], shown: str | None, where: str) ->
 
 def online_deadline(value: Any, where: str) -> float:
     """A deadline in seconds: a number, 0 or more (0: no deadline)."""
-    seconds = value
+    return _amount(value, where, "seconds", "no deadline")
+
+
+def cooldown_days(value: Any, where: str) -> float:
+    """A cooldown in days: a number, 0 or more (0: no cooldown)."""
+    return _amount(value, where, "days", "no cooldown")
+
+
+def _amount(value: Any, where: str, unit: str, zero: str) -> float:
+    """A number of `unit`, 0 or more (0 means `zero`); a number written as text (`0.5` in YAML) too."""
+    number = value
     if isinstance(value, str):
         try:
-            seconds = float(value)
+            number = float(value)
         except ValueError:
             pass
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < float("inf"):
-        raise ConfigError(f"{where}: expected a number of seconds, 0 or more (0: no deadline), not {value!r}")
-    return float(seconds)
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number < float("inf"):
+        raise ConfigError(f"{where}: expected a number of {unit}, 0 or more (0: {zero}), not {value!r}")
+    return float(number)
 
 
 def _hook_options(hook: Hook, value: Any, shown: str) -> dict[str, Any]:

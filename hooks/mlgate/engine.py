@@ -105,6 +105,14 @@ def scan(
     return result
 
 
+def prepare_online(online: OnlineSession, hooks: list[Hook], config: Config) -> None:
+    """Tell the session of a run what its online checks may report (`wanted`: the selected
+    rules) and which hooks run (`hooks`: whose remote scans `session.scan_remote` uses)."""
+    rules = {rule.code: rule for hook in hooks for rule in hook.rules}
+    online.wanted = lambda code: code in rules and _wanted_rule(rules[code], config)
+    online.hooks = tuple(hook for hook in hooks if any(_wanted_rule(rule, config) for rule in hook.rules))
+
+
 def _online_findings(
     online: OnlineSession,
     hooks: list[Hook],
@@ -118,8 +126,8 @@ def _online_findings(
     `hidden` (by id) are not looked up: the report hides them whatever the network says."""
     from mlgate.online.checks import run_checks
 
-    rules = {rule.code: rule for hook in hooks for rule in hook.rules}
-    online.wanted = lambda code: code in rules and _wanted_rule(rules[code], config)
+    prepare_online(online, hooks, config)
+    online.cooldown = config.cooldown
     modules = {hook.name: module for hook in hooks if (module := hook.online_module()) is not None}
     found = [f for f in findings if f.rule.hook not in modules or id(f) in hidden]
     work = [

@@ -23,7 +23,7 @@ from mlgate.notes import Note, NoteKind
 T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from mlgate.online import OnlineModule
+    from mlgate.online import OnlineModule, RemoteScanModule, RepositoryScanModule
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,29 @@ class Hook:
     # Module with the hook's `--online` check and `--fix` fixers (see mlgate/online/__init__.py
     # for what it exposes); imported only when the network is asked for.
     online: str | None = None
+    # Module that scans remote files (hub files read by ranged requests, see `RemoteScanModule`
+    # in mlgate/online/__init__.py); imported only when there are remote files to scan.
+    remote_scan: str | None = None
+    # Module that checks one hub repository by id for `mlgate scan hf://owner/repo[@rev]` (see
+    # `RepositoryScanModule` in mlgate/online/__init__.py); imported only by that command.
+    repository_scan: str | None = None
 
     def online_module(self) -> OnlineModule | None:
         return importlib.import_module(self.online) if self.online else None
+
+    def repository_scan_module(self) -> RepositoryScanModule | None:
+        return importlib.import_module(self.repository_scan) if self.repository_scan else None
+
+    def remote_scan_module(self) -> RemoteScanModule | None:
+        """The `remote_scan` module, or None when the hook has none (or it is not there yet)."""
+        if not self.remote_scan:
+            return None
+        try:
+            return importlib.import_module(self.remote_scan)
+        except ModuleNotFoundError as exc:
+            if exc.name != self.remote_scan:
+                raise
+            return None
 
 
 @dataclass

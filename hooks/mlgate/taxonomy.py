@@ -36,6 +36,7 @@ CWE_TITLES: dict[int, str] = {
     470: "Use of Externally-Controlled Input to Select Classes or Code ('Unsafe Reflection')",
     494: "Download of Code Without Integrity Check",
     502: "Deserialization of Untrusted Data",
+    506: "Embedded Malicious Code",
     646: "Reliance on File Name or Extension of Externally-Supplied File",
     668: "Exposure of Resource to Wrong Sphere",
     798: "Use of Hard-coded Credentials",

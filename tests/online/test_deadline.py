@@ -205,13 +205,14 @@ def counted_connections(monkeypatch) -> list[object]:
 
 
 def test_a_refused_connection_is_tried_once(monkeypatch, tmp_path, online_env, capsys):
-    github, osv = refused_url(), refused_url()
+    github, osv, pypi = refused_url(), refused_url(), refused_url()
     monkeypatch.setenv("GITHUB_API_URL", github)
     monkeypatch.setenv("MLGATE_OSV_URL", osv)
+    monkeypatch.setenv("MLGATE_PYPI_URL", pypi)  # the pin's release date (the cooldown)
     attempts = counted_connections(monkeypatch)
     files = {".github/workflows/ci.yml": workflow(1), "requirements.txt": "torch==2.5.1\n"}
     code, report, _, seconds = run_json(capsys, monkeypatch, tmp_path, files)
-    assert sorted(attempts) == sorted(("127.0.0.1", int(url.rsplit(":", 1)[1])) for url in (github, osv))  # each tried once
+    assert sorted(attempts) == sorted(("127.0.0.1", int(url.rsplit(":", 1)[1])) for url in (github, osv, pypi))  # each tried once
     assert code == 1
     assert sorted((error["path"], error["message"]) for error in report["errors"]) == [
         (
@@ -219,6 +220,7 @@ def test_a_refused_connection_is_tried_once(monkeypatch, tmp_path, online_env, c
             f"line 6: GET {github}/repos/org0/act/commits/v1: cannot connect (connection refused) (after 1 attempt)",
         ),
         (osv, f"POST {osv}/v1/querybatch: cannot connect (connection refused) (after 1 attempt)"),
+        ("requirements.txt", f"line 1: GET {pypi}/pypi/torch/2.5.1/json: cannot connect (connection refused) (after 1 attempt)"),
     ]
 
 
@@ -420,7 +422,7 @@ def test_a_finding_the_baseline_lists_is_not_looked_up(monkeypatch, tmp_path, se
 def test_an_ignored_rule_is_not_looked_up(monkeypatch, tmp_path, server, online_env, capsys):
     answer_every_action(server, 2)
     files = {".github/workflows/ci.yml": workflow(2), "requirements.txt": "torch==2.5.1\n"}
-    code, report, _, _ = run_json(capsys, monkeypatch, tmp_path, files, "--ignore", "PIN020,PIN030,PIN031")
+    code, report, _, _ = run_json(capsys, monkeypatch, tmp_path, files, "--ignore", "PIN020,PIN030,PIN031,PIN032")
     assert (code, report["findings"], report["errors"]) == (0, [], [])
     assert server.requests == []
 

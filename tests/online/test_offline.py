@@ -61,8 +61,9 @@ def test_the_probe_sees_an_online_run(tmp_path, monkeypatch):
     monkeypatch.setenv("MLGATE_NO_CACHE", "1")
     monkeypatch.setenv("MLGATE_HTTP_MAX_WAIT", "0")
     monkeypatch.setenv("MLGATE_OSV_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("MLGATE_PYPI_URL", "http://127.0.0.1:9")  # the cooldown's release dates: the same refused host
     write_tree(tmp_path, {"requirements.txt": "torch==2.5.1\n"})
     outcome = probe(tmp_path, "check", "--online", "--output", "report.txt", ".")
     assert outcome["status"] == 1
-    assert len(outcome["attempts"]) == 4  # the first try and three retries
+    assert len(outcome["attempts"]) == 8  # OSV's, then PyPI's (the pin's release date): the first try and three retries each
     assert {"requests", "mlgate.online.http"} <= set(outcome["loaded"])

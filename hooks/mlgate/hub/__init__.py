@@ -26,4 +26,5 @@ HOOK = Hook(
     scanners=tuple(module.SCANNER for module in (python_files, notebooks, configs, shell_scripts, dockerfile)),
     options=OPTIONS,
     online="mlgate.hub.online",  # --online / --fix: hub/online.py
+    repository_scan="mlgate.hub.online",  # `mlgate scan hf://owner/repo[@rev]`: hub/online.py scan_repository
 )

@@ -8,6 +8,12 @@ References pinned to a commit SHA (notes the scanners return, see `references.PI
 checked too: HUB010 when the hub does not have that commit, or the repository or namespace.
 torch.hub references (HUB003) are resolved on GitHub.
 
+What the revision holds (`verdicts.py`): for each reference at a commit (pinned, or the commit its
+branch names today), the hub's own per-file scan verdicts (HUB011, HUB012), pickle-only weights
+for a loader that reads weights (HUB013, and the files handed to the remote scan of the run's
+hooks), and for `trust_remote_code=True` (notes `references.REMOTE_CODE`) the code it runs (HUB014).
+`scan_repository` does the same for `mlgate scan hf://owner/repo[@revision]`.
+
 Fix (token-exact edits): `/resolve/<branch>/` in hub URLs becomes `/resolve/<sha>/`; in
 Python, a loader's `revision="main"` becomes `revision="<sha>"  # main`, and a loader call
 without one gets `revision="<sha>"` added before its closing parenthesis (`# main`); in a YAML
@@ -23,17 +29,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from mlgate import python_ast, yamlfile
 from mlgate.files import ScanError, SourceFile
-from mlgate.findings import Finding, Severity
+from mlgate.findings import Finding, Rule, Severity
 from mlgate.hook import ScanContext
+from mlgate.hub import cooldown, verdicts
 from mlgate.hub.configs import sibling_revision
-from mlgate.hub.references import HUB_URL, PINNED_AT_COMMIT, setting_key, url_repository
+from mlgate.hub.references import HUB_URL, PINNED_AT_COMMIT, REMOTE_CODE, setting_key, url_repository
 from mlgate.hub.rules import MISSING_REFERENCE, TORCH_HUB_UNPINNED, UNPINNED
+from mlgate.hub.verdicts import Load, Place, Revision, check_revision
+from mlgate.notes import Note
 from mlgate.online import Edit, Fixer, OnlineError, OnlineSession
 from mlgate.online.github import commit_of
+from mlgate.online.hub_api import HubRepository, MissingRepository, revision_sha
 from mlgate.problem import is_full_sha
 
 DEFAULT_BRANCH = "main"  # what the hub and `revision=None` mean by "no revision"
@@ -66,18 +75,7 @@ class Target:
 
 def hub_commit(session: OnlineSession, kind: str, repo_id: str, revision: str) -> str | None:
     """The commit `revision` names in the repository today; None when the hub has no such repository or revision."""
-
-    def fetch() -> str | None:
-        url = f"{session.settings.hf_endpoint}/api/{kind}s/{repo_id}/revision/{quote(revision, safe='')}"
-        answer = session.http.json("GET", url, ok=(200, 401, 404), token_for="hub")  # the hub answers 401 for a missing repository
-        if answer is None:
-            return None
-        sha = answer.get("sha") if isinstance(answer, dict) else None
-        if not isinstance(sha, str) or not is_full_sha(sha):
-            raise OnlineError(f"GET {url}: malformed response (no commit sha)")
-        return sha.lower()
-
-    return session.lookup(("hub", kind, repo_id, revision), fetch)
+    return revision_sha(session, kind, repo_id, revision)
 
 
 def _exists(session: OnlineSession, path: str) -> bool:
@@ -278,23 +276,85 @@ def _torch_hub(session: OnlineSession, finding: Finding, source: SourceFile) -> 
 
 
 def _missing_commits(session: OnlineSession, context: ScanContext) -> list[Finding]:
-    """HUB010 for each SHA-pinned reference (noted by the scanners) whose commit the hub does not have."""
+    """HUB010 for each SHA-pinned reference (noted by the scanners) whose commit the hub does not
+    have; what the others hold (`verdicts`)."""
     found: list[Finding] = []
+    if not (session.wanted(MISSING_REFERENCE.code) or verdicts.wanted(session)):
+        return found
     for note in context.notes_of(PINNED_AT_COMMIT):
         kind, repo_id, sha = note.subject
         try:
             if hub_commit(session, kind, repo_id, sha) is None:
-                message, severity = missing(session, kind, repo_id, sha)
-                found.append(MISSING_REFERENCE.finding(note.path, note.line, note.column, message + note.where, severity=severity))
+                if session.wanted(MISSING_REFERENCE.code):
+                    message, severity = missing(session, kind, repo_id, sha)
+                    found.append(MISSING_REFERENCE.finding(note.path, note.line, note.column, message + note.where, severity=severity))
+            else:
+                found.extend(check_revision(session, Revision(kind, repo_id, sha), _load_at(note), _at_note(note)))
         except OnlineError as exc:
             session.error(note.path, f"line {note.line}: {exc}")
     return found
 
 
+def _remote_code(session: OnlineSession, context: ScanContext) -> list[Finding]:
+    """HUB014 for each `trust_remote_code=True` reference; for one not pinned to a commit (no
+    HUB001 and no commit note stands for it), what its revision holds too."""
+    found: list[Finding] = []
+    if not verdicts.wanted(session):
+        return found
+    for note in context.notes_of(REMOTE_CODE):
+        kind, repo_id, revision = note.subject
+        try:
+            sha = hub_commit(session, kind, repo_id, revision)
+            if sha is not None:
+                load = dataclasses.replace(_load_at(note), remote_code=True)
+                found.extend(
+                    check_revision(session, Revision(kind, repo_id, sha), load, _at_note(note), contents=not is_full_sha(revision))
+                )
+        except OnlineError as exc:
+            session.error(note.path, f"line {note.line}: {exc}")
+    return found
+
+
+def _at_note(note: Note) -> Place:
+    return lambda rule, message, severity, file: rule.finding(note.path, note.line, note.column, message + note.where, severity=severity)
+
+
+def _at_finding(finding: Finding) -> Place:
+    return lambda rule, message, severity, file: rule.finding(finding.path, finding.line, finding.column, message, severity=severity)
+
+
+# Classes whose from_pretrained reads no weights (a tokenizer's vocabulary, a config, a scheduler's settings).
+_NO_WEIGHTS = re.compile(r"(?:Tokenizer|TokenizerFast|Processor|Config|FeatureExtractor|Scheduler|Template)$")
+_WEIGHT_CALLS = frozenset({"SentenceTransformer", "CrossEncoder", "SparseEncoder", "pipeline"})
+
+
+def _load_at(place: Note | Finding) -> Load:
+    """How the Python loader call at a reference loads it (nothing known for other files)."""
+    if not place.path.endswith(".py") or not place.line:
+        return Load()
+    call = _python_call(SourceFile(path=place.path, abspath=Path(place.path).absolute()), place.line, place.column or 1)
+    if call is None:
+        return Load()
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    owner = func.value if isinstance(func, ast.Attribute) else None
+    owner_name = owner.attr if isinstance(owner, ast.Attribute) else owner.id if isinstance(owner, ast.Name) else ""
+    weights = (name == "from_pretrained" and not _NO_WEIGHTS.search(owner_name)) or name in _WEIGHT_CALLS
+    keywords = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
+
+    def constant(key: str) -> object:
+        value = keywords.get(key)
+        return value.value if isinstance(value, ast.Constant) else None
+
+    return Load(
+        weights=weights, refuses_safetensors=constant("use_safetensors") is False, remote_code=constant("trust_remote_code") is True
+    )
+
+
 def check(session: OnlineSession, context: ScanContext, findings: list[Finding]) -> list[Finding]:
     """The hook's online check: the findings, each unpinned reference told which commit it names
-    today, then the references the hub cannot resolve."""
-    found = _missing_commits(session, context) if session.wanted(MISSING_REFERENCE.code) else []
+    today, then the references the hub cannot resolve, and what the referenced revisions hold."""
+    found = [*_missing_commits(session, context), *_remote_code(session, context), *cooldown.revision_findings(session, context)]
     checked: list[Finding] = []
     for finding in findings:
         checked.append(finding)
@@ -313,12 +373,28 @@ def check(session: OnlineSession, context: ScanContext, findings: list[Finding])
             sha = hub_commit(session, target.kind, target.repo_id, target.revision)
             if sha is not None:
                 checked[-1] = dataclasses.replace(finding, message=f"{finding.message}; '{target.revision}' is commit {sha} today")
+                found.extend(check_revision(session, Revision(target.kind, target.repo_id, sha), _load_at(finding), _at_finding(finding)))
             elif session.wanted(MISSING_REFERENCE.code):
                 message, severity = missing(session, target.kind, target.repo_id, target.revision)
                 found.append(MISSING_REFERENCE.finding(finding.path, finding.line, finding.column, message, severity=severity))
         except OnlineError as exc:
             session.error(finding.path, f"line {finding.line}: {exc}")
     return [*checked, *found]
+
+
+def scan_repository(session: OnlineSession, repository: HubRepository) -> list[Finding]:
+    """`mlgate scan hf://...`: what one repository holds at a revision, as if a weights loader
+    (for a model) loaded it with trust_remote_code=True, each finding at `hf://owner/repo@sha[/file]`."""
+    sha = hub_commit(session, repository.kind, repository.repo_id, repository.revision)
+    if sha is None:
+        raise MissingRepository(missing(session, repository.kind, repository.repo_id, repository.revision)[0])
+    at = dataclasses.replace(repository, revision=sha).uri
+
+    def place(rule: Rule, message: str, severity: Severity | None, file: str | None) -> Finding:
+        return rule.finding(f"{at}/{file}" if file else at, None, None, message, severity=severity)
+
+    model = repository.kind == "model"
+    return check_revision(session, Revision(repository.kind, repository.repo_id, sha), Load(weights=model, remote_code=model), place)
 
 
 def fix_revision(session: OnlineSession, finding: Finding, source: SourceFile) -> list[Edit]:

@@ -142,6 +142,9 @@ KINDS = ("model", "dataset", "space")
 # A reference pinned to a commit: nothing to report, but on an online run the hook asks the hub
 # whether that commit (its repository, its namespace) still exists. Subject: (kind, repo id, commit).
 PINNED_AT_COMMIT = NoteKind("hub-commit", 3)
+# A reference loaded with trust_remote_code=True: on an online run the hook lists the code that
+# revision runs (hub/verdicts.py). Subject: (kind, repo id, revision: a SHA, a branch, or `main` when none).
+REMOTE_CODE = NoteKind("hub-remote-code", 3)
 
 
 @dataclass
@@ -235,6 +238,15 @@ class Judge:
         if self.context.online and reference.pinned:  # does the commit exist? asked after the scan
             subject = PINNED_AT_COMMIT.message(reference.kind, reference.repo_id, reference.revision or "")
             problems.append(Problem(PINNED_AT_COMMIT, subject, reference.offset))  # placed as a Note, not a finding
+        if (
+            self.context.online
+            and reference.remote_code
+            and reference.revision_known
+            and not is_placeholder(reference.repo_id)
+            and not any(character.isspace() for character in reference.revision or "")
+        ):
+            subject = REMOTE_CODE.message(reference.kind, reference.repo_id, reference.revision or "main")
+            problems.append(Problem(REMOTE_CODE, subject, reference.offset))
         unpinned = reference.pinned is False and not is_placeholder(reference.repo_id)
         if unpinned and not reference.remote_code and not self.test_load(reference):
             where = f" by {reference.where}" if reference.where else ""

@@ -100,3 +100,59 @@ MISSING_REFERENCE = Rule(
     cwe=(829,),
     online_only=True,
 )
+# Online only, what the referenced revision holds (hub/verdicts.py; also `mlgate scan hf://...`).
+FLAGGED_FILE = Rule(
+    "HUB011",
+    "hub-flagged-file",
+    HOOK,
+    Severity.HIGH,
+    "the hub's own scanners flag a file of the referenced revision as unsafe or suspicious; critical when unsafe (reported with --online)",
+    "do not load this revision: pin a commit whose files the hub finds safe, or a reviewed copy; report the repository to the hub",
+    owasp_ml="ML06",
+    cwe=(506, 502),
+    online_only=True,
+)
+UNVERIFIED_REVISION = Rule(
+    "HUB012",
+    "hub-revision-unverified",
+    HOOK,
+    Severity.LOW,
+    "files of the referenced revision that no scanner has verified: not scanned by the hub yet, or beyond a truncated listing (reported with --online)",
+    "look again once the hub has scanned the revision (or scan the files yourself), then pin it",
+    owasp_ml="ML06",
+    cwe=(494,),
+    online_only=True,
+)
+PICKLE_ONLY_WEIGHTS = Rule(
+    "HUB013",
+    "pickle-only-weights",
+    HOOK,
+    Severity.MEDIUM,
+    "the loader reads pickle-based weights of the referenced revision: it has no safetensors, or use_safetensors=False (reported with --online)",
+    "load a revision with *.safetensors weights (convert them, or use a repository that publishes them), and drop use_safetensors=False",
+    owasp_ml="ML06",
+    cwe=(502,),
+    online_only=True,
+)
+REMOTE_CODE_FILES = Rule(
+    "HUB014",
+    "remote-code-files",
+    HOOK,
+    Severity.LOW,
+    "the code trust_remote_code runs at the referenced revision, with sha256s and what main would change; critical when it comes from another repository's branch (reported with --online)",
+    "review the listed files at the pinned revision; before moving the pin, review what the update changes",
+    owasp_ml="ML06",
+    cwe=(829, 94),
+    online_only=True,
+)
+REVISION_TOO_NEW = Rule(
+    "HUB020",
+    "revision-too-new",
+    HOOK,
+    Severity.MEDIUM,
+    "hub reference pinned to a commit younger than the `cooldown` setting (default 3 days; reported with --online)",
+    "wait until the cooldown ends (the message says when) or pin the previous commit; `cooldown` sets the days, 0 turns it off",
+    owasp_ml="ML06",
+    cwe=(1357, 494),
+    online_only=True,
+)

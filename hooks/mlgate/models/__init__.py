@@ -30,4 +30,5 @@ HOOK = Hook(
     scanners=(scanner.SCANNER, load_calls.SCANNER),
     options=OPTIONS,
     online="mlgate.models.online",  # --fix: models/online.py adds weights_only=True to torch.load
+    remote_scan="mlgate.models.remote",  # pickle files on the hub, read by ranged requests
 )

@@ -31,7 +31,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable
 
-from mlgate.files import is_example_path, is_test_path
+from mlgate.files import ScanError, is_example_path, is_test_path
 from mlgate.findings import Finding, Rule, Severity
 from mlgate.models import expansion, frames, joblib_files, stored_values, walker
 from mlgate.models.callables import HARM_ORDER, Policy, Verdict, dangerous_reason, harm_rank
@@ -83,7 +83,10 @@ def scan_pickle(
         found = [finding for finding in found if finding.rule is not PICKLE_FORMAT] + bomb
     if depth < MAX_EMBEDDED_DEPTH and reading.embedded:
         budget = budget or stored_values.Budget(STORED_BUDGET)
-        found += _stored_value_findings(data, reading, where, options, depth, nested, budget)
+        try:
+            found += _stored_value_findings(data, reading, where, options, depth, nested, budget)
+        except ScanError:  # a value of content read on demand that could not be fetched (a remote file)
+            budget.exhausted = True
     if reading.stored_overflow or budget is not None and budget.exhausted:
         found.append(
             where.finding(

@@ -13,6 +13,11 @@ the bulk of a 1 GB checkpoint, are never touched.
 
 Reviewed files are accepted by the `allowlist` option (path + sha256): only files with an
 entry are hashed, and a digest that no longer matches is said in every finding.
+
+`scan_remote` scans content read on demand (a file on the hub read by ranged requests, see
+`mlgate.models.remote`): pickles and zip archives only, whose code-bearing bytes are found
+without reading the rest; the audit of a remote zip leaves out the local headers of raw tensor
+storages (a request each, and nothing a loader runs).
 """
 
 from __future__ import annotations
@@ -118,6 +123,21 @@ def _scan(source: SourceFile, context: ScanContext) -> list[Finding]:
 
 
 SCANNER = Scanner("models", matches=matches, scan=scan)
+
+REMOTE_KINDS = frozenset({"pickle", "zip"})  # formats `scan_remote` reads
+
+
+def scan_remote(data, path: str, options: dict) -> tuple[list[Finding], str | None]:
+    """Findings for content read on demand (`len`, index, slices, `find`), and what was not
+    scanned because the format is not one whose code can be found without reading it all."""
+    job = _Job(options, Path(path))
+    name = path.rsplit("/", 1)[-1]
+    kind = job.kind_of(data, name) if len(data) else None
+    if len(data) and kind not in REMOTE_KINDS:
+        from mlgate.online.ranged import NOT_READ_REMOTELY  # online runs only: an offline run never imports mlgate.online
+
+        return [], f"{_DESCRIPTIONS.get(kind, kind)}: {NOT_READ_REMOTELY}"
+    return job.scan(data, Where(path), name, 0), None
 
 
 def allowlist(options: dict) -> tuple[dict[str, str], str | None]:
@@ -332,7 +352,7 @@ class _Job:
 
     # -- zip --------------------------------------------------------------------------------
     def scan_zip(self, data, where: Where, depth: int) -> list[Finding]:
-        archive = ZipArchive(data)
+        archive = ZipArchive(data) if isinstance(data, _BUFFERS) else ZipArchive(data, audit_local=_not_storage)
         found = [_issue_finding(issue, where) for issue in archive.issues]
         if archive.start > 0:
             found += self.scan_part(data, 0, archive.start, where, "", depth)
@@ -457,6 +477,15 @@ def read_by_name(name: str) -> bool:
         or keras.is_saved_model_metadata(name)
         or hydra_configs.is_config(name)
     )
+
+
+_BUFFERS = (bytes, bytearray, memoryview, mmap.mmap)  # content in memory (else read on demand, `scan_remote`)
+_STORAGE_NAME = re.compile(r"[^/]+/(?:data|constants)/[0-9]+")
+
+
+def _not_storage(member: Member) -> bool:
+    """Not named like a raw tensor storage of a torch checkpoint (whatever its record folder)."""
+    return _STORAGE_NAME.fullmatch(member.name) is None
 
 
 def _too_deep(where: Where) -> Finding:

@@ -67,6 +67,24 @@ _U32 = struct.Struct("<I").unpack_from
 _I32 = struct.Struct("<i").unpack_from
 _U64 = struct.Struct("<Q").unpack_from
 
+
+_Unpack = Callable[..., tuple]
+
+
+def _unpackers(data) -> tuple[_Unpack, _Unpack, _Unpack]:
+    """`_U32`, `_I32`, `_U64` for a buffer (bytes, mmap, memoryview); for any other indexable
+    bytes (a remote file read on demand, see `mlgate.online.ranged`), the same on a slice."""
+    try:
+        memoryview(data).release()
+    except TypeError:
+        return _on_slice(struct.Struct("<I")), _on_slice(struct.Struct("<i")), _on_slice(struct.Struct("<Q"))
+    return _U32, _I32, _U64
+
+
+def _on_slice(fmt: struct.Struct) -> _Unpack:
+    return lambda data, at: fmt.unpack(data[at : at + fmt.size])
+
+
 DATA = type("Data", (), {"__slots__": (), "__repr__": lambda self: "DATA"})()
 LONG_TEXT = type("LongText", (), {"__slots__": (), "__repr__": lambda self: "LONG_TEXT"})()
 _UNSET = object()
@@ -359,6 +377,7 @@ class PickleWalker:
         self.irregular_frames = False
         self.framed = False  # a FRAME was seen (a break after one may be an irregular frame too)
         self._find = data.find if hasattr(data, "find") else self._find_in_view
+        self._unpack = _unpackers(data)
         self._memo_list: list = []
         self._memo_far: dict[int, object] = {}
         self._memo_holes = 0
@@ -575,6 +594,7 @@ class PickleWalker:
         push = stack.append
         memo = self._memo_list
         sparse = bool(self._memo_holes or self._memo_far)
+        u32, i32, u64 = self._unpack
         op = -1
         frame_end = _NO_FRAME  # where the current FRAME's bytes end
         try:
@@ -602,7 +622,7 @@ class PickleWalker:
                             if op == 0x71:
                                 index, nxt = data[pos + 1], pos + 2
                             elif op == 0x72:
-                                index, nxt = _U32(data, pos + 1)[0], pos + 5
+                                index, nxt = u32(data, pos + 1)[0], pos + 5
                             elif op == 0x94:
                                 index, nxt = self._memo_count() if sparse else len(memo), pos + 1
                             else:
@@ -617,7 +637,7 @@ class PickleWalker:
                             if op == 0x68:
                                 index, nxt = data[pos + 1], pos + 2
                             elif op == 0x6A:
-                                index, nxt = _U32(data, pos + 1)[0], pos + 5
+                                index, nxt = u32(data, pos + 1)[0], pos + 5
                             else:
                                 start, stop = self._line(pos + 1, "GET", pos)
                                 index, nxt = _decimal(data[start:stop], pos, "GET"), stop + 1
@@ -634,7 +654,7 @@ class PickleWalker:
                                 self._keep_if_stored(op, pos + 2, nxt)
                         elif op == 0x58 or op == 0x8D:  # BINUNICODE, BINUNICODE8
                             header = 4 if op == 0x58 else 8
-                            length = _U32(data, pos + 1)[0] if op == 0x58 else _U64(data, pos + 1)[0]
+                            length = u32(data, pos + 1)[0] if op == 0x58 else u64(data, pos + 1)[0]
                             nxt = self._payload_end(pos, header, length, OPCODE_NAMES[op])
                             push(str(data[pos + 1 + header : nxt], "utf-8", "surrogatepass") if length <= MAX_TEXT else LONG_TEXT)
                             if length >= MIN_STORED:
@@ -643,7 +663,7 @@ class PickleWalker:
                             if op == 0x55:
                                 header, length = 1, data[pos + 1]
                             else:
-                                header, length = 4, _U32(data, pos + 1)[0]  # unsigned in the C unpickler
+                                header, length = 4, u32(data, pos + 1)[0]  # unsigned in the C unpickler
                             nxt = self._payload_end(pos, header, length, OPCODE_NAMES[op])
                             push(self._text(pos + 1 + header, nxt, "latin-1"))
                             if length >= MIN_STORED:
@@ -666,7 +686,7 @@ class PickleWalker:
                             push(data[pos + 1])
                             pos += 2
                         elif op == 0x4A:  # BININT
-                            push(_I32(data, pos + 1)[0])
+                            push(i32(data, pos + 1)[0])
                             pos += 5
                         elif op == 0x4D:  # BININT2
                             push(data[pos + 1] | data[pos + 2] << 8)
@@ -676,7 +696,7 @@ class PickleWalker:
                             push(int.from_bytes(data[pos + 2 : nxt], "little", signed=True) if nxt - pos <= 10 else DATA)
                             pos = nxt
                         elif op == 0x8B:  # LONG4
-                            length = _I32(data, pos + 1)[0]
+                            length = i32(data, pos + 1)[0]
                             if length < 0:
                                 raise WalkError("LONG4 with a negative byte count", pos)
                             pos = self._payload_end(pos, 4, length, "LONG4")
@@ -824,7 +844,7 @@ class PickleWalker:
                             elif op == 0x83:
                                 code, nxt = data[pos + 1] | data[pos + 2] << 8, pos + 3
                             else:
-                                code, nxt = _I32(data, pos + 1)[0], pos + 5
+                                code, nxt = i32(data, pos + 1)[0], pos + 5
                             if code <= 0:
                                 raise WalkError(f"{OPCODE_NAMES[op]} with code {code} <= 0", pos)
                             ref = Ref(SiteKind.EXTENSION, f"copyreg extension code {code}")
@@ -835,9 +855,9 @@ class PickleWalker:
                         if op == 0x43:
                             header, length = 1, data[pos + 1]
                         elif op == 0x42:
-                            header, length = 4, _U32(data, pos + 1)[0]
+                            header, length = 4, u32(data, pos + 1)[0]
                         else:
-                            header, length = 8, _U64(data, pos + 1)[0]
+                            header, length = 8, u64(data, pos + 1)[0]
                         payload = pos + 1 + header
                         pos = self._payload_end(pos, header, length, OPCODE_NAMES[op])
                         if length >= MIN_STORED:
@@ -853,7 +873,7 @@ class PickleWalker:
                         if frame_end != _NO_FRAME:  # a FRAME inside a frame: the buffer is not what it says
                             self.irregular_frames = True
                         self.framed = True
-                        frame_end = pos + 9 + _U64(data, pos + 1)[0]
+                        frame_end = pos + 9 + u64(data, pos + 1)[0]
                         pos += 9
                     elif op == 0x80:  # PROTO
                         if data[pos + 1] > HIGHEST_PROTOCOL:

@@ -9,7 +9,9 @@ the central directory, only the lengths from the local header), and lists every 
 where two readers could see different archives as an `Issue`.
 
 Nothing is read that is not asked for: opening a 1 GB checkpoint touches the end record
-and the directory; members are read one by one, with a cap on decompressed size.
+and the directory; members are read one by one, with a cap on decompressed size. The buffer
+can be any indexable bytes with `len` (a remote file read by ranges): numbers are unpacked
+from slices of it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ _ZIP64_LOCATOR = struct.Struct("<4sLQL")
 _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
 _LOCAL = struct.Struct("<4s5H3L2H")
+_U16 = struct.Struct("<H")
 _EOCD_MAGIC = b"PK\x05\x06"
 _ZIP64_LOCATOR_MAGIC = b"PK\x06\x07"
 _ZIP64_EOCD_MAGIC = b"PK\x06\x06"
@@ -131,6 +134,11 @@ class EndRecord(NamedTuple):
     multi_disk: bool
 
 
+def _unpack(layout: struct.Struct, data, at: int) -> tuple:
+    """`layout.unpack_from(data, at)` on a slice: `data` need not be a buffer (struct.error past its end)."""
+    return layout.unpack(data[at : at + layout.size])
+
+
 def end_records(data) -> list[EndRecord]:
     """Every plausible end-of-central-directory record in the last 64 kB, last first."""
     low = max(0, len(data) - _EOCD.size - _MAX_COMMENT)
@@ -148,17 +156,17 @@ def end_records(data) -> list[EndRecord]:
 def _end_record(data, at: int) -> EndRecord | None:
     if at + _EOCD.size > len(data):
         return None
-    _, disk, directory_disk, _, entries, size, offset, comment = _EOCD.unpack_from(data, at)
+    _, disk, directory_disk, _, entries, size, offset, comment = _unpack(_EOCD, data, at)
     directory_end = at
     if at >= _ZIP64_LOCATOR.size and data[at - _ZIP64_LOCATOR.size : at - _ZIP64_LOCATOR.size + 4] == _ZIP64_LOCATOR_MAGIC:
         locator = at - _ZIP64_LOCATOR.size
-        stated = _ZIP64_LOCATOR.unpack_from(data, locator)[2]
+        stated = _unpack(_ZIP64_LOCATOR, data, locator)[2]
         record = locator - _ZIP64_EOCD.size
         if record < 0 or data[record : record + 4] != _ZIP64_EOCD_MAGIC:
             record = stated
         if not (0 <= record <= locator - _ZIP64_EOCD.size and data[record : record + 4] == _ZIP64_EOCD_MAGIC):
             return None
-        _, _, _, _, disk, directory_disk, _, entries, size, offset = _ZIP64_EOCD.unpack_from(data, record)
+        _, _, _, _, disk, directory_disk, _, entries, size, offset = _unpack(_ZIP64_EOCD, data, record)
         directory_end = record
     start = directory_end - size
     if start < 0:  # a directory starting before its stated offset is fine: zipfile shifts every offset back
@@ -169,10 +177,16 @@ def _end_record(data, at: int) -> EndRecord | None:
 
 
 class ZipArchive:
-    """A zip archive in `data` (bytes or mmap). Raises Malformed when there is none."""
+    """A zip archive in `data` (bytes or mmap). Raises Malformed when there is none.
 
-    def __init__(self, data) -> None:
+    `audit_local(member)` says whether the audit reads a member's local header (default: all
+    of them); a remote archive read by ranges leaves out the raw tensor storages, one request
+    each, whose headers no loader runs (see `scanner.scan_remote`)."""
+
+    def __init__(self, data, *, audit_local: Callable[[Member], bool] | None = None) -> None:
         self.data = data
+        self._audit_local = audit_local
+        self._unaudited: set[int] = set()  # header offsets of members whose local header the audit left out
         records = end_records(data)
         if not records:
             raise Malformed("zip archive without a readable end-of-central-directory record", max(0, len(data) - _EOCD.size))
@@ -192,7 +206,11 @@ class ZipArchive:
         # where the first member really starts (a directory shifted back can name offsets before
         # the data, or where no local header is): what comes before is scanned on its own
         self.start = min(
-            (member.header_offset for member in self.members if isinstance(self._locals.get(member.header_offset), LocalHeader)),
+            (
+                member.header_offset
+                for member in self.members
+                if isinstance(self._locals.get(member.header_offset), LocalHeader) or member.header_offset in self._unaudited
+            ),
             default=main.directory_start,
         )
 
@@ -214,7 +232,7 @@ class ZipArchive:
                 raise TooLarge(f"more than {MAX_ENTRIES_READ} central directory entries in all the directories a reader could pick", at)
             if at + _CENTRAL.size > end or data[at : at + 4] != _CENTRAL_MAGIC:
                 raise Malformed("corrupt central directory entry", at)
-            fields = _CENTRAL.unpack_from(data, at)
+            fields = _unpack(_CENTRAL, data, at)
             flags, method, crc, compressed, size_, name_length, extra_length, comment_length = (
                 fields[3],
                 fields[4],
@@ -299,7 +317,7 @@ class ZipArchive:
         at = member.header_offset
         if at < 0 or at + _LOCAL.size > len(self.data) or self.data[at : at + 4] != LOCAL_MAGIC:
             return Malformed(f"member {member.name!r} has no local header at offset {at}", max(at, 0))
-        _, _, flags, method, _, _, _, _, _, name_length, extra_length = _LOCAL.unpack_from(self.data, at)
+        _, _, flags, method, _, _, _, _, _, name_length, extra_length = _unpack(_LOCAL, self.data, at)
         data_offset = at + _LOCAL.size + name_length + extra_length
         return LocalHeader(bytes(self.data[at + _LOCAL.size : at + _LOCAL.size + name_length]), flags, method, data_offset)
 
@@ -314,6 +332,9 @@ class ZipArchive:
             names.add(member.raw_name)
             if escapes_folder(shown):
                 self.issues.append(Issue(f"member name {shown!r} leaves the archive's folder", member.entry_offset))
+            if self._audit_local is not None and not self._audit_local(member):
+                self._unaudited.add(member.header_offset)
+                continue
             try:
                 local = self.local_header(member)
             except Malformed as error:
@@ -365,6 +386,8 @@ class ZipArchive:
             self.issues.append(Issue(f"{first} bytes before the first member: a loader reading from the start sees something else", 0))
         boundaries = [member.header_offset for member in laid_out[1:]] + [self._directory_start]
         for member, boundary in zip(laid_out, boundaries, strict=False):  # no members: the one boundary is unused
+            if member.header_offset in self._unaudited:
+                continue
             try:
                 local = self.local_header(member)
             except Malformed:
@@ -406,7 +429,7 @@ class ZipArchive:
         if found is None:
             raise Malformed(f"member {member.name!r} uses compression method {member.method}, which cannot be read", begin)
         if member.method == LZMA:
-            begin += 4 + struct.unpack_from("<H", self.data, begin + 2)[0]
+            begin += 4 + _unpack(_U16, self.data, begin + 2)[0]
         content = _decompress(*found, self.data, begin, end, limit, member)
         if len(content) > limit:
             if whole:
@@ -430,7 +453,7 @@ def _decompressor(member: Member, data, begin: int) -> tuple[Callable[[], object
         import lzma
 
         # zip's LZMA: 2 version bytes, 2 bytes of properties length, the LZMA1 properties
-        properties_length = struct.unpack_from("<H", data, begin + 2)[0] if begin + 4 <= len(data) else 0
+        properties_length = _unpack(_U16, data, begin + 2)[0] if begin + 4 <= len(data) else 0
         properties = bytes(data[begin + 4 : begin + 4 + properties_length])
         try:
             # as zipfile does; the private helper is absent from typeshed

@@ -22,6 +22,27 @@ per finding, with no notes, and once per kind of note, with those notes and no f
 must not assume it sees all of them at once, and keeps what calls share in the session
 (`lookup`: two calls for one key make one fetch). The calls take turns (`Turn`): only their
 waits for the network overlap, so hook code need not be thread-safe.
+
+Remote files (files on the hub, read without downloading them whole): a hook that can scan
+such files names a module in `Hook.remote_scan` (e.g. `remote_scan="mlgate.models.remote"`),
+imported only when some online check or `mlgate scan hf://...` has remote files to scan, which
+exposes (see `RemoteScanModule`):
+
+- `scan_remote_files(session, files: list[RemoteFile]) -> list[RemoteResult]`: one result per
+  file it looked at, `(file, problems, unscanned)`: `problems` are `(rule, severity, message)`
+  (the message names the remote file, and the member for an archive), `unscanned` says what was
+  not scanned (too large, not a format it reads, a failed request), None when everything was.
+  It reaches the network only through `session.http` (with `token_for="hub"` for hub URLs) and
+  reports failures with `session.error(file.url, message)` or in `unscanned`.
+
+The core calls it through `session.scan_remote(files)` (the hooks of the run, `session.hooks`)
+or `scan_remote_files(session, hooks, files)` below; whoever found the reference (the hub hook's
+online check, the `scan` command) places the problems.
+
+`mlgate scan hf://owner/repo[@revision]` checks one hub repository by id: a hook that can names
+a module in `Hook.repository_scan` exposing `scan_repository(session, repository: HubRepository)
+-> list[Finding]` (see `RepositoryScanModule`; `HubRepository` is in `mlgate.online.hub_api`),
+which raises `MissingRepository` when the hub has no such repository or revision.
 """
 
 from __future__ import annotations
@@ -38,13 +59,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from urllib.parse import urlsplit
 
-from mlgate.config import ONLINE_DEADLINE
+from mlgate.config import COOLDOWN_DAYS, ONLINE_DEADLINE
 
 if TYPE_CHECKING:
     from mlgate.files import SourceFile
-    from mlgate.findings import Finding
-    from mlgate.hook import ScanContext
+    from mlgate.findings import Finding, Rule, Severity
+    from mlgate.hook import Hook, ScanContext
     from mlgate.online.http import Client
+    from mlgate.online.hub_api import HubRepository
 
 DOCKER_HUB = "docker.io"
 CONCURRENCY = 8  # lookups at a time: enough to hide the latency, few enough for any API's rate limits
@@ -159,6 +181,7 @@ class Settings:
     github_api: str = "https://api.github.com"
     hf_endpoint: str = "https://huggingface.co"
     osv_url: str = "https://api.osv.dev"
+    pypi_url: str = "https://pypi.org"  # its JSON API: release upload times (the cooldown)
     osv_database: str | None = None  # a directory of OSV JSON records: no OSV request at all
     registries: dict[str, str] = field(default_factory=dict)  # registry host -> base URL
     tokens: dict[str, str] = field(default_factory=dict)  # API ("github", "hub") -> its token, sent to that API only
@@ -179,6 +202,7 @@ class Settings:
             github_api=(env.get("GITHUB_API_URL") or cls.github_api).rstrip("/"),
             hf_endpoint=(env.get("HF_ENDPOINT") or cls.hf_endpoint).rstrip("/"),
             osv_url=(env.get("MLGATE_OSV_URL") or cls.osv_url).rstrip("/"),
+            pypi_url=(env.get("MLGATE_PYPI_URL") or cls.pypi_url).rstrip("/"),
             osv_database=env.get("MLGATE_OSV_DATABASE") or None,
             registries=_registries(env.get("MLGATE_REGISTRY_URLS", "")),
             cache_dir=None if env.get("MLGATE_NO_CACHE") else default_cache_dir(env),
@@ -240,6 +264,8 @@ class OnlineSession:
         self.progress = progress  # where to show how far the lookups are, when it is a terminal
         self.errors: list[tuple[str, str]] = []
         self.wanted: Callable[[str], bool] = lambda code: True  # set by the engine: selected rules
+        self.cooldown: float = COOLDOWN_DAYS  # set by the engine: the `cooldown` setting, in days (0: off)
+        self.hooks: tuple[Hook, ...] = ()  # set by the engine: the hooks of the run (`scan_remote`)
         self._http: Client | None = None
         self._lookups: dict[Any, _Lookup] = {}
         self._lock = threading.Lock()
@@ -314,6 +340,14 @@ class OnlineSession:
             raise RepeatedFailure(str(pending.value)) from None
         return pending.value
 
+    def scan_remote(self, files: list[RemoteFile]) -> list[RemoteResult]:
+        """The remote scan of `files` by the hooks of this run that have one (none: []), only
+        the problems of selected rules kept."""
+        results = scan_remote_files(self, self.hooks, files)
+        return [
+            (file, [problem for problem in problems if self.wanted(problem[0].code)], unscanned) for file, problems, unscanned in results
+        ]
+
     def _fetch(self, key: tuple[str, ...], fetch: Callable[[], Any]) -> Any:
         from mlgate.online.cache import Cache, Response
 
@@ -335,3 +369,42 @@ class OnlineModule(Protocol):
     FIXES: Mapping[str, Fixer]
 
     def check(self, session: OnlineSession, context: ScanContext, findings: list[Finding]) -> Iterable[Finding]: ...
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file on a remote host (a hub repository at a commit): `url` to read it (ranged requests
+    allowed), `path` inside its repository, `size` in bytes when the listing said."""
+
+    url: str
+    path: str
+    size: int | None = None
+
+
+# What a remote scan says of one file: (the file, its problems as (rule, severity, message),
+# what was not scanned or None when everything was).
+RemoteResult = tuple[RemoteFile, list[tuple["Rule", "Severity", str]], str | None]
+
+
+class RemoteScanModule(Protocol):
+    """What the module named by `Hook.remote_scan` exposes."""
+
+    def scan_remote_files(self, session: OnlineSession, files: list[RemoteFile]) -> list[RemoteResult]: ...
+
+
+def scan_remote_files(session: OnlineSession, hooks: Iterable[Hook], files: list[RemoteFile]) -> list[RemoteResult]:
+    """Every result of every hook among `hooks` that declares a `remote_scan` module (none: [])."""
+    results: list[RemoteResult] = []
+    if not files:
+        return results
+    for hook in hooks:
+        module = hook.remote_scan_module()
+        if module is not None:
+            results.extend(module.scan_remote_files(session, files))
+    return results
+
+
+class RepositoryScanModule(Protocol):
+    """What the module named by `Hook.repository_scan` exposes (`mlgate scan hf://...`)."""
+
+    def scan_repository(self, session: OnlineSession, repository: HubRepository) -> list[Finding]: ...

@@ -17,6 +17,8 @@
   no Authorization header (the token, or one the caller set) is sent on any later hop, even
   one that comes back.
 - 200 and 404 answers are cached (a 404 is an answer too: "this repository is gone").
+- `read_bytes` streams a binary answer (a ranged read of a model file) and stops reading at a
+  limit: a server that sends more than asked, or ignores `Range`, is never read to the end.
 - Every failure is an `OnlineError` naming the request, never a traceback.
 """
 
@@ -28,6 +30,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -42,6 +45,18 @@ RETRIED = {429, 500, 502, 503, 504}
 CACHED = {200, 404}
 REDIRECTS = {301, 302, 303, 307, 308}
 MAX_REDIRECTS = 5
+_CHUNK = 1 << 16  # bytes asked of the socket at a time by `read_bytes`
+
+
+@dataclass(frozen=True)
+class Bytes:
+    """A binary answer read by `read_bytes`: at most its `limit` + 1 bytes of `body` (one more
+    than the limit says the server had more to send); `url` is the one that answered."""
+
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    url: str
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -166,7 +181,51 @@ class Client:
         except ValueError:
             raise OnlineError(f"{method} {url}: malformed response (not JSON): {response.body[:80]!r}") from None
 
-    def _send(self, method: str, url: str, data: str, headers: dict[str, str], token: str | None) -> Response:
+    def read_bytes(
+        self, url: str, *, headers: dict[str, str], limit: int, ok: tuple[int, ...] = (200,), token_for: str | None = None
+    ) -> Bytes:
+        """GET `url` as bytes, never cached, reading at most `limit` + 1 bytes of the body (the
+        connection is closed there); retries, redirects, tokens and the deadline as `request`."""
+        token = self.settings.token_for(token_for, url) if token_for else None
+        wanted = {**headers, "Accept-Encoding": "identity"}  # the bytes as stored: ranges count them
+        answer: Bytes = self._send("GET", url, "", wanted, token, read=lambda answer, final_url: self._read_body(answer, final_url, limit))
+        if answer.status not in ok:
+            raise OnlineError(f"GET {url}: HTTP {answer.status}")
+        return answer
+
+    def _read_body(self, answer: requests.Response, url: str, limit: int) -> Bytes:
+        body = bytearray()
+        headers = {name.lower(): value for name, value in answer.headers.items()}
+        if headers.get("content-encoding", "identity").lower() != "identity":
+            answer.close()
+            raise OnlineError(f"GET {url}: answer encoded as {headers['content-encoding']!r}, not the bytes asked for")
+        ended = False
+        try:
+            with self.turn.given_up():
+                for chunk in answer.iter_content(_CHUNK):  # identity: the bytes as sent
+                    body += chunk
+                    if len(body) > limit:
+                        break
+                    if self.deadline.passed:  # a server that sends slowly: each read came in time, the whole did not
+                        raise DeadlinePassed(f"GET {url}: {len(body)} bytes read before {self.deadline.describe()} passed")
+                else:
+                    ended = True  # read to its end: the connection goes back to the pool
+        finally:
+            if not ended:
+                answer.close()  # the rest is never read
+        return Bytes(answer.status_code, headers, bytes(body[: limit + 1]), url)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        data: str,
+        headers: dict[str, str],
+        token: str | None,
+        read: Callable[[requests.Response, str], Any] | None = None,
+    ) -> Any:
+        """The answer as a `Response` (its whole text), or as `read(answer, url)` makes it (a
+        streamed answer: `read` reads the body and closes it)."""
         headers = dict(headers)
         if token and "Authorization" not in headers:
             headers["Authorization"] = f"Bearer {token}"
@@ -180,7 +239,9 @@ class Client:
             wait = settings.backoff * 2**attempt
             final = False  # asking again would not help
             try:
-                answer, final_url = self._follow(method, url, data, headers)
+                answer, final_url = self._follow(method, url, data, headers, stream=read is not None)
+                if read is not None and answer.status_code not in RETRIED:
+                    return read(answer, final_url)
             except requests.Timeout as exc:
                 if deadline.passed:  # the timeout was cut to what the deadline left
                     raise DeadlinePassed(f"{method} {url}: no answer before {deadline.describe()} passed") from None
@@ -196,6 +257,7 @@ class Client:
                     lower = {name.lower(): value for name, value in answer.headers.items()}
                     return Response(answer.status_code, lower, answer.text, final_url)
                 failure = f"HTTP {answer.status_code}"
+                answer.close()
                 asked = _retry_after(answer.headers.get("Retry-After"))
                 wait = wait if asked is None else asked
             tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
@@ -212,7 +274,7 @@ class Client:
         """(connect, read) timeouts of the next request, cut to what is left of the deadline."""
         return (self.deadline.cap(self.settings.connect_timeout), self.deadline.cap(self.settings.timeout))
 
-    def _follow(self, method: str, url: str, data: str, headers: dict[str, str]) -> tuple[requests.Response, str]:
+    def _follow(self, method: str, url: str, data: str, headers: dict[str, str], *, stream: bool = False) -> tuple[requests.Response, str]:
         """One request and its redirects (the answer, and the URL that gave it). Authorization
         is sent only while every hop so far stayed on the first request's origin."""
         asked, first_origin, left = f"{method} {url}", origin(url), False
@@ -221,7 +283,7 @@ class Client:
             sent = {name: value for name, value in headers.items() if not (left and name.lower() == "authorization")}
             if self.watch is not None:
                 self.watch(f"{method} {url}")
-            answer = self._hop(method, url, data, sent)
+            answer = self._hop(method, url, data, sent, stream=stream)
             location = answer.headers.get("Location")
             if answer.status_code not in REDIRECTS or not location:
                 return answer, url
@@ -232,7 +294,7 @@ class Client:
                 data, headers = "", {name: value for name, value in headers.items() if name.lower() != "content-type"}
         raise OnlineError(f"{asked}: more than {MAX_REDIRECTS} redirects")
 
-    def _hop(self, method: str, url: str, data: str, headers: dict[str, str]) -> requests.Response:
+    def _hop(self, method: str, url: str, data: str, headers: dict[str, str], *, stream: bool = False) -> requests.Response:
         """One request, no redirect followed. A host that refused a connection, has no address or
         cannot be reached is not asked again in this run: without a network every lookup would
         pay for it (a name server may take 5 s to say it has no answer)."""
@@ -243,7 +305,7 @@ class Client:
         try:
             with self.turn.given_up():
                 return self.session.request(
-                    method, url, data=data or None, headers=headers, timeout=self._timeouts(), allow_redirects=False
+                    method, url, data=data or None, headers=headers, timeout=self._timeouts(), allow_redirects=False, stream=stream
                 )
         except requests.RequestException as exc:
             reason = _not_worth_retrying(exc)

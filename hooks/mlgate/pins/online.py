@@ -2,7 +2,8 @@
 
 Online: exact pins noted by the scanners are looked up in OSV (PIN030, and PIN031 for
 advisories that make loading a model run code); tags of actions and pre-commit repositories
-and image tags are resolved, and the finding says what they point to now.
+and image tags are resolved, and the finding says what they point to now. Exact pins and
+actions released less than the `cooldown` setting ago are PIN032 (`pins/cooldown.py`).
 Fix: the fixers below rewrite a reference to what it resolves to, keeping the human ref:
 `uses: o/r@<sha> # v4`, `rev: <sha>  # frozen: v1.2.3`, `FROM image:tag@sha256:<digest>`.
 """
@@ -21,7 +22,7 @@ from mlgate.findings import Finding, Severity
 from mlgate.hook import ScanContext
 from mlgate.online import Edit, Fixer, OnlineError, OnlineSession
 from mlgate.online.github import commit_of, github_repo
-from mlgate.pins import osv
+from mlgate.pins import cooldown, osv
 from mlgate.pins.pinned import PIN, pin_key
 from mlgate.pins.requirement import canonical_name
 from mlgate.pins.resolve import Image, digest_of
@@ -139,9 +140,16 @@ def advisory_findings(session: OnlineSession, context: ScanContext) -> list[Find
 
 def check(session: OnlineSession, context: ScanContext, findings: list[Finding]) -> list[Finding]:
     """The hook's online check: the findings, each movable ref told what it is now, then the
-    advisories of exact pins."""
+    advisories of exact pins, then the pins to releases inside the cooldown (`pins.cooldown`)."""
     found = advisory_findings(session, context) if session.wanted(KNOWN_VULNERABLE.code) or session.wanted(MODEL_LOADING_RCE.code) else []
-    return [*(_with_resolution(session, finding) for finding in findings), *found]
+    found += cooldown.release_findings(session, context)
+    checked = [_with_resolution(session, finding) for finding in findings]
+    for finding in findings if cooldown.wanted(session) else []:
+        uses = _uses(finding) if finding.rule is ACTION_NOT_PINNED and finding.line else None
+        young = cooldown.moved_action_finding(session, finding, *uses) if uses else None
+        if young is not None:
+            found.append(young)
+    return [*checked, *found]
 
 
 def _with_resolution(session: OnlineSession, finding: Finding) -> Finding:
@@ -193,6 +201,14 @@ def _token(source: SourceFile, finding: Finding) -> tuple[str, int, int | None]:
     after = match.end() + (1 if quote and line.startswith(quote, match.end()) else 0)
     rest = line[after:]
     return match.group(), start + 1, after + 1 if not rest.strip() or rest.lstrip().startswith("#") else None
+
+
+def _uses(finding: Finding) -> tuple[str, str, str] | None:
+    """(owner, repo, ref) of the `uses: owner/repo[/path]@ref` under a PIN020 finding; None without a ref."""
+    source = SourceFile(path=finding.path, abspath=Path(finding.path).absolute())
+    target, at, ref = _token(source, finding)[0].partition("@")
+    parts = target.split("/")
+    return (parts[0], parts[1], ref) if at and ref and len(parts) >= 2 else None
 
 
 def _action(session: OnlineSession, finding: Finding, source: SourceFile) -> Resolved | None:

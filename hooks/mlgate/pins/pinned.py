@@ -1,4 +1,5 @@
-"""An exact pin a scanner saw, kept as a `Note` (with `context.note`) for the online advisory check."""
+"""What a pins scanner saw that the online check looks up, kept as a `Note` (with `context.note`):
+an exact pin (OSV advisories, the PyPI release date), an action at a commit (its date)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ PINNED = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s
 
 # An exact pin: looked up in OSV on an online run, its advisories reported at its place.
 PIN = NoteKind("pin", 2)  # subject: (name, version)
+# An action or reusable workflow at a full commit SHA: its commit's date is checked against the cooldown.
+ACTION_AT_COMMIT = NoteKind("action-commit", 3)  # subject: (owner, repo, sha)
 
 
 def pin_note(name: str, version: str, path: str, line: int, column: int, where: str = "") -> Note:

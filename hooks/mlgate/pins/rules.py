@@ -160,3 +160,14 @@ MODEL_LOADING_RCE = Rule(
     cwe=(1395, 502),
     online_only=True,
 )
+RELEASE_TOO_NEW = Rule(
+    "PIN032",
+    "release-too-new",
+    HOOK,
+    Severity.MEDIUM,
+    "pin to a PyPI release or action commit younger than the `cooldown` setting (default 3 days; reported with --online)",
+    "wait until the cooldown ends (the message says when) or pin the previous release; `cooldown` sets the days, 0 turns it off",
+    owasp_ml="ML06",
+    cwe=(1357, 494),
+    online_only=True,
+)

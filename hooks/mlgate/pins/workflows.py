@@ -2,7 +2,8 @@
 
 - `uses: owner/repo[/path]@ref` (steps and reusable workflows) not at a full commit SHA
   (PIN020) at the value; `./local` actions are skipped, `docker://image` must carry a
-  digest (PIN010); the `allowed-action-owners` option exempts owners.
+  digest (PIN010); the `allowed-action-owners` option exempts owners. One at a commit is
+  noted (`pinned.ACTION_AT_COMMIT`) for the online cooldown check (PIN032).
 - `container:`, `services.<name>.image` and a docker action's `runs.image` without a
   digest (PIN010); `${{ }}` expressions are skipped.
 - every `run:` block of a POSIX shell (the default, or `shell: bash`/`sh ...`) goes to
@@ -24,6 +25,7 @@ from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.pins import commands
 from mlgate.pins.images import ImageJudge
+from mlgate.pins.pinned import ACTION_AT_COMMIT
 from mlgate.pins.requirement import Problem
 from mlgate.pins.rules import ACTION_NOT_PINNED
 from mlgate.problem import is_full_sha
@@ -162,7 +164,10 @@ class _Workflow:
             self.image(node, docker_scheme=True)
             return
         target, at, ref = value.partition("@")
-        if target.split("/", 1)[0].lower() in self.owners or is_full_sha(ref):
+        if target.split("/", 1)[0].lower() in self.owners:
+            return
+        if is_full_sha(ref):
+            self.note_commit(target, ref, node)
             return
         kind = "reusable workflow" if "/.github/workflows/" in target else "action"
         if not at:
@@ -170,6 +175,15 @@ class _Workflow:
         else:
             message = f"{kind} {target} is used at '{ref}', a tag or branch its owner (or whoever takes over the account) can move"
         self.report(Problem(ACTION_NOT_PINNED, message, 0), node)
+
+    def note_commit(self, target: str, sha: str, node: yamlfile.Node) -> None:
+        """An action at a commit: its date is checked on an online run (the cooldown, PIN032)."""
+        parts = target.split("/")
+        if not self.context.online or len(parts) < 2 or not parts[0] or not parts[1]:
+            return
+        _, locate = yamlfile.scalar_text(self.source, node)
+        line, column = locate(0)
+        self.context.note(ACTION_AT_COMMIT.note((parts[0], parts[1], sha.lower()), self.source.path, line or 1, column or 1))
 
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
