@@ -516,9 +516,12 @@ def endpoints(tmp_path):
     api.reply("GET", "/repos/actions/checkout/commits/v4", body={"sha": SHA})
     elsewhere.reply("POST", "/v1/querybatch", body={"results": [{}]})
     elsewhere.reply("HEAD", "/v2/library/python/manifests/3.12", headers={"Docker-Content-Digest": DIGEST})
+    # the cooldown (PIN032) asks PyPI when the exact pin was released: long ago
+    elsewhere.reply("GET", "/pypi/torch/2.1.1/json", body={"urls": [{"upload_time_iso_8601": "2023-11-15T18:41:55.561744Z"}]})
     variables = {
         "GITHUB_API_URL": api.url,
         "MLGATE_OSV_URL": elsewhere.url,
+        "MLGATE_PYPI_URL": elsewhere.url,
         "MLGATE_REGISTRY_URLS": f"docker.io={elsewhere.url}",
         "HF_ENDPOINT": elsewhere.url,
         "HF_TOKEN": "hf_the-hubs-token",
@@ -538,7 +541,11 @@ def assert_looked_up_online(messages: dict[str, str], api: FakeServer, elsewhere
     assert messages["PIN020"].endswith(f"'v4' is commit {SHA} today")
     assert messages["PIN010"].endswith(f"it is {DIGEST} today")
     assert sent_headers(api) == [("/repos/actions/checkout/commits/v4", f"Bearer {RUNNER_TOKEN}")]
-    assert sorted(sent_headers(elsewhere)) == [("/v1/querybatch", None), ("/v2/library/python/manifests/3.12", None)]
+    assert sorted(sent_headers(elsewhere)) == [
+        ("/pypi/torch/2.1.1/json", None),
+        ("/v1/querybatch", None),
+        ("/v2/library/python/manifests/3.12", None),
+    ]
     assert not any(RUNNER_TOKEN in str(request.headers) or "hf_" in str(request.headers) for request in elsewhere.requests)
 
 
