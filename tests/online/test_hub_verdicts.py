@@ -282,6 +282,23 @@ def test_code_from_another_repository_is_critical(monkeypatch, tmp_path, server,
     )
 
 
+def test_a_tokenizers_remote_code_is_listed_too(monkeypatch, tmp_path, server, online_env, capsys):
+    tokenizer = json.dumps({"auto_map": {"AutoTokenizer": ["tokenization_t.TTokenizer", None]}}).encode()
+    files = [entry("tokenizer_config.json", tokenizer), entry("tokenization_t.py", UTILS), SAFETENSORS]
+    serve_repo(server, "acme/tok", PINNED, files, {"tokenizer_config.json": tokenizer, "tokenization_t.py": UTILS})
+    server.reply("GET", "/api/models/acme/tok/revision/main", body={"sha": PINNED})
+    text = (
+        "from transformers import AutoTokenizer\n"
+        f't = AutoTokenizer.from_pretrained("acme/tok", revision="{PINNED}", trust_remote_code=True)\n'
+    )
+    code, report = run_json(capsys, monkeypatch, tmp_path, {"train.py": text}, "--select", "HUB014")
+    assert (code, report["errors"], hits(report)) == (1, [], [("HUB014", "train.py", 2, 35, "low")])
+    assert report["findings"][0]["message"] == (
+        f"trust_remote_code=True runs this code of hub model 'acme/tok' at commit {PINNED[:12]}: "
+        f"tokenization_t.py (sha256 {sha256(UTILS)}); this is what 'main' holds today"
+    )
+
+
 def test_no_remote_code_listing_without_trust_remote_code(monkeypatch, tmp_path, server, online_env, capsys):
     coder(server)
     text = f'from transformers import AutoModel\nm = AutoModel.from_pretrained("acme/coder", revision="{PINNED}")\n'

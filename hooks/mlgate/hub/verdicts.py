@@ -192,27 +192,31 @@ def place_remote_results(session: OnlineSession, files: list[RemoteFile], revisi
 # --- remote code -------------------------------------------------------------------------------------
 
 
+# The files whose `auto_map` names the classes `trust_remote_code=True` imports: the model's config, and
+# the tokenizer's and processor's (`AutoTokenizer`/`AutoProcessor.from_pretrained(..., trust_remote_code=True)`).
+AUTO_MAP_FILES = ("config.json", "tokenizer_config.json", "preprocessor_config.json", "processor_config.json")
+
+
 def _auto_map(session: OnlineSession, tree: Tree, revision: Revision) -> list[str] | None:
-    """The class references of `config.json`'s `auto_map` (`modeling_x.XModel`, `other/repo--modeling_x.XModel`);
-    None when the revision has no readable config.json."""
-    entry = tree.file("config.json")
-    if entry is None:
+    """The class references of the `auto_map` of the revision's config files (`modeling_x.XModel`,
+    `other/repo--modeling_x.XModel`, tokenizer lists with nulls); None when it has none of those files."""
+    entries = [entry for name in AUTO_MAP_FILES if (entry := tree.file(name)) is not None]
+    if not entries:
         return None
-    text = hub_api.small_text(session, revision.kind, revision.repo_id, revision.sha, entry)
-    if text is None:
-        raise OnlineError(f"config.json of {revision.label} is larger than {hub_api.MAX_TEXT} bytes: not read")
-    try:
-        config = json.loads(text)
-    except ValueError:
-        raise OnlineError(f"config.json of {revision.label} is not valid JSON") from None
-    auto_map = config.get("auto_map") if isinstance(config, dict) else None
-    if not isinstance(auto_map, dict):
-        return []
-    references = []
-    for value in auto_map.values():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and "." in item and item not in references:
-                references.append(item)
+    references: list[str] = []
+    for entry in entries:
+        text = hub_api.small_text(session, revision.kind, revision.repo_id, revision.sha, entry)
+        if text is None:
+            raise OnlineError(f"{entry.path} of {revision.label} is larger than {hub_api.MAX_TEXT} bytes: not read")
+        try:
+            config = json.loads(text)
+        except ValueError:
+            raise OnlineError(f"{entry.path} of {revision.label} is not valid JSON") from None
+        auto_map = config.get("auto_map") if isinstance(config, dict) else None
+        for value in auto_map.values() if isinstance(auto_map, dict) else ():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and "." in item and item not in references:
+                    references.append(item)
     return references
 
 
