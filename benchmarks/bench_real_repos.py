@@ -14,11 +14,23 @@ and parses every *.yaml/*.yml/*.json/*.ipynb/*.py/*.toml/*.jinja file and lock f
 skipping the folders mlgate skips (`.git`, `node_modules`, ...) and texts over 5 MB. Parse failures (Helm templates are not YAML) still count their time.
 The floor is timed in this process, without interpreter start-up; mlgate's time includes it.
 
+The required-reading floor is the one-parse floor plus the reading the issue requires of mlgate
+that the one-parse floor leaves out (same walk, same skipped folders): (a) the first 1 KiB of
+every other file the walk visits (the models hook judges a file by its head, whatever its name);
+(b) `ast.parse` of every code cell of every notebook, with lines starting with `!` or `%` left
+out (the cells are Python; the one-parse floor only decodes the JSON); (c) shell tokenising
+(`shlex.shlex(text, posix=True, punctuation_chars=True)` consumed to the end) of every
+`*.sh`/`*.bash` file, every `Dockerfile*` and every `run:` string of `.github/workflows/*.yml`
+(taken from the nodes the one-parse floor composed). Only that extra work is timed, in a second
+pass; the required floor is the one-parse floor plus it.
+
 Columns: files = mlgate's `scanned_files`; PIN/MOD/HUB/SVC = findings by hook; distinct =
 distinct (rule, message) pairs (a message names its target: the action and its ref, the image
 and its tag, the package, the model id, the service and its port, so the same target reported
 in ten files counts once); errors = the report's `errors` entries; ratio = time / floor; ratio
-after start-up = (time - start-up) / floor, where start-up is mlgate's time on an empty folder.
+after start-up = (time - start-up) / floor, where start-up is mlgate's time on an empty folder;
+required floor s and ratio to required floor after start-up: the same against the
+required-reading floor.
 
 Findings are written to benchmarks/.work/real/<repo>.json (the full mlgate report plus the
 measurements). `--sample N --seed S` then prints N random findings per hook across all
@@ -35,12 +47,14 @@ import fnmatch
 import json
 import os
 import random
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import tomllib
@@ -57,6 +71,8 @@ SKIPPED_DIRS = {
 MAX_TEXT_BYTES = 5 * 1024 * 1024
 PARSED = (".yaml", ".yml", ".json", ".ipynb", ".py", ".toml", ".jinja", ".jinja2", ".j2")
 LOCK_FILES = {"poetry.lock": ".toml", "uv.lock": ".toml", "pdm.lock": ".toml", "Pipfile.lock": ".json"}
+HEAD_BYTES = 1024
+SHELL_SUFFIXES = (".sh", ".bash")
 
 
 def default_folders() -> list[Path]:
@@ -165,6 +181,172 @@ def parse_floor(paths: list[Path]) -> tuple[float, int, int]:
     return time.perf_counter() - started, count, failures
 
 
+def required_files(folder: Path) -> tuple[list[Path], list[Path], list[Path], list[Path]]:
+    """The walk of `parse_files`, split by what the required-reading floor adds for each file:
+    (shell scripts and Dockerfiles, other files the one-parse floor does not parse, notebooks,
+    workflows)."""
+    shell, heads, notebooks, workflows = [], [], [], []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
+        in_workflows = Path(root).relative_to(folder).as_posix() == ".github/workflows"
+        for name in files:
+            path = Path(root, name)
+            lowered = name.lower()
+            if lowered.endswith(PARSED) or name in LOCK_FILES:
+                if lowered.endswith(".ipynb"):
+                    notebooks.append(path)
+                elif in_workflows and lowered.endswith((".yml", ".yaml")):
+                    workflows.append(path)
+                else:
+                    continue
+                try:  # a text the one-parse floor skips as too large is only sniffed
+                    if path.stat().st_size > MAX_TEXT_BYTES:
+                        heads.append(path)
+                except OSError:
+                    pass
+            elif lowered.endswith(SHELL_SUFFIXES) or name.startswith("Dockerfile"):
+                shell.append(path)
+            else:
+                heads.append(path)
+    return shell, heads, notebooks, workflows
+
+
+def shell_tokens(text: str) -> None:
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
+    try:
+        for _ in lexer:
+            pass
+    except ValueError:  # an unclosed quote: the tokens before it still cost their time
+        pass
+
+
+def run_strings(node, found: list[str]) -> None:
+    """The text of every `run:` scalar under a composed YAML node."""
+    value = node.value
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, tuple):
+                key, child = item
+                if key.value == "run" and isinstance(child.value, str):
+                    found.append(child.value)
+                else:
+                    run_strings(child, found)
+            else:
+                run_strings(item, found)
+
+
+def cell_source(cell: dict) -> str:
+    source = cell.get("source", "")
+    text = "".join(source) if isinstance(source, list) else str(source)
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("!", "%")))
+
+
+def read_heads(paths: list[Path]) -> tuple[float, int]:
+    started = time.perf_counter()
+    count = 0
+    for path in paths:
+        try:
+            handle = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.read(handle, HEAD_BYTES)
+        except OSError:
+            pass
+        finally:
+            os.close(handle)
+        count += 1
+    return time.perf_counter() - started, count
+
+
+def tokenise_shell_files(paths: list[Path]) -> tuple[float, int]:
+    started = time.perf_counter()
+    count = 0
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if len(data) <= MAX_TEXT_BYTES:
+            shell_tokens(data.decode("utf-8", errors="replace"))
+            count += 1
+    return time.perf_counter() - started, count
+
+
+def notebook_cells(path: Path) -> list:
+    """The cells of a notebook, decoded untimed (the one-parse floor already paid for it)."""
+    try:
+        data = path.read_bytes()
+        if len(data) > MAX_TEXT_BYTES:
+            return []
+        cells = json.loads(data.decode("utf-8")).get("cells", [])
+    except Exception:  # noqa: BLE001 - not a notebook the one-parse floor could decode
+        return []
+    return cells if isinstance(cells, list) else []
+
+
+def parse_cells(paths: list[Path]) -> tuple[float, int, int]:
+    seconds = 0.0
+    count = failures = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in paths:
+            cells = notebook_cells(path)
+            started = time.perf_counter()
+            for cell in cells:
+                if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+                    continue
+                count += 1
+                try:
+                    ast.parse(cell_source(cell))
+                except Exception:  # noqa: BLE001 - a cell that does not parse still cost its time
+                    failures += 1
+            seconds += time.perf_counter() - started
+    return seconds, count, failures
+
+
+def tokenise_run_steps(paths: list[Path]) -> tuple[float, int]:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=False)
+    seconds = 0.0
+    count = 0
+    for path in paths:
+        try:
+            data = path.read_bytes()
+            if len(data) > MAX_TEXT_BYTES:
+                continue
+            documents = list(yaml.compose_all(data.decode("utf-8")))  # untimed: the one-parse floor's
+        except Exception:  # noqa: BLE001 - not YAML: nothing to take `run:` from
+            continue
+        started = time.perf_counter()
+        found: list[str] = []
+        for document in documents:
+            if document is not None:
+                run_strings(document, found)
+        for text in found:
+            shell_tokens(text)
+        count += len(found)
+        seconds += time.perf_counter() - started
+    return seconds, count
+
+
+def required_extra(lists: tuple[list[Path], list[Path], list[Path], list[Path]]) -> dict[str, float | int]:
+    """Seconds and counts of the work the required-reading floor adds to the one-parse floor.
+    Only that work is timed: the notebook JSON decoding and the workflow composing are the
+    one-parse floor's and are redone here untimed."""
+    shell, heads, notebooks, workflows = lists
+    head, head_count = read_heads(heads)
+    shell_seconds, shell_count = tokenise_shell_files(shell)
+    cells, cell_count, cell_failures = parse_cells(notebooks)
+    run, run_count = tokenise_run_steps(workflows)
+    return {
+        "head": head, "heads": head_count, "shell": shell_seconds, "shell_files": shell_count,
+        "cells": cells, "cell_count": cell_count, "cell_failures": cell_failures,
+        "run": run, "run_count": run_count,
+    }  # fmt: skip
+
+
 def hook_of(finding: dict) -> str:
     return HOOKS.get(finding.get("hook", ""), finding.get("rule", "?")[:3])
 
@@ -174,6 +356,11 @@ def measure(folder: Path, runs: int) -> dict:
     paths = parse_files(folder)
     floors = [parse_floor(paths) for _ in range(max(runs, 1))]
     floor = statistics.median(f[0] for f in floors)
+    lists = required_files(folder)
+    extras = [required_extra(lists) for _ in range(max(runs, 1))]
+    extra_seconds = [e["head"] + e["shell"] + e["cells"] + e["run"] for e in extras]
+    extra = statistics.median(extra_seconds)
+    extra_parts = extras[extra_seconds.index(extra)] if extra in extra_seconds else extras[0]
     findings = report.get("findings", [])
     by_hook = collections.Counter(hook_of(f) for f in findings)
     by_rule = collections.Counter(f["rule"] for f in findings)
@@ -197,6 +384,8 @@ def measure(folder: Path, runs: int) -> dict:
         "floor_files": floors[0][1],
         "floor_failures": floors[0][2],
         "ratio": wall / floor if floor else None,
+        "required_floor": floor + extra,
+        "required_extra": extra_parts,
     }
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / f"{folder.name}.json").write_text(json.dumps({"measurement": result, "report": report}, indent=1))
@@ -206,9 +395,9 @@ def measure(folder: Path, runs: int) -> dict:
 def table(results: list[dict], start_up: float) -> str:
     head = (
         "| repo | files | findings | PIN | MOD | HUB | SVC | distinct targets | errors | time s | floor s (files) | ratio"
-        " | ratio after start-up |"
+        " | ratio after start-up | required floor s | ratio to required floor after start-up |"
     )
-    rows = [head, "|" + "---|" * 13]
+    rows = [head, "|" + "---|" * 15]
     total = collections.Counter()
     for r in results:
         h = r["by_hook"]
@@ -220,9 +409,11 @@ def table(results: list[dict], start_up: float) -> str:
             f"{r['wall']:.2f}", f"{r['floor']:.2f} ({r['floor_files']})",
             f"{r['ratio']:.1f}x" if r["ratio"] else "-",
             f"{(r['wall'] - start_up) / r['floor']:.1f}x" if r["floor"] else "-",
+            f"{r['required_floor']:.2f}",
+            f"{(r['wall'] - start_up) / r['required_floor']:.1f}x" if r["required_floor"] else "-",
         ]  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
-        for key in ("scanned_files", "findings", "distinct", "errors", "wall", "floor", "floor_files"):
+        for key in ("scanned_files", "findings", "distinct", "errors", "wall", "floor", "floor_files", "required_floor"):
             total[key] += r[key] or 0
         for k in HOOKS.values():
             total[k] += h.get(k, 0)
@@ -235,6 +426,9 @@ def table(results: list[dict], start_up: float) -> str:
             f"{total['floor']:.2f} ({total['floor_files']})",
             f"{total['wall'] / total['floor']:.1f}x" if total["floor"] else "-",
             f"{(total['wall'] - start_up * len(results)) / total['floor']:.1f}x" if total["floor"] else "-",
+            f"{total['required_floor']:.2f}",
+            f"{(total['wall'] - start_up * len(results)) / total['required_floor']:.1f}x"
+            if total["required_floor"] else "-",
         ]  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
@@ -303,6 +497,14 @@ def main(argv: list[str] | None = None) -> int:
         start_up = start_up_seconds()
         print(table(results, start_up))
         print(f"\nstart-up (mlgate on an empty folder, median of 5): {start_up:.2f} s")
+        print("\nrequired-reading floor, past the one-parse floor:")
+        for r in results:
+            e = r["required_extra"]
+            print(
+                f"  {r['repo']}: heads {e['heads']} files {e['head']:.3f} s, shell {e['shell_files']} files"
+                f" {e['shell']:.3f} s, notebook cells {e['cell_count']} ({e['cell_failures']} did not parse)"
+                f" {e['cells']:.3f} s, workflow run: {e['run_count']} {e['run']:.3f} s"
+            )
         print("\nby rule:")
         for r in results:
             print(f"  {r['repo']}: " + ", ".join(f"{k} {v}" for k, v in r["by_rule"].items()))
