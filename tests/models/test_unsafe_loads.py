@@ -388,3 +388,8 @@ def test_weights_loaded_from_a_url_are_a_torch_load_of_a_download(scan_tree):
         'state = torch.utils.model_zoo.load_url("https://example.org/vgg.pth")\n'  # line 9
     )
     assert loads(scan_tree, {"app.py": code}) == [("MOD017", "app.py", 7, "critical"), ("MOD017", "app.py", 9, "critical")]
+
+
+def test_a_module_imported_under_another_name_is_followed(scan_tree):
+    code = "import torch as th\nfrom huggingface_hub import hf_hub_download\n" + DOWNLOAD + "th.load(p)\n"
+    assert loads(scan_tree, {"app.py": code}) == [("MOD017", "app.py", 4, "critical")]
