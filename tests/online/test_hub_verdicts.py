@@ -519,3 +519,26 @@ def test_the_rule_pages_examples(monkeypatch, tmp_path, server, online_env, caps
         code_, report = run_json(capsys, monkeypatch, folder, {path: snippet + "\n"}, "--select", code)
         assert report["errors"] == []
         assert [f["rule"] for f in report["findings"]] == ([code] if kind == "Bad" else []), (kind, report["findings"])
+
+
+# --- hostile answers: an error entry or nothing, never a crash ------------------------------------------
+
+HOSTILE_LISTINGS = [
+    {"not": "a list"},
+    ["a string, not an entry", 7, None],
+    [{"type": "file", "path": 5, "size": "big", "oid": []}],
+    [{"type": "file", "path": "pytorch_model.bin", "size": -1, "securityFileStatus": "unsafe"}],
+    [{"type": "file", "path": "model.pkl", "securityFileStatus": {"status": 3, "pickleImportScan": {"pickleImports": "posix.system"}}}],
+    [{"type": "file", "path": "model.pkl", "securityFileStatus": {"status": "unsafe", "pickleImportScan": {"pickleImports": [None, 1]}}}],
+    [{"type": "directory", "path": "../../etc"}, {"type": "file", "path": "config.json", "size": 10**12, "oid": "x"}],
+]
+
+
+@pytest.mark.parametrize("listing", HOSTILE_LISTINGS)
+def test_a_malformed_listing_is_an_error_entry_or_nothing_never_a_crash(monkeypatch, tmp_path, server, online_env, capsys, listing):
+    serve_repo(server, "acme/odd", PINNED, listing, {"config.json": b"{"})
+    text = f'from transformers import AutoModel\nm = AutoModel.from_pretrained("acme/odd", revision="{PINNED}", trust_remote_code=True)\n'
+    code, report = run_json(capsys, monkeypatch, tmp_path, {"train.py": text}, "--select", "HUB011,HUB012,HUB013,HUB014")
+    assert code in (0, 1)
+    assert not any("internal error" in error["message"] for error in report["errors"])
+    assert all(finding["path"] == "train.py" and finding["line"] == 2 for finding in report["findings"])
