@@ -7,6 +7,8 @@ came from whoever controls that hub repository or URL).
 
 from __future__ import annotations
 
+import re
+
 # Functions (of huggingface_hub, modelscope, or methods of an HfApi object) that download from a hub repository.
 HUB_DOWNLOADS = frozenset({"hf_hub_download", "snapshot_download", "hf_hub_url"})
 # Functions (torch.hub, torchvision, timm...) that download weights from a URL.
@@ -37,3 +39,17 @@ def download_kind(qualified: str) -> str | None:
     if last in FETCHERS.get(root, ()) or (root == "urllib" and last == "urlopen"):
         return "url"
     return None
+
+
+# Names of hub repositories made for tests: tiny or random weights (`tiny-random-gpt2`, `dummy_unet`).
+_FIXTURE_NAME = re.compile(r"^(?:tiny|dummy|random)(?:[-_]|$)|[-_](?:tiny|dummy)(?:[-_]|$)", re.IGNORECASE)
+
+
+def is_test_fixture(repo_id: str) -> bool:
+    """`hf-internal-testing/tiny-random-gpt2`, `trl-internal-testing/tiny-Qwen2ForCausalLM`,
+    `test-org/model`: a repository of random weights made for unit tests, or a made-up one (a
+    testing namespace, or a tiny/dummy name). Shared by `hub` (HUB001 leaves a test's fixture alone)
+    and `models` (a test loading a fixture's pickles is no download of someone else's code)."""
+    namespace, _, name = repo_id.rpartition("/")
+    lowered = namespace.lower()
+    return "testing" in lowered or lowered == "test" or lowered.startswith(("test-", "test_")) or _FIXTURE_NAME.search(name) is not None

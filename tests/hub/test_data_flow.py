@@ -44,6 +44,25 @@ def test_argparse_default_that_reaches_no_loader(hub_scan):
     assert hub_scan({"report.py": source}).hits == []
 
 
+def test_an_output_folder_the_program_writes_and_loads_back_is_no_reference(hub_scan):
+    """diffusers' training examples: `--output_dir` defaults to `controlnet-model`, the script saves
+    there and then loads `from_pretrained(args.output_dir)`: its own output, not a hub repository."""
+    source = (
+        "import argparse\n"
+        "from diffusers import ControlNetModel\n"
+        "parser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--output_dir', default='controlnet-model')\n"
+        "parser.add_argument('--controlnet_model_name_or_path', default='acme-ai/controlnet')\n"
+        "args = parser.parse_args()\n"
+        "net = ControlNetModel.from_pretrained(args.controlnet_model_name_or_path)\n"
+        "net.save_pretrained(args.output_dir)\n"
+        "net = ControlNetModel.from_pretrained(args.output_dir)\n"
+        "def load(cache_dir='acme-ai/cache'):\n"
+        "    return ControlNetModel.from_pretrained(cache_dir)\n"
+    )
+    assert hub_scan({"train.py": source}).hits == [("HUB001", "train.py", 5, 64)]
+
+
 def test_dataclass_field_of_a_settings_class(hub_scan):
     source = (
         "from dataclasses import dataclass, field\n"

@@ -393,3 +393,18 @@ def test_weights_loaded_from_a_url_are_a_torch_load_of_a_download(scan_tree):
 def test_a_module_imported_under_another_name_is_followed(scan_tree):
     code = "import torch as th\nfrom huggingface_hub import hf_hub_download\n" + DOWNLOAD + "th.load(p)\n"
     assert loads(scan_tree, {"app.py": code}) == [("MOD017", "app.py", 4, "critical")]
+
+
+def test_a_test_loading_a_hub_test_fixture_is_not_a_download_of_someone_elses_code(scan_tree):
+    code = HEAD + (
+        "from diffusers import UNet2DModel\n"
+        'UNet2DModel.from_pretrained("hf-internal-testing/tiny-stable-diffusion-torch", use_safetensors=False)\n'  # line 7
+        'torch.load(hf_hub_download("hf-internal-testing/tiny-random-unet", "w.bin"))\n'
+        'UNet2DModel.from_pretrained("acme/unet", use_safetensors=False)\n'  # line 9: someone's repository, unpinned
+    )
+    assert loads(scan_tree, {"tests/test_unet.py": code, "src/unet.py": code}) == [
+        ("MOD017", "src/unet.py", 7, "critical"),  # outside tests a fixture name is no excuse
+        ("MOD017", "src/unet.py", 8, "critical"),
+        ("MOD017", "src/unet.py", 9, "critical"),
+        ("MOD017", "tests/test_unet.py", 9, "critical"),
+    ]

@@ -63,6 +63,12 @@ _COLLECTED = frozenset(
 )
 
 
+# A setting named for where the program writes (`--output_dir`, `save_path`, `cache_dir`,
+# `logging_dir`): its default is a local folder the program fills, and a later
+# `from_pretrained(args.output_dir)` loads what it wrote there, not a hub repository.
+_OUTPUT_SETTING = re.compile(r"(?:^|[-_])(?:output|out|save|saving|cache|logging)(?:[-_]|$)", re.IGNORECASE)
+
+
 @dataclass
 class Unit:
     """Python text to analyse (a file, or one notebook cell) and how to place its problems.
@@ -462,7 +468,7 @@ class PythonScan(NameFlow):
         """A keyword, dict entry, default or field whose value is loaded (`spec`: its kind, bare names count;
         `runs_code`: its load runs the repository's code, `trust_remote_code=True` beside it)."""
         spec = spec or self.loaded(key)
-        if spec is None or id(value_node) in self.consumed:
+        if spec is None or id(value_node) in self.consumed or _OUTPUT_SETTING.search(key):
             return
         value = self.literal(value_node, at)
         if not isinstance(value, str) or self.judge.is_local(value) or (spec[0] == "dataset" and value in PACKAGED_BUILDERS):

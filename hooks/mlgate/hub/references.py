@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from mlgate.downloads import is_test_fixture
 from mlgate.files import is_test_path
 from mlgate.findings import Severity
 from mlgate.hook import ScanContext
@@ -460,7 +461,6 @@ def is_truthy(text: str) -> bool:
 # Recorded data (snapshot tests, VCR cassettes, recorded API responses) says what a service once
 # answered, not what the project loads: never scanned for references.
 _RECORDED_PATH = re.compile(r"(?:^|/)(?:__snapshots__|cassettes?)/|(?:^|/)fixtures/(?:[^/]+/)*responses?/|\.snap$")
-_FIXTURE_NAME = re.compile(r"^(?:tiny|dummy|random)(?:[-_]|$)|[-_](?:tiny|dummy)(?:[-_]|$)", re.IGNORECASE)
 
 
 def is_recorded_data(path: str) -> bool:
@@ -468,15 +468,6 @@ def is_recorded_data(path: str) -> bool:
     if "snap" not in path and "cassette" not in path and "fixtures" not in path:
         return False  # asked of every file: a word each pattern holds, looked for before the expression
     return _RECORDED_PATH.search(path.replace("\\", "/")) is not None
-
-
-def is_test_fixture(repo_id: str) -> bool:
-    """`hf-internal-testing/tiny-random-gpt2`, `trl-internal-testing/tiny-Qwen2ForCausalLM`,
-    `test-org/model`: a repository of random weights made for unit tests, or a made-up one (a
-    testing namespace, or a tiny/dummy name)."""
-    namespace, _, name = repo_id.rpartition("/")
-    lowered = namespace.lower()
-    return "testing" in lowered or lowered == "test" or lowered.startswith(("test-", "test_")) or _FIXTURE_NAME.search(name) is not None
 
 
 # Namespaces of ids written to show a format (`hf://owner/model[:revision]` in an error message,

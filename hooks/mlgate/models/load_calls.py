@@ -32,7 +32,7 @@ from pathlib import Path
 
 from mlgate import notebook, python_ast, python_flow
 from mlgate.declared_versions import Declared, declared
-from mlgate.downloads import download_kind
+from mlgate.downloads import download_kind, is_test_fixture
 from mlgate.files import ScanError, SourceFile, display_path, is_example_path, is_test_path
 from mlgate.findings import Finding, Severity
 from mlgate.hook import ScanContext, Scanner
@@ -277,6 +277,8 @@ class LoadScan:
                 revision = self.flow.literal(keywords.get("revision"), at)
                 if isinstance(revision, str) and is_full_sha(revision):
                     return Origin(Severity.HIGH, f"from hub repository {value} (pinned to a commit; its pickles are still code)")
+                if self._test_fixture(value):
+                    return Origin(Severity.HIGH, f"from hub repository {value}, a test fixture, not pinned to a commit")
                 return Origin(
                     Severity.CRITICAL, f"from hub repository {value}, not pinned to a commit (anyone with write access can swap it)"
                 )
@@ -421,8 +423,15 @@ class LoadScan:
             named = f"hub repository {repository}" if isinstance(repository, str) else "a hub repository"
             if isinstance(revision, str) and is_full_sha(revision):
                 return Origin(Severity.HIGH, f"downloaded by {short}() at line {node.lineno} from {named} pinned to a commit")
+            if isinstance(repository, str) and self._test_fixture(repository):
+                return Origin(Severity.HIGH, f"downloaded by {short}() at line {node.lineno} from {named}, a test fixture, not pinned")
             return Origin(Severity.CRITICAL, f"downloaded by {short}() at line {node.lineno} from {named}, not pinned to a commit")
         return Origin(Severity.CRITICAL, f"downloaded by {qualified}() at line {node.lineno}")
+
+    def _test_fixture(self, repository: str) -> bool:
+        """A test loading a hub repository made for tests (`hf-internal-testing/...`, `tiny-random-...`):
+        its maintainers' own fixture, as HUB001 judges it, not someone else's code to guard against."""
+        return is_test_path(self.in_repository) and is_test_fixture(repository)
 
     def _joined_literal(self, node: ast.Call, qualified: str, at: Key) -> str | None:
         """`os.path.join("models", "m.pt")`, `Path("m.pt")`, `open("m.pt")`: the path when every piece is literal."""
