@@ -430,7 +430,7 @@ config = hf_hub_download("acme-ai/detector", filename="config.json")
 remote = AutoModel.from_pretrained("acme-ai/custom", trust_remote_code=True)
 pickled = hf_hub_download("acme-ai/detector", "model.pkl")
 weights = "https://huggingface.co/acme-ai/detector/resolve/main/pytorch_model.bin"
-card = "https://huggingface.co/acme-ai/detector/resolve/main/README.md"
+card = "https://huggingface.co/acme-ai/detector/resolve/main/tokenizer.json"
 """
 
 
@@ -449,6 +449,19 @@ def test_unpinned_loads_in_tests_are_reported_only_when_they_run_code(hub_scan):
         ("HUB001", "tests/test_loads.py", 9, 27),
         ("HUB001", "tests/test_loads.py", 10, 12),
     ]
+
+
+def test_pictures_recordings_and_documents_on_the_hub_are_not_references(hub_scan):
+    """diffusers' docstring examples: `load_image("https://hf.co/datasets/huggingface/documentation-images/resolve/main/x.png")`;
+    a help text linking a model's LICENSE.md. A movable revision changes what people see, not what runs."""
+    source = (
+        "from diffusers.utils import load_image\n"
+        'image = load_image("https://hf.co/datasets/huggingface/documentation-images/resolve/main/diffusers/corgi.png")\n'
+        'LICENSE = "see https://huggingface.co/black-forest-labs/FLUX.1-dev/blob/main/LICENSE.md"\n'
+        'audio = "https://huggingface.co/datasets/acme/sounds/resolve/main/a.wav?download=true"\n'
+        'weights = "https://huggingface.co/acme-ai/detector/resolve/main/model.safetensors"\n'  # line 5: weights
+    )
+    assert hub_scan({"src/pipeline.py": source}).hits == [("HUB001", "src/pipeline.py", 5, 12)]
 
 
 def test_report_tests_reports_every_unpinned_load_in_tests(hub_scan):

@@ -323,6 +323,8 @@ class Judge:
             if (match.group("bare") or match.group("ns")) in _NOT_REPO_NAMESPACES or (action is None and not clone) or action == "tree":
                 continue
             start = offset + match.start()
+            if action is not None and _is_media(_URL_PATH.match(text, match.end())):
+                continue  # a picture, a recording or a document: shown to people, never loaded as a model or code
             if match.group("scheme") == "http":
                 problems.append(
                     Problem(
@@ -398,6 +400,20 @@ class Judge:
 
 
 _URL_PATH = re.compile(r"[^\s'\"?#]*")
+
+
+# Files no loader runs or loads as weights (a demo's input image, a LICENSE.md link): a movable
+# revision changes what people see, not what runs.
+_MEDIA_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".svg", ".ico", ".tif", ".tiff",
+    ".mp3", ".wav", ".flac", ".ogg", ".m4a", ".mp4", ".webm", ".mov", ".avi", ".gifv",
+    ".md", ".pdf", ".html", ".htm",
+)  # fmt: skip
+
+
+def _is_media(path: re.Match | None) -> bool:
+    """Whether the file a hub URL goes on to (`.../resolve/main/diffusers/corgi.png`) is a picture, a recording or a document."""
+    return path is not None and path.group().split("?", 1)[0].split("#", 1)[0].lower().endswith(_MEDIA_SUFFIXES)
 
 
 def _names_pickle(text: str, end: int) -> bool:
