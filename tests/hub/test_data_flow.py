@@ -457,7 +457,7 @@ def test_pictures_recordings_and_documents_on_the_hub_are_not_references(hub_sca
     source = (
         "from diffusers.utils import load_image\n"
         'image = load_image("https://hf.co/datasets/huggingface/documentation-images/resolve/main/diffusers/corgi.png")\n'
-        'LICENSE = "see https://huggingface.co/black-forest-labs/FLUX.1-dev/blob/main/LICENSE.md"\n'
+        'LICENSE = "see [here](https://huggingface.co/black-forest-labs/FLUX.1-dev/blob/main/LICENSE.md)."\n'
         'audio = "https://huggingface.co/datasets/acme/sounds/resolve/main/a.wav?download=true"\n'
         'weights = "https://huggingface.co/acme-ai/detector/resolve/main/model.safetensors"\n'  # line 5: weights
     )

@@ -413,7 +413,8 @@ _MEDIA_SUFFIXES = (
 
 def _is_media(path: re.Match | None) -> bool:
     """Whether the file a hub URL goes on to (`.../resolve/main/diffusers/corgi.png`) is a picture, a recording or a document."""
-    return path is not None and path.group().split("?", 1)[0].split("#", 1)[0].lower().endswith(_MEDIA_SUFFIXES)
+    # markdown and prose end a link with `)`, `]`, `>` or a full stop: not part of the file's name
+    return path is not None and path.group().split("?", 1)[0].split("#", 1)[0].rstrip(").]>,;:").lower().endswith(_MEDIA_SUFFIXES)
 
 
 def _names_pickle(text: str, end: int) -> bool:
