@@ -38,3 +38,17 @@ def test_loopback_other_sections_comments_and_other_programs_are_not_reported(sc
     scan = scan_tree(files, select="services")
     assert scan.hits == []
     assert scan.errors == []
+
+
+def test_an_empty_assignment_resets_the_list_as_systemd_does(scan_tree):
+    files = {
+        # the environment reset after the bind: Ollama listens where it does by default (loopback)
+        "a/ollama.service": '[Service]\nEnvironment="OLLAMA_HOST=0.0.0.0"\nEnvironment=\nExecStart=/usr/local/bin/ollama serve\n',
+        # a drop-in replacing the command: only the new one runs
+        "b/mlflow.service.d/override.conf": (
+            "[Service]\nExecStart=\nExecStart=/opt/venv/bin/mlflow server --host 0.0.0.0 --port 5001\n"
+            "ExecStart=\nExecStart=/opt/venv/bin/mlflow server --host 0.0.0.0\n"  # line 5
+        ),
+    }
+    scan = scan_tree(files, select="services")
+    assert scan.hits == [("SVC001", "b/mlflow.service.d/override.conf", 5, 46)]

@@ -3,7 +3,8 @@
 How Ollama's documentation (and many a GPU box) exposes a service: a drop-in
 `/etc/systemd/system/ollama.service.d/override.conf` with `Environment="OLLAMA_HOST=0.0.0.0"`.
 Read as systemd reads it: `Environment=` holds space-separated assignments, each optionally
-quoted (`Environment="A=1" B=2`), later ones win; a line ending in `\\` continues on the next;
+quoted (`Environment="A=1" B=2`), later ones win, and an empty `Environment=` (or `ExecStart=`)
+resets the list; a line ending in `\\` continues on the next;
 `ExecStart=` is one command line whose leading `-@:+!` prefixes are flags to systemd. A unit or
 drop-in without `ExecStart=` (the drop-in above) is judged by the service its variables name.
 """
@@ -42,7 +43,9 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
     env: dict[str, Setting] = {}
     commands: list[tuple[int, str]] = []  # (offset, command line)
     for directive in _DIRECTIVE.finditer(text, start, end):
-        if directive.group(1) == "Environment":
+        if not directive.group(2).strip():  # `Environment=`, `ExecStart=` empty: systemd resets the list (a drop-in's override)
+            (env if directive.group(1) == "Environment" else commands).clear()
+        elif directive.group(1) == "Environment":
             env.update(_assignments(source, directive.group(2), directive.start(2)))
         else:
             line = directive.group(2).rstrip()
