@@ -323,7 +323,7 @@ class Judge:
             if (match.group("bare") or match.group("ns")) in _NOT_REPO_NAMESPACES or (action is None and not clone) or action == "tree":
                 continue
             start = offset + match.start()
-            if action is not None and _is_media(_URL_PATH.match(text, match.end())):
+            if action is not None and _is_media(text, match.end()):
                 continue  # a picture, a recording or a document: shown to people, never loaded as a model or code
             if match.group("scheme") == "http":
                 problems.append(
@@ -411,10 +411,10 @@ _MEDIA_SUFFIXES = (
 )  # fmt: skip
 
 
-def _is_media(path: re.Match | None) -> bool:
-    """Whether the file a hub URL goes on to (`.../resolve/main/diffusers/corgi.png`) is a picture, a recording or a document."""
-    # markdown and prose end a link with `)`, `]`, `>` or a full stop: not part of the file's name
-    return path is not None and path.group().split("?", 1)[0].split("#", 1)[0].rstrip(").]>,;:").lower().endswith(_MEDIA_SUFFIXES)
+def _is_media(text: str, end: int) -> bool:
+    """Whether the hub URL matched up to `end` goes on to a picture, a recording or a document (`.../resolve/main/corgi.png`)."""
+    path = _URL_PATH.match(text, end)
+    return path is not None and _ends_with(path.group(), _MEDIA_SUFFIXES)
 
 
 def _names_pickle(text: str, end: int) -> bool:
@@ -423,14 +423,19 @@ def _names_pickle(text: str, end: int) -> bool:
     return path is not None and is_pickle_file(path.group())
 
 
+def _ends_with(name: str, suffixes: tuple[str, ...]) -> bool:
+    """Whether a file name or URL (its query and fragment left out, and the `)`, `]`, `>` or full stop
+    that ends a link in markdown and prose) ends with one of `suffixes`, whatever the case."""
+    return name.split("?", 1)[0].split("#", 1)[0].rstrip(").]>,;:").lower().endswith(suffixes)
+
+
 def is_pickle_file(name: str) -> bool:
     """A file whose loading unpickles it (`pytorch_model.bin`, `model.joblib`)."""
-    return name.split("?", 1)[0].split("#", 1)[0].lower().endswith(PICKLE_SUFFIXES)
+    return _ends_with(name, PICKLE_SUFFIXES)
 
 
 def is_weight_url(url: str) -> bool:
-    path = url.split("?", 1)[0].split("#", 1)[0].lower()
-    return path.endswith(WEIGHT_SUFFIXES)
+    return _ends_with(url, WEIGHT_SUFFIXES)
 
 
 # Settings (config keys, CLI options, argparse/dataclass fields, env variables) that name a hub

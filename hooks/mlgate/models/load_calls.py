@@ -16,7 +16,8 @@ open(...) as f`, path functions (`os.path.join`, `Path`, `open`), method chains 
   is allowlisted by digest: still a pickle, but one that was read.
 
 Not reported: bytes the same program just made (`pickle.loads(pickle.dumps(x))`), a file the
-same function saved before loading it (`torch.save(m, p); torch.load(p)`), and, in test and
+same function saved before loading it (`torch.save(m, p); torch.load(p)`) or that another method
+saves to the same attribute of the object (`self.metadata_file`), and, in test and
 example folders (the convention of MOD003: fixtures and examples load what they ship), any load
 that is not critical. `torch.load` without `weights_only` is judged by the torch the repository
 declares (`declared_versions`): from 2.6 the default is True. `torch.load(weights_only=True)`
@@ -112,7 +113,6 @@ class LoadScan:
         self._unit_of = {id(unit.module): unit for unit in units}  # a binding's owner (its module) -> its unit
         self.argument_names: set[str] = set()  # argparse dests (`--model-path` -> model_path)
         self.saves: list[tuple[Key, str]] = []  # (where, what path) files the program writes with a pickle-based saver
-        self.saved_paths: list[tuple[Key, ast.expr]] = []  # the same saves: the path expressions as written
         self.written: list[tuple[Key, str, Origin]] = []  # (where, what path, origin) files written from a download
         self.root = repository_root(source.abspath.parent) or source.abspath.parent
         self.in_repository = path_in_repository(source)
@@ -149,10 +149,8 @@ class LoadScan:
                 self.argument_names.add(long_names[0].lstrip("-").replace("-", "_"))
         elif qualified in SAVES and len(call.args) > SAVES[qualified]:
             self.saves.append((at, self._path_key(call.args[SAVES[qualified]], at)))
-            self.saved_paths.append((at, call.args[SAVES[qualified]]))
         elif isinstance(call.func, ast.Attribute) and call.func.attr == "to_pickle" and call.args:
             self.saves.append((at, self._path_key(call.args[0], at)))
-            self.saved_paths.append((at, call.args[0]))
         elif (
             qualified.rsplit(".", 1)[-1] in _WRITING_DOWNLOADS or qualified == "wget.download"
         ):  # `urlretrieve(url, "m.pt")`: the path holds a download
@@ -186,7 +184,6 @@ class LoadScan:
                     written = inner.args[0]
                     if isinstance(written, ast.Call) and self.flow.qualified(written.func) in DUMPS:  # `f.write(pickle.dumps(obj))`
                         self.saves.append((at, self._path_key(opened.args[0], at)))
-                        self.saved_paths.append((at, opened.args[0]))
                         continue
                     origin = self.origin(written, at, unit)
                     if origin is not None and origin.severity is Severity.CRITICAL:
@@ -219,8 +216,6 @@ class LoadScan:
             origin = Origin(Severity.MEDIUM, origin.says, followed=False)
         if self._loads_own_save(argument, at, unit):
             return None
-        if origin.severity is not Severity.CRITICAL and self._module_saves_same_file(argument, at):
-            return None  # a file the module itself writes elsewhere (a checkpoint, a cache): its own format round trip
         if origin.severity is not Severity.CRITICAL and (is_test_path(self.in_repository) or is_example_path(self.in_repository)):
             return None  # a fixture or an example loading what it ships (MOD003's convention)
         line = call.lineno
@@ -505,6 +500,8 @@ class LoadScan:
         value = self.flow.literal(node, at)
         if isinstance(value, str):
             return f"literal:{value}"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            return f"self:{node.attr}"  # the object's own file (`self.metadata_file`), whichever method uses it
         qualified = self.flow.qualified(node.func) if isinstance(node, ast.Call) else None
         generic = not qualified or qualified in _PATH_CALLS or qualified.startswith(_PATH_MODULES)
         if qualified and not generic and qualified.rsplit(".", 1)[-1] not in _GENERIC_METHODS:
@@ -526,39 +523,16 @@ class LoadScan:
         )
 
     def _loads_own_save(self, argument: ast.expr | None, at: Key, unit: _Unit) -> bool:
-        """Whether the function (or cell) saved to this very path before loading it: a round trip of its own data."""
+        """Whether the program saved to this very path: in the same function (or cell) for a path held
+        by a name, anywhere in the module for a literal path, a helper's path or the object's attribute."""
         if argument is None or not self.saves:
             return False
         key = self._path_key(argument, at)
-        if key.startswith(("literal:", "call:")):  # a fixed path, or one a helper makes: the same file wherever it is saved
-            return any(path == key for _, path in self.saves)
+        if key.startswith(("literal:", "call:", "self:")):  # a fixed path, one a helper makes, an attribute of the object:
+            return any(path == key for _, path in self.saves)  # the same file wherever in the module it is saved
         function = self._function_at(unit, at[1])  # a path by name: saved in the same function (before or after: a cache)
         first, last = (function.lineno, function.end_lineno or function.lineno) if function else (0, at[1])
         return any(where[0] == at[0] and first <= where[1] <= last and path == key for where, path in self.saves)
-
-    def _module_saves_same_file(self, argument: ast.expr | None, at: Key) -> bool:
-        """Whether another method saves, with a pickle-based saver, to the same attribute of the object
-        (`self.metadata_file`): the object's own cache. (A file name joined to another folder is not the
-        same file: `join(checkpoint, "clf.pkl")` may be a checkpoint someone else wrote.)"""
-        if argument is None:
-            return False
-        attribute = self._own_attribute(argument, at)
-        return attribute is not None and any(self._own_attribute(saved, where) == attribute for where, saved in self.saved_paths)
-
-    def _own_attribute(self, node: ast.expr, at: Key) -> str | None:
-        """The `self.<attribute>` a path (or a file opened from it) is, followed through names and `open`."""
-        for _ in range(MAX_RESOLVE_DEPTH):
-            binding = self.flow.binding(node.id, at) if isinstance(node, ast.Name) else None
-            bound = (binding.value or binding.opened) if binding is not None else None  # `path = ...`, `with open(...) as f`
-            if binding is not None and bound is not None:
-                node, at = bound, binding.key
-            elif isinstance(node, ast.Call) and self.flow.qualified(node.func) in _OPENERS and node.args:
-                node = node.args[0]
-            else:
-                break
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
-            return node.attr
-        return None
 
     # --- the repository's torch ------------------------------------------------------------------------
 

@@ -111,50 +111,65 @@ def _why_unfinished(session: OnlineSession, piece: Piece) -> str:
     return f"{deadline} passed before it started" if not piece.started else f"{deadline} passed"
 
 
-def _run(session: OnlineSession, pieces: list[Piece]) -> set[Piece]:
-    """Run the pieces on a few threads until all are done or the deadline passes: the finished ones."""
-    session.deadline.start()
-    waiting: queue.SimpleQueue[Piece] = queue.SimpleQueue()
-    for piece in pieces:
-        waiting.put(piece)
-    done: queue.SimpleQueue[Piece] = queue.SimpleQueue()
+def side_by_side(session: OnlineSession, count: int, run: Callable[[int], None], name: str) -> Iterator[int]:
+    """`run(i)` for each i below `count`, at most `Settings.concurrency` at once on daemon threads
+    that take turns (`Turn`: only their waits for the network overlap); yields each i as its run
+    ends, until all have ended or the run's deadline passes. `run` keeps its own result and its own
+    failure: what it raises is lost. Shared by the online checks and the hooks' batched lookups."""
+    waiting: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(count):
+        waiting.put(index)
+    done: queue.SimpleQueue[int] = queue.SimpleQueue()
 
     def work() -> None:
         try:
             while not session.deadline.passed:
                 try:
-                    piece = waiting.get_nowait()
+                    index = waiting.get_nowait()
                 except queue.Empty:
                     return
-                run_piece(piece)
+                try:
+                    with session.turn.taken():
+                        run(index)
+                finally:
+                    done.put(index)
         finally:
             session.thread_done()
 
-    def run_piece(piece: Piece) -> None:
+    for number in range(min(session.settings.concurrency, count)):
+        threading.Thread(target=work, name=f"{name}-{number}", daemon=True).start()
+    for _ in range(count):
+        if session.deadline.passed:
+            return
+        left = session.deadline.remaining()
+        try:
+            yield done.get(timeout=None if left == float("inf") else left)
+        except queue.Empty:
+            return
+
+
+def _run(session: OnlineSession, pieces: list[Piece]) -> set[Piece]:
+    """Run the pieces side by side until all are done or the deadline passes: the finished ones."""
+    session.deadline.start()
+
+    def run_piece(index: int) -> None:
+        piece = pieces[index]
         piece.started = True
         session.reporting_to(piece.errors, piece.sending)
         try:
-            with session.turn.taken():
-                piece.found = piece.check()
+            piece.found = piece.check()
         except BaseException as exc:  # a bug in a check: the main thread raises it
             piece.failure = exc
         finally:
             session.reporting_to(None)
             piece.asking = ""
-            done.put(piece)
 
-    for number in range(min(session.settings.concurrency, len(pieces))):
-        threading.Thread(target=work, name=f"mlgate-online-{number}", daemon=True).start()
     finished: set[Piece] = set()
     progress = Progress(session.progress, len(pieces))
     progress.show(0)
     try:
-        while len(finished) < len(pieces) and not session.deadline.passed:
-            left = session.deadline.remaining()
-            try:
-                finished.add(done.get(timeout=None if left == float("inf") else left))
-            except queue.Empty:
-                break
+        for index in side_by_side(session, len(pieces), run_piece, "mlgate-online"):
+            finished.add(pieces[index])
             progress.show(len(finished))
     finally:
         progress.clear()

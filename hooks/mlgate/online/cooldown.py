@@ -18,9 +18,7 @@ judged: no finding and no error. A date that is there but cannot be read is an `
 from __future__ import annotations
 
 import math
-import queue
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -133,42 +131,22 @@ def gather(session: OnlineSession, calls: Sequence[Callable[[], T]]) -> list[T |
     run's deadline passes first, a call not done is a DeadlinePassed.
     """
     from mlgate.online import DeadlinePassed
+    from mlgate.online.checks import side_by_side
 
-    results: list[T | OnlineError] = [DeadlinePassed(f"not looked up: {session.deadline.describe()} passed first")] * len(calls)
     if len(calls) <= 1:
         return [_call(call) for call in calls]
-    waiting: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for index in range(len(calls)):
-        waiting.put(index)
-    done: queue.SimpleQueue[int] = queue.SimpleQueue()
+    results: list[T | OnlineError] = [DeadlinePassed(f"not looked up: {session.deadline.describe()} passed first")] * len(calls)
     failures: list[BaseException] = []
 
-    def work() -> None:
+    def run(index: int) -> None:
         try:
-            while not session.deadline.passed:
-                try:
-                    index = waiting.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    with session.turn.taken():
-                        results[index] = _call(calls[index])
-                except BaseException as exc:  # a bug: raised again in the caller's thread
-                    failures.append(exc)
-                finally:
-                    done.put(index)
-        finally:
-            session.thread_done()
+            results[index] = _call(calls[index])
+        except BaseException as exc:  # a bug: raised again in the caller's thread
+            failures.append(exc)
 
-    for number in range(min(session.settings.concurrency, len(calls))):
-        threading.Thread(target=work, name=f"mlgate-cooldown-{number}", daemon=True).start()
     with session.turn.given_up():
-        for _ in calls:
-            left = session.deadline.remaining()
-            try:
-                done.get(timeout=None if math.isinf(left) else left)
-            except queue.Empty:
-                break
+        for _ in side_by_side(session, len(calls), run, "mlgate-cooldown"):
+            pass
     if failures:
         raise failures[0]
     return list(results)
