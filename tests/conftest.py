@@ -56,9 +56,10 @@ def scan_tree(tmp_path, monkeypatch):
         options: dict | None = None,
         paths: list[str] | None = None,
         online: bool = False,
+        cwd: str = "",
     ) -> Scan:
         write_tree(tmp_path, files)
-        monkeypatch.chdir(tmp_path)
+        monkeypatch.chdir(tmp_path / cwd)  # `cwd`: a folder of the tree to run in, as a user at its top
         hooks = load_hooks()
         config = load_config(None, hooks, start=tmp_path)
         if select:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import write_tree
-from mlgate.identity import Identity, identity_of, normalise, remote_urls, repository_root
+from mlgate.identity import Identity, code_host_owner, identity_of, normalise, remote_urls, repository_root
 
 
 def _remote(url: str, name: str = "origin") -> str:
@@ -87,6 +87,29 @@ def test_a_project_url_names_the_repository_by_the_package_name(tmp_path, monkey
     write_tree(tmp_path, files)
     monkeypatch.chdir(tmp_path / "checkout")
     assert identity_of(tmp_path / "checkout").owners == frozenset({"axolotlaicloud"})
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("setup.py", 'setup(\n    name="tgi",\n    url="https://github.com/huggingface/tgi",\n)\n'),
+        ("setup.cfg", "[metadata]\nname = tgi\nurl = https://github.com/huggingface/tgi\n"),
+        ("Cargo.toml", '[workspace.package]\nversion = "3.0.0"\nhomepage = "https://github.com/huggingface/tgi"\n'),
+        ("pyproject.toml", '[tool.poetry]\nname = "x"\nrepository = "https://github.com/huggingface/tgi"\n'),
+    ],
+)
+def test_setup_cargo_and_poetry_urls_count_when_they_name_this_repository(name, text, tmp_path, monkeypatch):
+    write_tree(tmp_path, {f"tgi/{name}": text, "other/" + name: text.replace("huggingface/tgi", "huggingface/transformers")})
+    monkeypatch.chdir(tmp_path / "tgi")
+    assert identity_of(tmp_path / "tgi").owners == frozenset({"huggingface"})
+    monkeypatch.chdir(tmp_path / "other")  # links to a repository of another name: nobody adopted
+    assert identity_of(tmp_path / "other").owners == frozenset()
+
+
+def test_code_host_owner_is_the_first_repository_a_text_names():
+    assert code_host_owner("VCS dependency git+https://github.com/huggingface/peft.git@main is at 'main'") == "huggingface"
+    assert code_host_owner("VCS dependency git+git@gitlab.com:group/sub/repo.git names no commit") == "group"
+    assert code_host_owner("git clone of https://huggingface.co/spaces/x/y at the default branch") is None
 
 
 def test_github_repository_names_the_actions_checkout_only(tmp_path, monkeypatch):

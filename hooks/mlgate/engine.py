@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from mlgate.config import Config, options_for
 from mlgate.files import InvalidText, ScanError, SourceFile, display_paths, iter_files
 from mlgate.findings import ERROR, INVALID, Finding, Result, Rule, ScanErrorEntry, UnusedIgnore, assign_fingerprints
+from mlgate.generated import is_generated
 from mlgate.hook import Hook, ScanContext
 from mlgate.notes import Note
 from mlgate.suppressions import InlineIgnores
@@ -92,6 +93,7 @@ def scan(
 
     findings = _dedupe(f for f in raw if _wanted(f, config))
     findings = [dataclasses.replace(f, severity=config.severity[f.rule.code]) if f.rule.code in config.severity else f for f in findings]
+    findings = _without_generated_copies(findings, sources, result)
     findings = _without_inline_ignored(findings, ignores, result)
     findings = [_with_context(f, sources) for f in findings]
     findings = assign_fingerprints(findings, _content_digests(findings, sources))
@@ -172,6 +174,21 @@ def _line(sources: dict[str, SourceFile], path: str, line: int | None) -> str:
         return source.line_text(line)
     except ScanError:
         return ""
+
+
+def _without_generated_copies(findings: list[Finding], sources: dict[str, SourceFile], result: Result) -> list[Finding]:
+    """The findings less those on a line of a file the repository marks generated or vendored
+    (`mlgate.generated`) when the same rule and message are reported in a file it does not mark:
+    the copy is fixed at its source. Model files' findings are the file's own content: always kept."""
+    generated = {
+        path for path in {f.path for f in findings if not f.in_binary_content} if path in sources and is_generated(sources[path].abspath)
+    }
+    if not generated:
+        return findings
+    at_source = {(f.rule.code, f.message) for f in findings if f.path not in generated}
+    shown = [f for f in findings if f.path not in generated or f.in_binary_content or (f.rule.code, f.message) not in at_source]
+    result.hidden_as_generated += len(findings) - len(shown)
+    return shown
 
 
 def _without_inline_ignored(findings: list[Finding], ignores: InlineIgnores, result: Result) -> list[Finding]:

@@ -203,6 +203,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     hidden_inline: int = 0  # findings an inline ignore comment hid
     hidden_by_baseline: int = 0  # findings whose fingerprint the baseline lists
+    hidden_as_generated: int = 0  # findings on generated copies, reported at their source (`mlgate.generated`)
     unused_ignores: list[UnusedIgnore] = field(default_factory=list)  # filled with report-unused-ignores
 
     def failing_errors(self) -> list[ScanErrorEntry]:

@@ -9,8 +9,10 @@ Found without running anything, from what the repository says about itself:
   `git@github.com:ray-project/kuberay.git`): an owner and a repository name each;
 - `GITHUB_REPOSITORY` (`owner/name`), when the root is the Action's checkout (`GITHUB_WORKSPACE`);
 - the root folder's name, and `[project] name` of the root `pyproject.toml`;
-- code-host URLs (GitHub, GitLab, Bitbucket, Codeberg) in the root pyproject's `[project.urls]` and in
-  the `home` and `sources` of the project's Helm charts (a `Chart.yaml` up to three folders down, not a
+- code-host URLs (GitHub, GitLab, Bitbucket, Codeberg) in the root pyproject's `[project.urls]` and
+  Poetry's `homepage`/`repository`/`urls`, anywhere in the text of the root `setup.py` and `setup.cfg`
+  (`url="https://github.com/huggingface/peft"`, read as text, never run), in the root `Cargo.toml`
+  (`homepage`, `repository`), and in the `home` and `sources` of the project's Helm charts (a `Chart.yaml` up to three folders down, not a
   subchart): their owner counts only when the URL names this repository (its repository name is one
   of the names above), so a chart that packages someone else's software and links to it in
   `sources` does not adopt that publisher. Chart names are not used: a repository of charts names
@@ -40,10 +42,12 @@ _URL = re.compile(r"\s*url\s*=\s*(.+?)\s*$", re.IGNORECASE)
 REMOTES = ("origin", "upstream")
 # `scheme://[user@]host[:port]/path` or scp-like `user@host:path`.
 _REMOTE_URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://(?:[^@/]+@)?[^/]+/|[^@/:\s]+@[^:/\s]+:)(?P<path>[^?#\s]+)", re.IGNORECASE)
+# A page of a code host; the path stops at quotes and brackets, so it can be found in running text.
 _CODE_HOST_URL = re.compile(
-    r"(?:https?|git|ssh)://(?:[^@/]+@)?(?:www\.)?(?P<host>github\.com|gitlab\.com|bitbucket\.org|codeberg\.org)(?::\d+)?/(?P<path>[^?#\s]+)",
+    r"""(?:https?|git|ssh)://(?:[^@/]+@)?(?:www\.)?(?P<host>github\.com|gitlab\.com|bitbucket\.org|codeberg\.org)(?::\d+)?/(?P<path>[^?#\s"'<>),;]+)""",
     re.IGNORECASE,
 )
+_METADATA_BYTES = 256 * 1024  # of setup.py/setup.cfg searched for URLs: metadata sits near the top
 _CHART_DEPTH = 3  # folders below the root searched for Chart.yaml (`deploy/helm/<chart>/Chart.yaml`)
 _SEPARATORS = re.compile(r"[-_.]")
 
@@ -86,6 +90,21 @@ def _code_host_repository(url: str) -> tuple[str, str] | None:
         return _owner_and_name(path.split("/-/")[0])
     parts = path.strip("/").split("/")
     return _owner_and_name("/".join(parts[:2]))
+
+
+# scp-like `git@github.com:owner/repo.git`, which pip (`git+git@...`) and git accept.
+_SCP_CODE_HOST = re.compile(r"[\w.-]+@(?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org):(?P<path>[^?#\s\"'<>),;]+)", re.IGNORECASE)
+
+
+def code_host_owner(text: str) -> str | None:
+    """The owner of the first code-host repository named in `text` (a URL, or a message quoting
+    one): `huggingface` in `git+https://github.com/huggingface/peft.git@main`."""
+    found = [match for pattern in (_CODE_HOST_URL, _SCP_CODE_HOST) if (match := pattern.search(text))]
+    if not found:
+        return None
+    first = min(found, key=lambda match: match.start())
+    repository = _code_host_repository(first.group(0)) if first.re is _CODE_HOST_URL else _owner_and_name(first["path"])
+    return repository[0] if repository else None
 
 
 def _git_dir(root: Path) -> Path | None:
@@ -171,16 +190,44 @@ def _load_toml(path: Path) -> dict[str, Any]:
         return {}
 
 
+def _strings(table: Any, keys: tuple[str, ...]) -> list[str]:
+    """The string values of `keys` in a TOML table, and of a `urls` table among them."""
+    if not isinstance(table, dict):
+        return []
+    found = [value for key in keys if isinstance(value := table.get(key), str)]
+    urls = table.get("urls")
+    return found + ([url for url in urls.values() if isinstance(url, str)] if isinstance(urls, dict) else [])
+
+
 def _pyproject(root: Path) -> tuple[str | None, list[str]]:
-    """The root pyproject's `[project] name` and its `[project.urls]` values."""
+    """The root pyproject's `[project] name` and the URLs of `[project.urls]` and Poetry's metadata."""
     path = root / "pyproject.toml"
-    project = _load_toml(path).get("project") if path.is_file() else None
-    if not isinstance(project, dict):
-        return None, []
-    name = project.get("name")
-    urls = project.get("urls")
-    links = [url for url in urls.values() if isinstance(url, str)] if isinstance(urls, dict) else []
+    document = _load_toml(path) if path.is_file() else {}
+    project = document.get("project")
+    tool = document.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    links = _strings(project, ()) + _strings(poetry, ("homepage", "repository"))
+    name = project.get("name") if isinstance(project, dict) else None
     return (name if isinstance(name, str) else None), links
+
+
+def _metadata_links(root: Path) -> list[str]:
+    """Code-host URLs in the root `setup.py`/`setup.cfg` (as text: `url="https://github.com/o/r"`)
+    and the root `Cargo.toml`'s `homepage`/`repository` (`[package]` or `[workspace.package]`)."""
+    links: list[str] = []
+    for name in ("setup.py", "setup.cfg"):
+        try:
+            text = (root / name).read_text(encoding="utf-8", errors="replace")[:_METADATA_BYTES]
+        except OSError:
+            continue
+        links.extend(match.group(0) for match in _CODE_HOST_URL.finditer(text))
+    cargo = root / "Cargo.toml"
+    if cargo.is_file():
+        document = _load_toml(cargo)
+        workspace = document.get("workspace")
+        for table in (document.get("package"), workspace.get("package") if isinstance(workspace, dict) else None):
+            links.extend(_strings(table, ("homepage", "repository")))
+    return links
 
 
 def _charts(root: Path) -> list[Path]:
@@ -241,6 +288,7 @@ def _identity_of_root(root: Path) -> Identity:
     project_name, links = _pyproject(root)
     if project_name:
         names.add(project_name)
+    links.extend(_metadata_links(root))
     for chart in _charts(root):
         links.extend(_chart_links(chart))
     known = {normalise(name) for name in names}

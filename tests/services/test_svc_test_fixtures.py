@@ -84,3 +84,24 @@ def test_exposure_in_test_data_is_still_reported(scan_tree):
 )
 def test_test_fixture_paths(path, expected):
     assert in_test_data(path) is expected
+
+
+_FAKE_SERVER = """\
+import argparse
+import torch
+import uvicorn
+from fastapi import FastAPI
+
+app = FastAPI()
+model = torch.jit.load("model.pt")
+parser = argparse.ArgumentParser()
+parser.add_argument("--host", default="0.0.0.0")
+args = parser.parse_args()
+uvicorn.run(app, host=args.host)
+"""
+
+
+def test_a_model_app_in_a_test_folder_is_a_fake_server_elsewhere_it_is_reported(scan_tree):
+    # production-stack's `src/tests/perftest/fake-openai-server.py`: a test's stand-in, never deployed.
+    scan = scan_tree({"src/tests/perftest/fake_server.py": _FAKE_SERVER, "src/serve.py": _FAKE_SERVER}, select="services")
+    assert scan.hits == [("SVC001", "src/serve.py", 9, 40)]

@@ -15,6 +15,7 @@ from mlgate.pins import (
     kubernetes,
     lockfiles,
     notebooks,
+    own_repositories,
     pipfile,
     precommit,
     pyproject,
@@ -46,6 +47,11 @@ OPTIONS = (
         "e.g. ['lmcache']: their images are first-party, not reported by PIN010",
     ),
     Option("report-first-party-images", False, "also report the project's own (first-party) images referenced by tag (PIN010)"),
+    Option(
+        own_repositories.OPTION,
+        False,
+        "also report VCS installs and clones of the project's own owner's repositories at a branch or tag (PIN002)",
+    ),
     Option("osv-database", "", "with --online: a folder of OSV JSON records (an offline export) to use instead of the OSV API"),
 )
 
@@ -54,7 +60,7 @@ HOOK = Hook(
     description="unpinned or unverified dependencies in every manifest an ML repository has",
     rules=declared_rules(rules.HOOK),
     scanners=tuple(
-        module.SCANNER
+        own_repositories.leave_out_own(module.SCANNER)
         for module in (
             requirements,
             pyproject,

@@ -22,6 +22,7 @@ def render(result: Result, rules: list[Rule]) -> str:
         "rules": _rules_of(result),
         "hidden_inline": result.hidden_inline,
         "hidden_by_baseline": result.hidden_by_baseline,
+        "hidden_as_generated": result.hidden_as_generated,
         "skipped": dict(sorted(result.skipped.items())),
         "warnings": list(result.warnings),
         "unused_ignores": [ignore.to_dict() for ignore in result.unused_ignores],

@@ -178,11 +178,15 @@ def summary(result: Result, label: str = "mlgate") -> str:
     text += f" in {_plural(result.scanned_files, 'scanned file')}"
     hidden = [
         f"{count} {how}"
-        for count, how in ((result.hidden_inline, "by ignore comments"), (result.hidden_by_baseline, "by the baseline"))
+        for count, how in (
+            (result.hidden_inline, "by ignore comments"),
+            (result.hidden_by_baseline, "by the baseline"),
+            (result.hidden_as_generated, "as generated copies reported at their source"),
+        )
         if count
     ]
     if hidden:
-        text += f"; {result.hidden_inline + result.hidden_by_baseline} more hidden ({', '.join(hidden)})"
+        text += f"; {result.hidden_inline + result.hidden_by_baseline + result.hidden_as_generated} more hidden ({', '.join(hidden)})"
     skipped = {reason: count for reason, count in result.skipped.items() if count}
     if skipped:
         reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(skipped.items(), key=lambda item: (-item[1], item[0])))

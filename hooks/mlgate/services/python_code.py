@@ -5,7 +5,8 @@
 - `uvicorn.run(app, host=...)` in a module that imports a model server we know (vllm, mlflow), or
   Flask's `app.run(host=...)` / `uvicorn.run` in any module that loads a model (imports torch,
   transformers, ...) and has no authentication (a FastAPI security dependency, an API-key header
-  check, an auth middleware or `before_request` hook): a model-serving web app;
+  check, an auth middleware or `before_request` hook): a model-serving web app (not in a test
+  folder, where it is a test's fake or fixture server);
 - Flask's `app.run(debug=True)` beyond loopback: the Werkzeug debugger, a remote Python console
   (SVC002 at `debug=True`, whether the module serves a model or not);
 - FastAPI/Starlette/Flask CORS answering every origin with credentials in such a module (SVC004 at
@@ -199,6 +200,8 @@ class _Module:
         return None
 
     def model_app(self, settings: dict[str, Setting], call: ast.Call) -> None:
+        if report.in_test_data(self.source.path):  # a test's fake or fixture server (a fake OpenAI API), never deployed
+            return
         if self.authentication is not None:
             settings["auth"] = self.authentication
         self.findings += report.launched(self.source.path, Launch(BY_KEY["model-app"], self.spot(call), settings))

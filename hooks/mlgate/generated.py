@@ -1,0 +1,105 @@
+"""Which files the repository marks as generated or vendored (`.gitattributes`), as GitHub reads them.
+
+GitHub's linguist reads `linguist-generated` and `linguist-vendored` from `.gitattributes` to fold
+such files away in pull requests: kserve marks `charts/**/files/** linguist-generated=true`, the
+copies of `config/` that its Makefile writes into the Helm charts. A finding on such a copy is
+fixed at its source, where the same finding is reported; the engine shows it there only
+(`engine._without_generated_copies`), and keeps every finding that has no counterpart outside.
+
+Read like git (gitattributes(5)): every `.gitattributes` from the repository root down to the
+file's folder, patterns relative to the folder of their file (a pattern without a slash matches the
+name at any depth; `**/`, `/**` and `/**/` as in gitignore), later lines and deeper files winning;
+`attr`/`attr=true` set it, `-attr`/`attr=false` unset it, `!attr` leaves it unspecified.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+
+from mlgate.identity import repository_root
+
+ATTRIBUTES = ("linguist-generated", "linguist-vendored")
+_MAX_BYTES = 1 << 20  # a .gitattributes larger than this is read up to here
+
+
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """A gitattributes pattern as a regular expression over a path relative to its folder."""
+    anchored = "/" in pattern.rstrip("/")
+    body = pattern.strip("/") if anchored else pattern
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        if body.startswith("**/", i) and (i == 0 or body[i - 1] == "/"):
+            out.append("(?:.*/)?")
+            i += 3
+        elif body.startswith("**", i) and i + 2 == len(body) and (i == 0 or body[i - 1] == "/"):
+            out.append(".*")
+            i += 2
+        elif body[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif body[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif body[i] == "[" and (end := body.find("]", i + 2)) != -1:
+            inner = body[i + 1 : end]
+            out.append("[" + ("^" + re.escape(inner[1:]) if inner[:1] in "!^" else re.escape(inner)) + "]")
+            i = end + 1
+        elif body[i] == "\\" and i + 1 < len(body):
+            out.append(re.escape(body[i + 1]))
+            i += 2
+        else:
+            out.append(re.escape(body[i]))
+            i += 1
+    expression = "".join(out)
+    return re.compile(expression if anchored else f"(?:.*/)?{expression}", re.DOTALL)
+
+
+def _state(token: str) -> tuple[str, bool | None] | None:
+    """(attribute, set/unset/unspecified) of one attribute token, for the attributes read here."""
+    if token.startswith(("-", "!")):
+        name, value = token[1:], (False if token[0] == "-" else None)
+    else:
+        name, _, raw = token.partition("=")
+        value = raw.lower() not in ("false", "0") if raw else True
+    return (name, value) if name in ATTRIBUTES else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _rules(folder: str) -> tuple[tuple[re.Pattern[str], tuple[tuple[str, bool | None], ...]], ...]:
+    """The patterns of `folder/.gitattributes` that speak of the attributes read here, in file order."""
+    try:
+        with open(os.path.join(folder, ".gitattributes"), "rb") as handle:
+            text = handle.read(_MAX_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return ()
+    rules = []
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        states = tuple(state for token in fields[1:] if (state := _state(token)) is not None)
+        if states and not fields[0].startswith("!"):  # a negative pattern is forbidden in gitattributes
+            rules.append((_pattern(fields[0]), states))
+    return tuple(rules)
+
+
+def is_generated(path: str | Path) -> bool:
+    """Whether the repository marks the file (absolute or relative to the current folder) as
+    generated or vendored."""
+    absolute = Path(os.path.abspath(path))
+    root = repository_root(absolute.parent)
+    if root is None:
+        return False
+    relative = absolute.relative_to(root).parts
+    state: dict[str, bool | None] = {}
+    for depth in range(len(relative)):  # the root's .gitattributes first, then each folder down
+        folder = root.joinpath(*relative[:depth])
+        below = "/".join(relative[depth:])
+        for pattern, states in _rules(str(folder)):
+            if pattern.fullmatch(below):
+                state.update(states)
+    return any(state.values())
