@@ -79,7 +79,7 @@ def test_name_flow_resolves_aliases_assignments_and_opened_files():
     )
     module = python_ast.parse_text(source)
     flow = NameFlow()
-    flow.collect(module.nodes, 0, None)
+    flow.collect(module, 0, None)
     call = next(node for node in module.nodes if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "tload")
     assert flow.qualified(call.func) == "torch.load"
     assert flow.qualified(ast.parse("np.load").body[0].value) == "numpy.load"
@@ -89,3 +89,12 @@ def test_name_flow_resolves_aliases_assignments_and_opened_files():
     assert handle is not None and handle.value is None and flow.literal(handle.opened.args[0], at) == "m.pt"
     assert flow.binding("x", at, within=(0, 1, 3)) is None and flow.binding("x", at, within=(0, 4, 7)) is not None
     assert flow.literal(ast.Name("x"), at) is UNKNOWN  # a parameter: not a literal
+
+
+def test_of_type_is_the_walk_order_of_those_types():
+    module = python_ast.parse_text("import os\nx = f(1)\nfrom a import b\ndef g():\n    import sys\n    y = h()\n")
+    walked = [node for node in module.nodes if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert module.of_type(ast.Import, ast.ImportFrom) == walked  # merged in `nodes` order, not type by type
+    assert [type(node) for node in walked] == [ast.Import, ast.ImportFrom, ast.Import]
+    assert module.of_type(ast.Call) == [node for node in module.nodes if isinstance(node, ast.Call)]
+    assert module.of_type(ast.ClassDef) == [] and module.of_type(ast.ClassDef, ast.Lambda) == []

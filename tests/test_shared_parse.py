@@ -153,9 +153,9 @@ def collections_of_names(monkeypatch):
     counts = {"collect": 0}
     real_collect = python_flow.NameFlow.collect
 
-    def counted_collect(self, nodes, index, owner):
+    def counted_collect(self, module, index, owner):
         counts["collect"] += 1
-        return real_collect(self, nodes, index, owner)
+        return real_collect(self, module, index, owner)
 
     monkeypatch.setattr(python_flow.NameFlow, "collect", counted_collect)
     return counts

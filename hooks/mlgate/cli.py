@@ -185,6 +185,19 @@ def _all_rules(hooks: list[Hook]) -> list[Rule]:
     return sorted((rule for hook in hooks for rule in hook.rules), key=lambda r: r.code)
 
 
+def _fewer_collections() -> None:
+    """Set the garbage collector for one scan in this process: the modules, rules and tables loaded
+    so far live until the end and are frozen out of every collection, and a young collection waits
+    for 20,000 allocations instead of 700. A scan allocates millions of syntax-tree nodes that
+    reference counting frees (they hold no cycles); the default thresholds walked the run's live
+    objects hundreds of times (peft: 652 collections, 0.29 s; with these 72 collections, 0.11 s)."""
+    import gc
+
+    if not gc.get_freeze_count():  # once a process (a test session runs many checks)
+        gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
 def run_check(args: argparse.Namespace, paths: list[str], *, use_baseline: bool = True) -> tuple[Result, list[Rule], Severity]:
     """Scan `paths` as `mlgate check` would (an empty list scans nothing): the result, the
     rules of the hooks that ran, and the severity that fails the run."""
@@ -196,6 +209,7 @@ def run_check(args: argparse.Namespace, paths: list[str], *, use_baseline: bool 
     if baseline_path and use_baseline:
         known = suppressions.read_baseline(baseline_path)
     session = _online_session(args, config)
+    _fewer_collections()
     result = engine.scan(paths, hooks, config, known, online=session)
     if session is not None and getattr(args, "fix", False):
         result = _fix(result, paths, hooks, config, known, session)

@@ -33,8 +33,8 @@ MAX_RESOLVE_DEPTH = 8
 ENV_GETTERS = frozenset({"os.getenv", "os.environ.get"})
 # Methods that change the object they are called on: a dict changed so is not followed as written.
 MUTATORS = frozenset({"update", "setdefault", "pop", "__setitem__", "clear"})
-_IMPORTS = frozenset({ast.Import, ast.ImportFrom})
-_BINDERS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.comprehension, ast.With, ast.AsyncWith})
+_IMPORTS = (ast.Import, ast.ImportFrom)
+_BINDERS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.comprehension, ast.With, ast.AsyncWith)
 Key = tuple[int, int, int]  # (unit index, line, column): where in a file (or a notebook's cells) a node is
 
 
@@ -76,19 +76,17 @@ class NameFlow:
                 if item.optional_vars is not None:
                     self.bind(item.optional_vars, None, node, index, owner, opened=item.context_expr)
 
-    def collect(self, nodes: list[ast.AST], index: int, owner: Any) -> None:
-        """Every import, binding and mutating call among `nodes` (a unit's nodes, in
-        `python_ast.all_nodes` order); other nodes are skipped with one set lookup."""
-        for node in nodes:
-            kind = type(node)  # `ast.parse` makes no subclasses
-            if kind is ast.Call:
-                func = node.func  # type: ignore[attr-defined]
-                if type(func) is ast.Attribute and func.attr in MUTATORS and type(func.value) is ast.Name:
-                    self.mutated.add(func.value.id)
-            elif kind in _BINDERS:
-                self.add_binding(node, index, owner)
-            elif kind in _IMPORTS:
-                self.add_import(node)  # type: ignore[arg-type]
+    def collect(self, module: python_ast.PythonModule, index: int, owner: Any) -> None:
+        """Every import, binding and mutating call of a parsed unit (a file, a cell), in
+        `python_ast.all_nodes` order, from the parse's index by type."""
+        for call in module.of_type(ast.Call):
+            func = call.func  # type: ignore[attr-defined]
+            if type(func) is ast.Attribute and func.attr in MUTATORS and type(func.value) is ast.Name:
+                self.mutated.add(func.value.id)
+        for node in module.of_type(*_BINDERS):
+            self.add_binding(node, index, owner)
+        for node in module.of_type(*_IMPORTS):
+            self.add_import(node)  # type: ignore[arg-type]
 
     def bind(
         self, target: ast.expr, value: ast.expr | None, where: ast.stmt | ast.expr, index: int, owner: Any, opened: ast.expr | None = None
@@ -191,7 +189,7 @@ class NameFlow:
 def _file_flow(source: SourceFile) -> NameFlow:
     parsed = python_ast.module(source)
     flow = NameFlow()
-    flow.collect(parsed.nodes, 0, parsed)
+    flow.collect(parsed, 0, parsed)
     return flow
 
 
@@ -205,7 +203,7 @@ def _notebook_flow(source: SourceFile) -> NameFlow:
     flow = NameFlow()
     for cell in notebook.python_cells(source):
         if cell.module is not None:
-            flow.collect(cell.module.nodes, cell.index, cell.module)
+            flow.collect(cell.module, cell.index, cell.module)
     return flow
 
 

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from mlgate.files import InvalidText, SourceFile
+from mlgate.files import InvalidText, ScanError, SourceFile
 from mlgate.problem import Locate
 
 if TYPE_CHECKING:
@@ -151,10 +151,14 @@ def _documents(source: SourceFile) -> list[Node]:
 def compose_text(text: str) -> list[Node]:
     """All documents of YAML text (a file, an archive member) as node trees. Raises InvalidText (a ScanError) on bad YAML.
 
-    The last two texts composed are kept: the models hook reads a file's bytes (as it reads
-    archive members) and decodes them itself, so a YAML file other hooks composed is shared by
+    The last two texts composed are kept, and so is their error: the models hook reads a file's
+    bytes (as it reads archive members) and decodes them itself, so a YAML file other hooks
+    composed, or found not to be YAML (a Helm template, refused by both composers), is shared by
     its text. The trees are shared: callers must not change them."""
-    return _composed(text)
+    outcome = _composed(text)
+    if isinstance(outcome, ScanError):
+        raise outcome.with_traceback(None)
+    return outcome
 
 
 def compose_text_at(text: str, first_line: int) -> list[Node]:
@@ -164,9 +168,12 @@ def compose_text_at(text: str, first_line: int) -> list[Node]:
     return _compose("\n" * first_line + text)
 
 
-@functools.lru_cache(maxsize=2)
-def _composed(text: str) -> list[Node]:
-    return _compose(text)
+@functools.lru_cache(maxsize=8)
+def _composed(text: str) -> list[Node] | ScanError:
+    try:
+        return _compose(text)
+    except ScanError as error:
+        return error
 
 
 def _compose(text: str) -> list[Node]:

@@ -58,11 +58,6 @@ _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda  # what has para
 _SETTINGS_CLASS = re.compile(r"(?:Config|Configuration|Arguments|Args|Params|Parameters|Settings|Options)$")
 # The node types `_collect` reads; every other node is skipped with one set lookup. (Imports and
 # bindings are the flow's: `python_flow.NameFlow.collect`, shared with the models hook.)
-_COLLECTED = frozenset(
-    {ast.Call, ast.Constant, ast.JoinedStr, ast.Dict, ast.Expr, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef}
-)
-
-
 # A setting named for where the program writes (`--output_dir`, `save_path`, `cache_dir`,
 # `logging_dir`): its default is a local folder the program fills, and a later
 # `from_pretrained(args.output_dir)` loads what it wrote there, not a hub repository.
@@ -117,9 +112,6 @@ class _Nodes:
     classes: list[ast.ClassDef] = field(default_factory=list)  # for their fields (dataclasses, settings classes)
     docstrings: set[int] = field(default_factory=set)
 
-    def loader_calls(self, scan: PythonScan) -> list[ast.Call]:
-        return [call for call in self.calls if loader_for(scan.qualified(call.func) or "") is not None]
-
 
 class PythonScan(NameFlow):
     def __init__(self, judge: Judge, whole_text: str, flow: NameFlow | None = None):
@@ -149,22 +141,28 @@ class PythonScan(NameFlow):
         parsed = [unit for unit in units if unit.parse()]
         if not self.shared:  # text that is not a file of its own (`python -c` code): its names are collected here
             for unit in parsed:
-                self.collect(unit.nodes, unit.index, unit.module)
+                self.collect(unit.module, unit.index, unit.module)  # type: ignore[arg-type]  # parsed
         nodes = {id(unit): self._collect(unit) for unit in parsed}
-        loader_calls = {id(unit): nodes[id(unit)].loader_calls(self) for unit in parsed}
+        # every call with its dotted name and what loader it is (None for most), asked once
+        calls = {
+            id(unit): [(call, name, loader_for(name)) for call in nodes[id(unit)].calls for name in (self.qualified(call.func) or "",)]
+            for unit in parsed
+        }
         for unit in parsed:  # where values flow: before any setting is judged
-            for call in loader_calls[id(unit)]:
-                self.collect_flow(call, unit)
+            for call, _, loader in calls[id(unit)]:
+                if loader is not None:
+                    self.collect_flow(call, loader, unit)
         # Loader calls first, in every unit: they claim the constants and dicts they read, so
         # those are not judged again as free-standing settings.
         for unit in parsed:
-            for call in loader_calls[id(unit)]:
-                self.call(call, unit)
+            for call, name, loader in calls[id(unit)]:
+                if loader is not None:
+                    self.call(call, unit, name, loader)
         for unit in parsed:
             found = nodes[id(unit)]
-            for call in found.calls:
-                if loader_for(self.qualified(call.func) or "") is None:
-                    self.call(call, unit)
+            for call, name, loader in calls[id(unit)]:
+                if loader is None:
+                    self.call(call, unit, name, None)
             for dict_node in found.dicts:
                 self.settings_dict(dict_node, unit)
             self.settings_in_definitions(unit, found.functions)
@@ -175,38 +173,32 @@ class PythonScan(NameFlow):
         return [unit.place(problem) for problem, unit in self.problems.values()] + self.shell.findings()
 
     def _collect(self, unit: Unit) -> _Nodes:
-        """The unit's calls, dicts, strings, functions and classes."""
-        found = _Nodes()
-        for node in unit.nodes:
-            if type(node) not in _COLLECTED:  # `ast.parse` makes no subclasses
-                continue  # names, attributes, operators...: most nodes, skipped with one set lookup
-            if isinstance(node, ast.Call):
-                found.calls.append(node)
-            elif isinstance(node, ast.Constant):
-                if isinstance(node.value, str):
-                    found.strings.append(node)
-            elif isinstance(node, ast.JoinedStr):
-                found.strings.append(node)
-            elif isinstance(node, ast.Dict):
-                found.dicts.append(node)
-            elif isinstance(node, ast.Expr):
-                if isinstance(node.value, ast.Constant):
-                    found.docstrings.add(id(node.value))
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                found.functions.append(node)
-                if not isinstance(node, ast.Lambda):
-                    self.local_functions.add(node.name)
-            elif isinstance(node, ast.ClassDef):
-                found.classes.append(node)
-        return found
+        """The unit's calls, dicts, strings, functions and classes (from the parse's index by type)."""
+        module = unit.module
+        assert module is not None, "nodes exist only for a parsed unit"
+        functions = module.of_type(ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+        self.local_functions.update(node.name for node in functions if not isinstance(node, ast.Lambda))  # type: ignore[attr-defined]
+        return _Nodes(
+            calls=module.of_type(ast.Call),  # type: ignore[arg-type]
+            dicts=module.of_type(ast.Dict),  # type: ignore[arg-type]
+            strings=[
+                node  # type: ignore[misc]
+                for node in module.of_type(ast.Constant, ast.JoinedStr)
+                if type(node) is ast.JoinedStr or isinstance(node.value, str)  # type: ignore[attr-defined]
+            ],
+            functions=functions,  # type: ignore[arg-type]
+            classes=module.of_type(ast.ClassDef),  # type: ignore[arg-type]
+            docstrings={id(node.value) for node in module.of_type(ast.Expr) if isinstance(node.value, ast.Constant)},  # type: ignore[attr-defined]
+        )
 
     # --- data flow into loaders ---------------------------------------------------------------------
 
-    def collect_flow(self, call: ast.Call, unit: Unit) -> None:
-        loader = loader_for(self.qualified(call.func) or "")
-        if loader is None or loader.kind not in ("model", "dataset"):
+    def collect_flow(self, call: ast.Call, loader: Loader, unit: Unit) -> None:
+        if loader.kind not in ("model", "dataset"):
             return
-        keywords = {keyword.arg: (keyword.value, 0) for keyword in call.keywords if keyword.arg is not None}
+        keywords: dict[str, tuple[ast.expr, ast.AST]] = {
+            keyword.arg: (keyword.value, keyword) for keyword in call.keywords if keyword.arg is not None
+        }
         argument = self.argument(call, loader, keywords)
         if argument is not None:
             for name in self.flow_names(argument, self._key(call, unit)):
@@ -256,8 +248,12 @@ class PythonScan(NameFlow):
             return None
         return loader.kind, loader.bare
 
-    def dict_entries(self, node: ast.expr, at: tuple[int, int, int], unit: Unit, depth: int = 0) -> dict[str, tuple[ast.expr, int]] | None:
-        """{key: (value node, offset of the key)} of a literal dict, or None when unknowable."""
+    def dict_entries(
+        self, node: ast.expr, at: tuple[int, int, int], unit: Unit, depth: int = 0
+    ) -> dict[str, tuple[ast.expr, ast.AST]] | None:
+        """{key: (value node, key node)} of a literal dict, or None when unknowable. The key node
+        (a dict key, a keyword) is where a finding about the setting goes: its offset is computed
+        only then (`unit.offset`), not for the thousands of calls that load nothing."""
         if depth > MAX_RESOLVE_DEPTH:
             return None
         if isinstance(node, ast.Name):
@@ -265,7 +261,7 @@ class PythonScan(NameFlow):
             if node.id in self.mutated or binding is None or binding.value is None or binding.owner is not unit.module:
                 return None
             return self.dict_entries(binding.value, binding.key, unit, depth + 1)
-        entries: dict[str, tuple[ast.expr, int]] = {}
+        entries: dict[str, tuple[ast.expr, ast.AST]] = {}
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
                 if key is None:
@@ -274,7 +270,7 @@ class PythonScan(NameFlow):
                         return None
                     entries.update(inner)
                 elif isinstance(key, ast.Constant) and isinstance(key.value, str):
-                    entries[key.value] = (value, unit.offset(key))
+                    entries[key.value] = (value, key)
                 else:
                     return None
             return entries
@@ -282,7 +278,7 @@ class PythonScan(NameFlow):
             for keyword in node.keywords:
                 if keyword.arg is None:
                     return None
-                entries[keyword.arg] = (keyword.value, unit.offset(keyword))
+                entries[keyword.arg] = (keyword.value, keyword)
             return entries
         return None
 
@@ -295,14 +291,14 @@ class PythonScan(NameFlow):
     def _key(self, node: ast.stmt | ast.expr, unit: Unit) -> tuple[int, int, int]:
         return (unit.index, node.lineno, node.col_offset)
 
-    def keywords(self, call: ast.Call, unit: Unit) -> tuple[dict[str, tuple[ast.expr, int]], bool]:
+    def keywords(self, call: ast.Call, unit: Unit) -> tuple[dict[str, tuple[ast.expr, ast.AST]], bool]:
         """A call's keyword arguments with `**dicts` merged in; False when a `**` is unknowable."""
         at = self._key(call, unit)
-        merged: dict[str, tuple[ast.expr, int]] = {}
+        merged: dict[str, tuple[ast.expr, ast.AST]] = {}
         known = True
         for keyword in call.keywords:
             if keyword.arg is not None:
-                merged[keyword.arg] = (keyword.value, unit.offset(keyword))
+                merged[keyword.arg] = (keyword.value, keyword)
                 continue
             entries = self.dict_entries(keyword.value, at, unit)
             if entries is None:
@@ -315,15 +311,17 @@ class PythonScan(NameFlow):
                     self.consumed.add(id(source))
         return merged, known
 
-    def call(self, call: ast.Call, unit: Unit) -> None:
-        qualified = self.qualified(call.func) or ""
-        keywords, keywords_known = self.keywords(call, unit)
-        at = self._key(call, unit)
-        loader = loader_for(qualified)
-        short = ".".join(qualified.replace("()", "").split(".")[-2:])
+    def call(self, call: ast.Call, unit: Unit, qualified: str, loader: Loader | None) -> None:
+        """One call (`qualified`: its dotted name, `loader`: what `loader_for` says of it)."""
         if loader is None:
             if qualified in _SHELL_RUNNERS and call.args:
                 self.shell_command(call.args[0], unit)
+            if not call.keywords:  # a call that loads nothing is read for its keyword settings only
+                return
+        keywords, keywords_known = self.keywords(call, unit)
+        at = self._key(call, unit)
+        short = ".".join(qualified.replace("()", "").split(".")[-2:])
+        if loader is None:
             if qualified.endswith(".add_argument"):
                 self.argparse_default(call, keywords, unit)
             else:
@@ -340,7 +338,7 @@ class PythonScan(NameFlow):
             if not local:
                 self.trust(keywords, unit, at, pinned)
 
-    def argument(self, call: ast.Call, loader: Loader, keywords: dict[str, tuple[ast.expr, int]]) -> ast.expr | None:
+    def argument(self, call: ast.Call, loader: Loader, keywords: dict[str, tuple[ast.expr, ast.AST]]) -> ast.expr | None:
         if loader.position is not None and len(call.args) > loader.position:
             if not any(isinstance(arg, ast.Starred) for arg in call.args[: loader.position + 1]):
                 return call.args[loader.position]
@@ -351,7 +349,7 @@ class PythonScan(NameFlow):
         return None
 
     def revision(
-        self, names: tuple[str, ...], keywords: dict[str, tuple[ast.expr, int]], known: bool, at: tuple[int, int, int]
+        self, names: tuple[str, ...], keywords: dict[str, tuple[ast.expr, ast.AST]], known: bool, at: tuple[int, int, int]
     ) -> tuple[str | None, bool]:
         for name in names:
             if name in keywords:
@@ -403,7 +401,7 @@ class PythonScan(NameFlow):
 
     def trust(self, keywords, unit: Unit, at, pinned: bool | None) -> None:
         if self.trusts(keywords, at):
-            self.report([self.judge.trust_remote_code(keywords["trust_remote_code"][1], pinned)], unit)
+            self.report([self.judge.trust_remote_code(unit.offset(keywords["trust_remote_code"][1]), pinned)], unit)
 
     def downloads_pickle(self, call: ast.Call, qualified: str, keywords, at) -> bool:
         """`hf_hub_download(repo, "model.pkl")`: a pickled file fetched to be loaded, which runs its code."""
@@ -425,7 +423,7 @@ class PythonScan(NameFlow):
         trust = keywords.get("trust_repo")
         if trust is not None and self.literal(trust[0], at) is True:
             pinned = isinstance(value, str) and not problems
-            self.report([self.judge.trust_remote_code(trust[1], pinned, "trust_repo=True")], unit)
+            self.report([self.judge.trust_remote_code(unit.offset(trust[1]), pinned, "trust_repo=True")], unit)
 
     def download(self, argument, loader: Loader, keywords, unit: Unit, at, short: str) -> None:
         value = self.literal(argument, at) if argument is not None else UNKNOWN
@@ -458,7 +456,7 @@ class PythonScan(NameFlow):
         self,
         key: str,
         value_node: ast.expr,
-        siblings: dict[str, tuple[ast.expr, int]],
+        siblings: dict[str, tuple[ast.expr, ast.AST]],
         unit: Unit,
         at,
         where: str,
@@ -483,7 +481,7 @@ class PythonScan(NameFlow):
         )
         self.report(self.judge.reference(reference), unit)
 
-    def settings(self, entries: dict[str, tuple[ast.expr, int]], unit: Unit, at, where: str, callee: str | None = None) -> None:
+    def settings(self, entries: dict[str, tuple[ast.expr, ast.AST]], unit: Unit, at, where: str, callee: str | None = None) -> None:
         runs_code = self.trusts(entries, at)
         for key, (value, _) in entries.items():
             spec = self.loaded(key, callee)

@@ -96,7 +96,8 @@ def _worst(origins: list[Origin]) -> Origin | None:
 
 @dataclass
 class _Unit:
-    """Parsed Python: a file, or one notebook cell, with the nodes the scan reads (one walk)."""
+    """Parsed Python: a file, or one notebook cell, with the nodes the scan reads (shared lists of
+    the parse's index by type: read, never changed)."""
 
     index: int
     module: python_ast.PythonModule
@@ -585,16 +586,9 @@ def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
 
 
 def _unit(index: int, module: python_ast.PythonModule, place: Place) -> _Unit:
-    unit = _Unit(index, module, place, [], [], [])
-    for node in module.nodes:  # one walk, in `all_nodes` order; `ast.parse` makes no subclasses
-        kind = type(node)
-        if kind is ast.Call:
-            unit.calls.append(node)  # type: ignore[arg-type]
-        elif kind is ast.With or kind is ast.AsyncWith:
-            unit.withs.append(node)  # type: ignore[arg-type]
-        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
-            unit.functions.append(node)  # type: ignore[arg-type]
-    return unit
+    functions = module.of_type(ast.FunctionDef, ast.AsyncFunctionDef)
+    withs = module.of_type(ast.With, ast.AsyncWith)
+    return _Unit(index, module, place, functions, module.of_type(ast.Call), withs)  # type: ignore[arg-type]
 
 
 def worth_parsing(text: str) -> bool:

@@ -28,7 +28,7 @@ def check(session: OnlineSession, context: ScanContext, findings: list[Finding])
 def _torch_load_at(module: python_ast.PythonModule, line: int, column: int) -> ast.Call | None:
     """The `torch.load` call (aliases resolved) that starts at 1-based (line, character column)."""
     flow = NameFlow()
-    flow.collect(module.nodes, 0, None)
+    flow.collect(module, 0, None)
     for node in module.nodes:
         if (
             isinstance(node, ast.Call)

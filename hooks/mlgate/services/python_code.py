@@ -107,9 +107,8 @@ class _Module:
         self.parsed = parsed
         self.imports = {
             target.split(".")[0]
-            for node in parsed.nodes
-            if isinstance(node, (ast.Import, ast.ImportFrom))
-            for _, target in python_ast.imported_names(node)
+            for node in parsed.of_type(ast.Import, ast.ImportFrom)
+            for _, target in python_ast.imported_names(node)  # type: ignore[arg-type]
             if target
         }
         self.defaults = python_ast.literal_defaults(parsed)
@@ -181,9 +180,8 @@ class _Module:
     def builds_app(self) -> bool:
         """Whether the module makes its own app (`FastAPI()`): uvicorn then runs it, not the server it imports."""
         return any(
-            isinstance(node, ast.Call)
-            and (node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")) in _APP_CLASSES
-            for node in self.parsed.nodes
+            (node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")) in _APP_CLASSES  # type: ignore[attr-defined]
+            for node in self.parsed.of_type(ast.Call)
         )
 
     @functools.cached_property
@@ -367,9 +365,8 @@ def _string_text(node: ast.AST) -> str | None:
 def _module_findings(source: SourceFile) -> list[Finding]:
     parsed = python_ast.module(source)
     module = _Module(source, parsed)
-    for node in parsed.nodes:
-        if isinstance(node, ast.Call):
-            module.call(node)
+    for node in parsed.of_type(ast.Call):
+        module.call(node)  # type: ignore[arg-type]
     return module.findings
 
 
