@@ -4,8 +4,10 @@
 
 For each repository folder (default: every folder in /work/trees except `_*`, `sdist-*` and
 `benign-*`), runs `mlgate check --format json .` in a fresh process with the folder as working
-directory, `--runs` times (default 1; the median wall time is reported), after one untimed run
-that warms the file cache (skipped with `--runs 1`, where the JSON run is the timed run).
+directory, once untimed for its report (which also warms the file cache), then in `--runs`
+rounds (default 1): each round is one mlgate run, one mlgate run on an empty folder, the
+one-parse floor and the required-reading extra, back to back, so every ratio compares times
+taken together on a machine whose speed drifts; the medians over the rounds are reported.
 
 The parse floor is what any tool reading the same files must pay at least: one process reads
 and parses every *.yaml/*.yml/*.json/*.ipynb/*.py/*.toml/*.jinja file and lock file of the folder once
@@ -27,10 +29,10 @@ pass; the required floor is the one-parse floor plus it.
 Columns: files = mlgate's `scanned_files`; PIN/MOD/HUB/SVC = findings by hook; distinct =
 distinct (rule, message) pairs (a message names its target: the action and its ref, the image
 and its tag, the package, the model id, the service and its port, so the same target reported
-in ten files counts once); errors = the report's `errors` entries; ratio = time / floor; ratio
-after start-up = (time - start-up) / floor, where start-up is mlgate's time on an empty folder;
-required floor s and ratio to required floor after start-up: the same against the
-required-reading floor.
+in ten files counts once); errors = the report's `errors` entries; ratio = time / floor (medians);
+ratio after start-up = the median over the rounds of (time - start-up) / floor, where start-up is
+that round's mlgate run on an empty folder; required floor s and ratio to required floor after
+start-up: the same against the required-reading floor.
 
 Findings are written to benchmarks/.work/real/<repo>.json (the full mlgate report plus the
 measurements). `--sample N --seed S` then prints N random findings per hook across all
@@ -101,14 +103,15 @@ def installed_environment() -> dict[str, str]:
 def start_up_seconds(runs: int = 5) -> float:
     """mlgate on an empty folder (interpreter, imports, configuration): what every run pays
     before it reads a file, and what the floor, timed inside one process, does not include."""
-    environment = installed_environment()
+    return statistics.median(empty_run() for _ in range(runs))
+
+
+def empty_run() -> float:
+    """Seconds of one mlgate run on an empty folder."""
     with tempfile.TemporaryDirectory() as empty:
-        timings = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            subprocess.run([*mlgate_command(), "check", "--format", "json", "."], cwd=empty, capture_output=True, env=environment)
-            timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
+        started = time.perf_counter()
+        subprocess.run([*mlgate_command(), "check", "--format", "json", "."], cwd=empty, capture_output=True, env=installed_environment())
+        return time.perf_counter() - started
 
 
 def run_mlgate(folder: Path, runs: int) -> tuple[dict, list[float]]:
@@ -352,15 +355,26 @@ def hook_of(finding: dict) -> str:
 
 
 def measure(folder: Path, runs: int) -> dict:
-    report, seconds = run_mlgate(folder, runs)
+    """`runs` rounds, each of one mlgate run, one run on an empty folder, the one-parse floor and
+    the required-reading extra, back to back: the machine's speed drifts over seconds (a plain
+    loop's time moved by 40% between runs on the 2-core machine), so each round's ratio compares
+    times taken together, and the ratios reported are the medians of the rounds'."""
+    report, _ = run_mlgate(folder, 1)  # the report, and a warm file cache
     paths = parse_files(folder)
-    floors = [parse_floor(paths) for _ in range(max(runs, 1))]
-    floor = statistics.median(f[0] for f in floors)
     lists = required_files(folder)
-    extras = [required_extra(lists) for _ in range(max(runs, 1))]
+    seconds, empties, floors, extras = [], [], [], []
+    for _ in range(max(runs, 1)):
+        seconds += run_mlgate(folder, 1)[1]
+        empties.append(empty_run())
+        floors.append(parse_floor(paths))
+        extras.append(required_extra(lists))
+    floor = statistics.median(f[0] for f in floors)
     extra_seconds = [e["head"] + e["shell"] + e["cells"] + e["run"] for e in extras]
     extra = statistics.median(extra_seconds)
     extra_parts = extras[extra_seconds.index(extra)] if extra in extra_seconds else extras[0]
+    rounds = list(zip(seconds, empties, (f[0] for f in floors), extra_seconds, strict=True))
+    after_start_up = statistics.median((wall - empty) / parse for wall, empty, parse, _ in rounds)
+    after_start_up_required = statistics.median((wall - empty) / (parse + more) for wall, empty, parse, more in rounds)
     findings = report.get("findings", [])
     by_hook = collections.Counter(hook_of(f) for f in findings)
     by_rule = collections.Counter(f["rule"] for f in findings)
@@ -384,7 +398,10 @@ def measure(folder: Path, runs: int) -> dict:
         "floor_files": floors[0][1],
         "floor_failures": floors[0][2],
         "ratio": wall / floor if floor else None,
+        "start_up": statistics.median(empties),
+        "ratio_after_start_up": after_start_up,
         "required_floor": floor + extra,
+        "ratio_required_after_start_up": after_start_up_required,
         "required_extra": extra_parts,
     }
     WORK.mkdir(parents=True, exist_ok=True)
@@ -408,12 +425,12 @@ def table(results: list[dict], start_up: float) -> str:
             str(r["distinct"]), str(r["errors"]) + (" (crashed)" if r["crashed"] else ""),
             f"{r['wall']:.2f}", f"{r['floor']:.2f} ({r['floor_files']})",
             f"{r['ratio']:.1f}x" if r["ratio"] else "-",
-            f"{(r['wall'] - start_up) / r['floor']:.1f}x" if r["floor"] else "-",
+            f"{r['ratio_after_start_up']:.1f}x" if r["floor"] else "-",
             f"{r['required_floor']:.2f}",
-            f"{(r['wall'] - start_up) / r['required_floor']:.1f}x" if r["required_floor"] else "-",
+            f"{r['ratio_required_after_start_up']:.1f}x" if r["required_floor"] else "-",
         ]  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
-        for key in ("scanned_files", "findings", "distinct", "errors", "wall", "floor", "floor_files", "required_floor"):
+        for key in ("scanned_files", "findings", "distinct", "errors", "wall", "floor", "floor_files", "required_floor", "start_up"):
             total[key] += r[key] or 0
         for k in HOOKS.values():
             total[k] += h.get(k, 0)
@@ -425,9 +442,9 @@ def table(results: list[dict], start_up: float) -> str:
             str(total["distinct"]), str(total["errors"]), f"{total['wall']:.2f}",
             f"{total['floor']:.2f} ({total['floor_files']})",
             f"{total['wall'] / total['floor']:.1f}x" if total["floor"] else "-",
-            f"{(total['wall'] - start_up * len(results)) / total['floor']:.1f}x" if total["floor"] else "-",
+            f"{(total['wall'] - total['start_up']) / total['floor']:.1f}x" if total["floor"] else "-",
             f"{total['required_floor']:.2f}",
-            f"{(total['wall'] - start_up * len(results)) / total['required_floor']:.1f}x"
+            f"{(total['wall'] - total['start_up']) / total['required_floor']:.1f}x"
             if total["required_floor"] else "-",
         ]  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
@@ -496,7 +513,10 @@ def main(argv: list[str] | None = None) -> int:
             results.append(measure(folder, args.runs))
         start_up = start_up_seconds()
         print(table(results, start_up))
-        print(f"\nstart-up (mlgate on an empty folder, median of 5): {start_up:.2f} s")
+        print(
+            f"\nstart-up (mlgate on an empty folder, median of 5 after the rounds): {start_up:.2f} s; in the rounds: "
+            + ", ".join(f"{r['repo']} {r['start_up']:.2f} s" for r in results)
+        )
         print("\nrequired-reading floor, past the one-parse floor:")
         for r in results:
             e = r["required_extra"]

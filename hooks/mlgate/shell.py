@@ -17,6 +17,7 @@ own locate function (a YAML block scalar, a Dockerfile instruction, a notebook c
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
@@ -122,7 +123,14 @@ class Command:
 
 
 def parse(text: str) -> list[Command]:
-    """Top-level commands of `text`, in order (nested ones hang off their words)."""
+    """Top-level commands of `text`, in order (nested ones hang off their words). The last texts
+    parsed are kept: the pins, hub and services hooks each read the same script, `run:` step or
+    Dockerfile line, and share its one parse (callers must not change the commands)."""
+    return _parsed(text)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str) -> list[Command]:
     commands, _ = _Lexer(text).commands(0, "", 0)
     return commands
 

@@ -353,6 +353,12 @@ def _offset_of(expression: nodes.Node) -> int:
     return expression.lineno
 
 
+# The node types `_Analysis.bind` reads (assignments, loops, macros, imports, calls); it ignores the rest.
+_BINDERS = (
+    nodes.Assign, nodes.AssignBlock, nodes.For, nodes.With, nodes.Macro, nodes.CallBlock, nodes.Import, nodes.FromImport, nodes.Call,
+)  # fmt: skip
+
+
 class _Analysis:
     """Flow-insensitive folding of one template: every variable holds the union of what is
     ever assigned to it (so a branch or a loop cannot hide a value), solved to a fixpoint,
@@ -364,6 +370,8 @@ class _Analysis:
         self.budget = budget
         self.nodes = list(tree.find_all(nodes.Node))
         self.by_id = {id(node): node for node in self.nodes}
+        # the nodes `bind` reads, in template order: each round of the fixpoint visits only these
+        self.binders = [node for node in self.nodes if isinstance(node, _BINDERS)]
         self.assigned = {node.name for node in self.nodes if isinstance(node, nodes.Name) and node.ctx in ("store", "param")}
         self.assigned |= {node.name for node in self.nodes if isinstance(node, nodes.Macro)}
         self.assigned |= {node.target for node in self.nodes if isinstance(node, nodes.Import)}
@@ -386,7 +394,7 @@ class _Analysis:
         for self.round in range(_MAX_ROUNDS):
             self.memo.clear()
             self.changed = False
-            for node in self.nodes:
+            for node in self.binders:
                 self.bind(node)
             if not self.changed:
                 break

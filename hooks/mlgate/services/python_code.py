@@ -383,10 +383,13 @@ def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
 def scan_notebook(source: SourceFile, context: ScanContext) -> list[Finding]:
     """Code cells as Python (IPython `!`/`%` lines blanked) and their shell lines as scripts;
     findings sit on the .ipynb line and name the cell and the line in it."""
-    if not _mentions_a_call(source.text) and not mentions_service(source.text):
+    cells = notebook.code_cells(source)  # decoded once for every hook
+    # the prefilters read the code, not the JSON around it (outputs, base64 images: most of the bytes)
+    code = "\n".join(cell.text for cell in cells)
+    if not _mentions_a_call(code) and not mentions_service(code):
         return []
     findings = []
-    for cell in notebook.code_cells(source):
+    for cell in cells:
         python = SourceFile.from_text(source.path, _MAGIC_LINE.sub(lambda line: " " * len(line.group()), cell.text))
         found = []
         try:
