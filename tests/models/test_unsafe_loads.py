@@ -317,6 +317,25 @@ def test_bytes_that_come_from_no_file_are_medium(scan_tree):
     assert loads(scan_tree, {"ipc.py": code}) == [("MOD017", "ipc.py", 7, "medium"), ("MOD017", "ipc.py", 10, "high")]
 
 
+def test_bytes_the_programs_own_ranks_sent_are_not_reported(scan_tree):
+    # accelerate's gather_object, axolotl's broadcast: a tensor filled by a torch.distributed
+    # collective, unpickled as torch's own broadcast_object_list does; another function of the
+    # same file that only receives bytes from its caller is still reported.
+    code = HEAD + (
+        "import torch.distributed as dist\n"
+        "def broadcast_object(data, device):\n"
+        "    tensor = torch.empty([1024], dtype=torch.uint8, device=device)\n"
+        "    dist.broadcast(tensor, 0)\n"
+        "    return pickle.loads(bytes(tensor.cpu().tolist()))\n"
+        "def gather(outputs, tensor):\n"
+        "    torch.distributed.all_gather(outputs, tensor)\n"
+        "    return [pickle.loads(t.numpy().tobytes()) for t in outputs]\n"
+        "def from_caller(payload):\n"
+        "    return pickle.loads(payload)\n"
+    )
+    assert loads(scan_tree, {"dist.py": code}) == [("MOD017", "dist.py", 15, "medium")]
+
+
 def test_fix_adds_weights_only_where_it_is_not_given_and_says_so(tmp_path, monkeypatch, capsys):
     from mlgate.cli import main
 

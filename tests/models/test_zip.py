@@ -51,6 +51,17 @@ def test_archive_written_by_zipfile_has_no_issue(scan_tree, tmp_path):
     assert hits(scan) == [("MOD003", "big.zip", "a/data.pkl", 0), ("MOD003", "made.zip", "a/data.pkl", 0)]
 
 
+def test_an_empty_member_named_like_a_model_has_nothing_to_load(scan_tree, tmp_path):
+    # pytorch/serve's test archives: `model.pt` of 0 bytes beside the handler; a member of the
+    # same name holding bytes of no known format still cannot be checked (MOD004).
+    for name, content in (("noop.mar", b""), ("odd.mar", b"not a model")):
+        with zipfile.ZipFile(tmp_path / name, "w") as archive:
+            archive.writestr("model.pt", content)
+            archive.writestr("MAR-INF/MANIFEST.json", "{}")
+    scan = scan_tree({}, select="models")
+    assert hits(scan) == [("MOD004", "odd.mar", "model.pt", 0)]
+
+
 def test_local_header_name_differing_from_the_directory(scan_tree):
     """PyTorch reads members by their central directory name; a scanner walking local
     headers sees another one (and zipfile refuses the archive)."""

@@ -103,6 +103,14 @@ metrics_address=http://0.0.0.0:8082
     assert "management API, port 8081" in scan.messages("SVC001")[0]
 
 
+def test_torchserve_management_on_a_unix_socket_is_not_reachable_from_the_network(scan_tree):
+    # pytorch/serve's test configs: `unix:` is a socket file on the machine, not an interface
+    socket = "inference_address=unix:/tmp/inference.sock\nmanagement_address=unix:/tmp/management.sock\n"
+    network = "management_address=http://10.0.0.5:8081\n"
+    scan = scan_tree({"a/config.properties": socket, "b/config.properties": network}, select="services")
+    assert scan.hits == [("SVC001", "b/config.properties", 1, 20)]
+
+
 def test_torchserve_properties_report_the_management_port_the_file_sets(scan_tree):
     # kserve's samples: both APIs on 8085; the finding is the management binding, at the port written
     config = "inference_address=http://0.0.0.0:8085\nmanagement_address=http://0.0.0.0:8085\nmetrics_address=http://0.0.0.0:8082\n"

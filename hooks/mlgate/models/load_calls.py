@@ -215,6 +215,8 @@ class LoadScan:
             # Bytes from a queue, a socket, a cache or a caller: often the program's own messages, sometimes a
             # request's body one call away (BentoML's payloads). Below a path nobody follows, above nothing.
             origin = Origin(Severity.MEDIUM, origin.says, followed=False)
+            if self._between_ranks(call, unit):
+                return None  # what the program's own processes sent each other (torch's own `broadcast_object_list` does this)
         if self._loads_own_save(argument, at, unit):
             return None
         if origin.severity is not Severity.CRITICAL and (is_test_path(self.in_repository) or is_example_path(self.in_repository)):
@@ -557,6 +559,14 @@ class LoadScan:
     def _key(self, node: ast.expr | ast.stmt, unit: _Unit) -> Key:
         return (unit.index, node.lineno, node.col_offset)
 
+    def _between_ranks(self, call: ast.Call, unit: _Unit) -> bool:
+        """Whether the function around `call` moves bytes with a `torch.distributed` collective
+        (`broadcast`, `all_gather`, `recv`...): unpickling what the program's own ranks sent, the
+        way `torch.distributed.broadcast_object_list` does, trusts nothing outside the program."""
+        function = self._function_at(unit, call.lineno)
+        first, last = (function.lineno, function.end_lineno or function.lineno) if function is not None else (0, 1 << 30)
+        return any(first <= other.lineno <= last and self.flow.qualified(other.func) in _COLLECTIVES for other in unit.calls)
+
     def _function_at(self, unit: _Unit, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The innermost function of `unit` around `line`."""
         around = [f for f in unit.functions if f.lineno <= line <= (f.end_lineno or f.lineno)]
@@ -564,6 +574,21 @@ class LoadScan:
 
 
 _COMPOSITE = (ast.BinOp, ast.JoinedStr, ast.BoolOp, ast.IfExp)
+# `torch.distributed` collectives that fill a tensor with what other ranks of the program sent.
+_COLLECTIVES = frozenset(
+    f"torch.distributed.{name}"
+    for name in (
+        "broadcast",
+        "all_gather",
+        "all_gather_into_tensor",
+        "gather",
+        "scatter",
+        "recv",
+        "irecv",
+        "all_to_all",
+        "all_to_all_single",
+    )
+)
 
 
 def _pieces(node: ast.expr) -> list[ast.expr]:

@@ -388,6 +388,8 @@ class _Job:
             head = error.partial
         except Malformed:
             return []  # no local header: already one of the archive's issues
+        if not head and not member.size:
+            return []  # an empty member (a `.mar` test archive's placeholder `model.pt`): nothing any loader could run
         kind = self.sniff(head, member.size)
         if kind == "npy" and not raw and not numpy_files.scan_npy(head, where, self.options):
             return []  # an array of plain numbers (an .npz member): its header says so, the data is never read

@@ -9,11 +9,15 @@ build system, or says it is not packaged: `[tool.uv] package = false`, `[tool.pd
 distribution = false`, `[tool.poetry] package-mode = false`, or the classifier
 `Private :: Do Not Upload`.
 
-`setup.py` and `setup.cfg` exist to build a distribution, so they are libraries by default.
+`setup.py` and `setup.cfg` exist to build a distribution, so they are libraries by default; a
+requirements file that a library's `setup.py` or setuptools' `dynamic` dependencies read is that
+library's metadata (`read_as_metadata`).
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 from mlgate.pins.requirement import canonical_name
@@ -57,3 +61,55 @@ def self_reference(requirement: str, name: str | None) -> bool:
     for stop in "[<>=!~@ (":
         head = head.split(stop, 1)[0]
     return bool(head) and canonical_name(head) == name
+
+
+# Folders above a requirements file searched for the setup.py/pyproject.toml that reads it.
+_METADATA_DEPTH = 2
+_MAX_SETUP_BYTES = 512 * 1024
+
+
+def read_as_metadata(path: Path) -> bool:
+    """Whether a library's own metadata reads this requirements file as its dependencies: a
+    `setup.py` here or up to two folders above that names it in a string
+    (`install_requires=fetch_requirements("requirements.txt")`), or a `pyproject.toml` whose
+    `[tool.setuptools.dynamic]` dependencies or optional dependencies list it as a `file`. Its
+    ranges are then the library's metadata (OpenRLHF, many packages on PyPI), not an install."""
+    folder = path.parent
+    for _ in range(_METADATA_DEPTH + 1):
+        relative = path.relative_to(folder).as_posix()
+        if _named_by_setup(folder / "setup.py", relative) or _named_by_dynamic(folder / "pyproject.toml", relative):
+            return True
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return False
+
+
+def _named_by_setup(setup: Path, relative: str) -> bool:
+    try:
+        with open(setup, "rb") as handle:
+            text = handle.read(_MAX_SETUP_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return f'"{relative}"' in text or f"'{relative}'" in text
+
+
+def _named_by_dynamic(pyproject: Path, relative: str) -> bool:
+    if not pyproject.is_file():
+        return False
+    if sys.version_info >= (3, 11):  # imported here: most requirements files have no pyproject beside them
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    dynamic = _table(data, "tool", "setuptools", "dynamic")
+    entries = [dynamic.get("dependencies"), *_table(dynamic, "optional-dependencies").values()]
+    for entry in entries:
+        files = entry.get("file") if isinstance(entry, dict) else None
+        listed = [files] if isinstance(files, str) else files if isinstance(files, list) else []
+        if any(isinstance(name, str) and name.strip().removeprefix("./") == relative for name in listed):
+            return True
+    return False

@@ -24,6 +24,7 @@ from mlgate.hook import ScanContext, Scanner
 from mlgate.identity import in_example_folder
 from mlgate.pins.compile_inputs import is_compile_input
 from mlgate.pins.pinned import note_pin
+from mlgate.pins.project import read_as_metadata
 from mlgate.pins.requirement import (
     HASH_FRAGMENT,
     VCS_PREFIXES,
@@ -33,6 +34,7 @@ from mlgate.pins.requirement import (
     exact_name,
     is_local_path,
     place_in,
+    ranges_accepted,
 )
 from mlgate.pins.rules import INSECURE_INDEX, MISSING_HASH, PARTIAL_HASHES, UNPINNED, URL_NO_HASH
 from mlgate.problem import Locate
@@ -224,6 +226,8 @@ class _Walk:
     compile_input: bool = False
     # The scanned file sits in a docs or example folder: a reader's starting point, not an install.
     sample: bool = False
+    # The scanned file is a library's dependency metadata (its setup.py or pyproject reads it).
+    metadata: bool = False
     visited: set[Path] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
 
@@ -333,7 +337,9 @@ class _Walk:
                 problems = [p for p in problems if p.rule not in (UNPINNED, MISSING_HASH, PARTIAL_HASHES)]
             elif self.compile_input:  # the lock pins and hashes what the input's ranges resolve to
                 problems = [p for p in problems if p.rule not in (UNPINNED, MISSING_HASH)]
-            elif self.sample:  # ranges in a sample age well; exact pins there go stale (see PIN001)
+            elif self.sample or self.metadata:
+                # ranges in a sample age well, exact pins there go stale (see PIN001); a library's
+                # metadata keeps its ranges (the `ranges` option, `project.read_as_metadata`)
                 problems = [p for p in problems if p.rule is not UNPINNED]
             for problem in problems:
                 yield place_in(problem, source.path, requirement.line.locate, requirement.offset)
@@ -355,7 +361,14 @@ def scan_lines(lines: list[Line], source: SourceFile, context: ScanContext) -> I
 
 
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
-    walk = _Walk(context, source.abspath, compile_input=is_compile_input(source, context, matches), sample=in_example_folder(source))
+    metadata = read_as_metadata(source.abspath) and ranges_accepted(source, context, library=True)
+    walk = _Walk(
+        context,
+        source.abspath,
+        compile_input=is_compile_input(source, context, matches),
+        sample=in_example_folder(source),
+        metadata=metadata,
+    )
     yield from walk.file(source, frozenset(), "constraint" in source.name.lower())
     walk.raise_errors()
 

@@ -69,7 +69,11 @@ def host_of(address: str) -> str:
 
 
 def classify_address(address: str) -> str:
-    """ "all" (every interface), "loopback", "network" (one routable address) or "unknown"."""
+    """ "all" (every interface), "loopback", "network" (one routable address) or "unknown". A Unix
+    domain socket (`unix:/tmp/management.sock`, TorchServe's and gunicorn's spelling) is reached
+    only from the same machine, through the file's permissions: "loopback"."""
+    if address.strip().strip("'\"").lower().startswith("unix:"):
+        return "loopback"
     host = host_of(address)
     if host in _ALL_INTERFACES:
         return "all"

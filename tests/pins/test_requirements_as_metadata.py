@@ -1,0 +1,39 @@
+"""A requirements file that a library's own metadata reads (setup.py, setuptools' dynamic
+dependencies) is that library's dependency metadata: its ranges follow the `ranges` option as a
+pyproject's do; a requirements file nothing reads is an install and is checked."""
+
+from __future__ import annotations
+
+REQUIREMENTS = "accelerate\ntorch>=2.1\ndeepspeed==0.19.5\nx @ git+https://github.com/acme/x@main\n"
+SETUP = (
+    'def fetch(path):\n    return open(path).read().splitlines()\n\nsetup(name="openrlhf", install_requires=fetch("requirements.txt"))\n'
+)
+
+
+def test_a_requirements_file_setup_py_reads_keeps_its_ranges(scan_tree):
+    scan = scan_tree({"setup.py": SETUP, "requirements.txt": REQUIREMENTS, "requirements-dev.txt": "pytest\n"}, select="pins")
+    assert scan.hits == [
+        ("PIN001", "requirements-dev.txt", 1, 1),  # not read by the metadata: what a developer installs
+        ("PIN002", "requirements.txt", 4, 5),  # a branch is not a range: still reported
+    ]
+
+
+def test_setup_py_above_names_the_file_by_its_path(scan_tree):
+    setup = 'setup(name="pkg", install_requires=open("requirements/base.txt").read().split())\n'
+    scan = scan_tree({"setup.py": setup, "requirements/base.txt": "numpy\n", "requirements/docs.txt": "sphinx\n"}, select="pins")
+    assert scan.hits == [("PIN001", "requirements/docs.txt", 1, 1)]
+
+
+def test_setuptools_dynamic_dependencies_name_the_file(scan_tree):
+    pyproject = (
+        '[build-system]\nrequires = ["setuptools"]\n[project]\nname = "pkg"\ndynamic = ["dependencies", "optional-dependencies"]\n'
+        '[tool.setuptools.dynamic]\ndependencies = {file = ["requirements.txt"]}\n'
+        'optional-dependencies.gpu = {file = ["./requirements-gpu.txt"]}\n'
+    )
+    files = {"pyproject.toml": pyproject, "requirements.txt": "numpy\n", "requirements-gpu.txt": "cupy\n", "requirements-ci.txt": "ruff\n"}
+    assert scan_tree(files, select="pins").hits == [("PIN001", "requirements-ci.txt", 1, 1)]
+
+
+def test_ranges_never_reports_them_as_for_any_metadata(scan_tree):
+    scan = scan_tree({"setup.py": SETUP, "requirements.txt": "numpy\n"}, select="pins", options={"pins": {"ranges": "never"}})
+    assert scan.hits == [("PIN001", "requirements.txt", 1, 1)]
