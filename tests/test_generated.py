@@ -8,6 +8,7 @@ import json
 import pytest
 
 from conftest import write_tree
+from mlgate import generated
 from mlgate.generated import is_generated
 from mlgate.report import json_report
 
@@ -76,3 +77,14 @@ def test_without_gitattributes_every_copy_is_reported(scan_tree):
     scan = scan_tree({"config/manager.yaml": DEPLOYMENT, "charts/kserve/files/resources.yaml": DEPLOYMENT}, select="pins")
     assert scan.hits == [("PIN010", "charts/kserve/files/resources.yaml", 10, 18), ("PIN010", "config/manager.yaml", 10, 18)]
     assert scan.result.hidden_as_generated == 0
+
+
+def test_hostile_gitattributes_are_bounded(tmp_path):
+    # a pattern of many stars would backtrack on a long name, and every rule is tried on every file
+    # with a finding: such patterns are ignored, and the rules read stop at a bound
+    stars = "*a" * 40 + "*b linguist-generated\n"
+    many = "".join(f"dir{n}/** linguist-generated\n" for n in range(50_000))
+    write_tree(tmp_path, {"r/.git/config": "", "r/.gitattributes": stars + many, f"r/{'a' * 200}.yaml": ""})
+    rules = generated._rules(str(tmp_path / "r"))
+    assert len(rules) == generated._MAX_RULES and all("a" not in rule.pattern for rule, _ in rules)
+    assert not is_generated(tmp_path / "r" / f"{'a' * 200}.yaml")

@@ -23,6 +23,11 @@ from mlgate.identity import repository_root
 
 ATTRIBUTES = ("linguist-generated", "linguist-vendored")
 _MAX_BYTES = 1 << 20  # a .gitattributes larger than this is read up to here
+# Bounds on hostile input: a pattern of many `*` backtracks on a long name, and every rule is tried
+# on every file with a finding. Real files mark a few folders; past these, patterns are ignored.
+_MAX_STARS = 8
+_MAX_PATTERN = 512
+_MAX_RULES = 1000
 
 
 def _pattern(pattern: str) -> re.Pattern[str]:
@@ -82,8 +87,13 @@ def _rules(folder: str) -> tuple[tuple[re.Pattern[str], tuple[tuple[str, bool | 
         if not fields or fields[0].startswith("#"):
             continue
         states = tuple(state for token in fields[1:] if (state := _state(token)) is not None)
-        if states and not fields[0].startswith("!"):  # a negative pattern is forbidden in gitattributes
-            rules.append((_pattern(fields[0]), states))
+        pattern = fields[0]
+        if not states or pattern.startswith("!"):  # a negative pattern is forbidden in gitattributes
+            continue
+        if pattern.count("*") <= _MAX_STARS and len(pattern) <= _MAX_PATTERN:
+            rules.append((_pattern(pattern), states))
+        if len(rules) >= _MAX_RULES:
+            break
     return tuple(rules)
 
 
