@@ -5,7 +5,7 @@
 For each repository folder (default: every folder in /work/trees except `_*`, `sdist-*` and
 `benign-*`), runs `mlgate check --format json .` in a fresh process with the folder as working
 directory, once untimed for its report (which also warms the file cache), then in `--runs`
-rounds (default 1): each round is one mlgate run, one mlgate run on an empty folder, the
+rounds (default 1): each round is one mlgate run, one start-up run (below), the
 one-parse floor and the required-reading extra, back to back, so every ratio compares times
 taken together on a machine whose speed drifts; the medians over the rounds are reported.
 
@@ -31,7 +31,8 @@ distinct (rule, message) pairs (a message names its target: the action and its r
 and its tag, the package, the model id, the service and its port, so the same target reported
 in ten files counts once); errors = the report's `errors` entries; ratio = time / floor (medians);
 ratio after start-up = the median over the rounds of (time - start-up) / floor, where start-up is
-that round's mlgate run on an empty folder; required floor s and ratio to required floor after
+that round's mlgate run on a folder of one tiny file of each kind the floor parses (so that it
+imports the parsers the floor imports before its timing starts); required floor s and ratio to required floor after
 start-up: the same against the required-reading floor.
 
 Findings are written to benchmarks/.work/real/<repo>.json (the full mlgate report plus the
@@ -101,16 +102,38 @@ def installed_environment() -> dict[str, str]:
 
 
 def start_up_seconds(runs: int = 5) -> float:
-    """mlgate on an empty folder (interpreter, imports, configuration): what every run pays
-    before it reads a file, and what the floor, timed inside one process, does not include."""
-    return statistics.median(empty_run() for _ in range(runs))
+    """mlgate's start-up (see `start_up_run`), median of `runs`."""
+    return statistics.median(start_up_run() for _ in range(runs))
 
 
-def empty_run() -> float:
-    """Seconds of one mlgate run on an empty folder."""
-    with tempfile.TemporaryDirectory() as empty:
+# One tiny file of each kind the one-parse floor parses: the start-up run imports the same parsers
+# (ruamel.yaml's composer, Jinja's lexer, json, ast, tomllib) that the floor imports untimed.
+_START_UP_FILES = {
+    "a.py": "import os\n",
+    "a.yaml": "a: 1\n",
+    "a.json": "{}\n",
+    "a.ipynb": json.dumps(
+        {
+            "cells": [{"cell_type": "code", "source": ["x = 1\n"], "metadata": {}, "outputs": []}],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    ),
+    "a.toml": "[a]\nb = 1\n",
+    "a.jinja": "{{ x }}\n",
+}
+
+
+def start_up_run() -> float:
+    """Seconds of one mlgate run on a folder of one tiny file of each kind the floor parses:
+    interpreter, imports (the parsers' too), configuration, what every run pays before its files'
+    own work and what the floor, timed inside one process after its imports, does not include."""
+    with tempfile.TemporaryDirectory() as folder:
+        for name, text in _START_UP_FILES.items():
+            Path(folder, name).write_text(text)
         started = time.perf_counter()
-        subprocess.run([*mlgate_command(), "check", "--format", "json", "."], cwd=empty, capture_output=True, env=installed_environment())
+        subprocess.run([*mlgate_command(), "check", "--format", "json", "."], cwd=folder, capture_output=True, env=installed_environment())
         return time.perf_counter() - started
 
 
@@ -355,26 +378,26 @@ def hook_of(finding: dict) -> str:
 
 
 def measure(folder: Path, runs: int) -> dict:
-    """`runs` rounds, each of one mlgate run, one run on an empty folder, the one-parse floor and
+    """`runs` rounds, each of one mlgate run, one start-up run (`start_up_run`), the one-parse floor and
     the required-reading extra, back to back: the machine's speed drifts over seconds (a plain
     loop's time moved by 40% between runs on the 2-core machine), so each round's ratio compares
     times taken together, and the ratios reported are the medians of the rounds'."""
     report, _ = run_mlgate(folder, 1)  # the report, and a warm file cache
     paths = parse_files(folder)
     lists = required_files(folder)
-    seconds, empties, floors, extras = [], [], [], []
+    seconds, start_ups, floors, extras = [], [], [], []
     for _ in range(max(runs, 1)):
         seconds += run_mlgate(folder, 1)[1]
-        empties.append(empty_run())
+        start_ups.append(start_up_run())
         floors.append(parse_floor(paths))
         extras.append(required_extra(lists))
     floor = statistics.median(f[0] for f in floors)
     extra_seconds = [e["head"] + e["shell"] + e["cells"] + e["run"] for e in extras]
     extra = statistics.median(extra_seconds)
     extra_parts = extras[extra_seconds.index(extra)] if extra in extra_seconds else extras[0]
-    rounds = list(zip(seconds, empties, (f[0] for f in floors), extra_seconds, strict=True))
-    after_start_up = statistics.median((wall - empty) / parse for wall, empty, parse, _ in rounds)
-    after_start_up_required = statistics.median((wall - empty) / (parse + more) for wall, empty, parse, more in rounds)
+    rounds = list(zip(seconds, start_ups, (f[0] for f in floors), extra_seconds, strict=True))
+    after_start_up = statistics.median((wall - start) / parse for wall, start, parse, _ in rounds)
+    after_start_up_required = statistics.median((wall - start) / (parse + more) for wall, start, parse, more in rounds)
     findings = report.get("findings", [])
     by_hook = collections.Counter(hook_of(f) for f in findings)
     by_rule = collections.Counter(f["rule"] for f in findings)
@@ -398,7 +421,7 @@ def measure(folder: Path, runs: int) -> dict:
         "floor_files": floors[0][1],
         "floor_failures": floors[0][2],
         "ratio": wall / floor if floor else None,
-        "start_up": statistics.median(empties),
+        "start_up": statistics.median(start_ups),
         "ratio_after_start_up": after_start_up,
         "required_floor": floor + extra,
         "ratio_required_after_start_up": after_start_up_required,
@@ -514,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         start_up = start_up_seconds()
         print(table(results, start_up))
         print(
-            f"\nstart-up (mlgate on an empty folder, median of 5 after the rounds): {start_up:.2f} s; in the rounds: "
+            f"\nstart-up (mlgate on a folder of one tiny file of each parsed kind, median of 5 after the rounds): {start_up:.2f} s; in the rounds: "
             + ", ".join(f"{r['repo']} {r['start_up']:.2f} s" for r in results)
         )
         print("\nrequired-reading floor, past the one-parse floor:")

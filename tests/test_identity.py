@@ -106,6 +106,20 @@ def test_setup_cargo_and_poetry_urls_count_when_they_name_this_repository(name, 
     assert identity_of(tmp_path / "other").owners == frozenset()
 
 
+def test_the_readme_names_the_owner_it_links_to_most(tmp_path, monkeypatch):
+    # kubeflow/manifests as a snapshot without .git: its README's badges and links name the repository
+    readme = (
+        "[![CI](https://github.com/kubeflow/manifests/actions/workflows/ci.yaml/badge.svg)](https://github.com/kubeflow/manifests)\n"
+        "See https://github.com/kubeflow/manifests/blob/master/example/kustomization.yaml and a fork,\n"
+        "https://github.com/someone/manifests, and https://github.com/kubeflow/pipelines.\n"
+    )
+    write_tree(tmp_path, {"manifests/README.md": readme, "other/README.md": "Uses https://github.com/kubeflow/manifests.\n"})
+    monkeypatch.chdir(tmp_path / "manifests")
+    assert identity_of(tmp_path / "manifests").owners == frozenset({"kubeflow"})
+    monkeypatch.chdir(tmp_path / "other")  # links to a repository of another name: nobody adopted
+    assert identity_of(tmp_path / "other").owners == frozenset()
+
+
 def test_code_host_owner_is_the_first_repository_a_text_names():
     assert code_host_owner("VCS dependency git+https://github.com/huggingface/peft.git@main is at 'main'") == "huggingface"
     assert code_host_owner("VCS dependency git+git@gitlab.com:group/sub/repo.git names no commit") == "group"

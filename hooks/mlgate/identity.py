@@ -12,7 +12,8 @@ Found without running anything, from what the repository says about itself:
 - code-host URLs (GitHub, GitLab, Bitbucket, Codeberg) in the root pyproject's `[project.urls]` and
   Poetry's `homepage`/`repository`/`urls`, anywhere in the text of the root `setup.py` and `setup.cfg`
   (`url="https://github.com/huggingface/peft"`, read as text, never run), in the root `Cargo.toml`
-  (`homepage`, `repository`), and in the `home` and `sources` of the project's Helm charts (a `Chart.yaml` up to three folders down, not a
+  (`homepage`, `repository`), the owner the root README links to most among its links to this
+  repository (badges, clone commands), and in the `home` and `sources` of the project's Helm charts (a `Chart.yaml` up to three folders down, not a
   subchart): their owner counts only when the URL names this repository (its repository name is one
   of the names above), so a chart that packages someone else's software and links to it in
   `sources` does not adopt that publisher. Chart names are not used: a repository of charts names
@@ -264,6 +265,27 @@ def _chart_links(chart: Path) -> list[str]:
     return links
 
 
+def _readme_owners(root: Path, known: set[str]) -> set[str]:
+    """The owner a root README links to most among its links to this repository (its badges, its
+    clone command, its own files: `github.com/kubeflow/manifests/blob/master/...`); none when it
+    links to no repository of a known name. The most linked only, so a README that also points at
+    a fork or a namesake elsewhere does not adopt its owner."""
+    counts: dict[str, int] = {}
+    for name in ("README.md", "README.rst", "README.txt", "README"):
+        try:
+            with open(root / name, "rb") as handle:
+                text = handle.read(_METADATA_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        for match in _CODE_HOST_URL.finditer(text):
+            found = _code_host_repository(match.group(0))
+            if found and normalise(found[1]) in known:
+                counts[found[0]] = counts.get(found[0], 0) + 1
+        break  # the README GitHub shows: the first of these names that exists
+    most = max(counts.values(), default=0)
+    return {owner for owner, count in counts.items() if count == most and most}
+
+
 def _github_repository(root: Path) -> tuple[str, str] | None:
     """`GITHUB_REPOSITORY` when `root` is the Action's checkout: it names that repository only."""
     repository, workspace = os.environ.get("GITHUB_REPOSITORY", ""), os.environ.get("GITHUB_WORKSPACE", "")
@@ -296,6 +318,7 @@ def _identity_of_root(root: Path) -> Identity:
         found = _code_host_repository(link)
         if found and normalise(found[1]) in known:  # a URL of this repository, not of what it packages
             owners.add(found[0])
+    owners.update(_readme_owners(root, known))
     return Identity(
         owners=frozenset(key for owner in owners if (key := normalise(owner))),
         names=frozenset(key for name in names if (key := normalise(name))),

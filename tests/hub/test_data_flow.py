@@ -453,13 +453,15 @@ def test_unpinned_loads_in_tests_are_reported_only_when_they_run_code(hub_scan):
 
 def test_pictures_recordings_and_documents_on_the_hub_are_not_references(hub_scan):
     """diffusers' docstring examples: `load_image("https://hf.co/datasets/huggingface/documentation-images/resolve/main/x.png")`;
-    a help text linking a model's LICENSE.md. A movable revision changes what people see, not what runs."""
+    a help text linking a model's LICENSE.md or LICENSE. A movable revision changes what people see, not what runs."""
     source = (
         "from diffusers.utils import load_image\n"
         'image = load_image("https://hf.co/datasets/huggingface/documentation-images/resolve/main/diffusers/corgi.png")\n'
         'LICENSE = "see [here](https://huggingface.co/black-forest-labs/FLUX.1-dev/blob/main/LICENSE.md)."\n'
         'audio = "https://huggingface.co/datasets/acme/sounds/resolve/main/a.wav?download=true"\n'
         'weights = "https://huggingface.co/acme-ai/detector/resolve/main/model.safetensors"\n'  # line 5: weights
+        'TERMS = "[here](https://huggingface.co/THUDM/CogVideoX-5b/blob/main/LICENSE) and README.txt, NOTICE"\n'
+        'readme = "https://huggingface.co/acme/m/raw/main/README"\n'
     )
     assert hub_scan({"src/pipeline.py": source}).hits == [("HUB001", "src/pipeline.py", 5, 12)]
 

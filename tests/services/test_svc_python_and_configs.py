@@ -103,11 +103,15 @@ metrics_address=http://0.0.0.0:8082
     assert "management API, port 8081" in scan.messages("SVC001")[0]
 
 
-def test_torchserve_management_on_a_unix_socket_is_not_reachable_from_the_network(scan_tree):
+def test_torchserve_management_on_a_unix_socket_or_in_tests_is_not_reported(scan_tree):
     # pytorch/serve's test configs: `unix:` is a socket file on the machine, not an interface
     socket = "inference_address=unix:/tmp/inference.sock\nmanagement_address=unix:/tmp/management.sock\n"
     network = "management_address=http://10.0.0.5:8081\n"
-    scan = scan_tree({"a/config.properties": socket, "b/config.properties": network}, select="services")
+    in_tests = "management_address=http://0.0.0.0:8081\n"  # a throwaway server the tests start
+    scan = scan_tree(
+        {"a/config.properties": socket, "b/config.properties": network, "kubernetes/tests/docker/config.properties": in_tests},
+        select="services",
+    )
     assert scan.hits == [("SVC001", "b/config.properties", 1, 20)]
 
 

@@ -411,10 +411,18 @@ _MEDIA_SUFFIXES = (
 )  # fmt: skip
 
 
+# A repository's legal and readme files, whatever their extension (`.../blob/main/LICENSE` in a help text).
+_DOCUMENT_NAMES = frozenset({"license", "licence", "notice", "copying", "readme", "citation"})
+
+
 def _is_media(text: str, end: int) -> bool:
-    """Whether the hub URL matched up to `end` goes on to a picture, a recording or a document (`.../resolve/main/corgi.png`)."""
+    """Whether the hub URL matched up to `end` goes on to a picture, a recording or a document
+    (`.../resolve/main/corgi.png`, `.../blob/main/LICENSE`)."""
     path = _URL_PATH.match(text, end)
-    return path is not None and _ends_with(path.group(), _MEDIA_SUFFIXES)
+    if path is None:
+        return False
+    name = path.group().split("?", 1)[0].split("#", 1)[0].rstrip(").]>,;:").rsplit("/", 1)[-1]
+    return _ends_with(name, _MEDIA_SUFFIXES) or name.split(".", 1)[0].lower() in _DOCUMENT_NAMES
 
 
 def _names_pickle(text: str, end: int) -> bool:

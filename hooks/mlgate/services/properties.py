@@ -4,7 +4,8 @@
 authorization is off or absent; `disable_token_authorization=true` on a reachable server is
 SVC002. Addresses not set listen on 127.0.0.1, TorchServe's default. The key says which API an
 address serves (the catalog says which are dangerous: the management APIs, not inference or
-metrics) and the finding names the port the address sets, whatever it is.
+metrics) and the finding names the port the address sets, whatever it is. A config in a test
+folder is not reported.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def properties(source: SourceFile) -> dict[str, Setting]:
 
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
-    if not _PREFILTER.search(source.text):
+    # A TorchServe started by a repository's tests (`kubernetes/tests/docker/config.properties`,
+    # the frontend's test resources) is a throwaway server on a CI machine, not a deployment.
+    if report.in_test_data(source.path) or not _PREFILTER.search(source.text):
         return []
     settings = properties(source)
     torchserve = BY_KEY["torchserve"]
