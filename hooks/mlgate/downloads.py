@@ -42,13 +42,14 @@ def download_kind(qualified: str) -> str | None:
 
 
 # Names of hub repositories made for tests: tiny or random weights (`tiny-random-gpt2`, `dummy_unet`).
-_FIXTURE_NAME = re.compile(r"^(?:tiny|dummy|random)(?:[-_]|$)|[-_](?:tiny|dummy)(?:[-_]|$)", re.IGNORECASE)
+# `tiny-random-gpt2`, `dummy-model`, `llama-tiny`, and repositories named for tests (`diffusers/test-slices`).
+_FIXTURE_NAME = re.compile(r"^(?:tiny|dummy|random|tests?)(?:[-_]|$)|[-_](?:tiny|dummy)(?:[-_]|$)", re.IGNORECASE)
 
 
 def is_test_fixture(repo_id: str) -> bool:
     """`hf-internal-testing/tiny-random-gpt2`, `trl-internal-testing/tiny-Qwen2ForCausalLM`,
-    `test-org/model`: a repository of random weights made for unit tests, or a made-up one (a
-    testing namespace, or a tiny/dummy name). Shared by `hub` (HUB001 leaves a test's fixture alone)
+    `test-org/model`, `diffusers/test-slices`: a repository of random weights or data made for unit
+    tests, or a made-up one (a testing namespace, or a tiny/dummy/test name). Shared by `hub` (HUB001 leaves a test's fixture alone)
     and `models` (a test loading a fixture's pickles is no download of someone else's code)."""
     namespace, _, name = repo_id.rpartition("/")
     lowered = namespace.lower()

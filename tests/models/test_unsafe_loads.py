@@ -420,10 +420,12 @@ def test_a_test_loading_a_hub_test_fixture_is_not_a_download_of_someone_elses_co
         'UNet2DModel.from_pretrained("hf-internal-testing/tiny-stable-diffusion-torch", use_safetensors=False)\n'  # line 7
         'torch.load(hf_hub_download("hf-internal-testing/tiny-random-unet", "w.bin"))\n'
         'UNet2DModel.from_pretrained("acme/unet", use_safetensors=False)\n'  # line 9: someone's repository, unpinned
+        'torch.load(hf_hub_download(repo_id="diffusers/test-slices", repo_type="dataset", filename="e.pt"))\n'  # named for tests
     )
     assert loads(scan_tree, {"tests/test_unet.py": code, "src/unet.py": code}) == [
         ("MOD017", "src/unet.py", 7, "critical"),  # outside tests a fixture name is no excuse
         ("MOD017", "src/unet.py", 8, "critical"),
         ("MOD017", "src/unet.py", 9, "critical"),
+        ("MOD017", "src/unet.py", 10, "critical"),
         ("MOD017", "tests/test_unet.py", 9, "critical"),
     ]
