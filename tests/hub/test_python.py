@@ -266,6 +266,19 @@ def test_real_and_unrelated_namespaces_are_not_look_alikes(hub_scan, namespace):
     assert hub_scan({"m.py": source}).hits == []
 
 
+def test_trust_remote_code_with_a_revision_passed_in_says_the_caller_decides(hub_scan):
+    # FastChat's model adapters: `from_pretrained(model_path, trust_remote_code=True, revision=revision)`
+    source = (
+        "from transformers import AutoModel\n"
+        "def load(model_path, revision):\n"
+        "    return AutoModel.from_pretrained(model_path, trust_remote_code=True, revision=revision)\n"
+    )
+    scan = hub_scan({"adapter.py": source})
+    assert scan.hits == [("HUB002", "adapter.py", 3, 50)]
+    assert str(scan.findings[0].severity) == "critical"
+    assert "its revision comes from elsewhere (a variable or a caller)" in scan.findings[0].message
+
+
 def test_trusted_namespaces_are_not_look_alikes(hub_scan):
     source = f"from transformers import AutoModel\nAutoModel.from_pretrained('g00gle/m', revision='{SHA}')\n"
     assert hub_scan({"m.py": source}, **{"trusted-namespaces": ["g00gle"]}).hits == []

@@ -224,6 +224,18 @@ def test_environment_settings_open_indexes(scan_tree):
     ]
 
 
+def test_the_index_named_again_as_an_extra_index_is_one_source(scan_tree):
+    # LLaMA-Factory's Dockerfiles: `pip config set global.index-url "${PIP_INDEX}" && pip config set
+    # global.extra-index-url "${PIP_INDEX}"`; the same for one install's options. Another URL still counts.
+    script = (
+        'pip config set global.index-url "${PIP_INDEX}"\n'
+        'pip config set global.extra-index-url "${PIP_INDEX}"\n'
+        "pip install -i https://mirror.example/simple --extra-index-url https://mirror.example/simple/ x==1\n"
+        "pip install -i https://mirror.example/simple --extra-index-url https://pypi.org/simple y==1\n"
+    )
+    assert hits_of(scan_tree, script) == [("PIN004", "run.sh", 4, 46)]
+
+
 # --- PIN011: downloads that run ----------------------------------------------------------------------
 
 

@@ -138,7 +138,9 @@ def test_torchserve_inference_address_alone_is_not_reported(scan_tree):
 def test_dotenv(scan_tree):
     env = "# storage\nMINIO_ROOT_USER=minioadmin\nMINIO_ROOT_PASSWORD=minioadmin\nMLFLOW_TRACKING_PASSWORD='password1234'\nOLLAMA_HOST=0.0.0.0\n"
     safe = "MINIO_ROOT_PASSWORD=${MINIO_SECRET}\nOLLAMA_HOST=127.0.0.1:11434\nAWS_SECRET_ACCESS_KEY=minioadmin2\n"
-    scan = scan_tree({".env": env, "deploy/.env.prod": safe}, select="services")
+    # LLaMA-Factory's `.env.local`: variables listed empty, which the programs read as unset (their default, loopback)
+    empty = "GRADIO_SHARE=\nGRADIO_SERVER_NAME=\nGRADIO_SERVER_PORT=\nOLLAMA_HOST=''\n"
+    scan = scan_tree({".env": env, "deploy/.env.prod": safe, ".env.local": empty}, select="services")
     assert scan.hits == [("SVC003", ".env", 3, 21), ("SVC003", ".env", 4, 27), ("SVC001", ".env", 5, 13)]
 
 

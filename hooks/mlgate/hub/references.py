@@ -283,9 +283,13 @@ class Judge:
             return Problem(
                 TRUST_REMOTE_CODE, f"{what} runs the repository's Python on this machine (pinned to a commit: review that code)", offset
             )
+        if pinned is None:  # `revision=revision`: the caller decides, and nothing here makes it pin
+            said = "and its revision comes from elsewhere (a variable or a caller), so nothing here pins it"
+        else:
+            said = "and the revision is not pinned"
         return Problem(
             TRUST_REMOTE_CODE,
-            f"{what} runs the repository's Python on this machine, and the revision is not pinned: whoever can push to it runs code here",
+            f"{what} runs the repository's Python on this machine, {said}: whoever can push to it runs code here",
             offset,
             severity=Severity.CRITICAL,
         )

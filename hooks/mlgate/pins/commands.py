@@ -115,6 +115,15 @@ def check_setting(setting: str, value: str, offset: int, allowed: tuple[str, ...
     return problems
 
 
+def same_index(extra: str, main: str) -> bool:
+    """Whether an extra index is the main index named again (`${PIP_INDEX}` for both): one source."""
+
+    def normal(url: str) -> str:
+        return url.strip().strip("\"'").rstrip("/")
+
+    return bool(main) and normal(extra) == normal(main)
+
+
 def without_extra_index(problems: list[Problem]) -> list[Problem]:
     """Problems of an index that uv searches first-index: PIN004 does not apply (see PIN004)."""
     return [problem for problem in problems if problem.rule is not EXTRA_INDEX]
@@ -412,6 +421,7 @@ class Script:
         self._findings: list[Finding] = []
         self._clones: list[tuple[Problem, Place]] = []  # clones no later checkout pinned yet
         self._downloads: dict[str, tuple[str, int, Place]] = {}  # file name -> the fetch that wrote it
+        self._pip_index = ""  # the index `pip config set global.index-url` set for every later pip
 
     def add(self, text: str, place: Place) -> None:
         """Analyse one piece of shell text; `place` maps offsets into `text`."""
@@ -577,6 +587,10 @@ class Script:
             option.name == "--index-strategy" and option.value is not None and uv_strategy_is_unsafe(option.value.text)
             for option in options
         )
+        # `--index-url X --extra-index-url X`: the same index named twice is one source, not two
+        main_index = next(
+            (option.value.text for option in options if option.value is not None and option.name in ("-i", "--index-url")), ""
+        )
         for option in options:
             value = option.value
             if value is None:
@@ -588,7 +602,7 @@ class Script:
                 found = check_setting(
                     _SETTING_OF_OPTION[option.name], value.text, option.token.offset_at(0), self.allowed, f"{label} {option.name}"
                 )
-                problems += without_extra_index(found) if uv_first_index else found
+                problems += without_extra_index(found) if uv_first_index or same_index(value.text, main_index) else found
             elif option.name in _REQUIREMENT_FILES and "://" in value.text and not _unresolvable(value):
                 problems += value.problems(check_url(value.text), label)
             elif option.name in ("-e", "--editable") and "://" not in value.text and not value.text.lower().startswith("git+"):
@@ -608,8 +622,13 @@ class Script:
         if len(operands) >= 3 and operands[0].text == "set":
             key, value = operands[1], operands[2]
             setting = key.text.rsplit(".", 1)[-1]
+            if setting == "index-url":
+                self._pip_index = value.text
             if setting in ("index-url", "extra-index-url", "find-links", "trusted-host"):
-                self._report(place, check_setting(setting, value.text, key.offset_at(0), self.allowed, f"pip config {key.text}"))
+                found = check_setting(setting, value.text, key.offset_at(0), self.allowed, f"pip config {key.text}")
+                if setting == "extra-index-url" and same_index(value.text, self._pip_index):
+                    found = without_extra_index(found)  # the index itself again (LLaMA-Factory's `${PIP_INDEX}` twice)
+                self._report(place, found)
 
 
 def _fetcher(command: shell.Command) -> tuple[str, list[shell.Word]] | None:

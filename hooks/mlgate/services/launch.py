@@ -92,6 +92,8 @@ def binding(service: Service, settings: dict[str, Setting]) -> tuple[str, Settin
             continue
         if setting.dynamic:
             return "unknown", setting
+        if setting.name.isupper() and not setting.value.strip().strip("'\""):
+            continue  # an environment variable set empty reads as unset (`os.getenv(name) or default`): `GRADIO_SERVER_NAME=`
         return classify_address(setting.value), setting
     return "default", None
 
