@@ -291,3 +291,33 @@ def test_mirror_urls_and_weight_downloads_in_workflows(hub_scan):
     )
     scan = hub_scan({".github/workflows/fetch.yml": workflow})
     assert scan.hits == [("HUB005", ".github/workflows/fetch.yml", 6, 23), ("HUB001", ".github/workflows/fetch.yml", 7, 19)]
+
+
+def test_a_file_with_its_sha256_beside_its_uri_is_pinned_by_content(hub_scan):
+    # LocalAI's gallery: the downloader checks each file's sha256, so `resolve/main` cannot change what loads
+    gallery = (
+        "- name: medgemma\n"
+        "  files:\n"
+        "    - filename: m.gguf\n"
+        "      sha256: 2c3a1ef89aff548eea009ad74debcedfb69f0aa46fa8dc5e0f0175d5cea28578\n"
+        "      uri: https://huggingface.co/bartowski/medgemma-GGUF/resolve/main/m.gguf\n"
+        "    - filename: vae.safetensors\n"
+        "      uri: https://huggingface.co/acme/wan/resolve/main/vae.safetensors\n"  # line 7: no checksum
+        "    - filename: short.gguf\n"
+        "      sha256: 2c3a1ef8\n"  # not a sha256: not a pin
+        "      uri: https://huggingface.co/acme/short/resolve/main/short.gguf\n"  # line 10
+    )
+    assert hub_scan({"gallery/index.yaml": gallery}).hits == [
+        ("HUB001", "gallery/index.yaml", 7, 12),
+        ("HUB001", "gallery/index.yaml", 10, 12),
+    ]
+
+
+def test_comments_of_a_config_in_a_block_scalar_load_nothing(hub_scan):
+    config = (
+        "config_file: |-\n"
+        "    name: pocket-tts\n"
+        '    # a voice can be a hub URL (e.g. "hf://kyutai/tts-voices/alba/casual.wav")\n'
+        "    voice: hf://acme/voices/casual.wav\n"  # line 4: what the config loads
+    )
+    assert hub_scan({"gallery/tts.yaml": config}).hits == [("HUB001", "gallery/tts.yaml", 4, 12)]

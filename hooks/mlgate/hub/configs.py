@@ -335,6 +335,9 @@ class _Config:
         # a model whose `uri:` says where it comes from (hf://, pvc://, s3://): its `name:` is what it
         # is served as, and only the URI is judged
         beside_uri = any(name in _URI_KEYS and "://" in (yamlfile.text_of(value) or "") for name, _, value in items)
+        # a file with its sha256 beside its `uri:` (LocalAI's gallery): the downloader checks the
+        # bytes, so a movable revision cannot change what is loaded
+        verified = any(name in _CHECKSUM_KEYS and _SHA256.fullmatch(yamlfile.text_of(value) or "") for name, _, value in items)
         for name, _key_node, value in items:
             text = yamlfile.text_of(value)
             if text is None:
@@ -343,6 +346,8 @@ class _Config:
                 continue  # read by workflow_steps with the step's shell
             if name in _SHELL_KEYS:
                 self.shell_scalar(value)
+                continue
+            if verified:
                 continue
             spec = REFERENCE_KEYS.get(name)
             if name in _CHILD_KEYS and parent_key in _PARENTS:
@@ -404,10 +409,17 @@ class _Config:
         if not text or id(node) in self.seen:
             return
         self.seen.add(id(node))
+        if "\n" in text:  # a config or script in a block scalar (LocalAI's `config_file: |`): its comments load nothing
+            text = _COMMENT_LINE.sub(lambda line: " " * len(line.group()), text)
         problems = self.judge.urls(text)
         if problems:
             _, locate = yamlfile.scalar_text(self.source, node)
             self.script.found.extend((problem, placer(self.source.path, locate)) for problem in problems)
+
+
+_COMMENT_LINE = re.compile(r"^[ \t]*#.*$", re.MULTILINE)
+_CHECKSUM_KEYS = frozenset({"sha256", "sha256sum", "checksum", "digest", "hash"})
+_SHA256 = re.compile(r"(?:sha256:)?[0-9a-fA-F]{64}")
 
 
 def sibling_revision(siblings: dict[str, yamlfile.Node], key: str) -> yamlfile.Node | None:
