@@ -359,6 +359,9 @@ def test_with_mlgate_debug_a_scanner_bug_propagates(tmp_path, monkeypatch):
         ("conftest.py", True),
         ("runtimes/alibi-explain/tests_alibi_explain/helpers/utils.py", True),
         ("test-data/model.yaml", True),
+        ("backend/python/vllm/test.py", True),  # LocalAI's backends, unittest's `test*.py`
+        ("app/tests.py", True),  # Django's
+        ("src/latest.py", False),
         ("src/contest/app.py", False),
         ("testing/app.py", False),
         ("latest_tests/app.py", False),

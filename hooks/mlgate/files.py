@@ -241,13 +241,15 @@ class SourceFile:
 # and loads fixtures made for tests, not what the project deploys or loads.
 _TEST_FOLDERS = frozenset({"test", "tests", "testdata", "test-data", "test_data", "fixtures"})
 _FOLDER_QUALIFIER = re.compile(r"[-_.]")  # `docs-gb`, `example_models`: the first word says what the folder is
-_TEST_FILE = re.compile(r"test_[^/]*\.py|[^/]*_test\.py|conftest\.py")
+# pytest's modules, and `test.py`/`tests.py` (unittest's discovery pattern `test*.py`, Django's
+# `tests.py`, the `test.py` beside each of LocalAI's backends)
+_TEST_FILE = re.compile(r"test_[^/]*\.py|[^/]*_test\.py|conftest\.py|tests?\.py")
 
 
 def is_test_path(path: str) -> bool:
     """A file in a `test`, `tests`, `testdata` (`test-data`) or `fixtures` folder, or `tests` with
-    a qualifier (`tests_alibi_explain`; not `test-examples`, which holds samples), or a pytest module
-    (`test_*.py`, `*_test.py`, `conftest.py`), anywhere in the repository."""
+    a qualifier (`tests_alibi_explain`; not `test-examples`, which holds samples), or a test module
+    (`test_*.py`, `*_test.py`, `conftest.py`, `test.py`, `tests.py`), anywhere in the repository."""
     *folders, name = path.replace("\\", "/").lower().split("/")
     return (
         any(folder in _TEST_FOLDERS or _FOLDER_QUALIFIER.split(folder, maxsplit=1)[0] == "tests" for folder in folders)
