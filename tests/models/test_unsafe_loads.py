@@ -336,6 +336,29 @@ def test_bytes_the_programs_own_ranks_sent_are_not_reported(scan_tree):
     assert loads(scan_tree, {"dist.py": code}) == [("MOD017", "dist.py", 15, "medium")]
 
 
+def test_bytes_received_from_a_socket_are_high_and_a_buffer_grown_with_them_is_followed(scan_tree):
+    # gpt-neox's online data client: `data += s.recv(4096)` in a loop, then `pickle.loads(data)`;
+    # a buffer grown with what the program pickled itself is its own data
+    code = HEAD + (
+        "import socket\n"
+        "def fetch(address):\n"
+        "    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+        "    s.connect(address)\n"
+        "    data = b''\n"
+        "    while True:\n"
+        "        chunk = s.recv(4096)\n"
+        "        if not chunk:\n"
+        "            break\n"
+        "        data += chunk\n"
+        "    return pickle.loads(data)\n"  # line 16
+        "def own(x):\n"
+        "    data = b''\n"
+        "    data += pickle.dumps(x)\n"
+        "    return pickle.loads(data)\n"
+    )
+    assert loads(scan_tree, {"client.py": code}) == [("MOD017", "client.py", 16, "high")]
+
+
 def test_fix_adds_weights_only_where_it_is_not_given_and_says_so(tmp_path, monkeypatch, capsys):
     from mlgate.cli import main
 

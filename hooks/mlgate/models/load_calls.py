@@ -347,7 +347,18 @@ class LoadScan:
             return self.origin(binding.value, binding.key, self._unit_of[id(binding.owner)], depth + 1)
         if binding.opened is not None:
             return self.origin(binding.opened, binding.key, self._unit_of[id(binding.owner)], depth + 1)
+        owner = self._unit_of[id(binding.owner)]
+        grown = self._augmented(owner, binding.key)
+        if grown is not None:  # `data += chunk`: the bytes are what is added to them
+            return self.origin(grown, binding.key, owner, depth + 1)
         return _unfollowed(f"that mlgate cannot follow ({node.id}, bound by a loop or unpacking at line {binding.key[1]})")
+
+    def _augmented(self, unit: _Unit, key: Key) -> ast.expr | None:
+        """The value an augmented assignment (`data += chunk`) at `key` adds, or None."""
+        for node in unit.module.of_type(ast.AugAssign):
+            if (node.lineno, node.col_offset) == key[1:] and isinstance(node.op, ast.Add):  # type: ignore[attr-defined]
+                return node.value  # type: ignore[attr-defined]
+        return None
 
     def _parameter_origin(self, name: str, function: ast.FunctionDef | ast.AsyncFunctionDef) -> Origin:
         arguments = function.args
@@ -397,6 +408,10 @@ class LoadScan:
             return Origin(None, "")
         if qualified.startswith("flask.request."):
             return Origin(Severity.CRITICAL, f"from an HTTP request ({qualified.removeprefix('flask.')}, line {node.lineno})")
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _SOCKET_READS:
+            # gpt-neox's data client: `data += s.recv(4096)` from a server it connects to; a listening
+            # server's `conn.recv()` from any client. Whoever is at the other end chooses the bytes.
+            return Origin(Severity.HIGH, f"received from a network socket ({node.func.attr}() at line {node.lineno})")
         arguments = [*node.args, *(keyword.value for keyword in node.keywords if keyword.arg is not None)]
         if isinstance(node.func, ast.Attribute):  # a method of a path, file or response: `Path(p).joinpath(...)`, `f.read()`
             arguments.append(node.func.value)
@@ -574,6 +589,7 @@ class LoadScan:
 
 
 _COMPOSITE = (ast.BinOp, ast.JoinedStr, ast.BoolOp, ast.IfExp)
+_SOCKET_READS = frozenset({"recv", "recvfrom", "recv_into", "recvmsg"})  # `socket.socket` methods that return what the peer sent
 # `torch.distributed` collectives that fill a tensor with what other ranks of the program sent.
 _COLLECTIVES = frozenset(
     f"torch.distributed.{name}"
