@@ -185,9 +185,18 @@ def test_weights_by_url(hub_scan):
         "requests.get('https://example.com/model.safetensors')\n"
         "requests.get('https://example.com/index.html')\n"
         "urllib.request.urlretrieve('https://example.com/ckpt.ckpt', 'ckpt.ckpt')\n"
+        "urllib.request.urlretrieve('https://example.com/charades/videos.zip', 'v.zip')\n"
     )
     scan = hub_scan({"m.py": source})
-    assert scan.hits == [("HUB005", "m.py", 3, 26), ("HUB004", "m.py", 5, 32), ("HUB005", "m.py", 6, 14), ("HUB005", "m.py", 8, 28)]
+    assert scan.hits == [
+        ("HUB005", "m.py", 3, 26),
+        ("HUB004", "m.py", 5, 32),
+        ("HUB005", "m.py", 6, 14),
+        ("HUB005", "m.py", 8, 28),
+        ("HUB005", "m.py", 9, 28),
+    ]
+    assert scan.messages("HUB005")[0].endswith("controls the weights")
+    assert scan.messages("HUB005")[-1].endswith("controls what the archive holds")  # a dataset, weights or code
 
 
 def test_a_sha256_compare_in_the_file_verifies_downloads(hub_scan):

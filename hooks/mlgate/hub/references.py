@@ -97,6 +97,7 @@ WEIGHT_SUFFIXES = (
     ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".onnx", ".gguf", ".h5", ".hdf5", ".pkl", ".pickle",
     ".msgpack", ".tflite", ".keras", ".joblib", ".npz", ".pb", ".tar", ".tar.gz", ".tgz", ".zip", ".model",
 )  # fmt: skip
+_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 # Names of LLM API providers in `provider/model` strings (LiteLLM, LangChain): not hub repositories.
 _API_PROVIDERS = frozenset(
     {
@@ -398,9 +399,9 @@ class Judge:
             ]
         if verified:
             return []
-        return [
-            Problem(NO_CHECKSUM, f"{what} fetches {url} without checking a sha256: whoever controls that URL controls the weights", offset)
-        ]
+        # an archive may hold weights, a dataset or code: the message does not claim which
+        held = "what the archive holds" if lower.split("?", 1)[0].split("#", 1)[0].endswith(_ARCHIVE_SUFFIXES) else "the weights"
+        return [Problem(NO_CHECKSUM, f"{what} fetches {url} without checking a sha256: whoever controls that URL controls {held}", offset)]
 
 
 _URL_PATH = re.compile(r"[^\s'\"?#]*")
