@@ -66,3 +66,12 @@ def test_without_an_identity_every_branch_reference_is_reported(scan_tree):
 def test_report_first_party_repositories_reports_them_again(scan_tree):
     scan = scan_tree(_peft(**{"peft/.git/config": GIT_CONFIG}), select="pins", options={"pins": {"report-first-party-repositories": True}})
     assert len([hit for hit in scan.hits if hit[0] == "PIN002"]) == 7
+
+
+def test_findings_before_an_unreadable_include_are_kept_beside_the_error(scan_tree):
+    # requirements raise an unreadable include after yielding every finding: the filter passes them on
+    requirements = "git+https://github.com/other/x\n-r extra.txt\ngit+https://github.com/huggingface/peft\n"
+    files = {"peft/.git/config": GIT_CONFIG, "peft/requirements.txt": requirements, "peft/extra.txt": b"\0\0binary"}
+    scan = scan_tree(files, select="pins")
+    assert scan.hits == [("PIN002", "peft/requirements.txt", 1, 1)]
+    assert [path for path, message in scan.errors if "extra.txt" in message] == ["peft/requirements.txt"]

@@ -27,22 +27,22 @@ from mlgate.pins.rules import VCS_REF
 OPTION = "report-first-party-repositories"
 
 
-def _third_party(findings: list[Finding | Note], source: SourceFile) -> Iterator[Finding | Note]:
-    identity = identity_of(Path(os.path.abspath(source.abspath.parent)))
-    for finding in findings:
-        owner = code_host_owner(finding.message) if isinstance(finding, Finding) and finding.rule is VCS_REF else None
-        # The owner, not a project name: `github.com/<name>/...` is an account of that name, anyone's.
-        if owner is None or normalise(owner) not in identity.owners:
-            yield finding
+def _own(finding: Finding, source: SourceFile) -> bool:
+    """Whether a PIN002 finding is about a repository of the project's own owner."""
+    owner = code_host_owner(finding.message)
+    # The owner, not a project name: `github.com/<name>/...` is an account of that name, anyone's.
+    return owner is not None and normalise(owner) in identity_of(Path(os.path.abspath(source.abspath.parent))).owners
 
 
 def leave_out_own(scanner: Scanner) -> Scanner:
-    """`scanner`, less its PIN002 findings on repositories of the project's own owner."""
+    """`scanner`, less its PIN002 findings on repositories of the project's own owner. Its items
+    pass through as it yields them: a scanner that raises a ScanError after its findings (a missing
+    include) keeps them, as the engine records both."""
 
-    def scan(source: SourceFile, context: ScanContext) -> list[Finding | Note]:
-        findings = list(scanner.scan(source, context))
-        if context.options.get(OPTION, False) or not any(isinstance(f, Finding) and f.rule is VCS_REF for f in findings):
-            return findings
-        return list(_third_party(findings, source))
+    def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding | Note]:
+        report_own = bool(context.options.get(OPTION, False))
+        for item in scanner.scan(source, context):
+            if report_own or not (isinstance(item, Finding) and item.rule is VCS_REF and _own(item, source)):
+                yield item
 
     return Scanner(name=scanner.name, matches=scanner.matches, scan=scan)
