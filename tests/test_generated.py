@@ -86,5 +86,5 @@ def test_hostile_gitattributes_are_bounded(tmp_path):
     many = "".join(f"dir{n}/** linguist-generated\n" for n in range(50_000))
     write_tree(tmp_path, {"r/.git/config": "", "r/.gitattributes": stars + many, f"r/{'a' * 200}.yaml": ""})
     rules = generated._rules(str(tmp_path / "r"))
-    assert len(rules) == generated._MAX_RULES and all("a" not in rule.pattern for rule, _ in rules)
+    assert len(rules) == generated._MAX_RULES and all("a" not in rule.regex.pattern for rule, _ in rules)
     assert not is_generated(tmp_path / "r" / f"{'a' * 200}.yaml")

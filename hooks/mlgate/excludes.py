@@ -39,7 +39,7 @@ class Exclude:
 
 
 @dataclass(frozen=True)
-class _Pattern:
+class Pattern:
     """One line of gitignore, compiled: what it matches, and how (gitignore(5), "PATTERN FORMAT")."""
 
     regex: re.Pattern[str]
@@ -53,7 +53,7 @@ class _Pattern:
         return self.regex.fullmatch(path.rsplit("/", 1)[-1] if self.basename else path) is not None
 
 
-def compile_pattern(line: str) -> _Pattern | None:
+def compile_pattern(line: str) -> Pattern | None:
     """A gitignore line as git reads it; None for a blank line or a comment. A leading `./`
     (command-line spelling, never in a .gitignore) anchors the pattern like a leading `/`."""
     line = _without_trailing_spaces(line)
@@ -71,7 +71,7 @@ def compile_pattern(line: str) -> _Pattern | None:
         return None
     basename = "/" not in body
     anchored = body[1:] if body.startswith("/") else body  # one slash: in `//a` what is left, `/a`, matches nothing
-    return _Pattern(_wildmatch(anchored), negated, folders_only, basename)
+    return Pattern(_wildmatch(anchored), negated, folders_only, basename)
 
 
 def _without_trailing_spaces(line: str) -> str:
@@ -205,7 +205,7 @@ class _Group:
 
     base: Path
     excludes: list[Exclude]
-    patterns: list[_Pattern | None]  # one per exclude; None: a blank or comment line
+    patterns: list[Pattern | None]  # one per exclude; None: a blank or comment line
     matched: set[int] = field(default_factory=set)  # indexes of patterns that decided a verdict
     seen: list[str] = field(default_factory=list)  # every path asked about, for `unmatched`
     folders: dict[str, bool] = field(default_factory=dict)
@@ -285,7 +285,7 @@ class Excluder:
         return unmatched
 
 
-def _matches_anywhere(pattern: _Pattern, path: str) -> bool:
+def _matches_anywhere(pattern: Pattern, path: str) -> bool:
     """Whether `pattern` matches the file at `path` or one of its folders."""
     parts = path.split("/")
     return pattern.matches(path, is_folder=False) or any(

@@ -7,8 +7,9 @@ fixed at its source, where the same finding is reported; the engine shows it the
 (`engine._without_generated_copies`), and keeps every finding that has no counterpart outside.
 
 Read like git (gitattributes(5)): every `.gitattributes` from the repository root down to the
-file's folder, patterns relative to the folder of their file (a pattern without a slash matches the
-name at any depth; `**/`, `/**` and `/**/` as in gitignore), later lines and deeper files winning;
+file's folder, patterns relative to the folder of their file and matched as `.gitignore` patterns
+are (`excludes.compile_pattern`, checked against git; a folder pattern `vendor/` does not reach the
+files inside, and a negative pattern is not allowed), later lines and deeper files winning;
 `attr`/`attr=true` set it, `-attr`/`attr=false` unset it, `!attr` leaves it unspecified.
 """
 
@@ -16,9 +17,9 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from pathlib import Path
 
+from mlgate.excludes import Pattern, compile_pattern
 from mlgate.identity import repository_root
 
 ATTRIBUTES = ("linguist-generated", "linguist-vendored")
@@ -28,39 +29,6 @@ _MAX_BYTES = 1 << 20  # a .gitattributes larger than this is read up to here
 _MAX_STARS = 8
 _MAX_PATTERN = 512
 _MAX_RULES = 1000
-
-
-def _pattern(pattern: str) -> re.Pattern[str]:
-    """A gitattributes pattern as a regular expression over a path relative to its folder."""
-    anchored = "/" in pattern.rstrip("/")
-    body = pattern.strip("/") if anchored else pattern
-    out: list[str] = []
-    i = 0
-    while i < len(body):
-        if body.startswith("**/", i) and (i == 0 or body[i - 1] == "/"):
-            out.append("(?:.*/)?")
-            i += 3
-        elif body.startswith("**", i) and i + 2 == len(body) and (i == 0 or body[i - 1] == "/"):
-            out.append(".*")
-            i += 2
-        elif body[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif body[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif body[i] == "[" and (end := body.find("]", i + 2)) != -1:
-            inner = body[i + 1 : end]
-            out.append("[" + ("^" + re.escape(inner[1:]) if inner[:1] in "!^" else re.escape(inner)) + "]")
-            i = end + 1
-        elif body[i] == "\\" and i + 1 < len(body):
-            out.append(re.escape(body[i + 1]))
-            i += 2
-        else:
-            out.append(re.escape(body[i]))
-            i += 1
-    expression = "".join(out)
-    return re.compile(expression if anchored else f"(?:.*/)?{expression}", re.DOTALL)
 
 
 def _state(token: str) -> tuple[str, bool | None] | None:
@@ -74,7 +42,7 @@ def _state(token: str) -> tuple[str, bool | None] | None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _rules(folder: str) -> tuple[tuple[re.Pattern[str], tuple[tuple[str, bool | None], ...]], ...]:
+def _rules(folder: str) -> tuple[tuple[Pattern, tuple[tuple[str, bool | None], ...]], ...]:
     """The patterns of `folder/.gitattributes` that speak of the attributes read here, in file order."""
     try:
         with open(os.path.join(folder, ".gitattributes"), "rb") as handle:
@@ -90,8 +58,9 @@ def _rules(folder: str) -> tuple[tuple[re.Pattern[str], tuple[tuple[str, bool | 
         pattern = fields[0]
         if not states or pattern.startswith("!"):  # a negative pattern is forbidden in gitattributes
             continue
-        if pattern.count("*") <= _MAX_STARS and len(pattern) <= _MAX_PATTERN:
-            rules.append((_pattern(pattern), states))
+        compiled = compile_pattern(pattern) if pattern.count("*") <= _MAX_STARS and len(pattern) <= _MAX_PATTERN else None
+        if compiled is not None:
+            rules.append((compiled, states))
         if len(rules) >= _MAX_RULES:
             break
     return tuple(rules)
@@ -110,6 +79,6 @@ def is_generated(path: str | Path) -> bool:
         folder = root.joinpath(*relative[:depth])
         below = "/".join(relative[depth:])
         for pattern, states in _rules(str(folder)):
-            if pattern.fullmatch(below):
+            if pattern.matches(below, is_folder=False):
                 state.update(states)
     return any(state.values())

@@ -17,9 +17,11 @@ from mlgate.notes import Note, NoteKind
 
 Locate = Callable[[int], tuple[int, int]]  # offset in a fragment -> 1-based (line, column) in its file
 
-# A full git commit id: 40 hex digits. The one definition every hook and the online checks use;
-# a sha256 content digest (64 hex) is a different thing and has its own patterns where needed.
+# A full git commit id: 40 hex digits. The one definition every hook and the online checks use.
 FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
+# A sha256 content digest, 64 hex digits: a file pinned by its bytes (an allowlist entry, a
+# `sha256:` beside a download's URI). Image digests and LFS pointers keep their own spellings.
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass

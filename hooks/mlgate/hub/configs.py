@@ -36,7 +36,7 @@ from mlgate.hub.references import (
     setting_key,
 )
 from mlgate.notes import Note
-from mlgate.problem import Problem, placer
+from mlgate.problem import SHA256_HEX, Problem, placer
 
 # What a file that may refer to the hub holds: a setting named like a reference key whose value is
 # a plain name (`model: ns/name`, `"dataset": "name"`), or one of these words. Checked before the
@@ -337,7 +337,10 @@ class _Config:
         beside_uri = any(name in _URI_KEYS and "://" in (yamlfile.text_of(value) or "") for name, _, value in items)
         # a file with its sha256 beside its `uri:` (LocalAI's gallery): the downloader checks the
         # bytes, so a movable revision cannot change what is loaded
-        verified = any(name in _CHECKSUM_KEYS and _SHA256.fullmatch(yamlfile.text_of(value) or "") for name, _, value in items)
+        verified = any(
+            name in _CHECKSUM_KEYS and SHA256_HEX.fullmatch((yamlfile.text_of(value) or "").removeprefix("sha256:"))
+            for name, _, value in items
+        )
         for name, _key_node, value in items:
             text = yamlfile.text_of(value)
             if text is None:
@@ -419,7 +422,6 @@ class _Config:
 
 _COMMENT_LINE = re.compile(r"^[ \t]*#.*$", re.MULTILINE)
 _CHECKSUM_KEYS = frozenset({"sha256", "sha256sum", "checksum", "digest", "hash"})
-_SHA256 = re.compile(r"(?:sha256:)?[0-9a-fA-F]{64}")
 
 
 def sibling_revision(siblings: dict[str, yamlfile.Node], key: str) -> yamlfile.Node | None:

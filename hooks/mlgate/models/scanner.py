@@ -58,6 +58,7 @@ from mlgate.models.rules import ARCHIVE_TAMPERING, PICKLE_FORMAT, SAFETENSORS_IN
 from mlgate.models.walker import walk
 from mlgate.models.where import Where
 from mlgate.models.ziparchive import BrokenMember, Issue, Member, ZipArchive, end_records, escapes_folder
+from mlgate.problem import SHA256_HEX
 
 MEMBER_LIMIT = 64 << 20  # decompressed bytes of one archive member analysed
 FILE_LIMIT = 512 << 20  # decompressed bytes of all members of one file together
@@ -84,7 +85,6 @@ _DESCRIPTIONS = {
     "keras_metadata": "Keras SavedModel metadata",
     "7z": "a 7z archive",
 }
-_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 KERAS_CONFIG = "config.json"  # the architecture Keras rebuilds (in a .keras zip, a preset folder)
 
 
@@ -150,7 +150,7 @@ def allowlist(options: dict) -> tuple[dict[str, str], str | None]:
         path, digest = entry["path"], entry["sha256"]
         if not isinstance(path, str) or not path.strip():
             return entries, f"{where}: 'path' must be a file path"
-        if not isinstance(digest, str) or not _SHA256.fullmatch(digest.removeprefix("sha256:")):
+        if not isinstance(digest, str) or not SHA256_HEX.fullmatch(digest.removeprefix("sha256:")):
             return entries, f"{where}: 'sha256' must be 64 hexadecimal digits"
         entries[_normal_path(path)] = digest.removeprefix("sha256:").lower()
     return entries, None

@@ -16,10 +16,11 @@ library's metadata (`read_as_metadata`).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
+from mlgate.files import ScanError, SourceFile
+from mlgate.pins import tomlfile
 from mlgate.pins.requirement import canonical_name
 
 NOT_UPLOADED = "Private :: Do Not Upload"
@@ -97,13 +98,9 @@ def _named_by_setup(setup: Path, relative: str) -> bool:
 def _named_by_dynamic(pyproject: Path, relative: str) -> bool:
     if not pyproject.is_file():
         return False
-    if sys.version_info >= (3, 11):  # imported here: most requirements files have no pyproject beside them
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = tomlfile.load(SourceFile(path=pyproject.as_posix(), abspath=pyproject))
+    except (ScanError, OSError):
         return False
     dynamic = _table(data, "tool", "setuptools", "dynamic")
     entries = [dynamic.get("dependencies"), *_table(dynamic, "optional-dependencies").values()]
