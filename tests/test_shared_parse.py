@@ -6,10 +6,11 @@ import ast
 import collections
 import json
 import os
+import sys
 
 import pytest
 
-from mlgate import python_ast, python_flow, yamlfile
+from mlgate import python_ast, python_flow, python_newer_syntax, yamlfile
 from mlgate.files import ScanError, SourceFile
 
 # Read by hub (a loader call), services (ray.init on all interfaces) and pins (not a manifest).
@@ -207,3 +208,40 @@ def test_python_with_a_coding_line_is_read_in_that_encoding(scan_tree):
         ("plain.py", "not valid UTF-8 (byte 13); not scanned"),
         ("requirements.txt", "not valid UTF-8 (byte 16); not scanned"),
     ]
+
+
+PEP_695 = (
+    "import ray, torch\n"
+    "from transformers import AutoModel\n"
+    "type Checkpoint = dict[str, object]\n"
+    "type Pair[T] = tuple[T, T]\n"
+    "def restore[T: (str, bytes)](path: T) -> Checkpoint:\n"
+    "    return torch.load(path, weights_only=False)\n"
+    "class Server[T = int]:  # PEP 696 default\n"
+    "    def start(self) -> None:\n"
+    '        ray.init(dashboard_host="0.0.0.0")\n'
+    "def fetch[\n"
+    "    T: str,  # a comment in the brackets\n"
+    "](name: T):\n"
+    '    return AutoModel.from_pretrained("acme-labs/model")\n'
+)
+
+
+def test_python_3_12_type_parameters_are_read_on_every_interpreter(scan_tree):
+    """PEP 695 files (a project requiring Python 3.12) are valid Python: read on 3.10/3.11 too, every line where it is."""
+    scan = scan_tree({"serve.py": PEP_695.encode(), "broken.py": b"import torch\ntype Alias = \ntorch.load(path)\n"})
+    assert sorted(hit[:3] for hit in scan.hits) == [("HUB001", "serve.py", 13), ("MOD017", "serve.py", 6), ("SVC001", "serve.py", 9)]
+    assert [error[0] for error in scan.errors] == ["broken.py"]  # a real syntax error stays one
+
+
+def test_type_parameter_rewrite_keeps_lines_columns_and_byte_offsets():
+    text = 'type Alias = int\ndef f[T](a="\xe9"): return g()\nclass C[\n  T,\r\n]: pass\n'
+    rewritten = python_newer_syntax.without_type_parameters(text)
+    assert rewritten == 'Alias      = int\ndef f   (a="\xe9"): return g()\nclass C\\\n   \\\r\n : pass\n'
+    assert python_newer_syntax.without_type_parameters("x = type(a)\ntype = 3\n") is None
+    assert python_newer_syntax.without_type_parameters("def f[\n\n  T](a): pass\n") is None  # no character to carry the break
+    data = text.encode()
+    if sys.version_info < (3, 12):
+        tree = python_ast.parse(data)
+        call = [node for node in ast.walk(tree) if isinstance(node, ast.Call)][0]
+        assert (call.lineno, call.col_offset) == (2, 25)  # a byte offset: the UTF-8 é counts two

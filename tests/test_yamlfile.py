@@ -234,3 +234,19 @@ def test_composing_makes_the_nodes_and_errors_of_ruamels_compose_all():
     with pytest.raises(Exception) as from_ruamel:
         list(reference.compose_all("a: [1, 2\nb: 3\n"))
     assert str(raised.value) == f"invalid YAML at line {from_ruamel.value.problem_mark.line + 1}: {from_ruamel.value.problem}"
+
+
+def test_json_with_comments_is_read_as_the_editors_read_it(scan_tree):
+    """`.vscode/*.json`, devcontainer.json, tsconfig.json: `//` and `/* */` comments are skipped, positions kept."""
+    commented = '{\n  // which model\n  "model_name_or_path": "acme-labs/model", /* a\n  block */ "url": "http://x//y"\n}\n'
+    scan = scan_tree({".vscode/settings.json": commented, "notes.yaml": commented, "plain.json": '{"model_name_or_path": "a/b" // x\n'})
+    assert [hit[:3] for hit in scan.hits] == [("HUB001", ".vscode/settings.json", 3)]
+    # the same text is not YAML (comments are `#` there), and a JSON file broken otherwise stays an error
+    assert [error[0] for error in scan.errors] == ["notes.yaml", "plain.json"]
+
+
+def test_json_comment_blanking_leaves_strings_alone():
+    text = '{"a": "x\\"//y", "b": "/* no */"} // end'
+    assert yamlfile._without_json_comments(text) == '{"a": "x\\"//y", "b": "/* no */"}       '
+    assert yamlfile._without_json_comments('{"a": 1} /* open') == '{"a": 1}        '
+    assert yamlfile._without_json_comments('{"a": "//"}') is None

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
 import gc
 import heapq
+import itertools
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from mlgate.files import InvalidText, SourceFile
+from mlgate.python_newer_syntax import without_type_parameters
 
 
 def parse(source: str | bytes, filename: str = "<unknown>") -> ast.Module:
@@ -35,10 +39,32 @@ def parse(source: str | bytes, filename: str = "<unknown>") -> ast.Module:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(source, filename=filename)
+            try:
+                return ast.parse(source, filename=filename)
+            except SyntaxError:
+                if sys.version_info >= (3, 12):
+                    raise
+                rewritten = _older_grammar(source)
+                if rewritten is None:
+                    raise
+                try:
+                    return ast.parse(rewritten, filename=filename)
+                except SyntaxError:
+                    pass
+                raise  # the file's own error, not the rewrite's
     finally:
         if collecting:
             gc.enable()
+
+
+def _older_grammar(source: str | bytes) -> str | bytes | None:
+    """The source with Python 3.12's type-parameter syntax rewritten for this interpreter's grammar
+    (python_newer_syntax). Bytes are read as Latin-1, one character a byte, so that the byte
+    offsets the caller reports stay those of the file (only ASCII syntax is rewritten)."""
+    if isinstance(source, str):
+        return without_type_parameters(source)
+    rewritten = without_type_parameters(source.decode("latin-1"))
+    return None if rewritten is None else rewritten.encode("latin-1")
 
 
 @dataclass
@@ -48,9 +74,15 @@ class PythonModule:
     text: str
     tree: ast.Module
     nodes: list[ast.AST] = field(repr=False)  # every node, in ast.walk's order
-    line_starts: list[int] = field(repr=False)
     # type -> (its nodes, their places in `nodes`), made in the same walk as `nodes`
     by_type: dict[type, tuple[list[ast.AST], list[int]]] = field(default_factory=dict, repr=False)
+
+    @functools.cached_property
+    def line_starts(self) -> list[int]:
+        """The character offset of each line's start; made when a position is first asked for
+        (most modules have no finding, and a long module has a hundred thousand lines)."""
+        lengths = map((1).__add__, map(len, self.text.split("\n")))  # each line with its newline
+        return list(itertools.accumulate(lengths, initial=0))[:-1]
 
     def of_type(self, *kinds: type[ast.AST]) -> list[ast.AST]:
         """The nodes of these types, in `nodes` order (shared lists: read, never change them). Every
@@ -183,11 +215,7 @@ def parse_text(text: str) -> PythonModule:
         raise InvalidText(f"not valid Python (line {exc.lineno}: {exc.msg}); not scanned") from None
     except (ValueError, RecursionError, MemoryError):
         raise InvalidText("Python nested too deeply (or with a null byte) to parse; not scanned") from None
-    starts, position = [0], text.find("\n")
-    while position != -1:
-        starts.append(position + 1)
-        position = text.find("\n", position + 1)
-    return PythonModule(text, tree, nodes, starts, by_type)
+    return PythonModule(text, tree, nodes, by_type)
 
 
 def _module_of(source: SourceFile) -> PythonModule:

@@ -145,7 +145,43 @@ def load_documents(source: SourceFile) -> list[Node]:
 
 
 def _documents(source: SourceFile) -> list[Node]:
-    return compose_text(source.text)
+    try:
+        return compose_text(source.text)
+    except InvalidText:
+        # JSON with comments (`.vscode/launch.json`, `devcontainer.json`, `tsconfig.json`): the
+        # editors and tools that read these files skip `//` and `/* */` comments, so we do too
+        if not source.name.endswith(_JSON_SUFFIXES) or (uncommented := _without_json_comments(source.text)) is None:
+            raise
+        try:
+            return _compose(uncommented)
+        except ScanError:
+            pass
+        raise
+
+
+_JSON_SUFFIXES = (".json", ".jsonc", ".json5")
+
+
+def _without_json_comments(text: str) -> str | None:
+    """`text` with its JSON comments (outside strings) turned into spaces, line breaks kept so
+    that every position stays; None when it has none."""
+    chars = list(text)
+    position, length, changed = 0, len(text), False
+    while position < length:
+        char = text[position]
+        if char == '"':  # a string: skip to its closing quote, escapes included
+            position += 1
+            while position < length and text[position] not in '"\n':
+                position += 2 if text[position] == "\\" else 1
+        elif text.startswith("//", position) or text.startswith("/*", position):
+            end = text.find("\n", position) if char + text[position + 1] == "//" else text.find("*/", position + 2) + 2
+            end = length if end < position + 2 else end
+            for inside in range(position, end):
+                if chars[inside] not in "\r\n":
+                    chars[inside] = " "
+            position, changed = end - 1, True
+        position += 1
+    return "".join(chars) if changed else None
 
 
 def compose_text(text: str) -> list[Node]:

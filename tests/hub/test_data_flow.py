@@ -451,6 +451,52 @@ def test_unpinned_loads_in_tests_are_reported_only_when_they_run_code(hub_scan):
     ]
 
 
+TRUST_SETTINGS = """\
+from transformers import AutoModel
+from myproject.security import evaluate_consent
+
+decision = evaluate_consent(["./local"], trust_remote_code=True)
+config = SimpleNamespace(model_init_kwargs={"token": "x", "trust_remote_code": True})
+model = AutoModel.from_pretrained(checkpoint, trust_remote_code=True)
+remote = AutoModel.from_pretrained("acme-ai/custom", trust_remote_code=True)
+handle = launcher("acme-ai/custom", trust_remote_code=True)
+cfg = DictDefault({"base_model": "acme-ai/custom", "trust_remote_code": True})
+"""
+
+TRUST_COMMANDS = """\
+vllm serve "$MODEL" --trust-remote-code
+vllm serve acme-ai/custom --trust-remote-code
+lm_eval --model hf --model_args pretrained=acme-ai/custom,trust_remote_code=True
+lm_eval --model hf --model_args pretrained=$M,trust_remote_code=True
+"""
+
+TRUST_CONFIG = """\
+model_args:
+  trust_remote_code: true
+model:
+  name_or_path: acme-ai/custom
+  trust_remote_code: true
+"""
+
+
+def test_trust_remote_code_in_a_test_is_reported_beside_a_hub_repository_only(hub_scan):
+    """A test's flag with no repository named (a consent check under test, a mock's settings, a
+    fixture passed in) runs no one's code; beside a hub id it does. Outside tests every flag counts."""
+    files = {}
+    for folder in ("src", "tests"):
+        files |= {f"{folder}/gate.py": TRUST_SETTINGS, f"{folder}/eval.sh": TRUST_COMMANDS, f"{folder}/train.yaml": TRUST_CONFIG}
+    everywhere = [
+        ("eval.sh", 1), ("eval.sh", 2), ("eval.sh", 3), ("eval.sh", 4),
+        ("gate.py", 4), ("gate.py", 5), ("gate.py", 6), ("gate.py", 7), ("gate.py", 8), ("gate.py", 9),
+        ("train.yaml", 2), ("train.yaml", 5),
+    ]  # fmt: skip
+    in_tests = [("eval.sh", 2), ("eval.sh", 3), ("gate.py", 7), ("gate.py", 8), ("gate.py", 9), ("train.yaml", 5)]
+    expected = [("HUB002", f"src/{name}", line) for name, line in everywhere]
+    assert hub_scan(files).rule_lines == expected + [("HUB002", f"tests/{name}", line) for name, line in in_tests]
+    reported = hub_scan(files, **{"report-tests": True}).rule_lines
+    assert reported == expected + [("HUB002", f"tests/{name}", line) for name, line in everywhere]
+
+
 def test_pictures_recordings_and_documents_on_the_hub_are_not_references(hub_scan):
     """diffusers' docstring examples: `load_image("https://hf.co/datasets/huggingface/documentation-images/resolve/main/x.png")`;
     a help text linking a model's LICENSE.md or LICENSE. A movable revision changes what people see, not what runs."""

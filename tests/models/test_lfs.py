@@ -42,3 +42,10 @@ def test_empty_model_files_have_nothing_to_load(scan_tree):
     """Placeholders (kserve's example `model.pkl`): no loader runs anything from 0 bytes; one byte is checked."""
     scan = scan_tree({"model.pkl": b"", "model.joblib": b"", "model.safetensors": b"", "model.pt": b"x"}, select="models")
     assert hits(scan) == [("MOD004", "model.pt", None, 0)]
+
+
+def test_pointers_to_pictures_recordings_and_documents_are_not_reported(scan_tree):
+    """lerobot keeps its test images in LFS, Triton its docs logo: no loader reads those (the name is all a pointer has)."""
+    names = ["tests/artifacts/image_128x128.PNG", "docs/logo.svg", "data/episode.mp4", "paper.pdf", "model.png.pkl", "weights"]
+    scan = scan_tree({name: POINTER for name in names}, select="models")
+    assert hits(scan) == [("MOD012", "model.png.pkl", None, 0), ("MOD012", "weights", None, 0)]

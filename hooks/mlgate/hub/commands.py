@@ -239,7 +239,8 @@ class ShellScan:
             if local_models:
                 return  # the model is the project's own files: so is the code it trusts
             pinned = Reference("", 0, revision=revision, revision_known=revision_known).pinned
-        self.report([self.judge.trust_remote_code(offset, pinned, "--trust-remote-code") for offset in trust], place)
+        for offset in trust:
+            self.report(self.judge.trust_remote_code(offset, pinned, "--trust-remote-code", named=bool(references)), place)
 
     def candidate(self, word: shell.Word, value: str, start: int, kind: str, bare: bool, where: str, into: list[Reference]) -> None:
         repo_id = repo_id_of(value, bare=bare)
@@ -257,6 +258,7 @@ class ShellScan:
             position += len(item) + 1
         revision = fields.get("revision", (None, 0))[0]
         trust_offset = value.find("trust_remote_code=True")
+        named = False
         for key in ("pretrained", "model", "tokenizer", "peft"):
             if key in fields:
                 repo_id = repo_id_of(fields[key][0], bare=key == "pretrained")
@@ -272,9 +274,10 @@ class ShellScan:
                         remote_code=trust_offset != -1,
                     )
                     self.report(self.judge.reference(reference), place)
+                    named = True
         if trust_offset != -1:
             pinned = Reference("", 0, revision=revision, revision_known="$" not in (revision or "")).pinned
-            self.report([self.judge.trust_remote_code(word.offset_at(start + trust_offset), pinned)], place)
+            self.report(self.judge.trust_remote_code(word.offset_at(start + trust_offset), pinned, named=named), place)
 
     def git(self, argv: list[shell.Word], place: Place) -> None:
         found = shell.git_subcommand(argv)

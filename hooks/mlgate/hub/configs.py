@@ -375,7 +375,7 @@ class _Config:
                 revision = next((yamlfile.text_of(values[key]) for key in REVISION_KEYS if key in values), None)
                 pinned = Reference("", 0, revision=revision).pinned
             key_node = next(key_node for name, key_node, _ in items if name == "trust_remote_code")
-            self.report([self.judge.trust_remote_code(0, pinned, "trust_remote_code: true")], key_node)
+            self.report(self.judge.trust_remote_code(0, pinned, "trust_remote_code: true", named=references > 0), key_node)
 
     def shell_scalar(self, node: yamlfile.Node) -> None:
         scalar, locate = yamlfile.scalar_text(self.source, node)

@@ -325,7 +325,7 @@ class PythonScan(NameFlow):
             if qualified.endswith(".add_argument"):
                 self.argparse_default(call, keywords, unit)
             else:
-                self.settings(keywords, unit, at, f"{short}()", callee=qualified)
+                self.settings(keywords, unit, at, f"{short}()", callee=qualified, positional=call.args[:1])
             return
         argument = self.argument(call, loader, keywords)
         if loader.kind == "torch hub":
@@ -336,7 +336,7 @@ class PythonScan(NameFlow):
             runs_code = self.trusts(keywords, at) or self.downloads_pickle(call, qualified, keywords, at)
             pinned, local = self.hub_load(argument, loader, keywords, keywords_known, unit, at, short, qualified, runs_code)
             if not local:
-                self.trust(keywords, unit, at, pinned)
+                self.trust(keywords, unit, at, pinned, named=local is False)
 
     def argument(self, call: ast.Call, loader: Loader, keywords: dict[str, tuple[ast.expr, ast.AST]]) -> ast.expr | None:
         if loader.position is not None and len(call.args) > loader.position:
@@ -361,13 +361,14 @@ class PythonScan(NameFlow):
 
     def hub_load(
         self, argument, loader: Loader, keywords, keywords_known: bool, unit: Unit, at, short: str, qualified: str, runs_code: bool
-    ) -> tuple[bool | None, bool]:
-        """HUB001 and namespace checks of one loader call: (is its revision pinned, does it load a local path)."""
+    ) -> tuple[bool | None, bool | None]:
+        """HUB001 and namespace checks of one loader call: is its revision pinned, and does it load a
+        local path (True), a hub repository it names (False) or one it does not name (None)."""
         revision, revision_known = self.revision(loader.revision, keywords, keywords_known, at)
         remote_code = self.trusts(keywords, at)
         reference = Reference("", 0, loader.kind, revision, revision_known, where=short, runs_code=runs_code, remote_code=remote_code)
         if argument is None:
-            return reference.pinned, False
+            return reference.pinned, None
         value = self.literal(argument, at)
         source = self.source_node(argument, at)
         if source is not None:
@@ -376,17 +377,17 @@ class PythonScan(NameFlow):
         if value is UNKNOWN:
             if revision is None and revision_known:  # a revision passed along is where the pin is judged
                 self.report(self.judge.unresolved(offset, short), unit)
-            return reference.pinned, False
+            return reference.pinned, None
         if not isinstance(value, str) or "://" in value:
-            return reference.pinned, False
+            return reference.pinned, None
         bare = loader.bare and (loader.kind != "dataset" or value not in PACKAGED_BUILDERS)
         if self.judge.is_local_path(value):
             return reference.pinned, True  # the project's own files: nothing on a hub to swap
         repo_id = repo_id_of(value, bare=bare)
         if repo_id is None:
-            return reference.pinned, False
+            return reference.pinned, None
         if qualified.split(".")[0] not in ("transformers", "diffusers") and is_api_model(repo_id):
-            return reference.pinned, False
+            return reference.pinned, None
         repo_type = self.literal(keywords.get("repo_type", (None, 0))[0], at) if "repo_type" in keywords else None
         if repo_type in ("dataset", "space"):
             reference.kind = repo_type
@@ -394,14 +395,20 @@ class PythonScan(NameFlow):
         self.report(self.judge.reference(reference), unit)
         return reference.pinned, False
 
+    def names_repository(self, node: ast.expr, at) -> bool:
+        """A string, also through constants, that is an `org/name` hub id (a bare name is too often something else)."""
+        value = self.literal(node, at)
+        return isinstance(value, str) and not self.judge.is_local(value) and repo_id_of(value, bare=False) is not None
+
     def trusts(self, keywords, at) -> bool:
         """`trust_remote_code=True` among the keywords."""
         entry = keywords.get("trust_remote_code")
         return entry is not None and self.literal(entry[0], at) is True
 
-    def trust(self, keywords, unit: Unit, at, pinned: bool | None) -> None:
+    def trust(self, keywords, unit: Unit, at, pinned: bool | None, named: bool) -> None:
+        """HUB002 for `trust_remote_code=True` among the keywords (`named`: beside a hub repository they name)."""
         if self.trusts(keywords, at):
-            self.report([self.judge.trust_remote_code(unit.offset(keywords["trust_remote_code"][1]), pinned)], unit)
+            self.report(self.judge.trust_remote_code(unit.offset(keywords["trust_remote_code"][1]), pinned, named=named), unit)
 
     def downloads_pickle(self, call: ast.Call, qualified: str, keywords, at) -> bool:
         """`hf_hub_download(repo, "model.pkl")`: a pickled file fetched to be loaded, which runs its code."""
@@ -423,7 +430,7 @@ class PythonScan(NameFlow):
         trust = keywords.get("trust_repo")
         if trust is not None and self.literal(trust[0], at) is True:
             pinned = isinstance(value, str) and not problems
-            self.report([self.judge.trust_remote_code(unit.offset(trust[1]), pinned, "trust_repo=True")], unit)
+            self.report(self.judge.trust_remote_code(unit.offset(trust[1]), pinned, "trust_repo=True", named=isinstance(value, str)), unit)
 
     def download(self, argument, loader: Loader, keywords, unit: Unit, at, short: str) -> None:
         value = self.literal(argument, at) if argument is not None else UNKNOWN
@@ -462,34 +469,50 @@ class PythonScan(NameFlow):
         where: str,
         spec: tuple[str, bool] | None = None,
         runs_code: bool = False,
-    ) -> None:
+    ) -> bool:
         """A keyword, dict entry, default or field whose value is loaded (`spec`: its kind, bare names count;
-        `runs_code`: its load runs the repository's code, `trust_remote_code=True` beside it)."""
+        `runs_code`: its load runs the repository's code, `trust_remote_code=True` beside it); True when
+        it names a hub repository."""
         spec = spec or self.loaded(key)
         if spec is None or id(value_node) in self.consumed or _OUTPUT_SETTING.search(key):
-            return
+            return False
         value = self.literal(value_node, at)
         if not isinstance(value, str) or self.judge.is_local(value) or (spec[0] == "dataset" and value in PACKAGED_BUILDERS):
-            return
+            return False
         repo_id = repo_id_of(value, bare=spec[1])
         if repo_id is None or is_api_model(repo_id):
-            return
+            return False
         self.consumed.add(id(self.source_node(value_node, at)))
         revision, known = self.revision(revision_keys_for(setting_key(key)), siblings, True, at)
         reference = Reference(
             repo_id, unit.offset(value_node), spec[0], revision, known, where=where, runs_code=runs_code, remote_code=runs_code
         )
         self.report(self.judge.reference(reference), unit)
+        return True
 
-    def settings(self, entries: dict[str, tuple[ast.expr, ast.AST]], unit: Unit, at, where: str, callee: str | None = None) -> None:
+    def settings(
+        self,
+        entries: dict[str, tuple[ast.expr, ast.AST]],
+        unit: Unit,
+        at,
+        where: str,
+        callee: str | None = None,
+        positional: list[ast.expr] | None = None,
+    ) -> None:
+        """Settings of a call that is not a loader (`positional`: its first argument) or of a dict."""
         runs_code = self.trusts(entries, at)
+        named = False
         for key, (value, _) in entries.items():
             spec = self.loaded(key, callee)
             if spec is not None:
-                self.setting(key, value, entries, unit, at, f"{key}= of {where}", spec, runs_code)
+                named |= self.setting(key, value, entries, unit, at, f"{key}= of {where}", spec, runs_code)
         if "trust_remote_code" in entries:
+            # beside it, a model setting or a first argument that names `org/name` (a test's
+            # `launcher("org/model", trust_remote_code=True)`, `{"base_model": "org/model", ...}`)
+            candidates = [value for key, (value, _) in entries.items() if setting_key(key) in REFERENCE_KEYS] + (positional or [])
+            named = named or any(self.names_repository(value, at) for value in candidates)
             revision, known = self.revision(tuple(REVISION_KEYS), entries, True, at)
-            self.trust(entries, unit, at, Reference("", 0, revision=revision, revision_known=known).pinned)
+            self.trust(entries, unit, at, Reference("", 0, revision=revision, revision_known=known).pinned, named)
 
     def settings_dict(self, node: ast.Dict, unit: Unit) -> None:
         if id(node) in self.consumed:

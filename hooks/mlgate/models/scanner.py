@@ -331,7 +331,7 @@ class _Job:
             "gguf": gguf.scan,
             "onnx": onnx.scan,
             "safetensors": safetensors.scan,
-            "lfs": lfs.scan,
+            "lfs": lambda data, where: lfs.scan(data, where, name),
             "saved_model": tensorflow.scan,
             "7z": sevenzip.scan,
         }
