@@ -7,7 +7,10 @@ cell of a notebook (cells share a namespace), and knows:
 - import aliases: `import transformers as tf`, `from torch import load as tload`, so a call is
   matched on its fully qualified name (`qualified`);
 - the assignments of each name, in order (`binding`): the latest one before a use, else the
-  first one after it (a function body reading a constant defined below it); tuple unpacking,
+  first one after it (a function body reading a constant defined below it), looked for in the
+  innermost function around the use first, then in the functions around it, then at module
+  level: a function's parameter hides any assignment outside it (its value is the caller's), and
+  a local of one function is never another function's value; tuple unpacking,
   loop targets and `+=` are bindings whose value is not followed; `with open(p) as f` keeps
   what was opened;
 - the string (and bool) constant an expression statically is (`literal`): constants, `+`
@@ -22,6 +25,7 @@ names `qualified` keeps, the same for every reader).
 from __future__ import annotations
 
 import ast
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +38,29 @@ ENV_GETTERS = frozenset({"os.getenv", "os.environ.get"})
 # Methods that change the object they are called on: a dict changed so is not followed as written.
 MUTATORS = frozenset({"update", "setdefault", "pop", "__setitem__", "clear"})
 _IMPORTS = (ast.Import, ast.ImportFrom)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _BINDERS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.comprehension, ast.With, ast.AsyncWith)
 Key = tuple[int, int, int]  # (unit index, line, column): where in a file (or a notebook's cells) a node is
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A function (or lambda) of a unit: where it starts and ends, and its parameters' names."""
+
+    start: tuple[int, int]  # (line, column)
+    end: tuple[int, int]
+    parameters: frozenset[str]
+
+    def holds(self, key: Key) -> bool:
+        return self.start <= key[1:] <= self.end
+
+
+def _scope(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> Scope:
+    arguments = node.args
+    names = [arg.arg for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
+    names += [arg.arg for arg in (arguments.vararg, arguments.kwarg) if arg is not None]
+    end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
+    return Scope((node.lineno, node.col_offset), end, frozenset(names))
 
 
 @dataclass
@@ -53,6 +78,7 @@ class NameFlow:
         self.aliases: dict[str, str] = {}
         self.bindings: dict[str, list[Binding]] = {}
         self.mutated: set[str] = set()  # names of dicts (and other objects) written through `x[k] = ...` or `x.update(...)`
+        self.scopes: dict[int, list[Scope]] = {}  # unit index -> its functions, by where they start
         # `qualified` by node, once every import is collected: asked of each call by both hooks, several times
         self.qualified_names: dict[int, str | None] = {}
 
@@ -83,6 +109,7 @@ class NameFlow:
             func = call.func  # type: ignore[attr-defined]
             if type(func) is ast.Attribute and func.attr in MUTATORS and type(func.value) is ast.Name:
                 self.mutated.add(func.value.id)
+        self.scopes[index] = sorted((_scope(node) for node in module.of_type(*_FUNCTIONS)), key=lambda scope: scope.start)  # type: ignore[arg-type]
         for node in module.of_type(*_BINDERS):
             self.add_binding(node, index, owner)
         for node in module.of_type(*_IMPORTS):
@@ -111,11 +138,34 @@ class NameFlow:
         if within is not None:
             index, first, last = within
             bindings = [binding for binding in bindings if binding.key[0] == index and first <= binding.key[1] <= last]
-            if not bindings:
-                return None
+        else:
+            bindings = self._in_scope(name, bindings, at)
+        if not bindings:
+            return None
         ordered = sorted(bindings, key=lambda binding: binding.key)
         before = [binding for binding in ordered if binding.key <= at]
         return before[-1] if before else ordered[0]
+
+    def enclosing(self, key: Key) -> list[Scope]:
+        """The functions around `key`, innermost first."""
+        scopes = self.scopes.get(key[0], [])
+        return [
+            scope for scope in reversed(scopes[: bisect.bisect_right(scopes, key[1:], key=lambda scope: scope.start)]) if scope.holds(key)
+        ]
+
+    def _in_scope(self, name: str, bindings: list[Binding], at: Key) -> list[Binding]:
+        """The bindings of `name` that a use at `at` can see: those of the innermost function around
+        it that binds the name; none when a function around it has the name as a parameter first
+        (the caller's value); else those at module level (outside every function)."""
+        if not self.scopes.get(at[0]):
+            return bindings  # no function in this unit: every binding is at module level
+        for scope in self.enclosing(at):
+            inside = [binding for binding in bindings if binding.key[0] == at[0] and scope.holds(binding.key)]
+            if inside:
+                return inside
+            if name in scope.parameters:
+                return []
+        return [binding for binding in bindings if not self.enclosing(binding.key)]
 
     def qualified(self, node: ast.expr) -> str | None:
         """The dotted name of an expression with import aliases resolved (`tf.AutoModel` ->

@@ -542,3 +542,37 @@ def test_tests_that_run_hub_code_from_scripts_and_configs_are_reported(hub_scan)
         ("HUB002", "tests/e2e/run-routing-test.sh", 5, 57),
         ("HUB003", "tests/e2e/run-routing-test.sh", 6, 53),
     ]
+
+
+SCOPES = """\
+from transformers import AutoModel, AutoTokenizer
+model_id = "acme-ai/module-level"
+
+
+class Local:
+    def __init__(self, model_id=None):
+        if model_id is None:
+            model_id = "acme-ai/default"
+        self.model = AutoModel.from_pretrained(model_id)
+
+
+class Remote:
+    def __init__(self, model_id: str):
+        self.tok = AutoTokenizer.from_pretrained(model_id)
+
+
+def helper(model_id):
+    return model_id
+
+
+tokenizer = AutoTokenizer.from_pretrained(model_id)
+square = lambda model_id: AutoModel.from_pretrained(model_id)
+"""
+
+
+def test_a_name_is_read_in_its_own_function(hub_scan):
+    """smolagents: `model_id = "org/default"` inside one class's __init__ is not the value of another
+    class's `model_id` parameter, nor of the module's own `model_id` (the first after it was taken)."""
+    scan = hub_scan({"src/scope.py": SCOPES})
+    assert scan.hits == [("HUB001", "src/scope.py", 9, 48), ("HUB001", "src/scope.py", 21, 43)]
+    assert [message.split("'")[1] for message in scan.messages("HUB001")] == ["acme-ai/default", "acme-ai/module-level"]

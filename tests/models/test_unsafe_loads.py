@@ -452,3 +452,21 @@ def test_a_test_loading_a_hub_test_fixture_is_not_a_download_of_someone_elses_co
         ("MOD017", "src/unet.py", 10, "critical"),
         ("MOD017", "tests/test_unet.py", 9, "critical"),
     ]
+
+
+def test_a_main_given_the_parsed_options_reads_the_command_line(scan_tree):
+    """peft's `def main(args): torch.load(args.path)`, called as `main(parse_args())` at module level;
+    another function's local named `args` is not the module's."""
+    code = HEAD + (
+        "from utils import parse_args\n"
+        "def main(args):\n"
+        "    return torch.load(args.controlnet_path)\n"
+        "def other():\n"
+        "    args = make_args()\n"
+        "def helper(opts):\n"
+        "    return torch.load(opts.path)\n"
+        "if __name__ == '__main__':\n"
+        "    args = parse_args()\n"
+        "    main(args)\n"
+    )
+    assert loads(scan_tree, {"train.py": code}) == [("MOD017", "train.py", 8, "critical"), ("MOD017", "train.py", 12, "high")]

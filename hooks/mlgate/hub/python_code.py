@@ -118,7 +118,7 @@ class PythonScan(NameFlow):
         super().__init__()
         self.shared = flow is not None  # names already collected, once for every hook (read, never changed)
         if flow is not None:
-            self.aliases, self.bindings, self.mutated = flow.aliases, flow.bindings, flow.mutated
+            self.aliases, self.bindings, self.mutated, self.scopes = flow.aliases, flow.bindings, flow.mutated, flow.scopes
             self.qualified_names = flow.qualified_names
         self.judge = judge
         self.whole_text = whole_text

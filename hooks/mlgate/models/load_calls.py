@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -393,6 +394,10 @@ class LoadScan:
         if not isinstance(base, ast.Name):
             return None
         bound = self.flow.source_node(base, at)
+        if bound is base and base.id in _ARGUMENT_OBJECTS:
+            # `def main(args)` called as `main(parse_args())` below: a parameter named like the
+            # parsed options is the module's own parsed options when the module parses them
+            bound = self.flow.source_node(base, (at[0], sys.maxsize, 0))  # past every function: module level
         if isinstance(bound, ast.Subscript):
             bound = bound.value
         parsed = isinstance(bound, ast.Call) and (self.flow.qualified(bound.func) or "").endswith(_ARGUMENT_PARSERS)
