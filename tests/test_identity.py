@@ -96,6 +96,7 @@ def test_a_project_url_names_the_repository_by_the_package_name(tmp_path, monkey
         ("setup.cfg", "[metadata]\nname = tgi\nurl = https://github.com/huggingface/tgi\n"),
         ("Cargo.toml", '[workspace.package]\nversion = "3.0.0"\nhomepage = "https://github.com/huggingface/tgi"\n'),
         ("pyproject.toml", '[tool.poetry]\nname = "x"\nrepository = "https://github.com/huggingface/tgi"\n'),
+        ("go.mod", "// the module\nmodule github.com/huggingface/tgi/v2\n\ngo 1.22\n"),  # kubeflow/pipelines without .git
     ],
 )
 def test_setup_cargo_and_poetry_urls_count_when_they_name_this_repository(name, text, tmp_path, monkeypatch):

@@ -12,7 +12,8 @@ Found without running anything, from what the repository says about itself:
 - code-host URLs (GitHub, GitLab, Bitbucket, Codeberg) in the root pyproject's `[project.urls]` and
   Poetry's `homepage`/`repository`/`urls`, anywhere in the text of the root `setup.py` and `setup.cfg`
   (`url="https://github.com/huggingface/peft"`, read as text, never run), in the root `Cargo.toml`
-  (`homepage`, `repository`), the owner the root README links to most among its links to this
+  (`homepage`, `repository`), the module path of the root `go.mod` (`module github.com/kubeflow/pipelines`),
+  the owner the root README links to most among its links to this
   repository (badges, clone commands), and in the `home` and `sources` of the project's Helm charts (a `Chart.yaml` up to three folders down, not a
   subchart): their owner counts only when the URL names this repository (its repository name is one
   of the names above), so a chart that packages someone else's software and links to it in
@@ -212,9 +213,13 @@ def _pyproject(root: Path) -> tuple[str | None, list[str]]:
     return (name if isinstance(name, str) else None), links
 
 
+_GO_MODULE = re.compile(r"^module[ \t]+\"?([^\s\"/]+/[^\s\"/]+/[^\s\"/]+)", re.MULTILINE)
+
+
 def _metadata_links(root: Path) -> list[str]:
-    """Code-host URLs in the root `setup.py`/`setup.cfg` (as text: `url="https://github.com/o/r"`)
-    and the root `Cargo.toml`'s `homepage`/`repository` (`[package]` or `[workspace.package]`)."""
+    """Code-host URLs in the root `setup.py`/`setup.cfg` (as text: `url="https://github.com/o/r"`),
+    the root `Cargo.toml`'s `homepage`/`repository` (`[package]` or `[workspace.package]`), and the
+    root `go.mod`'s module path (a Go module is named by where its code is hosted)."""
     links: list[str] = []
     for name in ("setup.py", "setup.cfg"):
         try:
@@ -222,6 +227,12 @@ def _metadata_links(root: Path) -> list[str]:
         except OSError:
             continue
         links.extend(match.group(0) for match in _CODE_HOST_URL.finditer(text))
+    try:
+        module = _GO_MODULE.search((root / "go.mod").read_text(encoding="utf-8", errors="replace")[:_METADATA_BYTES])
+    except OSError:
+        module = None
+    if module is not None:
+        links.append("https://" + module.group(1))
     cargo = root / "Cargo.toml"
     if cargo.is_file():
         document = _load_toml(cargo)

@@ -33,9 +33,10 @@ def test_documents_mentioning_lfs_are_not_pointers(scan_tree):
     assert (scan.findings, scan.errors) == ([], [])
 
 
-def test_a_pointer_named_safetensors_gets_lfs_advice_only(scan_tree):
+def test_a_pointer_named_safetensors_is_not_advice_to_re_export(scan_tree):
+    """Not MOD011 (re-export the weights): the weights are simply not there, and what reads a .safetensors runs nothing."""
     scan = scan_tree({"model.safetensors": POINTER, "broken.safetensors": "not a header"}, select="models")
-    assert hits(scan) == [("MOD011", "broken.safetensors", None, 0), ("MOD012", "model.safetensors", None, 0)]
+    assert hits(scan) == [("MOD011", "broken.safetensors", None, 0)]
 
 
 def test_empty_model_files_have_nothing_to_load(scan_tree):
@@ -44,8 +45,9 @@ def test_empty_model_files_have_nothing_to_load(scan_tree):
     assert hits(scan) == [("MOD004", "model.pt", None, 0)]
 
 
-def test_pointers_to_pictures_recordings_and_documents_are_not_reported(scan_tree):
-    """lerobot keeps its test images in LFS, Triton its docs logo: no loader reads those (the name is all a pointer has)."""
-    names = ["tests/artifacts/image_128x128.PNG", "docs/logo.svg", "data/episode.mp4", "paper.pdf", "model.png.pkl", "weights"]
+def test_pointers_to_pictures_documents_tensors_and_tables_are_not_reported(scan_tree):
+    """lerobot keeps its test images and tensors in LFS, Triton its docs logo: what reads those runs nothing (the name is all a pointer has)."""
+    names = ["tests/artifacts/image_128x128.PNG", "docs/logo.svg", "data/episode.mp4", "paper.pdf", "data/train.parquet"]
+    names += ["tests/artifacts/frame_0.safetensors", "model.png.pkl", "weights"]
     scan = scan_tree({name: POINTER for name in names}, select="models")
     assert hits(scan) == [("MOD012", "model.png.pkl", None, 0), ("MOD012", "weights", None, 0)]

@@ -6,8 +6,9 @@ in it can run, but nothing was scanned either: MOD012 (low) says so, with the oi
 pipeline can fetch the object and scan it.
 
 The object is not there, so only the pointer's name says what it will be. Repositories keep
-pictures, recordings, documents and fonts in LFS as well (lerobot's test images, a docs logo):
-no model loader reads those, so their pointers are not reported.
+pictures, recordings, documents and fonts in LFS as well (lerobot's test images, a docs logo),
+and tensors and tables whose readers run no code (safetensors, Parquet, Arrow, CSV: lerobot's
+hundreds of `.safetensors` test artifacts): their pointers are not reported.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from mlgate.models.where import Where
 _OID = re.compile(rb"^oid (sha256:[0-9a-f]{64})\r?$", re.MULTILINE)
 _SIZE = re.compile(rb"^size ([0-9]+)\r?$", re.MULTILINE)
 
-# What no model loader reads: images, video, audio, documents and fonts.
-MEDIA_SUFFIXES = frozenset(
+# Names whose readers run nothing from the file: images, video, audio, documents, fonts, and
+# formats that hold only tensors or tables (safetensors refuses anything but its header and bytes).
+INERT_SUFFIXES = frozenset(
     ".png .jpg .jpeg .gif .bmp .webp .svg .ico .tif .tiff .heic .mp4 .avi .mov .mkv .webm .m4v .wav .mp3 .flac .ogg "
-    ".m4a .aac .pdf .doc .docx .ppt .pptx .xls .xlsx .md .rst .html .css .ttf .otf .woff .woff2".split()
+    ".m4a .aac .pdf .doc .docx .ppt .pptx .xls .xlsx .md .rst .html .css .ttf .otf .woff .woff2 "
+    ".safetensors .parquet .arrow .feather .csv .tsv".split()
 )
 
 
@@ -34,7 +37,7 @@ def scan(data, where: Where, name: str) -> list[Finding]:
     oid, size = _OID.search(text), _SIZE.search(text)
     if oid is None or size is None:
         raise Malformed("git-LFS pointer without a sha256 oid and a size")
-    if MEDIA_SUFFIXES.intersection(suffixes(name)[-1:]):
+    if INERT_SUFFIXES.intersection(suffixes(name)[-1:]):
         return []
     message = f"git-LFS pointer to {oid.group(1).decode()} ({int(size.group(1))} bytes): the model itself was not scanned"
     return [where.finding(LFS_POINTER, message, 0)]
