@@ -576,3 +576,52 @@ def test_a_name_is_read_in_its_own_function(hub_scan):
     scan = hub_scan({"src/scope.py": SCOPES})
     assert scan.hits == [("HUB001", "src/scope.py", 9, 48), ("HUB001", "src/scope.py", 21, 43)]
     assert [message.split("'")[1] for message in scan.messages("HUB001")] == ["acme-ai/default", "acme-ai/module-level"]
+
+
+CONSENT = """\
+def evaluate_consent(targets, trust_remote_code: bool, subject=None):
+    if not trust_remote_code or subject is None:
+        return "disabled"
+    assert trust_remote_code
+    return "ok" if trust_remote_code else "no"
+"""
+
+LOADERS = """\
+from transformers import AutoModel
+def load_model(name, trust_remote_code=False):
+    return AutoModel.from_pretrained(name, trust_remote_code=trust_remote_code)
+class Remembers:
+    def __init__(self, trust_remote_code=False):
+        self.trust_remote_code = trust_remote_code
+"""
+
+WORKER = """\
+from app.security import evaluate_consent
+from app.loaders import load_model, Remembers
+from app.missing import unknown
+def check(flag, trust_remote_code=False):
+    if trust_remote_code: return 1
+def run(targets):
+    evaluate_consent(targets, trust_remote_code=True)
+    load_model(targets[0], trust_remote_code=True)
+    unknown(targets, trust_remote_code=True)
+    check(1, trust_remote_code=True)
+    Remembers(trust_remote_code=True)
+"""
+
+
+def test_a_project_function_that_only_tests_the_flag_loads_nothing(hub_scan):
+    """unsloth's consent check, `evaluate_remote_code_consent_for_targets(..., trust_remote_code=True)`,
+    found through a package's re-export; the project's loaders, classes that keep the flag and
+    functions mlgate cannot find are still reported."""
+    files = {
+        "src/app/security/__init__.py": "from .consent import evaluate_consent\n",
+        "src/app/security/consent.py": CONSENT,
+        "src/app/loaders.py": LOADERS,
+        "src/app/worker.py": WORKER,
+    }
+    assert [hit for hit in hub_scan(files).rule_lines if hit[0] == "HUB002"] == [
+        ("HUB002", "src/app/worker.py", 8),
+        ("HUB002", "src/app/worker.py", 9),
+        ("HUB002", "src/app/worker.py", 11),
+    ]

@@ -185,7 +185,9 @@ def test_weights_by_url(hub_scan):
         "requests.get('https://example.com/model.safetensors')\n"
         "requests.get('https://example.com/index.html')\n"
         "urllib.request.urlretrieve('https://example.com/ckpt.ckpt', 'ckpt.ckpt')\n"
-        "urllib.request.urlretrieve('https://example.com/charades/videos.zip', 'v.zip')\n"
+        "urllib.request.urlretrieve('https://example.com/charades/dataset/videos.zip', 'v.zip')\n"
+        # a software release, not a model, a dataset or code to load: the image build's business
+        "urllib.request.urlretrieve('https://download.open-mpi.org/release/open-mpi/v5.0/openmpi-5.0.1.tar.gz', 'o.tgz')\n"
     )
     scan = hub_scan({"m.py": source})
     assert scan.hits == [

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from mlgate import python_ast
 from mlgate.files import ScanError
 from mlgate.findings import Finding
+from mlgate.hub.callees import Callees
 from mlgate.hub.commands import ShellScan
 from mlgate.hub.loaders import PACKAGED_BUILDERS, Loader, loader_for
 from mlgate.hub.references import (
@@ -129,6 +130,7 @@ class PythonScan(NameFlow):
         # `cfg["base_model"]`, `kwargs.get("model_id")`, a parameter `model_name`): setting key -> loader.
         self.flows: dict[str, Loader] = {}
         self.local_functions: set[str] = set()
+        self._callees: Callees | None = None
 
     @functools.cached_property
     def verified_in_file(self) -> bool:
@@ -395,6 +397,12 @@ class PythonScan(NameFlow):
         self.report(self.judge.reference(reference), unit)
         return reference.pinned, False
 
+    def callees(self, unit: Unit) -> Callees:
+        """The project's functions this file calls (made when a call first needs one)."""
+        if self._callees is None:
+            self._callees = Callees(self.judge.context, self.judge.folder, unit.module.tree if unit.module is not None else None)
+        return self._callees
+
     def names_repository(self, node: ast.expr, at) -> bool:
         """A string, also through constants, that is an `org/name` hub id (a bare name is too often something else)."""
         value = self.literal(node, at)
@@ -506,6 +514,8 @@ class PythonScan(NameFlow):
             spec = self.loaded(key, callee)
             if spec is not None:
                 named |= self.setting(key, value, entries, unit, at, f"{key}= of {where}", spec, runs_code)
+        if "trust_remote_code" in entries and callee is not None and self.callees(unit).only_tests(callee, "trust_remote_code"):
+            return  # the project's own function only reads the flag in a condition (a consent check): it loads nothing
         if "trust_remote_code" in entries:
             # beside it, a model setting or a first argument that names `org/name` (a test's
             # `launcher("org/model", trust_remote_code=True)`, `{"base_model": "org/model", ...}`)

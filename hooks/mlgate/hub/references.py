@@ -457,8 +457,18 @@ def is_pickle_file(name: str) -> bool:
     return _ends_with(name, PICKLE_SUFFIXES)
 
 
+# An archive is a model, a dataset or code only when its URL says so: a path naming models, weights,
+# checkpoints or data (`fairseq/models/...tar.gz`, `ai2-public-datasets/...zip`), or a code host's
+# source archive (`github.com/o/r/archive/branch.zip`). Software releases (`openmpi-5.0.1.tar.gz`,
+# `otelcol_0.91.0_linux_amd64.tar.gz`) are packages the image build installs, not ML artefacts.
+_ML_ARCHIVE = re.compile(r"model|weight|checkpoint|ckpt|pretrain|dataset|(?<![a-z])data(?![a-z])|/archive/", re.IGNORECASE)
+
+
 def is_weight_url(url: str) -> bool:
-    return _ends_with(url, WEIGHT_SUFFIXES)
+    """A URL of model weights, or of an archive that holds a model, a dataset or code."""
+    if not _ends_with(url, WEIGHT_SUFFIXES):
+        return False
+    return not _ends_with(url, _ARCHIVE_SUFFIXES) or _ML_ARCHIVE.search(url.split("?", 1)[0]) is not None
 
 
 # Settings (config keys, CLI options, argparse/dataclass fields, env variables) that name a hub

@@ -206,20 +206,35 @@ def _program_and_rest(argv: list[str]) -> tuple[str, int]:
     return program, 1
 
 
+def _commands_by_program() -> dict[str, list[tuple[Service, str]]]:
+    """Each program name a service's commands start with -> (service, subcommand), in catalog order."""
+    by_program: dict[str, list[tuple[Service, str]]] = {}
+    for service in SERVICES:
+        for command in service.commands:
+            name, _, subcommand = command.partition(" ")
+            by_program.setdefault(name, []).append((service, subcommand))
+    return by_program
+
+
+# looked up by program, not tried service by service: a CI script runs tens of thousands of commands
+_BY_PROGRAM = _commands_by_program()
+
+
 def recognise(argv: list[str]) -> tuple[Service, int] | None:
     """The service a command line starts and where its arguments begin, or None."""
     if not argv:
         return None
     program, start = _program_and_rest(argv)
+    candidates = _BY_PROGRAM.get(program)
+    if candidates is None:
+        return None
     rest = argv[start:]
     operands = [word for word in rest if not word.startswith("-")]
-    for service in SERVICES:
-        for command in service.commands:
-            name, _, subcommand = command.partition(" ")
-            if name != program or (subcommand and operands[:1] != [subcommand]):
-                continue
-            if all(any(word == flag or word.startswith(flag + "=") for word in rest) for flag in service.requires):
-                return service, start
+    for service, subcommand in candidates:
+        if subcommand and operands[:1] != [subcommand]:
+            continue
+        if all(any(word == flag or word.startswith(flag + "=") for word in rest) for flag in service.requires):
+            return service, start
     return None
 
 
