@@ -160,28 +160,21 @@ def _documents(source: SourceFile) -> list[Node]:
 
 
 _JSON_SUFFIXES = (".json", ".jsonc", ".json5")
+# a string (skipped whole, escapes included), a line comment, or a block comment (to the end if unclosed)
+_JSON_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"?|//[^\n]*|/\*(?:.*?\*/|.*)', re.DOTALL)
 
 
 def _without_json_comments(text: str) -> str | None:
     """`text` with its JSON comments (outside strings) turned into spaces, line breaks kept so
     that every position stays; None when it has none."""
-    chars = list(text)
-    position, length, changed = 0, len(text), False
-    while position < length:
-        char = text[position]
-        if char == '"':  # a string: skip to its closing quote, escapes included
-            position += 1
-            while position < length and text[position] not in '"\n':
-                position += 2 if text[position] == "\\" else 1
-        elif text.startswith("//", position) or text.startswith("/*", position):
-            end = text.find("\n", position) if char + text[position + 1] == "//" else text.find("*/", position + 2) + 2
-            end = length if end < position + 2 else end
-            for inside in range(position, end):
-                if chars[inside] not in "\r\n":
-                    chars[inside] = " "
-            position, changed = end - 1, True
-        position += 1
-    return "".join(chars) if changed else None
+    pieces, last, changed = [], 0, False
+    for match in _JSON_STRING_OR_COMMENT.finditer(text):
+        if match.group().startswith('"'):
+            continue
+        pieces.append(text[last : match.start()])
+        pieces.append(re.sub(r"[^\r\n]", " ", match.group()))
+        last, changed = match.end(), True
+    return "".join([*pieces, text[last:]]) if changed else None
 
 
 def compose_text(text: str) -> list[Node]:

@@ -30,21 +30,30 @@ _LOGIC = (ast.BoolOp, ast.UnaryOp, ast.Compare)
 
 
 class _Module:
-    """What one module says about its top-level functions: which parameters each only tests, and
-    the names it imports from elsewhere (a package's `__init__` re-exporting them)."""
+    """What one module says about its top-level functions (which parameters each only tests, worked
+    out when first asked: a module can hold hundreds of functions) and the names it imports from
+    elsewhere (a package's `__init__` re-exporting them)."""
 
     def __init__(self, tree: ast.Module):
-        self.only_tested: dict[str, frozenset[str]] = {}
+        self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None] = {}
         self.imported: dict[str, tuple[str, int]] = {}  # name -> (module, relative level)
+        self._only_tested: dict[str, frozenset[str]] = {}
         for statement in tree.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self.only_tested[statement.name] = _only_tested(statement)
+                self.functions[statement.name] = statement
             elif isinstance(statement, ast.ClassDef):
                 init = next((item for item in statement.body if isinstance(item, ast.FunctionDef) and item.name == "__init__"), None)
-                self.only_tested[statement.name] = _only_tested(init) if init is not None else frozenset()
+                self.functions[statement.name] = init
             elif isinstance(statement, ast.ImportFrom) and statement.module is not None:
                 for alias in statement.names:
                     self.imported[alias.asname or alias.name] = (f"{statement.module}.{alias.name}", statement.level)
+
+    def only_tested(self, name: str) -> frozenset[str]:
+        """The parameters function (or class) `name` reads only in conditions."""
+        if name not in self._only_tested:
+            function = self.functions.get(name)
+            self._only_tested[name] = _only_tested(function) if function is not None else frozenset()
+        return self._only_tested[name]
 
 
 def _only_tested(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
@@ -91,14 +100,14 @@ class Callees:
             return False  # a call's result, or an expression mlgate does not name
         module_name, _, name = qualified.rpartition(".")
         if not module_name:
-            return self.local is not None and parameter in self.local.only_tested.get(name, frozenset())
+            return self.local is not None and parameter in self.local.only_tested(name)
         module = self._module(module_name, self.folder, 0)
         for _ in range(MAX_REEXPORTS):
             if module is None:
                 return False
             found, where = module
-            if name in found.only_tested:
-                return parameter in found.only_tested[name]
+            if name in found.functions:
+                return parameter in found.only_tested(name)
             if name not in found.imported:
                 return False
             imported, level = found.imported[name]

@@ -8,6 +8,7 @@ and whether a bare name (`gpt2`) is a hub id there or must be `ns/name` to count
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from mlgate.downloads import FETCHERS, HUB_DOWNLOADS, WEIGHT_URL_LOADERS
@@ -60,8 +61,10 @@ _SENTENCE_TRANSFORMERS = frozenset({"SentenceTransformer", "CrossEncoder", "Spar
 _VLLM = frozenset({"LLM", "EngineArgs", "AsyncEngineArgs"})
 
 
+@functools.lru_cache(maxsize=8192)
 def loader_for(qualified: str) -> Loader | None:
-    """The loader a call to `qualified` (dotted, aliases resolved) is, or None."""
+    """The loader a call to `qualified` (dotted, aliases resolved) is, or None (asked of every call:
+    the same few thousand names again and again)."""
     parts = qualified.split(".")
     root, last = parts[0], parts[-1]
     if last == "from_pretrained":

@@ -36,6 +36,7 @@ from mlgate.hub.loaders import PACKAGED_BUILDERS, Loader, loader_for
 from mlgate.hub.references import (
     REFERENCE_KEYS,
     REVISION_KEYS,
+    URL_MARKERS,
     Judge,
     Reference,
     is_api_model,
@@ -169,9 +170,7 @@ class PythonScan(NameFlow):
                 self.settings_dict(dict_node, unit)
             self.settings_in_definitions(unit, found.functions)
             self.settings_in_classes(unit, found.classes)
-            for string in found.strings:
-                if id(string) not in found.docstrings:
-                    self.string(string, unit)
+            self.strings(found, unit)
         return [unit.place(problem) for problem, unit in self.problems.values()] + self.shell.findings()
 
     def _collect(self, unit: Unit) -> _Nodes:
@@ -318,7 +317,7 @@ class PythonScan(NameFlow):
         if loader is None:
             if qualified in _SHELL_RUNNERS and call.args:
                 self.shell_command(call.args[0], unit)
-            if not call.keywords:  # a call that loads nothing is read for its keyword settings only
+            if not call.keywords or not self.may_hold_settings(call, qualified):  # read for its keyword settings only
                 return
         keywords, keywords_known = self.keywords(call, unit)
         at = self._key(call, unit)
@@ -339,6 +338,17 @@ class PythonScan(NameFlow):
             pinned, local = self.hub_load(argument, loader, keywords, keywords_known, unit, at, short, qualified, runs_code)
             if not local:
                 self.trust(keywords, unit, at, pinned, named=local is False)
+
+    def may_hold_settings(self, call: ast.Call, qualified: str) -> bool:
+        """Whether the keywords of a call that loads nothing can name anything `settings` reads: an
+        argparse option, a settings class's or this file's function's keywords (`loaded`), or
+        `trust_remote_code` (also inside a `**dict`). Most calls have none, and are not read further."""
+        if qualified.endswith(".add_argument"):
+            return True
+        last = qualified.replace("()", "").rsplit(".", 1)[-1]
+        if last in self.local_functions or _SETTINGS_CLASS.search(last):
+            return True
+        return any(keyword.arg is None or keyword.arg == "trust_remote_code" for keyword in call.keywords)
 
     def argument(self, call: ast.Call, loader: Loader, keywords: dict[str, tuple[ast.expr, ast.AST]]) -> ast.expr | None:
         if loader.position is not None and len(call.args) > loader.position:
@@ -575,6 +585,15 @@ class PythonScan(NameFlow):
                     self.setting(name, value, {}, unit, self._key(statement, unit), f"{node.name}.{name}", spec)
 
     # --- hub URLs in strings ------------------------------------------------------------------------
+
+    def strings(self, found: _Nodes, unit: Unit) -> None:
+        """Hub URLs in the unit's strings but its docstrings; one search over every string value
+        first, since most files have no hub URL in any string."""
+        values = "\n".join(node.value for node in found.strings if type(node) is ast.Constant)  # type: ignore[misc]
+        if URL_MARKERS.search(values):
+            for string in found.strings:
+                if id(string) not in found.docstrings:
+                    self.string(string, unit)
 
     def string(self, node: ast.Constant | ast.JoinedStr, unit: Unit) -> None:
         if isinstance(node, ast.JoinedStr):
