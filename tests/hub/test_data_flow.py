@@ -596,7 +596,7 @@ class Remembers:
 """
 
 WORKER = """\
-from app.security import evaluate_consent
+from .security import evaluate_consent
 from app.loaders import load_model, Remembers
 from app.missing import unknown
 def check(flag, trust_remote_code=False):
@@ -612,7 +612,7 @@ def run(targets):
 
 def test_a_project_function_that_only_tests_the_flag_loads_nothing(hub_scan):
     """unsloth's consent check, `evaluate_remote_code_consent_for_targets(..., trust_remote_code=True)`,
-    found through a package's re-export; the project's loaders, classes that keep the flag and
+    found through a relative import and a package's re-export; the project's loaders, classes that keep the flag and
     functions mlgate cannot find are still reported."""
     files = {
         "src/app/security/__init__.py": "from .consent import evaluate_consent\n",

@@ -99,9 +99,15 @@ class Callees:
         if "()" in qualified or "_." in qualified or qualified.endswith("_"):
             return False  # a call's result, or an expression mlgate does not name
         module_name, _, name = qualified.rpartition(".")
-        if not module_name:
-            return self.local is not None and parameter in self.local.only_tested(name)
-        module = self._module(module_name, self.folder, 0)
+        level = 0
+        if not module_name:  # defined in this file, or imported relatively (`from .security import check`)
+            if self.local is None:
+                return False
+            if name in self.local.functions or name not in self.local.imported:
+                return parameter in self.local.only_tested(name)
+            imported, level = self.local.imported[name]
+            module_name, _, name = imported.rpartition(".")
+        module = self._module(module_name, self.folder, level)
         for _ in range(MAX_REEXPORTS):
             if module is None:
                 return False
@@ -123,6 +129,8 @@ class Callees:
         else:
             bases = [folder, *folder.parents]
         for base in bases:
+            if not base.is_relative_to(self.root):
+                break  # the project's own modules only: never a file above the repository
             for candidate in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")):
                 if candidate.is_file():
                     try:
@@ -130,6 +138,6 @@ class Callees:
                         return self.context.once("hub-callees", source, _parsed), candidate
                     except ScanError:
                         return None
-            if base == self.root or not base.is_relative_to(self.root):
+            if base == self.root:
                 break
         return None
