@@ -315,6 +315,36 @@ def test_a_catalogs_card_of_a_model_loads_nothing(hub_scan):
     assert hub_scan({"catalog.yaml": catalog}).hits == [("HUB001", "catalog.yaml", 7, 11)]
 
 
+HELM_DEPLOYMENTS = """\
+model_deployments:
+  - name: together/acme-7b
+    model_name: acme-ai/neural-7b
+    tokenizer_name: acme-ai/neural-7b
+    client_spec:
+      class_name: "helm.clients.together_client.TogetherClient"
+  - name: huggingface/acme-7b
+    model_name: acme-ai/neural-7b
+    client_spec:
+      class_name: "helm.clients.huggingface_client.HuggingFaceClient"
+      args:
+        pretrained_model_name_or_path: acme-ai/neural-7b-hf
+models:
+  - name: acme-ai/neural-7b
+    display_name: Neural (7B)
+    description: A 7B model.
+    release_date: 2024-01-01
+"""
+
+
+def test_an_entry_served_by_an_api_client_or_described_loads_nothing(hub_scan):
+    """Stanford HELM: a deployment whose `client_spec` class is an API client sends the name to a
+    provider; one served by a Hugging Face class loads it; model metadata describes (a card)."""
+    assert hub_scan({"src/config/model_deployments.yaml": HELM_DEPLOYMENTS}).rule_lines == [
+        ("HUB001", "src/config/model_deployments.yaml", 8),
+        ("HUB001", "src/config/model_deployments.yaml", 12),
+    ]
+
+
 # --- speed: the config scanner's cost is linear in the file -------------------------------------------
 
 
@@ -624,4 +654,21 @@ def test_a_project_function_that_only_tests_the_flag_loads_nothing(hub_scan):
         ("HUB002", "src/app/worker.py", 8),
         ("HUB002", "src/app/worker.py", 9),
         ("HUB002", "src/app/worker.py", 11),
+    ]
+
+
+def test_a_serving_cli_given_a_local_model_trusts_local_code(hub_scan):
+    """lmdeploy's CI: `lmdeploy serve api_server /nvme/qa_test_models/Org/Model --trust-remote-code`
+    runs the code in that folder, not a hub repository's; a hub id there is a reference."""
+    script = (
+        "lmdeploy serve api_server /nvme/qa_test_models/OpenGVLab/InternVL3-38B --tp 2 --trust-remote-code\n"
+        "lmdeploy serve api_server acme-ai/custom --trust-remote-code\n"
+        "lmdeploy chat acme-ai/chat\n"
+        "vllm serve ./checkpoints/last --trust-remote-code\n"
+        "python serve.py --trust-remote-code\n"
+    )
+    assert hub_scan({"ci/e2e.sh": script}).rule_lines == [
+        ("HUB002", "ci/e2e.sh", 2),
+        ("HUB001", "ci/e2e.sh", 3),
+        ("HUB002", "ci/e2e.sh", 5),
     ]

@@ -92,7 +92,17 @@ def test_pinned_environment_is_clean(scan_tree):
 
 
 @pytest.mark.parametrize(
-    "name", ["environment.yml", "environment-gpu.yaml", "conda.yml", "envs/conda-cuda.yaml", "env.yml", "env-dev.yaml"]
+    "name",
+    [
+        "environment.yml",
+        "environment-gpu.yaml",
+        "dev-environment.yml",
+        "conda.yml",
+        "envs/conda-cuda.yaml",
+        "env.yml",
+        "env-dev.yaml",
+        "env_cuda.yml",
+    ],
 )
 def test_conda_file_names(name, scan_tree):
     assert scan_tree({name: "dependencies:\n  - numpy\n"}).hits == [("PIN001", name, 2, 5)]
@@ -104,6 +114,9 @@ def test_conda_file_names(name, scan_tree):
         ("config.yaml", "dependencies:\n  - numpy\n"),
         ("environment.yml", "name: not-conda\nvariables:\n  dependencies: none\n"),
         ("env.yml", "dependencies: numpy\n"),
+        # aibrix's Helm template of an Envoy proxy config: a name that only starts with "env"
+        ("templates/envoy_config.yaml", "{{- if .Values.x }}\ndata:\n  dependencies:\n  - numpy\n{{- end }}\n"),
+        ("environment_test.py.yaml.bak", "dependencies:\n  - numpy\n"),
     ],
 )
 def test_other_yaml_is_not_a_conda_environment(name, text, scan_tree):

@@ -41,6 +41,20 @@ PREFILTER = re.compile(
 _CHECKSUM_TOOLS = re.compile(r"\b(?:sha256sum|sha512sum|shasum|sha256|hashlib)\b")
 _CLI_REVISIONS = frozenset({"--revision", "--model-revision", "--model_revision"})
 _CLI_TRUST = frozenset({"--trust-remote-code", "--trust_remote_code"})
+# Serving CLIs that take the model as their first operand: (program, subcommand words).
+_MODEL_OPERAND = (("vllm", ("serve",)), ("lmdeploy", ("serve", "api_server")), ("lmdeploy", ("chat",)))
+
+
+def _served_model(argv: list[shell.Word]) -> tuple[shell.Word, str] | None:
+    """The model operand of `vllm serve MODEL`, `lmdeploy serve api_server MODEL`, `lmdeploy chat MODEL`."""
+    program = argv[0].text.rsplit("/", 1)[-1]
+    for name, subcommand in _MODEL_OPERAND:
+        count = len(subcommand)
+        if program == name and len(argv) > count + 1 and tuple(word.text for word in argv[1 : count + 1]) == subcommand:
+            return argv[count + 1], " ".join((name, *subcommand))
+    return None
+
+
 _FALSE = frozenset({"false", "False", "0", "no"})
 _MODEL_ARGS = frozenset({"--model_args", "--model-args"})
 _LLAMA_CPP_REPO = frozenset({"-hf", "-hfr"})  # llama.cpp's short forms of --hf-repo
@@ -191,8 +205,11 @@ class ShellScan:
         trust: list[int] = []
         local_models = False
         index = 0 if argv[0].text.startswith("--") else 1  # a Dockerfile CMD may hold only the entrypoint's options
-        if argv[0].text.rsplit("/", 1)[-1] == "vllm" and len(argv) > 2 and argv[1].text == "serve":
-            self.candidate(argv[2], argv[2].text, 0, "model", False, "vllm serve", references)
+        served = _served_model(argv)
+        if served is not None:
+            word, where = served
+            self.candidate(word, word.text, 0, "model", False, where, references)
+            local_models = not word.dynamic and self.judge.is_local_path(word.text)
         while index < len(argv):
             word = argv[index]
             index += 1

@@ -119,7 +119,15 @@ _PARENTS = frozenset(
 _CHILD_KEYS = frozenset({"name", "id", "path", "repo", "repo_id", "name_or_path", "pretrained", "hf_id", "hub_id", "model"})
 # Keys of a model catalog's entry (Kubeflow's model catalog, model cards in YAML): beside two of them
 # a `name:` is a model described for a reader, not one loaded.
-_CARD_KEYS = frozenset({"description", "readme", "provider", "license", "licenseLink", "license_link", "logo", "maturity", "language"})
+_CARD_KEYS = frozenset(
+    {"description", "readme", "provider", "license", "licenseLink", "license_link", "logo", "maturity", "language"}
+    | {"display_name", "displayName", "release_date", "creator_organization_name"}  # HELM's model metadata
+)
+# An entry whose `*_spec: {class_name: ...}` names the class that serves it (Stanford HELM's model
+# deployments and tokenizers): its model is loaded from the hub only when that class is a hub
+# loader's; an API client's (`OpenAIClient`, `VertexAIChatClient`, `TogetherClient`) sends the name
+# to a provider, which loads nothing here.
+_HUB_CLASS = re.compile(r"hugging_?face|transformers|diffusers", re.IGNORECASE)
 
 
 # Files that describe a saved model, dataset or run (what was used), not what is loaded.
@@ -341,6 +349,15 @@ class _Config:
             name in _CHECKSUM_KEYS and SHA256_HEX.fullmatch((yamlfile.text_of(value) or "").removeprefix("sha256:"))
             for name, _, value in items
         )
+        served_by = next(
+            (
+                served
+                for name, _, value in items
+                if name.endswith("_spec") and (served := yamlfile.text_of(yamlfile.get(value, "class_name")))
+            ),
+            None,
+        )
+        by_api = served_by is not None and not _HUB_CLASS.search(served_by)
         for name, _key_node, value in items:
             text = yamlfile.text_of(value)
             if text is None:
@@ -361,6 +378,8 @@ class _Config:
                     spec = None  # a catalog's card of the model (description, provider, licence): it describes, loads nothing
             if name == "dataset_name" and (parent_key == "dataset_kwargs" or self.dataset_config(values)):
                 spec = None
+            if by_api:
+                spec = None  # the model an API client names: its provider serves it
             if spec is not None:
                 reference = self.reference(text, spec, value, values, name)
                 if reference is not None:

@@ -1,4 +1,4 @@
-"""Conda environment files (`environment*.yml`, `conda*.yml`, `env*.yml`).
+"""Conda environment files (`*environment*.yml`, `conda*.yml`, `env.yml`, `env-*.yml`, `env_*.yml`).
 
 `dependencies` entries are conda MatchSpecs; a nested `- pip:` list holds requirement
 lines, read as a requirements file would be (options, includes, hashes). Channels over
@@ -24,7 +24,9 @@ from mlgate.pins import requirements
 from mlgate.pins.requirement import CONDA_SPEC, Problem, check_conda_spec, check_url, place_in
 from mlgate.pins.rules import INSECURE_INDEX, UNPINNED
 
-NAME = re.compile(r"(environment[^/]*|conda[^/]*|env[^/]*)\.ya?ml")
+# `environment.yml`, `dev-environment.yaml`, `conda-gpu.yml`, `env.yml`, `env_cuda.yml`; not
+# `envoy_config.yaml` (a proxy's configuration) nor other names that merely start with "env"
+NAME = re.compile(r"([^/]*environment[^/]*|conda[^/]*|env(?:[-_.][^/]*)?)\.ya?ml")
 TOOLCHAIN = frozenset({"python", "pip"})
 
 
