@@ -324,10 +324,15 @@ model_deployments:
       class_name: "helm.clients.together_client.TogetherClient"
   - name: huggingface/acme-7b
     model_name: acme-ai/neural-7b
+    tokenizer_name: acme-ai/neural-7b
     client_spec:
       class_name: "helm.clients.huggingface_client.HuggingFaceClient"
       args:
         pretrained_model_name_or_path: acme-ai/neural-7b-hf
+  - name: huggingface/acme-3b
+    model_name: acme-ai/neural-3b
+    client_spec:
+      class_name: "helm.clients.huggingface_client.HuggingFaceClient"
 models:
   - name: acme-ai/neural-7b
     display_name: Neural (7B)
@@ -338,10 +343,12 @@ models:
 
 def test_an_entry_served_by_an_api_client_or_described_loads_nothing(hub_scan):
     """Stanford HELM: a deployment whose `client_spec` class is an API client sends the name to a
-    provider; one served by a Hugging Face class loads it; model metadata describes (a card)."""
+    provider; one served by a Hugging Face class loads its args' `pretrained_model_name_or_path`,
+    else its `model_name` (a `tokenizer_name` is a name of HELM's tokenizer registry); model
+    metadata describes (a card)."""
     assert hub_scan({"src/config/model_deployments.yaml": HELM_DEPLOYMENTS}).rule_lines == [
-        ("HUB001", "src/config/model_deployments.yaml", 8),
-        ("HUB001", "src/config/model_deployments.yaml", 12),
+        ("HUB001", "src/config/model_deployments.yaml", 13),
+        ("HUB001", "src/config/model_deployments.yaml", 15),
     ]
 
 

@@ -24,6 +24,21 @@ def test_setup_py_above_names_the_file_by_its_path(scan_tree):
     assert scan.hits == [("PIN001", "requirements/docs.txt", 1, 1)]
 
 
+def test_setup_py_names_the_folder_and_the_file_apart(scan_tree):
+    """aibrix's kvcache package: `requirements_dir = ROOT_DIR / "requirements"`, then `_read("core.txt")`."""
+    setup = 'ROOT = Path(__file__).parent\nreqs = ROOT / "requirements"\nsetup(install_requires=_read(reqs / "core.txt"))\n'
+    files = {
+        "setup.py": setup,
+        "requirements/core.txt": "numpy>=1\n",
+        "requirements/dev.txt": "pytest\n",
+        "other/requirements/core.txt": "six\n",
+    }
+    assert scan_tree(files, select="pins").hits == [
+        ("PIN001", "other/requirements/core.txt", 1, 1),
+        ("PIN001", "requirements/dev.txt", 1, 1),
+    ]
+
+
 def test_setuptools_dynamic_dependencies_name_the_file(scan_tree):
     pyproject = (
         '[build-system]\nrequires = ["setuptools"]\n[project]\nname = "pkg"\ndynamic = ["dependencies", "optional-dependencies"]\n'

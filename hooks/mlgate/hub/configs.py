@@ -349,15 +349,16 @@ class _Config:
             name in _CHECKSUM_KEYS and SHA256_HEX.fullmatch((yamlfile.text_of(value) or "").removeprefix("sha256:"))
             for name, _, value in items
         )
-        served_by = next(
-            (
-                served
-                for name, _, value in items
-                if name.endswith("_spec") and (served := yamlfile.text_of(yamlfile.get(value, "class_name")))
-            ),
-            None,
+        spec_node = next(
+            (value for name, _, value in items if name.endswith("_spec") and yamlfile.get(value, "class_name") is not None), None
         )
+        served_by = yamlfile.text_of(yamlfile.get(spec_node, "class_name")) if spec_node is not None else None
+        # served by a class: names the class does not load are the registry's (HELM resolves a
+        # `tokenizer_name` through its tokenizer entries, and a `model_name` through the args'
+        # `pretrained_model_name_or_path` when they give one)
         by_api = served_by is not None and not _HUB_CLASS.search(served_by)
+        args_name = any(setting_key(key) in REFERENCE_KEYS for key, _, _ in yamlfile.items(yamlfile.get(spec_node, "args")))
+        registry_names = {"tokenizer_name", *(("model_name", "name") if args_name else ())} if served_by is not None else set()
         for name, _key_node, value in items:
             text = yamlfile.text_of(value)
             if text is None:
@@ -378,8 +379,8 @@ class _Config:
                     spec = None  # a catalog's card of the model (description, provider, licence): it describes, loads nothing
             if name == "dataset_name" and (parent_key == "dataset_kwargs" or self.dataset_config(values)):
                 spec = None
-            if by_api:
-                spec = None  # the model an API client names: its provider serves it
+            if by_api or name in registry_names:
+                spec = None  # the model an API client names (its provider serves it), or a registry name
             if spec is not None:
                 reference = self.reference(text, spec, value, values, name)
                 if reference is not None:

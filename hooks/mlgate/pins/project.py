@@ -72,7 +72,8 @@ _MAX_SETUP_BYTES = 512 * 1024
 def read_as_metadata(path: Path) -> bool:
     """Whether a library's own metadata reads this requirements file as its dependencies: a
     `setup.py` here or up to two folders above that names it in a string
-    (`install_requires=fetch_requirements("requirements.txt")`), or a `pyproject.toml` whose
+    (`install_requires=fetch_requirements("requirements.txt")`, or its folder and name in separate
+    strings: `ROOT / "requirements"`, `read("core.txt")`), or a `pyproject.toml` whose
     `[tool.setuptools.dynamic]` dependencies or optional dependencies list it as a `file`. Its
     ranges are then the library's metadata (OpenRLHF, many packages on PyPI), not an install."""
     folder = path.parent
@@ -92,7 +93,13 @@ def _named_by_setup(setup: Path, relative: str) -> bool:
             text = handle.read(_MAX_SETUP_BYTES).decode("utf-8", errors="replace")
     except OSError:
         return False
-    return f'"{relative}"' in text or f"'{relative}'" in text
+
+    # the path as one string, or its folders and name each quoted (`ROOT / "requirements"`, then
+    # `_read_requirements("core.txt")`: aibrix's kvcache package)
+    def quoted(piece: str) -> bool:
+        return f'"{piece}"' in text or f"'{piece}'" in text
+
+    return quoted(relative) or all(quoted(piece) for piece in relative.split("/"))
 
 
 def _named_by_dynamic(pyproject: Path, relative: str) -> bool:
