@@ -272,6 +272,16 @@ def is_example_path(path: str) -> bool:
     return any(_FOLDER_QUALIFIER.split(folder, maxsplit=1)[0] in _EXAMPLE_FOLDERS for folder in folders)
 
 
+# Where a repository keeps copies of other projects' code (GitHub linguist's vendored folders).
+_VENDOR_FOLDERS = frozenset("third_party thirdparty third-party 3rdparty 3rd_party 3rd-party vendor vendors vendored".split())
+
+
+def is_vendored_path(path: str) -> bool:
+    """A file in a folder of other projects' code (`third_party/`, `thirdparty/`, `vendor/`), anywhere."""
+    *folders, _ = path.replace("\\", "/").lower().split("/")
+    return any(folder in _VENDOR_FOLDERS for folder in folders)
+
+
 def _declared_python_text(path: str, data: bytes) -> str | None:
     """Python source in the encoding its coding line declares (PEP 263, `# -*- coding: latin-1 -*-`),
     found as the interpreter finds it (`tokenize.detect_encoding`); None for other files, or when

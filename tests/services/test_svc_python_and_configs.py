@@ -115,6 +115,14 @@ def test_torchserve_management_on_a_unix_socket_or_in_tests_is_not_reported(scan
     assert scan.hits == [("SVC001", "b/config.properties", 1, 20)]
 
 
+def test_a_vendored_projects_demo_app_is_not_this_projects_server(scan_tree):
+    """xinference's `thirdparty/<model>/app.py` Gradio demos: the project imports the vendored code
+    it needs and starts its own servers; the same app outside a vendored folder is reported."""
+    app = 'import gradio as gr\ndemo = gr.Interface(fn=f, inputs="text", outputs="text")\ndemo.launch(server_name="0.0.0.0")\n'
+    files = {"xinference/thirdparty/matcha/app.py": app, "vendor/demo/app.py": app, "src/app.py": app}
+    assert scan_tree(files, select="services").rule_lines == [("SVC001", "src/app.py", 3)]
+
+
 def test_torchserve_properties_report_the_management_port_the_file_sets(scan_tree):
     # kserve's samples: both APIs on 8085; the finding is the management binding, at the port written
     config = "inference_address=http://0.0.0.0:8085\nmanagement_address=http://0.0.0.0:8085\nmetrics_address=http://0.0.0.0:8082\n"

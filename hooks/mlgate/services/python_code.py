@@ -32,7 +32,7 @@ import functools
 import re
 
 from mlgate import notebook, python_ast
-from mlgate.files import ScanError, SourceFile
+from mlgate.files import ScanError, SourceFile, is_vendored_path
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.services import report, scripts
@@ -375,7 +375,9 @@ def _mentions_a_call(text: str) -> bool:
 
 
 def scan(source: SourceFile, context: ScanContext) -> list[Finding]:
-    if not _mentions_a_call(source.text):
+    # a vendored project's own apps and demos (xinference's `thirdparty/*/app.py`) are not servers
+    # this project starts: it imports the code it needs from them, and starts its servers itself
+    if is_vendored_path(source.path) or not _mentions_a_call(source.text):
         return []
     return _module_findings(source)
 
