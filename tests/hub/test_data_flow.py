@@ -679,3 +679,16 @@ def test_a_serving_cli_given_a_local_model_trusts_local_code(hub_scan):
         ("HUB001", "ci/e2e.sh", 3),
         ("HUB002", "ci/e2e.sh", 5),
     ]
+
+
+def test_hf_repo_is_pinned_by_its_hf_revision(hub_scan):
+    """lighteval's task configs: `hf_repo=` beside `hf_revision=` (the field it reads for the dataset's revision)."""
+    source = (
+        "from lighteval.tasks.lighteval_task import LightevalTaskConfig\n"
+        'pinned = LightevalTaskConfig(name="a", hf_repo="acme-ai/bench", hf_revision="3373e0b32277875b8db2aa555a333b78a08477ea")\n'
+        'moving = LightevalTaskConfig(name="b", hf_repo="acme-ai/bench", hf_revision="main")\n'
+        'unset = LightevalTaskConfig(name="c", hf_repo="acme-ai/bench")\n'
+    )
+    scan = hub_scan({"src/tasks.py": source})
+    assert scan.rule_lines == [("HUB001", "src/tasks.py", 3), ("HUB001", "src/tasks.py", 4)]
+    assert "at 'main'" in scan.messages("HUB001")[0]

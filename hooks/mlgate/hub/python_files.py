@@ -25,7 +25,7 @@ _MARKERS = (
     "trust_remote_code", "pipeline", "SentenceTransformer", "CrossEncoder", "SparseEncoder", "vllm", "LLM(",
     "load_lora_weights", "load_textual_inversion", "load_ip_adapter", "load_adapter", "urlretrieve", "urlopen",
     "requests", "httpx", "wget", "model_name", "model_id", "base_model", "tokenizer_name", "dataset_name",
-    "config_name", "MODEL_ID", "MODEL_NAME", "hf download",
+    "config_name", "MODEL_ID", "MODEL_NAME", "hf download", "hf_repo",
 )  # fmt: skip
 # Or a `ns/name` literal assigned to something named like a model setting (`model = "ns/name"`).
 _SLASH_LITERAL = re.compile(r"""["'][A-Za-z0-9][\w.-]*/[\w.-]+["']""")

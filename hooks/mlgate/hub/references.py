@@ -506,7 +506,9 @@ def revision_keys_for(key: str) -> tuple[str, ...]:
     """Sibling settings that hold the revision of `key` (`tokenizer` -> `tokenizer_revision`)."""
     stem = key.removesuffix("_name_or_path").removesuffix("_name").removesuffix("_id")
     kind = REFERENCE_KEYS.get(key, ("model", False))[0]
-    return ("revision", f"{key}_revision", f"{stem}_revision", f"{kind}_revision")
+    # `hf_repo` beside `hf_revision` (lighteval's task configs)
+    prefixed = ("hf_revision",) if key.startswith("hf_") else ()
+    return ("revision", f"{key}_revision", f"{stem}_revision", f"{kind}_revision", *prefixed)
 
 
 def is_truthy(text: str) -> bool:
