@@ -692,3 +692,6 @@ def test_hf_repo_is_pinned_by_its_hf_revision(hub_scan):
     scan = hub_scan({"src/tasks.py": source})
     assert scan.rule_lines == [("HUB001", "src/tasks.py", 3), ("HUB001", "src/tasks.py", 4)]
     assert "at 'main'" in scan.messages("HUB001")[0]
+    assert scan.messages("HUB001")[1].startswith("hub model 'acme-ai/bench'")
+    scan = hub_scan({"src/tasks.py": source.replace('name="c",', 'name="c", hf_subset="default",')})
+    assert scan.messages("HUB001")[1].startswith("hub dataset 'acme-ai/bench'")  # beside a subset: a dataset

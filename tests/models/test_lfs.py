@@ -48,6 +48,16 @@ def test_empty_model_files_have_nothing_to_load(scan_tree):
 def test_pointers_to_pictures_documents_tensors_and_tables_are_not_reported(scan_tree):
     """lerobot keeps its test images and tensors in LFS, Triton its docs logo: what reads those runs nothing (the name is all a pointer has)."""
     names = ["tests/artifacts/image_128x128.PNG", "docs/logo.svg", "data/episode.mp4", "paper.pdf", "data/train.parquet"]
-    names += ["tests/artifacts/frame_0.safetensors", "model.png.pkl", "weights"]
+    names += [
+        "tests/artifacts/frame_0.safetensors",
+        "tests/reference_scores/results.json",
+        "model.png.pkl",
+        "tokenizer_config.json",
+        "weights",
+    ]
     scan = scan_tree({name: POINTER for name in names}, select="models")
-    assert hits(scan) == [("MOD012", "model.png.pkl", None, 0), ("MOD012", "weights", None, 0)]
+    assert hits(scan) == [
+        ("MOD012", "model.png.pkl", None, 0),
+        ("MOD012", "tokenizer_config.json", None, 0),
+        ("MOD012", "weights", None, 0),
+    ]

@@ -57,6 +57,8 @@ _SHELL_RUNNERS = frozenset(
 _STRING_START = re.compile("[rbuRBU]*('''|\"\"\"|'|\")")
 _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda  # what has parameter defaults
 # Classes that hold a program's settings (dataclasses parsed by HfArgumentParser, pydantic settings).
+# Settings that only a dataset has: a repository named beside them is a dataset.
+_DATASET_SIBLINGS = frozenset({"hf_subset", "subset", "split", "splits", "evaluation_splits", "data_files"})
 _SETTINGS_CLASS = re.compile(r"(?:Config|Configuration|Arguments|Args|Params|Parameters|Settings|Options)$")
 # The node types `_collect` reads; every other node is skipped with one set lookup. (Imports and
 # bindings are the flow's: `python_flow.NameFlow.collect`, shared with the models hook.)
@@ -502,8 +504,9 @@ class PythonScan(NameFlow):
             return False
         self.consumed.add(id(self.source_node(value_node, at)))
         revision, known = self.revision(revision_keys_for(setting_key(key)), siblings, True, at)
+        kind = "dataset" if _DATASET_SIBLINGS.intersection(siblings) else spec[0]  # lighteval's `hf_repo` beside `hf_subset`
         reference = Reference(
-            repo_id, unit.offset(value_node), spec[0], revision, known, where=where, runs_code=runs_code, remote_code=runs_code
+            repo_id, unit.offset(value_node), kind, revision, known, where=where, runs_code=runs_code, remote_code=runs_code
         )
         self.report(self.judge.reference(reference), unit)
         return True
