@@ -265,7 +265,11 @@ def test_exclude_globs(demo, capsys):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"\xff\xfeB\x00A\x00D\x00", "binary content where a text file was expected; not scanned"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00BAD", "binary content where a text file was expected; not scanned"),
+        (
+            b"\xff\xfeB\x00A\x00\x00\xd8",
+            "binary content where a text file was expected; not scanned",
+        ),  # a UTF-16 BOM, then a lone surrogate
         (b"BAD \xe9t\xe9\n", "not valid UTF-8 (byte 4); not scanned"),
     ],
 )

@@ -245,3 +245,23 @@ def test_type_parameter_rewrite_keeps_lines_columns_and_byte_offsets():
         tree = python_ast.parse(data)
         call = [node for node in ast.walk(tree) if isinstance(node, ast.Call)][0]
         assert (call.lineno, call.col_offset) == (2, 25)  # a byte offset: the UTF-8 é counts two
+
+
+def test_utf16_and_utf32_text_with_a_byte_order_mark_is_read_as_pip_reads_it(scan_tree):
+    """`pip freeze > requirements.txt` in Windows PowerShell writes UTF-16 LE with a BOM; pip, json
+    and YAML read it. Python does not run UTF-16 source: a .py so written stays unreadable."""
+    requirements = "torch==2.1\r\nnumpy\r\n"
+    scan = scan_tree(
+        {
+            "requirements.txt": requirements.encode("utf-16"),
+            "big/requirements.txt": requirements.encode("utf-16-be").join([b"\xfe\xff", b""]),
+            "wide/requirements.txt": requirements.encode("utf-32"),
+            "serve.py": 'ray.init(dashboard_host="0.0.0.0")\n'.encode("utf-16"),
+        }
+    )
+    assert sorted(hit[:3] for hit in scan.hits) == [
+        ("PIN001", "big/requirements.txt", 2),
+        ("PIN001", "requirements.txt", 2),
+        ("PIN001", "wide/requirements.txt", 2),
+    ]
+    assert [error[0] for error in scan.errors] == ["serve.py"]

@@ -177,6 +177,9 @@ class SourceFile:
                 )
         except OSError as exc:
             raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+        wide = _wide_text(self.path, data)
+        if wide is not None:
+            return wide.replace("\r\n", "\n").replace("\r", "\n")
         if b"\0" in data[:8192]:
             raise UnreadableFile("binary content where a text file was expected; not scanned")
         try:
@@ -280,6 +283,25 @@ def is_vendored_path(path: str) -> bool:
     """A file in a folder of other projects' code (`third_party/`, `thirdparty/`, `vendor/`), anywhere."""
     *folders, _ = path.replace("\\", "/").lower().split("/")
     return any(folder in _VENDOR_FOLDERS for folder in folders)
+
+
+# UTF-32 first: its little-endian BOM begins with UTF-16's.
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _wide_text(path: str, data: bytes) -> str | None:
+    """Text in UTF-16 or UTF-32 announced by its byte-order mark, as pip (`auto_decode`), json and
+    YAML read it: `pip freeze > requirements.txt` in Windows PowerShell writes UTF-16. None for other
+    data, and for Python, which runs no UTF-16 source."""
+    if path.endswith((".py", ".pyw")):
+        return None
+    for bom, codec in _WIDE_BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+    return None
 
 
 def _declared_python_text(path: str, data: bytes) -> str | None:
