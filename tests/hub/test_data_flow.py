@@ -695,3 +695,35 @@ def test_hf_repo_is_pinned_by_its_hf_revision(hub_scan):
     assert scan.messages("HUB001")[1].startswith("hub model 'acme-ai/bench'")
     scan = hub_scan({"src/tasks.py": source.replace('name="c",', 'name="c", hf_subset="default",')})
     assert scan.messages("HUB001")[1].startswith("hub dataset 'acme-ai/bench'")  # beside a subset: a dataset
+
+
+API_CLIENTS = """\
+qa_generator:
+  _target_: nemo_retriever_sdg.SimpleQAGenerator
+  model: acme-ai/mixtral-8x22b-instruct
+  base_url: https://integrate.api.nvidia.com/v1
+critic:
+  model: acme-ai/llama-70b-instruct
+  tokenizer: acme-ai/llama-70b-instruct
+  api_key_env: NVIDIA_API_KEY
+trainer:
+  model: acme-ai/llama-8b
+  base_url: https://huggingface.co/acme-ai/llama-8b
+"""
+
+
+def test_a_model_an_api_serves_and_what_a_run_wrote_are_not_loads(hub_scan):
+    """NVIDIA's examples: a client's `model:` beside its `base_url:` or `api_key:` names what the API
+    serves; `example_eval_output/workflow_output.json` and `.hydra/` records are what a run wrote."""
+    recorded = '{"model_name": "acme-ai/llama-8b", "output": "..."}\n'
+    files = {
+        "conf/config.yaml": API_CLIENTS,
+        "example_eval_output/workflow_output.json": recorded,
+        "outputs/2024-01-01/.hydra/config.yaml": "model_name_or_path: acme-ai/llama-8b\n",
+        "configs/train.json": recorded,
+    }
+    assert hub_scan(files).rule_lines == [
+        ("HUB001", "conf/config.yaml", 7),  # the tokenizer a client loads here to count tokens
+        ("HUB001", "conf/config.yaml", 10),
+        ("HUB001", "configs/train.json", 1),
+    ]

@@ -26,6 +26,7 @@ from mlgate.hub.commands import ShellScan
 from mlgate.hub.references import (
     REFERENCE_KEYS,
     REVISION_KEYS,
+    URL_MARKERS,
     Judge,
     Reference,
     is_api_model,
@@ -128,6 +129,19 @@ _CARD_KEYS = frozenset(
 # loader's; an API client's (`OpenAIClient`, `VertexAIChatClient`, `TogetherClient`) sends the name
 # to a provider, which loads nothing here.
 _HUB_CLASS = re.compile(r"hugging_?face|transformers|diffusers", re.IGNORECASE)
+# A client's settings: the model it names is the one an API serves (`base_url:
+# https://integrate.api.nvidia.com/v1`, `api_key: ${api_key}`), loaded by that server, not here.
+_API_URL_KEYS = frozenset({"base_url", "api_base", "api_url", "openai_api_base", "api_endpoint", "endpoint_url", "server_url"})
+_API_KEY_KEYS = frozenset({"api_key", "api_key_env", "api_key_var", "api_key_name", "openai_api_key"})
+
+
+def _calls_an_api(values: dict[str, yamlfile.Node]) -> bool:
+    if _API_KEY_KEYS.intersection(values):
+        return True
+    return any(
+        (url := yamlfile.text_of(values[key]) or "").startswith(("http://", "https://", "${")) and not URL_MARKERS.search(url)
+        for key in _API_URL_KEYS.intersection(values)
+    )
 
 
 # Files that describe a saved model, dataset or run (what was used), not what is loaded.
@@ -357,6 +371,8 @@ class _Config:
         # `tokenizer_name` through its tokenizer entries, and a `model_name` through the args'
         # `pretrained_model_name_or_path` when they give one)
         by_api = served_by is not None and not _HUB_CLASS.search(served_by)
+        # a client calling an API still loads its tokenizer here (to count tokens): only its model is the server's
+        api_model = _calls_an_api(values)
         args_name = any(setting_key(key) in REFERENCE_KEYS for key, _, _ in yamlfile.items(yamlfile.get(spec_node, "args")))
         registry_names = {"tokenizer_name", *(("model_name", "name") if args_name else ())} if served_by is not None else set()
         for name, _key_node, value in items:
@@ -379,7 +395,7 @@ class _Config:
                     spec = None  # a catalog's card of the model (description, provider, licence): it describes, loads nothing
             if name == "dataset_name" and (parent_key == "dataset_kwargs" or self.dataset_config(values)):
                 spec = None
-            if by_api or name in registry_names:
+            if by_api or name in registry_names or (api_model and "tokenizer" not in name):
                 spec = None  # the model an API client names (its provider serves it), or a registry name
             if spec is not None:
                 reference = self.reference(text, spec, value, values, name)

@@ -517,12 +517,20 @@ def is_truthy(text: str) -> bool:
 
 # Recorded data (snapshot tests, VCR cassettes, recorded API responses) says what a service once
 # answered, not what the project loads: never scanned for references.
-_RECORDED_PATH = re.compile(r"(?:^|/)(?:__snapshots__|cassettes?)/|(?:^|/)fixtures/(?:[^/]+/)*responses?/|\.snap$")
+_RECORDED_PATH = re.compile(
+    r"(?:^|/)(?:__snapshots__|cassettes?)/|(?:^|/)fixtures/(?:[^/]+/)*responses?/|\.snap$"
+    # what a run wrote: JSON in an output or results folder (`example_eval_output/workflow_output.json`),
+    # and the configs Hydra records for each run (`outputs/<date>/.hydra/config.yaml`)
+    r"|(?:^|/)(?:[^/]*[-_])?(?:outputs?|results)/(?:[^/]+/)*[^/]+\.jsonl?$|(?:^|/)\.hydra/",
+    re.IGNORECASE,
+)
 
 
 def is_recorded_data(path: str) -> bool:
-    """A file under `__snapshots__/`, `cassettes/`, `fixtures/**/responses/`, or a `*.snap`."""
-    if "snap" not in path and "cassette" not in path and "fixtures" not in path:
+    """A file under `__snapshots__/`, `cassettes/`, `fixtures/**/responses/`, a `*.snap`, JSON under
+    an output or results folder, or a run's `.hydra/` record."""
+    lowered = path.lower()
+    if not any(word in lowered for word in ("snap", "cassette", "fixtures", "output", "result", ".hydra")):
         return False  # asked of every file: a word each pattern holds, looked for before the expression
     return _RECORDED_PATH.search(path.replace("\\", "/")) is not None
 
