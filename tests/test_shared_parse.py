@@ -12,6 +12,7 @@ import pytest
 
 from mlgate import python_ast, python_flow, python_newer_syntax, yamlfile
 from mlgate.files import ScanError, SourceFile
+from workcount import count_calls
 
 # Read by hub (a loader call), services (ray.init on all interfaces) and pins (not a manifest).
 PYTHON = (
@@ -265,3 +266,24 @@ def test_utf16_and_utf32_text_with_a_byte_order_mark_is_read_as_pip_reads_it(sca
         ("PIN001", "wide/requirements.txt", 2),
     ]
     assert [error[0] for error in scan.errors] == ["serve.py"]
+
+
+def test_name_lookups_cost_the_same_whatever_the_number_of_functions():
+    """A name bound in every one of thousands of functions: each use finds its own by bisection
+    (the scan was quadratic: every lookup passed over every binding of the name)."""
+
+    def lookups(functions: int) -> int:
+        text = "".join(f"def f{i}(a):\n    x = 'org/m{i}'\n    return load(x, a)\n" for i in range(functions))
+        module = python_ast.parse_text(text)
+        flow = python_flow.NameFlow()
+        flow.collect(module, 0, module)
+
+        def every_use() -> None:
+            for i in range(functions):
+                assert flow.binding("x", (0, 3 * i + 3, 11)).key == (0, 3 * i + 2, 4)
+                assert flow.binding("a", (0, 3 * i + 3, 11)) is None  # the parameter: the caller's value
+
+        return count_calls(every_use)[1]
+
+    small, large = lookups(200), lookups(1600)
+    assert large <= 10 * small  # 8x the functions: linear, with room for bisection's logarithm

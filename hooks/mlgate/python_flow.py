@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,16 +44,30 @@ _BINDERS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast
 Key = tuple[int, int, int]  # (unit index, line, column): where in a file (or a notebook's cells) a node is
 
 
-@dataclass(frozen=True)
+@dataclass
 class Scope:
-    """A function (or lambda) of a unit: where it starts and ends, and its parameters' names."""
+    """A function (or lambda) of a unit: where it starts and ends, its parameters' names, and the
+    innermost function around it (functions nest: a use's functions are found along these links)."""
 
     start: tuple[int, int]  # (line, column)
     end: tuple[int, int]
     parameters: frozenset[str]
+    parent: Scope | None = None
 
     def holds(self, key: Key) -> bool:
         return self.start <= key[1:] <= self.end
+
+
+def _nested(scopes: list[Scope]) -> list[Scope]:
+    """`scopes` by where they start, each linked to the innermost one around it."""
+    scopes.sort(key=lambda scope: scope.start)
+    open_scopes: list[Scope] = []
+    for scope in scopes:
+        while open_scopes and not open_scopes[-1].end >= scope.end:
+            open_scopes.pop()
+        scope.parent = open_scopes[-1] if open_scopes else None
+        open_scopes.append(scope)
+    return scopes
 
 
 def _scope(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> Scope:
@@ -79,6 +94,8 @@ class NameFlow:
         self.bindings: dict[str, list[Binding]] = {}
         self.mutated: set[str] = set()  # names of dicts (and other objects) written through `x[k] = ...` or `x.update(...)`
         self.scopes: dict[int, list[Scope]] = {}  # unit index -> its functions, by where they start
+        # name -> its bindings ordered by place (and their keys), and those outside every function: made once per name
+        self._ordered: dict[str, tuple[list[Key], list[Binding], list[Key], list[Binding]]] = {}
         # `qualified` by node, once every import is collected: asked of each call by both hooks, several times
         self.qualified_names: dict[int, str | None] = {}
 
@@ -109,7 +126,7 @@ class NameFlow:
             func = call.func  # type: ignore[attr-defined]
             if type(func) is ast.Attribute and func.attr in MUTATORS and type(func.value) is ast.Name:
                 self.mutated.add(func.value.id)
-        self.scopes[index] = sorted((_scope(node) for node in module.of_type(*_FUNCTIONS)), key=lambda scope: scope.start)  # type: ignore[arg-type]
+        self.scopes[index] = _nested([_scope(node) for node in module.of_type(*_FUNCTIONS)])  # type: ignore[arg-type]
         for node in module.of_type(*_BINDERS):
             self.add_binding(node, index, owner)
         for node in module.of_type(*_IMPORTS):
@@ -121,6 +138,7 @@ class NameFlow:
         if isinstance(target, ast.Name):
             key = (index, where.lineno, where.col_offset)
             self.bindings.setdefault(target.id, []).append(Binding(key, value, owner, opened))
+            self._ordered.pop(target.id, None)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self.bind(element, None, where, index, owner)
@@ -130,42 +148,52 @@ class NameFlow:
             self.mutated.add(target.value.id)
 
     def binding(self, name: str, at: Key, within: tuple[int, int, int] | None = None) -> Binding | None:
-        """The assignment of `name` that holds at `at`: the latest before it, else the first after it.
-        `within` (unit index, first line, last line) keeps only assignments in that range (a function)."""
-        bindings = self.bindings.get(name)
-        if not bindings:
+        """The assignment of `name` that holds at `at`: the latest before it, else the first after it,
+        among those the use can see (below). `within` (unit index, first line, last line) keeps
+        only assignments in that range (a function) instead. Found by bisection: a name bound in
+        thousands of functions costs a few steps per use, not a pass over all its bindings."""
+        keys, ordered, module_keys, module = self._ordered_bindings(name)
+        if not ordered:
             return None
         if within is not None:
             index, first, last = within
-            bindings = [binding for binding in bindings if binding.key[0] == index and first <= binding.key[1] <= last]
-        else:
-            bindings = self._in_scope(name, bindings, at)
-        if not bindings:
-            return None
-        ordered = sorted(bindings, key=lambda binding: binding.key)
-        before = [binding for binding in ordered if binding.key <= at]
-        return before[-1] if before else ordered[0]
+            return _latest(
+                keys, ordered, bisect.bisect_left(keys, (index, first)), bisect.bisect_right(keys, (index, last, sys.maxsize)), at
+            )
+        if not self.scopes.get(at[0]):
+            return _latest(keys, ordered, 0, len(keys), at)  # no function in this unit: every binding is at module level
+        # the innermost function around the use that binds the name; none when a function around it
+        # has the name as a parameter first (the caller's value); else the module's own bindings
+        for scope in self.enclosing(at):
+            low = bisect.bisect_left(keys, (at[0], *scope.start))
+            high = bisect.bisect_right(keys, (at[0], *scope.end))
+            if low < high:
+                return _latest(keys, ordered, low, high, at)
+            if name in scope.parameters:
+                return None
+        return _latest(module_keys, module, 0, len(module_keys), at)
+
+    def _ordered_bindings(self, name: str) -> tuple[list[Key], list[Binding], list[Key], list[Binding]]:
+        found = self._ordered.get(name)
+        if found is None:
+            ordered = sorted(self.bindings.get(name, ()), key=lambda binding: binding.key)
+            module = [binding for binding in ordered if not self.enclosing(binding.key)]
+            found = self._ordered[name] = ([binding.key for binding in ordered], ordered, [binding.key for binding in module], module)
+        return found
 
     def enclosing(self, key: Key) -> list[Scope]:
-        """The functions around `key`, innermost first."""
+        """The functions around `key`, innermost first: from the last function to start before it,
+        up its links (as deep as the nesting, whatever the number of functions)."""
         scopes = self.scopes.get(key[0], [])
-        return [
-            scope for scope in reversed(scopes[: bisect.bisect_right(scopes, key[1:], key=lambda scope: scope.start)]) if scope.holds(key)
-        ]
-
-    def _in_scope(self, name: str, bindings: list[Binding], at: Key) -> list[Binding]:
-        """The bindings of `name` that a use at `at` can see: those of the innermost function around
-        it that binds the name; none when a function around it has the name as a parameter first
-        (the caller's value); else those at module level (outside every function)."""
-        if not self.scopes.get(at[0]):
-            return bindings  # no function in this unit: every binding is at module level
-        for scope in self.enclosing(at):
-            inside = [binding for binding in bindings if binding.key[0] == at[0] and scope.holds(binding.key)]
-            if inside:
-                return inside
-            if name in scope.parameters:
-                return []
-        return [binding for binding in bindings if not self.enclosing(binding.key)]
+        position = bisect.bisect_right(scopes, key[1:], key=lambda scope: scope.start)
+        scope = scopes[position - 1] if position else None
+        while scope is not None and not scope.holds(key):
+            scope = scope.parent
+        found = []
+        while scope is not None:
+            found.append(scope)
+            scope = scope.parent
+        return found
 
     def qualified(self, node: ast.expr) -> str | None:
         """The dotted name of an expression with import aliases resolved (`tf.AutoModel` ->
@@ -234,6 +262,14 @@ class NameFlow:
                 return node
             node, at = binding.value, binding.key
         return node
+
+
+def _latest(keys: list[Key], bindings: list[Binding], low: int, high: int, at: Key) -> Binding | None:
+    """Of `bindings[low:high]` (ordered by place), the latest at or before `at`, else the first."""
+    if low >= high:
+        return None
+    position = bisect.bisect_right(keys, at, low, high)
+    return bindings[position - 1] if position > low else bindings[low]
 
 
 def _file_flow(source: SourceFile) -> NameFlow:
