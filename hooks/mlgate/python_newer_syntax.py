@@ -57,7 +57,8 @@ def without_type_parameters(text: str) -> str | None:
 
 def _blank_brackets(chars: list[str], tokens: list[tokenize.TokenInfo], opening: int, line_starts: list[int]) -> bool:
     depth = 0
-    for token in tokens[opening:]:
+    for position in range(opening, len(tokens)):  # by index: a slice per generic function would copy the rest each time
+        token = tokens[position]
         depth += token.string in ("[", "(", "{")
         depth -= token.string in ("]", ")", "}")
         if depth == 0:

@@ -20,7 +20,7 @@ import ast
 from pathlib import Path
 
 from mlgate import python_ast
-from mlgate.files import ScanError
+from mlgate.files import ScanError, SourceFile
 from mlgate.hook import ScanContext
 from mlgate.identity import repository_root
 
@@ -80,7 +80,7 @@ def _only_tested(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[
     return frozenset(name for name in parameters if all(read in tested for read in reads.get(name, [])))
 
 
-def _parsed(source) -> _Module:
+def _parsed(source: SourceFile) -> _Module:
     return _Module(python_ast.module(source).tree)
 
 
