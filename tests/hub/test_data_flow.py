@@ -727,3 +727,21 @@ def test_a_model_an_api_serves_and_what_a_run_wrote_are_not_loads(hub_scan):
         ("HUB001", "conf/config.yaml", 10),
         ("HUB001", "configs/train.json", 1),
     ]
+
+
+def test_names_without_a_namespace_are_the_hubs_canonical_ones_only(hub_scan):
+    """The hub's names without a namespace are its legacy lower-case ones (`bert-base-cased`);
+    sentence-transformers looks bare names up under `sentence-transformers/`; `gpt-4` is an API's;
+    `Qwen3-VL-4B-Instruct-trl-sft` (mixed case, no namespace) is a folder a notebook wrote."""
+    source = (
+        "from sentence_transformers import SentenceTransformer\n"
+        "from transformers import AutoModel, AutoTokenizer\n"
+        'embedder = SentenceTransformer("all-MiniLM-L6-v2")\n'
+        'trained = AutoModel.from_pretrained("Qwen3-VL-4B-Instruct-trl-sft")\n'
+        'canonical = AutoModel.from_pretrained("bert-base-cased")\n'
+        "def load(tokenizer_model: str = 'gpt-4'):\n"
+        "    return AutoTokenizer.from_pretrained(tokenizer_model)\n"
+    )
+    scan = hub_scan({"src/app.py": source})
+    assert scan.rule_lines == [("HUB001", "src/app.py", 3), ("HUB001", "src/app.py", 5)]
+    assert scan.messages("HUB001")[0].startswith("hub model 'sentence-transformers/all-MiniLM-L6-v2'")

@@ -175,6 +175,13 @@ class Reference:
         return self.revision is not None and is_full_sha(self.revision)
 
 
+# The short names of sentence-transformers' own models (`all-MiniLM-L6-v2`), which it loads from
+# `sentence-transformers/<name>` on the hub.
+_SENTENCE_TRANSFORMERS_NAME = re.compile(
+    r"(?:all-(?:MiniLM|mpnet|distilroberta|roberta)|paraphrase-|multi-qa-|msmarco-|distiluse-|sentence-t5-|gtr-t5-|nli-|stsb-|LaBSE$|clip-ViT-)"
+)
+
+
 def repo_id_of(text: str, bare: bool = False) -> str | None:
     """`text` as a hub repository id (`ns/name`, or `name` when `bare`), or None.
 
@@ -190,12 +197,20 @@ def repo_id_of(text: str, bare: bool = False) -> str | None:
         return None
     if match.group(1) and match.group(2).isdigit():
         return None  # `ViT-B/32`: a model name with a slash in it (OpenAI CLIP), not ns/name
+    if match.group(1) is None and _SENTENCE_TRANSFORMERS_NAME.match(text):
+        return f"sentence-transformers/{text}"  # how sentence-transformers resolves its models' short names
+    if match.group(1) is None and text != text.lower():
+        # the hub's names without a namespace are its legacy canonical ones, all lower case (`gpt2`,
+        # `bert-base-cased`, `glue`): `Qwen3-VL-4B-Instruct-trl-sft` is a folder a notebook wrote
+        return None
     return text
 
 
 def is_api_model(repo_id: str) -> bool:
     """`openai/gpt-4o`, `anthropic/claude-3`: a hosted API's model, not a hub repository."""
-    namespace, _, name = repo_id.partition("/")
+    namespace, slash, name = repo_id.partition("/")
+    if not slash:  # `gpt-4`, `claude-3-opus`: an API's model named without its provider
+        return _OPENAI_API_MODEL.match(namespace) is not None or namespace.lower().startswith("claude-")
     if namespace.lower() in _API_PROVIDERS:
         return True
     return namespace.lower() == "openai" and _OPENAI_API_MODEL.match(name) is not None
