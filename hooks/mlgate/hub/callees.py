@@ -37,7 +37,7 @@ class _Module:
     def __init__(self, tree: ast.Module):
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None] = {}
         self.imported: dict[str, tuple[str, int]] = {}  # name -> (module, relative level)
-        self._only_tested: dict[str, frozenset[str]] = {}
+        self._judged: dict[str, frozenset[str]] = {}
         for statement in tree.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[statement.name] = statement
@@ -50,13 +50,13 @@ class _Module:
 
     def only_tested(self, name: str) -> frozenset[str]:
         """The parameters function (or class) `name` reads only in conditions."""
-        if name not in self._only_tested:
+        if name not in self._judged:
             function = self.functions.get(name)
-            self._only_tested[name] = _only_tested(function) if function is not None else frozenset()
-        return self._only_tested[name]
+            self._judged[name] = _parameters_only_tested(function) if function is not None else frozenset()
+        return self._judged[name]
 
 
-def _only_tested(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+def _parameters_only_tested(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
     arguments = function.args
     parameters = {arg.arg for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
     tested: set[int] = set()

@@ -16,7 +16,7 @@ metadata files that describe a saved model or dataset (`tokenizer_config.json`,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from mlgate import kubernetes, templated, workflow, yamlfile
 from mlgate.files import InvalidText, SourceFile
@@ -142,6 +142,24 @@ def _calls_an_api(values: dict[str, yamlfile.Node]) -> bool:
         (url := yamlfile.text_of(values[key]) or "").startswith(("http://", "https://", "${")) and not URL_MARKERS.search(url)
         for key in _API_URL_KEYS.intersection(values)
     )
+
+
+def _loaded_elsewhere(items: list[tuple[str, yamlfile.Node, yamlfile.Node]], values: dict[str, yamlfile.Node]) -> Callable[[str], bool]:
+    """Which settings of one entry name what something other than this program loads: every one when
+    an API client's class serves the entry; in an entry a hub class serves, the names of the tool's
+    own registry (HELM resolves `tokenizer_name` through its tokenizer entries, and `model_name`
+    through the args' `pretrained_model_name_or_path` when they give one); beside an API's address or
+    key, the model (the server's) but not the tokenizer (loaded here to count tokens)."""
+    spec = next((value for name, _, value in items if name.endswith("_spec") and yamlfile.get(value, "class_name") is not None), None)
+    served_by = yamlfile.text_of(yamlfile.get(spec, "class_name")) if spec is not None else None
+    if served_by is not None and not _HUB_CLASS.search(served_by):
+        return lambda name: True
+    registry: set[str] = set()
+    if served_by is not None:
+        args_name = any(setting_key(key) in REFERENCE_KEYS for key, _, _ in yamlfile.items(yamlfile.get(spec, "args")))
+        registry = {"tokenizer_name", *(("model_name", "name") if args_name else ())}
+    api_model = _calls_an_api(values)
+    return lambda name: name in registry or (api_model and "tokenizer" not in name)
 
 
 # Files that describe a saved model, dataset or run (what was used), not what is loaded.
@@ -363,18 +381,7 @@ class _Config:
             name in _CHECKSUM_KEYS and SHA256_HEX.fullmatch((yamlfile.text_of(value) or "").removeprefix("sha256:"))
             for name, _, value in items
         )
-        spec_node = next(
-            (value for name, _, value in items if name.endswith("_spec") and yamlfile.get(value, "class_name") is not None), None
-        )
-        served_by = yamlfile.text_of(yamlfile.get(spec_node, "class_name")) if spec_node is not None else None
-        # served by a class: names the class does not load are the registry's (HELM resolves a
-        # `tokenizer_name` through its tokenizer entries, and a `model_name` through the args'
-        # `pretrained_model_name_or_path` when they give one)
-        by_api = served_by is not None and not _HUB_CLASS.search(served_by)
-        # a client calling an API still loads its tokenizer here (to count tokens): only its model is the server's
-        api_model = _calls_an_api(values)
-        args_name = any(setting_key(key) in REFERENCE_KEYS for key, _, _ in yamlfile.items(yamlfile.get(spec_node, "args")))
-        registry_names = {"tokenizer_name", *(("model_name", "name") if args_name else ())} if served_by is not None else set()
+        loaded_elsewhere = _loaded_elsewhere(items, values)
         for name, _key_node, value in items:
             text = yamlfile.text_of(value)
             if text is None:
@@ -395,8 +402,8 @@ class _Config:
                     spec = None  # a catalog's card of the model (description, provider, licence): it describes, loads nothing
             if name == "dataset_name" and (parent_key == "dataset_kwargs" or self.dataset_config(values)):
                 spec = None
-            if by_api or name in registry_names or (api_model and "tokenizer" not in name):
-                spec = None  # the model an API client names (its provider serves it), or a registry name
+            if loaded_elsewhere(name):
+                spec = None
             if spec is not None:
                 reference = self.reference(text, spec, value, values, name)
                 if reference is not None:

@@ -57,11 +57,9 @@ _SHELL_RUNNERS = frozenset(
 _STRING_START = re.compile("[rbuRBU]*('''|\"\"\"|'|\")")
 _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda  # what has parameter defaults
 # Classes that hold a program's settings (dataclasses parsed by HfArgumentParser, pydantic settings).
+_SETTINGS_CLASS = re.compile(r"(?:Config|Configuration|Arguments|Args|Params|Parameters|Settings|Options)$")
 # Settings that only a dataset has: a repository named beside them is a dataset.
 _DATASET_SIBLINGS = frozenset({"hf_subset", "subset", "split", "splits", "evaluation_splits", "data_files"})
-_SETTINGS_CLASS = re.compile(r"(?:Config|Configuration|Arguments|Args|Params|Parameters|Settings|Options)$")
-# The node types `_collect` reads; every other node is skipped with one set lookup. (Imports and
-# bindings are the flow's: `python_flow.NameFlow.collect`, shared with the models hook.)
 # A setting named for where the program writes (`--output_dir`, `save_path`, `cache_dir`,
 # `logging_dir`): its default is a local folder the program fills, and a later
 # `from_pretrained(args.output_dir)` loads what it wrote there, not a hub repository.
@@ -241,7 +239,7 @@ class PythonScan(NameFlow):
         `base_model=`, a logger's `model=` load nothing."""
         name = setting_key(key)
         if callee is not None:
-            last = callee.replace("()", "").rsplit(".", 1)[-1]
+            last = _callee_name(callee)
             if _SETTINGS_CLASS.search(last) and name in REFERENCE_KEYS:
                 return REFERENCE_KEYS[name]
             if last not in self.local_functions:
@@ -347,7 +345,7 @@ class PythonScan(NameFlow):
         `trust_remote_code` (also inside a `**dict`). Most calls have none, and are not read further."""
         if qualified.endswith(".add_argument"):
             return True
-        last = qualified.replace("()", "").rsplit(".", 1)[-1]
+        last = _callee_name(qualified)
         if last in self.local_functions or _SETTINGS_CLASS.search(last):
             return True
         return any(keyword.arg is None or keyword.arg == "trust_remote_code" for keyword in call.keywords)
@@ -527,15 +525,16 @@ class PythonScan(NameFlow):
             spec = self.loaded(key, callee)
             if spec is not None:
                 named |= self.setting(key, value, entries, unit, at, f"{key}= of {where}", spec, runs_code)
-        if "trust_remote_code" in entries and callee is not None and self.callees(unit).only_tests(callee, "trust_remote_code"):
+        if "trust_remote_code" not in entries:
+            return
+        if callee is not None and self.callees(unit).only_tests(callee, "trust_remote_code"):
             return  # the project's own function only reads the flag in a condition (a consent check): it loads nothing
-        if "trust_remote_code" in entries:
-            # beside it, a model setting or a first argument that names `org/name` (a test's
-            # `launcher("org/model", trust_remote_code=True)`, `{"base_model": "org/model", ...}`)
-            candidates = [value for key, (value, _) in entries.items() if setting_key(key) in REFERENCE_KEYS] + (positional or [])
-            named = named or any(self.names_repository(value, at) for value in candidates)
-            revision, known = self.revision(tuple(REVISION_KEYS), entries, True, at)
-            self.trust(entries, unit, at, Reference("", 0, revision=revision, revision_known=known).pinned, named)
+        # beside it, a model setting or a first argument that names `org/name` (a test's
+        # `launcher("org/model", trust_remote_code=True)`, `{"base_model": "org/model", ...}`)
+        candidates = [value for key, (value, _) in entries.items() if setting_key(key) in REFERENCE_KEYS] + (positional or [])
+        named = named or any(self.names_repository(value, at) for value in candidates)
+        revision, known = self.revision(tuple(REVISION_KEYS), entries, True, at)
+        self.trust(entries, unit, at, Reference("", 0, revision=revision, revision_known=known).pinned, named)
 
     def settings_dict(self, node: ast.Dict, unit: Unit) -> None:
         if id(node) in self.consumed:
@@ -615,6 +614,11 @@ class PythonScan(NameFlow):
             fragment = value[problem.offset : problem.offset + 24]
             found = unit.text.find(fragment, start, max(end, start + 1)) if fragment else -1
             self.report([_moved(problem, found if found != -1 else start)], unit)
+
+
+def _callee_name(qualified: str) -> str:
+    """The last part of a call's dotted name (`transformers.AutoConfig()` -> `AutoConfig`)."""
+    return qualified.replace("()", "").rsplit(".", 1)[-1]
 
 
 def _moved(problem: Problem, offset: int) -> Problem:
