@@ -205,6 +205,10 @@ def _composed(text: str) -> list[Node] | ScanError:
         return error
 
 
+# a line that starts with a template action or comment: `{{- if .Values.x }}`, `{% for %}`
+_TEMPLATE_LINE = re.compile(r"^[ \t-]*\{[{%#]", re.M)
+
+
 def _compose(text: str) -> list[Node]:
     _check_depth(text)
     try:
@@ -213,7 +217,9 @@ def _compose(text: str) -> list[Node]:
         raise InvalidText("YAML nested too deeply; not scanned") from None
     except Exception as exc:  # ruamel raises many error types, all of them "bad YAML" to this parser
         refused = exc
-        if len(text) > MAX_PURE_SIZE and "duplicate anchor" not in str(getattr(exc, "context", "")):
+        if "duplicate anchor" not in str(getattr(exc, "context", "")) and (len(text) > MAX_PURE_SIZE or _TEMPLATE_LINE.search(text)):
+            # a template (Helm, Jinja) fails the pure composer where it fails libyaml: its reader
+            # blanks the actions and composes again (`templated`), which gets the second reading then
             raise _invalid(refused) from None
     # ruamel's C composer (libyaml's scanner) refuses some YAML that the loaders of the files we
     # read accept (go-yaml, PyYAML, OmegaConf): an anchor defined twice (an alias names the latest),

@@ -59,6 +59,34 @@ def test_dataset_repo_type_and_bare_canonical_names(hub_scan):
     assert scan.messages("HUB001")[0].startswith("hub dataset 'acme/ds'")
 
 
+def test_modelscope_snapshot_download_takes_its_revision_by_position(hub_scan):
+    source = (
+        "from modelscope import snapshot_download\n"
+        "a = snapshot_download('acme/a', 'v1.0.5')\n"
+        f"b = snapshot_download('acme/b', '{SHA}')\n"
+        "c = snapshot_download('acme/c', *rest)\n"
+    )
+    scan = hub_scan({"dl.py": source})
+    assert scan.hits == [("HUB001", "dl.py", 2, 23)]
+    assert "at 'v1.0.5', a branch or tag that can be moved" in scan.messages("HUB001")[0]
+
+
+def test_a_dataset_under_an_api_providers_name_is_the_hubs(hub_scan):
+    # `anthropic/...` names an API's model in LiteLLM strings, but APIs serve no datasets
+    source = (
+        "from datasets import load_dataset\n"
+        "from litellm import completion\n"
+        "ds = load_dataset('Anthropic/hh-rlhf', data_dir='helpful-base')\n"
+        "completion(model='anthropic/claude-3-opus')\n"
+    )
+    scan = hub_scan({"data.py": source})
+    assert scan.hits == [("HUB001", "data.py", 3, 19)]
+    assert scan.messages("HUB001") == [
+        "hub dataset 'Anthropic/hh-rlhf' is loaded by datasets.load_dataset without a revision, so it gets whatever the "
+        "default branch holds when it runs; pin revision to a full commit SHA"
+    ]
+
+
 # --- alias forms and static values ------------------------------------------------------------
 
 

@@ -41,7 +41,7 @@ def test_a_pointer_named_safetensors_is_not_advice_to_re_export(scan_tree):
 
 def test_empty_model_files_have_nothing_to_load(scan_tree):
     """Placeholders (kserve's example `model.pkl`): no loader runs anything from 0 bytes; one byte is checked."""
-    scan = scan_tree({"model.pkl": b"", "model.joblib": b"", "model.safetensors": b"", "model.pt": b"x"}, select="models")
+    scan = scan_tree({"model.pkl": b"", "model.joblib": b"", "model.safetensors": b"", "model.pt": b"\x00"}, select="models")
     assert hits(scan) == [("MOD004", "model.pt", None, 0)]
 
 

@@ -65,7 +65,7 @@ def test_ordinary_repository_files_produce_nothing(scan_tree):
 
 def test_model_names_fail_closed_on_unknown_content(scan_tree):
     scan = scan_tree(
-        {"model.pkl": "hello world, not a pickle\n", "arr.npy": b"\x00" * 10, "x.bin": b"\x80\x02\x00garbage"},
+        {"model.pkl": b"\xff\xfe\x00 not a pickle\n", "arr.npy": b"\x00" * 10, "x.bin": b"\x80\x02\x00garbage"},
         select="models",
     )
     assert hits(scan) == [
@@ -75,6 +75,20 @@ def test_model_names_fail_closed_on_unknown_content(scan_tree):
     ]
     assert scan.messages("MOD004")[0] == "named .npy but the content is not a format mlgate knows: it cannot be checked"
     assert scan.messages("MOD004")[2] == "starts like a pickle (protocol 2) but does not parse as one: it cannot be checked"
+
+
+def test_text_that_every_loader_refuses_at_its_first_byte_is_not_a_model(scan_tree):
+    # a test's placeholder, an error page saved under a model's name: pickle.load (which torch and
+    # joblib fall back to) raises on the first opcode, the other formats lack their magic
+    files = {
+        "tests/assets/model.pkl": "123",
+        "model.pt": "<html><body>404 Not Found</body></html>\n",
+        "arr.npy": "not found\n",
+        "clf.joblib": "hello world, not a pickle\n",  # BINGET of memo 101 before anything is stored
+        "evil.pkl": "cos\nsystem\n(S'id'\ntR.",  # text that reads as a pickle is judged as one
+    }
+    scan = scan_tree(files, select="models")
+    assert hits(scan) == [("MOD001", "evil.pkl", None, 19)]
 
 
 def test_compressed_pickles(scan_tree):
@@ -193,7 +207,7 @@ def test_dill_files_are_pickles(scan_tree):
         "meta.dill": PLAIN_DATA,
         "params.dill": pickle.dumps({"n_segments": 15}, protocol=0),
         "params.txt": pickle.dumps({"n_segments": 15}, protocol=0),
-        "explainer.dill": b"not a pickle\n",
+        "explainer.dill": b"\xf0not a pickle\n",
     }
     scan = scan_tree(files, select="models")
     assert hits(scan) == [("MOD004", "explainer.dill", None, 0), ("MOD003", "meta.dill", None, 0), ("MOD003", "params.dill", None, 0)]

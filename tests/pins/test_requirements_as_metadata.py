@@ -39,6 +39,25 @@ def test_setup_py_names_the_folder_and_the_file_apart(scan_tree):
     ]
 
 
+def test_setup_py_lists_the_folder_it_names(scan_tree):
+    """pytorch-lightning: `glob.glob(os.path.join(_PATH_ROOT, "requirements", "*", "*.txt"))`."""
+    setup = 'import glob, os\nreq_files = glob.glob(os.path.join(ROOT, "requirements", "*", "*.txt"))\nsetup(name="pkg")\n'
+    files = {
+        "setup.py": setup,
+        "requirements/pytorch/base.txt": "torch >=2.1.0, <2.10.0\n",
+        "requirements/ci.txt": "wheel\n",  # the listed folder's own files: what CI installs
+        "ci/requirements.txt": "numpy\n",  # a folder setup.py does not name
+    }
+    assert scan_tree(files, select="pins").hits == [("PIN001", "ci/requirements.txt", 1, 1), ("PIN001", "requirements/ci.txt", 1, 1)]
+    # naming the folder without listing it reads nothing there by itself
+    files["setup.py"] = 'REQS = os.path.join(ROOT, "requirements")\nsetup(name="pkg")\n'
+    assert scan_tree(files, select="pins").hits == [
+        ("PIN001", "ci/requirements.txt", 1, 1),
+        ("PIN001", "requirements/ci.txt", 1, 1),
+        ("PIN001", "requirements/pytorch/base.txt", 1, 1),
+    ]
+
+
 def test_setuptools_dynamic_dependencies_name_the_file(scan_tree):
     pyproject = (
         '[build-system]\nrequires = ["setuptools"]\n[project]\nname = "pkg"\ndynamic = ["dependencies", "optional-dependencies"]\n'

@@ -165,7 +165,7 @@ class ShellScan:
         if spec is None or word.dynamic:
             return
         repo_id = repo_id_of(value, bare=False)
-        if repo_id is None or is_api_model(repo_id) or self.judge.is_local(value):
+        if repo_id is None or is_api_model(repo_id, spec[0]) or self.judge.is_local(value):
             return
         reference = Reference(repo_id, word.offset_at(len(name) + 1), spec[0], where=f"${name}")
         self.report(self.judge.reference(reference), place)
@@ -261,7 +261,7 @@ class ShellScan:
 
     def candidate(self, word: shell.Word, value: str, start: int, kind: str, bare: bool, where: str, into: list[Reference]) -> None:
         repo_id = repo_id_of(value, bare=bare)
-        if repo_id is None or word.dynamic or is_api_model(repo_id) or self.judge.is_local(value):
+        if repo_id is None or word.dynamic or is_api_model(repo_id, kind) or self.judge.is_local(value):
             return
         into.append(Reference(repo_id, word.offset_at(start), kind, where=where))
 

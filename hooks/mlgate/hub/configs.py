@@ -437,7 +437,7 @@ class _Config:
         if "${" in text or "{{" in text or self.judge.is_local(text):
             return None
         repo_id = repo_id_of(text, bare=spec[1])
-        if repo_id is None or is_api_model(repo_id):
+        if repo_id is None or is_api_model(repo_id, spec[0]):
             return None
         revision_node = sibling_revision(siblings, key)
         revision = yamlfile.text_of(revision_node) if revision_node is not None else None

@@ -34,6 +34,7 @@ class Loader:
     position: int | None  # positional index of the repository (or URL) argument
     keywords: tuple[str, ...]
     revision: tuple[str, ...] = ("revision",)
+    revision_position: int | None = None  # positional index of the revision argument, when it can be given so
     bare: bool = True  # a bare name is a hub id here (else only ns/name counts)
     checksum: tuple[str, ...] = ()  # keywords that verify a download
 
@@ -46,6 +47,9 @@ _ADAPTER_METHOD = Loader(
     "model", 0, ("pretrained_model_name_or_path_or_dict", "pretrained_model_name_or_path", "peft_model_id"), bare=False
 )
 _HUB_DOWNLOAD = Loader("model", 0, ("repo_id", "model_id"))
+# huggingface_hub's takes its revision by keyword only; modelscope's `snapshot_download(model_id, revision)`
+# also by position (`snapshot_download('ns/name', 'v1.0.5')`)
+_SNAPSHOT_DOWNLOAD = Loader("model", 0, ("repo_id", "model_id"), revision_position=1)
 _DATASET = Loader("dataset", 0, ("path",))
 _TORCH_HUB = Loader("torch hub", 0, ("repo_or_dir", "github"))
 _WEIGHTS_URL = Loader("weights url", 0, ("url",), checksum=("check_hash", "hash_prefix"))
@@ -76,7 +80,7 @@ def loader_for(qualified: str) -> Loader | None:
     if last in _ADAPTER_METHODS:
         return _ADAPTER_METHOD
     if last in HUB_DOWNLOADS:  # huggingface_hub, modelscope, or a method of an HfApi object
-        return _HUB_DOWNLOAD
+        return _SNAPSHOT_DOWNLOAD if last == "snapshot_download" else _HUB_DOWNLOAD
     if root == "datasets" and last in ("load_dataset", "load_dataset_builder"):
         return _DATASET
     if root == "torch" and "hub" in parts and last in ("load", "list", "help"):

@@ -329,6 +329,12 @@ class PythonScan(NameFlow):
                 self.settings(keywords, unit, at, f"{short}()", callee=qualified, positional=call.args[:1])
             return
         argument = self.argument(call, loader, keywords)
+        position = loader.revision_position
+        if position is not None and len(call.args) > position and loader.revision[0] not in keywords:
+            if any(isinstance(arg, ast.Starred) for arg in call.args[: position + 1]):
+                keywords_known = False
+            else:
+                keywords[loader.revision[0]] = (call.args[position], call)
         if loader.kind == "torch hub":
             self.torch_hub(argument, keywords, unit, at)
         elif loader.kind in ("weights url", "fetch"):
@@ -398,7 +404,7 @@ class PythonScan(NameFlow):
         repo_id = repo_id_of(value, bare=bare)
         if repo_id is None:
             return reference.pinned, None
-        if qualified.split(".")[0] not in ("transformers", "diffusers") and is_api_model(repo_id):
+        if qualified.split(".")[0] not in ("transformers", "diffusers") and is_api_model(repo_id, loader.kind):
             return reference.pinned, None
         repo_type = self.literal(keywords.get("repo_type", (None, 0))[0], at) if "repo_type" in keywords else None
         if repo_type in ("dataset", "space"):
@@ -498,7 +504,7 @@ class PythonScan(NameFlow):
         if not isinstance(value, str) or self.judge.is_local(value) or (spec[0] == "dataset" and value in PACKAGED_BUILDERS):
             return False
         repo_id = repo_id_of(value, bare=spec[1])
-        if repo_id is None or is_api_model(repo_id):
+        if repo_id is None or is_api_model(repo_id, spec[0]):
             return False
         self.consumed.add(id(self.source_node(value_node, at)))
         revision, known = self.revision(revision_keys_for(setting_key(key)), siblings, True, at)

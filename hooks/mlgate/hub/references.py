@@ -206,8 +206,11 @@ def repo_id_of(text: str, bare: bool = False) -> str | None:
     return text
 
 
-def is_api_model(repo_id: str) -> bool:
-    """`openai/gpt-4o`, `anthropic/claude-3`: a hosted API's model, not a hub repository."""
+def is_api_model(repo_id: str, kind: str = "model") -> bool:
+    """`openai/gpt-4o`, `anthropic/claude-3`: a hosted API's model, not a hub repository. APIs serve
+    models only: a dataset under a provider's name (`Anthropic/hh-rlhf`) is the hub's."""
+    if kind != "model":
+        return False
     namespace, slash, name = repo_id.partition("/")
     if not slash:  # `gpt-4`, `claude-3-opus`: an API's model named without its provider
         return _OPENAI_API_MODEL.match(namespace) is not None or namespace.lower().startswith("claude-")

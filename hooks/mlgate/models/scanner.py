@@ -53,7 +53,7 @@ from mlgate.models import (
     tensorflow,
     torch_formats,
 )
-from mlgate.models.formats import HEAD_SIZE, Malformed, TooLarge, expects_model, model_named, sniff_head, suffixes
+from mlgate.models.formats import HEAD_SIZE, LFS_PREFIXES, Malformed, TooLarge, expects_model, is_text, model_named, sniff_head, suffixes
 from mlgate.models.rules import ARCHIVE_TAMPERING, PICKLE_FORMAT, SAFETENSORS_INVALID, UNPARSEABLE
 from mlgate.models.walker import walk
 from mlgate.models.where import Where
@@ -236,7 +236,7 @@ class _Job:
                 found += keras.scan_config(bytes(data), where)  # a keras_hub preset folder
             elif depth > 0 and hydra_configs.is_config(name):  # a config inside a model archive
                 found += hydra_configs.scan(bytes(data), where)
-            elif expects_model(name, head):
+            elif expects_model(name, head) and not _refused_at_once(data, head):
                 message = f"named {suffixes(name)[-1]} but the content is not a format mlgate knows: it cannot be checked"
                 found.append(where.finding(UNPARSEABLE, message, 0))
             elif model_named(name) and len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
@@ -496,6 +496,15 @@ def _too_deep(where: Where) -> Finding:
 
 def _issue_finding(issue: Issue, where: Where) -> Finding:
     return where.finding(ARCHIVE_TAMPERING if issue.tampering else UNPARSEABLE, issue.message, issue.offset, severity=issue.severity)
+
+
+def _refused_at_once(data, head: bytes) -> bool:
+    """Text that pickle.load refuses at its first byte (a test's `model.pkl` holding `123`, an HTML
+    error page saved as `model.pt`): every loader of a model name fails before it reads anything it
+    could run (torch and joblib fall back to pickle; the other formats need their magic), as on an
+    empty file. Text that reads further as a pickle is judged as one; a git-LFS pointer that cannot
+    be parsed stands for weights nobody scanned, and stays reported."""
+    return is_text(head) and not head.startswith(LFS_PREFIXES) and walk(data, max_pickles=1).first_op_error
 
 
 def _pickle_holds(data, offset: int) -> bool:

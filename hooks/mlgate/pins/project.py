@@ -16,6 +16,7 @@ library's metadata (`read_as_metadata`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,8 @@ def read_as_metadata(path: Path) -> bool:
     """Whether a library's own metadata reads this requirements file as its dependencies: a
     `setup.py` here or up to two folders above that names it in a string
     (`install_requires=fetch_requirements("requirements.txt")`, or its folder and name in separate
-    strings: `ROOT / "requirements"`, `read("core.txt")`), or a `pyproject.toml` whose
+    strings: `ROOT / "requirements"`, `read("core.txt")`, or names the folder above its folder and
+    lists folders: `glob(os.path.join(ROOT, "requirements", "*", "*.txt"))`), or a `pyproject.toml` whose
     `[tool.setuptools.dynamic]` dependencies or optional dependencies list it as a `file`. Its
     ranges are then the library's metadata (OpenRLHF, many packages on PyPI), not an install."""
     folder = path.parent
@@ -95,11 +97,20 @@ def _named_by_setup(setup: Path, relative: str) -> bool:
         return False
 
     # the path as one string, or its folders and name each quoted (`ROOT / "requirements"`, then
-    # `_read_requirements("core.txt")`: aibrix's kvcache package)
+    # `_read_requirements("core.txt")`: aibrix's kvcache package), or, for a file in a subfolder of
+    # a folder it names, that folder listed (`glob(os.path.join(ROOT, "requirements", "*", "*.txt"))`:
+    # pytorch-lightning's groups by package; the folder's own files, `requirements/ci.txt`, are CI's)
     def quoted(piece: str) -> bool:
         return f'"{piece}"' in text or f"'{piece}'" in text
 
-    return quoted(relative) or all(quoted(piece) for piece in relative.split("/"))
+    pieces = relative.split("/")
+    if quoted(relative) or all(quoted(piece) for piece in pieces):
+        return True
+    return len(pieces) > 2 and quoted(pieces[0]) and _LISTS_FOLDERS.search(text) is not None
+
+
+# a setup.py that lists a folder it names reads every file there
+_LISTS_FOLDERS = re.compile(r"\b(?:glob|iglob|rglob|listdir|scandir|iterdir|walk)\(")
 
 
 def _named_by_dynamic(pyproject: Path, relative: str) -> bool:
