@@ -127,6 +127,31 @@ def test_keyword_of_a_local_function_whose_parameter_reaches_a_loader(hub_scan):
     ]
 
 
+def test_a_parameter_default_counts_when_that_functions_parameter_reaches_a_loader(hub_scan):
+    # generative-models: one embedder's `version` reaches from_pretrained, another's is an open_clip tag
+    source = (
+        "import open_clip\n"
+        "from transformers import T5EncoderModel\n"
+        "class T5Embedder:\n"
+        "    def __init__(self, version='acme-ai/t5'):\n"
+        "        self.model = T5EncoderModel.from_pretrained(version)\n"
+        "class OpenCLIPEmbedder:\n"
+        "    def __init__(self, arch='ViT-H-14', version='laion2b_s32b_b79k'):\n"
+        "        self.model = open_clip.create_model_and_transforms(arch, pretrained=version)\n"
+        "class Loader:\n"
+        "    def __init__(self, model_name='acme-ai/attr'):\n"
+        "        self.model_name = model_name\n"
+        "    def load(self):\n"
+        "        return T5EncoderModel.from_pretrained(self.model_name)\n"
+        "class MambaLM(HFLM):\n"  # lm-eval: handed on to the base class, which loads it
+        "    def __init__(self, pretrained='acme-ai/mamba'):\n"
+        "        super().__init__(pretrained=pretrained)\n"
+        "    def _create_model(self, pretrained):\n"
+        "        return T5EncoderModel.from_pretrained(pretrained)\n"
+    )
+    assert hub_scan({"enc.py": source}).hits == [("HUB001", "enc.py", 4, 32), ("HUB001", "enc.py", 10, 35), ("HUB001", "enc.py", 15, 35)]
+
+
 def test_dict_entry_counts_when_its_key_reaches_a_loader(hub_scan):
     source = (
         "from transformers import AutoModel\n"

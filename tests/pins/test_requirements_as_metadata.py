@@ -71,3 +71,17 @@ def test_setuptools_dynamic_dependencies_name_the_file(scan_tree):
 def test_ranges_never_reports_them_as_for_any_metadata(scan_tree):
     scan = scan_tree({"setup.py": SETUP, "requirements.txt": "numpy\n"}, select="pins", options={"pins": {"ranges": "never"}})
     assert scan.hits == [("PIN001", "requirements.txt", 1, 1)]
+
+
+def test_an_included_metadata_file_keeps_its_ranges(scan_tree):
+    """modelscope: `requirements/audio.txt` (read by nothing) includes `-r audio/tts.txt`, an extra's file."""
+    pyproject = (
+        '[build-system]\nrequires = ["setuptools"]\n[project]\nname = "pkg"\ndynamic = ["optional-dependencies"]\n'
+        '[tool.setuptools.dynamic.optional-dependencies]\ntts = {file = ["requirements/audio/tts.txt"]}\n'
+    )
+    files = {
+        "pyproject.toml": pyproject,
+        "requirements/audio.txt": "-r audio/tts.txt\nlibrosa\n",
+        "requirements/audio/tts.txt": "scipy>=1.10\n",
+    }
+    assert scan_tree(files, select="pins").hits == [("PIN001", "requirements/audio.txt", 2, 1)]

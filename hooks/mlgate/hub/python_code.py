@@ -32,7 +32,7 @@ from mlgate.files import ScanError
 from mlgate.findings import Finding
 from mlgate.hub.callees import Callees
 from mlgate.hub.commands import ShellScan
-from mlgate.hub.loaders import PACKAGED_BUILDERS, Loader, loader_for
+from mlgate.hub.loaders import HUB_PACKAGES, PACKAGED_BUILDERS, Loader, loader_for
 from mlgate.hub.references import (
     REFERENCE_KEYS,
     REVISION_KEYS,
@@ -130,6 +130,10 @@ class PythonScan(NameFlow):
         # Names whose value reaches a loader's repository argument (`args.model_name_or_path`,
         # `cfg["base_model"]`, `kwargs.get("model_id")`, a parameter `model_name`): setting key -> loader.
         self.flows: dict[str, Loader] = {}
+        # ... and of those, the ones that reach it as a parameter's name: the functions whose parameter
+        # it is (unit index, where the function starts); the other names reach it in any function
+        self.parameter_flows: dict[str, set[tuple[int, tuple[int, int]]]] = {}
+        self.named_flows: set[str] = set()
         self.local_functions: set[str] = set()
         self._callees: Callees | None = None
 
@@ -202,19 +206,31 @@ class PythonScan(NameFlow):
         }
         argument = self.argument(call, loader, keywords)
         if argument is not None:
-            for name in self.flow_names(argument, self._key(call, unit)):
+            parameters: set[str] = set()
+            for name in self.flow_names(argument, self._key(call, unit), parameters=parameters):
                 self.flows.setdefault(setting_key(name), loader)
+                if name not in parameters:
+                    self.named_flows.add(setting_key(name))
 
-    def flow_names(self, node: ast.expr, at: tuple[int, int, int], depth: int = 0) -> set[str]:
+    def flow_names(self, node: ast.expr, at: tuple[int, int, int], depth: int = 0, parameters: set[str] | None = None) -> set[str]:
         """The names a loader's argument reads its value from: `args.model`, `cfg["model"]`,
-        `kwargs.get("model")`, `getattr(cfg, "model")`, a variable (and what it was assigned)."""
+        `kwargs.get("model")`, `getattr(cfg, "model")`, a variable (and what it was assigned).
+        Those that are a parameter of the function around the use go into `parameters` as well."""
         if depth > MAX_RESOLVE_DEPTH:
             return set()
         if isinstance(node, ast.Attribute):
             return {node.attr}
         if isinstance(node, ast.Name):
             binding = self.binding(node.id, at)
-            inner = self.flow_names(binding.value, binding.key, depth + 1) if binding is not None and binding.value is not None else set()
+            scope = None if binding is not None else next((s for s in self.enclosing(at) if node.id in s.parameters), None)
+            if scope is not None and parameters is not None:
+                self.parameter_flows.setdefault(setting_key(node.id), set()).add((at[0], scope.start))
+                parameters.add(node.id)
+            inner = (
+                self.flow_names(binding.value, binding.key, depth + 1, parameters)
+                if binding is not None and binding.value is not None
+                else set()
+            )
             return {node.id} | inner
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
             return {node.slice.value}
@@ -224,9 +240,9 @@ class PythonScan(NameFlow):
                 return {first.value} if isinstance(first, ast.Constant) and isinstance(first.value, str) else set()
             return set()
         if isinstance(node, ast.BoolOp):
-            return set().union(*(self.flow_names(value, at, depth + 1) for value in node.values))
+            return set().union(*(self.flow_names(value, at, depth + 1, parameters) for value in node.values))
         if isinstance(node, ast.IfExp):
-            return self.flow_names(node.body, at, depth + 1) | self.flow_names(node.orelse, at, depth + 1)
+            return self.flow_names(node.body, at, depth + 1, parameters) | self.flow_names(node.orelse, at, depth + 1, parameters)
         return set()
 
     def loaded(self, key: str, callee: str | None = None) -> tuple[str, bool] | None:
@@ -567,7 +583,29 @@ class PythonScan(NameFlow):
                 (arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if default is not None
             ]
             for arg, default in pairs:
+                if self.handed_to_a_known_library_only(arg.arg, node, unit):
+                    continue
                 self.setting(arg.arg, default, {}, unit, self._key(default, unit), f"the default of {arg.arg}")
+
+    def handed_to_a_known_library_only(self, parameter: str, function: _Function, unit: Unit) -> bool:
+        """Whether a parameter whose name reaches a loader only as other functions' parameters is, in
+        its own function, only handed to calls of a hub library that are not loaders: `version`
+        loaded in one class's `__init__` says nothing of another's given to
+        `open_clip.create_model_and_transforms(pretrained=version)` (a tag of open_clip's). Handed
+        to anything else (`super().__init__(pretrained=...)`, a class of the project) it may load."""
+        key = setting_key(parameter)
+        scopes = self.parameter_flows.get(key)
+        if key in self.named_flows or scopes is None or (unit.index, (function.lineno, function.col_offset)) in scopes:
+            return False
+        reads = [node for node in ast.walk(function) if type(node) is ast.Name and node.id == parameter]
+        handed = [
+            value
+            for call in ast.walk(function)
+            if type(call) is ast.Call and (self.qualified(call.func) or "").split(".")[0] in HUB_PACKAGES
+            for value in [*call.args, *(keyword.value for keyword in call.keywords)]
+            if type(value) is ast.Name and value.id == parameter
+        ]
+        return bool(reads) and len(handed) == len(reads)
 
     def settings_in_classes(self, unit: Unit, classes: list[ast.ClassDef]) -> None:
         """Field defaults (`model_name: str = "ns/name"`, `field(default=...)`) of a class: reported

@@ -309,6 +309,9 @@ class _Walk:
         return (yield from self.file(included, constraints, is_constraints))
 
     def check(self, requirements: list[Requirement], source: SourceFile, pinned: frozenset[str], is_constraints: bool) -> Iterator[Finding]:
+        # an included file that a library's metadata reads keeps its ranges whoever includes it
+        # (modelscope's unused `requirements/audio.txt` includes its extras' files)
+        metadata = self.metadata if source.abspath == self.root else is_metadata(source, self.context)
         # Once one requirement has --hash, pip verifies every one, so the others are gaps.
         partial = any(r.hashed for r in requirements)
         strict = bool(self.context.options.get("require-hashes")) and not partial
@@ -337,7 +340,7 @@ class _Walk:
                 problems = [p for p in problems if p.rule not in (UNPINNED, MISSING_HASH, PARTIAL_HASHES)]
             elif self.compile_input:  # the lock pins and hashes what the input's ranges resolve to
                 problems = [p for p in problems if p.rule not in (UNPINNED, MISSING_HASH)]
-            elif self.sample or self.metadata:
+            elif self.sample or metadata:
                 # ranges in a sample age well, exact pins there go stale (see PIN001); a library's
                 # metadata keeps its ranges (the `ranges` option, `project.read_as_metadata`)
                 problems = [p for p in problems if p.rule is not UNPINNED]
@@ -360,8 +363,13 @@ def scan_lines(lines: list[Line], source: SourceFile, context: ScanContext) -> I
     walk.raise_errors()
 
 
+def is_metadata(source: SourceFile, context: ScanContext) -> bool:
+    """A requirements file a library's own metadata reads, whose ranges the `ranges` option accepts."""
+    return read_as_metadata(source.abspath) and ranges_accepted(source, context, library=True)
+
+
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
-    metadata = read_as_metadata(source.abspath) and ranges_accepted(source, context, library=True)
+    metadata = is_metadata(source, context)
     walk = _Walk(
         context,
         source.abspath,
