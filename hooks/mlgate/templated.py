@@ -10,7 +10,8 @@ the lines that keep something:
   nindent 4 }}`, `{{- if .a }}{{- end }}`, the lines of an `if` whose condition spans lines) is
   left empty: spaces there would set the indentation of a block scalar it sits in;
 - an action inside a line (`port: {{ .Values.port }}`, `resources: {{ toYaml .x | nindent 8 }}`)
-  becomes `x`s on its first line; a comment inside a line becomes spaces.
+  becomes `x`s on its first line; a comment, or an action that writes nothing (`if`, `else`, `end`,
+  `range`, `with`, `$x := ...`, Jinja's statements), inside a line becomes spaces.
 
 When the whole file still does not parse, each `---` document is read on its own, as written
 and then blanked: documents that parse are scanned, the others are named in one error.
@@ -103,9 +104,17 @@ def _action_spans(text: str) -> list[tuple[int, int, bool]]:
             position = start + 1
             continue
         end += 2
-        spans.append((start, end, opener != "{#" and comment is None))
+        spans.append((start, end, opener != "{#" and comment is None and _CONTROL.match(text, start, end) is None))
         position = end
     return spans
+
+
+# Actions that write nothing: Go's control structures and variable assignments, Jinja's statements
+# but `include` and `call` (`- {{- if .Values.host }}` opens an item whose mapping follows)
+_CONTROL = re.compile(
+    r"\{\{-?\s*(?:(?:if|else|end|range|with|define|block|break|continue)\b|\$[\w.]*\s*:?=)"
+    r"|\{%-?\s*(?!include\b|call\b)"
+)
 
 
 # Inside `{{ ... }}` and `{% ... %}` a quoted string is one token for Go's and Jinja's lexers: a

@@ -336,8 +336,20 @@ def test_a_catalogs_card_of_a_model_loads_nothing(hub_scan):
         "  - name: acme-ai/llm\n"
         "    source: huggingface\n"
         "    description: served as is\n"
+        "    base_model: acme-ai/llm-base\n"  # no card here: a setting
+        # kaito's generated catalog: the hub's card metadata, `baseModel` its lineage
+        "  - name: acme-ai/neural-7b-it\n"
+        "    description: https://huggingface.co/acme-ai/neural-7b-it\n"
+        "    license: apache-2.0\n"
+        "    baseModel:\n"
+        "    - acme-ai/neural-7b\n"
+        "  - name: acme-ai/neural-3b-it\n"
+        "    license: mit\n"
+        "    pipelineTag: text-generation\n"
+        "    provider: Acme AI Labs\n"
+        "    base_model: acme-ai/neural-3b\n"
     )
-    assert hub_scan({"catalog.yaml": catalog}).hits == [("HUB001", "catalog.yaml", 7, 11)]
+    assert hub_scan({"catalog.yaml": catalog}).hits == [("HUB001", "catalog.yaml", 7, 11), ("HUB001", "catalog.yaml", 10, 17)]
 
 
 HELM_DEPLOYMENTS = """\

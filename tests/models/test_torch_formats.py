@@ -229,3 +229,40 @@ def test_tar_members_that_extraction_would_write_outside_the_folder(scan_tree):
         "tar member 'cfg/key' links to '../../../home/user/.ssh/id_rsa', outside the archive's folder",
         "tar member 'hard' links to '/etc/passwd', outside the archive's folder",
     ]
+
+
+def _tar_with_links(files: dict[str, bytes], links: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+        for name, target in links.items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            archive.addfile(info)
+    return buffer.getvalue()
+
+
+def test_absolute_links_of_a_container_image_layer_point_inside_the_image(scan_tree):
+    """cog's test data: `docker save` output and registry blobs, whose busybox links (`usr/bin/du ->
+    /bin/busybox`) the container runtime resolves inside the image's root. The same links beside a
+    model, or in an archive that is no root filesystem, are judged as extraction would write them."""
+    rootfs = {"bin/busybox": b"\x7fELF", "etc/passwd": b"root:x:0:0\n", "lib/ld-musl.so": b"\x7fELF", "usr/share/motd": b"hi\n"}
+    links = {"usr/bin/du": "/bin/busybox"}
+    files = {
+        "layer.tar": _tar_with_links(rootfs, links),
+        "poisoned-layer.tar": _tar_with_links({**rootfs, "usr/models/weights.pkl": evil()}, links),
+        "model.tar": _tar_with_links({"model/weights.safetensors.json": b"{}"}, {"model/key": "/root/.ssh/id_rsa"}),
+    }
+    scan = scan_tree(files, select="models")
+    assert hits(scan) == [
+        ("MOD005", "model.tar", None, 1024),
+        ("MOD005", "poisoned-layer.tar", None, 5120),
+        ("MOD001", "poisoned-layer.tar", "usr/models/weights.pkl", EVIL_CALL),
+    ]
+    assert scan.messages("MOD005") == [
+        "tar member 'model/key' links to '/root/.ssh/id_rsa', outside the archive's folder",
+        "tar member 'usr/bin/du' links to '/bin/busybox', outside the archive's folder",
+    ]

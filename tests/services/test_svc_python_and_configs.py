@@ -229,7 +229,7 @@ def test_model_app_with_authentication_or_without_a_model_is_not_reported(scan_t
     cors_only = (
         "from fastapi.middleware.cors import CORSMiddleware\napp.add_middleware(CORSMiddleware, allow_origins=['https://a.example'])\n"
     )
-    run = "import torch\nimport uvicorn\nuvicorn.run(app, host='0.0.0.0')\n"
+    run = "import transformers\nimport uvicorn\nuvicorn.run(app, host='0.0.0.0')\n"
     scan = scan_tree(
         {
             "bearer.py": bearer + run,
@@ -237,11 +237,14 @@ def test_model_app_with_authentication_or_without_a_model_is_not_reported(scan_t
             "middleware.py": middleware + run,
             "cors_only.py": cors_only + run,
             "no_model.py": "import uvicorn\nuvicorn.run(app, host='0.0.0.0')\n",
+            # kaito's metrics server: torch for `torch.cuda` only, no model loaded or run
+            "metrics.py": "import torch\nimport uvicorn\nn = torch.cuda.device_count()\nuvicorn.run(app, host='0.0.0.0')\n",
+            "runs_one.py": "import torch\nimport uvicorn\nm = torch.jit.load('m.pt')\nuvicorn.run(app, host='0.0.0.0')\n",
             "ambiguous.py": "import torch\nimport uvicorn\nHOST = '0.0.0.0'\nHOST = '127.0.0.1'\nuvicorn.run(app, host=HOST)\n",
         },
         select="services",
     )
-    assert scan.hits == [("SVC001", "cors_only.py", 5, 24)]
+    assert scan.hits == [("SVC001", "cors_only.py", 5, 24), ("SVC001", "runs_one.py", 4, 24)]
 
 
 FLASK = """\
@@ -300,7 +303,7 @@ Minio("minio:9000", "minioadmin", "minioadmin")
 
 CORS_APPS = {
     "fastapi_open.py": """\
-import torch
+import transformers
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 

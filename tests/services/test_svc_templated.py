@@ -85,7 +85,15 @@ def test_a_helm_template_is_scanned_without_errors(scan_tree):
 def test_jinja_and_unclosed_tags_stay_linear_and_positioned():
     text = "a: {% raw %}1{% endraw %}\n{# note\n over lines #}\nb: 2\nc: '{{ unclosed\n"
     blanked = templated.untemplated(text)
-    assert blanked.split("\n")[:4] == ["a: " + "x" * 9 + "1" + "x" * 12, "", "", "b: 2"]
+    # a Jinja statement writes nothing: spaces, the value it encloses stays
+    assert blanked.split("\n")[:4] == ["a: " + " " * 9 + "1" + " " * 12, "", "", "b: 2"]
+    # an `{{ if }}` inside a line writes nothing either: the item's mapping on the next lines is read
+    helm = "rules:\n  - {{- if .Values.host }}\n    host: {{ .Values.host }}\n    {{- end }}\n    http: {}\n"
+    assert templated.untemplated(helm).split("\n")[1:3] == [
+        "  - " + " " * len("{{- if .Values.host }}"),
+        "    host: " + "x" * len("{{ .Values.host }}"),
+    ]
+    assert yamlfile.compose_text(templated.untemplated(helm))
     assert blanked.endswith("c: '{{ unclosed\n")
     hostile = "{{ " * 200_000 + "{% " * 200_000
     assert templated.untemplated(hostile) == hostile  # no closer anywhere: one pass, nothing blanked

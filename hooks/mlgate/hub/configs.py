@@ -16,7 +16,7 @@ metadata files that describe a saved model or dataset (`tokenizer_config.json`,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from mlgate import kubernetes, templated, workflow, yamlfile
 from mlgate.files import InvalidText, SourceFile
@@ -124,6 +124,12 @@ _CARD_KEYS = frozenset(
     {"description", "readme", "provider", "license", "licenseLink", "license_link", "logo", "maturity", "language"}
     | {"display_name", "displayName", "release_date", "creator_organization_name"}  # HELM's model metadata
 )
+
+
+def _is_card(keys: Iterable[str]) -> bool:
+    return len(_CARD_KEYS.intersection(keys)) >= 2
+
+
 # An entry whose `*_spec: {class_name: ...}` names the class that serves it (Stanford HELM's model
 # deployments and tokenizers): its model is loaded from the hub only when that class is a hub
 # loader's; an API client's (`OpenAIClient`, `VertexAIChatClient`, `TogetherClient`) sends the name
@@ -335,7 +341,10 @@ class _Config:
             if yamlfile.is_mapping(node):
                 items = [(setting_key(key), key_node, value) for key, key_node, value in yamlfile.items(node)]
                 self.mapping(items, parent_key)
-                stack.extend((value, name) for name, _, value in items if not yamlfile.is_scalar(value))
+                card = _is_card(name for name, _, _ in items)
+                stack.extend(
+                    (value, "" if card and name == "base_model" else name) for name, _, value in items if not yamlfile.is_scalar(value)
+                )
             elif yamlfile.is_sequence(node):
                 if parent_key in _SCRIPT_LISTS:
                     for element in yamlfile.elements(node):
@@ -393,17 +402,7 @@ class _Config:
                 continue
             if verified:
                 continue
-            spec = REFERENCE_KEYS.get(name)
-            if name in _CHILD_KEYS and parent_key in _PARENTS:
-                spec = ("dataset" if "data" in parent_key else "model", False)
-                if beside_uri and name not in _URI_KEYS:
-                    spec = None  # the name of the model its `uri:` loads: reported once, at the URI
-                elif len(_CARD_KEYS.intersection(values)) >= 2:
-                    spec = None  # a catalog's card of the model (description, provider, licence): it describes, loads nothing
-            if name == "dataset_name" and (parent_key == "dataset_kwargs" or self.dataset_config(values)):
-                spec = None
-            if loaded_elsewhere(name):
-                spec = None
+            spec = None if loaded_elsewhere(name) else self.setting_spec(name, values, parent_key, beside_uri)
             if spec is not None:
                 reference = self.reference(text, spec, value, values, name)
                 if reference is not None:
@@ -419,6 +418,21 @@ class _Config:
                 pinned = Reference("", 0, revision=revision).pinned
             key_node = next(key_node for name, key_node, _ in items if name == "trust_remote_code")
             self.report(self.judge.trust_remote_code(0, pinned, "trust_remote_code: true", named=references > 0), key_node)
+
+    def setting_spec(self, name: str, values: dict[str, yamlfile.Node], parent_key: str, beside_uri: bool) -> tuple[str, bool] | None:
+        """(kind, a bare name counts) when the setting `name` of an entry names what is loaded, else None."""
+        card = _is_card(values)
+        if name in _CHILD_KEYS and parent_key in _PARENTS:
+            if beside_uri and name not in _URI_KEYS:
+                return None  # the name of the model its `uri:` loads: reported once, at the URI
+            if card:
+                return None  # a catalog's card of the model (description, provider, licence): it describes, loads nothing
+            return ("dataset" if "data" in parent_key else "model", False)
+        if name == "base_model" and card:
+            return None  # the card's lineage (the hub's `base_model` metadata): what it was made from, not loaded
+        if name == "dataset_name" and (parent_key == "dataset_kwargs" or self.dataset_config(values)):
+            return None
+        return REFERENCE_KEYS.get(name)
 
     def shell_scalar(self, node: yamlfile.Node) -> None:
         scalar, locate = yamlfile.scalar_text(self.source, node)

@@ -431,10 +431,11 @@ class _Job:
 
     # -- tar --------------------------------------------------------------------------------
     def scan_tar(self, data, where: Where, depth: int) -> list[Finding]:
-        members, escaping = tar_members(data)
+        members, escaping, rooted_links = tar_members(data)
         legacy_torch = {name for name, _, _ in members} >= torch_formats.LEGACY_TAR_MEMBERS
         found = [where.finding(ARCHIVE_TAMPERING, message, offset) for message, offset in escaping]
-        if pickles.calls_when_unpickled(data):
+        holds_models = pickles.calls_when_unpickled(data)
+        if holds_models:
             # torch.load tries a real file as a legacy tar first; pickle.load reads the same
             # bytes as opcodes from the first member's name on: both readings are judged
             found += pickles.scan_pickle(data, where, self.options, expected=False, nested=self.nested(depth))
@@ -449,7 +450,10 @@ class _Job:
                 or expects_model(name, head)
                 or read_by_name(name)
             ):
+                holds_models = holds_models or model_named(name) or self.sniff(head, size) in _MODEL_KINDS
                 found += self.scan_part(data, start, size, inner, name, depth, member=True)
+        if holds_models or not _root_filesystem(members):
+            found += [where.finding(ARCHIVE_TAMPERING, message, offset) for message, offset in rooted_links]
         return found
 
     def scan_part(self, data, start: int, size: int, where: Where, name: str, depth: int, *, member: bool = False) -> list[Finding]:
@@ -513,15 +517,33 @@ def _pickle_holds(data, offset: int) -> bool:
     return walk(data, max_pickles=1).end > offset
 
 
-def tar_members(data) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:
+# Top folders of a root filesystem: a container image's layer (`docker save`, a registry's blobs)
+_ROOT_FOLDERS = frozenset({"bin", "sbin", "etc", "usr", "lib", "lib64", "var", "dev", "proc", "sys", "root", "home", "opt", "tmp", "run"})
+
+
+# what a model is stored as (a root filesystem holds zips and compressed files of its own)
+_MODEL_KINDS = frozenset({"pickle", "npy", "gguf", "hdf5", "safetensors", "lfs"})
+
+
+def _root_filesystem(members: list[tuple[str, int, int]]) -> bool:
+    """Whether a tar's files sit in at least three of a root filesystem's top folders (`bin/`,
+    `etc/`, `usr/`): a container image layer, whose absolute links the container runtime resolves
+    inside its own root (`usr/bin/du -> /bin/busybox`)."""
+    tops = {name.lstrip("./").split("/", 1)[0] for name, _, _ in members}
+    return len(tops & _ROOT_FOLDERS) >= 3
+
+
+def tar_members(data) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]], list[tuple[str, int]]]:
     """(name, data offset, size) of the regular files of a tar archive in `data`, and
     (message, header offset) of the members that extraction would write outside its folder
     (NeMo's restore_from extracts the whole archive): `..` or absolute names, links that
-    point out."""
+    point out; then, apart, the symbolic links to an absolute path (judged by the caller: in a
+    container image's layer they point inside the image)."""
     import tarfile
 
     found: list[tuple[str, int, int]] = []
     escaping: list[tuple[str, int]] = []
+    rooted: list[tuple[str, int]] = []
     try:
         with tarfile.open(fileobj=_BufferFile(data), mode="r:") as archive:
             while len(found) < MAX_TAR_MEMBERS and (info := archive.next()) is not None:
@@ -531,14 +553,15 @@ def tar_members(data) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]
                     # a symbolic link is relative to its own folder, a hard link to the archive's root
                     target = posixpath.join(posixpath.dirname(info.name), info.linkname) if info.issym() else info.linkname
                     if escapes_folder(posixpath.normpath(target)):
-                        escaping.append((f"tar member {info.name!r} links to {info.linkname!r}, outside the archive's folder", info.offset))
+                        message = f"tar member {info.name!r} links to {info.linkname!r}, outside the archive's folder"
+                        (rooted if info.issym() and info.linkname.startswith("/") else escaping).append((message, info.offset))
                 if info.isfile():
                     if info.offset_data + info.size > len(data):
                         raise Malformed(f"tar member {info.name!r} runs past the end of the archive", info.offset)
                     found.append((info.name, info.offset_data, info.size))
     except (tarfile.TarError, EOFError, ValueError, OSError, UnicodeError, OverflowError) as error:
         raise Malformed(f"tar archive cannot be read: {error}") from None
-    return found, escaping
+    return found, escaping, rooted
 
 
 class _BufferFile(io.RawIOBase):

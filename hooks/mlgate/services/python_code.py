@@ -3,8 +3,8 @@
 - `ray.init(dashboard_host=...)`;
 - `.launch(server_name=..., share=True, auth=...)` in a module that imports gradio;
 - `uvicorn.run(app, host=...)` in a module that imports a model server we know (vllm, mlflow), or
-  Flask's `app.run(host=...)` / `uvicorn.run` in any module that loads a model (imports torch,
-  transformers, ...) and has no authentication (a FastAPI security dependency, an API-key header
+  Flask's `app.run(host=...)` / `uvicorn.run` in any module that loads a model (imports
+  transformers, vllm, ..., or torch and calls `torch.load`, `.eval()`, ...) and has no authentication (a FastAPI security dependency, an API-key header
   check, an auth middleware or `before_request` hook): a model-serving web app (not in a test
   folder, where it is a test's fake or fixture server);
 - Flask's `app.run(debug=True)` beyond loopback: the Werkzeug debugger, a remote Python console
@@ -74,6 +74,12 @@ _MODEL_MODULES = frozenset(
         "ctransformers", "openvino", "tensorrt_llm", "mlc_llm",
     }
 )  # fmt: skip
+# Frameworks also imported for what they report (`torch.cuda.device_count()`); with one of them alone
+# a module serves a model when it calls something that loads or runs one.
+_FRAMEWORKS = frozenset({"torch", "tensorflow", "jax"})
+_MODEL_CALLS = frozenset(
+    {"load", "load_model", "load_state_dict", "from_pretrained", "eval", "generate", "predict", "forward", "Module", "Sequential"}
+)
 # Names whose use puts authentication in front of an app's routes: FastAPI security schemes,
 # Flask-HTTPAuth / Flask-Login / flask-jwt decorators, Starlette's authentication middleware.
 _AUTH_NAMES = frozenset(
@@ -174,7 +180,17 @@ class _Module:
 
     @functools.cached_property
     def serves_model(self) -> bool:
-        return bool(self.imports & _MODEL_MODULES)
+        """Whether the module loads a model: it imports a model library, and, when that is only a
+        framework (torch for `torch.cuda` in a metrics server), calls something that loads or runs one."""
+        imported = self.imports & _MODEL_MODULES
+        if not imported:
+            return False
+        if imported - _FRAMEWORKS:
+            return True
+        return any(
+            (node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")) in _MODEL_CALLS  # type: ignore[attr-defined]
+            for node in self.parsed.of_type(ast.Call)
+        )
 
     @functools.cached_property
     def builds_app(self) -> bool:
