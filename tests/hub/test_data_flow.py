@@ -100,6 +100,18 @@ def test_kwargs_get_default_reaches_a_loader(hub_scan):
     assert hub_scan({"tok.py": source}).hits == [("HUB001", "tok.py", 4, 42)]
 
 
+def test_a_settings_class_beside_a_provider_or_an_api_names_the_apis_model(hub_scan):
+    # NeMo Data Designer: `ModelConfig(provider="nvidiabuild", model="openai/gpt-oss-20b")` is
+    # served by build.nvidia.com; beside an API's address the tokenizer is still loaded here
+    source = (
+        "from data_designer.essentials import ModelConfig\n"
+        "a = ModelConfig(provider='nvidiabuild', alias='gen', model='openai/gpt-oss-20b')\n"
+        "b = ModelConfig(model_name='acme-ai/llm', base_url=URL, tokenizer_name='acme-ai/tok')\n"
+        "c = ModelConfig(model_name='acme-ai/local')\n"
+    )
+    assert hub_scan({"gen.py": source}).hits == [("HUB001", "gen.py", 3, 72), ("HUB001", "gen.py", 4, 28)]
+
+
 def test_keywords_of_functions_that_load_nothing(hub_scan):
     source = (
         "from datasets import load_dataset\n"

@@ -88,6 +88,12 @@ def test_training_config_keys_revisions_and_trust(hub_scan):
     assert str(scan.findings[0].severity) == "critical"
 
 
+def test_openai_open_weight_models_are_the_hubs(hub_scan):
+    # `openai/gpt-4o` is an API's model; `openai/gpt-oss-20b` is open weights on the hub (axolotl)
+    config = "base_model: openai/gpt-oss-20b\njudge:\n  model: openai/gpt-4o-mini\n"
+    assert hub_scan({"gpt-oss.yaml": config}).hits == [("HUB001", "gpt-oss.yaml", 1, 13)]
+
+
 def test_pinned_config_is_clean_and_trust_is_high(hub_scan):
     config = f"base_model: acme/llm\nrevision: {SHA}\ntrust_remote_code: true\n"
     scan = hub_scan({"axolotl.yml": config})
@@ -321,3 +327,32 @@ def test_comments_of_a_config_in_a_block_scalar_load_nothing(hub_scan):
         "    voice: hf://acme/voices/casual.wav\n"  # line 4: what the config loads
     )
     assert hub_scan({"gallery/tts.yaml": config}).hits == [("HUB001", "gallery/tts.yaml", 4, 12)]
+
+
+def test_a_yaml_config_embedded_in_a_block_scalar_is_read_as_yaml(hub_scan):
+    """LocalAI's gallery entries hold the backend's config in `config_file: |`; a ConfigMap holds a
+    job's config in `config.yaml: |`. Each is YAML to the program that reads it."""
+    gallery = (
+        "---\n"
+        "name: qwen-image\n"
+        "config_file: |\n"
+        "    backend: diffusers\n"
+        "    parameters:\n"
+        "      model: acme-ai/image\n"
+        "    trust_remote_code: true\n"
+    )
+    configmap = (
+        "apiVersion: v1\n"
+        "kind: ConfigMap\n"
+        "data:\n"
+        "  config.yaml: |\n"
+        "    model_name_or_path: acme-ai/llm\n"
+        "  notes.yaml: |\n"
+        "    just prose: with a colon, then [ unbalanced\n"
+    )
+    scan = hub_scan({"gallery/qwen-image.yaml": gallery, "k8s/job-config.yaml": configmap})
+    assert scan.hits == [
+        ("HUB001", "gallery/qwen-image.yaml", 6, 14),
+        ("HUB002", "gallery/qwen-image.yaml", 7, 5),
+        ("HUB001", "k8s/job-config.yaml", 5, 25),
+    ]

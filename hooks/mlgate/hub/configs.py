@@ -15,15 +15,18 @@ metadata files that describe a saved model or dataset (`tokenizer_config.json`,
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator
 
 from mlgate import kubernetes, templated, workflow, yamlfile
-from mlgate.files import InvalidText, SourceFile
+from mlgate.files import InvalidText, ScanError, SourceFile
 from mlgate.findings import Finding
 from mlgate.hook import ScanContext, Scanner
 from mlgate.hub.commands import ShellScan
 from mlgate.hub.references import (
+    API_KEY_KEYS,
+    API_URL_KEYS,
     REFERENCE_KEYS,
     REVISION_KEYS,
     URL_MARKERS,
@@ -135,18 +138,16 @@ def _is_card(keys: Iterable[str]) -> bool:
 # loader's; an API client's (`OpenAIClient`, `VertexAIChatClient`, `TogetherClient`) sends the name
 # to a provider, which loads nothing here.
 _HUB_CLASS = re.compile(r"hugging_?face|transformers|diffusers", re.IGNORECASE)
+
+
 # A client's settings: the model it names is the one an API serves (`base_url:
 # https://integrate.api.nvidia.com/v1`, `api_key: ${api_key}`), loaded by that server, not here.
-_API_URL_KEYS = frozenset({"base_url", "api_base", "api_url", "openai_api_base", "api_endpoint", "endpoint_url", "server_url"})
-_API_KEY_KEYS = frozenset({"api_key", "api_key_env", "api_key_var", "api_key_name", "openai_api_key"})
-
-
 def _calls_an_api(values: dict[str, yamlfile.Node]) -> bool:
-    if _API_KEY_KEYS.intersection(values):
+    if API_KEY_KEYS.intersection(values):
         return True
     return any(
         (url := yamlfile.text_of(values[key]) or "").startswith(("http://", "https://", "${")) and not URL_MARKERS.search(url)
-        for key in _API_URL_KEYS.intersection(values)
+        for key in API_URL_KEYS.intersection(values)
     )
 
 
@@ -284,6 +285,7 @@ class _Config:
         self.problems: list[tuple[Problem, yamlfile.Node]] = []
         self.seen: set[int] = set()
         self.is_workflow = workflow.matches(source.path)
+        self.depth = 0  # 1 inside a config embedded in a block scalar
 
     @property
     def script(self) -> ShellScan:
@@ -400,6 +402,8 @@ class _Config:
             if name in _SHELL_KEYS:
                 self.shell_scalar(value)
                 continue
+            if (name in _EMBEDDED_CONFIG_KEYS or name.endswith((".yaml", ".yml"))) and self.embedded_config(value):
+                continue
             if verified:
                 continue
             spec = None if loaded_elsewhere(name) else self.setting_spec(name, values, parent_key, beside_uri)
@@ -433,6 +437,34 @@ class _Config:
         if name == "dataset_name" and (parent_key == "dataset_kwargs" or self.dataset_config(values)):
             return None
         return REFERENCE_KEYS.get(name)
+
+    def embedded_config(self, node: yamlfile.Node) -> bool:
+        """A YAML config held in a literal block scalar (LocalAI's gallery `config_file: |`, a
+        ConfigMap's `config.yaml: |`), read as its consumer reads it: as YAML of its own, whose
+        findings are placed on the lines they sit on. False when it is not one."""
+        if getattr(node, "style", None) != "|" or self.depth > 1:
+            return False
+        text, _ = yamlfile.scalar_text(self.source, node)
+        first_line, _ = yamlfile.position(node)
+        block = self.source.lines[first_line : node.end_mark.line + (1 if node.end_mark.column else 0)]
+        indent = min((len(raw) - len(raw.lstrip(" ")) for raw in block if raw.strip()), default=0)  # as scalar_text dedents
+        try:
+            documents = yamlfile.compose_text_at(text, first_line)
+        except ScanError:
+            return False  # not YAML: a script or prose, read as text
+        if not any(yamlfile.is_mapping(document) for document in documents):
+            return False
+        lines = "\n" * first_line + text
+        inner = _Config(SourceFile.from_text(self.source.path, lines), self.judge, self.context)
+        inner.depth = self.depth + 1
+        for document in documents:
+            inner.document(document)
+        self.seen.add(id(node))
+        self.script.placed.extend(
+            dataclasses.replace(item, column=item.column + indent) if isinstance(item, Finding) and item.column else item
+            for item in inner.findings()
+        )
+        return True
 
     def shell_scalar(self, node: yamlfile.Node) -> None:
         scalar, locate = yamlfile.scalar_text(self.source, node)
@@ -477,6 +509,8 @@ class _Config:
             self.script.found.extend((problem, placer(self.source.path, locate)) for problem in problems)
 
 
+# Keys whose block scalar is a YAML config another program reads (LocalAI's gallery entries)
+_EMBEDDED_CONFIG_KEYS = frozenset({"config_file", "config_yaml", "values_yaml"})
 _COMMENT_LINE = re.compile(r"^[ \t]*#.*$", re.MULTILINE)
 _CHECKSUM_KEYS = frozenset({"sha256", "sha256sum", "checksum", "digest", "hash"})
 

@@ -34,6 +34,8 @@ from mlgate.hub.callees import Callees
 from mlgate.hub.commands import ShellScan
 from mlgate.hub.loaders import HUB_PACKAGES, PACKAGED_BUILDERS, Loader, loader_for
 from mlgate.hub.references import (
+    API_KEY_KEYS,
+    API_URL_KEYS,
     REFERENCE_KEYS,
     REVISION_KEYS,
     URL_MARKERS,
@@ -55,6 +57,7 @@ _SHELL_RUNNERS = frozenset(
     {"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"}
 )
 _STRING_START = re.compile("[rbuRBU]*('''|\"\"\"|'|\")")
+_API_SETTINGS = API_URL_KEYS | API_KEY_KEYS | {"provider", "model_provider"}
 _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda  # what has parameter defaults
 # Classes that hold a program's settings (dataclasses parsed by HfArgumentParser, pydantic settings).
 _SETTINGS_CLASS = re.compile(r"(?:Config|Configuration|Arguments|Args|Params|Parameters|Settings|Options)$")
@@ -543,8 +546,14 @@ class PythonScan(NameFlow):
         """Settings of a call that is not a loader (`positional`: its first argument) or of a dict."""
         runs_code = self.trusts(entries, at)
         named = False
+        # beside a provider, an API's address or key, the model is the one the API serves (NeMo Data
+        # Designer's `ModelConfig(provider=..., model=...)`, `dspy.LM(model=..., api_base=...)`);
+        # a tokenizer there is still loaded here
+        served = not _API_SETTINGS.isdisjoint(setting_key(key) for key in entries)
         for key, (value, _) in entries.items():
             spec = self.loaded(key, callee)
+            if served and "tokenizer" not in setting_key(key):
+                spec = None
             if spec is not None:
                 named |= self.setting(key, value, entries, unit, at, f"{key}= of {where}", spec, runs_code)
         if "trust_remote_code" not in entries:

@@ -138,7 +138,8 @@ _API_PROVIDERS = frozenset(
         "hosted_vllm",
     }
 )
-_OPENAI_API_MODEL = re.compile(r"(?:gpt-|o[134]\b|o[134]-|text-|chatgpt|dall-e|davinci|babbage|tts-|omni-)", re.IGNORECASE)
+# (`gpt-oss-20b` is OpenAI's open-weight model on the hub)
+_OPENAI_API_MODEL = re.compile(r"(?:gpt-(?!oss)|o[134]\b|o[134]-|text-|chatgpt|dall-e|davinci|babbage|tts-|omni-)", re.IGNORECASE)
 
 KINDS = ("model", "dataset", "space")
 # A reference pinned to a commit: nothing to report, but on an online run the hook asks the hub
@@ -204,6 +205,12 @@ def repo_id_of(text: str, bare: bool = False) -> str | None:
         # `bert-base-cased`, `glue`): `Qwen3-VL-4B-Instruct-trl-sft` is a folder a notebook wrote
         return None
     return text
+
+
+# A client's settings: the model it names is the one an API serves (`base_url:
+# https://integrate.api.nvidia.com/v1`, `api_key: ${api_key}`), loaded by that server, not here.
+API_URL_KEYS = frozenset({"base_url", "api_base", "api_url", "openai_api_base", "api_endpoint", "endpoint_url", "server_url"})
+API_KEY_KEYS = frozenset({"api_key", "api_key_env", "api_key_var", "api_key_name", "openai_api_key"})
 
 
 def is_api_model(repo_id: str, kind: str = "model") -> bool:
