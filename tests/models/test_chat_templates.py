@@ -12,7 +12,7 @@ from targen import tar_archive
 from zipgen import Entry, build
 
 from mlgate.findings import Severity
-from mlgate.models import jinja_templates
+from mlgate.models import jinja_templates, template_files
 
 SSTI = "{{ ().__class__.__base__.__subclasses__() }}"
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "chat_templates"
@@ -203,7 +203,7 @@ def test_strings_without_tags_are_never_parsed(scan_tree, parses):
 
 
 def test_parsing_per_file_is_bounded(scan_tree, parses, monkeypatch):
-    monkeypatch.setattr(jinja_templates, "MAX_TEMPLATES", 10)
+    monkeypatch.setattr(template_files, "MAX_TEMPLATES", 10)
     data = json.dumps([f"{{{{ x[{index}] }}}}" for index in range(25)] + [SSTI]).encode()
     scan = scan_tree({"many.json": data}, select="models")
     assert len(parses) == 10
@@ -215,9 +215,27 @@ def test_parsing_per_file_is_bounded(scan_tree, parses, monkeypatch):
 
 
 def test_characters_parsed_per_file_are_bounded(scan_tree, parses, monkeypatch):
-    monkeypatch.setattr(jinja_templates, "MAX_CHARACTERS", 100)
+    monkeypatch.setattr(template_files, "MAX_CHARACTERS", 100)
     template = "{{ x[0] }}" + " " * 60
     data = json.dumps({"a": template, "b": template, "c": SSTI}).encode()
     scan = scan_tree({"two.json": data}, select="models")
     assert parses == [template]
     assert hits(scan) == [("MOD004", "two.json", None, data.index(b"{{ x[0] }}", data.index(b'"b"')))]
+
+
+def test_jinja_is_imported_only_for_a_file_that_holds_a_template(tmp_path):
+    """Start-up: Jinja (20-40 ms to import) is loaded when a template is judged, not for every run."""
+    import subprocess
+    import sys
+
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "config.yaml").write_text("model: ./local\n")
+    (tmp_path / "plain" / "data.json").write_text('{"a": 1}\n')
+    (tmp_path / "chat").mkdir()
+    (tmp_path / "chat" / "tokenizer_config.json").write_text('{"chat_template": "{{ messages[0].__class__ }}"}\n')
+    probe = "import sys; from mlgate.cli import main\ntry: main(['check', '--select', 'models', sys.argv[1]])\nexcept SystemExit: pass\nprint('jinja2' in sys.modules)"
+    loaded = [
+        subprocess.run([sys.executable, "-c", probe, str(tmp_path / name)], capture_output=True, text=True, check=True).stdout.split()[-1]
+        for name in ("plain", "chat")
+    ]
+    assert loaded == ["False", "True"]

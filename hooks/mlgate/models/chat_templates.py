@@ -31,7 +31,7 @@ from typing import Any
 from mlgate.files import ScanError
 from mlgate.findings import Finding
 from mlgate.kubernetes import is_schema
-from mlgate.models.jinja_templates import FileTemplates
+from mlgate.models.template_files import FileTemplates
 from mlgate.models.where import Where
 from mlgate.yamlfile import compose_text, is_mapping, walk
 

@@ -19,7 +19,7 @@ import struct
 
 from mlgate.findings import Finding
 from mlgate.models.formats import Malformed, gguf_byte_order
-from mlgate.models.jinja_templates import FileTemplates
+from mlgate.models.template_files import FileTemplates
 from mlgate.models.where import Where
 
 _STRING, _ARRAY = 8, 9

@@ -34,7 +34,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
@@ -42,23 +42,17 @@ from jinja2 import Environment, TemplateSyntaxError, nodes
 from jinja2.ext import Extension, do, loopcontrols
 from jinja2.lexer import Lexer, TokenStream
 
-from mlgate.findings import Finding, Severity
+from mlgate.findings import Severity
 from mlgate.models import jinja_values as values
 from mlgate.models.jinja_values import DATA, NOTHING, OPAQUE, UNDEFINED, Budget, FrozenDict, Special, TooComplex, Value, of, text_of, union
-from mlgate.models.rules import CHAT_TEMPLATE, UNPARSEABLE
-from mlgate.models.where import Where
+from mlgate.models.template_files import TEMPLATE_WORK
 
 MAX_TEMPLATE = 256 << 10  # characters; the largest published chat templates are ~20k
-MAX_TEMPLATES = 4096  # templates parsed per file
-MAX_CHARACTERS = 1 << 20  # template characters parsed per file (Jinja parses ~0.5 MB a second)
-TEMPLATE_WORK = 400_000  # folding Budget units per template; real chat templates need a few thousand
-FILE_WORK = 1_000_000  # and per file
 _MAX_ROUNDS = 40
 # Rounds of the fixpoint in which one variable changed before it is taken as computed. Counted
 # per round, not per assignment: a macro called with seven constant arguments gains seven values
 # in one round and is still those seven; a string that grows in a loop changes every round.
 _WIDEN_AFTER = 3
-_SHOWN = 5
 
 INTERNAL_NAMES = frozenset(
     {
@@ -212,10 +206,6 @@ def parse(template: str) -> nodes.Template:
     return ENVIRONMENT.parse(template)
 
 
-def looks_templated(text: str) -> bool:
-    return "{{" in text or "{%" in text
-
-
 def judge(template: str, *, chat: bool, budget: Budget | None = None) -> Verdict | None:
     """What in `template` reaches Python internals, or None."""
     if len(template) > MAX_TEMPLATE:
@@ -270,57 +260,6 @@ def judge_name(name: str, *, chained: bool, called: bool, chat: bool) -> str | N
     return None
 
 
-def _shown(label: str) -> str:
-    return label if label.isascii() and label.isprintable() else ascii(label)
-
-
-class FileTemplates:
-    """The templates of one file, judged within the per-file limits (MAX_TEMPLATES,
-    MAX_CHARACTERS, FILE_WORK); strings past them are one MOD004 finding, never silently passed."""
-
-    def __init__(self, where: Where):
-        self.where = where
-        self.work = FILE_WORK
-        self.parsed = 0
-        self.characters = 0
-        self.skipped: list[int] = []
-        self.found: list[Finding] = []
-
-    def add(self, key: str, template: str, byte_offset: Callable[[int], int], *, chat: bool) -> None:
-        """`byte_offset` maps a character of the template to its byte in the scanned content.
-        A string outside a chat-template place is only judged when it has the tags and the
-        characters (`_ ( [ |`) any reach into internals needs."""
-        if not looks_templated(template) or not chat and not any(char in template for char in "_([|"):
-            return
-        if self.parsed >= MAX_TEMPLATES or self.characters + len(template) > MAX_CHARACTERS or self.work <= 0:
-            self.skipped.append(byte_offset(0))
-            return
-        self.parsed += 1
-        self.characters += len(template)
-        units = min(TEMPLATE_WORK, self.work)
-        verdict, spent = _judged(template, chat, units) if len(template) <= _REMEMBERED_TEMPLATE else _judge_within(template, chat, units)
-        self.work -= spent
-        if verdict is None:
-            return
-        names = ", ".join(list(dict.fromkeys(_shown(construct.label) for construct in verdict.constructs))[:_SHOWN])
-        severity = max(construct.severity for construct in verdict.constructs)
-        message = f"{key} {verdict.summary}: {names}"
-        self.found.append(
-            self.where.finding(
-                CHAT_TEMPLATE, message, byte_offset(verdict.constructs[0].offset), severity=severity, context=f"{key}|{names}"
-            )
-        )
-
-    def findings(self) -> list[Finding]:
-        if not self.skipped:
-            return self.found
-        message = (
-            f"{len(self.skipped)} more strings look like Jinja templates, past the {MAX_TEMPLATES} templates, "
-            f"{MAX_CHARACTERS >> 20} MiB or folding work judged per file: they cannot be checked"
-        )
-        return self.found + [self.where.finding(UNPARSEABLE, message, self.skipped[0])]
-
-
 def _judge_within(template: str, chat: bool, units: int) -> tuple[Verdict | None, int]:
     """`judge` within `units` of work, and the work it took."""
     budget = Budget(units)
@@ -332,6 +271,11 @@ def _judge_within(template: str, chat: bool, units: int) -> tuple[Verdict | None
 # template's verdict (immutable) is kept for the run, for 4096 texts at most.
 _REMEMBERED_TEMPLATE = 8 << 10  # characters: what the cache can hold stays a few tens of MB
 _judged = functools.lru_cache(maxsize=4096)(_judge_within)
+
+
+def judged_within(template: str, chat: bool, units: int) -> tuple[Verdict | None, int]:
+    """`judge` within `units` of work, and the work it took; a short template's verdict is remembered."""
+    return _judged(template, chat, units) if len(template) <= _REMEMBERED_TEMPLATE else _judge_within(template, chat, units)
 
 
 def _decoded(raw: str) -> str | None:
