@@ -146,9 +146,13 @@ def walk(commands: list[Command]) -> Iterator[Command]:
 
 
 def command_from_words(words: list[tuple[str, int]]) -> Command:
-    """A command from already-split words (text, offset), e.g. a Dockerfile exec form."""
-    built = [Word(text=text, raw=text, offset=offset) for text, offset in words]
+    """A command from already-split words (text, offset), e.g. a Dockerfile exec form, a Kubernetes
+    container's `args:` (where `$(VAR)` is the container's environment variable, filled in at start)."""
+    built = [Word(text=text, raw=text, offset=offset, dynamic=_EXPANSION.search(text) is not None) for text, offset in words]
     return _make_command(built, [], [])
+
+
+_EXPANSION = re.compile(r"\$[({A-Za-z_]")
 
 
 # --- wrappers: programs that run another program given as their arguments ---------------

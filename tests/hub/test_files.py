@@ -245,6 +245,29 @@ def test_trust_remote_code_beside_a_local_model_is_not_reported(hub_scan):
     assert hub_scan(files).hits == []
 
 
+def test_trust_remote_code_for_a_model_given_by_a_variable_says_where_its_pin_is(hub_scan):
+    # OME's serving runtimes: the model is what `$(MODEL_PATH)` holds, downloaded by another object
+    script = (
+        "python3 -m sglang.launch_server --model-path $MODEL_PATH --trust-remote-code\n"
+        "python3 -m sglang.launch_server --model-path acme/llm --trust-remote-code\n"
+    )
+    runtime = (
+        "apiVersion: ome.io/v1beta1\n"
+        "kind: ClusterServingRuntime\n"
+        "spec:\n"
+        "  containers:\n"
+        "    - name: ome-container\n"
+        "      command: [python3, -m, sglang.launch_server, --model-path, $(MODEL_PATH), --trust-remote-code]\n"
+    )
+    scan = hub_scan({"serve.sh": script, "runtime.yaml": runtime})
+    assert scan.hits == [("HUB002", "runtime.yaml", 6, 81), ("HUB002", "serve.sh", 1, 58), ("HUB002", "serve.sh", 2, 55)]
+    assert [message.split(", ", 1)[1].split(":")[0] for message in scan.messages("HUB002")] == [
+        "and its revision comes from elsewhere (a variable or a caller), so nothing here pins it",
+        "and its revision comes from elsewhere (a variable or a caller), so nothing here pins it",
+        "and the revision is not pinned",
+    ]
+
+
 def test_inline_python_lfs_clones_and_llama_cpp(hub_scan):
     script = (
         "python -c \"from sentence_transformers import SentenceTransformer; SentenceTransformer('all-MiniLM-L6-v2')\"\n"

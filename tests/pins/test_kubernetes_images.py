@@ -124,6 +124,35 @@ def test_a_scalar_image_is_joined_with_its_sibling_tag_or_digest_as_the_chart_jo
     assert "docker.io/seldonio/mlserver:1.5.0" in scan.messages("PIN010")[0] and "no tag" not in scan.messages("PIN010")[0]
 
 
+def test_a_scalar_image_with_a_sibling_repository_and_version_as_nvidias_charts_write_them(scan_tree):
+    """NVIDIA's gpu-operator: `{{ .repository }}/{{ .image }}:{{ .version | default .Chart.AppVersion }}`."""
+    values = (
+        "devicePlugin:\n"
+        "  repository: quay.io/acme\n"
+        "  image: k8s-device-plugin\n"
+        "  version: v0.20.0\n"  # line 4: quay.io/acme/k8s-device-plugin:v0.20.0
+        "validator:\n"
+        "  repository: quay.io/acme\n"
+        "  image: validator\n"  # line 7: the chart's appVersion
+        "vgpuManager:\n"
+        "  repository: ''\n"
+        "  image: vgpu-manager\n"  # the user's to fill in: nothing to judge
+        "  version: ''\n"
+        "pinned:\n"
+        "  repository: quay.io/acme\n"
+        "  image: toolkit\n"
+        f"  digest: {DIGEST}\n"
+    )
+    scan = scan_tree({"deployments/chart/values.yaml": values}, select="PIN010")
+    assert scan.hits == [("PIN010", "deployments/chart/values.yaml", 4, 12), ("PIN010", "deployments/chart/values.yaml", 7, 10)]
+    assert scan.messages("PIN010") == [
+        "image quay.io/acme/k8s-device-plugin:v0.20.0 is referenced by the tag 'v0.20.0', which its publisher "
+        "(or whoever takes over the repository) can move",
+        "image quay.io/acme/validator has no tag or digest in the values: the chart fills in a tag (its appVersion "
+        "in most charts), which can move",
+    ]
+
+
 def test_helm_templates_are_not_judged_where_the_image_is_a_template(scan_tree):
     template = (
         "apiVersion: apps/v1\n"

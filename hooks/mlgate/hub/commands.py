@@ -204,12 +204,14 @@ class ShellScan:
         revision_known = True
         trust: list[int] = []
         local_models = False
+        from_variable = False  # a model given by a variable (`--model-path $(MODEL_PATH)`): its pin is elsewhere
         index = 0 if argv[0].text.startswith("--") else 1  # a Dockerfile CMD may hold only the entrypoint's options
         served = _served_model(argv)
         if served is not None:
             word, where = served
             self.candidate(word, word.text, 0, "model", False, where, references)
             local_models = not word.dynamic and self.judge.is_local_path(word.text)
+            from_variable = word.dynamic
         while index < len(argv):
             word = argv[index]
             index += 1
@@ -240,7 +242,11 @@ class ShellScan:
                     value = value.split(":", 1)[0]  # llama.cpp's `ns/name:Q4_K_M` names a quantisation
                 self.candidate(value_word, value, start, kind, bare, name, references)
                 local_models = local_models or self.judge.is_local_path(value)
-        self.option_references(references, revision, revision_known, trust, local_models, place)
+            elif key in REFERENCE_KEYS and REFERENCE_KEYS[key][0] == "model":
+                from_variable = True
+        # with no model named, one given by a variable and no revision: its pin, if any, is where it is set
+        known = revision_known and not (from_variable and revision is None and not references)
+        self.option_references(references, revision, known, trust, local_models, place)
 
     def option_references(
         self, references: list[Reference], revision: str | None, revision_known: bool, trust: list[int], local_models: bool, place: Place

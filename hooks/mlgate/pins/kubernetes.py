@@ -45,7 +45,9 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 # Sibling keys of a scalar `image:` in Helm values that hold its version, and how a template joins them.
-_SIBLING_VERSION_KEYS = (("digest", "@"), ("imageDigest", "@"), ("tag", ":"), ("imageTag", ":"), ("image_tag", ":"))
+_SIBLING_VERSION_KEYS = (
+    ("digest", "@"), ("imageDigest", "@"), ("tag", ":"), ("imageTag", ":"), ("image_tag", ":"), ("version", ":")
+)  # fmt: skip
 
 
 def _release_folder(path: str) -> bool:
@@ -129,20 +131,31 @@ class _Images:
                 self.values_image(image)
 
     def values_scalar_image(self, owner: yamlfile.Node, image: yamlfile.Node) -> None:
-        """`image: repo` with its tag or digest in a sibling key (`tag: 1.5.0`, `imageTag:`), which
-        the chart's template joins to it (`{{ .image }}:{{ .tag }}`); else the image as written."""
+        """`image: repo` with its tag or digest in a sibling key (`tag: 1.5.0`, `imageTag:`,
+        `version:`), which the chart's template joins to it (`{{ .image }}:{{ .tag }}`), and its
+        registry in a sibling `repository:` (NVIDIA's charts: `{{ .repository }}/{{ .image }}:{{
+        .version | default .Chart.AppVersion }}`); else the image as written."""
         written = (yamlfile.text_of(image) or "").strip()
         last = written.rsplit("/", 1)[-1]
-        if written and ":" not in last and "@" not in written:
-            for key, joiner in _SIBLING_VERSION_KEYS:
-                node = yamlfile.get(owner, key)
-                version = (yamlfile.text_of(node) or "").strip() if node is not None else ""
-                if node is not None and version:
-                    reference = f"{written}{joiner}{version}"
-                    if not _placeholder(reference) and not any(mark in reference for mark in _TEMPLATE):
-                        self.report(node, self.judge.check(reference))
-                    return
-        self.image(image)
+        if not written or ":" in last or "@" in written:
+            self.image(image)
+            return
+        prefix = (yamlfile.text_of(yamlfile.get(owner, "repository")) or "").strip().rstrip("/")
+        name = f"{prefix}/{written}" if prefix and not any(mark in prefix for mark in _TEMPLATE) else written
+        for key, joiner in _SIBLING_VERSION_KEYS:
+            node = yamlfile.get(owner, key)
+            version = (yamlfile.text_of(node) or "").strip() if node is not None else ""
+            if node is not None and version:
+                reference = f"{name}{joiner}{version}"
+                if not _placeholder(reference) and not any(mark in reference for mark in _TEMPLATE):
+                    self.report(node, self.judge.check(reference))
+                return
+        if yamlfile.get(owner, "repository") is None:
+            self.image(image)
+        # composed by the chart, which fills in a tag; an empty `repository: ""` is the user's to fill in
+        elif prefix and self.judge.check(name) is not None:
+            why = "has no tag or digest in the values: the chart fills in a tag (its appVersion in most charts), which can move"
+            self.report(image, Problem(IMAGE_NO_DIGEST, f"image {name} {why}", 0))
 
     def values_image(self, image: yamlfile.Node) -> None:
         """`image: {registry, repository, tag, digest}`, as most charts write it."""
