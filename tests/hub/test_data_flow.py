@@ -794,3 +794,24 @@ def test_names_without_a_namespace_are_the_hubs_canonical_ones_only(hub_scan):
     scan = hub_scan({"src/app.py": source})
     assert scan.rule_lines == [("HUB001", "src/app.py", 3), ("HUB001", "src/app.py", 5)]
     assert scan.messages("HUB001")[0].startswith("hub model 'sentence-transformers/all-MiniLM-L6-v2'")
+
+
+def test_a_variable_a_loader_already_read_is_not_judged_again_as_a_setting(hub_scan):
+    # verl: the record a preprocessing script writes names the dataset it loaded
+    source = (
+        "import datasets\n"
+        "data_source = 'acme-ai/hellaswag'\n"
+        "dataset = datasets.load_dataset(data_source)\n"
+        "record = {'data_source': data_source, 'split': 'train'}\n"
+        "other = {'data_source': 'acme-ai/other'}\n"
+        "BASE = 'acme-ai/base'\n"
+        "tok = datasets.load_dataset(BASE)\n"
+        "def load(path=BASE):\n"  # a default read by another load: a load site of its own
+        "    return datasets.load_dataset(path)\n"
+    )
+    assert hub_scan({"prep.py": source}).hits == [
+        ("HUB001", "prep.py", 3, 33),
+        ("HUB001", "prep.py", 5, 25),
+        ("HUB001", "prep.py", 7, 29),
+        ("HUB001", "prep.py", 8, 15),
+    ]

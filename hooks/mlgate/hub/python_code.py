@@ -554,6 +554,8 @@ class PythonScan(NameFlow):
             spec = self.loaded(key, callee)
             if served and "tokenizer" not in setting_key(key):
                 spec = None
+            if spec is not None and self.restates_a_loaded_variable(key, value, at):
+                spec = None
             if spec is not None:
                 named |= self.setting(key, value, entries, unit, at, f"{key}= of {where}", spec, runs_code)
         if "trust_remote_code" not in entries:
@@ -566,6 +568,17 @@ class PythonScan(NameFlow):
         named = named or any(self.names_repository(value, at) for value in candidates)
         revision, known = self.revision(tuple(REVISION_KEYS), entries, True, at)
         self.trust(entries, unit, at, Reference("", 0, revision=revision, revision_known=known).pinned, named)
+
+    def restates_a_loaded_variable(self, key: str, value: ast.expr, at: tuple[int, int, int]) -> bool:
+        """`{"data_source": data_source}` after `load_dataset(data_source)` (verl's preprocessing
+        records): the key counts as loaded only because the variable of that name is, and the
+        variable's value was judged at that load."""
+        return (
+            isinstance(value, ast.Name)
+            and setting_key(value.id) == setting_key(key)
+            and id(self.source_node(value, at)) in self.consumed
+            and self.source_node(value, at) is not value
+        )
 
     def settings_dict(self, node: ast.Dict, unit: Unit) -> None:
         if id(node) in self.consumed:
