@@ -100,9 +100,10 @@ class Command:
     pipe_to: Command | None = field(default=None, repr=False)
     piped_from: Command | None = field(default=None, repr=False)
 
-    @property
+    @functools.cached_property
     def program(self) -> str:
-        """Base name of the program (`/usr/bin/pip3` -> `pip3`), '' when there is none."""
+        """Base name of the program (`/usr/bin/pip3` -> `pip3`), '' when there is none (asked by
+        every hook of every command: worked out once; commands are never changed once made)."""
         if not self.argv:
             return ""
         return self.argv[0].text.rstrip("/").rsplit("/", 1)[-1]

@@ -23,6 +23,7 @@ from mlgate import shell
 from mlgate.findings import Finding
 from mlgate.hub.references import (
     REFERENCE_KEYS,
+    URL_MARKERS,
     Judge,
     Reference,
     is_api_model,
@@ -43,11 +44,14 @@ _CLI_REVISIONS = frozenset({"--revision", "--model-revision", "--model_revision"
 _CLI_TRUST = frozenset({"--trust-remote-code", "--trust_remote_code"})
 # Serving CLIs that take the model as their first operand: (program, subcommand words).
 _MODEL_OPERAND = (("vllm", ("serve",)), ("lmdeploy", ("serve", "api_server")), ("lmdeploy", ("chat",)))
+_SERVING_PROGRAMS = frozenset(name for name, _ in _MODEL_OPERAND)
 
 
 def _served_model(argv: list[shell.Word]) -> tuple[shell.Word, str] | None:
     """The model operand of `vllm serve MODEL`, `lmdeploy serve api_server MODEL`, `lmdeploy chat MODEL`."""
     program = argv[0].text.rsplit("/", 1)[-1]
+    if program not in _SERVING_PROGRAMS:
+        return None
     for name, subcommand in _MODEL_OPERAND:
         count = len(subcommand)
         if program == name and len(argv) > count + 1 and tuple(word.text for word in argv[1 : count + 1]) == subcommand:
@@ -128,8 +132,9 @@ class ShellScan:
         if program == "git":
             self.git(argv, place)
             return
-        for word in argv:
-            self.report(_in_word(self.judge.urls(word.text), word), place)
+        if URL_MARKERS.search("\n".join(word.text for word in argv)):  # one search for the command, not one per word
+            for word in argv:
+                self.report(_in_word(self.judge.urls(word.text), word), place)
         if program in ("curl", "wget"):
             for word in argv[1:]:
                 if "://" in word.text and is_weight_url(word.text):
@@ -207,6 +212,8 @@ class ShellScan:
         from_variable = False  # a model given by a variable (`--model-path $(MODEL_PATH)`): its pin is elsewhere
         index = 0 if argv[0].text.startswith("--") else 1  # a Dockerfile CMD may hold only the entrypoint's options
         served = _served_model(argv)
+        if served is None and not any(word.text.startswith("-") for word in argv[index:]):
+            return  # no option and no served model: nothing named, nothing trusted
         if served is not None:
             word, where = served
             self.candidate(word, word.text, 0, "model", False, where, references)
