@@ -11,7 +11,9 @@ the lines that keep something:
   left empty: spaces there would set the indentation of a block scalar it sits in;
 - an action inside a line (`port: {{ .Values.port }}`, `resources: {{ toYaml .x | nindent 8 }}`)
   becomes `x`s on its first line; a comment, or an action that writes nothing (`if`, `else`, `end`,
-  `range`, `with`, `$x := ...`, Jinja's statements), inside a line becomes spaces.
+  `range`, `with`, `$x := ...`, Jinja's statements), inside a line becomes spaces;
+- a sequence item that an action wholly writes (`- {{ toYaml . | nindent 4 | trim }}`) followed by
+  more keys of the same item becomes a key (`- xxx: x`): the action writes the item's first keys.
 
 When the whole file still does not parse, each `---` document is read on its own, as written
 and then blanked: documents that parse are scanned, the others are named in one error.
@@ -69,8 +71,34 @@ def untemplated(text: str) -> str:
     # A line that only held actions is left empty, not as spaces: in a block scalar, a blank line
     # with more spaces than the content would set the scalar's indentation (libyaml, go-yaml).
     original = text.split("\n")
-    lines = blanked.split("\n")
-    return "\n".join("" if not line.strip() and before.strip() else line for line, before in zip(lines, original, strict=True))
+    lines = ["" if not line.strip() and before.strip() else line for line, before in zip(blanked.split("\n"), original, strict=True)]
+    return "\n".join(_items_opened_by_a_value(lines))
+
+
+# `- xxxx` (a sequence item whose whole content an action wrote) and the line after it
+_ITEM_OF_A_VALUE = re.compile(r"( *)- (x{4,}) *$")
+_KEY_LINE = re.compile(r"( *)[\w.\-\"']+ *:(?: |$)")
+
+
+def _items_opened_by_a_value(lines: list[str]) -> list[str]:
+    """`- {{ toYaml . | nindent 4 | trim }}` followed by more keys of the same item (`  sectionName:
+    http`): the action writes the item's first keys, so its `x`s become a key (`xxx: x`), which
+    keeps the item one mapping; anything else is left as it is. Only lines YAML would refuse change."""
+    following = ""  # the next line that is not blank, found walking up from the end: linear
+    next_text: list[str] = [""] * len(lines)
+    for number in range(len(lines) - 1, -1, -1):
+        next_text[number] = following
+        if lines[number].strip():
+            following = lines[number]
+    for number, line in enumerate(lines):
+        item = _ITEM_OF_A_VALUE.match(line)
+        if item is None:
+            continue
+        key = _KEY_LINE.match(next_text[number])
+        if key is not None and len(key.group(1)) == len(item.group(1)) + 2:
+            width = len(item.group(2))
+            lines[number] = f"{item.group(1)}- {'x' * (width - 3)}: x" + line[item.end(2) :]
+    return lines
 
 
 _NOT_NEWLINE = re.compile(r"[^\n]")

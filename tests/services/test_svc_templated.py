@@ -94,6 +94,25 @@ def test_jinja_and_unclosed_tags_stay_linear_and_positioned():
         "    host: " + "x" * len("{{ .Values.host }}"),
     ]
     assert yamlfile.compose_text(templated.untemplated(helm))
+    # an action that writes an item's first keys (open-webui's route): the item stays one mapping
+    route = (
+        "parentRefs:\n"
+        "{{- range . }}\n"
+        '- {{ toYaml (omit . "sectionName") | nindent 4 | trim }}\n'
+        "  sectionName: http\n"
+        "{{- end }}\n"
+        "hostnames: []\n"
+    )
+    route_blanked = templated.untemplated(route)
+    assert route_blanked.split("\n")[2] == "- " + "x" * (len('{{ toYaml (omit . "sectionName") | nindent 4 | trim }}') - 3) + ": x"
+    (document,) = yamlfile.compose_text(route_blanked)
+    assert [key for key, _, _ in yamlfile.items(yamlfile.elements(yamlfile.get(document, "parentRefs"))[0])][1:] == ["sectionName"]
+    # hostile: a million lines of such items and blank lines are walked once (a pass that looked
+    # ahead from each item to its next line would take minutes here)
+    items = "a:\n" + ("- {{ toYaml . }}\n" + "\n" * 50) * 20_000
+    assert templated.untemplated(items).count("- xxxxxxxxxxxxxx\n") == 20_000
+    # an item that is a value of its own is left as it is
+    assert templated.untemplated("args:\n- {{ .Values.arg }}\n- --port\n").split("\n")[1] == "- " + "x" * len("{{ .Values.arg }}")
     assert blanked.endswith("c: '{{ unclosed\n")
     hostile = "{{ " * 200_000 + "{% " * 200_000
     assert templated.untemplated(hostile) == hostile  # no closer anywhere: one pass, nothing blanked
