@@ -235,6 +235,29 @@ def test_python_3_12_type_parameters_are_read_on_every_interpreter(scan_tree):
     assert [error[0] for error in scan.errors] == ["broken.py"]  # a real syntax error stays one
 
 
+PEP_701 = (
+    "import torch\n"
+    "from transformers import AutoModel\n"
+    "lines = ['a', 'b']\n"
+    "doc = f\"```{{toctree}}\\n{'\\n'.join(lines)}\\n```\"\n"  # a backslash inside the braces: 3.12 only
+    "model = AutoModel.from_pretrained('acme-labs/llm')\n"
+    "state = torch.load(path)\n"
+)
+
+
+def test_python_3_12_f_strings_are_read_on_every_interpreter(scan_tree):
+    """llama-stack's `f"{'\\n'.join(toctree)}"` (PEP 701): the file is read, the f-string as a plain string."""
+    scan = scan_tree({"gen.py": PEP_701, "broken.py": "x = f'{a}'\nimport torch\ntorch.load(p)\ndef (:\n"})
+    assert sorted(hit[:3] for hit in scan.hits) == [("HUB001", "gen.py", 5), ("MOD017", "gen.py", 6)]
+    assert [error[0] for error in scan.errors] == ["broken.py"]
+
+
+def test_f_string_rewrite_keeps_lines_and_columns():
+    text = 'a = f"{x!r}"\nb = rf"\\d{y}"\nc = "plain"\nd = Fr"""\n{z}\n"""\n'
+    assert python_newer_syntax.without_fstring_expressions(text) == 'a =  "{x!r}"\nb =  r"\\d{y}"\nc = "plain"\nd =  r"""\n{z}\n"""\n'
+    assert python_newer_syntax.without_fstring_expressions('x = "no f-string"\n') is None
+
+
 def test_type_parameter_rewrite_keeps_lines_columns_and_byte_offsets():
     text = 'type Alias = int\ndef f[T](a="\xe9"): return g()\nclass C[\n  T,\r\n]: pass\n'
     rewritten = python_newer_syntax.without_type_parameters(text)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from mlgate.files import InvalidText, SourceFile
-from mlgate.python_newer_syntax import without_type_parameters
+from mlgate.python_newer_syntax import without_fstring_expressions, without_type_parameters
 
 
 def parse(source: str | bytes, filename: str = "<unknown>") -> ast.Module:
@@ -43,26 +43,27 @@ def parse(source: str | bytes, filename: str = "<unknown>") -> ast.Module:
             except SyntaxError:
                 if sys.version_info >= (3, 12):
                     raise
-                rewritten = _older_grammar(source)
-                if rewritten is None:
-                    raise
-                try:
-                    return ast.parse(rewritten, filename=filename)
-                except SyntaxError:
-                    pass
-                raise  # the file's own error, not the rewrite's
+                for rewrite in (without_type_parameters, without_fstring_expressions):
+                    rewritten = _older_grammar(source, rewrite)
+                    if rewritten is None:
+                        continue
+                    try:
+                        return ast.parse(rewritten, filename=filename)
+                    except SyntaxError:
+                        source = rewritten  # the next rewrite works on this one (both kinds of syntax in a file)
+                raise  # the file's own error, not a rewrite's
     finally:
         if collecting:
             gc.enable()
 
 
-def _older_grammar(source: str | bytes) -> str | bytes | None:
-    """The source with Python 3.12's type-parameter syntax rewritten for this interpreter's grammar
+def _older_grammar(source: str | bytes, rewrite: Callable[[str], str | None]) -> str | bytes | None:
+    """The source with Python 3.12's syntax rewritten for this interpreter's grammar
     (python_newer_syntax). Bytes are read as Latin-1, one character a byte, so that the byte
     offsets the caller reports stay those of the file (only ASCII syntax is rewritten)."""
     if isinstance(source, str):
-        return without_type_parameters(source)
-    rewritten = without_type_parameters(source.decode("latin-1"))
+        return rewrite(source)
+    rewritten = rewrite(source.decode("latin-1"))
     return None if rewritten is None else rewritten.encode("latin-1")
 
 

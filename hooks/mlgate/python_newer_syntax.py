@@ -13,6 +13,12 @@ it into what the older grammar accepts, on the same lines:
 Only the syntax is changed, found by the interpreter's own tokenizer (3.10's reads these tokens),
 so strings and comments are never touched. Brackets spanning lines keep their line breaks as
 backslash continuations, so every other line keeps its number and columns.
+
+Python 3.12 also lets an f-string's expressions hold what older grammars refuse there (PEP 701: a
+backslash, `f"{'\\n'.join(lines)}"`, comments, any nesting). When a file still does not parse,
+`without_fstring_expressions` reads each f-string as the plain string of the same characters (its
+`f` prefix becomes a space): the expressions inside are not read, everything else is, on the same
+lines and columns. A same-quote nesting (`f"{d["k"]}"`) that the older tokenizer splits still fails.
 """
 
 from __future__ import annotations
@@ -26,13 +32,11 @@ _STATEMENT_START = {tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DED
 def without_type_parameters(text: str) -> str | None:
     """`text` with PEP 695 syntax rewritten for an older grammar; None when it has none (or
     cannot be tokenized, or its brackets cannot be blanked on the same lines)."""
-    try:
-        tokens = [token for token in tokenize.generate_tokens(io.StringIO(text).readline) if token.type != tokenize.COMMENT]
-    except (tokenize.TokenError, SyntaxError, ValueError):
+    read = _tokens(text)
+    if read is None:
         return None
-    line_starts = [0, 0]  # tokenize's rows are 1-based
-    for line in io.StringIO(text):
-        line_starts.append(line_starts[-1] + len(line))
+    tokens = [token for token in read[0] if token.type != tokenize.COMMENT]
+    line_starts = read[1]
     chars = list(text)
     changed = False
     previous_type = tokenize.NEWLINE
@@ -77,3 +81,38 @@ def _blank_brackets(chars: list[str], tokens: list[tokenize.TokenInfo], opening:
         elif chars[position] != "\r":
             chars[position] = " "
     return True
+
+
+def without_fstring_expressions(text: str) -> str | None:
+    """`text` with every f-string read as a plain string (`f"..."` -> ` "..."`, `rf"..."` -> ` r"..."`);
+    None when it has none or cannot be tokenized."""
+    read = _tokens(text)
+    if read is None:
+        return None
+    tokens, line_starts = read
+    chars = list(text)
+    changed = False
+    for token in tokens:
+        if token.type != tokenize.STRING:
+            continue
+        prefix = token.string[: len(token.string) - len(token.string.lstrip("bBrRuUfF"))]
+        if "f" not in prefix.lower():
+            continue
+        begin = line_starts[token.start[0]] + token.start[1]
+        kept = prefix.replace("f", "").replace("F", "")
+        chars[begin : begin + len(prefix)] = list(kept.rjust(len(prefix)))
+        changed = True
+    return "".join(chars) if changed else None
+
+
+def _tokens(text: str) -> tuple[list[tokenize.TokenInfo], list[int]] | None:
+    """The interpreter's tokens of `text`, and where each line starts (tokenize's rows are 1-based);
+    None when it cannot be tokenized."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+    line_starts = [0, 0]
+    for line in io.StringIO(text):
+        line_starts.append(line_starts[-1] + len(line))
+    return tokens, line_starts

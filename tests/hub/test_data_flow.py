@@ -284,9 +284,19 @@ RUN_RECORD = """{
 EVAL_RECORD = "results:\n  arc: {acc: 0.5}\nconfig:\n  model_name_or_path: acme-ai/evaluated\ndate: 1717000000.0\n"
 
 
+BENCHMARK_RECORDS = (
+    '[{"backend": "transformers", "base_model": "acme-ai/chat-7b", "date": "08/18/2023 10:46:19",\n'
+    '  "git_sha": "55d3b55b", "hostname": "rig", "generate_time": 14.5}]\n'
+)
+
+
 def test_a_finished_runs_record_is_not_configuration(hub_scan):
-    """peft's method_comparison results, lm-eval's results files: what a run loaded, written after."""
-    assert hub_scan({"bench/results/lora.json": RUN_RECORD, "out/eval.yaml": EVAL_RECORD}).hits == []
+    """peft's method_comparison results, lm-eval's results files, h2ogpt's benchmark records (where
+    and when each ran): what a run loaded, written after."""
+    files = {"bench/results/lora.json": RUN_RECORD, "out/eval.yaml": EVAL_RECORD, "benchmarks/gpu.json": BENCHMARK_RECORDS}
+    assert hub_scan(files).hits == []
+    # a host without a time stamp is a setting of a config
+    assert hub_scan({"serve.json": '{"hostname": "0.0.0.0", "base_model": "acme-ai/chat-7b"}\n'}).hits == [("HUB001", "serve.json", 1, 40)]
 
 
 def test_a_config_with_metrics_but_no_run_stamp_is_scanned(hub_scan):

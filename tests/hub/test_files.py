@@ -379,3 +379,18 @@ def test_a_yaml_config_embedded_in_a_block_scalar_is_read_as_yaml(hub_scan):
         ("HUB002", "gallery/qwen-image.yaml", 7, 5),
         ("HUB001", "k8s/job-config.yaml", 5, 25),
     ]
+
+
+def test_a_registry_entry_served_by_a_remote_provider_names_the_apis_model(hub_scan):
+    """llama-stack's run.yaml: `provider_id: nvidia` (a hosted API) serves the model it names; an
+    inline provider (`sentence-transformers`, `huggingface`) loads it here, from the hub."""
+    run = (
+        "models:\n"
+        "- model_id: meta/llama-3.1-70b-instruct\n"
+        "  provider_id: nvidia\n"
+        "- model_id: acme-ai/llama-70b\n"
+        "  provider_id: remote::groq\n"
+        "- model_id: acme-ai/embedder\n"
+        "  provider_id: sentence-transformers\n"
+    )
+    assert hub_scan({"distributions/run.yaml": run}).hits == [("HUB001", "distributions/run.yaml", 6, 13)]

@@ -33,6 +33,7 @@ from mlgate.hub.references import (
     Judge,
     Reference,
     is_api_model,
+    is_api_provider,
     is_recorded_data,
     is_truthy,
     repo_id_of,
@@ -143,7 +144,7 @@ _HUB_CLASS = re.compile(r"hugging_?face|transformers|diffusers", re.IGNORECASE)
 # A client's settings: the model it names is the one an API serves (`base_url:
 # https://integrate.api.nvidia.com/v1`, `api_key: ${api_key}`), loaded by that server, not here.
 def _calls_an_api(values: dict[str, yamlfile.Node]) -> bool:
-    if API_KEY_KEYS.intersection(values):
+    if API_KEY_KEYS.intersection(values) or is_api_provider(yamlfile.text_of(values.get("provider_id")) or ""):
         return True
     return any(
         (url := yamlfile.text_of(values[key]) or "").startswith(("http://", "https://", "${")) and not URL_MARKERS.search(url)
@@ -204,6 +205,8 @@ _RECORDING_KEYS = frozenset({"response", "responses"})
 # outcome under one of these keys beside when or how long it ran. The model named in it was
 # already loaded; nothing reads the record to load it again.
 _RUN_RECORD_KEYS = frozenset({"run_info", "train_info", "results", "metrics", "eval_results", "evaluation_results"})
+# ... or where it ran (h2ogpt's benchmark records: `git_sha`, `hostname` beside `date` and the times)
+_RUN_ORIGIN_KEYS = frozenset({"git_sha", "git_commit", "hostname", "host_name"})
 _RUN_RECORD_STAMPS = frozenset(
     {"created_at", "date", "timestamp", "total_time", "start_time", "end_time", "git_hash", "total_evaluation_time_seconds"}
 )
@@ -261,7 +264,7 @@ def _is_recording(root: yamlfile.Node) -> bool:
     keys = {key for key, _, _ in yamlfile.items(root)}
     if keys & {"interactions", "http_interactions"} or ("request" in keys and keys & _RECORDING_KEYS):
         return True
-    if keys & _RUN_RECORD_KEYS and _stamped(root):
+    if (keys & _RUN_RECORD_KEYS or keys & _RUN_ORIGIN_KEYS) and _stamped(root):
         return True
     # an API's answer kept as is: `{"object": "chat.completion", "model": ..., "choices": [...]}`
     if {"object", "model"} <= keys and bool(keys & {"choices", "data", "usage"}):
