@@ -82,6 +82,28 @@ def test_a_helm_template_is_scanned_without_errors(scan_tree):
     assert [(code, line) for code, _, line, _ in scan.hits] == [("SVC001", 29)]  # hostNetwork: true, at its line
 
 
+def test_a_templated_name_is_shown_as_the_template_writes_it(scan_tree):
+    service = (
+        "{{- if not .Values.noService }}\n"
+        "apiVersion: v1\n"
+        "kind: Service\n"
+        "metadata:\n"
+        "  name: {{ $.Release.Name }}\n"
+        "spec:\n"
+        "  type: LoadBalancer\n"
+        "  ports:\n"
+        "  - name: http\n"
+        "    port: 8000\n"
+        "  selector:\n"
+        "    app: triton\n"
+        "{{- end }}\n"
+    )
+    pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\n  labels: {app: triton}\nspec:\n  containers:\n  - name: s\n    image: nvcr.io/nvidia/tritonserver:24.01-py3\n    ports: [{containerPort: 8000}]\n"
+    scan = scan_tree({"chart/templates/service.yaml": service, "chart/templates/pod.yaml": pod}, select="SVC001")
+    assert [(code, path, line) for code, path, line, _ in scan.hits] == [("SVC001", "chart/templates/service.yaml", 10)]
+    assert "(Service {{ $.Release.Name }} of type LoadBalancer)" in scan.messages("SVC001")[0]
+
+
 def test_jinja_and_unclosed_tags_stay_linear_and_positioned():
     text = "a: {% raw %}1{% endraw %}\n{# note\n over lines #}\nb: 2\nc: '{{ unclosed\n"
     blanked = templated.untemplated(text)

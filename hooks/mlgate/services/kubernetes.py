@@ -217,8 +217,9 @@ def _target_port(container: _Container, target: str) -> int | None:
 
 
 class _Manifest:
-    def __init__(self, source: SourceFile, context: ScanContext):
-        self.source = source
+    def __init__(self, source: SourceFile, context: ScanContext, written: SourceFile | None = None):
+        self.source = source  # as read: a Helm template's actions blanked (`templated`)
+        self.written = written or source  # as the file holds it
         self.context = context
         self.pods: list[_Pod] = []
         self.services: dict[str, tuple[yamlfile.Node, yamlfile.Node | None]] = {}  # name -> (document, spec)
@@ -408,8 +409,20 @@ class _Manifest:
             kind = "ClusterIP"  # an address in the private network only (its external IPs still count)
         if kind not in EXPOSING_TYPES and not external:
             return
-        how = f"from outside the cluster (Service {name} of type {kind})" if kind in EXPOSING_TYPES else f"on external IPs (Service {name})"
+        shown = self.as_written(yamlfile.get(yamlfile.get(document, "metadata"), "name"), name)
+        how = (
+            f"from outside the cluster (Service {shown} of type {kind})" if kind in EXPOSING_TYPES else f"on external IPs (Service {shown})"
+        )
         self.backend(name, _labels(yamlfile.get(spec, "selector")), self.service_ports(spec), how)
+
+    def as_written(self, node: yamlfile.Node | None, text: str) -> str:
+        """A scalar as the file writes it: a Helm template's `{{ include "chart.fullname" . }}`, not
+        the `x`s it was read as once blanked (`templated`)."""
+        if node is None or len(text) < 4 or text.strip("x"):
+            return text
+        line, column = node.start_mark.line, node.start_mark.column
+        written = self.written.lines[line][column : column + len(text)] if line < len(self.written.lines) else ""
+        return written.strip() or text
 
     def service_ports(self, spec: yamlfile.Node | None, only: str | None = None) -> list[tuple[str, yamlfile.Node]]:
         found = []
@@ -487,7 +500,7 @@ def _folder(source: SourceFile, context: ScanContext) -> _Folder:
         parsed, documents, _ = kubernetes.load(source)
     except ScanError:
         return _Folder([], {})  # that file's own errors are reported when it is scanned
-    manifest = _Manifest(parsed, context)
+    manifest = _Manifest(parsed, context, written=source)
     by_kind = manifest.read_pods([document for document in documents if yamlfile.get(document, "kind") is not None])
     services = {}
     for document in by_kind.get("Service", []):
@@ -617,7 +630,7 @@ def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
     if not values_file and not _may_be_manifest(source.text):
         return
     parsed, documents, error = kubernetes.load(source)
-    manifest = _Manifest(parsed, context)
+    manifest = _Manifest(parsed, context, written=source)
     manifests = []
     for document in documents:
         kind = yamlfile.text_of(yamlfile.get(document, "kind"))
