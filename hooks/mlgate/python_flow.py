@@ -173,6 +173,11 @@ class NameFlow:
                 return None
         return _latest(module_keys, module, 0, len(module_keys), at)
 
+    def parameter_of(self, name: str, at: Key) -> Scope | None:
+        """The innermost function around `at` that has `name` as a parameter, or None: where `binding`
+        finds no assignment, the name's value there is that function's caller's."""
+        return next((scope for scope in self.enclosing(at) if name in scope.parameters), None)
+
     def _ordered_bindings(self, name: str) -> tuple[list[Key], list[Binding], list[Key], list[Binding]]:
         found = self._ordered.get(name)
         if found is None:

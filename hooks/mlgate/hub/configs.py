@@ -141,9 +141,9 @@ def _is_card(keys: Iterable[str]) -> bool:
 _HUB_CLASS = re.compile(r"hugging_?face|transformers|diffusers", re.IGNORECASE)
 
 
-# A client's settings: the model it names is the one an API serves (`base_url:
-# https://integrate.api.nvidia.com/v1`, `api_key: ${api_key}`), loaded by that server, not here.
 def _calls_an_api(values: dict[str, yamlfile.Node]) -> bool:
+    """Whether an entry's settings are a client's (an API's address or key, a hosted provider's
+    `provider_id:`): the model it names is the one that API serves."""
     if API_KEY_KEYS.intersection(values) or is_api_provider(yamlfile.text_of(values.get("provider_id")) or ""):
         return True
     return any(

@@ -225,7 +225,7 @@ class PythonScan(NameFlow):
             return {node.attr}
         if isinstance(node, ast.Name):
             binding = self.binding(node.id, at)
-            scope = None if binding is not None else next((s for s in self.enclosing(at) if node.id in s.parameters), None)
+            scope = self.parameter_of(node.id, at) if binding is None else None
             if scope is not None and parameters is not None:
                 self.parameter_flows.setdefault(setting_key(node.id), set()).add((at[0], scope.start))
                 parameters.add(node.id)
@@ -573,12 +573,10 @@ class PythonScan(NameFlow):
         """`{"data_source": data_source}` after `load_dataset(data_source)` (verl's preprocessing
         records): the key counts as loaded only because the variable of that name is, and the
         variable's value was judged at that load."""
-        return (
-            isinstance(value, ast.Name)
-            and setting_key(value.id) == setting_key(key)
-            and id(self.source_node(value, at)) in self.consumed
-            and self.source_node(value, at) is not value
-        )
+        if not isinstance(value, ast.Name) or setting_key(value.id) != setting_key(key):
+            return False
+        source = self.source_node(value, at)
+        return source is not value and id(source) in self.consumed
 
     def settings_dict(self, node: ast.Dict, unit: Unit) -> None:
         if id(node) in self.consumed:

@@ -213,15 +213,16 @@ API_URL_KEYS = frozenset({"base_url", "api_base", "api_url", "openai_api_base", 
 API_KEY_KEYS = frozenset({"api_key", "api_key_env", "api_key_var", "api_key_name", "openai_api_key"})
 
 
+# Hosted providers as model registries name them besides LiteLLM's names (llama-stack's remote
+# providers). Not in _API_PROVIDERS: as a namespace, `nvidia/...` or `openai/whisper-*` is the hub's.
+_REGISTRY_PROVIDERS = frozenset({"nvidia", "openai", "together", "fireworks", "vertexai", "databricks", "runpod", "passthrough"})
+
+
 def is_api_provider(name: str) -> bool:
     """A hosted API's provider name (`nvidia`, `remote::watsonx`, `together_ai`), as model registries
     write it beside the model it serves (llama-stack's `provider_id:`)."""
     key = name.strip().lower().removeprefix("remote::").replace("-", "_")
-    return key in _API_PROVIDERS or key in _MORE_API_PROVIDERS
-
-
-# provider names of model registries besides LiteLLM's (llama-stack's remote providers)
-_MORE_API_PROVIDERS = frozenset({"nvidia", "openai", "together", "fireworks", "vertexai", "databricks", "runpod", "passthrough"})
+    return key in _API_PROVIDERS or key in _REGISTRY_PROVIDERS
 
 
 def is_api_model(repo_id: str, kind: str = "model") -> bool:

@@ -140,7 +140,8 @@ class _Images:
         if not written or ":" in last or "@" in written:
             self.image(image)
             return
-        prefix = (yamlfile.text_of(yamlfile.get(owner, "repository")) or "").strip().rstrip("/")
+        repository = yamlfile.get(owner, "repository")
+        prefix = (yamlfile.text_of(repository) or "").strip().rstrip("/")
         name = f"{prefix}/{written}" if prefix and not any(mark in prefix for mark in _TEMPLATE) else written
         for key, joiner in _SIBLING_VERSION_KEYS:
             node = yamlfile.get(owner, key)
@@ -150,7 +151,7 @@ class _Images:
                 if not _placeholder(reference) and not any(mark in reference for mark in _TEMPLATE):
                     self.report(node, self.judge.check(reference))
                 return
-        if yamlfile.get(owner, "repository") is None:
+        if repository is None:
             self.image(image)
         # composed by the chart, which fills in a tag; an empty `repository: ""` is the user's to fill in
         elif prefix and self.judge.check(name) is not None:

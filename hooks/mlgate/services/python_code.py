@@ -4,9 +4,10 @@
 - `.launch(server_name=..., share=True, auth=...)` in a module that imports gradio;
 - `uvicorn.run(app, host=...)` in a module that imports a model server we know (vllm, mlflow), or
   Flask's `app.run(host=...)` / `uvicorn.run` in any module that loads a model (imports
-  transformers, vllm, ..., or torch and calls `torch.load`, `.eval()`, ...) and has no authentication (a FastAPI security dependency, an API-key header
-  check, an auth middleware or `before_request` hook): a model-serving web app (not in a test
-  folder, where it is a test's fake or fixture server);
+  transformers, vllm, ..., or torch and calls `torch.load`, `.eval()`, ...) and has no
+  authentication (a FastAPI security dependency, an API-key header check, an auth middleware or
+  `before_request` hook): a model-serving web app (not in a test folder, where it is a test's fake
+  or fixture server);
 - Flask's `app.run(debug=True)` beyond loopback: the Werkzeug debugger, a remote Python console
   (SVC002 at `debug=True`, whether the module serves a model or not);
 - FastAPI/Starlette/Flask CORS answering every origin with credentials in such a module (SVC004 at
@@ -103,6 +104,12 @@ _MINIO_SECRETS = {
 }
 
 
+def _called(call: ast.Call) -> str:
+    """The name a call calls: `run` of `uvicorn.run(...)`, `FastAPI` of `FastAPI()`; '' for others."""
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
 def matches(path: str) -> bool:
     return path.endswith(".py") and not _JUPYTER_CONFIG.fullmatch(path.rsplit("/", 1)[-1])
 
@@ -155,7 +162,7 @@ class _Module:
 
     def call(self, call: ast.Call) -> None:
         func = call.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        name = _called(call)
         owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
         if name == "init" and owner == "ray":
             self.launch("ray", call, _RAY_INIT)
@@ -187,18 +194,17 @@ class _Module:
             return False
         if imported - _FRAMEWORKS:
             return True
-        return any(
-            (node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")) in _MODEL_CALLS  # type: ignore[attr-defined]
-            for node in self.parsed.of_type(ast.Call)
-        )
+        return not self.called_names.isdisjoint(_MODEL_CALLS)
+
+    @functools.cached_property
+    def called_names(self) -> frozenset[str]:
+        """The names the module's calls call (`FastAPI` of `FastAPI()`, `load` of `torch.load(...)`)."""
+        return frozenset(_called(node) for node in self.parsed.of_type(ast.Call))  # type: ignore[arg-type]
 
     @functools.cached_property
     def builds_app(self) -> bool:
         """Whether the module makes its own app (`FastAPI()`): uvicorn then runs it, not the server it imports."""
-        return any(
-            (node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")) in _APP_CLASSES  # type: ignore[attr-defined]
-            for node in self.parsed.of_type(ast.Call)
-        )
+        return not self.called_names.isdisjoint(_APP_CLASSES)
 
     @functools.cached_property
     def authentication(self) -> Setting | None:
