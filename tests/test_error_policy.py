@@ -9,7 +9,7 @@ import json
 import pytest
 from tests.conftest import write_tree
 
-from mlgate import engine
+from mlgate import file_scans
 from mlgate.cli import main
 from mlgate.files import InvalidText, ScanError, UnreadableFile
 from mlgate.findings import ERROR, INVALID, Result, ScanErrorEntry, Severity
@@ -77,10 +77,10 @@ def test_strict_errors_must_be_a_boolean(tree, capsys):
 
 
 def test_error_kinds():
-    assert engine.error_kind(InvalidText("invalid YAML at line 1: x")) == INVALID
-    assert engine.error_kind(ScanError("invalid TOML: x")) == ERROR  # the type decides, never the message
-    assert engine.error_kind(UnreadableFile("cannot read file: denied")) == ERROR
-    assert engine.error_kind(ScanError("lz4-compressed joblib file: install the lz4 package")) == ERROR
+    assert file_scans.error_kind(InvalidText("invalid YAML at line 1: x")) == INVALID
+    assert file_scans.error_kind(ScanError("invalid TOML: x")) == ERROR  # the type decides, never the message
+    assert file_scans.error_kind(UnreadableFile("cannot read file: denied")) == ERROR
+    assert file_scans.error_kind(ScanError("lz4-compressed joblib file: install the lz4 package")) == ERROR
     listed = Result(errors=[ScanErrorEntry("a.yaml", "invalid YAML", INVALID)])
     assert not listed.failed(Severity.LOW)
     assert Result(errors=listed.errors, strict_errors=True).failed(Severity.LOW)

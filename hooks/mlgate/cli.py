@@ -84,6 +84,13 @@ def build_parser(hook_script: str | None = None) -> argparse.ArgumentParser:
         help="with --online or --fix: time for all the lookups; those unanswered then are errors (default: 30; 0: no limit)",
     )
     check.add_argument(
+        "--jobs",
+        type=_job_count,
+        metavar="N",
+        help="processes to split an offline run of many files among (default: one per processor for `mlgate check`, "
+        "1 for the per-hook scripts, which pre-commit already runs side by side)",
+    )
+    check.add_argument(
         "--show-settings",
         action="store_true",
         help="print the configuration file in force for PATHs and every effective setting, then exit",
@@ -210,11 +217,32 @@ def run_check(args: argparse.Namespace, paths: list[str], *, use_baseline: bool 
         known = suppressions.read_baseline(baseline_path)
     session = _online_session(args, config)
     _fewer_collections()
-    result = engine.scan(paths, hooks, config, known, online=session)
+    result = engine.scan(paths, hooks, config, known, online=session, jobs=_jobs(args))
     if session is not None and getattr(args, "fix", False):
         result = _fix(result, paths, hooks, config, known, session)
     fail_on = getattr(args, "fail_on", None)
     return result, _all_rules(hooks), Severity.parse(fail_on) if fail_on else config.fail_on
+
+
+def _job_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, 1 or more: {text!r}")
+    return count
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    """The processes a run may use: `--jobs`, else one per processor, but one for a per-hook
+    script (pre-commit splits the files among as many of them as there are processors)."""
+    from mlgate.file_scans import default_jobs
+
+    jobs: int | None = getattr(args, "jobs", None)
+    if jobs is not None:
+        return jobs
+    return 1 if getattr(args, "hook_script", None) else default_jobs()
 
 
 def _deadline_seconds(text: str) -> float:

@@ -8,22 +8,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mlgate.config import Config, options_for
-from mlgate.files import InvalidText, ScanError, SourceFile, display_paths, iter_files
-from mlgate.findings import ERROR, INVALID, Finding, Result, Rule, ScanErrorEntry, UnusedIgnore, assign_fingerprints
+from mlgate.file_scans import FileScanner, scan_files, with_context, worth_splitting
+from mlgate.files import SourceFile, display_paths, iter_files
+from mlgate.findings import INVALID, Finding, Result, Rule, ScanErrorEntry, UnusedIgnore, assign_fingerprints
 from mlgate.generated import is_generated
 from mlgate.hook import Hook, ScanContext
-from mlgate.notes import Note
-from mlgate.suppressions import InlineIgnores
+from mlgate.suppressions import IgnoreComment, InlineIgnores
 
 if TYPE_CHECKING:
     from mlgate.online import OnlineSession
-
-
-def error_kind(error: ScanError) -> str:
-    """What a ScanError is (see "Errors" in docs/configuration.md): INVALID for a text file that
-    is not valid in its own language (`InvalidText`), ERROR (fails the run) for everything else:
-    a file that cannot be read as text (`UnreadableFile`), a missing include, a refused file."""
-    return INVALID if isinstance(error, InvalidText) else ERROR
 
 
 def _selected(code: str, hook: str, selectors: list[str]) -> bool:
@@ -42,48 +35,44 @@ def _wanted_rule(rule: Rule, config: Config) -> bool:
 
 
 def scan(
-    paths: list[str], hooks: list[Hook], config: Config, baseline: set[str] | None = None, online: OnlineSession | None = None
+    paths: list[str],
+    hooks: list[Hook],
+    config: Config,
+    baseline: set[str] | None = None,
+    online: OnlineSession | None = None,
+    jobs: int = 1,
 ) -> Result:
-    """Scan `paths`; with an `online` session, each hook's online check runs after the scan."""
+    """Scan `paths`; with an `online` session, each hook's online check runs after the scan.
+    An offline run of enough files is split among up to `jobs` processes (`mlgate.file_scans`):
+    the result is the same."""
     result = Result(strict_errors=config.strict_errors)
     hooks = [hook for hook in hooks if any(_wanted_rule(rule, config) for rule in hook.rules)]
     selection = iter_files(paths, config.exclude)  # a bad named path raises BadPath: nothing is read
     files = selection.files
     result.skipped, result.warnings = selection.skipped, selection.warnings
     contexts = {hook.name: ScanContext(options=options_for(hook, config), online=online is not None) for hook in hooks}
-    sources: dict[str, SourceFile] = {}
-    raw: list[Finding] = []
+    # every scanner of every hook in order, with the context it is given for each file of the run
+    scanners = [(hook, scanner, contexts[hook.name]) for hook in hooks for scanner in hook.scanners]
     debug = bool(os.environ.get("MLGATE_DEBUG"))
-    # every scanner of every hook in order, with what it is asked for each file of the run
-    scanners = [(hook, scanner, scanner.matches, contexts[hook.name]) for hook in hooks for scanner in hook.scanners]
+    loop = FileScanner(files, display_paths(files), scanners, debug=debug)
+    # notes are kept only in this process (for the online check), and a debug run raises here
+    split = 1 if online is not None or debug else worth_splitting(jobs, len(files))
+    scans, opened = scan_files(loop, split)
 
-    for path, shown in zip(files, display_paths(files), strict=True):
-        source = SourceFile(path=shown, abspath=path)
-        matched = False
-        for hook, scanner, matches, context in scanners:
-            if not matches(shown):
-                continue
-            matched = True
-            try:
-                for item in scanner.scan(source, context):
-                    if isinstance(item, Note):
-                        context.note(item)  # for the online check; never reported
-                    else:
-                        raw.append(item)
-            except ScanError as exc:
-                result.errors.append(ScanErrorEntry(shown, str(exc), error_kind(exc)))
-            except Exception as exc:  # a bug must not end the run over the other files
-                if debug:
-                    raise
-                result.errors.append(ScanErrorEntry(shown, f"internal error in {hook.name}/{scanner.name}: {type(exc).__name__}: {exc}"))
-        source.forget_parses()
-        if matched:
+    raw: list[Finding] = []
+    sources: dict[str, SourceFile] = {}  # what the report reads lines of, as its files are shown
+    comments: list[IgnoreComment] = []
+    for scan in scans:
+        raw.extend(scan.findings)
+        result.errors.extend(scan.errors)
+        comments.extend(scan.comments)
+        if scan.matched:
             result.scanned_files += 1
-            sources[shown] = source
-    for context in contexts.values():
-        for source in context._cache.values():
-            sources.setdefault(source.path, source)
-    ignores = InlineIgnores(sources.values())
+            sources[loop.shown[scan.index]] = SourceFile(path=loop.shown[scan.index], abspath=files[scan.index])
+    for other in opened:
+        sources.setdefault(other.path, SourceFile(path=other.path, abspath=other.abspath))
+        comments.extend(other.comments)
+    ignores = InlineIgnores(comments)
     result.errors.extend(ScanErrorEntry(path, message, INVALID) for path, message in ignores.problems())
     if online is not None:
         candidates = _dedupe(f for f in raw if _wanted(f, config))
@@ -95,7 +84,7 @@ def scan(
     findings = [dataclasses.replace(f, severity=config.severity[f.rule.code]) if f.rule.code in config.severity else f for f in findings]
     findings = _without_generated_copies(findings, sources, result)
     findings = _without_inline_ignored(findings, ignores, result)
-    findings = [_with_context(f, sources) for f in findings]
+    findings = [with_context(f, sources.get(f.path)) for f in findings]
     findings = assign_fingerprints(findings, _content_digests(findings, sources))
     if baseline:
         findings = _without_baselined(findings, baseline, result)
@@ -145,18 +134,11 @@ def _hidden_anyway(findings: list[Finding], ignores: InlineIgnores, sources: dic
     hidden = {id(f) for f in findings if ignores.hides(f)}
     if baseline:
         shown = [f for f in findings if id(f) not in hidden]
-        fingerprinted = assign_fingerprints([_with_context(f, sources) for f in shown])
+        fingerprinted = assign_fingerprints([with_context(f, sources.get(f.path)) for f in shown])
         hidden.update(
             id(f) for f, known in zip(shown, fingerprinted, strict=True) if known.fingerprint in baseline and not f.in_binary_content
         )
     return hidden
-
-
-def _with_context(finding: Finding, sources: dict[str, SourceFile]) -> Finding:
-    """The finding with its context (what its fingerprint is made of): its line's text, else its message."""
-    if finding.context is not None:
-        return finding
-    return dataclasses.replace(finding, context=_line(sources, finding.path, finding.line).strip() or finding.message)
 
 
 def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
@@ -164,16 +146,6 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     for f in findings:
         unique.setdefault((f.rule.code, f.path, f.line, f.column, f.offset, f.member, f.message), f)
     return list(unique.values())
-
-
-def _line(sources: dict[str, SourceFile], path: str, line: int | None) -> str:
-    source = sources.get(path)
-    if source is None or not line:
-        return ""
-    try:
-        return source.line_text(line)
-    except ScanError:
-        return ""
 
 
 def _without_generated_copies(findings: list[Finding], sources: dict[str, SourceFile], result: Result) -> list[Finding]:

@@ -61,15 +61,19 @@ def ignore_comments(path: str, lines: list[str]) -> list[IgnoreComment]:
     return found
 
 
+def ignore_comments_of(source: SourceFile) -> list[IgnoreComment]:
+    """The ignore comments of a file the run has read: none in a file read only as bytes (a
+    model has no lines; its findings have none either)."""
+    if source.read_as_text and "mlgate:" in source.text:
+        return ignore_comments(source.path, source.lines)
+    return []
+
+
 class InlineIgnores:
     """The ignore comments of the files a run read as text, and which of their codes hid a finding."""
 
-    def __init__(self, sources: Iterable[SourceFile]) -> None:
-        self.comments: list[IgnoreComment] = []
-        for source in sources:
-            # A file read only as bytes (a model) has no lines; its findings have none either.
-            if source.read_as_text and "mlgate:" in source.text:
-                self.comments.extend(ignore_comments(source.path, source.lines))
+    def __init__(self, comments: Iterable[IgnoreComment]) -> None:
+        self.comments: list[IgnoreComment] = list(dict.fromkeys(comments))  # a file opened by two workers is read twice
         self._covering: dict[tuple[str, int], list[IgnoreComment]] = {}
         for comment in self.comments:
             self._covering.setdefault((comment.path, comment.covers), []).append(comment)
