@@ -5,7 +5,8 @@
 For each repository folder (default: every folder in /work/trees except `_*`, `sdist-*` and
 `benign-*`), runs `mlgate check --format json .` in a fresh process with the folder as working
 directory, once untimed for its report (which also warms the file cache), then in `--runs`
-rounds (default 1): each round is one mlgate run, one start-up run (below), the
+rounds (default 1): each round is one mlgate run (its default: the files split among one
+process per processor), one `mlgate check --jobs 1` run (one process), one start-up run (below), the
 one-parse floor and the required-reading extra, back to back, so every ratio compares times
 taken together on a machine whose speed drifts; the medians over the rounds are reported.
 
@@ -33,7 +34,8 @@ in ten files counts once); errors = the report's `errors` entries; ratio = time 
 ratio after start-up = the median over the rounds of (time - start-up) / floor, where start-up is
 that round's mlgate run on a folder of one tiny file of each kind the floor parses (so that it
 imports the parsers the floor imports before its timing starts); required floor s and ratio to required floor after
-start-up: the same against the required-reading floor.
+start-up: the same against the required-reading floor; time s, one process and its ratio after
+start-up: the same for `--jobs 1` (the floor is one process).
 
 Findings are written to benchmarks/.work/real/<repo>.json (the full mlgate report plus the
 measurements). `--sample N --seed S` then prints N random findings per hook across all
@@ -137,8 +139,8 @@ def start_up_run() -> float:
         return time.perf_counter() - started
 
 
-def run_mlgate(folder: Path, runs: int) -> tuple[dict, list[float]]:
-    command = [*mlgate_command(), "check", "--format", "json", "."]
+def run_mlgate(folder: Path, runs: int, options: tuple[str, ...] = ()) -> tuple[dict, list[float]]:
+    command = [*mlgate_command(), "check", "--format", "json", *options, "."]
     environment = installed_environment()
     seconds = []
     report = None
@@ -385,9 +387,10 @@ def measure(folder: Path, runs: int) -> dict:
     report, _ = run_mlgate(folder, 1)  # the report, and a warm file cache
     paths = parse_files(folder)
     lists = required_files(folder)
-    seconds, start_ups, floors, extras = [], [], [], []
+    seconds, one_process, start_ups, floors, extras = [], [], [], [], []
     for _ in range(max(runs, 1)):
         seconds += run_mlgate(folder, 1)[1]
+        one_process += run_mlgate(folder, 1, ("--jobs", "1"))[1]
         start_ups.append(start_up_run())
         floors.append(parse_floor(paths))
         extras.append(required_extra(lists))
@@ -398,6 +401,8 @@ def measure(folder: Path, runs: int) -> dict:
     rounds = list(zip(seconds, start_ups, (f[0] for f in floors), extra_seconds, strict=True))
     after_start_up = statistics.median((wall - start) / parse for wall, start, parse, _ in rounds)
     after_start_up_required = statistics.median((wall - start) / (parse + more) for wall, start, parse, more in rounds)
+    alone = list(zip(one_process, start_ups, (f[0] for f in floors), strict=True))
+    after_start_up_one_process = statistics.median((wall - start) / parse for wall, start, parse in alone)
     findings = report.get("findings", [])
     by_hook = collections.Counter(hook_of(f) for f in findings)
     by_rule = collections.Counter(f["rule"] for f in findings)
@@ -426,6 +431,8 @@ def measure(folder: Path, runs: int) -> dict:
         "required_floor": floor + extra,
         "ratio_required_after_start_up": after_start_up_required,
         "required_extra": extra_parts,
+        "one_process": statistics.median(one_process),
+        "ratio_after_start_up_one_process": after_start_up_one_process,
     }
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / f"{folder.name}.json").write_text(json.dumps({"measurement": result, "report": report}, indent=1))
@@ -435,9 +442,10 @@ def measure(folder: Path, runs: int) -> dict:
 def table(results: list[dict], start_up: float) -> str:
     head = (
         "| repo | files | findings | PIN | MOD | HUB | SVC | distinct targets | errors | time s | floor s (files) | ratio"
-        " | ratio after start-up | required floor s | ratio to required floor after start-up |"
+        " | ratio after start-up | required floor s | ratio to required floor after start-up"
+        " | time s, one process | ratio after start-up, one process |"
     )
-    rows = [head, "|" + "---|" * 15]
+    rows = [head, "|" + "---|" * 17]
     total = collections.Counter()
     for r in results:
         h = r["by_hook"]
@@ -451,9 +459,22 @@ def table(results: list[dict], start_up: float) -> str:
             f"{r['ratio_after_start_up']:.1f}x" if r["floor"] else "-",
             f"{r['required_floor']:.2f}",
             f"{r['ratio_required_after_start_up']:.1f}x" if r["required_floor"] else "-",
+            f"{r['one_process']:.2f}",
+            f"{r['ratio_after_start_up_one_process']:.1f}x" if r["floor"] else "-",
         ]  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
-        for key in ("scanned_files", "findings", "distinct", "errors", "wall", "floor", "floor_files", "required_floor", "start_up"):
+        for key in (
+            "scanned_files",
+            "findings",
+            "distinct",
+            "errors",
+            "wall",
+            "floor",
+            "floor_files",
+            "required_floor",
+            "start_up",
+            "one_process",
+        ):
             total[key] += r[key] or 0
         for k in HOOKS.values():
             total[k] += h.get(k, 0)
@@ -469,6 +490,8 @@ def table(results: list[dict], start_up: float) -> str:
             f"{total['required_floor']:.2f}",
             f"{(total['wall'] - total['start_up']) / total['required_floor']:.1f}x"
             if total["required_floor"] else "-",
+            f"{total['one_process']:.2f}",
+            f"{(total['one_process'] - total['start_up']) / total['floor']:.1f}x" if total["floor"] else "-",
         ]  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
@@ -511,6 +534,13 @@ def sample(names: list[str], per_hook: int, seed: int, exclude: list[str] = ()) 
             print(f"{hook}-{index:02d} {f['rule']} {where}\n    msg: {f['message']}\n    src: {source_line(folder, f)}")
 
 
+def _processors() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="*", type=Path)
@@ -535,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"... {folder.name}", file=sys.stderr, flush=True)
             results.append(measure(folder, args.runs))
         start_up = start_up_seconds()
+        print(f"mlgate with its default jobs: {_processors()} processes on this machine; `--jobs 1`: one process\n")
         print(table(results, start_up))
         print(
             f"\nstart-up (mlgate on a folder of one tiny file of each parsed kind, median of 5 after the rounds): {start_up:.2f} s; in the rounds: "
