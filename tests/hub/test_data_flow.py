@@ -392,6 +392,20 @@ model_deployments:
     model_name: acme-ai/neural-3b
     client_spec:
       class_name: "helm.clients.huggingface_client.HuggingFaceClient"
+  - name: openrouter/acme-medium
+    model_name: acme-ai/neural-medium
+    client_spec:
+      class_name: "helm.clients.openrouter_client.OpenRouterClient"
+      args:
+        model_name: acme-ai/neural-medium
+        tokenizer:
+          pretrained_model_name_or_path: acme-ai/neural-tokenizer
+  - name: huggingface/acme-1b
+    model_name: acme-ai/neural-1b
+    client_spec:
+      class_name: "helm.clients.huggingface_client.HuggingFaceClient"
+      args:
+        pretrained_model_name_or_path: acme-ai/neural-1b-hf
 models:
   - name: acme-ai/neural-7b
     display_name: Neural (7B)
@@ -404,10 +418,12 @@ def test_an_entry_served_by_an_api_client_or_described_loads_nothing(hub_scan):
     """Stanford HELM: a deployment whose `client_spec` class is an API client sends the name to a
     provider; one served by a Hugging Face class loads its args' `pretrained_model_name_or_path`,
     else its `model_name` (a `tokenizer_name` is a name of HELM's tokenizer registry); model
-    metadata describes (a card)."""
+    metadata describes (a card). An API client's `args:` are what it sends to the API, however
+    deep (OpenRouter given `model_name: mistralai/...`)."""
     assert hub_scan({"src/config/model_deployments.yaml": HELM_DEPLOYMENTS}).rule_lines == [
         ("HUB001", "src/config/model_deployments.yaml", 13),
         ("HUB001", "src/config/model_deployments.yaml", 15),
+        ("HUB001", "src/config/model_deployments.yaml", 31),
     ]
 
 
@@ -487,6 +503,10 @@ def test_a_request_payload_to_a_served_model_is_not_configuration(hub_scan):
         ("- model: acme/m\n", True),
         ("modelNameOrPath: acme/m\n", True),
         ("model_name_or_path:\n  acme/m\nlr: 1\n", True),
+        ("models:\n  - acme/m\n", True),  # a list of names under a parent key
+        ("datasets: [acme/d, acme/e]\n", True),
+        ("models:\n  - name: job\n", False),  # a list of entries: read where a key of theirs is a reference key
+        ("labels:\n  - acme/m\n", False),
         ("  defaultBaseModel: acme/m\n", False),  # not a key any loader reads
         ("model-name-or-path: acme/m\n", True),
         ("İ\nMODEL_ID: acme/m\n", True),  # text whose lowercase is longer

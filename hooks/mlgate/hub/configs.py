@@ -61,8 +61,9 @@ _LITERALS = (
 # Every reference key holds one of these stems, lowercased (a test keeps it so): a line is read
 # as settings only where one occurs.
 _KEY_STEMS = re.compile(r"model|dataset|tokenizer|config_name|hf_repo|adapter")
+# ... its value a plain name, or the first item of a list of them (`models:\n  - ns/name`, `models: [ns/name]`)
 _SETTING = re.compile(
-    r"""(?:^[ \t-]*|[{,][ \t]*)["']?([A-Za-z_][\w.-]*)["']?[ \t]*:\s*["']?[\w.-]+(?:/|["']?[ \t]*$)""",
+    r"""(?:^[ \t-]*|[{,][ \t]*)["']?([A-Za-z_][\w.-]*)["']?[ \t]*:\s*(?:-[ \t]+|\[[ \t]*)?["']?[\w.-]+(?:/|["']?[ \t]*[,\]]?[ \t]*$)""",
     re.MULTILINE,
 )
 
@@ -90,8 +91,11 @@ def may_refer(text: str) -> bool:
 
 def _has_reference_setting(text: str, start: int, end: int) -> bool:
     """A `key: value` in text[start:end] whose key is a reference key as `setting_key` spells it
-    (`modelNameOrPath`, `MODEL_ID`, `model-name-or-path`) and whose value is a plain name."""
-    return any(setting_key(match.group(1)) in REFERENCE_KEYS for match in _SETTING.finditer(text, start, end))
+    (`modelNameOrPath`, `MODEL_ID`, `model-name-or-path`) or a parent of names (`models:`) and whose
+    value is a plain name."""
+    return any(
+        (key := setting_key(match.group(1))) in REFERENCE_KEYS or key in _PARENTS for match in _SETTING.finditer(text, start, end)
+    )
 
 
 _SHELL_KEYS = frozenset({"command", "entrypoint", "args", "script", "cmd", "before_script", "after_script"})
@@ -152,6 +156,13 @@ def _calls_an_api(values: dict[str, yamlfile.Node]) -> bool:
     )
 
 
+def _api_client_spec(node: yamlfile.Node, key: str) -> bool:
+    """A `*_spec: {class_name: ...}` naming an API client's class: its `args:` (HELM's
+    `OpenRouterClient` given `model_name: mistralai/...`) are what the client sends to the API."""
+    served_by = yamlfile.text_of(yamlfile.get(node, "class_name")) if key.endswith("_spec") else None
+    return served_by is not None and not _HUB_CLASS.search(served_by)
+
+
 def _loaded_elsewhere(items: list[tuple[str, yamlfile.Node, yamlfile.Node]], values: dict[str, yamlfile.Node]) -> Callable[[str], bool]:
     """Which settings of one entry name what something other than this program loads: every one when
     an API client's class serves the entry; in an entry a hub class serves, the names of the tool's
@@ -159,11 +170,10 @@ def _loaded_elsewhere(items: list[tuple[str, yamlfile.Node, yamlfile.Node]], val
     through the args' `pretrained_model_name_or_path` when they give one); beside an API's address or
     key, the model (the server's) but not the tokenizer (loaded here to count tokens)."""
     spec = next((value for name, _, value in items if name.endswith("_spec") and yamlfile.get(value, "class_name") is not None), None)
-    served_by = yamlfile.text_of(yamlfile.get(spec, "class_name")) if spec is not None else None
-    if served_by is not None and not _HUB_CLASS.search(served_by):
+    if spec is not None and _api_client_spec(spec, "_spec"):
         return lambda name: True
     registry: set[str] = set()
-    if served_by is not None:
+    if spec is not None:
         args_name = any(setting_key(key) in REFERENCE_KEYS for key, _, _ in yamlfile.items(yamlfile.get(spec, "args")))
         registry = {"tokenizer_name", *(("model_name", "name") if args_name else ())}
     api_model = _calls_an_api(values)
@@ -337,18 +347,22 @@ class _Config:
             return
         if self.is_workflow:
             self.workflow_steps(root)
-        stack: list[tuple[yamlfile.Node, str]] = [(root, "")]
+        # (node, the key it is under, whether an API client's spec holds it: its settings go to the API)
+        stack: list[tuple[yamlfile.Node, str, bool]] = [(root, "", False)]
         while stack:
-            node, parent_key = stack.pop()
+            node, parent_key, sent_to_api = stack.pop()
             if id(node) in self.seen:
                 continue
             self.seen.add(id(node))
             if yamlfile.is_mapping(node):
                 items = [(setting_key(key), key_node, value) for key, key_node, value in yamlfile.items(node)]
-                self.mapping(items, parent_key)
+                self.mapping(items, parent_key, sent_to_api)
                 card = _is_card(name for name, _, _ in items)
+                sent_to_api = sent_to_api or _api_client_spec(node, parent_key)
                 stack.extend(
-                    (value, "" if card and name == "base_model" else name) for name, _, value in items if not yamlfile.is_scalar(value)
+                    (value, "" if card and name == "base_model" else name, sent_to_api)
+                    for name, _, value in items
+                    if not yamlfile.is_scalar(value)
                 )
             elif yamlfile.is_sequence(node):
                 if parent_key in _SCRIPT_LISTS:
@@ -365,7 +379,7 @@ class _Config:
                     elif yamlfile.is_scalar(element):
                         self.scalar(parent_key, element)
                     else:
-                        stack.append((element, parent_key))
+                        stack.append((element, parent_key, sent_to_api))
 
     def workflow_steps(self, root: yamlfile.Node) -> None:
         shell_default = workflow.default_shell(root)
@@ -382,7 +396,7 @@ class _Config:
             if run is not None:
                 self.script.add(run[0], placer(self.source.path, run[1]))
 
-    def mapping(self, items: list[tuple[str, yamlfile.Node, yamlfile.Node]], parent_key: str) -> None:
+    def mapping(self, items: list[tuple[str, yamlfile.Node, yamlfile.Node]], parent_key: str, sent_to_api: bool = False) -> None:
         values = {name: value for name, _, value in items}
         pinned: bool | None = None
         references = local_models = 0
@@ -395,7 +409,7 @@ class _Config:
             name in _CHECKSUM_KEYS and SHA256_HEX.fullmatch((yamlfile.text_of(value) or "").removeprefix("sha256:"))
             for name, _, value in items
         )
-        loaded_elsewhere = _loaded_elsewhere(items, values)
+        loaded_elsewhere = (lambda name: True) if sent_to_api else _loaded_elsewhere(items, values)
         for name, _key_node, value in items:
             text = yamlfile.text_of(value)
             if text is None:

@@ -111,6 +111,7 @@ _API_PROVIDERS = frozenset(
         "ollama_chat",
         "groq",
         "together_ai",
+        "together",  # Stanford HELM's name for Together AI's API (its hub organisation is `togethercomputer`)
         "openrouter",
         "cohere_chat",
         "deepinfra",
@@ -139,7 +140,10 @@ _API_PROVIDERS = frozenset(
     }
 )
 # (`gpt-oss-20b` is OpenAI's open-weight model on the hub)
-_OPENAI_API_MODEL = re.compile(r"(?:gpt-(?!oss)|o[134]\b|o[134]-|text-|chatgpt|dall-e|davinci|babbage|tts-|omni-)", re.IGNORECASE)
+# OpenAI's API models; the GPT-3 family too (`ada`, `curie`, `code-cushman-001`), which HELM still lists
+_OPENAI_API_MODEL = re.compile(
+    r"(?:gpt-(?!oss)|o[134]\b|o[134]-|text-|chatgpt|dall-e|davinci|babbage|curie\b|ada\b|code-(?:davinci|cushman)|tts-|omni-)", re.IGNORECASE
+)
 
 KINDS = ("model", "dataset", "space")
 # A reference pinned to a commit: nothing to report, but on an online run the hook asks the hub
