@@ -400,6 +400,12 @@ model_deployments:
         model_name: acme-ai/neural-medium
         tokenizer:
           pretrained_model_name_or_path: acme-ai/neural-tokenizer
+  - name: flamingo/acme-9b
+    model_name: flamingo/acme-9b
+    client_spec:
+      class_name: "helm.clients.vision_language.open_flamingo_client.OpenFlamingoClient"
+      args:
+        tokenizer_name: acme-ai/neural-lm
   - name: huggingface/acme-1b
     model_name: acme-ai/neural-1b
     client_spec:
@@ -419,11 +425,13 @@ def test_an_entry_served_by_an_api_client_or_described_loads_nothing(hub_scan):
     provider; one served by a Hugging Face class loads its args' `pretrained_model_name_or_path`,
     else its `model_name` (a `tokenizer_name` is a name of HELM's tokenizer registry); model
     metadata describes (a card). An API client's `args:` are what it sends to the API, however
-    deep (OpenRouter given `model_name: mistralai/...`)."""
+    deep (OpenRouter given `model_name: mistralai/...`); a class that is neither loads what its
+    args name (OpenFlamingo's `tokenizer_name`)."""
     assert hub_scan({"src/config/model_deployments.yaml": HELM_DEPLOYMENTS}).rule_lines == [
         ("HUB001", "src/config/model_deployments.yaml", 13),
         ("HUB001", "src/config/model_deployments.yaml", 15),
         ("HUB001", "src/config/model_deployments.yaml", 31),
+        ("HUB001", "src/config/model_deployments.yaml", 37),
     ]
 
 

@@ -93,9 +93,7 @@ def _has_reference_setting(text: str, start: int, end: int) -> bool:
     """A `key: value` in text[start:end] whose key is a reference key as `setting_key` spells it
     (`modelNameOrPath`, `MODEL_ID`, `model-name-or-path`) or a parent of names (`models:`) and whose
     value is a plain name."""
-    return any(
-        (key := setting_key(match.group(1))) in REFERENCE_KEYS or key in _PARENTS for match in _SETTING.finditer(text, start, end)
-    )
+    return any((key := setting_key(match.group(1))) in REFERENCE_KEYS or key in _PARENTS for match in _SETTING.finditer(text, start, end))
 
 
 _SHELL_KEYS = frozenset({"command", "entrypoint", "args", "script", "cmd", "before_script", "after_script"})
@@ -156,11 +154,20 @@ def _calls_an_api(values: dict[str, yamlfile.Node]) -> bool:
     )
 
 
+# ... and an API client's class by the provider it names: an entry's `args:` go to the class, and
+# a class that is neither (HELM's `OpenFlamingoClient`) loads its `tokenizer_name:` from the hub.
+_API_CLIENT_CLASS = re.compile(
+    r"openai|anthropic|together|openrouter|vertex|bedrock|mistralai|cohere|ai21|alephalpha|gemini|genai|palmyra|reka|grok|"
+    r"ibm|azure|nvidia|groq|fireworks|deepseek|perplexity|litellm",
+    re.IGNORECASE,
+)
+
+
 def _api_client_spec(node: yamlfile.Node, key: str) -> bool:
     """A `*_spec: {class_name: ...}` naming an API client's class: its `args:` (HELM's
     `OpenRouterClient` given `model_name: mistralai/...`) are what the client sends to the API."""
     served_by = yamlfile.text_of(yamlfile.get(node, "class_name")) if key.endswith("_spec") else None
-    return served_by is not None and not _HUB_CLASS.search(served_by)
+    return served_by is not None and _API_CLIENT_CLASS.search(served_by) is not None
 
 
 def _loaded_elsewhere(items: list[tuple[str, yamlfile.Node, yamlfile.Node]], values: dict[str, yamlfile.Node]) -> Callable[[str], bool]:
@@ -170,10 +177,11 @@ def _loaded_elsewhere(items: list[tuple[str, yamlfile.Node, yamlfile.Node]], val
     through the args' `pretrained_model_name_or_path` when they give one); beside an API's address or
     key, the model (the server's) but not the tokenizer (loaded here to count tokens)."""
     spec = next((value for name, _, value in items if name.endswith("_spec") and yamlfile.get(value, "class_name") is not None), None)
-    if spec is not None and _api_client_spec(spec, "_spec"):
+    served_by = yamlfile.text_of(yamlfile.get(spec, "class_name")) if spec is not None else None
+    if served_by is not None and not _HUB_CLASS.search(served_by):
         return lambda name: True
     registry: set[str] = set()
-    if spec is not None:
+    if served_by is not None:
         args_name = any(setting_key(key) in REFERENCE_KEYS for key, _, _ in yamlfile.items(yamlfile.get(spec, "args")))
         registry = {"tokenizer_name", *(("model_name", "name") if args_name else ())}
     api_model = _calls_an_api(values)

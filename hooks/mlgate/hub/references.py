@@ -142,7 +142,8 @@ _API_PROVIDERS = frozenset(
 # (`gpt-oss-20b` is OpenAI's open-weight model on the hub)
 # OpenAI's API models; the GPT-3 family too (`ada`, `curie`, `code-cushman-001`), which HELM still lists
 _OPENAI_API_MODEL = re.compile(
-    r"(?:gpt-(?!oss)|o[134]\b|o[134]-|text-|chatgpt|dall-e|davinci|babbage|curie\b|ada\b|code-(?:davinci|cushman)|tts-|omni-)", re.IGNORECASE
+    r"(?:gpt-(?!oss)|o[134]\b|o[134]-|text-|chatgpt|dall-e|davinci|babbage|curie\b|ada\b|code-(?:davinci|cushman)|tts-|omni-)",
+    re.IGNORECASE,
 )
 
 KINDS = ("model", "dataset", "space")
