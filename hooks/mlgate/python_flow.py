@@ -93,6 +93,8 @@ class NameFlow:
         self.aliases: dict[str, str] = {}
         self.bindings: dict[str, list[Binding]] = {}
         self.mutated: set[str] = set()  # names of dicts (and other objects) written through `x[k] = ...` or `x.update(...)`
+        # attribute -> what `self.<attribute> = value` assigns it, anywhere in the file (`self._model = model`)
+        self.attributes: dict[str, list[Binding]] = {}
         self.scopes: dict[int, list[Scope]] = {}  # unit index -> its functions, by where they start
         # name -> its bindings ordered by place (and their keys), and those outside every function: made once per name
         self._ordered: dict[str, tuple[list[Key], list[Binding], list[Key], list[Binding]]] = {}
@@ -146,6 +148,8 @@ class NameFlow:
             self.bind(target.value, None, where, index, owner)
         elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
             self.mutated.add(target.value.id)
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            self.attributes.setdefault(target.attr, []).append(Binding((index, where.lineno, where.col_offset), value, owner))
 
     def binding(self, name: str, at: Key, within: tuple[int, int, int] | None = None) -> Binding | None:
         """The assignment of `name` that holds at `at`: the latest before it, else the first after it,

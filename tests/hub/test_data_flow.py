@@ -164,6 +164,28 @@ def test_a_parameter_default_counts_when_that_functions_parameter_reaches_a_load
     assert hub_scan({"enc.py": source}).hits == [("HUB001", "enc.py", 4, 32), ("HUB001", "enc.py", 10, 35), ("HUB001", "enc.py", 15, 35)]
 
 
+def test_a_parameter_default_kept_in_an_attribute_of_another_name_reaches_the_loader_that_reads_it(hub_scan):
+    # haystack's SASEvaluator, lmms-eval's models: `self._model = model`, loaded later by another method
+    source = (
+        "from sentence_transformers import SentenceTransformer\n"
+        "from transformers import AutoModel\n"
+        "class Evaluator:\n"
+        "    def __init__(self, model='acme-ai/sts', device=None, label='acme-ai/label'):\n"
+        "        self._model = model\n"
+        "        self._label = label\n"  # kept, never loaded
+        "        self._device = device\n"
+        "    def warm_up(self):\n"
+        "        return SentenceTransformer(self._model, device=self._device)\n"
+        "class Chat:\n"
+        "    def __init__(self, pretrained='acme-ai/chat'):\n"
+        "        self.path = pretrained\n"
+        "        self.other = 'acme-ai/not-a-parameter'\n"  # judged as the literal it is: a setting nothing loads
+        "    def load(self):\n"
+        "        return AutoModel.from_pretrained(self.path)\n"
+    )
+    assert hub_scan({"evaluator.py": source}).hits == [("HUB001", "evaluator.py", 4, 30), ("HUB001", "evaluator.py", 11, 35)]
+
+
 def test_dict_entry_counts_when_its_key_reaches_a_loader(hub_scan):
     source = (
         "from transformers import AutoModel\n"

@@ -60,6 +60,9 @@ _STRING_START = re.compile("[rbuRBU]*('''|\"\"\"|'|\")")
 _API_SETTINGS = API_URL_KEYS | API_KEY_KEYS | {"provider", "model_provider"}
 _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda  # what has parameter defaults
 # Classes that hold a program's settings (dataclasses parsed by HfArgumentParser, pydantic settings).
+# What `self.<attribute>` is followed back to: its first few assignments (a class that sets it in
+# many places is not a settings holder; the flow stays bounded by the file, not by its assignments).
+_MAX_ATTRIBUTE_VALUES = 4
 _SETTINGS_CLASS = re.compile(r"(?:Config|Configuration|Arguments|Args|Params|Parameters|Settings|Options)$")
 # Settings that only a dataset has: a repository named beside them is a dataset.
 _DATASET_SIBLINGS = frozenset({"hf_subset", "subset", "split", "splits", "evaluation_splits", "data_files"})
@@ -124,6 +127,7 @@ class PythonScan(NameFlow):
         self.shared = flow is not None  # names already collected, once for every hook (read, never changed)
         if flow is not None:
             self.aliases, self.bindings, self.mutated, self.scopes = flow.aliases, flow.bindings, flow.mutated, flow.scopes
+            self.attributes = flow.attributes
             self.qualified_names = flow.qualified_names
         self.judge = judge
         self.whole_text = whole_text
@@ -222,7 +226,13 @@ class PythonScan(NameFlow):
         if depth > MAX_RESOLVE_DEPTH:
             return set()
         if isinstance(node, ast.Attribute):
-            return {node.attr}
+            names = {node.attr}
+            if isinstance(node.value, ast.Name) and node.value.id == "self":
+                # `self._model`, given its value in `__init__` by `self._model = model`: the names that value reads
+                for binding in self.attributes.get(node.attr, ())[:_MAX_ATTRIBUTE_VALUES]:
+                    if binding.value is not None and binding.key[0] == at[0]:
+                        names |= self.flow_names(binding.value, binding.key, depth + 1, parameters)
+            return names
         if isinstance(node, ast.Name):
             binding = self.binding(node.id, at)
             scope = self.parameter_of(node.id, at) if binding is None else None
