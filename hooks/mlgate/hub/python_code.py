@@ -229,9 +229,9 @@ class PythonScan(NameFlow):
             names = {node.attr}
             if isinstance(node.value, ast.Name) and node.value.id == "self":
                 # `self._model`, given its value in `__init__` by `self._model = model`: the names that value reads
-                for binding in self.attributes.get(node.attr, ())[:_MAX_ATTRIBUTE_VALUES]:
-                    if binding.value is not None and binding.key[0] == at[0]:
-                        names |= self.flow_names(binding.value, binding.key, depth + 1, parameters)
+                for kept in self.attributes.get(node.attr, ())[:_MAX_ATTRIBUTE_VALUES]:
+                    if kept.value is not None and kept.key[0] == at[0]:
+                        names |= self.flow_names(kept.value, kept.key, depth + 1, parameters)
             return names
         if isinstance(node, ast.Name):
             binding = self.binding(node.id, at)
