@@ -318,6 +318,30 @@ def test_trust_remote_code_with_a_revision_passed_in_says_the_caller_decides(hub
     assert "its revision comes from elsewhere (a variable or a caller)" in scan.findings[0].message
 
 
+def test_trust_remote_code_handed_on_in_settings_takes_the_revision_beside_them(hub_scan):
+    # mteb's model registry: the flag is one of the loader's settings, the model and its commit sit beside them
+    source = (
+        "from mteb.models import ModelMeta\n"
+        "shared_kwargs = dict(trust_remote_code=True, prompts=None)\n"
+        "pinned = ModelMeta(\n"
+        "    loader_kwargs=dict(trust_remote_code=True),\n"
+        "    name='acme-ai/embed',\n"
+        f"    revision='{SHA}',\n"
+        ")\n"
+        f"pinned_too = ModelMeta(loader_kwargs=shared_kwargs, name='acme-ai/embed-2', revision='{SHA}')\n"
+        "movable = ModelMeta(loader_kwargs={'trust_remote_code': True}, name='acme-ai/embed-3', revision='main')\n"
+        "bare = ModelMeta(loader_kwargs=dict(trust_remote_code=True), name='acme-ai/embed-4')\n"
+    )
+    scan = hub_scan({"registry.py": source})
+    assert scan.hits == [
+        ("HUB002", "registry.py", 2, 22),
+        ("HUB002", "registry.py", 4, 24),
+        ("HUB002", "registry.py", 9, 36),
+        ("HUB002", "registry.py", 10, 37),
+    ]
+    assert [str(finding.severity) for finding in scan.findings] == ["high", "high", "critical", "critical"]
+
+
 def test_trusted_namespaces_are_not_look_alikes(hub_scan):
     source = f"from transformers import AutoModel\nAutoModel.from_pretrained('g00gle/m', revision='{SHA}')\n"
     assert hub_scan({"m.py": source}, **{"trusted-namespaces": ["g00gle"]}).hits == []

@@ -63,6 +63,8 @@ _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda  # what has para
 # What `self.<attribute>` is followed back to: its first few assignments (a class that sets it in
 # many places is not a settings holder; the flow stays bounded by the file, not by its assignments).
 _MAX_ATTRIBUTE_VALUES = 4
+# Keywords that hand a call a dict of settings by name (`loader_kwargs=...`), followed to that dict
+_SETTINGS_KEYWORDS = ("kwargs", "args", "config", "settings", "options", "params")
 _SETTINGS_CLASS = re.compile(r"(?:Config|Configuration|Arguments|Args|Params|Parameters|Settings|Options)$")
 # Settings that only a dataset has: a repository named beside them is a dataset.
 _DATASET_SIBLINGS = frozenset({"hf_subset", "subset", "split", "splits", "evaluation_splits", "data_files"})
@@ -142,6 +144,9 @@ class PythonScan(NameFlow):
         self.parameter_flows: dict[str, set[tuple[int, tuple[int, int]]]] = {}
         self.named_flows: set[str] = set()
         self.local_functions: set[str] = set()
+        # a dict or call given as a keyword (by id) -> the call it is given to: mteb's
+        # `ModelMeta(loader_kwargs=dict(trust_remote_code=True), name=..., revision=<sha>)`
+        self.holders: dict[int, ast.Call] = {}
         self._callees: Callees | None = None
 
     @functools.cached_property
@@ -174,6 +179,7 @@ class PythonScan(NameFlow):
                     self.call(call, unit, name, loader)
         for unit in parsed:
             found = nodes[id(unit)]
+            self.collect_holders(found.calls, unit)
             for call, name, loader in calls[id(unit)]:
                 if loader is None:
                     self.call(call, unit, name, None)
@@ -183,6 +189,18 @@ class PythonScan(NameFlow):
             self.settings_in_classes(unit, found.classes)
             self.strings(found, unit)
         return [unit.place(problem) for problem, unit in self.problems.values()] + self.shell.findings()
+
+    def collect_holders(self, calls: list[ast.Call], unit: Unit) -> None:
+        """What holds each dict of settings given as a keyword (`loader_kwargs=dict(...)`, also
+        through a name: `loader_kwargs=jasper_loader_kwargs`)."""
+        for call in calls:
+            for keyword in call.keywords:
+                value = keyword.value
+                if keyword.arg is not None and type(value) is ast.Name and keyword.arg.endswith(_SETTINGS_KEYWORDS):
+                    binding = self.binding(value.id, self._key(call, unit))
+                    value = binding.value if binding is not None and binding.value is not None else value
+                if keyword.arg is not None and type(value) in (ast.Dict, ast.Call):
+                    self.holders[id(value)] = call
 
     def _collect(self, unit: Unit) -> _Nodes:
         """The unit's calls, dicts, strings, functions and classes (from the parse's index by type)."""
@@ -355,7 +373,7 @@ class PythonScan(NameFlow):
             if qualified.endswith(".add_argument"):
                 self.argparse_default(call, keywords, unit)
             else:
-                self.settings(keywords, unit, at, f"{short}()", callee=qualified, positional=call.args[:1])
+                self.settings(keywords, unit, at, f"{short}()", callee=qualified, positional=call.args[:1], node=call)
             return
         argument = self.argument(call, loader, keywords)
         position = loader.revision_position
@@ -552,8 +570,10 @@ class PythonScan(NameFlow):
         where: str,
         callee: str | None = None,
         positional: list[ast.expr] | None = None,
+        node: ast.expr | None = None,
     ) -> None:
-        """Settings of a call that is not a loader (`positional`: its first argument) or of a dict."""
+        """Settings of a call that is not a loader (`positional`: its first argument) or of a dict
+        (`node`: the call or dict, whose holder's settings are the loader's too)."""
         runs_code = self.trusts(entries, at)
         named = False
         # beside a provider, an API's address or key, the model is the one the API serves (NeMo Data
@@ -575,8 +595,14 @@ class PythonScan(NameFlow):
         # beside it, a model setting or a first argument that names `org/name` (a test's
         # `launcher("org/model", trust_remote_code=True)`, `{"base_model": "org/model", ...}`)
         candidates = [value for key, (value, _) in entries.items() if setting_key(key) in REFERENCE_KEYS] + (positional or [])
+        with_revision = entries
+        holder = self.holders.get(id(node)) if node is not None and REVISION_KEYS.isdisjoint(entries) else None
+        if holder is not None:
+            # the flag is one of the settings handed on with the model and its revision beside them
+            with_revision = {keyword.arg: (keyword.value, keyword) for keyword in holder.keywords if keyword.arg is not None}
+            candidates += [value for key, (value, _) in with_revision.items() if setting_key(key) in REFERENCE_KEYS or key == "name"]
         named = named or any(self.names_repository(value, at) for value in candidates)
-        revision, known = self.revision(tuple(REVISION_KEYS), entries, True, at)
+        revision, known = self.revision(tuple(REVISION_KEYS), with_revision, True, at)
         self.trust(entries, unit, at, Reference("", 0, revision=revision, revision_known=known).pinned, named)
 
     def restates_a_loaded_variable(self, key: str, value: ast.expr, at: tuple[int, int, int]) -> bool:
@@ -594,7 +620,7 @@ class PythonScan(NameFlow):
         at = self._key(node, unit)
         entries = self.dict_entries(node, at, unit)
         if entries:
-            self.settings(entries, unit, at, "a dict")
+            self.settings(entries, unit, at, "a dict", node=node)
 
     def argparse_default(self, call: ast.Call, keywords, unit: Unit) -> None:
         options = [arg.value for arg in call.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
