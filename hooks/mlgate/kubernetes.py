@@ -80,9 +80,23 @@ def pods(document: yamlfile.Node) -> Iterator[tuple[yamlfile.Node, dict[str, str
 
 
 def is_schema(document: yamlfile.Node) -> bool:
-    """A CustomResourceDefinition: an OpenAPI schema of a resource (megabytes in operator bundles),
-    which runs nothing and names no image, model or service; its examples are descriptions."""
-    return yamlfile.is_mapping(document) and yamlfile.text_of(yamlfile.get(document, "kind")) == "CustomResourceDefinition"
+    """A CustomResourceDefinition (an OpenAPI schema of a resource: megabytes in operator bundles)
+    or a JSON Schema document (its `$schema` the meta-schema's, or `$defs`/`definitions` beside
+    what a schema holds: truss's `config.schema.json`): it describes settings, runs nothing and
+    names no image, model or service; its examples and defaults are descriptions. A settings file
+    that names the schema it follows (`"$schema": "https://json.schemastore.org/..."`) is not one."""
+    if not yamlfile.is_mapping(document):
+        return False
+    if yamlfile.text_of(yamlfile.get(document, "kind")) == "CustomResourceDefinition":
+        return True
+    keys = {key for key, _, _ in yamlfile.items(document)}
+    if not keys & _SCHEMA_PARTS:
+        return False
+    return "json-schema.org" in (yamlfile.text_of(yamlfile.get(document, "$schema")) or "") or bool(keys & {"$defs", "definitions"})
+
+
+# What a JSON Schema document holds at its top beside its definitions
+_SCHEMA_PARTS = frozenset({"properties", "$ref", "type", "anyOf", "oneOf", "allOf"})
 
 
 def _pods(node: yamlfile.Node, found: dict[str, str], seen: set[int], depth: int) -> Iterator[tuple[yamlfile.Node, dict[str, str]]]:

@@ -396,3 +396,29 @@ def test_a_registry_entry_served_by_a_remote_provider_names_the_apis_model(hub_s
         "  provider_id: sentence-transformers\n"
     )
     assert hub_scan({"distributions/run.yaml": run}).hits == [("HUB001", "distributions/run.yaml", 6, 13)]
+
+
+def test_a_json_schema_describes_settings_and_loads_nothing(hub_scan):
+    # truss's `config.schema.json`: its descriptions show the URI format with examples
+    schema = (
+        '{\n  "$defs": {\n    "WeightsSource": {\n'
+        '      "description": "Uses a source URI: hf:// (e.g. \\"hf://acme-ai/llama@main\\")",\n'
+        '      "properties": {"source": {"type": "string", "examples": ["hf://acme-ai/llama"]}}\n'
+        '    }\n  },\n  "properties": {"weights": {"$ref": "#/$defs/WeightsSource"}}\n}\n'
+    )
+    meta = '{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "default": {"model": "acme-ai/m"}}\n'
+    # a settings file that names the schema it follows is settings
+    settings = '{"$schema": "https://json.schemastore.org/acme.json", "type": "serve", "model": "acme-ai/served"}\n'
+    scan = hub_scan({"config.schema.json": schema, "meta.json": meta, "serve.json": settings})
+    assert scan.hits == [("HUB001", "serve.json", 1, 82)]
+
+
+def test_an_example_request_in_a_config_names_what_the_server_serves(hub_scan):
+    # truss: `model_metadata.example_model_input` is a request shown to users of the deployed model
+    config = (
+        "model_metadata:\n"
+        "  example_model_input: {model: acme-ai/served, input: [[14990, 1052]]}\n"
+        "  example_settings: {model: acme-ai/loaded}\n"  # no request: a setting like any other
+        "model_name: acme-ai/weights\n"
+    )
+    assert hub_scan({"config.yaml": config}).hits == [("HUB001", "config.yaml", 3, 29), ("HUB001", "config.yaml", 4, 13)]

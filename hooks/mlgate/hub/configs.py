@@ -163,6 +163,9 @@ _API_CLIENT_CLASS = re.compile(
 )
 
 
+_REQUEST_KEYS = frozenset({"input", "inputs", "messages", "prompt"})
+
+
 def _api_client_spec(node: yamlfile.Node, key: str) -> bool:
     """A `*_spec: {class_name: ...}` naming an API client's class: its `args:` (HELM's
     `OpenRouterClient` given `model_name: mistralai/...`) are what the client sends to the API."""
@@ -417,7 +420,10 @@ class _Config:
             name in _CHECKSUM_KEYS and SHA256_HEX.fullmatch((yamlfile.text_of(value) or "").removeprefix("sha256:"))
             for name, _, value in items
         )
-        loaded_elsewhere = (lambda name: True) if sent_to_api else _loaded_elsewhere(items, values)
+        # an example request to the served model (truss's `model_metadata.example_model_input:
+        # {model: ..., input: [...]}`): the server already serves what its `model` names
+        example_request = "example" in parent_key and "model" in values and not _REQUEST_KEYS.isdisjoint(values)
+        loaded_elsewhere = (lambda name: True) if sent_to_api or example_request else _loaded_elsewhere(items, values)
         for name, _key_node, value in items:
             text = yamlfile.text_of(value)
             if text is None:
