@@ -301,8 +301,10 @@ def test_metadata_files_api_models_and_model_lists(hub_scan):
         "llm.yaml": "model: deepseek/deepseek-chat\nclip_model: ViT-B/32\nmodels:\n  - acme/listed\n  - gpt-4\n",
         # Stanford HELM's names of Together AI's API and OpenAI's GPT-3 models; OpenAI's open weights are the hub's
         "helm.yaml": "models:\n  - together/gpt-j-6b\n  - openai/ada\n  - openai/curie\n  - openai/code-cushman-001\n  - openai/whisper-large-v3\n",
+        # NIM's names of Meta's models (the hub's are `meta-llama/...`)
+        "overrides.yaml": "llmModel: meta/llama-3.1-8b-instruct\nmodel: meta-llama/Llama-3.1-8B-Instruct\n",
     }
-    assert hub_scan(files).hits == [("HUB001", "helm.yaml", 6, 5), ("HUB001", "llm.yaml", 4, 5)]
+    assert hub_scan(files).hits == [("HUB001", "helm.yaml", 6, 5), ("HUB001", "llm.yaml", 4, 5), ("HUB001", "overrides.yaml", 2, 8)]
 
 
 def test_gitlab_script_lines(hub_scan):

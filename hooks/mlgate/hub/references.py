@@ -112,6 +112,7 @@ _API_PROVIDERS = frozenset(
         "groq",
         "together_ai",
         "together",  # Stanford HELM's name for Together AI's API (its hub organisation is `togethercomputer`)
+        "meta",  # NVIDIA's API catalog (NIM) and HELM name Meta's models `meta/...`; the hub's are `meta-llama/...`
         "openrouter",
         "cohere_chat",
         "deepinfra",
