@@ -53,6 +53,7 @@ class Scope:
     end: tuple[int, int]
     parameters: frozenset[str]
     parent: Scope | None = None
+    text_defaults: tuple[tuple[str, str], ...] = ()  # (parameter, its default) where the default is a string
 
     def holds(self, key: Key) -> bool:
         return self.start <= key[1:] <= self.end
@@ -75,7 +76,13 @@ def _scope(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> Scope:
     names = [arg.arg for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
     names += [arg.arg for arg in (arguments.vararg, arguments.kwarg) if arg is not None]
     end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
-    return Scope((node.lineno, node.col_offset), end, frozenset(names))
+    positional = arguments.posonlyargs + arguments.args
+    defaults = list(zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True))
+    defaults += [(arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if default is not None]
+    texts = tuple(
+        (arg.arg, default.value) for arg, default in defaults if isinstance(default, ast.Constant) and isinstance(default.value, str)
+    )
+    return Scope((node.lineno, node.col_offset), end, frozenset(names), text_defaults=texts)
 
 
 @dataclass

@@ -875,3 +875,40 @@ def test_a_variable_a_loader_already_read_is_not_judged_again_as_a_setting(hub_s
         ("HUB001", "prep.py", 7, 29),
         ("HUB001", "prep.py", 8, 15),
     ]
+
+
+def test_a_repository_handed_to_the_projects_own_loader_in_another_module_is_followed(hub_scan):
+    # torchtune: `alpaca_dataset(source="ns/name")` passes `source=source` to `SFTDataset` (another
+    # module), whose `__init__` calls `load_dataset(source)`; `partial(...)` names one; a relative
+    # import and a second wrapper in between are followed too
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/datasets/__init__.py": "",
+        "pkg/datasets/_sft.py": (
+            "from datasets import load_dataset\n"
+            "class SFTDataset:\n"
+            "    def __init__(self, *, source, split='train', note=''):\n"
+            "        self._data = load_dataset(source, split=split)\n"
+            "        print(note)\n"
+        ),
+        "pkg/datasets/_text.py": (
+            "from ._sft import SFTDataset\ndef text_dataset(source, split='train'):\n    return SFTDataset(source=source, split=split)\n"
+        ),
+        "pkg/datasets/_alpaca.py": (
+            "from functools import partial\n"
+            "from pkg.datasets._sft import SFTDataset\n"
+            "from ._text import text_dataset\n"
+            "def alpaca_dataset(*, source: str = 'acme-ai/alpaca', note: str = 'acme-ai/not-loaded'):\n"
+            "    return SFTDataset(source=source, note=note)\n"
+            "alpaca_cleaned_dataset = partial(alpaca_dataset, source='acme-ai/alpaca-cleaned')\n"
+            "def wiki_dataset(source: str = 'acme-ai/wiki'):\n"
+            "    return text_dataset(source=source)\n"
+            "def local_dataset(source: str = 'data/train.json'):\n"  # a path, not a hub id
+            "    return SFTDataset(source=source)\n"
+        ),
+    }
+    assert hub_scan(files).hits == [
+        ("HUB001", "pkg/datasets/_alpaca.py", 4, 37),
+        ("HUB001", "pkg/datasets/_alpaca.py", 6, 57),
+        ("HUB001", "pkg/datasets/_alpaca.py", 7, 32),
+    ]

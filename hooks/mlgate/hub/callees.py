@@ -1,4 +1,5 @@
-"""Whether a function of the project, called with `trust_remote_code=True`, only tests the flag.
+"""Functions of the project that a calling file names: does one only test `trust_remote_code`,
+and which of its parameters does it hand to a hub loader?
 
 `trust_remote_code=True` given to a function mlgate does not know is reported (HUB002): most such
 functions are the project's loaders, which pass the flag on to `from_pretrained`. Some are not:
@@ -12,32 +13,45 @@ function (or a class's `__init__`) "only tests" a parameter when every read of i
 condition of an `if`, `while`, `assert` or conditional expression, through `not`, `and`, `or` and
 comparisons only: it is never passed on, stored, returned or put in a dict. Anything not found,
 not parsed or not that simple counts as a load, as before.
+
+The same lookup says which parameters a function hands, as they are, to a hub loader as the
+repository it loads (torchtune's `SFTDataset.__init__(source)` calls `load_dataset(source)`), also
+through up to `MAX_WRAPPERS` functions of the project in between (`alpaca_dataset(source=...)` ->
+`SFTDataset(source=source)`): the caller's `ns/name` given for it is then a reference.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
 from mlgate import python_ast
 from mlgate.files import ScanError, SourceFile
 from mlgate.hook import ScanContext
+from mlgate.hub.loaders import Loader, loader_for
 from mlgate.identity import repository_root
 
 MAX_REEXPORTS = 3
+MAX_WRAPPERS = 3  # functions of the project a repository is handed through before a loader gets it
+# How a module asks for a function of the project it calls: (itself, the callee's dotted name, its
+# relative import level, the keyword, depth) -> the loader that keyword reaches
+PassedOn = Callable[["_Module", str, int, str, int], "Loader | None"]
 _TESTS = (ast.If, ast.While, ast.Assert, ast.IfExp)
 _LOGIC = (ast.BoolOp, ast.UnaryOp, ast.Compare)
 
 
 class _Module:
-    """What one module says about its top-level functions (which parameters each only tests, worked
-    out when first asked: a module can hold hundreds of functions) and the names it imports from
-    elsewhere (a package's `__init__` re-exporting them)."""
+    """What one module says about its top-level functions (which parameters each only tests, and
+    which it hands to a hub loader, worked out when first asked: a module can hold hundreds of
+    functions) and the names it imports from elsewhere (a package's `__init__` re-exporting them)."""
 
     def __init__(self, tree: ast.Module):
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | None] = {}
         self.imported: dict[str, tuple[str, int]] = {}  # name -> (module, relative level)
+        self.modules: dict[str, str] = {}  # `import datasets as ds`: ds -> datasets
         self._judged: dict[str, frozenset[str]] = {}
+        self._loading: dict[str, dict[str, Loader]] = {}
         for statement in tree.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[statement.name] = statement
@@ -47,6 +61,57 @@ class _Module:
             elif isinstance(statement, ast.ImportFrom) and statement.module is not None:
                 for alias in statement.names:
                     self.imported[alias.asname or alias.name] = (f"{statement.module}.{alias.name}", statement.level)
+            elif isinstance(statement, ast.Import):
+                for alias in statement.names:
+                    self.modules[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+
+    def loading_parameters(self, name: str, passed_on: PassedOn, depth: int) -> dict[str, Loader]:
+        """The parameters function (or class) `name` hands, as they are, to a hub loader as the
+        repository it loads (torchtune's `SFTDataset(source=...)`: `load_dataset(source, ...)`), or
+        to a function of the project that does (`passed_on(self, callee, level, keyword, depth)`)."""
+        if name not in self._loading:
+            function = self.functions.get(name)
+            self._loading[name] = {}  # a function that calls itself hands nothing on through that call
+            self._loading[name] = self._parameters_loaded(function, passed_on, depth) if function is not None else {}
+        return self._loading[name]
+
+    def _parameters_loaded(self, function: ast.FunctionDef | ast.AsyncFunctionDef, passed_on: PassedOn, depth: int) -> dict[str, Loader]:
+        arguments = function.args
+        parameters = {arg.arg for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+        found: dict[str, Loader] = {}
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Call):
+                continue
+            qualified, level = self._qualified(node.func)
+            loader = loader_for(qualified) if not level else None
+            if loader is None:
+                if depth < MAX_WRAPPERS and qualified:
+                    for keyword in node.keywords:
+                        if isinstance(keyword.value, ast.Name) and keyword.value.id in parameters and keyword.arg is not None:
+                            inner = passed_on(self, qualified, level, keyword.arg, depth + 1)
+                            if inner is not None:
+                                found.setdefault(keyword.value.id, inner)
+                continue
+            if loader.kind not in ("model", "dataset"):
+                continue
+            handed = [node.args[loader.position]] if loader.position is not None and len(node.args) > loader.position else []
+            handed += [keyword.value for keyword in node.keywords if keyword.arg in loader.keywords]
+            for value in handed:
+                if isinstance(value, ast.Name) and value.id in parameters:
+                    found.setdefault(value.id, loader)
+        return found
+
+    def _qualified(self, node: ast.expr) -> tuple[str, int]:
+        """The dotted name of a callee as this module's imports make it (`load_dataset` ->
+        `datasets.load_dataset`) and the level of its relative import; "" for what is not a dotted name."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return "", 0
+        base, level = self.imported[node.id] if node.id in self.imported else (self.modules.get(node.id, node.id), 0)
+        return ".".join([base, *reversed(parts)]), level
 
     def only_tested(self, name: str) -> frozenset[str]:
         """The parameters function (or class) `name` reads only in conditions."""
@@ -92,37 +157,75 @@ class Callees:
         self.folder = Path(folder)
         self.root = repository_root(self.folder) or Path.cwd()
         self.local = _Module(local) if local is not None else None
+        self._found: dict[tuple[str, Path, int], tuple[_Module, Path] | None] = {}
 
     def only_tests(self, qualified: str, parameter: str) -> bool:
         """Whether the function `qualified` names (`utils.security.check`, or `check` defined in the
         calling file) reads `parameter` only in conditions."""
+        defined = self.definition(qualified)
+        return defined is not None and parameter in defined[0].only_tested(defined[1])
+
+    def loader_of(self, qualified: str, parameter: str) -> Loader | None:
+        """The hub loader the project's function `qualified` (as the calling file names it) hands
+        its `parameter` to, directly or through the project's functions it calls, if any."""
+        defined = self.definition(qualified)
+        return self._loader_in(defined, parameter, 0)
+
+    def _loader_in(self, defined: tuple[_Module, str, Path] | None, parameter: str, depth: int) -> Loader | None:
+        if defined is None:
+            return None
+        module, name, folder = defined
+
+        def passed_on(caller: _Module, callee: str, level: int, keyword: str, inner_depth: int) -> Loader | None:
+            if "." not in callee and not level:  # a function of the same module
+                found = (caller, callee, folder) if callee in caller.functions else None
+            else:
+                found = self._defined_in(callee.rpartition(".")[0], callee.rpartition(".")[2], folder, level)
+            return self._loader_in(found, keyword, inner_depth)
+
+        return module.loading_parameters(name, passed_on, depth).get(parameter)
+
+    def definition(self, qualified: str) -> tuple[_Module, str, Path] | None:
+        """The module that defines the function (or class) `qualified` names, its name there and
+        the module's folder."""
         if "()" in qualified or "_." in qualified or qualified.endswith("_"):
-            return False  # a call's result, or an expression mlgate does not name
+            return None  # a call's result, or an expression mlgate does not name
         module_name, _, name = qualified.rpartition(".")
         level = 0
         if not module_name:  # defined in this file, or imported relatively (`from .security import check`)
             if self.local is None:
-                return False
+                return None
             if name in self.local.functions or name not in self.local.imported:
-                return parameter in self.local.only_tested(name)
+                return (self.local, name, self.folder) if name in self.local.functions else None
             imported, level = self.local.imported[name]
             module_name, _, name = imported.rpartition(".")
-        module = self._module(module_name, self.folder, level)
+        return self._defined_in(module_name, name, self.folder, level)
+
+    def _defined_in(self, module_name: str, name: str, folder: Path, level: int) -> tuple[_Module, str, Path] | None:
+        """Where `name` of module `module_name` (imported from `folder`, `level` dots) is defined,
+        following re-exports a few steps."""
+        module = self._module(module_name, folder, level)
         for _ in range(MAX_REEXPORTS):
             if module is None:
-                return False
+                return None
             found, where = module
             if name in found.functions:
-                return parameter in found.only_tested(name)
+                return found, name, where.parent
             if name not in found.imported:
-                return False
+                return None
             imported, level = found.imported[name]
             module_name, _, name = imported.rpartition(".")
             module = self._module(module_name, where.parent, level)
-        return False
+        return None
 
     def _module(self, dotted: str, folder: Path, level: int) -> tuple[_Module, Path] | None:
         """The module `dotted` names, imported from a file in `folder` (`level` dots: relative)."""
+        key = (dotted, folder, level)
+        if key not in self._found:
+            self._found[key] = self._find_module(dotted, folder, level)
+        return self._found[key]
+
+    def _find_module(self, dotted: str, folder: Path, level: int) -> tuple[_Module, Path] | None:
         parts = dotted.split(".")
         if level:
             bases = [folder.parents[level - 2] if level > 1 else folder] if level - 1 <= len(folder.parents) else []

@@ -147,6 +147,8 @@ class PythonScan(NameFlow):
         # a dict or call given as a keyword (by id) -> the call it is given to: mteb's
         # `ModelMeta(loader_kwargs=dict(trust_remote_code=True), name=..., revision=<sha>)`
         self.holders: dict[int, ast.Call] = {}
+        # literal ids given to a project function that hands them to a loader: (call, keyword, loader, unit, callee)
+        self.wrapped: list[tuple[ast.Call, ast.keyword, Loader, Unit, str]] = []
         self._callees: Callees | None = None
 
     @functools.cached_property
@@ -168,15 +170,31 @@ class PythonScan(NameFlow):
             for unit in parsed
         }
         for unit in parsed:  # where values flow: before any setting is judged
-            for call, _, loader in calls[id(unit)]:
+            for call, name, loader in calls[id(unit)]:
                 if loader is not None:
                     self.collect_flow(call, loader, unit)
+                elif call.keywords:
+                    self.collect_wrapper_flow(call, name, unit)
         # Loader calls first, in every unit: they claim the constants and dicts they read, so
         # those are not judged again as free-standing settings.
         for unit in parsed:
             for call, name, loader in calls[id(unit)]:
                 if loader is not None:
                     self.call(call, unit, name, loader)
+        for call, keyword, loader, unit, callee in self.wrapped:
+            siblings: dict[str, tuple[ast.expr, ast.AST]] = {
+                other.arg: (other.value, other) for other in call.keywords if other.arg is not None
+            }
+            short = callee.rsplit(".", 1)[-1]
+            self.setting(
+                keyword.arg or "",
+                keyword.value,
+                siblings,
+                unit,
+                self._key(call, unit),
+                f"{keyword.arg}= of {short}",
+                (loader.kind, loader.bare),
+            )
         for unit in parsed:
             found = nodes[id(unit)]
             self.collect_holders(found.calls, unit)
@@ -189,6 +207,38 @@ class PythonScan(NameFlow):
             self.settings_in_classes(unit, found.classes)
             self.strings(found, unit)
         return [unit.place(problem) for problem, unit in self.problems.values()] + self.shell.findings()
+
+    def collect_wrapper_flow(self, call: ast.Call, qualified: str, unit: Unit) -> None:
+        """A keyword that a function of the project hands on to a hub loader as its repository
+        flows there as if it were given to the loader: torchtune's `alpaca_dataset(source=...)`
+        passes `source=source` to `SFTDataset`, whose `__init__` calls `load_dataset(source)`, and
+        `partial(alpaca_dataset, source="ns/name")` names one. Only what can carry a reference is
+        looked up (the callee's module is parsed for it): a parameter whose default is an `ns/name`
+        passed on, or a literal `ns/name`."""
+        callee = qualified
+        if qualified in ("functools.partial", "partial") and call.args:
+            callee = self.qualified(call.args[0]) or ""
+        at = self._key(call, unit)
+        for keyword in call.keywords:
+            value = keyword.value
+            literal = type(value) is ast.Constant and isinstance(value.value, str) and repo_id_of(value.value, bare=False) is not None
+            passed_on = (
+                type(value) is ast.Name
+                and self.binding(value.id, at) is None
+                and (scope := self.parameter_of(value.id, at)) is not None
+                and any(name == value.id and repo_id_of(default, bare=False) is not None for name, default in scope.text_defaults)
+            )
+            if keyword.arg is None or not (literal or passed_on):
+                continue
+            loader = self.callees(unit).loader_of(callee, keyword.arg)
+            if loader is None:
+                continue
+            if literal:
+                self.wrapped.append((call, keyword, loader, unit, callee))
+                continue
+            parameters: set[str] = set()
+            for name in self.flow_names(value, at, parameters=parameters):
+                self.flows.setdefault(setting_key(name), loader)
 
     def collect_holders(self, calls: list[ast.Call], unit: Unit) -> None:
         """What holds each dict of settings given as a keyword (`loader_kwargs=dict(...)`, also

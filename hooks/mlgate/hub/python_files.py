@@ -29,8 +29,11 @@ _MARKERS = (
 )  # fmt: skip
 # Or a `ns/name` literal assigned to something named like a model setting (`model = "ns/name"`).
 _SLASH_LITERAL = re.compile(r"""["'][A-Za-z0-9][\w.-]*/[\w.-]+["']""")
+# (`source`, `repo`, `pretrained`, `checkpoint`: what a project's own loader calls the repository it
+# hands on, torchtune's `alpaca_dataset(source="tatsu-lab/alpaca")`)
 _SETTING_BEFORE = re.compile(
-    r"(?i:(?:model|tokenizer|dataset|vae|adapter|embed|teacher|reward|ref|draft)\w*[\"']?\s*[=:,]\s*(?:\w+\(\s*)?)$"
+    r"(?i:(?:model|tokenizer|dataset|vae|adapter|embed|teacher|reward|ref|draft|source|repo|pretrained|checkpoint|ckpt)"
+    r"\w*[\"']?\s*(?::\s*[\w.\[\] |]+\s*=|[=:,])\s*(?:\w+\(\s*)?)$"
 )
 
 
