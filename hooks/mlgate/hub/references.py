@@ -324,7 +324,8 @@ class Judge:
     def trust_remote_code(
         self, offset: int, pinned: bool | None, what: str = "trust_remote_code=True", named: bool = True
     ) -> list[Problem]:
-        """HUB002: critical unless the code it trusts is pinned to a commit. In a test, only beside a
+        """HUB002: critical when the code it trusts is not pinned to a commit, high when it is or when
+        its revision is the caller's (`revision=revision`). In a test, only beside a
         hub repository it names (`named`), unless `report-tests`: a test's flag with no repository
         (a mock's settings, a dict a unit under test reads, a local fixture) runs no one's code."""
         if self.in_tests and not named and not self.report_tests:
@@ -335,16 +336,21 @@ class Judge:
                     TRUST_REMOTE_CODE, f"{what} runs the repository's Python on this machine (pinned to a commit: review that code)", offset
                 )
             ]
-        if pinned is None:  # `revision=revision`: the caller decides, and nothing here makes it pin
+        if pinned is None:
+            # `revision=revision`: the caller decides (mteb's model wrappers are handed the commit
+            # their registry pins; FastChat's the `--revision` a user types): high, not critical,
+            # since nothing here says it moves
             said = "and its revision comes from elsewhere (a variable or a caller), so nothing here pins it"
+            severity = Severity.HIGH
         else:
             said = "and the revision is not pinned"
+            severity = Severity.CRITICAL
         return [
             Problem(
                 TRUST_REMOTE_CODE,
                 f"{what} runs the repository's Python on this machine, {said}: whoever can push to it runs code here",
                 offset,
-                severity=Severity.CRITICAL,
+                severity=severity,
             )
         ]
 
