@@ -424,3 +424,12 @@ def test_an_example_request_in_a_config_names_what_the_server_serves(hub_scan):
         "model_name: acme-ai/weights\n"
     )
     assert hub_scan({"config.yaml": config}).hits == [("HUB001", "config.yaml", 3, 29), ("HUB001", "config.yaml", 4, 13)]
+
+
+def test_mlc_llm_writes_the_hf_scheme_in_capitals(hub_scan):
+    # MLC LLM: `HF://ns/name` is cloned at its default branch; its packaging config lists them too
+    engine = 'from mlc_llm import MLCEngine\nmodel = "HF://acme-ai/Llama-3-8B-q4f16_1-MLC"\nengine = MLCEngine(model)\n'
+    package = '{"model_list": [{"model": "HF://acme-ai/phi-2-q4f16_1-MLC", "model_id": "phi"}, {"model": "./dist/local-MLC"}]}\n'
+    scan = hub_scan({"sample.py": engine, "mlc-package-config.json": package})
+    assert scan.hits == [("HUB001", "mlc-package-config.json", 1, 28), ("HUB001", "sample.py", 2, 10)]
+    assert "MLC LLM clones its default branch" in scan.messages("HUB001")[0]

@@ -49,12 +49,12 @@ from mlgate.problem import SHA256_HEX, Problem, placer
 # first, and keys are read as keys (at a line's start, or after `{`/`,`), never searched for as
 # substrings at every position of a multi-megabyte CRD.
 _WORDS = re.compile(
-    r"huggingface|hf\.co/|hf-mirror\.com|hf://|hf[-_]hub:|"
+    r"huggingface|hf\.co/|hf-mirror\.com|(?i:hf)://|hf[-_]hub:|"
     r"trust_remote_code|from_pretrained|load_dataset|snapshot_download|hf_hub_download|torch\.hub|"
     r"(?i:\bhf download|--model|--trust-remote-code|-hfr? )|\.(?:pt|pth|bin|ckpt|safetensors|onnx|gguf|h5)\b",
 )
 _LITERALS = (
-    "huggingface", "hf.co/", "hf-mirror.com", "hf://", "hf-hub:", "hf_hub:", "trust_remote_code", "from_pretrained",
+    "huggingface", "hf.co/", "hf-mirror.com", "hf://", "HF://", "hf-hub:", "hf_hub:", "trust_remote_code", "from_pretrained",
     "load_dataset", "snapshot_download", "hf_hub_download", "torch.hub", "hf download", "--model", "--trust-remote-code",
     "-hf ", "-hfr ", ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".onnx", ".gguf", ".h5",
 )  # fmt: skip

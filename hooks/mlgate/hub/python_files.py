@@ -20,7 +20,7 @@ from mlgate.problem import placer
 # Text without any of these cannot hold a reference python_code reports (plain substring
 # tests: much faster than one regex alternation over every position of every file).
 _MARKERS = (
-    "from_pretrained", "hf_hub", "huggingface", "hf.co/", "hf-mirror.com", "hf://", "hub:", "snapshot_download", "load_dataset",
+    "from_pretrained", "hf_hub", "huggingface", "hf.co/", "hf-mirror.com", "hf://", "HF://", "hub:", "snapshot_download", "load_dataset",
     "torch.hub", "hub.load", "load_state_dict_from_url", "load_url", "download_url_to_file", "get_file",
     "trust_remote_code", "pipeline", "SentenceTransformer", "CrossEncoder", "SparseEncoder", "vllm", "LLM(",
     "load_lora_weights", "load_textual_inversion", "load_ip_adapter", "load_adapter", "urlretrieve", "urlopen",

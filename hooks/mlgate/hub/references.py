@@ -55,11 +55,12 @@ _TEMPLATE_RESOLVE = re.compile(
     r"https?://(?:www\.)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/(?P<repo>[^\s'\"]*?)/resolve/(?P<rev>[^/\s'\"?#]+)"
 )
 # `hf://ns/name@rev/file` (huggingface_hub's file system) and `hf://ns/name:rev` (KServe's storage URI).
-_HF_PATH = re.compile(r"hf://(?P<kind>datasets/|spaces/|buckets/)?(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:[@:](?P<rev>[^/\s'\":@]+))?")
+# MLC LLM writes the scheme in capitals (`HF://mlc-ai/Llama-3-8B-Instruct-q4f16_1-MLC`, cloned at its main branch).
+_HF_PATH = re.compile(r"(?i:hf)://(?P<kind>datasets/|spaces/|buckets/)?(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:[@:](?P<rev>[^/\s'\":@]+))?")
 # `hf://example.com/model`: a host name where a namespace belongs (hub namespaces have no TLD).
 _DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|ai|co|dev|local|internal|example)", re.IGNORECASE)
 _HF_HUB_PREFIX = re.compile(r"hf[-_]hub:(?P<ns>[\w.-]+)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/\s'\"]+))?")
-URL_MARKERS = re.compile(r"huggingface\.co|hf\.co/|hf-mirror\.com|hf://|hf[-_]hub:")
+URL_MARKERS = re.compile(r"huggingface\.co|hf\.co/|hf-mirror\.com|(?i:hf)://|hf[-_]hub:")
 _NOT_REPO_NAMESPACES = frozenset(
     {
         "api",
@@ -435,7 +436,12 @@ class Judge:
     def _url_reference(self, reference: Reference, written: str) -> list[Problem]:
         problems = self.reference(reference)
         if problems and problems[0].rule is UNPINNED:
-            if reference.revision is None:
+            if reference.revision is None and written.startswith("HF://"):  # MLC LLM's: it has no revision
+                problems[0].message = (
+                    f"{written} names hub {reference.kind} '{reference.repo_id}' without a revision: MLC LLM clones its default "
+                    "branch; download it at a full commit SHA (hf download --revision <sha>) and give the local folder"
+                )
+            elif reference.revision is None:
                 problems[
                     0
                 ].message = f"{written} names hub {reference.kind} '{reference.repo_id}' without a revision: it gets whatever the default branch holds; pin a full commit SHA"
