@@ -58,6 +58,23 @@ def test_setup_py_lists_the_folder_it_names(scan_tree):
     ]
 
 
+def test_a_file_the_metadata_file_includes_is_metadata_too(scan_tree):
+    """ms-swift: setup.py reads `requirements.txt`, which is `-r requirements/framework.txt` (its
+    parser follows the include); a file nothing the metadata reads includes stays an install."""
+    setup = 'install_requires, links = parse_requirements("requirements.txt")\nsetup(name="ms-swift", install_requires=install_requires)\n'
+    files = {
+        "setup.py": setup,
+        "requirements.txt": "-r requirements/framework.txt\n",
+        "requirements/framework.txt": "accelerate\ndatasets>=3.0,<4.8.5\n",
+        "requirements/docs.txt": "sphinx\n",
+        "requirements/ci.txt": "-r docs.txt\npytest\n",
+    }
+    assert scan_tree(files, select="pins").hits == [
+        ("PIN001", "requirements/ci.txt", 2, 1),
+        ("PIN001", "requirements/docs.txt", 1, 1),
+    ]
+
+
 def test_setuptools_dynamic_dependencies_name_the_file(scan_tree):
     pyproject = (
         '[build-system]\nrequires = ["setuptools"]\n[project]\nname = "pkg"\ndynamic = ["dependencies", "optional-dependencies"]\n'

@@ -83,9 +83,39 @@ def read_as_metadata(path: Path) -> bool:
         relative = path.relative_to(folder).as_posix()
         if _named_by_setup(folder / "setup.py", relative) or _named_by_dynamic(folder / "pyproject.toml", relative):
             return True
+        if _included_by_setup_file(folder / "setup.py", path):
+            return True
         if folder.parent == folder:
             break
         folder = folder.parent
+    return False
+
+
+_QUOTED_TXT = re.compile(r"""["']([\w./-]+\.txt)["']""")
+_INCLUDE = re.compile(r"^\s*(?:-r|--requirement)[\s=]+(\S+)", re.MULTILINE)
+
+
+def _included_by_setup_file(setup: Path, path: Path) -> bool:
+    """Whether a requirements file the `setup.py` names includes `path` with `-r` (ms-swift's
+    `parse_requirements("requirements.txt")`, whose `-r requirements/framework.txt` its parser
+    follows: a setup.py that reads a file holding `-r` lines must follow them, or its metadata
+    would hold `-r` as a requirement)."""
+    try:
+        with open(setup, "rb") as handle:
+            text = handle.read(_MAX_SETUP_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    for name in dict.fromkeys(_QUOTED_TXT.findall(text)):
+        named = setup.parent / name
+        if named == path:
+            continue
+        try:
+            with open(named, "rb") as handle:
+                included = handle.read(_MAX_SETUP_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        if any((named.parent / target).resolve() == path.resolve() for target in _INCLUDE.findall(included)):
+            return True
     return False
 
 
