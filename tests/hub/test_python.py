@@ -342,6 +342,21 @@ def test_trust_remote_code_handed_on_in_settings_takes_the_revision_beside_them(
     assert [str(finding.severity) for finding in scan.findings] == ["high", "high", "critical", "critical"]
 
 
+def test_trust_remote_code_on_a_folder_the_project_saved_or_downloaded_is_its_own_code(hub_scan):
+    # llm-foundry: `from_pretrained(original_save_dir, trust_remote_code=True)` loads what it saved;
+    # a value named as a folder, or built with os.path.join, is a folder on this machine
+    source = (
+        "import os\n"
+        "from transformers import AutoConfig, AutoModel, AutoTokenizer\n"
+        "def load(original_save_dir, model_name, ckpt):\n"
+        "    AutoModel.from_pretrained(original_save_dir, trust_remote_code=True)\n"
+        "    AutoConfig.from_pretrained(self.tokenizer_dir, trust_remote_code=True)\n"
+        "    AutoTokenizer.from_pretrained(os.path.join(ckpt, 'tok'), trust_remote_code=True)\n"
+        "    return AutoModel.from_pretrained(model_name, trust_remote_code=True)\n"
+    )
+    assert hub_scan({"load.py": source}).hits == [("HUB002", "load.py", 7, 50)]
+
+
 def test_trusted_namespaces_are_not_look_alikes(hub_scan):
     source = f"from transformers import AutoModel\nAutoModel.from_pretrained('g00gle/m', revision='{SHA}')\n"
     assert hub_scan({"m.py": source}, **{"trusted-namespaces": ["g00gle"]}).hits == []

@@ -490,6 +490,8 @@ class PythonScan(NameFlow):
             self.consumed.add(id(source))
         offset = unit.offset(argument)
         if value is UNKNOWN:
+            if self.names_a_folder(argument, at):
+                return reference.pinned, True  # a folder on this machine: what the project saved there itself
             if revision is None and revision_known:  # a revision passed along is where the pin is judged
                 self.report(self.judge.unresolved(offset, short), unit)
             return reference.pinned, None
@@ -530,6 +532,21 @@ class PythonScan(NameFlow):
         """HUB002 for `trust_remote_code=True` among the keywords (`named`: beside a hub repository they name)."""
         if self.trusts(keywords, at):
             self.report(self.judge.trust_remote_code(unit.offset(keywords["trust_remote_code"][1]), pinned, named=named), unit)
+
+    def names_a_folder(self, node: ast.expr, at: tuple[int, int, int]) -> bool:
+        """Whether a value mlgate cannot resolve is, by its name or how it is built, a folder on this
+        machine: a name or attribute called so, or `os.path.join(...)`; but not a name given what a
+        hub download returns (`model_dir = snapshot_download("ns/name")`: the hub's code, downloaded)."""
+        if isinstance(node, ast.Call):
+            return self.qualified(node.func) == "os.path.join"
+        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+        if not _FOLDER_NAME.search(name):
+            return False
+        binding = self.binding(node.id, at) if isinstance(node, ast.Name) else None
+        value = binding.value if binding is not None else None
+        return not (
+            isinstance(value, ast.Call) and (loader := loader_for(self.qualified(value.func) or "")) is not None and loader.kind == "model"
+        )
 
     def downloads_pickle(self, call: ast.Call, qualified: str, keywords, at) -> bool:
         """`hf_hub_download(repo, "model.pkl")`: a pickled file fetched to be loaded, which runs its code."""
@@ -764,6 +781,12 @@ class PythonScan(NameFlow):
             fragment = value[problem.offset : problem.offset + 24]
             found = unit.text.find(fragment, start, max(end, start + 1)) if fragment else -1
             self.report([_moved(problem, found if found != -1 else start)], unit)
+
+
+# A name that says it holds a folder (`model_dir`, `self.tokenizer_dir`, `original_save_dir`,
+# `ckpt_folder`): llm-foundry's `from_pretrained(original_save_dir, trust_remote_code=True)` loads
+# what it saved there, ms-swift's `model_dir` what it downloaded itself (judged where it downloads)
+_FOLDER_NAME = re.compile(r"(?:^|_)(?:dir|directory|folder)$|dir$", re.IGNORECASE)
 
 
 def _callee_name(qualified: str) -> str:
