@@ -134,3 +134,14 @@ def test_the_per_hook_scripts_run_in_one_process_unless_told(monkeypatch):
     assert _jobs(build_parser().parse_args(["check", "."])) == 6
     assert _jobs(build_parser("mlgate-pins").parse_args(["check", "."])) == 1
     assert _jobs(build_parser("mlgate-pins").parse_args(["check", "--jobs", "3", "."])) == 3
+
+
+def test_the_queue_of_chunks_fits_one_pipe_page_however_many_files(tmp_path):
+    """Every chunk's number is written to the queue pipe before anyone reads it: at most
+    MAX_CHUNKS + 1 chunks (4 bytes each, under 4 KiB), each file in exactly one of them."""
+    files = [tmp_path / f"f{number}" for number in range(20_000)]  # none exists: each weighs 4 KiB
+    files[7].write_bytes(b"x" * 1_000_000)  # and one huge file
+    chunks = list(file_scans._chunks(files, file_scans.MAX_CHUNKS))
+    assert len(chunks) <= file_scans.MAX_CHUNKS + 1 and 4 * len(chunks) < 4096
+    assert sorted(index for chunk in chunks for index in chunk) == list(range(len(files)))
+    assert chunks[0] == list(range(8))  # the heaviest first: the run that ends at the huge file

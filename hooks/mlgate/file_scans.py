@@ -3,10 +3,10 @@
 Each file is judged on its own (a scanner may open other files through its `ScanContext`, whose
 caches only save work), so the files of a run can be split among processes and the results put
 back in the order of the files: the report is the same, finding for finding, whatever the
-number of jobs. What goes back from a worker is only what the report needs: each file's findings,
-errors and ignore comments, and the other files the scanners opened (an include, a lock file),
-with their ignore comments. The file's text is not sent back: the report reads the lines of the
-few files that have findings again.
+number of jobs. What goes back from a worker is only what the report needs: each file's findings
+(with their context lines, read while the file is at hand), errors and ignore comments, and the
+other files the scanners opened (an include, a lock file), with their ignore comments; never the
+files' text.
 
 Worker processes are forked (Linux), so they start with everything this process has imported
 and with the run's hooks and settings; they are used only for an offline run of enough files
@@ -36,6 +36,10 @@ MIN_FILES_PER_JOB = 40
 # Each job gets its files in about this many chunks, so that a worker that drew a huge file is
 # not left working alone at the end while the others wait.
 CHUNKS_PER_JOB = 24
+# The chunks' numbers (4 bytes each, `MAX_CHUNKS + 1` at most) are written to the queue pipe before
+# any process reads it: under one 4 KiB page, which a pipe holds even when the system gives it no
+# more, so the write never blocks.
+MAX_CHUNKS = 1000
 
 
 def error_kind(error: ScanError) -> str:
@@ -110,7 +114,7 @@ class FileScanner:
         """The file a finding is on: the one scanned, or another file a scanner opened (an include)."""
         if path == scanned.path:
             return scanned
-        return next((other for *_, context in self.scanners for other in context._cache.values() if other.path == path), None)
+        return next((other for *_, context in self.scanners for other in context.opened() if other.path == path), None)
 
     def scan_all(self, indices: Iterable[int]) -> tuple[list[FileScan], list[OpenedFile]]:
         """The files at `indices` scanned as the iterable gives them, then the other files opened."""
@@ -121,11 +125,11 @@ class FileScanner:
         read as text since (their ignore comments are known only then)."""
         found = []
         for _hook, _scanner, context in self.scanners:
-            for key, source in context._cache.items():
-                done = self._reported.get(key)
+            for source in context.opened():
+                done = self._reported.get(source.abspath)
                 if done or (done is not None and not source.read_as_text):
                     continue
-                self._reported[key] = source.read_as_text
+                self._reported[source.abspath] = source.read_as_text
                 found.append(OpenedFile(source.path, source.abspath, tuple(ignore_comments_of(source))))
         return found
 
@@ -167,9 +171,9 @@ def scan_files(loop: FileScanner, jobs: int) -> tuple[list[FileScan], list[Opene
     worker that dies leaves its files to this process, which scans what nobody reported."""
     if jobs <= 1:
         return loop.scan_all(range(len(loop.files)))
-    chunks = list(_chunks(loop.files, jobs * CHUNKS_PER_JOB))
+    chunks = list(_chunks(loop.files, min(jobs * CHUNKS_PER_JOB, MAX_CHUNKS)))
     queue_out, queue_in = os.pipe()
-    os.write(queue_in, b"".join(number.to_bytes(4, "little") for number in range(len(chunks))))  # < 64 KiB: never blocks
+    os.write(queue_in, b"".join(number.to_bytes(4, "little") for number in range(len(chunks))))
     os.close(queue_in)
     workers: list[tuple[int, int]] = []  # (pid, the read end of its pipe)
     for _ in range(jobs - 1):
@@ -230,26 +234,24 @@ def _read_all(fd: int) -> bytes:
 
 
 def _chunks(files: Sequence[Path], count: int) -> Iterator[list[int]]:
-    """The indices of `files` in about `count` runs of neighbouring files of about the same size
-    in bytes, the largest runs first (a huge file started last would be waited for)."""
-    sizes = [_size(path) for path in files]
-    share = max(1, sum(sizes) // count)
-    runs: list[list[int]] = []
-    weights: list[int] = []
+    """The indices of `files` in at most `count + 1` runs of neighbouring files of about the same
+    weight, the heaviest runs first (a huge file started last would be waited for). A file weighs
+    its size and 4 KiB more: a small file still costs a read and its scanners' set-up."""
+    weights = [_size(path) + 4096 for path in files]
+    share = max(1, sum(weights) // count)
+    runs: list[tuple[int, list[int]]] = []  # (weight, indices)
     current: list[int] = []
     weight = 0
-    for index, size in enumerate(sizes):
+    for index, file_weight in enumerate(weights):
         current.append(index)
-        weight += size + 4096  # a small file still costs a read and its scanners' set-up
+        weight += file_weight
         if weight >= share:
-            runs.append(current)
-            weights.append(weight)
+            runs.append((weight, current))
             current, weight = [], 0
     if current:
-        runs.append(current)
-        weights.append(weight)
-    order = sorted(range(len(runs)), key=lambda run: -weights[run])
-    return (runs[run] for run in order)
+        runs.append((weight, current))
+    runs.sort(key=lambda run: -run[0])
+    return (indices for _, indices in runs)
 
 
 def _size(path: Path) -> int:

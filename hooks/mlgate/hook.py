@@ -131,6 +131,10 @@ class ScanContext:
             self._cache[key] = SourceFile(path=display_path(key), abspath=key)
         return self._cache[key]
 
+    def opened(self) -> list[SourceFile]:
+        """The other files opened so far with `source()`: for the report's lines and ignore comments."""
+        return list(self._cache.values())
+
     def once(self, purpose: str, source: SourceFile, compute: Callable[[SourceFile], T]) -> T:
         """`compute(source)` once per run for each file opened with `source()`: an included
         template read by the thousands of files that include it is judged once. The result is

@@ -76,13 +76,20 @@ def _scope(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> Scope:
     names = [arg.arg for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
     names += [arg.arg for arg in (arguments.vararg, arguments.kwarg) if arg is not None]
     end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
-    positional = arguments.posonlyargs + arguments.args
-    defaults = list(zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True))
-    defaults += [(arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if default is not None]
     texts = tuple(
-        (arg.arg, default.value) for arg, default in defaults if isinstance(default, ast.Constant) and isinstance(default.value, str)
+        (arg.arg, default.value)
+        for arg, default in parameter_defaults(arguments)
+        if isinstance(default, ast.Constant) and isinstance(default.value, str)
     )
     return Scope((node.lineno, node.col_offset), end, frozenset(names), text_defaults=texts)
+
+
+def parameter_defaults(arguments: ast.arguments) -> list[tuple[ast.arg, ast.expr]]:
+    """(parameter, its default) of every parameter that has one: ast gives the defaults of the last
+    positional parameters, and one (None when there is none) per keyword-only parameter."""
+    positional = arguments.posonlyargs + arguments.args
+    pairs = list(zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True))
+    return pairs + [(arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if default is not None]
 
 
 @dataclass

@@ -61,11 +61,17 @@ def test_setup_py_lists_the_folder_it_names(scan_tree):
 def test_a_file_the_metadata_file_includes_is_metadata_too(scan_tree):
     """ms-swift: setup.py reads `requirements.txt`, which is `-r requirements/framework.txt` (its
     parser follows the include); a file nothing the metadata reads includes stays an install."""
-    setup = 'install_requires, links = parse_requirements("requirements.txt")\nsetup(name="ms-swift", install_requires=install_requires)\n'
+    setup = (
+        'install_requires, links = parse_requirements("requirements.txt")\n'
+        'extras = {"eval": parse_requirements("requirements/eval.txt")}\n'
+        'setup(name="ms-swift", install_requires=install_requires, extras_require=extras)\n'
+    )
     files = {
         "setup.py": setup,
         "requirements.txt": "-r requirements/framework.txt\n",
         "requirements/framework.txt": "accelerate\ndatasets>=3.0,<4.8.5\n",
+        "requirements/eval.txt": "evalscope\\\n  >=1.0 \\\n  --requirement=judges.txt\n",  # read as pip reads it
+        "requirements/judges.txt": "openai\n",
         "requirements/docs.txt": "sphinx\n",
         "requirements/ci.txt": "-r docs.txt\npytest\n",
     }

@@ -23,7 +23,6 @@ through up to `MAX_WRAPPERS` functions of the project in between (`alpaca_datase
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
 from pathlib import Path
 
 from mlgate import python_ast
@@ -34,9 +33,8 @@ from mlgate.identity import repository_root
 
 MAX_REEXPORTS = 3
 MAX_WRAPPERS = 3  # functions of the project a repository is handed through before a loader gets it
-# How a module asks for a function of the project it calls: (itself, the callee's dotted name, its
-# relative import level, the keyword, depth) -> the loader that keyword reaches
-PassedOn = Callable[["_Module", str, int, str, int], "Loader | None"]
+# (parameter -> the loader it is given to, [(parameter, callee's dotted name, import level, keyword)])
+HandedOn = tuple[dict[str, Loader], list[tuple[str, str, int, str]]]
 _TESTS = (ast.If, ast.While, ast.Assert, ast.IfExp)
 _LOGIC = (ast.BoolOp, ast.UnaryOp, ast.Compare)
 
@@ -51,7 +49,7 @@ class _Module:
         self.imported: dict[str, tuple[str, int]] = {}  # name -> (module, relative level)
         self.modules: dict[str, str] = {}  # `import datasets as ds`: ds -> datasets
         self._judged: dict[str, frozenset[str]] = {}
-        self._loading: dict[str, dict[str, Loader]] = {}
+        self._handed: dict[str, HandedOn] = {}
         for statement in tree.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[statement.name] = statement
@@ -65,32 +63,32 @@ class _Module:
                 for alias in statement.names:
                     self.modules[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
 
-    def loading_parameters(self, name: str, passed_on: PassedOn, depth: int) -> dict[str, Loader]:
-        """The parameters function (or class) `name` hands, as they are, to a hub loader as the
-        repository it loads (torchtune's `SFTDataset(source=...)`: `load_dataset(source, ...)`), or
-        to a function of the project that does (`passed_on(self, callee, level, keyword, depth)`)."""
-        if name not in self._loading:
+    def handed_on(self, name: str) -> HandedOn:
+        """What function (or class) `name` does with its parameters that matters to a reference:
+        those it gives a hub loader, as they are, as the repository to load (torchtune's
+        `SFTDataset.__init__(source)` calls `load_dataset(source)`), and those it passes by keyword
+        to another function (`(parameter, callee's dotted name, its import level, keyword)`)."""
+        if name not in self._handed:
             function = self.functions.get(name)
-            self._loading[name] = {}  # a function that calls itself hands nothing on through that call
-            self._loading[name] = self._parameters_loaded(function, passed_on, depth) if function is not None else {}
-        return self._loading[name]
+            self._handed[name] = self._parameters_handed(function) if function is not None else ({}, [])
+        return self._handed[name]
 
-    def _parameters_loaded(self, function: ast.FunctionDef | ast.AsyncFunctionDef, passed_on: PassedOn, depth: int) -> dict[str, Loader]:
+    def _parameters_handed(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> HandedOn:
         arguments = function.args
         parameters = {arg.arg for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
-        found: dict[str, Loader] = {}
+        loaded: dict[str, Loader] = {}
+        passed: list[tuple[str, str, int, str]] = []
         for node in ast.walk(function):
             if not isinstance(node, ast.Call):
                 continue
             qualified, level = self._qualified(node.func)
-            loader = loader_for(qualified) if not level else None
+            loader = loader_for(qualified) if qualified and not level else None
             if loader is None:
-                if depth < MAX_WRAPPERS and qualified:
-                    for keyword in node.keywords:
-                        if isinstance(keyword.value, ast.Name) and keyword.value.id in parameters and keyword.arg is not None:
-                            inner = passed_on(self, qualified, level, keyword.arg, depth + 1)
-                            if inner is not None:
-                                found.setdefault(keyword.value.id, inner)
+                passed += [
+                    (keyword.value.id, qualified, level, keyword.arg)
+                    for keyword in node.keywords
+                    if qualified and keyword.arg is not None and isinstance(keyword.value, ast.Name) and keyword.value.id in parameters
+                ]
                 continue
             if loader.kind not in ("model", "dataset"):
                 continue
@@ -98,8 +96,8 @@ class _Module:
             handed += [keyword.value for keyword in node.keywords if keyword.arg in loader.keywords]
             for value in handed:
                 if isinstance(value, ast.Name) and value.id in parameters:
-                    found.setdefault(value.id, loader)
-        return found
+                    loaded.setdefault(value.id, loader)
+        return loaded, passed
 
     def _qualified(self, node: ast.expr) -> tuple[str, int]:
         """The dotted name of a callee as this module's imports make it (`load_dataset` ->
@@ -175,15 +173,22 @@ class Callees:
         if defined is None:
             return None
         module, name, folder = defined
-
-        def passed_on(caller: _Module, callee: str, level: int, keyword: str, inner_depth: int) -> Loader | None:
+        loaded, passed = module.handed_on(name)
+        if parameter in loaded:
+            return loaded[parameter]
+        if depth >= MAX_WRAPPERS:
+            return None
+        for handed, callee, level, keyword in passed:
+            if handed != parameter:
+                continue
             if "." not in callee and not level:  # a function of the same module
-                found = (caller, callee, folder) if callee in caller.functions else None
+                inner = (module, callee, folder) if callee in module.functions else None
             else:
-                found = self._defined_in(callee.rpartition(".")[0], callee.rpartition(".")[2], folder, level)
-            return self._loader_in(found, keyword, inner_depth)
-
-        return module.loading_parameters(name, passed_on, depth).get(parameter)
+                module_name, _, callee_name = callee.rpartition(".")
+                inner = self._defined_in(module_name, callee_name, folder, level)
+            if (found := self._loader_in(inner, keyword, depth + 1)) is not None:
+                return found
+        return None
 
     def definition(self, qualified: str) -> tuple[_Module, str, Path] | None:
         """The module that defines the function (or class) `qualified` names, its name there and

@@ -163,6 +163,7 @@ _API_CLIENT_CLASS = re.compile(
 )
 
 
+# What a request to a served model holds beside its `model` (an example payload in a config)
 _REQUEST_KEYS = frozenset({"input", "inputs", "messages", "prompt"})
 
 

@@ -50,7 +50,7 @@ from mlgate.hub.references import (
 )
 from mlgate.notes import Note
 from mlgate.problem import Place, Problem
-from mlgate.python_flow import MAX_RESOLVE_DEPTH, UNKNOWN, NameFlow
+from mlgate.python_flow import MAX_RESOLVE_DEPTH, UNKNOWN, NameFlow, parameter_defaults
 
 _CHECKSUM_IN_FILE = re.compile(r"sha256|sha384|sha512|blake2|check_integrity|verify_checksum")
 _SHELL_RUNNERS = frozenset(
@@ -59,12 +59,12 @@ _SHELL_RUNNERS = frozenset(
 _STRING_START = re.compile("[rbuRBU]*('''|\"\"\"|'|\")")
 _API_SETTINGS = API_URL_KEYS | API_KEY_KEYS | {"provider", "model_provider"}
 _Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda  # what has parameter defaults
-# Classes that hold a program's settings (dataclasses parsed by HfArgumentParser, pydantic settings).
 # What `self.<attribute>` is followed back to: its first few assignments (a class that sets it in
 # many places is not a settings holder; the flow stays bounded by the file, not by its assignments).
 _MAX_ATTRIBUTE_VALUES = 4
 # Keywords that hand a call a dict of settings by name (`loader_kwargs=...`), followed to that dict
 _SETTINGS_KEYWORDS = ("kwargs", "args", "config", "settings", "options", "params")
+# Classes that hold a program's settings (dataclasses parsed by HfArgumentParser, pydantic settings).
 _SETTINGS_CLASS = re.compile(r"(?:Config|Configuration|Arguments|Args|Params|Parameters|Settings|Options)$")
 # Settings that only a dataset has: a repository named beside them is a dataset.
 _DATASET_SIBLINGS = frozenset({"hf_subset", "subset", "split", "splits", "evaluation_splits", "data_files"})
@@ -147,8 +147,6 @@ class PythonScan(NameFlow):
         # a dict or call given as a keyword (by id) -> the call it is given to: mteb's
         # `ModelMeta(loader_kwargs=dict(trust_remote_code=True), name=..., revision=<sha>)`
         self.holders: dict[int, ast.Call] = {}
-        # literal ids given to a project function that hands them to a loader: (call, keyword, loader, unit, callee)
-        self.wrapped: list[tuple[ast.Call, ast.keyword, Loader, Unit, str]] = []
         self._callees: Callees | None = None
 
     @functools.cached_property
@@ -181,20 +179,6 @@ class PythonScan(NameFlow):
             for call, name, loader in calls[id(unit)]:
                 if loader is not None:
                     self.call(call, unit, name, loader)
-        for call, keyword, loader, unit, callee in self.wrapped:
-            siblings: dict[str, tuple[ast.expr, ast.AST]] = {
-                other.arg: (other.value, other) for other in call.keywords if other.arg is not None
-            }
-            short = callee.rsplit(".", 1)[-1]
-            self.setting(
-                keyword.arg or "",
-                keyword.value,
-                siblings,
-                unit,
-                self._key(call, unit),
-                f"{keyword.arg}= of {short}",
-                (loader.kind, loader.bare),
-            )
         for unit in parsed:
             found = nodes[id(unit)]
             self.collect_holders(found.calls, unit)
@@ -233,11 +217,12 @@ class PythonScan(NameFlow):
             loader = self.callees(unit).loader_of(callee, keyword.arg)
             if loader is None:
                 continue
-            if literal:
-                self.wrapped.append((call, keyword, loader, unit, callee))
+            if literal:  # judged here, with the call's other keywords (its `revision=`)
+                siblings: dict[str, tuple[ast.expr, ast.AST]] = {other.arg: (other.value, other) for other in call.keywords if other.arg}
+                where = f"{keyword.arg}= of {_callee_name(callee)}"
+                self.setting(keyword.arg, value, siblings, unit, at, where, (loader.kind, loader.bare))
                 continue
-            parameters: set[str] = set()
-            for name in self.flow_names(value, at, parameters=parameters):
+            for name in self.flow_names(value, at, parameters=set()):
                 self.flows.setdefault(setting_key(name), loader)
 
     def collect_holders(self, calls: list[ast.Call], unit: Unit) -> None:
@@ -698,14 +683,7 @@ class PythonScan(NameFlow):
     def settings_in_definitions(self, unit: Unit, functions: list[_Function]) -> None:
         """Parameter defaults of parameters whose value reaches a loader."""
         for node in functions:
-            arguments = node.args
-            positional = arguments.posonlyargs + arguments.args
-            # ast gives the defaults of the last positional parameters, and one (maybe None) per keyword-only one
-            pairs = list(zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True))
-            pairs += [
-                (arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if default is not None
-            ]
-            for arg, default in pairs:
+            for arg, default in parameter_defaults(node.args):
                 if self.handed_to_a_known_library_only(arg.arg, node, unit):
                     continue
                 self.setting(arg.arg, default, {}, unit, self._key(default, unit), f"the default of {arg.arg}")
@@ -786,7 +764,7 @@ class PythonScan(NameFlow):
 # A name that says it holds a folder (`model_dir`, `self.tokenizer_dir`, `original_save_dir`,
 # `ckpt_folder`): llm-foundry's `from_pretrained(original_save_dir, trust_remote_code=True)` loads
 # what it saved there, ms-swift's `model_dir` what it downloaded itself (judged where it downloads)
-_FOLDER_NAME = re.compile(r"(?:^|_)(?:dir|directory|folder)$|dir$", re.IGNORECASE)
+_FOLDER_NAME = re.compile(r"(?:dir|directory|folder)$", re.IGNORECASE)
 
 
 def _callee_name(qualified: str) -> str:

@@ -83,8 +83,6 @@ def read_as_metadata(path: Path) -> bool:
         relative = path.relative_to(folder).as_posix()
         if _named_by_setup(folder / "setup.py", relative) or _named_by_dynamic(folder / "pyproject.toml", relative):
             return True
-        if _included_by_setup_file(folder / "setup.py", path):
-            return True
         if folder.parent == folder:
             break
         folder = folder.parent
@@ -92,38 +90,35 @@ def read_as_metadata(path: Path) -> bool:
 
 
 _QUOTED_TXT = re.compile(r"""["']([\w./-]+\.txt)["']""")
-_INCLUDE = re.compile(r"^\s*(?:-r|--requirement)[\s=]+(\S+)", re.MULTILINE)
 
 
-def _included_by_setup_file(setup: Path, path: Path) -> bool:
-    """Whether a requirements file the `setup.py` names includes `path` with `-r` (ms-swift's
-    `parse_requirements("requirements.txt")`, whose `-r requirements/framework.txt` its parser
-    follows: a setup.py that reads a file holding `-r` lines must follow them, or its metadata
-    would hold `-r` as a requirement)."""
+def files_named_by_setup(path: Path) -> list[Path]:
+    """The requirements files (`*.txt`, quoted) that a `setup.py` in the folder of `path`, or up
+    to two folders above it, names and that exist, other than `path` itself."""
+    found: list[Path] = []
+    folder = path.parent
+    for _ in range(_METADATA_DEPTH + 1):
+        text = _setup_text(folder / "setup.py")
+        if text is not None:
+            found += [named for name in dict.fromkeys(_QUOTED_TXT.findall(text)) if (named := folder / name) != path and named.is_file()]
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return found
+
+
+def _setup_text(setup: Path) -> str | None:
+    """The head of a `setup.py`, or None when there is none."""
     try:
         with open(setup, "rb") as handle:
-            text = handle.read(_MAX_SETUP_BYTES).decode("utf-8", errors="replace")
+            return handle.read(_MAX_SETUP_BYTES).decode("utf-8", errors="replace")
     except OSError:
-        return False
-    for name in dict.fromkeys(_QUOTED_TXT.findall(text)):
-        named = setup.parent / name
-        if named == path:
-            continue
-        try:
-            with open(named, "rb") as handle:
-                included = handle.read(_MAX_SETUP_BYTES).decode("utf-8", errors="replace")
-        except OSError:
-            continue
-        if any((named.parent / target).resolve() == path.resolve() for target in _INCLUDE.findall(included)):
-            return True
-    return False
+        return None
 
 
 def _named_by_setup(setup: Path, relative: str) -> bool:
-    try:
-        with open(setup, "rb") as handle:
-            text = handle.read(_MAX_SETUP_BYTES).decode("utf-8", errors="replace")
-    except OSError:
+    text = _setup_text(setup)
+    if text is None:
         return False
 
     # the path as one string, or its folders and name each quoted (`ROOT / "requirements"`, then

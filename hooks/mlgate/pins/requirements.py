@@ -24,7 +24,7 @@ from mlgate.hook import ScanContext, Scanner
 from mlgate.identity import in_example_folder
 from mlgate.pins.compile_inputs import is_compile_input
 from mlgate.pins.pinned import note_pin
-from mlgate.pins.project import read_as_metadata
+from mlgate.pins.project import files_named_by_setup, read_as_metadata
 from mlgate.pins.requirement import (
     HASH_FRAGMENT,
     VCS_PREFIXES,
@@ -365,7 +365,37 @@ def scan_lines(lines: list[Line], source: SourceFile, context: ScanContext) -> I
 
 def is_metadata(source: SourceFile, context: ScanContext) -> bool:
     """A requirements file a library's own metadata reads, whose ranges the `ranges` option accepts."""
-    return read_as_metadata(source.abspath) and ranges_accepted(source, context, library=True)
+    return (read_as_metadata(source.abspath) or _included_by_metadata(source, context)) and ranges_accepted(source, context, library=True)
+
+
+def _included_by_metadata(source: SourceFile, context: ScanContext) -> bool:
+    """Whether a requirements file that a `setup.py` names includes this one with `-r` (ms-swift's
+    `parse_requirements("requirements.txt")`, which is `-r requirements/framework.txt`): a setup.py
+    that reads a file holding `-r` lines follows them, or its metadata would hold `-r` as a
+    requirement."""
+    return any(source.abspath in _included(named, context) for named in files_named_by_setup(source.abspath))
+
+
+def _included(path: Path, context: ScanContext) -> frozenset[Path]:
+    """The local files a requirements file includes with `-r` (worked out once per run), its lines
+    read as pip reads them (continuations, `-rfile`, `--requirement=file`); none when it cannot be read."""
+    try:
+        including = context.source(path)
+        return context.once("pins-requirement-includes", including, lambda source: _includes_of(source, context))
+    except ScanError:
+        return frozenset()
+
+
+def _includes_of(including: SourceFile, context: ScanContext) -> frozenset[Path]:
+    found = set()
+    for line in logical_lines(including):
+        for option in split_line(line.text)[1]:
+            if option.name == "requirement" and option.value and "://" not in option.value:
+                try:
+                    found.add(context.source(option.value.removeprefix("file:"), relative_to=including).abspath)
+                except ScanError:  # a missing include: it includes nothing
+                    continue
+    return frozenset(found)
 
 
 def scan(source: SourceFile, context: ScanContext) -> Iterator[Finding]:
